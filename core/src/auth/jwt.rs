@@ -1,0 +1,253 @@
+//! Access tokens: HS256 JWTs, the algorithm pinned, `iss`, `aud`, `exp` and
+//! `sub` required, a `typ` claim that must say `access`, and a `kid` header
+//! naming the key in the ring. Keys live as files in a directory (one per
+//! kid); the newest signs, all verify, so rotation is: add a key, wait one
+//! access-token lifetime, delete the old one. See docs/security.md.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{OrgId, SessionId, UserId};
+
+pub const ISSUER: &str = "deskbind";
+pub const AUDIENCE: &str = "deskbind-api";
+pub const ACCESS_TYPE: &str = "access";
+const ALGORITHM: Algorithm = Algorithm::HS256;
+const KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user.
+    pub sub: UserId,
+    pub org: OrgId,
+    /// The session (refresh-token family); revoking it ends this token too.
+    pub sid: SessionId,
+    pub typ: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRingError {
+    #[error("token key directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("token key file {path} must hold {KEY_BYTES} bytes as base64url; regenerate it or fix its content")]
+    BadKey { path: PathBuf },
+    #[error(transparent)]
+    Random(#[from] super::secrets::RandomError),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("token is not a JWT of ours")]
+    Malformed,
+    #[error("token names a key we do not have")]
+    UnknownKey,
+    #[error("token expired")]
+    Expired,
+    #[error("token failed validation: {0}")]
+    Invalid(String),
+    #[error("token is not an access token")]
+    WrongType,
+}
+
+struct Key {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// Signing and verification keys by kid.
+pub struct KeyRing {
+    keys: HashMap<String, Key>,
+    active: String,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut kids: Vec<&String> = self.keys.keys().collect();
+        kids.sort();
+        f.debug_struct("KeyRing").field("active", &self.active).field("kids", &kids).finish()
+    }
+}
+
+impl KeyRing {
+    /// Loads every `<kid>.key` in `dir`; creates the directory (0700) and a
+    /// first key (0600) when there is none. The greatest kid signs.
+    pub fn load_or_create(dir: &Path) -> Result<Self, KeyRingError> {
+        let io = |source| KeyRingError::Io { path: dir.to_path_buf(), source };
+        create_private_dir(dir).map_err(io)?;
+        let mut keys = load_dir(dir)?;
+        if keys.is_empty() {
+            let kid = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+            write_new_key(dir, &kid)?;
+            keys = load_dir(dir)?;
+        }
+        Self::from_keys(keys)
+    }
+
+    /// A ring from raw key bytes (tests and tools).
+    pub fn from_secrets(secrets: &[(&str, &[u8])]) -> Result<Self, KeyRingError> {
+        let keys = secrets.iter().map(|(kid, bytes)| ((*kid).to_owned(), key_from_bytes(bytes))).collect();
+        Self::from_keys(keys)
+    }
+
+    fn from_keys(keys: HashMap<String, Key>) -> Result<Self, KeyRingError> {
+        let active = keys
+            .keys()
+            .max()
+            .cloned()
+            .ok_or_else(|| KeyRingError::BadKey { path: PathBuf::from("(empty key ring)") })?;
+        Ok(Self { keys, active })
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active
+    }
+
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, TokenError> {
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.active.clone());
+        let key = self.keys.get(&self.active).ok_or(TokenError::UnknownKey)?;
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation()).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                other => TokenError::Invalid(format!("{other:?}")),
+            }
+        })?;
+        if data.claims.typ != ACCESS_TYPE {
+            return Err(TokenError::WrongType);
+        }
+        Ok(data.claims)
+    }
+}
+
+fn validation() -> Validation {
+    let mut v = Validation::new(ALGORITHM);
+    v.algorithms = vec![ALGORITHM];
+    v.set_issuer(&[ISSUER]);
+    v.set_audience(&[AUDIENCE]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    v.validate_exp = true;
+    v.leeway = 5;
+    v
+}
+
+fn key_from_bytes(bytes: &[u8]) -> Key {
+    Key { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes) }
+}
+
+fn load_dir(dir: &Path) -> Result<HashMap<String, Key>, KeyRingError> {
+    let io = |source| KeyRingError::Io { path: dir.to_path_buf(), source };
+    let mut keys = HashMap::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("key") {
+            continue;
+        }
+        let Some(kid) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
+        let text = std::fs::read_to_string(&path).map_err(|source| KeyRingError::Io { path: path.clone(), source })?;
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| KeyRingError::BadKey { path: path.clone() })?;
+        if bytes.len() != KEY_BYTES {
+            return Err(KeyRingError::BadKey { path });
+        }
+        keys.insert(kid, key_from_bytes(&bytes));
+    }
+    Ok(keys)
+}
+
+fn write_new_key(dir: &Path, kid: &str) -> Result<(), KeyRingError> {
+    let path = dir.join(format!("{kid}.key"));
+    let secret = super::secrets::random_bytes::<KEY_BYTES>()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => file
+            .write_all(URL_SAFE_NO_PAD.encode(secret).as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|source| KeyRingError::Io { path, source }),
+        // Another process created it first: theirs is as good as ours.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(KeyRingError::Io { path, source }),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(typ: &str, exp_offset: i64) -> AccessClaims {
+        let now = chrono::Utc::now().timestamp();
+        AccessClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: UserId::new(),
+            org: OrgId::new(),
+            sid: SessionId::new(),
+            typ: typ.into(),
+            iat: now,
+            exp: now + exp_offset,
+        }
+    }
+
+    #[test]
+    fn key_files_are_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let first = KeyRing::load_or_create(&keys).unwrap();
+        let token = first.sign(&claims(ACCESS_TYPE, 60)).unwrap();
+        let again = KeyRing::load_or_create(&keys).unwrap();
+        assert_eq!(again.active_kid(), first.active_kid());
+        assert!(again.verify(&token).is_ok(), "a restart must accept tokens signed before it");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = keys.join(format!("{}.key", first.active_kid()));
+            assert_eq!(std::fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn rotation_keeps_old_tokens_valid_and_signs_with_the_newest() {
+        let old = KeyRing::from_secrets(&[("a", &[1u8; 32])]).unwrap();
+        let token = old.sign(&claims(ACCESS_TYPE, 60)).unwrap();
+        let rotated = KeyRing::from_secrets(&[("a", &[1u8; 32]), ("b", &[2u8; 32])]).unwrap();
+        assert_eq!(rotated.active_kid(), "b");
+        assert!(rotated.verify(&token).is_ok());
+        let retired = KeyRing::from_secrets(&[("b", &[2u8; 32])]).unwrap();
+        assert_eq!(retired.verify(&token), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn rejects_expired_and_wrong_type() {
+        let ring = KeyRing::from_secrets(&[("k", &[7u8; 32])]).unwrap();
+        let expired = ring.sign(&claims(ACCESS_TYPE, -60)).unwrap();
+        assert_eq!(ring.verify(&expired), Err(TokenError::Expired));
+        let refresh = ring.sign(&claims("refresh", 60)).unwrap();
+        assert_eq!(ring.verify(&refresh), Err(TokenError::WrongType));
+    }
+}

@@ -1,0 +1,13 @@
+//! Persistence: one diesel connection type over SQLite and PostgreSQL, the
+//! pool, embedded migrations and the write-transaction helper. The backend is
+//! picked at run time from the database URL; nothing else branches on it
+//! except [`write_tx`] and the migration runner.
+
+mod conn;
+mod migrate;
+pub mod schema;
+mod url;
+
+pub use conn::{Backend, Database, DbConn, DbError, DbManager, MultiBackend as DbBackend, write_tx};
+pub use migrate::{MigrationError, applied_migrations, revert_all, run_pending};
+pub use url::{DatabaseUrl, DatabaseUrlError};

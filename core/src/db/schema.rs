@@ -1,0 +1,127 @@
+//! The one diesel schema both backends share. Only portable column types are
+//! used (Text, BigInt, Nullable), so the same queries compile for SQLite and
+//! PostgreSQL through [`crate::db::DbConn`].
+
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        org_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        time_zone -> Text,
+        disabled_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        org_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        session_id -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    phones (id) {
+        id -> Text,
+        org_id -> Text,
+        number_e164 -> Text,
+        extension -> Text,
+        label -> Text,
+        vendor -> Nullable<Text>,
+        model -> Nullable<Text>,
+        disabled_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    phone_provisioning_codes (code_hash) {
+        code_hash -> Text,
+        phone_id -> Text,
+        org_id -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    phone_credentials (id) {
+        id -> Text,
+        phone_id -> Text,
+        org_id -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(teams -> organisations (org_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(phones -> organisations (org_id));
+diesel::joinable!(phone_provisioning_codes -> phones (phone_id));
+diesel::joinable!(phone_credentials -> phones (phone_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    teams,
+    team_members,
+    sessions,
+    refresh_tokens,
+    phones,
+    phone_provisioning_codes,
+    phone_credentials,
+);

@@ -1,0 +1,102 @@
+//! Parsing of `DATABASE_URL` into a backend and a connection string, with a
+//! `Debug` that never prints a password.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::Backend;
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite database file (created when missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, passed to libpq as is.
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    #[error(
+        "DATABASE_URL must start with sqlite:// (a file path) or postgres:// / postgresql://; got a URL starting with {0:?}"
+    )]
+    UnknownScheme(String),
+    #[error("DATABASE_URL sqlite:// needs a file path after the scheme, e.g. sqlite://./deskbind-data/deskbind.sqlite3")]
+    EmptySqlitePath,
+}
+
+impl DatabaseUrl {
+    pub fn sqlite_file(path: &Path) -> Self {
+        Self::Sqlite(path.to_path_buf())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DatabaseUrlError::EmptySqlitePath);
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        let scheme: String = raw.chars().take_while(|c| *c != ':').take(16).collect();
+        Err(DatabaseUrlError::UnknownScheme(scheme))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(raw) => match ::url::Url::parse(raw) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        // set_password only fails for URLs that cannot carry one.
+                        let _ignored = url.set_password(Some("****"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://(unparsable, hidden)".to_owned(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_schemes_and_rejects_others() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./a.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("./a.db")))
+        );
+        assert_eq!(DatabaseUrl::parse("postgresql://h/db").map(|u| u.backend()), Ok(Backend::Postgres));
+        assert_eq!(
+            DatabaseUrl::parse("mysql://x"),
+            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
+        );
+        assert_eq!(DatabaseUrl::parse("sqlite://"), Err(DatabaseUrlError::EmptySqlitePath));
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/deskbind").unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{url:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("****"), "{shown}");
+    }
+}

@@ -1,0 +1,33 @@
+//! Parse-don't-validate domain values. Request DTOs become these before any
+//! database work, and each failure names the request field at fault.
+
+mod email;
+mod phone_number;
+mod text;
+
+pub use email::Email;
+pub use phone_number::E164;
+pub use text::{NonBlank, Password, TimeZoneName};
+
+/// A request field that failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    /// Stable machine code, e.g. `invalid_email`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field, code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}

@@ -1,0 +1,26 @@
+//! deskbind-core: the domain and persistence shared by the API server, the
+//! worker and (for the wire types only) the client SDK.
+//!
+//! With `default-features = false` only [`wire`] and [`ids`] are built, which
+//! is what the SDK uses; the `server` feature adds configuration, the
+//! database, repositories and credentials.
+
+pub mod ids;
+pub mod wire;
+
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+pub mod domain;
+#[cfg(feature = "server")]
+pub mod maintenance;
+#[cfg(feature = "server")]
+pub mod repo;
+#[cfg(feature = "server")]
+pub mod time;
+#[cfg(feature = "test-support")]
+pub mod testing;

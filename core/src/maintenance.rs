@@ -1,0 +1,29 @@
+//! Housekeeping that keeps credential tables from growing without bound:
+//! expired refresh tokens, long-revoked sessions, spent provisioning codes.
+//! Run by the worker (or the API's embedded worker) on an interval.
+
+use crate::repo::{DbConn, RepoError, provisioning, sessions};
+use crate::time::{Micros, now_micros, seconds};
+
+/// How long spent rows are kept for forensics before they are deleted.
+pub const RETENTION_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub sessions_and_tokens: usize,
+    pub provisioning_codes: usize,
+}
+
+/// Deletes rows that expired, were used or were revoked before `now - RETENTION_SECS`.
+pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
+    let cutoff = now - seconds(RETENTION_SECS);
+    Ok(PurgeReport {
+        sessions_and_tokens: sessions::purge_expired(conn, cutoff)?,
+        provisioning_codes: provisioning::purge_expired(conn, cutoff)?,
+    })
+}
+
+/// [`purge`] as of now.
+pub fn purge_now(conn: &mut DbConn) -> Result<PurgeReport, RepoError> {
+    purge(conn, now_micros())
+}

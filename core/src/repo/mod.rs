@@ -1,0 +1,44 @@
+//! Repository functions: synchronous diesel queries over [`DbConn`], run by
+//! callers through `Database::run`. Every query that takes an id also takes
+//! the caller's organisation, so another organisation's ids are not found.
+
+pub mod orgs;
+pub mod page;
+pub mod phones;
+pub mod provisioning;
+pub mod sessions;
+pub mod teams;
+pub mod users;
+
+use crate::db::DbError;
+pub use crate::db::DbConn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; the caller knows which one.
+    #[error("conflicts with an existing row")]
+    Conflict,
+    /// A stored value could not be read back (e.g. an id that is not a UUID).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RepoError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::Conflict,
+            other => Self::Db(DbError::Query(other)),
+        }
+    }
+}
+
+/// Parses an id read from the database.
+pub(crate) fn stored_id<T: std::str::FromStr>(raw: &str) -> Result<T, RepoError> {
+    raw.parse().map_err(|_| RepoError::Corrupt(format!("id {raw:?}")))
+}

@@ -1,0 +1,33 @@
+use diesel::prelude::*;
+
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::organisations;
+use crate::ids::OrgId;
+use crate::time::now_micros;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct OrgRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
+    let id = OrgId::new();
+    diesel::insert_into(organisations::table)
+        .values(OrgRow { id: id.to_string(), name: name.to_owned(), created_at: now_micros() })
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The oldest organisation with exactly this name.
+pub fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<OrgId>, RepoError> {
+    let id: Option<String> = organisations::table
+        .filter(organisations::name.eq(name))
+        .order(organisations::id.asc())
+        .select(organisations::id)
+        .first(conn)
+        .optional()?;
+    id.map(|raw| stored_id(&raw)).transpose()
+}

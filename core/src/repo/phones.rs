@@ -1,0 +1,134 @@
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+
+use super::page::PageRequest;
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::{phone_credentials, phones};
+use crate::ids::{OrgId, PhoneId};
+use crate::time::{now_micros, to_datetime};
+use crate::wire::{Page, Phone};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = phones)]
+pub struct PhoneRow {
+    pub id: String,
+    pub org_id: String,
+    pub number_e164: String,
+    pub extension: String,
+    pub label: String,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl PhoneRow {
+    pub fn phone_id(&self) -> Result<PhoneId, RepoError> {
+        stored_id(&self.id)
+    }
+
+    pub fn to_wire(&self, provisioned: bool) -> Result<Phone, RepoError> {
+        Ok(Phone {
+            id: self.phone_id()?,
+            number: self.number_e164.clone(),
+            extension: self.extension.clone(),
+            label: self.label.clone(),
+            vendor: self.vendor.clone(),
+            model: self.model.clone(),
+            disabled: self.disabled_at.is_some(),
+            provisioned,
+            created_at: to_datetime(self.created_at),
+            updated_at: to_datetime(self.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = phones)]
+pub struct PhoneChanges {
+    pub number_e164: Option<String>,
+    pub extension: Option<String>,
+    pub label: Option<String>,
+    pub vendor: Option<Option<String>>,
+    pub model: Option<Option<String>>,
+    pub disabled_at: Option<Option<i64>>,
+    pub updated_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &PhoneRow) -> Result<(), RepoError> {
+    diesel::insert_into(phones::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<PhoneRow, RepoError> {
+    Ok(phones::table
+        .filter(phones::org_id.eq(org.to_string()))
+        .filter(phones::id.eq(id.to_string()))
+        .select(PhoneRow::as_select())
+        .first(conn)?)
+}
+
+pub fn list(conn: &mut DbConn, org: OrgId, page: &PageRequest) -> Result<Page<PhoneRow>, RepoError> {
+    let mut query = phones::table.filter(phones::org_id.eq(org.to_string())).select(PhoneRow::as_select()).into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(phones::id.gt(after.clone()));
+    }
+    let rows = query.order(phones::id.asc()).limit(page.fetch()).load(conn)?;
+    Ok(page.finish(rows, |r| r.id.clone(), |r| r))
+}
+
+/// Which of `ids` hold a live credential.
+pub fn provisioned_among(conn: &mut DbConn, ids: &[String]) -> Result<HashSet<String>, RepoError> {
+    let live: Vec<String> = phone_credentials::table
+        .filter(phone_credentials::phone_id.eq_any(ids))
+        .filter(phone_credentials::revoked_at.is_null())
+        .select(phone_credentials::phone_id)
+        .load(conn)?;
+    Ok(live.into_iter().collect())
+}
+
+/// Applies `changes`; disabling a phone revokes its credentials in the same
+/// transaction, so a disabled phone is locked out at once.
+pub fn update(conn: &mut DbConn, org: OrgId, id: PhoneId, mut changes: PhoneChanges) -> Result<PhoneRow, RepoError> {
+    changes.updated_at = Some(now_micros());
+    let disabling = matches!(changes.disabled_at, Some(Some(_)));
+    crate::db::write_tx(conn, |conn| {
+        let n = diesel::update(phones::table.filter(phones::org_id.eq(org.to_string())).filter(phones::id.eq(id.to_string())))
+            .set(&changes)
+            .execute(conn)?;
+        if n == 0 {
+            return Err(RepoError::NotFound);
+        }
+        if disabling {
+            revoke_credentials(conn, org, id)?;
+        }
+        get(conn, org, id)
+    })
+}
+
+/// Revokes every live credential of the phone; returns how many.
+pub fn revoke_credentials(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        phone_credentials::table
+            .filter(phone_credentials::org_id.eq(org.to_string()))
+            .filter(phone_credentials::phone_id.eq(id.to_string()))
+            .filter(phone_credentials::revoked_at.is_null()),
+    )
+    .set(phone_credentials::revoked_at.eq(now_micros()))
+    .execute(conn)?)
+}
+
+/// The phone a credential belongs to, when the credential is live and the
+/// phone enabled.
+pub fn principal(conn: &mut DbConn, secret_hash: &str) -> Result<Option<PhoneRow>, RepoError> {
+    Ok(phone_credentials::table
+        .inner_join(phones::table)
+        .filter(phone_credentials::secret_hash.eq(secret_hash))
+        .filter(phone_credentials::revoked_at.is_null())
+        .filter(phones::disabled_at.is_null())
+        .select(PhoneRow::as_select())
+        .first(conn)
+        .optional()?)
+}

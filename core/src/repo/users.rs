@@ -1,0 +1,159 @@
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::page::PageRequest;
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::{team_members, users};
+use crate::ids::{OrgId, TeamId, UserId};
+use crate::time::{now_micros, to_datetime};
+use crate::wire::{Page, Role, User};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub time_zone: String,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    pub fn user_id(&self) -> Result<UserId, RepoError> {
+        stored_id(&self.id)
+    }
+
+    pub fn org(&self) -> Result<OrgId, RepoError> {
+        stored_id(&self.org_id)
+    }
+
+    pub fn role(&self) -> Result<Role, RepoError> {
+        Role::parse(&self.role).ok_or_else(|| RepoError::Corrupt(format!("role {:?}", self.role)))
+    }
+
+    pub fn to_wire(&self, team_ids: Vec<TeamId>) -> Result<User, RepoError> {
+        Ok(User {
+            id: self.user_id()?,
+            org_id: self.org()?,
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role()?,
+            time_zone: self.time_zone.clone(),
+            disabled: self.disabled_at.is_some(),
+            team_ids,
+            created_at: to_datetime(self.created_at),
+            updated_at: to_datetime(self.updated_at),
+        })
+    }
+}
+
+/// Which users a caller may see.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    /// Admins: the whole organisation.
+    Org,
+    /// Managers: themselves and every member of the teams they belong to.
+    TeamsOf(UserId),
+    /// Salespeople: themselves.
+    SelfOnly(UserId),
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub password_hash: Option<String>,
+    pub time_zone: Option<String>,
+    pub disabled_at: Option<Option<i64>>,
+    pub updated_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &UserRow) -> Result<(), RepoError> {
+    diesel::insert_into(users::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, RepoError> {
+    Ok(users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()?)
+}
+
+/// A user of `org` that `visibility` allows; `NotFound` otherwise.
+pub fn get(conn: &mut DbConn, org: OrgId, id: UserId, visibility: Visibility) -> Result<UserRow, RepoError> {
+    let mut query = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq(id.to_string()))
+        .select(UserRow::as_select())
+        .into_boxed();
+    query = restrict(conn, query, visibility)?;
+    Ok(query.first(conn)?)
+}
+
+pub fn list(conn: &mut DbConn, org: OrgId, visibility: Visibility, page: &PageRequest) -> Result<Page<UserRow>, RepoError> {
+    let mut query = users::table.filter(users::org_id.eq(org.to_string())).select(UserRow::as_select()).into_boxed();
+    query = restrict(conn, query, visibility)?;
+    if let Some(after) = &page.after {
+        query = query.filter(users::id.gt(after.clone()));
+    }
+    let rows = query.order(users::id.asc()).limit(page.fetch()).load(conn)?;
+    Ok(page.finish(rows, |r| r.id.clone(), |r| r))
+}
+
+type BoxedUsers<'a> = users::BoxedQuery<'a, crate::db::DbBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<UserRow, crate::db::DbBackend>>>;
+
+fn restrict<'a>(conn: &mut DbConn, query: BoxedUsers<'a>, visibility: Visibility) -> Result<BoxedUsers<'a>, RepoError> {
+    Ok(match visibility {
+        Visibility::Org => query,
+        Visibility::SelfOnly(me) => query.filter(users::id.eq(me.to_string())),
+        Visibility::TeamsOf(manager) => {
+            // Two steps: diesel cannot nest two subqueries over the same table.
+            let my_teams: Vec<String> = team_members::table
+                .filter(team_members::user_id.eq(manager.to_string()))
+                .select(team_members::team_id)
+                .load(conn)?;
+            let teammates = team_members::table.filter(team_members::team_id.eq_any(my_teams)).select(team_members::user_id);
+            query.filter(users::id.eq(manager.to_string()).or(users::id.eq_any(teammates)))
+        }
+    })
+}
+
+/// Team ids of each user, for the wire `team_ids` field.
+pub fn team_ids_of(conn: &mut DbConn, user_ids: &[String]) -> Result<HashMap<String, Vec<TeamId>>, RepoError> {
+    let pairs: Vec<(String, String)> = team_members::table
+        .filter(team_members::user_id.eq_any(user_ids))
+        .order((team_members::user_id.asc(), team_members::team_id.asc()))
+        .select((team_members::user_id, team_members::team_id))
+        .load(conn)?;
+    let mut out: HashMap<String, Vec<TeamId>> = HashMap::new();
+    for (user, team) in pairs {
+        out.entry(user).or_default().push(stored_id(&team)?);
+    }
+    Ok(out)
+}
+
+/// Applies `changes`; when the user is being disabled, ends their sessions in
+/// the same transaction so no token of theirs outlives the change.
+pub fn update(conn: &mut DbConn, org: OrgId, id: UserId, mut changes: UserChanges) -> Result<(), RepoError> {
+    changes.updated_at = Some(now_micros());
+    let disabling = matches!(changes.disabled_at, Some(Some(_)));
+    let password_changed = changes.password_hash.is_some();
+    crate::db::write_tx(conn, |conn| {
+        let n = diesel::update(users::table.filter(users::org_id.eq(org.to_string())).filter(users::id.eq(id.to_string())))
+            .set(&changes)
+            .execute(conn)?;
+        if n == 0 {
+            return Err(RepoError::NotFound);
+        }
+        if disabling || password_changed {
+            let reason = if disabling { "user_disabled" } else { "password_changed" };
+            super::sessions::revoke_all_for_user(conn, id, reason)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,88 @@
+//! Test support: each test gets its own database. The backend comes from
+//! `DESKBIND_TEST_BACKEND` (`sqlite`, the default, or `postgres`); PostgreSQL
+//! tests create a fresh database on the server named by
+//! `DESKBIND_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres)
+//! and drop it afterwards. A missing server fails the test loudly.
+
+use diesel::connection::SimpleConnection as _;
+use diesel::{Connection as _, PgConnection};
+
+use crate::db::{Backend, DatabaseUrl};
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn backend() -> Backend {
+    match std::env::var("DESKBIND_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("DESKBIND_TEST_BACKEND={other:?}: use sqlite or postgres"),
+    }
+}
+
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pg: Option<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    /// A new empty database on the backend chosen by the environment.
+    pub fn new() -> Self {
+        Self::for_backend(backend())
+    }
+
+    pub fn for_backend(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        match backend {
+            Backend::Sqlite => Self { url: DatabaseUrl::sqlite_file(&dir.path().join("test.sqlite3")), pg: None, dir },
+            Backend::Postgres => {
+                let admin = std::env::var("DESKBIND_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+                let name = format!("deskbind_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for DESKBIND_TEST_BACKEND=postgres but {admin} is unreachable: {e}. \
+                         Start it (see README) or point DESKBIND_TEST_POSTGRES_URL at a server."
+                    )
+                });
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+                let url = with_database(&admin, &name);
+                Self { url: DatabaseUrl::Postgres(url), pg: Some((admin, name)), dir }
+            }
+        }
+    }
+
+    /// A scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Default for TestDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg
+            && let Ok(mut conn) = PgConnection::establish(admin)
+            && let Err(e) = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        {
+            eprintln!("warning: could not drop test database {name}: {e}");
+        }
+    }
+}
+
+/// `url` with its database path replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path(&format!("/{name}"));
+            parsed.to_string()
+        }
+        Err(e) => panic!("DESKBIND_TEST_POSTGRES_URL is not a URL: {e}"),
+    }
+}

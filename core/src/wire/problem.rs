@@ -1,0 +1,26 @@
+use serde::{Deserialize, Serialize};
+
+/// An RFC 9457 problem document. `code` is the stable machine-readable value
+/// clients branch on; `title` and `detail` are for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request field at fault, for validation problems (e.g. `email`, `number`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds to wait, for `rate_limited`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+pub fn problem_type_uri(code: &str) -> String {
+    format!("urn:deskbind:problem:{code}")
+}

@@ -1,0 +1,9 @@
+DROP TABLE phone_credentials;
+DROP TABLE phone_provisioning_codes;
+DROP TABLE phones;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE team_members;
+DROP TABLE teams;
+DROP TABLE users;
+DROP TABLE organisations;

@@ -1,1 +1,15 @@
+//! deskbind-api: the HTTP API server. `startup::Application` builds and runs
+//! it; `routes::api_routes` is the one list of routes; `error::ApiError` is
+//! the one error type.
 
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod rate_limit;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use startup::Application;

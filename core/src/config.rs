@@ -96,7 +96,10 @@ impl Default for Settings {
     }
 }
 
-fn ser_secret_opt<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+fn ser_secret_opt<S: serde::Serializer>(
+    value: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     // Serialising (for the defaults layer) must never reveal a secret either.
     match value {
         Some(_) => s.serialize_some("[REDACTED]"),
@@ -106,7 +109,9 @@ fn ser_secret_opt<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> R
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration file {0} does not exist; fix the path given by --config or DESKBIND_CONFIG")]
+    #[error(
+        "configuration file {0} does not exist; fix the path given by --config or DESKBIND_CONFIG"
+    )]
     MissingFile(PathBuf),
     #[error("configuration could not be read: {0}")]
     Load(Box<figment::Error>),
@@ -116,7 +121,11 @@ pub enum ConfigError {
 
 /// The environment name of a settings key.
 pub fn env_name(key: &str) -> String {
-    if STANDARD_ENV_NAMES.contains(&key) { key.to_uppercase() } else { format!("DESKBIND_{}", key.to_uppercase()) }
+    if STANDARD_ENV_NAMES.contains(&key) {
+        key.to_uppercase()
+    } else {
+        format!("DESKBIND_{}", key.to_uppercase())
+    }
 }
 
 impl Settings {
@@ -131,7 +140,9 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Self::env_provider());
-        let settings: Settings = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -140,8 +151,12 @@ impl Settings {
         let keys: Vec<String> = Self::keys();
         Env::raw().filter_map(move |name| {
             let lower = name.as_str().to_lowercase();
-            let key = lower.strip_prefix("deskbind_").map(str::to_owned).unwrap_or(lower);
-            (keys.contains(&key) && env_name(&key).eq_ignore_ascii_case(name.as_str())).then(|| key.into())
+            let key = lower
+                .strip_prefix("deskbind_")
+                .map(str::to_owned)
+                .unwrap_or(lower);
+            (keys.contains(&key) && env_name(&key).eq_ignore_ascii_case(name.as_str()))
+                .then(|| key.into())
         })
     }
 
@@ -174,44 +189,116 @@ impl Settings {
             }
         }
         if self.s3_endpoint.is_some() && self.s3_bucket.is_none() {
-            problems.push("DESKBIND_S3_ENDPOINT is set but DESKBIND_S3_BUCKET is not; set the bucket too".into());
+            problems.push(
+                "DESKBIND_S3_ENDPOINT is set but DESKBIND_S3_BUCKET is not; set the bucket too"
+                    .into(),
+            );
         }
         if self.aws_access_key_id.is_some() != self.aws_secret_access_key.is_some() {
-            problems.push("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither".into());
+            problems
+                .push("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither".into());
         }
         if let Some(path) = &self.google_application_credentials
             && !path.is_file()
         {
-            problems.push(format!("GOOGLE_APPLICATION_CREDENTIALS={} is not a readable file", path.display()));
+            problems.push(format!(
+                "GOOGLE_APPLICATION_CREDENTIALS={} is not a readable file",
+                path.display()
+            ));
         }
         if !(self.log_format == "text" || self.log_format == "json") {
-            problems.push(format!("DESKBIND_LOG_FORMAT={:?} must be text or json", self.log_format));
+            problems.push(format!(
+                "DESKBIND_LOG_FORMAT={:?} must be text or json",
+                self.log_format
+            ));
         }
-        check_range(&mut problems, "access_token_ttl_secs", self.access_token_ttl_secs, 60, 3600);
-        check_range(&mut problems, "refresh_token_ttl_secs", self.refresh_token_ttl_secs, 3600, 365 * 24 * 3600);
-        check_range(&mut problems, "provisioning_code_ttl_secs", self.provisioning_code_ttl_secs, 60, 24 * 3600);
-        check_range(&mut problems, "db_pool_size", u64::from(self.db_pool_size), 1, 256);
-        check_range(&mut problems, "login_rate_per_minute", u64::from(self.login_rate_per_minute), 1, 1_000_000);
-        check_range(&mut problems, "refresh_rate_per_minute", u64::from(self.refresh_rate_per_minute), 1, 1_000_000);
-        check_range(&mut problems, "provision_rate_per_minute", u64::from(self.provision_rate_per_minute), 1, 1_000_000);
-        check_range(&mut problems, "max_json_bytes", self.max_json_bytes as u64, 1024, 16 * 1024 * 1024);
-        if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems)) }
+        check_range(
+            &mut problems,
+            "access_token_ttl_secs",
+            self.access_token_ttl_secs,
+            60,
+            3600,
+        );
+        check_range(
+            &mut problems,
+            "refresh_token_ttl_secs",
+            self.refresh_token_ttl_secs,
+            3600,
+            365 * 24 * 3600,
+        );
+        check_range(
+            &mut problems,
+            "provisioning_code_ttl_secs",
+            self.provisioning_code_ttl_secs,
+            60,
+            24 * 3600,
+        );
+        check_range(
+            &mut problems,
+            "db_pool_size",
+            u64::from(self.db_pool_size),
+            1,
+            256,
+        );
+        check_range(
+            &mut problems,
+            "login_rate_per_minute",
+            u64::from(self.login_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "refresh_rate_per_minute",
+            u64::from(self.refresh_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "provision_rate_per_minute",
+            u64::from(self.provision_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "max_json_bytes",
+            self.max_json_bytes as u64,
+            1024,
+            16 * 1024 * 1024,
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen.parse().map_err(|_| ConfigError::Invalid(vec![format!("DESKBIND_LISTEN={:?} is not an address:port", self.listen)]))
+        self.listen.parse().map_err(|_| {
+            ConfigError::Invalid(vec![format!(
+                "DESKBIND_LISTEN={:?} is not an address:port",
+                self.listen
+            )])
+        })
     }
 
     /// `DATABASE_URL`, or the SQLite file in the data directory.
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
         match &self.database_url {
-            Some(url) => DatabaseUrl::parse(url.expose_secret()).map_err(|e| ConfigError::Invalid(vec![e.to_string()])),
-            None => Ok(DatabaseUrl::sqlite_file(&self.data_dir.join("deskbind.sqlite3"))),
+            Some(url) => DatabaseUrl::parse(url.expose_secret())
+                .map_err(|e| ConfigError::Invalid(vec![e.to_string()])),
+            None => Ok(DatabaseUrl::sqlite_file(
+                &self.data_dir.join("deskbind.sqlite3"),
+            )),
         }
     }
 
     pub fn token_keys_dir(&self) -> PathBuf {
-        self.token_keys_dir.clone().unwrap_or_else(|| self.data_dir.join("keys"))
+        self.token_keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
     pub fn recordings_dir(&self) -> PathBuf {
@@ -221,7 +308,10 @@ impl Settings {
 
 fn check_range(problems: &mut Vec<String>, key: &str, value: u64, min: u64, max: u64) {
     if value < min || value > max {
-        problems.push(format!("{}={value} must be between {min} and {max}", env_name(key)));
+        problems.push(format!(
+            "{}={value} must be between {min} and {max}",
+            env_name(key)
+        ));
     }
 }
 
@@ -232,7 +322,10 @@ mod tests {
     #[test]
     fn layers_apply_in_order_and_secrets_stay_hidden() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("deskbind.toml", "listen = \"0.0.0.0:9000\"\nlog = \"debug\"\n")?;
+            jail.create_file(
+                "deskbind.toml",
+                "listen = \"0.0.0.0:9000\"\nlog = \"debug\"\n",
+            )?;
             jail.set_env("DESKBIND_LOG", "warn");
             jail.set_env("DATABASE_URL", "postgres://app:hunter2@db/deskbind");
             let s = Settings::load(Some(Path::new("deskbind.toml"))).map_err(|e| e.to_string())?;
@@ -249,8 +342,15 @@ mod tests {
             jail.set_env("DESKBIND_LISTEN", "nowhere");
             jail.set_env("DATABASE_URL", "mysql://x");
             jail.set_env("DESKBIND_ACCESS_TOKEN_TTL_SECS", "5");
-            let err = Settings::load(None).err().map(|e| e.to_string()).unwrap_or_default();
-            for needle in ["DESKBIND_LISTEN", "DATABASE_URL", "DESKBIND_ACCESS_TOKEN_TTL_SECS"] {
+            let err = Settings::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            for needle in [
+                "DESKBIND_LISTEN",
+                "DATABASE_URL",
+                "DESKBIND_ACCESS_TOKEN_TTL_SECS",
+            ] {
                 assert!(err.contains(needle), "{needle} missing from: {err}");
             }
             Ok(())
@@ -262,7 +362,10 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("typo.toml", "lisen = \"0.0.0.0:1\"\n")?;
             assert!(Settings::load(Some(Path::new("typo.toml"))).is_err());
-            assert!(matches!(Settings::load(Some(Path::new("absent.toml"))), Err(ConfigError::MissingFile(_))));
+            assert!(matches!(
+                Settings::load(Some(Path::new("absent.toml"))),
+                Err(ConfigError::MissingFile(_))
+            ));
             Ok(())
         });
     }
@@ -271,13 +374,25 @@ mod tests {
     fn example_file_lists_every_key_and_parses() {
         let example = include_str!("../../deskbind.example.toml");
         for key in Settings::keys() {
-            assert!(example.contains(&format!("{key} =")), "deskbind.example.toml lacks {key}");
+            assert!(
+                example.contains(&format!("{key} =")),
+                "deskbind.example.toml lacks {key}"
+            );
         }
-        let uncommented: String =
-            example.lines().map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l)).collect::<Vec<_>>().join("\n");
+        let uncommented: String = example
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
         figment::Jail::expect_with(|_jail| {
             let parsed: Result<Settings, _> = toml::from_str(&uncommented);
-            parsed.map(|_| ()).map_err(|e| figment::Error::from(e.to_string()))
+            parsed
+                .map(|_| ())
+                .map_err(|e| figment::Error::from(e.to_string()))
         });
     }
 }

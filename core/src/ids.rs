@@ -36,4 +36,12 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(OrgId, UserId, TeamId, SessionId, PhoneId, CredentialId, RefreshTokenId);
+id_type!(
+    OrgId,
+    UserId,
+    TeamId,
+    SessionId,
+    PhoneId,
+    CredentialId,
+    RefreshTokenId
+);

@@ -20,7 +20,7 @@ pub mod domain;
 pub mod maintenance;
 #[cfg(feature = "server")]
 pub mod repo;
-#[cfg(feature = "server")]
-pub mod time;
 #[cfg(feature = "test-support")]
 pub mod testing;
+#[cfg(feature = "server")]
+pub mod time;

@@ -35,9 +35,14 @@ impl TestDb {
     pub fn for_backend(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
         match backend {
-            Backend::Sqlite => Self { url: DatabaseUrl::sqlite_file(&dir.path().join("test.sqlite3")), pg: None, dir },
+            Backend::Sqlite => Self {
+                url: DatabaseUrl::sqlite_file(&dir.path().join("test.sqlite3")),
+                pg: None,
+                dir,
+            },
             Backend::Postgres => {
-                let admin = std::env::var("DESKBIND_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+                let admin = std::env::var("DESKBIND_TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
                 let name = format!("deskbind_test_{}", uuid::Uuid::now_v7().simple());
                 let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
                     panic!(
@@ -48,7 +53,11 @@ impl TestDb {
                 conn.batch_execute(&format!("CREATE DATABASE {name}"))
                     .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
                 let url = with_database(&admin, &name);
-                Self { url: DatabaseUrl::Postgres(url), pg: Some((admin, name)), dir }
+                Self {
+                    url: DatabaseUrl::Postgres(url),
+                    pg: Some((admin, name)),
+                    dir,
+                }
             }
         }
     }
@@ -69,7 +78,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg
             && let Ok(mut conn) = PgConnection::establish(admin)
-            && let Err(e) = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            && let Err(e) =
+                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         {
             eprintln!("warning: could not drop test database {name}: {e}");
         }

@@ -10,7 +10,9 @@ pub fn now_micros() -> Micros {
 }
 
 pub fn to_datetime(micros: Micros) -> DateTime<Utc> {
-    Utc.timestamp_micros(micros).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_micros(micros)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 pub fn seconds(n: i64) -> Micros {

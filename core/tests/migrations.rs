@@ -35,7 +35,12 @@ fn schema(conn: &mut DbConn, backend: Backend) -> Vec<String> {
         Backend::Sqlite => SQLITE_SCHEMA,
         Backend::Postgres => POSTGRES_SCHEMA,
     };
-    diesel::sql_query(query).load::<SchemaLine>(conn).expect("schema query").into_iter().map(|l| l.line).collect()
+    diesel::sql_query(query)
+        .load::<SchemaLine>(conn)
+        .expect("schema query")
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
 }
 
 #[test]
@@ -48,15 +53,29 @@ fn up_down_up_leaves_the_same_schema() {
     let applied = db::run_pending(&mut conn).expect("first up");
     assert!(!applied.is_empty(), "no migrations were applied");
     let first = schema(&mut conn, backend);
-    assert!(first.iter().any(|l| l.contains("users")), "schema dump looks empty: {first:?}");
+    assert!(
+        first.iter().any(|l| l.contains("users")),
+        "schema dump looks empty: {first:?}"
+    );
 
     let reverted = db::revert_all(&mut conn).expect("down");
     assert_eq!(reverted.len(), applied.len(), "every migration must revert");
-    assert_eq!(schema(&mut conn, backend), Vec::<String>::new(), "down must remove everything up created");
+    assert_eq!(
+        schema(&mut conn, backend),
+        Vec::<String>::new(),
+        "down must remove everything up created"
+    );
 
     db::run_pending(&mut conn).expect("second up");
-    assert_eq!(schema(&mut conn, backend), first, "up after down must rebuild the same schema");
-    assert_eq!(db::applied_migrations(&mut conn).expect("applied").len(), applied.len());
+    assert_eq!(
+        schema(&mut conn, backend),
+        first,
+        "up after down must rebuild the same schema"
+    );
+    assert_eq!(
+        db::applied_migrations(&mut conn).expect("applied").len(),
+        applied.len()
+    );
 }
 
 #[test]

@@ -1,1 +1,68 @@
-fn main() {}
+//! `deskbind-worker [--config FILE]`: runs the background loops against the
+//! configured database until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use deskbind_core::config::Settings;
+use deskbind_core::db::{self, Database};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deskbind-worker",
+    version,
+    about = "deskbind background worker"
+)]
+struct Cli {
+    /// TOML configuration file (keys as in deskbind.example.toml).
+    #[arg(long, env = "DESKBIND_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let url = settings.database_url()?;
+    let database = Database::connect(&url, settings.db_pool_size.min(4))
+        .with_context(|| format!("connecting to {url:?}"))?;
+    let pending = database
+        .run(|conn| db::pending_migrations(conn).map_err(anyhow::Error::from))
+        .await?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the database lacks migrations {pending:?}; run `deskbind-api migrate` first"
+        );
+    }
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    deskbind_worker::run(database, deskbind_worker::WorkerOptions::default(), cancel).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

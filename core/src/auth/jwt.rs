@@ -38,8 +38,13 @@ pub struct AccessClaims {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
     #[error("token key directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("token key file {path} must hold {KEY_BYTES} bytes as base64url; regenerate it or fix its content")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "token key file {path} must hold {KEY_BYTES} bytes as base64url; regenerate it or fix its content"
+    )]
     BadKey { path: PathBuf },
     #[error(transparent)]
     Random(#[from] super::secrets::RandomError),
@@ -74,7 +79,10 @@ impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut kids: Vec<&String> = self.keys.keys().collect();
         kids.sort();
-        f.debug_struct("KeyRing").field("active", &self.active).field("kids", &kids).finish()
+        f.debug_struct("KeyRing")
+            .field("active", &self.active)
+            .field("kids", &kids)
+            .finish()
     }
 }
 
@@ -82,7 +90,10 @@ impl KeyRing {
     /// Loads every `<kid>.key` in `dir`; creates the directory (0700) and a
     /// first key (0600) when there is none. The greatest kid signs.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyRingError> {
-        let io = |source| KeyRingError::Io { path: dir.to_path_buf(), source };
+        let io = |source| KeyRingError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         create_private_dir(dir).map_err(io)?;
         let mut keys = load_dir(dir)?;
         if keys.is_empty() {
@@ -95,7 +106,10 @@ impl KeyRing {
 
     /// A ring from raw key bytes (tests and tools).
     pub fn from_secrets(secrets: &[(&str, &[u8])]) -> Result<Self, KeyRingError> {
-        let keys = secrets.iter().map(|(kid, bytes)| ((*kid).to_owned(), key_from_bytes(bytes))).collect();
+        let keys = secrets
+            .iter()
+            .map(|(kid, bytes)| ((*kid).to_owned(), key_from_bytes(bytes)))
+            .collect();
         Self::from_keys(keys)
     }
 
@@ -104,7 +118,9 @@ impl KeyRing {
             .keys()
             .max()
             .cloned()
-            .ok_or_else(|| KeyRingError::BadKey { path: PathBuf::from("(empty key ring)") })?;
+            .ok_or_else(|| KeyRingError::BadKey {
+                path: PathBuf::from("(empty key ring)"),
+            })?;
         Ok(Self { keys, active })
     }
 
@@ -116,19 +132,19 @@ impl KeyRing {
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.active.clone());
         let key = self.keys.get(&self.active).ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| TokenError::Invalid(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation()).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation())
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 other => TokenError::Invalid(format!("{other:?}")),
-            }
-        })?;
+            })?;
         if data.claims.typ != ACCESS_TYPE {
             return Err(TokenError::WrongType);
         }
@@ -148,20 +164,33 @@ fn validation() -> Validation {
 }
 
 fn key_from_bytes(bytes: &[u8]) -> Key {
-    Key { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes) }
+    Key {
+        encoding: EncodingKey::from_secret(bytes),
+        decoding: DecodingKey::from_secret(bytes),
+    }
 }
 
 fn load_dir(dir: &Path) -> Result<HashMap<String, Key>, KeyRingError> {
-    let io = |source| KeyRingError::Io { path: dir.to_path_buf(), source };
+    let io = |source| KeyRingError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut keys = HashMap::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("key") {
             continue;
         }
-        let Some(kid) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
-        let text = std::fs::read_to_string(&path).map_err(|source| KeyRingError::Io { path: path.clone(), source })?;
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| KeyRingError::BadKey { path: path.clone() })?;
+        let Some(kid) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| KeyRingError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| KeyRingError::BadKey { path: path.clone() })?;
         if bytes.len() != KEY_BYTES {
             return Err(KeyRingError::BadKey { path });
         }
@@ -222,12 +251,18 @@ mod tests {
         let token = first.sign(&claims(ACCESS_TYPE, 60)).unwrap();
         let again = KeyRing::load_or_create(&keys).unwrap();
         assert_eq!(again.active_kid(), first.active_kid());
-        assert!(again.verify(&token).is_ok(), "a restart must accept tokens signed before it");
+        assert!(
+            again.verify(&token).is_ok(),
+            "a restart must accept tokens signed before it"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let file = keys.join(format!("{}.key", first.active_kid()));
-            assert_eq!(std::fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 

@@ -23,7 +23,10 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
 
 /// A new secret: `prefix` + 32 random bytes, base64url.
 pub fn new_secret(prefix: &str) -> Result<String, RandomError> {
-    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)))
+    Ok(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)
+    ))
 }
 
 /// The stored form of a secret: hex SHA-256.

@@ -122,7 +122,11 @@ impl Database {
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(10))
             .build(DbManager { url: url.clone() })?;
-        Ok(Self { pool, backend: url.backend(), url: url.clone() })
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+            url: url.clone(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

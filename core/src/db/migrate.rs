@@ -44,3 +44,21 @@ pub fn applied_migrations(conn: &mut DbConn) -> Result<Vec<String>, MigrationErr
     };
     Ok(applied.iter().map(ToString::to_string).collect())
 }
+
+/// Versions embedded in this build that the database has not applied.
+pub fn pending_migrations(conn: &mut DbConn) -> Result<Vec<String>, MigrationError> {
+    Ok(match conn {
+        DbConn::Sqlite(c) => c
+            .pending_migrations(SQLITE)
+            .map_err(wrap)?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+        DbConn::Postgresql(c) => c
+            .pending_migrations(POSTGRES)
+            .map_err(wrap)?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+    })
+}

@@ -8,6 +8,10 @@ mod migrate;
 pub mod schema;
 mod url;
 
-pub use conn::{Backend, Database, DbConn, DbError, DbManager, MultiBackend as DbBackend, write_tx};
-pub use migrate::{MigrationError, applied_migrations, revert_all, run_pending};
+pub use conn::{
+    Backend, Database, DbConn, DbError, DbManager, MultiBackend as DbBackend, write_tx,
+};
+pub use migrate::{
+    MigrationError, applied_migrations, pending_migrations, revert_all, run_pending,
+};
 pub use url::{DatabaseUrl, DatabaseUrlError};

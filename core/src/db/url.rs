@@ -20,7 +20,9 @@ pub enum DatabaseUrlError {
         "DATABASE_URL must start with sqlite:// (a file path) or postgres:// / postgresql://; got a URL starting with {0:?}"
     )]
     UnknownScheme(String),
-    #[error("DATABASE_URL sqlite:// needs a file path after the scheme, e.g. sqlite://./deskbind-data/deskbind.sqlite3")]
+    #[error(
+        "DATABASE_URL sqlite:// needs a file path after the scheme, e.g. sqlite://./deskbind-data/deskbind.sqlite3"
+    )]
     EmptySqlitePath,
 }
 
@@ -84,17 +86,24 @@ mod tests {
             DatabaseUrl::parse("sqlite://./a.db"),
             Ok(DatabaseUrl::Sqlite(PathBuf::from("./a.db")))
         );
-        assert_eq!(DatabaseUrl::parse("postgresql://h/db").map(|u| u.backend()), Ok(Backend::Postgres));
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/db").map(|u| u.backend()),
+            Ok(Backend::Postgres)
+        );
         assert_eq!(
             DatabaseUrl::parse("mysql://x"),
             Err(DatabaseUrlError::UnknownScheme("mysql".into()))
         );
-        assert_eq!(DatabaseUrl::parse("sqlite://"), Err(DatabaseUrlError::EmptySqlitePath));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::EmptySqlitePath)
+        );
     }
 
     #[test]
     fn debug_hides_the_password() {
-        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/deskbind").unwrap_or_else(|e| panic!("{e}"));
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/deskbind")
+            .unwrap_or_else(|e| panic!("{e}"));
         let shown = format!("{url:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("****"), "{shown}");

@@ -11,11 +11,21 @@ impl Email {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.len() > 254 {
-            return Err(FieldError::new(field, "invalid_email", "must be at most 254 characters"));
+            return Err(FieldError::new(
+                field,
+                "invalid_email",
+                "must be at most 254 characters",
+            ));
         }
         email_address::EmailAddress::from_str(trimmed)
             .map(|_| Self(trimmed.to_lowercase()))
-            .map_err(|e| FieldError::new(field, "invalid_email", format!("not a valid email address: {e}")))
+            .map_err(|e| {
+                FieldError::new(
+                    field,
+                    "invalid_email",
+                    format!("not a valid email address: {e}"),
+                )
+            })
     }
 
     pub fn as_str(&self) -> &str {
@@ -33,8 +43,14 @@ mod tests {
 
     #[test]
     fn lowercases_and_rejects_garbage() {
-        assert_eq!(Email::parse("email", " Ann@Example.COM ").map(Email::into_inner), Ok("ann@example.com".into()));
+        assert_eq!(
+            Email::parse("email", " Ann@Example.COM ").map(Email::into_inner),
+            Ok("ann@example.com".into())
+        );
         let err = Email::parse("email", "not-an-email").err();
-        assert_eq!(err.map(|e| (e.field, e.code)), Some(("email", "invalid_email")));
+        assert_eq!(
+            err.map(|e| (e.field, e.code)),
+            Some(("email", "invalid_email"))
+        );
     }
 }

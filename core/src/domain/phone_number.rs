@@ -10,13 +10,26 @@ impl E164 {
     pub fn parse(field: &'static str, raw: &str, region: Option<&str>) -> Result<Self, FieldError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > 40 {
-            return Err(FieldError::new(field, "invalid_phone_number", "must be a phone number of at most 40 characters"));
+            return Err(FieldError::new(
+                field,
+                "invalid_phone_number",
+                "must be a phone number of at most 40 characters",
+            ));
         }
         let region = match region {
             None => None,
-            Some(code) => Some(code.trim().to_uppercase().parse::<phonenumber::country::Id>().map_err(|_| {
-                FieldError::new("region", "invalid_region", "must be an ISO 3166-1 alpha-2 region code such as DE or US")
-            })?),
+            Some(code) => Some(
+                code.trim()
+                    .to_uppercase()
+                    .parse::<phonenumber::country::Id>()
+                    .map_err(|_| {
+                        FieldError::new(
+                            "region",
+                            "invalid_region",
+                            "must be an ISO 3166-1 alpha-2 region code such as DE or US",
+                        )
+                    })?,
+            ),
         };
         if !raw.starts_with('+') && region.is_none() {
             return Err(FieldError::new(
@@ -25,12 +38,23 @@ impl E164 {
                 "give the number in E.164 form (+ and country code) or set region",
             ));
         }
-        let parsed = phonenumber::parse(region, raw)
-            .map_err(|e| FieldError::new(field, "invalid_phone_number", format!("not a phone number: {e}")))?;
+        let parsed = phonenumber::parse(region, raw).map_err(|e| {
+            FieldError::new(
+                field,
+                "invalid_phone_number",
+                format!("not a phone number: {e}"),
+            )
+        })?;
         if !phonenumber::is_valid(&parsed) {
-            return Err(FieldError::new(field, "invalid_phone_number", "not a valid number for its country"));
+            return Err(FieldError::new(
+                field,
+                "invalid_phone_number",
+                "not a valid number for its country",
+            ));
         }
-        Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Self(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// Trusted constructor for values read back from the database.
@@ -57,9 +81,25 @@ mod tests {
             E164::parse("number", "030 901820", Some("de")).map(E164::into_inner),
             Ok("+4930901820".into())
         );
-        assert_eq!(E164::parse("number", "+1 650-253-0000", None).map(E164::into_inner), Ok("+16502530000".into()));
-        assert_eq!(E164::parse("number", "030 901820", None).err().map(|e| e.code), Some("invalid_phone_number"));
-        assert_eq!(E164::parse("number", "+99912", None).err().map(|e| e.field), Some("number"));
-        assert_eq!(E164::parse("number", "123", Some("XX")).err().map(|e| e.code), Some("invalid_region"));
+        assert_eq!(
+            E164::parse("number", "+1 650-253-0000", None).map(E164::into_inner),
+            Ok("+16502530000".into())
+        );
+        assert_eq!(
+            E164::parse("number", "030 901820", None)
+                .err()
+                .map(|e| e.code),
+            Some("invalid_phone_number")
+        );
+        assert_eq!(
+            E164::parse("number", "+99912", None).err().map(|e| e.field),
+            Some("number")
+        );
+        assert_eq!(
+            E164::parse("number", "123", Some("XX"))
+                .err()
+                .map(|e| e.code),
+            Some("invalid_region")
+        );
     }
 }

@@ -11,10 +11,18 @@ impl NonBlank {
             return Err(FieldError::new(field, "blank", "must not be empty"));
         }
         if trimmed.chars().count() > max {
-            return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(FieldError::new(field, "invalid_characters", "must not contain control characters"));
+            return Err(FieldError::new(
+                field,
+                "invalid_characters",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -42,10 +50,18 @@ impl Password {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(FieldError::new(field, "weak_password", format!("must be at least {} characters", Self::MIN_CHARS)));
+            return Err(FieldError::new(
+                field,
+                "weak_password",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
         }
         if n > Self::MAX_CHARS {
-            return Err(FieldError::new(field, "too_long", format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -64,7 +80,13 @@ impl TimeZoneName {
         raw.trim()
             .parse::<chrono_tz::Tz>()
             .map(|tz| Self(tz.name().to_owned()))
-            .map_err(|_| FieldError::new(field, "invalid_time_zone", "must be an IANA time zone such as Europe/Berlin"))
+            .map_err(|_| {
+                FieldError::new(
+                    field,
+                    "invalid_time_zone",
+                    "must be an IANA time zone such as Europe/Berlin",
+                )
+            })
     }
 
     pub fn utc() -> Self {

@@ -10,8 +10,8 @@ pub mod sessions;
 pub mod teams;
 pub mod users;
 
-use crate::db::DbError;
 pub use crate::db::DbConn;
+use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -40,5 +40,6 @@ impl From<diesel::result::Error> for RepoError {
 
 /// Parses an id read from the database.
 pub(crate) fn stored_id<T: std::str::FromStr>(raw: &str) -> Result<T, RepoError> {
-    raw.parse().map_err(|_| RepoError::Corrupt(format!("id {raw:?}")))
+    raw.parse()
+        .map_err(|_| RepoError::Corrupt(format!("id {raw:?}")))
 }

@@ -16,7 +16,11 @@ pub struct OrgRow {
 pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
     let id = OrgId::new();
     diesel::insert_into(organisations::table)
-        .values(OrgRow { id: id.to_string(), name: name.to_owned(), created_at: now_micros() })
+        .values(OrgRow {
+            id: id.to_string(),
+            name: name.to_owned(),
+            created_at: now_micros(),
+        })
         .execute(conn)?;
     Ok(id)
 }

@@ -58,7 +58,9 @@ pub struct PhoneChanges {
 }
 
 pub fn insert(conn: &mut DbConn, row: &PhoneRow) -> Result<(), RepoError> {
-    diesel::insert_into(phones::table).values(row).execute(conn)?;
+    diesel::insert_into(phones::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -70,12 +72,22 @@ pub fn get(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<PhoneRow, RepoE
         .first(conn)?)
 }
 
-pub fn list(conn: &mut DbConn, org: OrgId, page: &PageRequest) -> Result<Page<PhoneRow>, RepoError> {
-    let mut query = phones::table.filter(phones::org_id.eq(org.to_string())).select(PhoneRow::as_select()).into_boxed();
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    page: &PageRequest,
+) -> Result<Page<PhoneRow>, RepoError> {
+    let mut query = phones::table
+        .filter(phones::org_id.eq(org.to_string()))
+        .select(PhoneRow::as_select())
+        .into_boxed();
     if let Some(after) = &page.after {
         query = query.filter(phones::id.gt(after.clone()));
     }
-    let rows = query.order(phones::id.asc()).limit(page.fetch()).load(conn)?;
+    let rows = query
+        .order(phones::id.asc())
+        .limit(page.fetch())
+        .load(conn)?;
     Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
 
@@ -91,13 +103,22 @@ pub fn provisioned_among(conn: &mut DbConn, ids: &[String]) -> Result<HashSet<St
 
 /// Applies `changes`; disabling a phone revokes its credentials in the same
 /// transaction, so a disabled phone is locked out at once.
-pub fn update(conn: &mut DbConn, org: OrgId, id: PhoneId, mut changes: PhoneChanges) -> Result<PhoneRow, RepoError> {
+pub fn update(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: PhoneId,
+    mut changes: PhoneChanges,
+) -> Result<PhoneRow, RepoError> {
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
     crate::db::write_tx(conn, |conn| {
-        let n = diesel::update(phones::table.filter(phones::org_id.eq(org.to_string())).filter(phones::id.eq(id.to_string())))
-            .set(&changes)
-            .execute(conn)?;
+        let n = diesel::update(
+            phones::table
+                .filter(phones::org_id.eq(org.to_string()))
+                .filter(phones::id.eq(id.to_string())),
+        )
+        .set(&changes)
+        .execute(conn)?;
         if n == 0 {
             return Err(RepoError::NotFound);
         }

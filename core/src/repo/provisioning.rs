@@ -47,7 +47,11 @@ pub fn issue(
 /// Consumes the code and stores the phone's new credential (revoking any
 /// earlier one). `None` when the code is unknown, used, expired, or its phone
 /// disabled; nothing is written then.
-pub fn redeem(conn: &mut DbConn, code_hash: &str, credential_hash: &str) -> Result<Option<PhoneRow>, RepoError> {
+pub fn redeem(
+    conn: &mut DbConn,
+    code_hash: &str,
+    credential_hash: &str,
+) -> Result<Option<PhoneRow>, RepoError> {
     let outcome = crate::db::write_tx(conn, |conn| {
         let now = now_micros();
         let consumed = diesel::update(
@@ -93,8 +97,11 @@ pub fn redeem(conn: &mut DbConn, code_hash: &str, credential_hash: &str) -> Resu
 /// Deletes codes that expired or were used before `cutoff`.
 pub fn purge_expired(conn: &mut DbConn, cutoff: i64) -> Result<usize, RepoError> {
     Ok(diesel::delete(
-        phone_provisioning_codes::table
-            .filter(phone_provisioning_codes::expires_at.lt(cutoff).or(phone_provisioning_codes::used_at.lt(cutoff))),
+        phone_provisioning_codes::table.filter(
+            phone_provisioning_codes::expires_at
+                .lt(cutoff)
+                .or(phone_provisioning_codes::used_at.lt(cutoff)),
+        ),
     )
     .execute(conn)?)
 }

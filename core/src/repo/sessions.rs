@@ -15,14 +15,22 @@ use crate::time::now_micros;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
-    Rotated { session: SessionId, user: UserRow },
+    Rotated {
+        session: SessionId,
+        user: UserRow,
+    },
     /// The token had already been used: the family is now revoked.
     Reused,
     /// Unknown, expired, or of a revoked session or disabled user.
     Invalid,
 }
 
-fn insert_refresh(conn: &mut DbConn, session: SessionId, token_hash: &str, expires_at: i64) -> Result<(), RepoError> {
+fn insert_refresh(
+    conn: &mut DbConn,
+    session: SessionId,
+    token_hash: &str,
+    expires_at: i64,
+) -> Result<(), RepoError> {
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::id.eq(RefreshTokenId::new().to_string()),
@@ -36,7 +44,13 @@ fn insert_refresh(conn: &mut DbConn, session: SessionId, token_hash: &str, expir
 }
 
 /// Starts a session with its first refresh token.
-pub fn create(conn: &mut DbConn, org: OrgId, user: UserId, token_hash: &str, expires_at: i64) -> Result<SessionId, RepoError> {
+pub fn create(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    token_hash: &str,
+    expires_at: i64,
+) -> Result<SessionId, RepoError> {
     let session = SessionId::new();
     crate::db::write_tx(conn, |conn| {
         diesel::insert_into(sessions::table)
@@ -53,10 +67,17 @@ pub fn create(conn: &mut DbConn, org: OrgId, user: UserId, token_hash: &str, exp
 }
 
 /// Consumes `presented_hash` and issues `new_hash` in the same family.
-pub fn rotate(conn: &mut DbConn, presented_hash: &str, new_hash: &str, new_expires_at: i64) -> Result<RotateOutcome, RepoError> {
+pub fn rotate(
+    conn: &mut DbConn,
+    presented_hash: &str,
+    new_hash: &str,
+    new_expires_at: i64,
+) -> Result<RotateOutcome, RepoError> {
     crate::db::write_tx(conn, |conn| {
         let now = now_micros();
-        let live_sessions = sessions::table.filter(sessions::revoked_at.is_null()).select(sessions::id);
+        let live_sessions = sessions::table
+            .filter(sessions::revoked_at.is_null())
+            .select(sessions::id);
         let consumed = diesel::update(
             refresh_tokens::table
                 .filter(refresh_tokens::token_hash.eq(presented_hash))
@@ -72,7 +93,9 @@ pub fn rotate(conn: &mut DbConn, presented_hash: &str, new_hash: &str, new_expir
             .select((refresh_tokens::session_id, refresh_tokens::used_at))
             .first(conn)
             .optional()?;
-        let Some((session_raw, used_at)) = token else { return Ok(RotateOutcome::Invalid) };
+        let Some((session_raw, used_at)) = token else {
+            return Ok(RotateOutcome::Invalid);
+        };
         let session: SessionId = stored_id(&session_raw)?;
 
         if consumed == 0 {
@@ -89,29 +112,53 @@ pub fn rotate(conn: &mut DbConn, presented_hash: &str, new_hash: &str, new_expir
             .select(UserRow::as_select())
             .first(conn)
             .optional()?;
-        let Some(user) = user else { return Ok(RotateOutcome::Invalid) };
+        let Some(user) = user else {
+            return Ok(RotateOutcome::Invalid);
+        };
         insert_refresh(conn, session, new_hash, new_expires_at)?;
         Ok(RotateOutcome::Rotated { session, user })
     })
 }
 
 pub fn revoke(conn: &mut DbConn, session: SessionId, reason: &str) -> Result<(), RepoError> {
-    diesel::update(sessions::table.filter(sessions::id.eq(session.to_string())).filter(sessions::revoked_at.is_null()))
-        .set((sessions::revoked_at.eq(now_micros()), sessions::revoked_reason.eq(reason)))
-        .execute(conn)?;
+    diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(session.to_string()))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(now_micros()),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
-pub fn revoke_all_for_user(conn: &mut DbConn, user: UserId, reason: &str) -> Result<usize, RepoError> {
-    Ok(diesel::update(sessions::table.filter(sessions::user_id.eq(user.to_string())).filter(sessions::revoked_at.is_null()))
-        .set((sessions::revoked_at.eq(now_micros()), sessions::revoked_reason.eq(reason)))
-        .execute(conn)?)
+pub fn revoke_all_for_user(
+    conn: &mut DbConn,
+    user: UserId,
+    reason: &str,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user.to_string()))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(now_micros()),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)?)
 }
 
 /// The user behind an access token, when its session is live and the user
 /// enabled; `None` otherwise. Checked on every authenticated request so
 /// logout, reuse detection and disabling take effect at once.
-pub fn principal(conn: &mut DbConn, session: SessionId, user: UserId) -> Result<Option<UserRow>, RepoError> {
+pub fn principal(
+    conn: &mut DbConn,
+    session: SessionId,
+    user: UserId,
+) -> Result<Option<UserRow>, RepoError> {
     Ok(sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session.to_string()))
@@ -135,7 +182,10 @@ pub fn live_count(conn: &mut DbConn, user: UserId) -> Result<i64, RepoError> {
 /// Deletes refresh tokens that expired before `cutoff`, and sessions revoked
 /// before it; returns how many rows went.
 pub fn purge_expired(conn: &mut DbConn, cutoff: i64) -> Result<usize, RepoError> {
-    let tokens = diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(cutoff))).execute(conn)?;
-    let revoked = diesel::delete(sessions::table.filter(sessions::revoked_at.lt(cutoff))).execute(conn)?;
+    let tokens =
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(cutoff)))
+            .execute(conn)?;
+    let revoked =
+        diesel::delete(sessions::table.filter(sessions::revoked_at.lt(cutoff))).execute(conn)?;
     Ok(tokens + revoked)
 }

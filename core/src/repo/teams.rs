@@ -36,42 +36,80 @@ pub enum TeamVisibility {
     MemberOf(UserId),
 }
 
-type BoxedTeams<'a> = teams::BoxedQuery<'a, crate::db::DbBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<TeamRow, crate::db::DbBackend>>>;
+type BoxedTeams<'a> = teams::BoxedQuery<
+    'a,
+    crate::db::DbBackend,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<TeamRow, crate::db::DbBackend>>,
+>;
 
 fn scoped(org: OrgId, visibility: TeamVisibility) -> BoxedTeams<'static> {
-    let query = teams::table.filter(teams::org_id.eq(org.to_string())).select(TeamRow::as_select()).into_boxed();
+    let query = teams::table
+        .filter(teams::org_id.eq(org.to_string()))
+        .select(TeamRow::as_select())
+        .into_boxed();
     match visibility {
         TeamVisibility::Org => query,
         TeamVisibility::MemberOf(user) => query.filter(
-            teams::id.eq_any(team_members::table.filter(team_members::user_id.eq(user.to_string())).select(team_members::team_id)),
+            teams::id.eq_any(
+                team_members::table
+                    .filter(team_members::user_id.eq(user.to_string()))
+                    .select(team_members::team_id),
+            ),
         ),
     }
 }
 
 pub fn insert(conn: &mut DbConn, org: OrgId, name: &str) -> Result<TeamRow, RepoError> {
     let now = now_micros();
-    let row = TeamRow { id: TeamId::new().to_string(), org_id: org.to_string(), name: name.to_owned(), created_at: now, updated_at: now };
-    diesel::insert_into(teams::table).values(&row).execute(conn)?;
+    let row = TeamRow {
+        id: TeamId::new().to_string(),
+        org_id: org.to_string(),
+        name: name.to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(teams::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
-pub fn get(conn: &mut DbConn, org: OrgId, id: TeamId, visibility: TeamVisibility) -> Result<TeamRow, RepoError> {
-    Ok(scoped(org, visibility).filter(teams::id.eq(id.to_string())).first(conn)?)
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: TeamId,
+    visibility: TeamVisibility,
+) -> Result<TeamRow, RepoError> {
+    Ok(scoped(org, visibility)
+        .filter(teams::id.eq(id.to_string()))
+        .first(conn)?)
 }
 
-pub fn list(conn: &mut DbConn, org: OrgId, visibility: TeamVisibility, page: &PageRequest) -> Result<Page<TeamRow>, RepoError> {
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    visibility: TeamVisibility,
+    page: &PageRequest,
+) -> Result<Page<TeamRow>, RepoError> {
     let mut query = scoped(org, visibility);
     if let Some(after) = &page.after {
         query = query.filter(teams::id.gt(after.clone()));
     }
-    let rows = query.order(teams::id.asc()).limit(page.fetch()).load(conn)?;
+    let rows = query
+        .order(teams::id.asc())
+        .limit(page.fetch())
+        .load(conn)?;
     Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
 
 pub fn rename(conn: &mut DbConn, org: OrgId, id: TeamId, name: &str) -> Result<TeamRow, RepoError> {
-    let n = diesel::update(teams::table.filter(teams::org_id.eq(org.to_string())).filter(teams::id.eq(id.to_string())))
-        .set((teams::name.eq(name), teams::updated_at.eq(now_micros())))
-        .execute(conn)?;
+    let n = diesel::update(
+        teams::table
+            .filter(teams::org_id.eq(org.to_string()))
+            .filter(teams::id.eq(id.to_string())),
+    )
+    .set((teams::name.eq(name), teams::updated_at.eq(now_micros())))
+    .execute(conn)?;
     if n == 0 {
         return Err(RepoError::NotFound);
     }
@@ -81,58 +119,113 @@ pub fn rename(conn: &mut DbConn, org: OrgId, id: TeamId, name: &str) -> Result<T
 /// Deletes the team and its memberships (the users stay).
 pub fn delete(conn: &mut DbConn, org: OrgId, id: TeamId) -> Result<(), RepoError> {
     crate::db::write_tx(conn, |conn| {
-        diesel::delete(team_members::table.filter(team_members::team_id.eq(id.to_string())).filter(team_members::org_id.eq(org.to_string())))
-            .execute(conn)?;
-        let n = diesel::delete(teams::table.filter(teams::org_id.eq(org.to_string())).filter(teams::id.eq(id.to_string())))
-            .execute(conn)?;
-        if n == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+        diesel::delete(
+            team_members::table
+                .filter(team_members::team_id.eq(id.to_string()))
+                .filter(team_members::org_id.eq(org.to_string())),
+        )
+        .execute(conn)?;
+        let n = diesel::delete(
+            teams::table
+                .filter(teams::org_id.eq(org.to_string()))
+                .filter(teams::id.eq(id.to_string())),
+        )
+        .execute(conn)?;
+        if n == 0 {
+            Err(RepoError::NotFound)
+        } else {
+            Ok(())
+        }
     })
 }
 
 /// Adds `user` to `team`, both of `org`; adding twice is a no-op.
-pub fn add_member(conn: &mut DbConn, org: OrgId, team: TeamId, user: UserId) -> Result<(), RepoError> {
+pub fn add_member(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    user: UserId,
+) -> Result<(), RepoError> {
     crate::db::write_tx(conn, |conn| {
         ensure_in_org(conn, org, team, user)?;
-        let exists: i64 = team_members::table
-            .filter(team_members::team_id.eq(team.to_string()))
-            .filter(team_members::user_id.eq(user.to_string()))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            diesel::insert_into(team_members::table)
-                .values((
-                    team_members::team_id.eq(team.to_string()),
-                    team_members::user_id.eq(user.to_string()),
-                    team_members::org_id.eq(org.to_string()),
-                    team_members::created_at.eq(now_micros()),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
+        insert_membership(conn, org, team, user)
     })
+}
+
+/// Inserts a membership unless it exists. Runs inside the caller's
+/// transaction; the caller has checked that team and user belong to `org`.
+pub fn insert_membership(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    user: UserId,
+) -> Result<(), RepoError> {
+    let exists: i64 = team_members::table
+        .filter(team_members::team_id.eq(team.to_string()))
+        .filter(team_members::user_id.eq(user.to_string()))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(team_members::table)
+            .values((
+                team_members::team_id.eq(team.to_string()),
+                team_members::user_id.eq(user.to_string()),
+                team_members::org_id.eq(org.to_string()),
+                team_members::created_at.eq(now_micros()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Removes `user` from `team`; `NotFound` when the team or user is not in
 /// `org`, success when the user was not a member.
-pub fn remove_member(conn: &mut DbConn, org: OrgId, team: TeamId, user: UserId) -> Result<(), RepoError> {
+pub fn remove_member(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    user: UserId,
+) -> Result<(), RepoError> {
     ensure_in_org(conn, org, team, user)?;
     diesel::delete(
-        team_members::table.filter(team_members::team_id.eq(team.to_string())).filter(team_members::user_id.eq(user.to_string())),
+        team_members::table
+            .filter(team_members::team_id.eq(team.to_string()))
+            .filter(team_members::user_id.eq(user.to_string())),
     )
     .execute(conn)?;
     Ok(())
 }
 
-fn ensure_in_org(conn: &mut DbConn, org: OrgId, team: TeamId, user: UserId) -> Result<(), RepoError> {
-    let team_found: i64 =
-        teams::table.filter(teams::org_id.eq(org.to_string())).filter(teams::id.eq(team.to_string())).count().get_result(conn)?;
-    let user_found: i64 =
-        users::table.filter(users::org_id.eq(org.to_string())).filter(users::id.eq(user.to_string())).count().get_result(conn)?;
-    if team_found == 0 || user_found == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+fn ensure_in_org(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    user: UserId,
+) -> Result<(), RepoError> {
+    let team_found: i64 = teams::table
+        .filter(teams::org_id.eq(org.to_string()))
+        .filter(teams::id.eq(team.to_string()))
+        .count()
+        .get_result(conn)?;
+    let user_found: i64 = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq(user.to_string()))
+        .count()
+        .get_result(conn)?;
+    if team_found == 0 || user_found == 0 {
+        Err(RepoError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Members of a team, by user id.
-pub fn members(conn: &mut DbConn, org: OrgId, team: TeamId, page: &PageRequest) -> Result<Page<UserRow>, RepoError> {
+pub fn members(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    page: &PageRequest,
+) -> Result<Page<UserRow>, RepoError> {
     let member_ids = team_members::table
         .filter(team_members::team_id.eq(team.to_string()))
         .filter(team_members::org_id.eq(org.to_string()))
@@ -145,14 +238,24 @@ pub fn members(conn: &mut DbConn, org: OrgId, team: TeamId, page: &PageRequest) 
     if let Some(after) = &page.after {
         query = query.filter(users::id.gt(after.clone()));
     }
-    let rows = query.order(users::id.asc()).limit(page.fetch()).load(conn)?;
+    let rows = query
+        .order(users::id.asc())
+        .limit(page.fetch())
+        .load(conn)?;
     Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
 
 /// Ids of the given teams that exist in `org` (to validate `team_ids` input).
-pub fn existing_ids(conn: &mut DbConn, org: OrgId, ids: &[TeamId]) -> Result<Vec<TeamId>, RepoError> {
+pub fn existing_ids(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[TeamId],
+) -> Result<Vec<TeamId>, RepoError> {
     let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let found: Vec<String> =
-        teams::table.filter(teams::org_id.eq(org.to_string())).filter(teams::id.eq_any(wanted)).select(teams::id).load(conn)?;
+    let found: Vec<String> = teams::table
+        .filter(teams::org_id.eq(org.to_string()))
+        .filter(teams::id.eq_any(wanted))
+        .select(teams::id)
+        .load(conn)?;
     found.iter().map(|raw| stored_id(raw)).collect()
 }

@@ -76,16 +76,27 @@ pub struct UserChanges {
 }
 
 pub fn insert(conn: &mut DbConn, row: &UserRow) -> Result<(), RepoError> {
-    diesel::insert_into(users::table).values(row).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserRow>, RepoError> {
-    Ok(users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()?)
+    Ok(users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// A user of `org` that `visibility` allows; `NotFound` otherwise.
-pub fn get(conn: &mut DbConn, org: OrgId, id: UserId, visibility: Visibility) -> Result<UserRow, RepoError> {
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: UserId,
+    visibility: Visibility,
+) -> Result<UserRow, RepoError> {
     let mut query = users::table
         .filter(users::org_id.eq(org.to_string()))
         .filter(users::id.eq(id.to_string()))
@@ -95,19 +106,38 @@ pub fn get(conn: &mut DbConn, org: OrgId, id: UserId, visibility: Visibility) ->
     Ok(query.first(conn)?)
 }
 
-pub fn list(conn: &mut DbConn, org: OrgId, visibility: Visibility, page: &PageRequest) -> Result<Page<UserRow>, RepoError> {
-    let mut query = users::table.filter(users::org_id.eq(org.to_string())).select(UserRow::as_select()).into_boxed();
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    visibility: Visibility,
+    page: &PageRequest,
+) -> Result<Page<UserRow>, RepoError> {
+    let mut query = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .select(UserRow::as_select())
+        .into_boxed();
     query = restrict(conn, query, visibility)?;
     if let Some(after) = &page.after {
         query = query.filter(users::id.gt(after.clone()));
     }
-    let rows = query.order(users::id.asc()).limit(page.fetch()).load(conn)?;
+    let rows = query
+        .order(users::id.asc())
+        .limit(page.fetch())
+        .load(conn)?;
     Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
 
-type BoxedUsers<'a> = users::BoxedQuery<'a, crate::db::DbBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<UserRow, crate::db::DbBackend>>>;
+type BoxedUsers<'a> = users::BoxedQuery<
+    'a,
+    crate::db::DbBackend,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<UserRow, crate::db::DbBackend>>,
+>;
 
-fn restrict<'a>(conn: &mut DbConn, query: BoxedUsers<'a>, visibility: Visibility) -> Result<BoxedUsers<'a>, RepoError> {
+fn restrict<'a>(
+    conn: &mut DbConn,
+    query: BoxedUsers<'a>,
+    visibility: Visibility,
+) -> Result<BoxedUsers<'a>, RepoError> {
     Ok(match visibility {
         Visibility::Org => query,
         Visibility::SelfOnly(me) => query.filter(users::id.eq(me.to_string())),
@@ -117,14 +147,23 @@ fn restrict<'a>(conn: &mut DbConn, query: BoxedUsers<'a>, visibility: Visibility
                 .filter(team_members::user_id.eq(manager.to_string()))
                 .select(team_members::team_id)
                 .load(conn)?;
-            let teammates = team_members::table.filter(team_members::team_id.eq_any(my_teams)).select(team_members::user_id);
-            query.filter(users::id.eq(manager.to_string()).or(users::id.eq_any(teammates)))
+            let teammates = team_members::table
+                .filter(team_members::team_id.eq_any(my_teams))
+                .select(team_members::user_id);
+            query.filter(
+                users::id
+                    .eq(manager.to_string())
+                    .or(users::id.eq_any(teammates)),
+            )
         }
     })
 }
 
 /// Team ids of each user, for the wire `team_ids` field.
-pub fn team_ids_of(conn: &mut DbConn, user_ids: &[String]) -> Result<HashMap<String, Vec<TeamId>>, RepoError> {
+pub fn team_ids_of(
+    conn: &mut DbConn,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<TeamId>>, RepoError> {
     let pairs: Vec<(String, String)> = team_members::table
         .filter(team_members::user_id.eq_any(user_ids))
         .order((team_members::user_id.asc(), team_members::team_id.asc()))
@@ -139,19 +178,32 @@ pub fn team_ids_of(conn: &mut DbConn, user_ids: &[String]) -> Result<HashMap<Str
 
 /// Applies `changes`; when the user is being disabled, ends their sessions in
 /// the same transaction so no token of theirs outlives the change.
-pub fn update(conn: &mut DbConn, org: OrgId, id: UserId, mut changes: UserChanges) -> Result<(), RepoError> {
+pub fn update(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: UserId,
+    mut changes: UserChanges,
+) -> Result<(), RepoError> {
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
     let password_changed = changes.password_hash.is_some();
     crate::db::write_tx(conn, |conn| {
-        let n = diesel::update(users::table.filter(users::org_id.eq(org.to_string())).filter(users::id.eq(id.to_string())))
-            .set(&changes)
-            .execute(conn)?;
+        let n = diesel::update(
+            users::table
+                .filter(users::org_id.eq(org.to_string()))
+                .filter(users::id.eq(id.to_string())),
+        )
+        .set(&changes)
+        .execute(conn)?;
         if n == 0 {
             return Err(RepoError::NotFound);
         }
         if disabling || password_changed {
-            let reason = if disabling { "user_disabled" } else { "password_changed" };
+            let reason = if disabling {
+                "user_disabled"
+            } else {
+                "password_changed"
+            };
             super::sessions::revoke_all_for_user(conn, id, reason)?;
         }
         Ok(())

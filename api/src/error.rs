@@ -1,0 +1,375 @@
+//! The one API error type. Each variant has a fixed HTTP status and a stable
+//! snake_case `code` (the table in `status` and `code` below, also in
+//! docs/errors.md); it renders as application/problem+json. Internal causes
+//! are logged with the request's span and never sent to the client.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use deskbind_core::domain::FieldError;
+use deskbind_core::repo::RepoError;
+use deskbind_core::wire::{PROBLEM_CONTENT_TYPE, Problem, problem_type_uri};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON (syntax error, truncated).
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// A body was sent with a content type other than JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// A request field is missing, unknown, or has an invalid value.
+    #[error("invalid field {field}: {detail}")]
+    Validation {
+        code: &'static str,
+        field: String,
+        detail: String,
+    },
+    /// A query-string parameter is invalid.
+    #[error("invalid query parameter {field}: {detail}")]
+    InvalidQuery { field: String, detail: String },
+    /// A request that is well-formed but cannot be honoured as asked.
+    #[error("bad request: {code}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("unauthorized: {code}")]
+    Unauthorized { code: &'static str },
+    #[error("forbidden: {code}")]
+    Forbidden { code: &'static str },
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything unexpected. The cause is logged, the client sees `internal`.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    pub fn forbidden() -> Self {
+        Self::Forbidden { code: "forbidden" }
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed_json",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Validation { code, .. } => code,
+            Self::InvalidQuery { .. } => "invalid_query",
+            Self::BadRequest { code, .. } => code,
+            Self::Unauthorized { code } => code,
+            Self::Forbidden { code } => code,
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict { code, .. } => code,
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "Malformed JSON",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::PayloadTooLarge { .. } => "Payload too large",
+            Self::Validation { .. } => "Invalid request field",
+            Self::InvalidQuery { .. } => "Invalid query parameter",
+            Self::BadRequest { .. } => "Bad request",
+            Self::Unauthorized { .. } => "Unauthorized",
+            Self::Forbidden { .. } => "Forbidden",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict { .. } => "Conflict",
+            Self::RateLimited { .. } => "Too many requests",
+            Self::Unavailable(_) => "Service unavailable",
+            Self::Internal(_) => "Internal server error",
+        }
+    }
+
+    /// What the client may read. Internal causes never appear here.
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::MalformedJson(d) => Some(d.clone()),
+            Self::PayloadTooLarge { limit } => {
+                Some(format!("the body must be at most {limit} bytes"))
+            }
+            Self::UnsupportedMediaType => Some("send the body as application/json".into()),
+            Self::Validation { detail, .. } | Self::InvalidQuery { detail, .. } => {
+                Some(detail.clone())
+            }
+            Self::BadRequest { detail, .. } | Self::Conflict { detail, .. } => Some(detail.clone()),
+            Self::RateLimited { retry_after_secs } => {
+                Some(format!("retry after {retry_after_secs} s"))
+            }
+            Self::Unavailable(d) => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let code = self.code();
+        Problem {
+            kind: problem_type_uri(code),
+            title: self.title().to_owned(),
+            status: self.status_code().as_u16(),
+            code: code.to_owned(),
+            detail: self.detail(),
+            field: match self {
+                Self::Validation { field, .. } | Self::InvalidQuery { field, .. } => {
+                    Some(field.clone())
+                }
+                _ => None,
+            },
+            retry_after: match self {
+                Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_) | Self::InvalidQuery { .. } | Self::BadRequest { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        ));
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let Self::Unauthorized { .. } = self {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::Validation {
+            code: e.code,
+            field: e.field.to_owned(),
+            detail: e.message,
+        }
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound => Self::NotFound,
+            // Callers that expect a conflict map it to a specific code first.
+            RepoError::Conflict => Self::Conflict {
+                code: "conflict",
+                detail: "conflicts with an existing resource".into(),
+            },
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        RepoError::from(e).into()
+    }
+}
+
+impl From<deskbind_core::db::DbError> for ApiError {
+    fn from(e: deskbind_core::db::DbError) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// Maps a unique-constraint conflict to a specific code; other errors pass.
+pub fn conflict_as(code: &'static str, detail: &'static str) -> impl Fn(RepoError) -> ApiError {
+    move |e| match e {
+        RepoError::Conflict => ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        },
+        other => other.into(),
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody as _;
+
+    fn render(err: ApiError) -> (u16, Option<String>, String) {
+        let response = err.error_response();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .into_body()
+            .try_into_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        (status, content_type, body)
+    }
+
+    #[test]
+    fn validation_wire_format_is_pinned() {
+        let (status, content_type, body) = render(ApiError::Validation {
+            code: "invalid_email",
+            field: "email".into(),
+            detail: "not a valid email address".into(),
+        });
+        assert_eq!(status, 422);
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+        assert_eq!(
+            body,
+            r#"{"type":"urn:deskbind:problem:invalid_email","title":"Invalid request field","status":422,"code":"invalid_email","detail":"not a valid email address","field":"email"}"#
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_leak_their_cause() {
+        let (status, _, body) = render(ApiError::internal(anyhow::anyhow!(
+            "connection refused to 10.0.0.7:5432"
+        )));
+        assert_eq!(status, 500);
+        assert_eq!(
+            body,
+            r#"{"type":"urn:deskbind:problem:internal","title":"Internal server error","status":500,"code":"internal"}"#
+        );
+    }
+
+    #[test]
+    fn rate_limited_carries_retry_after() {
+        let response = ApiError::RateLimited {
+            retry_after_secs: 7,
+        }
+        .error_response();
+        assert_eq!(response.status().as_u16(), 429);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("7")
+        );
+        let (_, _, body) = render(ApiError::RateLimited {
+            retry_after_secs: 7,
+        });
+        assert!(
+            body.contains(r#""code":"rate_limited""#) && body.contains(r#""retry_after":7"#),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn status_table_is_explicit() {
+        let table: Vec<(ApiError, u16, &str)> = vec![
+            (ApiError::MalformedJson("x".into()), 400, "malformed_json"),
+            (
+                ApiError::InvalidQuery {
+                    field: "limit".into(),
+                    detail: "x".into(),
+                },
+                400,
+                "invalid_query",
+            ),
+            (
+                ApiError::BadRequest {
+                    code: "invalid_provisioning_code",
+                    detail: "x".into(),
+                },
+                400,
+                "invalid_provisioning_code",
+            ),
+            (
+                ApiError::Unauthorized {
+                    code: "invalid_token",
+                },
+                401,
+                "invalid_token",
+            ),
+            (ApiError::forbidden(), 403, "forbidden"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (
+                ApiError::Conflict {
+                    code: "email_taken",
+                    detail: "x".into(),
+                },
+                409,
+                "email_taken",
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::Validation {
+                    code: "missing_field",
+                    field: "f".into(),
+                    detail: "x".into(),
+                },
+                422,
+                "missing_field",
+            ),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 1,
+                },
+                429,
+                "rate_limited",
+            ),
+            (ApiError::internal(anyhow::anyhow!("x")), 500, "internal"),
+            (ApiError::Unavailable("db".into()), 503, "unavailable"),
+        ];
+        for (err, status, code) in table {
+            assert_eq!((err.status_code().as_u16(), err.code()), (status, code));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `AuthPhone`: a desk phone presenting its live device credential. Only
+//! `/v1/phone/...` routes take it; user tokens never pass here.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use deskbind_core::auth::secrets::{PHONE_CREDENTIAL_PREFIX, hash_secret};
+use deskbind_core::ids::{OrgId, PhoneId};
+use deskbind_core::repo::phones::{self, PhoneRow};
+use futures_util::future::LocalBoxFuture;
+
+use super::bearer::bearer_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct AuthPhone {
+    pub phone_id: PhoneId,
+    pub org_id: OrgId,
+    pub row: PhoneRow,
+}
+
+impl FromRequest for AuthPhone {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token?;
+            let state =
+                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            if !token.starts_with(PHONE_CREDENTIAL_PREFIX) {
+                return Err(ApiError::Unauthorized {
+                    code: "invalid_token",
+                });
+            }
+            let hash = hash_secret(&token);
+            let row = state
+                .db
+                .run(move |conn| phones::principal(conn, &hash).map_err(ApiError::from))
+                .await?
+                .ok_or(ApiError::Unauthorized {
+                    code: "invalid_token",
+                })?;
+            let org_id = row
+                .org_id
+                .parse()
+                .map_err(|_| ApiError::internal(anyhow::anyhow!("corrupt org id")))?;
+            Ok(AuthPhone {
+                phone_id: row.phone_id()?,
+                org_id,
+                row,
+            })
+        })
+    }
+}

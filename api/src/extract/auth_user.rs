@@ -1,0 +1,83 @@
+//! `AuthUser`: a person with a valid access token whose session is live and
+//! whose account is enabled. Checked against the database on every request
+//! so logout, refresh-token theft detection and disabling act at once.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use deskbind_core::auth::jwt::TokenError;
+use deskbind_core::auth::secrets::PHONE_CREDENTIAL_PREFIX;
+use deskbind_core::ids::{OrgId, SessionId, UserId};
+use deskbind_core::repo::sessions;
+use deskbind_core::wire::Role;
+use futures_util::future::LocalBoxFuture;
+
+use super::bearer::bearer_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub role: Role,
+    pub session_id: SessionId,
+}
+
+impl AuthUser {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token?;
+            let state =
+                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            if token.starts_with(PHONE_CREDENTIAL_PREFIX) {
+                // A phone credential is never a user credential.
+                return Err(ApiError::Unauthorized {
+                    code: "invalid_token",
+                });
+            }
+            let claims = state.keys.verify(&token).map_err(|e| match e {
+                TokenError::Expired => ApiError::Unauthorized {
+                    code: "token_expired",
+                },
+                _ => ApiError::Unauthorized {
+                    code: "invalid_token",
+                },
+            })?;
+            let (session, user) = (claims.sid, claims.sub);
+            let row = state
+                .db
+                .run(move |conn| sessions::principal(conn, session, user).map_err(ApiError::from))
+                .await?
+                .ok_or(ApiError::Unauthorized {
+                    code: "invalid_token",
+                })?;
+            let org_id = row.org()?;
+            if org_id != claims.org {
+                return Err(ApiError::Unauthorized {
+                    code: "invalid_token",
+                });
+            }
+            Ok(AuthUser {
+                user_id: user,
+                org_id,
+                role: row.role()?,
+                session_id: session,
+            })
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! A strict JSON body extractor: the content type must be JSON, the body is
+//! read up to `max_json_bytes` (413 past it), and every deserialisation error
+//! names the field at fault (`missing_field`, `unknown_field`,
+//! `invalid_field`), using serde_path_to_error for the path.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt as _;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const FALLBACK_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.max_json_bytes)
+            .unwrap_or(FALLBACK_LIMIT);
+        let is_json = is_json_content_type(req);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| ApiError::MalformedJson(format!("body could not be read: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(Json)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
+    de.end()
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
+}
+
+fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_json::error::Category;
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::MalformedJson(inner.to_string())
+        }
+        Category::Data => {
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let named = between_backticks(&message);
+            let (code, field) = if message.starts_with("unknown field") {
+                ("unknown_field", join_path(&path, named))
+            } else if message.starts_with("missing field") {
+                ("missing_field", join_path(&path, named))
+            } else {
+                (
+                    "invalid_field",
+                    if path == "." { "body".to_owned() } else { path },
+                )
+            };
+            ApiError::Validation {
+                code,
+                field,
+                detail: message,
+            }
+        }
+    }
+}
+
+fn between_backticks(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+fn join_path(path: &str, name: Option<&str>) -> String {
+    match (path, name) {
+        (".", Some(name)) => name.to_owned(),
+        (p, Some(name)) if p.ends_with(name) => p.to_owned(),
+        (p, Some(name)) => format!("{p}.{name}"),
+        (p, None) => p.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskbind_core::wire::{CreateUser, LoginRequest};
+
+    fn field_error(body: &str) -> (String, String) {
+        match parse::<CreateUser>(body.as_bytes()) {
+            Err(ApiError::Validation { code, field, .. }) => (code.to_owned(), field),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_eq!(
+            field_error(r#"{"email":"a@b.c","display_name":"A","password":"0123456789"}"#),
+            ("missing_field".into(), "role".into())
+        );
+        assert_eq!(
+            field_error(
+                r#"{"email":"a@b.c","display_name":"A","password":"0123456789","role":"boss"}"#
+            ),
+            ("invalid_field".into(), "role".into())
+        );
+        assert_eq!(
+            field_error(
+                r#"{"email":"a@b.c","display_name":"A","password":"0123456789","role":"admin","colour":1}"#
+            ),
+            ("unknown_field".into(), "colour".into())
+        );
+        assert_eq!(
+            field_error(
+                r#"{"email":"a@b.c","display_name":"A","password":"0123456789","role":"admin","team_ids":["x"]}"#
+            ),
+            ("invalid_field".into(), "team_ids[0]".into())
+        );
+    }
+
+    #[test]
+    fn syntax_errors_and_trailing_garbage_are_malformed() {
+        assert!(matches!(
+            parse::<LoginRequest>(b"{\"email\":"),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse::<LoginRequest>(br#"{"email":"a","password":"b"} x"#),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+}

@@ -1,0 +1,72 @@
+//! `?cursor=&limit=` of list endpoints, validated with the parameter named.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use deskbind_core::repo::page::PageRequest;
+use deskbind_core::wire::MAX_PAGE_LIMIT;
+use std::collections::HashMap;
+use std::future::{Ready, ready};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct PageParams(pub PageRequest);
+
+impl FromRequest for PageParams {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse(req.query_string()).map(PageParams))
+    }
+}
+
+fn parse(query: &str) -> Result<PageRequest, ApiError> {
+    let params = web::Query::<HashMap<String, String>>::from_query(query).map_err(|e| {
+        ApiError::InvalidQuery {
+            field: "query".into(),
+            detail: e.to_string(),
+        }
+    })?;
+    let limit = match params.get("limit") {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                .ok_or_else(|| ApiError::InvalidQuery {
+                    field: "limit".into(),
+                    detail: format!("must be a whole number from 1 to {MAX_PAGE_LIMIT}"),
+                })?,
+        ),
+    };
+    let after = match params.get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            uuid::Uuid::parse_str(raw)
+                .map(|u| u.hyphenated().to_string())
+                .map_err(|_| ApiError::InvalidQuery {
+                    field: "cursor".into(),
+                    detail: "not a cursor this API returned".into(),
+                })?,
+        ),
+    };
+    Ok(PageRequest::new(after, limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_limit_and_cursor() {
+        assert_eq!(parse("").map(|p| p.limit).ok(), Some(50));
+        assert_eq!(parse("limit=3").map(|p| p.limit).ok(), Some(3));
+        for bad in ["limit=0", "limit=201", "limit=x", "cursor=nope"] {
+            assert!(
+                matches!(parse(bad), Err(ApiError::InvalidQuery { .. })),
+                "{bad}"
+            );
+        }
+    }
+}

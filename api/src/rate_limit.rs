@@ -1,0 +1,77 @@
+//! In-process rate limits (GCRA via governor) on the credential endpoints:
+//! login per (peer IP, email) and per peer IP, refresh and provisioning per
+//! peer IP. With several API nodes each node limits on its own; a shared
+//! limiter moves to Redis with the relay work.
+
+use std::num::NonZeroU32;
+
+use deskbind_core::config::Settings;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+
+pub struct RateLimits {
+    login_pair: DefaultKeyedRateLimiter<String>,
+    login_ip: DefaultKeyedRateLimiter<String>,
+    refresh_ip: DefaultKeyedRateLimiter<String>,
+    provision_ip: DefaultKeyedRateLimiter<String>,
+}
+
+impl std::fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimits")
+    }
+}
+
+fn per_minute(n: u32) -> DefaultKeyedRateLimiter<String> {
+    RateLimiter::keyed(Quota::per_minute(
+        NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN),
+    ))
+}
+
+impl RateLimits {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            login_pair: per_minute(settings.login_rate_per_minute),
+            login_ip: per_minute(settings.login_rate_per_minute.saturating_mul(10)),
+            refresh_ip: per_minute(settings.refresh_rate_per_minute),
+            provision_ip: per_minute(settings.provision_rate_per_minute),
+        }
+    }
+
+    pub fn login(&self, ip: &str, email: &str) -> Result<(), ApiError> {
+        check(&self.login_ip, ip.to_owned())?;
+        check(&self.login_pair, format!("{ip}|{email}"))
+    }
+
+    pub fn refresh(&self, ip: &str) -> Result<(), ApiError> {
+        check(&self.refresh_ip, ip.to_owned())
+    }
+
+    pub fn provision(&self, ip: &str) -> Result<(), ApiError> {
+        check(&self.provision_ip, ip.to_owned())
+    }
+
+    /// Forgets keys whose buckets are full again, so memory stays bounded.
+    pub fn prune(&self) {
+        for limiter in [
+            &self.login_pair,
+            &self.login_ip,
+            &self.refresh_ip,
+            &self.provision_ip,
+        ] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+fn check(limiter: &DefaultKeyedRateLimiter<String>, key: String) -> Result<(), ApiError> {
+    limiter.check_key(&key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        }
+    })
+}

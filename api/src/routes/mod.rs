@@ -1,0 +1,125 @@
+//! The route table. Every route is declared once in [`api_routes`]; the app
+//! registers exactly that list, and a test compares it with openapi.yaml, so
+//! the contract cannot drift from the code. Paths that exist answer 405 for
+//! other methods; unknown paths answer 404, both as problem+json.
+
+mod auth;
+mod device;
+mod ops;
+mod phones;
+mod teams;
+mod users;
+
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Responder, Route, web};
+
+use crate::error::ApiError;
+
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    route: Route,
+}
+
+impl std::fmt::Debug for ApiRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+fn at<F, Args>(method: Method, path: &'static str, handler: F) -> ApiRoute
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    ApiRoute {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
+}
+
+/// Every route the API serves.
+pub fn api_routes() -> Vec<ApiRoute> {
+    use Method as M;
+    vec![
+        at(M::GET, "/healthz", ops::healthz),
+        at(M::GET, "/readyz", ops::readyz),
+        at(M::GET, "/metrics", ops::metrics),
+        at(M::POST, "/v1/auth/login", auth::login),
+        at(M::POST, "/v1/auth/refresh", auth::refresh),
+        at(M::POST, "/v1/auth/logout", auth::logout),
+        at(M::GET, "/v1/me", auth::me),
+        at(M::GET, "/v1/users", users::list),
+        at(M::POST, "/v1/users", users::create),
+        at(M::GET, "/v1/users/{id}", users::get),
+        at(M::PATCH, "/v1/users/{id}", users::update),
+        at(M::GET, "/v1/teams", teams::list),
+        at(M::POST, "/v1/teams", teams::create),
+        at(M::GET, "/v1/teams/{id}", teams::get),
+        at(M::PATCH, "/v1/teams/{id}", teams::rename),
+        at(M::DELETE, "/v1/teams/{id}", teams::delete),
+        at(M::GET, "/v1/teams/{id}/members", teams::members),
+        at(
+            M::PUT,
+            "/v1/teams/{id}/members/{user_id}",
+            teams::add_member,
+        ),
+        at(
+            M::DELETE,
+            "/v1/teams/{id}/members/{user_id}",
+            teams::remove_member,
+        ),
+        at(M::GET, "/v1/phones", phones::list),
+        at(M::POST, "/v1/phones", phones::create),
+        at(M::GET, "/v1/phones/{id}", phones::get),
+        at(M::PATCH, "/v1/phones/{id}", phones::update),
+        at(
+            M::POST,
+            "/v1/phones/{id}/provisioning-code",
+            phones::provisioning_code,
+        ),
+        at(
+            M::DELETE,
+            "/v1/phones/{id}/credential",
+            phones::revoke_credential,
+        ),
+        at(M::POST, "/v1/phone/provision", device::provision),
+        at(M::GET, "/v1/phone/me", device::me),
+    ]
+}
+
+/// (method, path) of every route, for the contract test.
+pub fn route_signatures() -> Vec<(String, &'static str)> {
+    api_routes()
+        .into_iter()
+        .map(|r| (r.method.to_string(), r.path))
+        .collect()
+}
+
+/// Registers [`api_routes`], one resource per path.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for r in api_routes() {
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, routes)) => routes.push(r.route),
+            None => by_path.push((r.path, vec![r.route])),
+        }
+    }
+    for (path, routes) in by_path {
+        let resource = routes
+            .into_iter()
+            .fold(web::resource(path), |res, route| res.route(route))
+            .default_service(web::to(method_not_allowed));
+        cfg.service(resource);
+    }
+}
+
+async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}

@@ -1,0 +1,222 @@
+//! Desk phones: admins register, edit, disable them and issue provisioning
+//! codes; every member of the organisation can list them (to pick one to
+//! bind).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use deskbind_core::auth::secrets;
+use deskbind_core::domain::{E164, FieldError, NonBlank};
+use deskbind_core::ids::PhoneId;
+use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
+use deskbind_core::repo::provisioning;
+use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::wire::{CreatePhone, Page, Phone, ProvisioningCode, UpdatePhone};
+
+use crate::error::{ApiError, ApiResult, conflict_as};
+use crate::extract::{AuthUser, Json, PageParams, path_id};
+use crate::state::AppState;
+
+const NUMBER_TAKEN: (&str, &str) = (
+    "phone_number_taken",
+    "a phone with this number and extension exists",
+);
+
+fn extension(raw: &str) -> Result<String, FieldError> {
+    let ext = raw.trim();
+    if ext.len() > 16
+        || !ext
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    {
+        return Err(FieldError::new(
+            "extension",
+            "invalid_extension",
+            "must be at most 16 digits, * or #",
+        ));
+    }
+    Ok(ext.to_owned())
+}
+
+fn optional_text(field: &'static str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    raw.map(|v| NonBlank::parse(field, v, 100).map(NonBlank::into_inner))
+        .transpose()
+}
+
+fn to_wire(conn: &mut deskbind_core::db::DbConn, row: PhoneRow) -> ApiResult<Phone> {
+    let provisioned =
+        phones::provisioned_among(conn, std::slice::from_ref(&row.id))?.contains(&row.id);
+    Ok(row.to_wire(provisioned)?)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    PageParams(page): PageParams,
+) -> ApiResult<web::Json<Page<Phone>>> {
+    let page = state
+        .db
+        .run(move |conn| {
+            let rows = phones::list(conn, auth.org_id, &page)?;
+            let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
+            let live = phones::provisioned_among(conn, &ids)?;
+            let items = rows
+                .items
+                .iter()
+                .map(|r| r.to_wire(live.contains(&r.id)))
+                .collect::<Result<_, _>>()?;
+            Ok::<_, ApiError>(Page {
+                items,
+                next_cursor: rows.next_cursor,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Json(body): Json<CreatePhone>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let number = E164::parse("number", &body.number, body.region.as_deref())?;
+    let now = now_micros();
+    let row = PhoneRow {
+        id: PhoneId::new().to_string(),
+        org_id: auth.org_id.to_string(),
+        number_e164: number.into_inner(),
+        extension: body
+            .extension
+            .as_deref()
+            .map(extension)
+            .transpose()?
+            .unwrap_or_default(),
+        label: NonBlank::parse("label", &body.label, 100)?.into_inner(),
+        vendor: optional_text("vendor", body.vendor.as_deref())?,
+        model: optional_text("model", body.model.as_deref())?,
+        disabled_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let phone = state
+        .db
+        .run(move |conn| {
+            phones::insert(conn, &row).map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
+            Ok::<_, ApiError>(row.to_wire(false)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/phones/{}", phone.id)))
+        .json(phone))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Phone>> {
+    let id: PhoneId = path_id(&id)?;
+    let phone = state
+        .db
+        .run(move |conn| {
+            let row = phones::get(conn, auth.org_id, id)?;
+            to_wire(conn, row)
+        })
+        .await?;
+    Ok(web::Json(phone))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<UpdatePhone>,
+) -> ApiResult<web::Json<Phone>> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    if body.region.is_some() && body.number.is_none() {
+        return Err(FieldError::new(
+            "region",
+            "invalid_region",
+            "region only applies together with number",
+        )
+        .into());
+    }
+    let changes = PhoneChanges {
+        number_e164: body
+            .number
+            .as_deref()
+            .map(|n| E164::parse("number", n, body.region.as_deref()))
+            .transpose()?
+            .map(E164::into_inner),
+        extension: body.extension.as_deref().map(extension).transpose()?,
+        label: body
+            .label
+            .as_deref()
+            .map(|l| NonBlank::parse("label", l, 100))
+            .transpose()?
+            .map(NonBlank::into_inner),
+        vendor: optional_text("vendor", body.vendor.as_deref())?.map(Some),
+        model: optional_text("model", body.model.as_deref())?.map(Some),
+        disabled_at: body.disabled.map(|d| d.then(now_micros)),
+        updated_at: None,
+    };
+    let phone = state
+        .db
+        .run(move |conn| {
+            let row = phones::update(conn, auth.org_id, id, changes)
+                .map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
+            to_wire(conn, row)
+        })
+        .await?;
+    Ok(web::Json(phone))
+}
+
+/// A new one-time code for the phone; earlier unused codes stop working.
+pub async fn provisioning_code(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    let code = secrets::new_provisioning_code().map_err(ApiError::internal)?;
+    let code_hash = secrets::hash_secret(&secrets::normalise_code(&code));
+    let expires_at = now_micros() + seconds(state.settings.provisioning_code_ttl_secs as i64);
+    state
+        .db
+        .run(move |conn| {
+            let row = phones::get(conn, auth.org_id, id)?;
+            if row.disabled_at.is_some() {
+                return Err(ApiError::Conflict {
+                    code: "phone_disabled",
+                    detail: "enable the phone before provisioning it".into(),
+                });
+            }
+            provisioning::issue(conn, auth.org_id, id, auth.user_id, &code_hash, expires_at)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ProvisioningCode {
+        code,
+        expires_at: to_datetime(expires_at),
+    }))
+}
+
+/// Revokes the phone's credential: it must be provisioned again.
+pub async fn revoke_credential(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    state
+        .db
+        .run(move |conn| {
+            phones::get(conn, auth.org_id, id)?;
+            phones::revoke_credentials(conn, auth.org_id, id).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

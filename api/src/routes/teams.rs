@@ -1,0 +1,164 @@
+//! Teams: admins manage them and their members; managers and salespeople
+//! see the teams they belong to; managers list their teams' members.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use deskbind_core::domain::NonBlank;
+use deskbind_core::ids::{TeamId, UserId};
+use deskbind_core::repo::teams::{self, TeamVisibility};
+use deskbind_core::wire::{CreateTeam, Page, Role, Team, UpdateTeam, User};
+
+use super::users::to_wire_page;
+use crate::error::{ApiError, ApiResult, conflict_as};
+use crate::extract::{AuthUser, Json, PageParams, path_id};
+use crate::state::AppState;
+
+fn visibility(auth: &AuthUser) -> TeamVisibility {
+    match auth.role {
+        Role::Admin => TeamVisibility::Org,
+        Role::Manager | Role::Salesperson => TeamVisibility::MemberOf(auth.user_id),
+    }
+}
+
+const NAME_TAKEN: (&str, &str) = ("team_name_taken", "a team with this name exists");
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    PageParams(page): PageParams,
+) -> ApiResult<web::Json<Page<Team>>> {
+    let rows = state
+        .db
+        .run(move |conn| {
+            teams::list(conn, auth.org_id, visibility(&auth), &page).map_err(ApiError::from)
+        })
+        .await?;
+    let items = rows
+        .items
+        .iter()
+        .map(|r| r.to_wire())
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(Page {
+        items,
+        next_cursor: rows.next_cursor,
+    }))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Json(body): Json<CreateTeam>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let name = NonBlank::parse("name", &body.name, 100)?.into_inner();
+    let row = state
+        .db
+        .run(move |conn| {
+            teams::insert(conn, auth.org_id, &name).map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))
+        })
+        .await?;
+    let team = row.to_wire()?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/teams/{}", team.id)))
+        .json(team))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Team>> {
+    let id: TeamId = path_id(&id)?;
+    let row = state
+        .db
+        .run(move |conn| {
+            teams::get(conn, auth.org_id, id, visibility(&auth)).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(web::Json(row.to_wire()?))
+}
+
+pub async fn rename(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<UpdateTeam>,
+) -> ApiResult<web::Json<Team>> {
+    auth.require_admin()?;
+    let id: TeamId = path_id(&id)?;
+    let name = NonBlank::parse("name", &body.name, 100)?.into_inner();
+    let row = state
+        .db
+        .run(move |conn| {
+            teams::rename(conn, auth.org_id, id, &name)
+                .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))
+        })
+        .await?;
+    Ok(web::Json(row.to_wire()?))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let id: TeamId = path_id(&id)?;
+    state
+        .db
+        .run(move |conn| teams::delete(conn, auth.org_id, id).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Admins, and managers who belong to the team.
+pub async fn members(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    PageParams(page): PageParams,
+) -> ApiResult<web::Json<Page<User>>> {
+    if auth.role == Role::Salesperson {
+        return Err(ApiError::forbidden());
+    }
+    let id: TeamId = path_id(&id)?;
+    let page = state
+        .db
+        .run(move |conn| {
+            teams::get(conn, auth.org_id, id, visibility(&auth))?;
+            let rows = teams::members(conn, auth.org_id, id, &page)?;
+            to_wire_page(conn, rows)
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+pub async fn add_member(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let (team, user): (TeamId, UserId) = (path_id(&path.0)?, path_id(&path.1)?);
+    state
+        .db
+        .run(move |conn| teams::add_member(conn, auth.org_id, team, user).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let (team, user): (TeamId, UserId) = (path_id(&path.0)?, path_id(&path.1)?);
+    state
+        .db
+        .run(move |conn| {
+            teams::remove_member(conn, auth.org_id, team, user).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,196 @@
+//! Users: admins manage them; managers see their teams' members; salespeople
+//! see themselves. Everything is scoped to the caller's organisation.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use deskbind_core::auth::passwords;
+use deskbind_core::domain::{Email, NonBlank, Password, TimeZoneName};
+use deskbind_core::ids::UserId;
+use deskbind_core::repo::teams;
+use deskbind_core::repo::users::{self, UserChanges, UserRow, Visibility};
+use deskbind_core::time::now_micros;
+use deskbind_core::wire::{CreateUser, Page, Role, UpdateUser, User};
+
+use super::auth::with_teams;
+use crate::error::{ApiError, ApiResult, conflict_as};
+use crate::extract::{AuthUser, Json, PageParams, path_id};
+use crate::state::AppState;
+
+pub fn visibility(auth: &AuthUser) -> Visibility {
+    match auth.role {
+        Role::Admin => Visibility::Org,
+        Role::Manager => Visibility::TeamsOf(auth.user_id),
+        Role::Salesperson => Visibility::SelfOnly(auth.user_id),
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    PageParams(page): PageParams,
+) -> ApiResult<web::Json<Page<User>>> {
+    let page = state
+        .db
+        .run(move |conn| {
+            let rows = users::list(conn, auth.org_id, visibility(&auth), &page)?;
+            to_wire_page(conn, rows)
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// Rows with their team ids, in one query for the whole page.
+pub fn to_wire_page(
+    conn: &mut deskbind_core::db::DbConn,
+    rows: Page<UserRow>,
+) -> ApiResult<Page<User>> {
+    let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
+    let mut teams = users::team_ids_of(conn, &ids)?;
+    let items = rows
+        .items
+        .into_iter()
+        .map(|r| r.to_wire(teams.remove(&r.id).unwrap_or_default()))
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        next_cursor: rows.next_cursor,
+    })
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Json(body): Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let email = Email::parse("email", &body.email)?;
+    let display_name = NonBlank::parse("display_name", &body.display_name, 200)?;
+    let password = Password::parse("password", &body.password)?;
+    let time_zone = match &body.time_zone {
+        Some(tz) => TimeZoneName::parse("time_zone", tz)?,
+        None => TimeZoneName::utc(),
+    };
+    let password_hash = tokio::task::spawn_blocking(move || passwords::hash(password.expose()))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let now = now_micros();
+    let row = UserRow {
+        id: UserId::new().to_string(),
+        org_id: auth.org_id.to_string(),
+        email: email.into_inner(),
+        display_name: display_name.into_inner(),
+        role: body.role.as_str().to_owned(),
+        password_hash,
+        time_zone: time_zone.into_inner(),
+        disabled_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let team_ids = body.team_ids;
+    let org = auth.org_id;
+    let user = state
+        .db
+        .run(move |conn| {
+            deskbind_core::db::write_tx(conn, |conn| {
+                let found = teams::existing_ids(conn, org, &team_ids)?;
+                if let Some(missing) = team_ids.iter().find(|t| !found.contains(t)) {
+                    return Err(ApiError::Validation {
+                        code: "unknown_team",
+                        field: "team_ids".into(),
+                        detail: format!("no team {missing} in this organisation"),
+                    });
+                }
+                users::insert(conn, &row)
+                    .map_err(conflict_as("email_taken", "a user with this email exists"))?;
+                let user_id: UserId = row.user_id()?;
+                for team in &team_ids {
+                    teams::insert_membership(conn, org, *team, user_id)?;
+                }
+                with_teams(conn, row)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/users/{}", user.id)))
+        .json(user))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<User>> {
+    let id: UserId = path_id(&id)?;
+    let user = state
+        .db
+        .run(move |conn| {
+            let row = users::get(conn, auth.org_id, id, visibility(&auth))?;
+            with_teams(conn, row)
+        })
+        .await?;
+    Ok(web::Json(user))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<UpdateUser>,
+) -> ApiResult<web::Json<User>> {
+    auth.require_admin()?;
+    let id: UserId = path_id(&id)?;
+    if id == auth.user_id {
+        // An admin cannot lock themselves out; another admin must do it.
+        if body.disabled == Some(true) {
+            return Err(ApiError::Validation {
+                code: "self_lockout",
+                field: "disabled".into(),
+                detail: "you cannot disable yourself".into(),
+            });
+        }
+        if body.role.is_some_and(|r| r != Role::Admin) {
+            return Err(ApiError::Validation {
+                code: "self_lockout",
+                field: "role".into(),
+                detail: "you cannot demote yourself".into(),
+            });
+        }
+    }
+    let mut changes = UserChanges {
+        display_name: body
+            .display_name
+            .as_deref()
+            .map(|n| NonBlank::parse("display_name", n, 200))
+            .transpose()?
+            .map(NonBlank::into_inner),
+        role: body.role.map(|r| r.as_str().to_owned()),
+        time_zone: body
+            .time_zone
+            .as_deref()
+            .map(|tz| TimeZoneName::parse("time_zone", tz))
+            .transpose()?
+            .map(TimeZoneName::into_inner),
+        disabled_at: body.disabled.map(|d| d.then(now_micros)),
+        ..UserChanges::default()
+    };
+    if let Some(raw) = body.password {
+        let password = Password::parse("password", &raw)?;
+        changes.password_hash = Some(
+            tokio::task::spawn_blocking(move || passwords::hash(password.expose()))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?,
+        );
+    }
+    let org = auth.org_id;
+    let user = state
+        .db
+        .run(move |conn| {
+            users::update(conn, org, id, changes)?;
+            let row = users::get(conn, org, id, Visibility::Org)?;
+            with_teams(conn, row)
+        })
+        .await?;
+    Ok(web::Json(user))
+}

@@ -1,0 +1,144 @@
+//! Startup as a library: `Application::build` connects the database, applies
+//! migrations, loads or creates the token keys, binds the listener (port 0
+//! works, for tests) and starts the embedded worker when configured.
+//! `main.rs` only parses arguments and calls this.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use deskbind_core::auth::jwt::KeyRing;
+use deskbind_core::config::Settings;
+use deskbind_core::db::{self, Database};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+
+use crate::rate_limit::RateLimits;
+use crate::state::AppState;
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    background: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    let url = settings.database_url()?;
+    let database = Database::connect(&url, settings.db_pool_size)
+        .with_context(|| format!("cannot open the database {url:?}"))?;
+    let applied = database
+        .run(|conn| db::run_pending(conn).map_err(anyhow::Error::from))
+        .await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, database = ?url, "migrations applied");
+    }
+    Ok(database)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let database = open_database(&settings).await?;
+        let keys_dir = settings.token_keys_dir();
+        let keys = KeyRing::load_or_create(&keys_dir)?;
+        tracing::info!(kid = keys.active_kid(), dir = %keys_dir.display(), "token signing keys loaded");
+
+        let addr = settings.listen_addr()?;
+        let listener = TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen on {addr}; is another process using it?"))?;
+        let port = listener.local_addr()?.port();
+        crate::metrics::handle();
+
+        let background = CancellationToken::new();
+        let mut tasks = Vec::new();
+        if settings.embedded_worker {
+            tasks.push(tokio::spawn(deskbind_worker::run(
+                database.clone(),
+                Default::default(),
+                background.child_token(),
+            )));
+        }
+
+        let shutdown_timeout = settings.shutdown_timeout_secs;
+        let state = web::Data::new(AppState {
+            limits: RateLimits::new(&settings),
+            db: database,
+            keys,
+            settings,
+        });
+        tasks.push(tokio::spawn(prune_rate_limits(
+            state.clone(),
+            background.child_token(),
+        )));
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(Compress::default())
+                .wrap(from_fn(crate::metrics::observe))
+                .wrap(TracingLogger::default())
+                .configure(crate::routes::configure)
+                .default_service(web::to(crate::routes::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(shutdown_timeout)
+        .run();
+        tracing::info!(%addr, port, "deskbind-api listening");
+        Ok(Self {
+            server,
+            port,
+            background,
+            tasks,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server gracefully when called (tests use it).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (actix handles both: in-flight requests
+    /// finish within the shutdown timeout), then stops the background loops.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.background.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        tracing::info!("deskbind-api stopped");
+        result
+    }
+}
+
+async fn prune_rate_limits(state: web::Data<AppState>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = tick.tick() => state.limits.prune(),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! What every handler can reach: the database, the token keys, the settings
+//! and the rate limiters. Built once at start, shared by all workers.
+
+use deskbind_core::auth::jwt::KeyRing;
+use deskbind_core::config::Settings;
+use deskbind_core::db::Database;
+
+use crate::rate_limit::RateLimits;
+
+#[derive(Debug)]
+pub struct AppState {
+    pub db: Database,
+    pub keys: KeyRing,
+    pub settings: Settings,
+    pub limits: RateLimits,
+}

@@ -52,6 +52,14 @@ impl DatabaseUrl {
         }
     }
 
+    /// The full URL including any password, for handing to configuration.
+    pub fn expose_url(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(raw) => raw.clone(),
+        }
+    }
+
     /// The URL with any password replaced, for logs.
     pub fn redacted(&self) -> String {
         match self {

@@ -1,0 +1,191 @@
+//! `spawn_app`: a server on port 0 over a fresh database, with an
+//! organisation and its admin already created.
+
+use actix_web::dev::ServerHandle;
+use deskbind_api::Application;
+use deskbind_api::cli::{InitAdminOutcome, init_admin};
+use deskbind_core::config::Settings;
+use deskbind_core::db::Database;
+use deskbind_core::ids::UserId;
+use deskbind_core::testing::TestDb;
+use deskbind_core::wire::{CreatePhone, CreateUser, Phone, Role, User};
+use deskbind_mobile::AppClient;
+use secrecy::SecretString;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub admin: AppClient,
+    pub admin_email: String,
+    pub db: Database,
+    pub settings: Settings,
+    handle: ServerHandle,
+    // Dropped last: the database outlives the server.
+    _test_db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and release the port; the runtime ends with the test.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Settings for tests: port 0, the test database, generous rate limits, no
+/// embedded worker (tests drive it directly).
+pub fn test_settings(test_db: &TestDb) -> Settings {
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".into();
+    settings.data_dir = test_db.dir().join("data");
+    settings.database_url = Some(SecretString::from(test_db.url.expose_url()));
+    settings.login_rate_per_minute = 100_000;
+    settings.refresh_rate_per_minute = 100_000;
+    settings.provision_rate_per_minute = 100_000;
+    settings.embedded_worker = false;
+    settings.db_pool_size = 8;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    let test_db = TestDb::new();
+    let mut settings = test_settings(&test_db);
+    customise(&mut settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+
+    let db = Database::connect(&test_db.url, 2).expect("test db pool");
+    let admin_email = "admin@acme.test".to_owned();
+    create_admin(&db, "Acme", &admin_email).await;
+    let admin = AppClient::new(&base).unwrap();
+    admin
+        .login(&admin_email, PASSWORD)
+        .await
+        .expect("admin login");
+    TestApp {
+        base,
+        admin,
+        admin_email,
+        db,
+        settings,
+        handle,
+        _test_db: test_db,
+    }
+}
+
+pub async fn create_admin(db: &Database, org: &str, email: &str) -> UserId {
+    let (db, org, email) = (db.clone(), org.to_owned(), email.to_owned());
+    let outcome =
+        tokio::task::spawn_blocking(move || init_admin(&db, &org, &email, Some(PASSWORD.into())))
+            .await
+            .unwrap()
+            .expect("init-admin");
+    match outcome {
+        InitAdminOutcome::Created { user_id, .. } => user_id,
+        InitAdminOutcome::AlreadyExists => panic!("admin existed already"),
+    }
+}
+
+impl TestApp {
+    pub fn client(&self) -> AppClient {
+        AppClient::new(&self.base).unwrap()
+    }
+
+    /// Creates a user in the admin's organisation and returns it logged in.
+    pub async fn user(&self, email: &str, role: Role) -> (User, AppClient) {
+        let user = self
+            .admin
+            .create_user(&CreateUser {
+                email: email.into(),
+                display_name: email.split('@').next().unwrap_or(email).into(),
+                role,
+                password: PASSWORD.into(),
+                time_zone: None,
+                team_ids: vec![],
+            })
+            .await
+            .expect("create user");
+        let client = self.client();
+        client.login(email, PASSWORD).await.expect("login");
+        (user, client)
+    }
+
+    /// An admin of a second, unrelated organisation.
+    pub async fn other_org_admin(&self) -> AppClient {
+        create_admin(&self.db, "Globex", "admin@globex.test").await;
+        let client = self.client();
+        client
+            .login("admin@globex.test", PASSWORD)
+            .await
+            .expect("other admin login");
+        client
+    }
+
+    pub async fn phone(&self, number: &str) -> Phone {
+        self.admin
+            .create_phone(&CreatePhone {
+                number: number.into(),
+                region: None,
+                extension: None,
+                label: format!("Desk {number}"),
+                vendor: Some("Yealink".into()),
+                model: Some("T54W".into()),
+            })
+            .await
+            .expect("create phone")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn access_token(&self) -> String {
+        self.admin.tokens().await.expect("logged in").0
+    }
+
+    /// Counts rows of a table through the test's own connection.
+    pub async fn count(&self, table: &'static str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.db
+            .run(move |conn| {
+                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                    .get_result::<Count>(conn)
+                    .map(|c| c.n)
+                    .map_err(deskbind_core::db::DbError::from)
+            })
+            .await
+            .expect("count")
+    }
+
+    /// Runs raw SQL (to age rows in time-dependent tests).
+    pub async fn execute(&self, sql: String) {
+        use diesel::connection::SimpleConnection as _;
+        self.db
+            .run(move |conn| {
+                conn.batch_execute(&sql)
+                    .map_err(deskbind_core::db::DbError::from)
+            })
+            .await
+            .expect("sql");
+    }
+}
+
+pub fn code(err: &deskbind_mobile::ClientError) -> (u16, String) {
+    (
+        err.status().unwrap_or(0),
+        err.code().unwrap_or("?").to_owned(),
+    )
+}

@@ -1,0 +1,16 @@
+//! Integration tests: one binary, each test with its own database
+//! (DESKBIND_TEST_BACKEND=sqlite|postgres) and its own server on port 0,
+//! driven through the deskbind-mobile SDK and, for malformed input, raw HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod cli;
+mod contract;
+mod errors;
+mod helpers;
+mod ops;
+mod phones;
+mod tenancy;
+mod tokens;
+mod users;
+mod worker;

@@ -1,0 +1,110 @@
+//! Every route that takes an id answers 404 for another organisation's id,
+//! and changes nothing. The table below must cover every such route: a new
+//! route without a case fails this test.
+
+use deskbind_api::routes::route_signatures;
+use deskbind_core::wire::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
+    Some(match (method, path) {
+        ("GET" | "DELETE", _) => None,
+        ("PATCH", "/v1/users/{id}") => {
+            Some(json!({ "display_name": "Hijacked", "disabled": true }))
+        }
+        ("PATCH", "/v1/teams/{id}") => Some(json!({ "name": "Hijacked" })),
+        ("PATCH", "/v1/phones/{id}") => Some(json!({ "label": "Hijacked", "disabled": true })),
+        ("PUT", "/v1/teams/{id}/members/{user_id}") => None,
+        ("POST", "/v1/phones/{id}/provisioning-code") => None,
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
+    let app = spawn_app().await;
+    let team = app.admin.create_team("Acme team").await.unwrap();
+    let (user, _) = app.user("ann@acme.test", Role::Salesperson).await;
+    app.admin.add_team_member(team.id, user.id).await.unwrap();
+    let phone = app.phone("+4930901860").await;
+
+    let intruder = app.other_org_admin().await;
+    let (token, _) = intruder.tokens().await.unwrap();
+    let http = reqwest::Client::new();
+    let mut checked = 0;
+    for (method, path) in route_signatures() {
+        if !path.contains('{') {
+            continue;
+        }
+        let body = body_for(&method, path)
+            .unwrap_or_else(|| panic!("tenancy test has no case for {method} {path}"));
+        let id = if path.starts_with("/v1/users") {
+            user.id.to_string()
+        } else if path.starts_with("/v1/teams") {
+            team.id.to_string()
+        } else if path.starts_with("/v1/phones") {
+            phone.id.to_string()
+        } else {
+            panic!("tenancy test does not know which id {path} takes")
+        };
+        let url = app.url(
+            &path
+                .replace("{id}", &id)
+                .replace("{user_id}", &user.id.to_string()),
+        );
+        let mut request = http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (404, Some("not_found")),
+            "{method} {path}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} id routes were checked");
+
+    // Nothing of Acme's changed.
+    let user_now = app.admin.get_user(user.id).await.unwrap();
+    assert_eq!(
+        (
+            user_now.display_name.as_str(),
+            user_now.disabled,
+            user_now.team_ids.clone()
+        ),
+        ("ann", false, vec![team.id])
+    );
+    assert_eq!(app.admin.get_team(team.id).await.unwrap().name, "Acme team");
+    let phone_now = app.admin.get_phone(phone.id).await.unwrap();
+    assert_eq!(
+        (phone_now.label.as_str(), phone_now.disabled),
+        (phone.label.as_str(), false)
+    );
+    assert_eq!(app.count("phone_provisioning_codes").await, 0);
+    // And the intruder's own lists do not show them.
+    assert!(
+        intruder
+            .list_phones(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        intruder
+            .list_users(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}

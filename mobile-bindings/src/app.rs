@@ -1,0 +1,289 @@
+//! `AppClient`: what the mobile app (and an admin console) does as a person.
+//! It keeps the access and refresh tokens, and when the access token has
+//! expired it refreshes once and retries the call.
+
+use deskbind_core::ids::{PhoneId, TeamId, UserId};
+use deskbind_core::wire::{
+    CreatePhone, CreateTeam, CreateUser, LoginRequest, Page, Phone, ProvisioningCode,
+    RefreshRequest, Team, TokenResponse, UpdatePhone, UpdateTeam, UpdateUser, User,
+};
+use reqwest::{Method, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+
+use crate::http::{Http, json};
+use crate::{ClientError, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    fn apply(&self, mut request: RequestBuilder) -> RequestBuilder {
+        if let Some(cursor) = &self.cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        if let Some(limit) = self.limit {
+            request = request.query(&[("limit", limit)]);
+        }
+        request
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Tokens {
+    access: String,
+    refresh: String,
+}
+
+#[derive(Debug)]
+pub struct AppClient {
+    http: Http,
+    tokens: Mutex<Option<Tokens>>,
+}
+
+impl AppClient {
+    pub fn new(base_url: &str) -> Result<Self> {
+        Ok(Self {
+            http: Http::new(base_url)?,
+            tokens: Mutex::new(None),
+        })
+    }
+
+    /// Restores a session the app stored earlier.
+    pub async fn set_tokens(&self, access_token: &str, refresh_token: &str) {
+        *self.tokens.lock().await = Some(Tokens {
+            access: access_token.to_owned(),
+            refresh: refresh_token.to_owned(),
+        });
+    }
+
+    /// The current (access, refresh) tokens, for the app to store.
+    pub async fn tokens(&self) -> Option<(String, String)> {
+        self.tokens
+            .lock()
+            .await
+            .as_ref()
+            .map(|t| (t.access.clone(), t.refresh.clone()))
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<TokenResponse> {
+        let request = self
+            .http
+            .request(Method::POST, "v1/auth/login")?
+            .json(&LoginRequest {
+                email: email.to_owned(),
+                password: password.to_owned(),
+            });
+        let tokens: TokenResponse = json(self.http.send(request).await?).await?;
+        self.set_tokens(&tokens.access_token, &tokens.refresh_token)
+            .await;
+        Ok(tokens)
+    }
+
+    /// Rotates the refresh token. The old one stops working; presenting it
+    /// again ends the session.
+    pub async fn refresh(&self) -> Result<TokenResponse> {
+        let refresh = self
+            .tokens
+            .lock()
+            .await
+            .as_ref()
+            .map(|t| t.refresh.clone())
+            .ok_or(ClientError::NotLoggedIn)?;
+        let request = self
+            .http
+            .request(Method::POST, "v1/auth/refresh")?
+            .json(&RefreshRequest {
+                refresh_token: refresh,
+            });
+        let tokens: TokenResponse = json(self.http.send(request).await?).await?;
+        self.set_tokens(&tokens.access_token, &tokens.refresh_token)
+            .await;
+        Ok(tokens)
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        self.call_empty(Method::POST, "v1/auth/logout", None::<&()>, None)
+            .await?;
+        *self.tokens.lock().await = None;
+        Ok(())
+    }
+
+    pub async fn me(&self) -> Result<User> {
+        self.call(Method::GET, "v1/me", None::<&()>, None).await
+    }
+
+    // Users.
+    pub async fn list_users(&self, page: &PageQuery) -> Result<Page<User>> {
+        self.call(Method::GET, "v1/users", None::<&()>, Some(page))
+            .await
+    }
+    pub async fn create_user(&self, body: &CreateUser) -> Result<User> {
+        self.call(Method::POST, "v1/users", Some(body), None).await
+    }
+    pub async fn get_user(&self, id: UserId) -> Result<User> {
+        self.call(Method::GET, &format!("v1/users/{id}"), None::<&()>, None)
+            .await
+    }
+    pub async fn update_user(&self, id: UserId, body: &UpdateUser) -> Result<User> {
+        self.call(Method::PATCH, &format!("v1/users/{id}"), Some(body), None)
+            .await
+    }
+
+    // Teams.
+    pub async fn list_teams(&self, page: &PageQuery) -> Result<Page<Team>> {
+        self.call(Method::GET, "v1/teams", None::<&()>, Some(page))
+            .await
+    }
+    pub async fn create_team(&self, name: &str) -> Result<Team> {
+        self.call(
+            Method::POST,
+            "v1/teams",
+            Some(&CreateTeam {
+                name: name.to_owned(),
+            }),
+            None,
+        )
+        .await
+    }
+    pub async fn get_team(&self, id: TeamId) -> Result<Team> {
+        self.call(Method::GET, &format!("v1/teams/{id}"), None::<&()>, None)
+            .await
+    }
+    pub async fn rename_team(&self, id: TeamId, name: &str) -> Result<Team> {
+        self.call(
+            Method::PATCH,
+            &format!("v1/teams/{id}"),
+            Some(&UpdateTeam {
+                name: name.to_owned(),
+            }),
+            None,
+        )
+        .await
+    }
+    pub async fn delete_team(&self, id: TeamId) -> Result<()> {
+        self.call_empty(Method::DELETE, &format!("v1/teams/{id}"), None::<&()>, None)
+            .await
+    }
+    pub async fn team_members(&self, id: TeamId, page: &PageQuery) -> Result<Page<User>> {
+        self.call(
+            Method::GET,
+            &format!("v1/teams/{id}/members"),
+            None::<&()>,
+            Some(page),
+        )
+        .await
+    }
+    pub async fn add_team_member(&self, team: TeamId, user: UserId) -> Result<()> {
+        self.call_empty(
+            Method::PUT,
+            &format!("v1/teams/{team}/members/{user}"),
+            None::<&()>,
+            None,
+        )
+        .await
+    }
+    pub async fn remove_team_member(&self, team: TeamId, user: UserId) -> Result<()> {
+        self.call_empty(
+            Method::DELETE,
+            &format!("v1/teams/{team}/members/{user}"),
+            None::<&()>,
+            None,
+        )
+        .await
+    }
+
+    // Phones.
+    pub async fn list_phones(&self, page: &PageQuery) -> Result<Page<Phone>> {
+        self.call(Method::GET, "v1/phones", None::<&()>, Some(page))
+            .await
+    }
+    pub async fn create_phone(&self, body: &CreatePhone) -> Result<Phone> {
+        self.call(Method::POST, "v1/phones", Some(body), None).await
+    }
+    pub async fn get_phone(&self, id: PhoneId) -> Result<Phone> {
+        self.call(Method::GET, &format!("v1/phones/{id}"), None::<&()>, None)
+            .await
+    }
+    pub async fn update_phone(&self, id: PhoneId, body: &UpdatePhone) -> Result<Phone> {
+        self.call(Method::PATCH, &format!("v1/phones/{id}"), Some(body), None)
+            .await
+    }
+    /// A one-time code the phone exchanges for its credential.
+    pub async fn create_provisioning_code(&self, id: PhoneId) -> Result<ProvisioningCode> {
+        self.call(
+            Method::POST,
+            &format!("v1/phones/{id}/provisioning-code"),
+            None::<&()>,
+            None,
+        )
+        .await
+    }
+    pub async fn revoke_phone_credential(&self, id: PhoneId) -> Result<()> {
+        self.call_empty(
+            Method::DELETE,
+            &format!("v1/phones/{id}/credential"),
+            None::<&()>,
+            None,
+        )
+        .await
+    }
+
+    async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        page: Option<&PageQuery>,
+    ) -> Result<T> {
+        json(self.authed(method, path, body, page).await?).await
+    }
+
+    async fn call_empty<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        page: Option<&PageQuery>,
+    ) -> Result<()> {
+        self.authed(method, path, body, page).await.map(drop)
+    }
+
+    /// Sends with the access token; on `token_expired`, refreshes once and retries.
+    async fn authed<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        page: Option<&PageQuery>,
+    ) -> Result<reqwest::Response> {
+        let build = |access: &str| -> Result<RequestBuilder> {
+            let mut request = self.http.request(method.clone(), path)?.bearer_auth(access);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            if let Some(page) = page {
+                request = page.apply(request);
+            }
+            Ok(request)
+        };
+        let access = self
+            .tokens
+            .lock()
+            .await
+            .as_ref()
+            .map(|t| t.access.clone())
+            .ok_or(ClientError::NotLoggedIn)?;
+        match self.http.send(build(&access)?).await {
+            Err(e) if e.code() == Some("token_expired") => {
+                let fresh = self.refresh().await?;
+                self.http.send(build(&fresh.access_token)?).await
+            }
+            other => other,
+        }
+    }
+}

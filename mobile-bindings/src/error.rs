@@ -1,0 +1,44 @@
+use deskbind_core::wire::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached or the connection broke.
+    #[error("network: {0}")]
+    Network(String),
+    /// The server answered with a problem document.
+    #[error("{} {}: {}", .problem.status, .problem.code, .problem.detail.as_deref().unwrap_or(&.problem.title))]
+    Api { problem: Problem },
+    /// The server answered something this SDK cannot read.
+    #[error("unexpected response: {0}")]
+    Decode(String),
+    /// A call that needs a login was made before one.
+    #[error("not logged in")]
+    NotLoggedIn,
+    #[error("invalid base URL: {0}")]
+    BaseUrl(String),
+}
+
+impl ClientError {
+    /// The server's stable error code, for API errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { problem } => Some(&problem.code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { problem } => Some(problem.status),
+            _ => None,
+        }
+    }
+
+    /// The field at fault, for validation errors.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Api { problem } => problem.field.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The shared HTTP plumbing: base URL joining, sending, and turning problem
+//! documents into `ClientError::Api`.
+
+use reqwest::{Method, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::{ClientError, Result};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub client: reqwest::Client,
+    base: Url,
+}
+
+impl Http {
+    pub fn new(base_url: &str) -> Result<Self> {
+        let mut base = Url::parse(base_url).map_err(|e| ClientError::BaseUrl(e.to_string()))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("deskbind-mobile/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok(Self { client, base })
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+        let url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ClientError::BaseUrl(e.to_string()))?;
+        Ok(self.client.request(method, url))
+    }
+
+    pub async fn send(&self, request: RequestBuilder) -> Result<Response> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        match serde_json::from_slice(&body) {
+            Ok(problem) => Err(ClientError::Api { problem }),
+            Err(_) => Err(ClientError::Decode(format!(
+                "HTTP {status} without a problem document"
+            ))),
+        }
+    }
+}
+
+pub(crate) async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))
+}

@@ -1,0 +1,55 @@
+//! `PhoneClient`: what a desk phone does with its device credential.
+
+use deskbind_core::wire::{Phone, ProvisionRequest, Provisioned};
+use reqwest::Method;
+
+use crate::Result;
+use crate::http::{Http, json};
+
+#[derive(Debug, Clone)]
+pub struct PhoneClient {
+    http: Http,
+    credential: String,
+}
+
+impl PhoneClient {
+    /// A client for a phone that already holds its credential.
+    pub fn new(base_url: &str, credential: &str) -> Result<Self> {
+        Ok(Self {
+            http: Http::new(base_url)?,
+            credential: credential.to_owned(),
+        })
+    }
+
+    /// Exchanges a one-time provisioning code for the phone's credential.
+    /// Store `Provisioned::credential` securely: it is shown only once.
+    pub async fn provision(base_url: &str, code: &str) -> Result<(Self, Provisioned)> {
+        let http = Http::new(base_url)?;
+        let request = http
+            .request(Method::POST, "v1/phone/provision")?
+            .json(&ProvisionRequest {
+                code: code.to_owned(),
+            });
+        let provisioned: Provisioned = json(http.send(request).await?).await?;
+        Ok((
+            Self {
+                http,
+                credential: provisioned.credential.clone(),
+            },
+            provisioned,
+        ))
+    }
+
+    pub fn credential(&self) -> &str {
+        &self.credential
+    }
+
+    /// The phone's own record.
+    pub async fn me(&self) -> Result<Phone> {
+        let request = self
+            .http
+            .request(Method::GET, "v1/phone/me")?
+            .bearer_auth(&self.credential);
+        json(self.http.send(request).await?).await
+    }
+}

@@ -316,6 +316,8 @@ fn check_range(problems: &mut Vec<String>, key: &str, value: u64, min: u64, max:
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment::Error, which is large; not ours to shrink.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -388,11 +390,11 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        figment::Jail::expect_with(|_jail| {
-            let parsed: Result<Settings, _> = toml::from_str(&uncommented);
-            parsed
-                .map(|_| ())
-                .map_err(|e| figment::Error::from(e.to_string()))
-        });
+        let parsed: Result<Settings, _> = toml::from_str(&uncommented);
+        assert!(
+            parsed.is_ok(),
+            "deskbind.example.toml does not parse: {:?}",
+            parsed.err()
+        );
     }
 }

@@ -7,7 +7,7 @@ pub enum ClientError {
     Network(String),
     /// The server answered with a problem document.
     #[error("{} {}: {}", .problem.status, .problem.code, .problem.detail.as_deref().unwrap_or(&.problem.title))]
-    Api { problem: Problem },
+    Api { problem: Box<Problem> },
     /// The server answered something this SDK cannot read.
     #[error("unexpected response: {0}")]
     Decode(String),

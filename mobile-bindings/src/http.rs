@@ -49,8 +49,10 @@ impl Http {
             .bytes()
             .await
             .map_err(|e| ClientError::Network(e.to_string()))?;
-        match serde_json::from_slice(&body) {
-            Ok(problem) => Err(ClientError::Api { problem }),
+        match serde_json::from_slice::<deskbind_core::wire::Problem>(&body) {
+            Ok(problem) => Err(ClientError::Api {
+                problem: Box::new(problem),
+            }),
             Err(_) => Err(ClientError::Decode(format!(
                 "HTTP {status} without a problem document"
             ))),

@@ -34,7 +34,9 @@ async fn malformed_unknown_oversize_and_mistyped_bodies_are_4xx_and_write_nothin
     let app = spawn_app().await;
     let before = app.count("teams").await;
     let json = Some("application/json");
-    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str, Option<&str>)> = vec![
+    // (content type, body, status, code, field)
+    type Case<'a> = (Option<&'a str>, Vec<u8>, u16, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (json, b"{\"name\": ".to_vec(), 400, "malformed_json", None),
         (
             json,

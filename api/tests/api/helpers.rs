@@ -35,16 +35,17 @@ impl Drop for TestApp {
 /// Settings for tests: port 0, the test database, generous rate limits, no
 /// embedded worker (tests drive it directly).
 pub fn test_settings(test_db: &TestDb) -> Settings {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".into();
-    settings.data_dir = test_db.dir().join("data");
-    settings.database_url = Some(SecretString::from(test_db.url.expose_url()));
-    settings.login_rate_per_minute = 100_000;
-    settings.refresh_rate_per_minute = 100_000;
-    settings.provision_rate_per_minute = 100_000;
-    settings.embedded_worker = false;
-    settings.db_pool_size = 8;
-    settings
+    Settings {
+        listen: "127.0.0.1:0".into(),
+        data_dir: test_db.dir().join("data"),
+        database_url: Some(SecretString::from(test_db.url.expose_url())),
+        login_rate_per_minute: 100_000,
+        refresh_rate_per_minute: 100_000,
+        provision_rate_per_minute: 100_000,
+        embedded_worker: false,
+        db_pool_size: 8,
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -17,7 +17,7 @@ use crate::time::now_micros;
 pub enum RotateOutcome {
     Rotated {
         session: SessionId,
-        user: UserRow,
+        user: Box<UserRow>,
     },
     /// The token had already been used: the family is now revoked.
     Reused,
@@ -116,7 +116,10 @@ pub fn rotate(
             return Ok(RotateOutcome::Invalid);
         };
         insert_refresh(conn, session, new_hash, new_expires_at)?;
-        Ok(RotateOutcome::Rotated { session, user })
+        Ok(RotateOutcome::Rotated {
+            session,
+            user: Box::new(user),
+        })
     })
 }
 

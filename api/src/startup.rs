@@ -57,6 +57,16 @@ impl Application {
                 settings.data_dir.display()
             )
         })?;
+        if settings.s3_bucket.is_none() {
+            // Recordings stay on local disk until an S3 bucket is configured.
+            let recordings = settings.recordings_dir();
+            std::fs::create_dir_all(&recordings).with_context(|| {
+                format!(
+                    "cannot create the recordings directory {}",
+                    recordings.display()
+                )
+            })?;
+        }
         let database = open_database(&settings).await?;
         let keys_dir = settings.token_keys_dir();
         let keys = KeyRing::load_or_create(&keys_dir)?;

@@ -2,15 +2,14 @@
 //! `/v1/phone/...` routes take it; user tokens never pass here.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use deskbind_core::auth::secrets::{PHONE_CREDENTIAL_PREFIX, hash_secret};
 use deskbind_core::ids::{OrgId, PhoneId};
 use deskbind_core::repo::phones::{self, PhoneRow};
 use futures_util::future::LocalBoxFuture;
 
-use super::bearer::bearer_token;
+use super::bearer::token_and_state;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct AuthPhone {
@@ -24,12 +23,9 @@ impl FromRequest for AuthPhone {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let credentials = token_and_state(req);
         Box::pin(async move {
-            let token = token?;
-            let state =
-                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            let (token, state) = credentials?;
             if !token.starts_with(PHONE_CREDENTIAL_PREFIX) {
                 return Err(ApiError::Unauthorized {
                     code: "invalid_token",

@@ -3,7 +3,7 @@
 //! so logout, refresh-token theft detection and disabling act at once.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use deskbind_core::auth::jwt::TokenError;
 use deskbind_core::auth::secrets::PHONE_CREDENTIAL_PREFIX;
 use deskbind_core::ids::{OrgId, SessionId, UserId};
@@ -11,9 +11,8 @@ use deskbind_core::repo::sessions;
 use deskbind_core::wire::Role;
 use futures_util::future::LocalBoxFuture;
 
-use super::bearer::bearer_token;
+use super::bearer::token_and_state;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
@@ -38,12 +37,9 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let credentials = token_and_state(req);
         Box::pin(async move {
-            let token = token?;
-            let state =
-                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            let (token, state) = credentials?;
             if token.starts_with(PHONE_CREDENTIAL_PREFIX) {
                 // A phone credential is never a user credential.
                 return Err(ApiError::Unauthorized {

@@ -1,7 +1,19 @@
-use actix_web::HttpRequest;
 use actix_web::http::header;
+use actix_web::{HttpRequest, web};
 
 use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The bearer token and the app state, read synchronously so the extractor's
+/// future owns them.
+pub fn token_and_state(req: &HttpRequest) -> Result<(String, web::Data<AppState>), ApiError> {
+    let token = bearer_token(req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+    Ok((token, state))
+}
 
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod password_work;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;

@@ -1,6 +1,8 @@
 //! In-process rate limits (GCRA via governor) on the credential endpoints:
-//! login per (peer IP, email) and per peer IP, refresh and provisioning per
-//! peer IP. With several API nodes each node limits on its own; a shared
+//! login per (peer IP, email), per peer IP (10x) and per email from anywhere
+//! (5x, so address rotation cannot buy unlimited guesses against one account
+//! while one attacker alone cannot lock its owner out), refresh and
+//! provisioning per peer IP. With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -14,6 +16,7 @@ use crate::error::ApiError;
 pub struct RateLimits {
     login_pair: DefaultKeyedRateLimiter<String>,
     login_ip: DefaultKeyedRateLimiter<String>,
+    login_email: DefaultKeyedRateLimiter<String>,
     refresh_ip: DefaultKeyedRateLimiter<String>,
     provision_ip: DefaultKeyedRateLimiter<String>,
 }
@@ -35,6 +38,7 @@ impl RateLimits {
         Self {
             login_pair: per_minute(settings.login_rate_per_minute),
             login_ip: per_minute(settings.login_rate_per_minute.saturating_mul(10)),
+            login_email: per_minute(settings.login_rate_per_minute.saturating_mul(5)),
             refresh_ip: per_minute(settings.refresh_rate_per_minute),
             provision_ip: per_minute(settings.provision_rate_per_minute),
         }
@@ -42,6 +46,7 @@ impl RateLimits {
 
     pub fn login(&self, ip: &str, email: &str) -> Result<(), ApiError> {
         check(&self.login_ip, ip.to_owned())?;
+        check(&self.login_email, email.to_owned())?;
         check(&self.login_pair, format!("{ip}|{email}"))
     }
 

@@ -91,6 +91,7 @@ impl Application {
         let shutdown_timeout = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
             limits: RateLimits::new(&settings),
+            passwords: Default::default(),
             db: database,
             keys,
             settings,

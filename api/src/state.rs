@@ -5,6 +5,7 @@ use deskbind_core::auth::jwt::KeyRing;
 use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
 
+use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimits;
 
 #[derive(Debug)]
@@ -13,4 +14,5 @@ pub struct AppState {
     pub keys: KeyRing,
     pub settings: Settings,
     pub limits: RateLimits,
+    pub passwords: PasswordWork,
 }

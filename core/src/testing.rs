@@ -1,7 +1,7 @@
 //! Test support: each test gets its own database. The backend comes from
 //! `DESKBIND_TEST_BACKEND` (`sqlite`, the default, or `postgres`); PostgreSQL
 //! tests create a fresh database on the server named by
-//! `DESKBIND_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres)
+//! `DESKBIND_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
 //! and drop it afterwards. A missing server fails the test loudly.
 
 use diesel::connection::SimpleConnection as _;
@@ -9,7 +9,11 @@ use diesel::{Connection as _, PgConnection};
 
 use crate::db::{Backend, DatabaseUrl};
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// `sslmode=disable`: libpq would otherwise negotiate TLS with a local server,
+/// and OpenSSL's exit-time cleanup then races with the server threads a test
+/// leaves running when it returns (seen as "double free" aborts after passing
+/// tests). Production shutdown drops the pool before exit, so it is unaffected.
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
 pub fn backend() -> Backend {
     match std::env::var("DESKBIND_TEST_BACKEND").as_deref() {

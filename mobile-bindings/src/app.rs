@@ -33,16 +33,26 @@ impl PageQuery {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Tokens {
     access: String,
     refresh: String,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(****)")
+    }
 }
 
 #[derive(Debug)]
 pub struct AppClient {
     http: Http,
     tokens: Mutex<Option<Tokens>>,
+    /// Held across a refresh, so concurrent calls that all see an expired
+    /// token refresh once: presenting one refresh token twice would look like
+    /// theft to the server and end the session.
+    refreshing: Mutex<()>,
 }
 
 impl AppClient {
@@ -50,6 +60,7 @@ impl AppClient {
         Ok(Self {
             http: Http::new(base_url)?,
             tokens: Mutex::new(None),
+            refreshing: Mutex::new(()),
         })
     }
 
@@ -87,6 +98,11 @@ impl AppClient {
     /// Rotates the refresh token. The old one stops working; presenting it
     /// again ends the session.
     pub async fn refresh(&self) -> Result<TokenResponse> {
+        let _single_flight = self.refreshing.lock().await;
+        self.refresh_now().await
+    }
+
+    async fn refresh_now(&self) -> Result<TokenResponse> {
         let refresh = self
             .tokens
             .lock()
@@ -253,6 +269,23 @@ impl AppClient {
         self.authed(method, path, body, page).await.map(drop)
     }
 
+    /// Refreshes, unless another call already replaced `stale_access` while
+    /// this one waited; returns the access token to retry with.
+    async fn refresh_unless_done(&self, stale_access: &str) -> Result<String> {
+        let _single_flight = self.refreshing.lock().await;
+        let current = self
+            .tokens
+            .lock()
+            .await
+            .as_ref()
+            .map(|t| t.access.clone())
+            .ok_or(ClientError::NotLoggedIn)?;
+        if current != stale_access {
+            return Ok(current);
+        }
+        Ok(self.refresh_now().await?.access_token)
+    }
+
     /// Sends with the access token; on `token_expired`, refreshes once and retries.
     async fn authed<B: Serialize + ?Sized>(
         &self,
@@ -280,8 +313,8 @@ impl AppClient {
             .ok_or(ClientError::NotLoggedIn)?;
         match self.http.send(build(&access)?).await {
             Err(e) if e.code() == Some("token_expired") => {
-                let fresh = self.refresh().await?;
-                self.http.send(build(&fresh.access_token)?).await
+                let fresh = self.refresh_unless_done(&access).await?;
+                self.http.send(build(&fresh)?).await
             }
             other => other,
         }

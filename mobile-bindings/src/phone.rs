@@ -6,10 +6,19 @@ use reqwest::Method;
 use crate::Result;
 use crate::http::{Http, json};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PhoneClient {
     http: Http,
     credential: String,
+}
+
+impl std::fmt::Debug for PhoneClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhoneClient")
+            .field("http", &self.http)
+            .field("credential", &"****")
+            .finish()
+    }
 }
 
 impl PhoneClient {

@@ -10,6 +10,7 @@ use deskbind_core::repo::users::{self, UserRow, Visibility};
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::wire::{LoginRequest, RefreshRequest, TokenResponse, User};
 
+use super::secret_json;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json, peer_ip};
 use crate::state::AppState;
@@ -18,7 +19,7 @@ pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(body): Json<LoginRequest>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<HttpResponse> {
     let email = Email::parse("email", &body.email)?;
     state.limits.login(&peer_ip(&req), email.as_str())?;
     if body.password.is_empty() || body.password.len() > 1024 {
@@ -32,16 +33,17 @@ pub async fn login(
         .run(move |conn| users::find_by_email(conn, &lookup).map_err(ApiError::from))
         .await?;
     let password = body.password;
-    let verified = tokio::task::spawn_blocking(move || match user {
-        Some(user) if passwords::verify(&password, &user.password_hash) => Some(user),
-        Some(_) => None,
-        None => {
-            passwords::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let verified = state
+        .passwords
+        .run(move || match user {
+            Some(user) if passwords::verify(&password, &user.password_hash) => Some(user),
+            Some(_) => None,
+            None => {
+                passwords::verify_dummy(&password);
+                None
+            }
+        })
+        .await?;
     let user = verified
         .filter(|u| u.disabled_at.is_none())
         .ok_or(ApiError::Unauthorized {
@@ -59,16 +61,17 @@ pub async fn login(
         })
         .await?;
     tracing::info!(user = %user_id, %session, "login");
-    Ok(web::Json(token_response(
-        &state, org, user_id, session, refresh,
-    )?))
+    Ok(secret_json(
+        HttpResponse::Ok(),
+        &token_response(&state, org, user_id, session, refresh)?,
+    ))
 }
 
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(body): Json<RefreshRequest>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<HttpResponse> {
     state.limits.refresh(&peer_ip(&req))?;
     if !body.refresh_token.starts_with(secrets::REFRESH_PREFIX) {
         return Err(ApiError::Unauthorized {
@@ -86,13 +89,10 @@ pub async fn refresh(
         })
         .await?;
     match outcome {
-        RotateOutcome::Rotated { session, user } => Ok(web::Json(token_response(
-            &state,
-            user.org()?,
-            user.user_id()?,
-            session,
-            next,
-        )?)),
+        RotateOutcome::Rotated { session, user } => Ok(secret_json(
+            HttpResponse::Ok(),
+            &token_response(&state, user.org()?, user.user_id()?, session, next)?,
+        )),
         RotateOutcome::Reused => {
             tracing::warn!("a rotated refresh token was presented again; its session is revoked");
             Err(ApiError::Unauthorized {

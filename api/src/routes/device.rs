@@ -23,7 +23,7 @@ pub async fn provision(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(body): Json<ProvisionRequest>,
-) -> ApiResult<web::Json<Provisioned>> {
+) -> ApiResult<actix_web::HttpResponse> {
     state.limits.provision(&peer_ip(&req))?;
     let code = secrets::normalise_code(&body.code);
     if code.len() != CODE_CHARS {
@@ -42,10 +42,13 @@ pub async fn provision(
         .ok_or_else(invalid_code)?;
     let phone_id = phone.phone_id()?;
     tracing::info!(phone = %phone_id, "phone provisioned");
-    Ok(web::Json(Provisioned {
-        phone_id,
-        credential,
-    }))
+    Ok(super::secret_json(
+        actix_web::HttpResponse::Ok(),
+        &Provisioned {
+            phone_id,
+            credential,
+        },
+    ))
 }
 
 /// The calling phone's own record.

@@ -120,6 +120,18 @@ async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }
 
+/// A JSON response that carries a secret (tokens, credentials, codes): never
+/// stored by caches (RFC 6749 section 5.1).
+pub fn secret_json(
+    mut builder: actix_web::HttpResponseBuilder,
+    body: &impl serde::Serialize,
+) -> actix_web::HttpResponse {
+    builder
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }

@@ -17,8 +17,10 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state
         .db
         .run(|conn| {
-            conn.batch_execute("SELECT 1")
-                .map_err(|e| ApiError::Unavailable(format!("database: {e}")))
+            conn.batch_execute("SELECT 1").map_err(|e| {
+                tracing::warn!(error = %e, "readiness check failed");
+                ApiError::Unavailable("database unreachable".into())
+            })
         })
         .await
         .map_err(|e| match e {

@@ -197,10 +197,13 @@ pub async fn provisioning_code(
                 .map_err(ApiError::from)
         })
         .await?;
-    Ok(HttpResponse::Created().json(ProvisioningCode {
-        code,
-        expires_at: to_datetime(expires_at),
-    }))
+    Ok(super::secret_json(
+        HttpResponse::Created(),
+        &ProvisioningCode {
+            code,
+            expires_at: to_datetime(expires_at),
+        },
+    ))
 }
 
 /// Revokes the phone's credential: it must be provisioned again.

@@ -70,9 +70,10 @@ pub async fn create(
         Some(tz) => TimeZoneName::parse("time_zone", tz)?,
         None => TimeZoneName::utc(),
     };
-    let password_hash = tokio::task::spawn_blocking(move || passwords::hash(password.expose()))
-        .await
-        .map_err(ApiError::internal)?
+    let password_hash = state
+        .passwords
+        .run(move || passwords::hash(password.expose()))
+        .await?
         .map_err(ApiError::internal)?;
     let now = now_micros();
     let row = UserRow {
@@ -177,9 +178,10 @@ pub async fn update(
     if let Some(raw) = body.password {
         let password = Password::parse("password", &raw)?;
         changes.password_hash = Some(
-            tokio::task::spawn_blocking(move || passwords::hash(password.expose()))
-                .await
-                .map_err(ApiError::internal)?
+            state
+                .passwords
+                .run(move || passwords::hash(password.expose()))
+                .await?
                 .map_err(ApiError::internal)?,
         );
     }

@@ -173,3 +173,42 @@ async fn disabling_a_user_ends_their_sessions_and_blocks_login() {
         (401, "invalid_credentials".into())
     );
 }
+
+#[tokio::test]
+async fn parallel_calls_with_an_expired_token_refresh_once_and_keep_the_session() {
+    use deskbind_core::auth::jwt::KeyRing;
+    let app = spawn_app().await;
+    let (user, client) = app.user("busy@acme.test", Role::Salesperson).await;
+    let (access, refresh) = client.tokens().await.unwrap();
+    let ring = KeyRing::load_or_create(&app.settings.token_keys_dir()).unwrap();
+    let mut claims = ring.verify(&access).unwrap();
+    claims.exp = chrono::Utc::now().timestamp() - 60;
+    let expired = ring.sign(&claims).unwrap();
+
+    let shared = Arc::new(app.client());
+    shared.set_tokens(&expired, &refresh).await;
+    let calls = (0..8).map(|_| {
+        let c = shared.clone();
+        tokio::spawn(async move { c.me().await })
+    });
+    for result in futures_util::future::join_all(calls).await {
+        assert_eq!(result.unwrap().expect("every call succeeds after one shared refresh").id, user.id);
+    }
+    let live = app.db.run(move |c| sessions::live_count(c, user.id)).await.unwrap();
+    assert_eq!(live, 1, "a second refresh with the same token would have revoked the session");
+    let (_, rotated) = shared.tokens().await.unwrap();
+    assert_ne!(rotated, refresh);
+}
+
+#[tokio::test]
+async fn token_responses_are_never_cached() {
+    let app = spawn_app().await;
+    let response = reqwest::Client::new()
+        .post(app.url("/v1/auth/login"))
+        .json(&serde_json::json!({ "email": app.admin_email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+}

@@ -20,6 +20,7 @@ pub const AUDIENCE: &str = "deskbind-api";
 pub const ACCESS_TYPE: &str = "access";
 const ALGORITHM: Algorithm = Algorithm::HS256;
 const KEY_BYTES: usize = 32;
+const FIRST_KID: &str = "00000000T000000Z";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -97,8 +98,10 @@ impl KeyRing {
         create_private_dir(dir).map_err(io)?;
         let mut keys = load_dir(dir)?;
         if keys.is_empty() {
-            let kid = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-            write_new_key(dir, &kid)?;
+            // A fixed first kid: nodes starting together on one empty shared
+            // directory race on create_new and all end up with the same key.
+            // Rotated keys are named by date, which sorts after it.
+            write_new_key(dir, FIRST_KID)?;
             keys = load_dir(dir)?;
         }
         Self::from_keys(keys)

@@ -162,36 +162,42 @@ impl Database {
 /// Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so
 /// the write lock is taken up front and waits on the busy timeout; a deferred
 /// transaction that reads first would instead fail with SQLITE_BUSY when it
-/// later tries to write. On PostgreSQL it is an ordinary transaction.
-/// `work` must not open nested transactions.
+/// later tries to write. On PostgreSQL it is an ordinary transaction. Both go
+/// through diesel's transaction manager, so a panic inside `work` marks the
+/// connection broken (r2d2 then discards it instead of pooling an open
+/// transaction) and nested `transaction` calls become savepoints.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConn::Postgresql(_) => conn.transaction(work),
-        DbConn::Sqlite(_) => {
-            conn.batch_execute("BEGIN IMMEDIATE")?;
-            match work(conn) {
-                Ok(value) => match conn.batch_execute("COMMIT") {
-                    Ok(()) => Ok(value),
-                    Err(err) => {
-                        rollback(conn);
-                        Err(err.into())
-                    }
-                },
-                Err(err) => {
-                    rollback(conn);
-                    Err(err)
-                }
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(inner) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let outcome = work(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        return Err(diesel::result::Error::BrokenTransactionManager.into());
+    };
+    match outcome {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+            Ok(()) => Ok(value),
+            Err(err) => {
+                rollback(inner);
+                Err(err.into())
             }
+        },
+        Err(err) => {
+            rollback(inner);
+            Err(err)
         }
     }
 }
 
-fn rollback(conn: &mut DbConn) {
-    if let Err(err) = conn.batch_execute("ROLLBACK") {
+fn rollback(inner: &mut diesel::SqliteConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if let Err(err) = AnsiTransactionManager::rollback_transaction(inner) {
         tracing::error!(error = %err, "rollback failed");
     }
 }

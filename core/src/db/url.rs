@@ -70,6 +70,8 @@ impl DatabaseUrl {
                         // set_password only fails for URLs that cannot carry one.
                         let _ignored = url.set_password(Some("****"));
                     }
+                    // libpq also takes `?password=`; parameters are not worth the risk.
+                    url.set_query(None);
                     url.to_string()
                 }
                 Err(_) => "postgres://(unparsable, hidden)".to_owned(),
@@ -115,5 +117,8 @@ mod tests {
         let shown = format!("{url:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("****"), "{shown}");
+        let query = DatabaseUrl::parse("postgres://db/deskbind?password=s3cret")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{query:?}").contains("s3cret"));
     }
 }

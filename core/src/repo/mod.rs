@@ -33,6 +33,8 @@ impl From<diesel::result::Error> for RepoError {
         match err {
             Error::NotFound => Self::NotFound,
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::Conflict,
+            // A referenced row vanished under a concurrent delete.
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Self::NotFound,
             other => Self::Db(DbError::Query(other)),
         }
     }

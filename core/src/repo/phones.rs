@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{phone_credentials, phones};
+use crate::db::schema::{phone_credentials, phone_provisioning_codes, phones};
 use crate::ids::{OrgId, PhoneId};
 use crate::time::{now_micros, to_datetime};
 use crate::wire::{Page, Phone};
@@ -129,8 +129,24 @@ pub fn update(
     })
 }
 
-/// Revokes every live credential of the phone; returns how many.
+/// Takes the phone's row lock (PostgreSQL; SQLite's write transaction already
+/// serialises), so credential and code changes of one phone never interleave.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
+    diesel::update(phones::table.filter(phones::id.eq(id)))
+        .set(phones::updated_at.eq(phones::updated_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revokes every live credential of the phone and deletes its unused
+/// provisioning codes; returns how many credentials were revoked.
 pub fn revoke_credentials(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<usize, RepoError> {
+    diesel::delete(
+        phone_provisioning_codes::table
+            .filter(phone_provisioning_codes::phone_id.eq(id.to_string()))
+            .filter(phone_provisioning_codes::used_at.is_null()),
+    )
+    .execute(conn)?;
     Ok(diesel::update(
         phone_credentials::table
             .filter(phone_credentials::org_id.eq(org.to_string()))

@@ -24,6 +24,7 @@ pub fn issue(
         if row.disabled_at.is_some() {
             return Err(RepoError::NotFound);
         }
+        super::phones::lock(conn, &row.id)?;
         diesel::delete(
             phone_provisioning_codes::table
                 .filter(phone_provisioning_codes::phone_id.eq(phone.to_string()))
@@ -69,6 +70,7 @@ pub fn redeem(
             .filter(phone_provisioning_codes::code_hash.eq(code_hash))
             .select(phone_provisioning_codes::phone_id)
             .first(conn)?;
+        super::phones::lock(conn, &phone_raw)?;
         let phone: PhoneRow = phones::table
             .filter(phones::id.eq(&phone_raw))
             .filter(phones::disabled_at.is_null())

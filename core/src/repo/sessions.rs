@@ -73,7 +73,7 @@ pub fn rotate(
     new_hash: &str,
     new_expires_at: i64,
 ) -> Result<RotateOutcome, RepoError> {
-    crate::db::write_tx(conn, |conn| {
+    let outcome = crate::db::write_tx(conn, |conn| {
         let now = now_micros();
         let live_sessions = sessions::table
             .filter(sessions::revoked_at.is_null())
@@ -112,15 +112,20 @@ pub fn rotate(
             .select(UserRow::as_select())
             .first(conn)
             .optional()?;
+        // A disabled user's token is not consumed: roll back, answer Invalid.
         let Some(user) = user else {
-            return Ok(RotateOutcome::Invalid);
+            return Err(RepoError::NotFound);
         };
         insert_refresh(conn, session, new_hash, new_expires_at)?;
         Ok(RotateOutcome::Rotated {
             session,
             user: Box::new(user),
         })
-    })
+    });
+    match outcome {
+        Err(RepoError::NotFound) => Ok(RotateOutcome::Invalid),
+        other => other,
+    }
 }
 
 pub fn revoke(conn: &mut DbConn, session: SessionId, reason: &str) -> Result<(), RepoError> {
@@ -190,5 +195,13 @@ pub fn purge_expired(conn: &mut DbConn, cutoff: i64) -> Result<usize, RepoError>
             .execute(conn)?;
     let revoked =
         diesel::delete(sessions::table.filter(sessions::revoked_at.lt(cutoff))).execute(conn)?;
-    Ok(tokens + revoked)
+    // Sessions abandoned without logout: old, and no refresh token left.
+    let with_tokens = refresh_tokens::table.select(refresh_tokens::session_id);
+    let abandoned = diesel::delete(
+        sessions::table
+            .filter(sessions::created_at.lt(cutoff))
+            .filter(sessions::id.ne_all(with_tokens)),
+    )
+    .execute(conn)?;
+    Ok(tokens + revoked + abandoned)
 }

@@ -166,14 +166,19 @@ pub fn insert_membership(
         .count()
         .get_result(conn)?;
     if exists == 0 {
-        diesel::insert_into(team_members::table)
+        let inserted = diesel::insert_into(team_members::table)
             .values((
                 team_members::team_id.eq(team.to_string()),
                 team_members::user_id.eq(user.to_string()),
                 team_members::org_id.eq(org.to_string()),
                 team_members::created_at.eq(now_micros()),
             ))
-            .execute(conn)?;
+            .execute(conn);
+        match inserted.map_err(RepoError::from) {
+            // A concurrent add won the race: the membership exists, as asked.
+            Ok(_) | Err(RepoError::Conflict) => {}
+            Err(other) => return Err(other),
+        }
     }
     Ok(())
 }

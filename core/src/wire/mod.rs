@@ -6,6 +6,7 @@ mod auth;
 mod page;
 mod phones;
 mod problem;
+mod redact;
 mod teams;
 mod users;
 

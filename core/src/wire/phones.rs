@@ -57,7 +57,7 @@ pub struct UpdatePhone {
     pub disabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ProvisioningCode {
     /// One-time code, e.g. `K7QD-M2XP-9RTA`; dashes and case are ignored on redeem.
     pub code: String,
@@ -70,7 +70,7 @@ pub struct ProvisionRequest {
     pub code: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Provisioned {
     pub phone_id: PhoneId,
     /// Send as `Authorization: Bearer <credential>` on `/v1/phone/...` routes.

@@ -192,10 +192,23 @@ async fn parallel_calls_with_an_expired_token_refresh_once_and_keep_the_session(
         tokio::spawn(async move { c.me().await })
     });
     for result in futures_util::future::join_all(calls).await {
-        assert_eq!(result.unwrap().expect("every call succeeds after one shared refresh").id, user.id);
+        assert_eq!(
+            result
+                .unwrap()
+                .expect("every call succeeds after one shared refresh")
+                .id,
+            user.id
+        );
     }
-    let live = app.db.run(move |c| sessions::live_count(c, user.id)).await.unwrap();
-    assert_eq!(live, 1, "a second refresh with the same token would have revoked the session");
+    let live = app
+        .db
+        .run(move |c| sessions::live_count(c, user.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        live, 1,
+        "a second refresh with the same token would have revoked the session"
+    );
     let (_, rotated) = shared.tokens().await.unwrap();
     assert_ne!(rotated, refresh);
 }

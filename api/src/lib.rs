@@ -11,6 +11,5 @@ pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod telemetry;
 
 pub use startup::Application;

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use deskbind_api::cli::{InitAdminOutcome, init_admin};
-use deskbind_api::{Application, startup, telemetry};
+use deskbind_api::{Application, startup};
 use deskbind_core::config::Settings;
+use deskbind_core::telemetry;
 
 #[derive(Parser, Debug)]
 #[command(name = "deskbind-api", version, about = "deskbind API server")]

@@ -20,6 +20,8 @@ pub mod domain;
 pub mod maintenance;
 #[cfg(feature = "server")]
 pub mod repo;
+#[cfg(feature = "server")]
+pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "server")]

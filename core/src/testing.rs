@@ -33,12 +33,8 @@ pub struct TestDb {
 impl TestDb {
     /// A new empty database on the backend chosen by the environment.
     pub fn new() -> Self {
-        Self::for_backend(backend())
-    }
-
-    pub fn for_backend(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
-        match backend {
+        match backend() {
             Backend::Sqlite => Self {
                 url: DatabaseUrl::sqlite_file(&dir.path().join("test.sqlite3")),
                 pg: None,

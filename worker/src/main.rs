@@ -25,12 +25,7 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    deskbind_core::telemetry::init(&settings.log, &settings.log_format);
     let url = settings.database_url()?;
     let database = Database::connect(&url, settings.db_pool_size.min(4))
         .with_context(|| format!("connecting to {url:?}"))?;

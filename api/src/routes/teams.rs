@@ -3,8 +3,10 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use deskbind_core::db::DbConn;
 use deskbind_core::domain::NonBlank;
-use deskbind_core::ids::{TeamId, UserId};
+use deskbind_core::ids::{OrgId, TeamId, UserId};
+use deskbind_core::repo::RepoError;
 use deskbind_core::repo::teams::{self, TeamVisibility};
 use deskbind_core::wire::{CreateTeam, Page, Role, Team, UpdateTeam, User};
 
@@ -138,13 +140,7 @@ pub async fn add_member(
     auth: AuthUser,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    auth.require_admin()?;
-    let (team, user): (TeamId, UserId) = (path_id(&path.0)?, path_id(&path.1)?);
-    state
-        .db
-        .run(move |conn| teams::add_member(conn, auth.org_id, team, user).map_err(ApiError::from))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    change_membership(state, auth, path, teams::add_member).await
 }
 
 pub async fn remove_member(
@@ -152,13 +148,23 @@ pub async fn remove_member(
     auth: AuthUser,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
+    change_membership(state, auth, path, teams::remove_member).await
+}
+
+type MembershipChange = fn(&mut DbConn, OrgId, TeamId, UserId) -> Result<(), RepoError>;
+
+/// Admin-only `/v1/teams/{id}/members/{user_id}` changes; 204 on success.
+async fn change_membership(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(String, String)>,
+    change: MembershipChange,
+) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let (team, user): (TeamId, UserId) = (path_id(&path.0)?, path_id(&path.1)?);
     state
         .db
-        .run(move |conn| {
-            teams::remove_member(conn, auth.org_id, team, user).map_err(ApiError::from)
-        })
+        .run(move |conn| change(conn, auth.org_id, team, user).map_err(ApiError::from))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

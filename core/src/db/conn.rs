@@ -133,10 +133,6 @@ impl Database {
         self.backend
     }
 
-    pub fn url(&self) -> &DatabaseUrl {
-        &self.url
-    }
-
     /// A connection for synchronous callers (CLI commands, tests).
     pub fn get(&self) -> Result<r2d2::PooledConnection<DbManager>, DbError> {
         Ok(self.pool.get()?)

@@ -57,11 +57,6 @@ impl E164 {
         ))
     }
 
-    /// Trusted constructor for values read back from the database.
-    pub fn from_stored(value: String) -> Self {
-        Self(value)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

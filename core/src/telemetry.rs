@@ -1,6 +1,5 @@
-//! Logging: tracing to stderr, as text or JSON (`DESKBIND_LOG_FORMAT`),
-//! filtered by `DESKBIND_LOG`. Each request runs in a span carrying its
-//! request id (tracing-actix-web), which is also returned as `x-request-id`.
+//! Logging for every deskbind process: tracing to stderr, as text or JSON
+//! (`DESKBIND_LOG_FORMAT`), filtered by `DESKBIND_LOG`.
 
 use tracing_subscriber::EnvFilter;
 

@@ -59,10 +59,12 @@ pub struct DbManager {
     url: DatabaseUrl,
 }
 
-/// Per-connection SQLite settings: WAL so readers never block the writer, a
-/// busy timeout so concurrent writers queue instead of failing, and foreign
-/// keys, which SQLite leaves off by default.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
+/// Per-connection SQLite settings: a busy timeout so concurrent writers queue
+/// instead of failing, WAL so readers never block the writer, and foreign
+/// keys, which SQLite leaves off by default. The busy timeout comes first:
+/// the pool opens its connections in parallel, and switching a fresh file to
+/// WAL takes a lock the others must wait for rather than fail on.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 impl r2d2::ManageConnection for DbManager {
@@ -195,5 +197,38 @@ fn rollback(inner: &mut diesel::SqliteConnection) {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if let Err(err) = AnsiTransactionManager::rollback_transaction(inner) {
         tracing::error!(error = %err, "rollback failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use r2d2::ManageConnection as _;
+
+    use super::*;
+
+    #[test]
+    fn parallel_first_connections_to_a_fresh_sqlite_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let manager = DbManager {
+            url: DatabaseUrl::sqlite_file(&dir.path().join("fresh.sqlite3")),
+        };
+        let start = Arc::new(Barrier::new(8));
+        let opened: Vec<_> = (0..8)
+            .map(|_| {
+                let (manager, start) = (manager.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    manager.connect().map(drop).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for handle in opened {
+            let outcome = handle
+                .join()
+                .unwrap_or_else(|_| Err("thread panicked".into()));
+            assert_eq!(outcome, Ok(()), "a pool connection failed to open");
+        }
     }
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     Unauthorized { code: &'static str },
     #[error("forbidden: {code}")]
     Forbidden { code: &'static str },
+    /// The caller may ask, but a policy refuses this request; `code` says which rule.
+    #[error("denied: {code}")]
+    Denied { code: &'static str, detail: String },
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -72,6 +75,7 @@ impl ApiError {
             Self::BadRequest { code, .. } => code,
             Self::Unauthorized { code } => code,
             Self::Forbidden { code } => code,
+            Self::Denied { code, .. } => code,
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { code, .. } => code,
@@ -90,7 +94,7 @@ impl ApiError {
             Self::InvalidQuery { .. } => "Invalid query parameter",
             Self::BadRequest { .. } => "Bad request",
             Self::Unauthorized { .. } => "Unauthorized",
-            Self::Forbidden { .. } => "Forbidden",
+            Self::Forbidden { .. } | Self::Denied { .. } => "Forbidden",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
@@ -111,7 +115,9 @@ impl ApiError {
             Self::Validation { detail, .. } | Self::InvalidQuery { detail, .. } => {
                 Some(detail.clone())
             }
-            Self::BadRequest { detail, .. } | Self::Conflict { detail, .. } => Some(detail.clone()),
+            Self::BadRequest { detail, .. }
+            | Self::Conflict { detail, .. }
+            | Self::Denied { detail, .. } => Some(detail.clone()),
             Self::RateLimited { retry_after_secs } => {
                 Some(format!("retry after {retry_after_secs} s"))
             }
@@ -149,7 +155,7 @@ impl ResponseError for ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -329,6 +335,14 @@ mod tests {
                 "invalid_token",
             ),
             (ApiError::forbidden(), 403, "forbidden"),
+            (
+                ApiError::Denied {
+                    code: "not_granted",
+                    detail: "x".into(),
+                },
+                403,
+                "not_granted",
+            ),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
             (

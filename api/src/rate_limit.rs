@@ -2,7 +2,9 @@
 //! login per (peer IP, email), per peer IP (10x) and per email from anywhere
 //! (5x, so address rotation cannot buy unlimited guesses against one account
 //! while one attacker alone cannot lock its owner out), refresh and
-//! provisioning per peer IP. With several API nodes each node limits on its own; a shared
+//! provisioning per peer IP; NFC binding redemptions per user, per phone and
+//! (numeric codes, which are guessable) per organisation; phone binding
+//! requests per phone. With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -19,6 +21,10 @@ pub struct RateLimits {
     login_email: DefaultKeyedRateLimiter<String>,
     refresh_ip: DefaultKeyedRateLimiter<String>,
     provision_ip: DefaultKeyedRateLimiter<String>,
+    redeem_user: DefaultKeyedRateLimiter<String>,
+    redeem_phone: DefaultKeyedRateLimiter<String>,
+    redeem_code_org: DefaultKeyedRateLimiter<String>,
+    phone_binding: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -41,6 +47,10 @@ impl RateLimits {
             login_email: per_minute(settings.login_rate_per_minute.saturating_mul(5)),
             refresh_ip: per_minute(settings.refresh_rate_per_minute),
             provision_ip: per_minute(settings.provision_rate_per_minute),
+            redeem_user: per_minute(settings.binding_redeem_rate_per_minute),
+            redeem_phone: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(3)),
+            redeem_code_org: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(6)),
+            phone_binding: per_minute(settings.phone_binding_rate_per_minute),
         }
     }
 
@@ -58,13 +68,39 @@ impl RateLimits {
         check(&self.provision_ip, ip.to_owned())
     }
 
+    /// Every token or code redemption, per redeeming user.
+    pub fn redeem_by_user(&self, user: &str) -> Result<(), ApiError> {
+        check(&self.redeem_user, user.to_owned())
+    }
+
+    /// Redemptions that name a phone (a validly signed token), per phone.
+    pub fn redeem_for_phone(&self, phone: &str) -> Result<(), ApiError> {
+        check(&self.redeem_phone, phone.to_owned())
+    }
+
+    /// Numeric-code attempts per organisation: bounds guessing by many
+    /// colluding accounts.
+    pub fn redeem_code_in_org(&self, org: &str) -> Result<(), ApiError> {
+        check(&self.redeem_code_org, org.to_owned())
+    }
+
+    /// A phone's binding and binding-token requests.
+    pub fn phone_binding(&self, phone: &str) -> Result<(), ApiError> {
+        check(&self.phone_binding, phone.to_owned())
+    }
+
     /// Forgets keys whose buckets are full again, so memory stays bounded.
     pub fn prune(&self) {
         for limiter in [
             &self.login_pair,
             &self.login_ip,
+            &self.login_email,
             &self.refresh_ip,
             &self.provision_ip,
+            &self.redeem_user,
+            &self.redeem_phone,
+            &self.redeem_code_org,
+            &self.phone_binding,
         ] {
             limiter.retain_recent();
             limiter.shrink_to_fit();

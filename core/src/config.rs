@@ -59,6 +59,12 @@ pub struct Settings {
     pub login_rate_per_minute: u32,
     pub refresh_rate_per_minute: u32,
     pub provision_rate_per_minute: u32,
+    /// Lifetime of an NFC binding token and its code (at most 120 s).
+    pub binding_token_ttl_secs: u64,
+    /// Token and code redemptions per user; per phone 3x; code attempts per organisation 6x.
+    pub binding_redeem_rate_per_minute: u32,
+    /// Binding requests and token requests per phone.
+    pub phone_binding_rate_per_minute: u32,
     pub max_json_bytes: usize,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
@@ -89,6 +95,9 @@ impl Default for Settings {
             login_rate_per_minute: 10,
             refresh_rate_per_minute: 60,
             provision_rate_per_minute: 20,
+            binding_token_ttl_secs: 60,
+            binding_redeem_rate_per_minute: 10,
+            phone_binding_rate_per_minute: 30,
             max_json_bytes: 64 * 1024,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
@@ -258,6 +267,27 @@ impl Settings {
             &mut problems,
             "provision_rate_per_minute",
             u64::from(self.provision_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "binding_token_ttl_secs",
+            self.binding_token_ttl_secs,
+            10,
+            120,
+        );
+        check_range(
+            &mut problems,
+            "binding_redeem_rate_per_minute",
+            u64::from(self.binding_redeem_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "phone_binding_rate_per_minute",
+            u64::from(self.phone_binding_rate_per_minute),
             1,
             1_000_000,
         );

@@ -43,5 +43,8 @@ id_type!(
     SessionId,
     PhoneId,
     CredentialId,
-    RefreshTokenId
+    RefreshTokenId,
+    BindingId,
+    GrantId,
+    BindingTokenId
 );

@@ -1,11 +1,12 @@
 //! deskbind-core: the domain and persistence shared by the API server, the
 //! worker and (for the wire types only) the client SDK.
 //!
-//! With `default-features = false` only [`wire`] and [`ids`] are built, which
+//! With `default-features = false` only [`wire`], [`ids`] and [`nfc`] are built, which
 //! is what the SDK uses; the `server` feature adds configuration, the
 //! database, repositories and credentials.
 
 pub mod ids;
+pub mod nfc;
 pub mod wire;
 
 #[cfg(feature = "server")]

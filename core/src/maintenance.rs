@@ -1,8 +1,9 @@
 //! Housekeeping that keeps credential tables from growing without bound:
-//! expired refresh tokens, long-revoked sessions, spent provisioning codes.
+//! expired refresh tokens, long-revoked sessions, spent provisioning codes
+//! and NFC binding tokens.
 //! Run by the worker (or the API's embedded worker) on an interval.
 
-use crate::repo::{DbConn, RepoError, provisioning, sessions};
+use crate::repo::{DbConn, RepoError, binding_tokens, provisioning, sessions};
 use crate::time::{Micros, now_micros, seconds};
 
 /// How long spent rows are kept for forensics before they are deleted.
@@ -12,6 +13,7 @@ pub const RETENTION_SECS: i64 = 7 * 24 * 3600;
 pub struct PurgeReport {
     pub sessions_and_tokens: usize,
     pub provisioning_codes: usize,
+    pub binding_tokens: usize,
 }
 
 /// Deletes rows that expired, were used or were revoked before `now - RETENTION_SECS`.
@@ -20,6 +22,7 @@ pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
     Ok(PurgeReport {
         sessions_and_tokens: sessions::purge_expired(conn, cutoff)?,
         provisioning_codes: provisioning::purge_expired(conn, cutoff)?,
+        binding_tokens: binding_tokens::purge_expired(conn, cutoff)?,
     })
 }
 

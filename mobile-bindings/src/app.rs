@@ -2,9 +2,11 @@
 //! It keeps the access and refresh tokens, and when the access token has
 //! expired it refreshes once and retries the call.
 
-use deskbind_core::ids::{PhoneId, TeamId, UserId};
+use chrono::{DateTime, Utc};
+use deskbind_core::ids::{BindingId, PhoneId, TeamId, UserId};
 use deskbind_core::wire::{
-    CreatePhone, CreateTeam, CreateUser, LoginRequest, Page, Phone, ProvisioningCode,
+    Binding, BindingAction, BindingEvent, BindingPolicy, CreateBinding, CreatePhone, CreateTeam,
+    CreateUser, LoginRequest, Page, Phone, PhoneGrants, ProvisioningCode, PutBindingPolicy,
     RefreshRequest, Team, TokenResponse, UpdatePhone, UpdateTeam, UpdateUser, User,
 };
 use reqwest::{Method, RequestBuilder};
@@ -22,14 +24,69 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn apply(&self, mut request: RequestBuilder) -> RequestBuilder {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
         if let Some(cursor) = &self.cursor {
-            request = request.query(&[("cursor", cursor)]);
+            out.push(("cursor", cursor.clone()));
         }
         if let Some(limit) = self.limit {
-            request = request.query(&[("limit", limit)]);
+            out.push(("limit", limit.to_string()));
         }
-        request
+        out
+    }
+}
+
+/// Filters of [`AppClient::list_bindings`].
+#[derive(Debug, Clone, Default)]
+pub struct BindingQuery {
+    pub page: PageQuery,
+    pub phone_id: Option<PhoneId>,
+    pub user_id: Option<UserId>,
+    /// Ended and expired bindings too.
+    pub include_ended: bool,
+}
+
+impl BindingQuery {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.page.pairs();
+        if let Some(phone) = self.phone_id {
+            out.push(("phone_id", phone.to_string()));
+        }
+        if let Some(user) = self.user_id {
+            out.push(("user_id", user.to_string()));
+        }
+        if self.include_ended {
+            out.push(("include_ended", "true".into()));
+        }
+        out
+    }
+}
+
+/// Filters of [`AppClient::list_binding_events`].
+#[derive(Debug, Clone, Default)]
+pub struct BindingEventQuery {
+    pub page: PageQuery,
+    pub phone_id: Option<PhoneId>,
+    pub user_id: Option<UserId>,
+    pub binding_id: Option<BindingId>,
+    pub action: Option<BindingAction>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl BindingEventQuery {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = self.page.pairs();
+        let ids = [
+            ("phone_id", self.phone_id.map(|i| i.to_string())),
+            ("user_id", self.user_id.map(|i| i.to_string())),
+            ("binding_id", self.binding_id.map(|i| i.to_string())),
+            ("action", self.action.map(|a| a.as_str().to_owned())),
+            ("from", self.from.map(|t| t.to_rfc3339())),
+            ("until", self.until.map(|t| t.to_rfc3339())),
+        ];
+        out.extend(ids.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+        out
     }
 }
 
@@ -123,36 +180,36 @@ impl AppClient {
     }
 
     pub async fn logout(&self) -> Result<()> {
-        self.call_empty(Method::POST, "v1/auth/logout", None::<&()>, None)
+        self.call_empty(Method::POST, "v1/auth/logout", None::<&()>, &[])
             .await?;
         *self.tokens.lock().await = None;
         Ok(())
     }
 
     pub async fn me(&self) -> Result<User> {
-        self.call(Method::GET, "v1/me", None::<&()>, None).await
+        self.call(Method::GET, "v1/me", None::<&()>, &[]).await
     }
 
     // Users.
     pub async fn list_users(&self, page: &PageQuery) -> Result<Page<User>> {
-        self.call(Method::GET, "v1/users", None::<&()>, Some(page))
+        self.call(Method::GET, "v1/users", None::<&()>, &page.pairs())
             .await
     }
     pub async fn create_user(&self, body: &CreateUser) -> Result<User> {
-        self.call(Method::POST, "v1/users", Some(body), None).await
+        self.call(Method::POST, "v1/users", Some(body), &[]).await
     }
     pub async fn get_user(&self, id: UserId) -> Result<User> {
-        self.call(Method::GET, &format!("v1/users/{id}"), None::<&()>, None)
+        self.call(Method::GET, &format!("v1/users/{id}"), None::<&()>, &[])
             .await
     }
     pub async fn update_user(&self, id: UserId, body: &UpdateUser) -> Result<User> {
-        self.call(Method::PATCH, &format!("v1/users/{id}"), Some(body), None)
+        self.call(Method::PATCH, &format!("v1/users/{id}"), Some(body), &[])
             .await
     }
 
     // Teams.
     pub async fn list_teams(&self, page: &PageQuery) -> Result<Page<Team>> {
-        self.call(Method::GET, "v1/teams", None::<&()>, Some(page))
+        self.call(Method::GET, "v1/teams", None::<&()>, &page.pairs())
             .await
     }
     pub async fn create_team(&self, name: &str) -> Result<Team> {
@@ -162,12 +219,12 @@ impl AppClient {
             Some(&CreateTeam {
                 name: name.to_owned(),
             }),
-            None,
+            &[],
         )
         .await
     }
     pub async fn get_team(&self, id: TeamId) -> Result<Team> {
-        self.call(Method::GET, &format!("v1/teams/{id}"), None::<&()>, None)
+        self.call(Method::GET, &format!("v1/teams/{id}"), None::<&()>, &[])
             .await
     }
     pub async fn rename_team(&self, id: TeamId, name: &str) -> Result<Team> {
@@ -177,12 +234,12 @@ impl AppClient {
             Some(&UpdateTeam {
                 name: name.to_owned(),
             }),
-            None,
+            &[],
         )
         .await
     }
     pub async fn delete_team(&self, id: TeamId) -> Result<()> {
-        self.call_empty(Method::DELETE, &format!("v1/teams/{id}"), None::<&()>, None)
+        self.call_empty(Method::DELETE, &format!("v1/teams/{id}"), None::<&()>, &[])
             .await
     }
     pub async fn team_members(&self, id: TeamId, page: &PageQuery) -> Result<Page<User>> {
@@ -190,7 +247,7 @@ impl AppClient {
             Method::GET,
             &format!("v1/teams/{id}/members"),
             None::<&()>,
-            Some(page),
+            &page.pairs(),
         )
         .await
     }
@@ -199,7 +256,7 @@ impl AppClient {
             Method::PUT,
             &format!("v1/teams/{team}/members/{user}"),
             None::<&()>,
-            None,
+            &[],
         )
         .await
     }
@@ -208,25 +265,25 @@ impl AppClient {
             Method::DELETE,
             &format!("v1/teams/{team}/members/{user}"),
             None::<&()>,
-            None,
+            &[],
         )
         .await
     }
 
     // Phones.
     pub async fn list_phones(&self, page: &PageQuery) -> Result<Page<Phone>> {
-        self.call(Method::GET, "v1/phones", None::<&()>, Some(page))
+        self.call(Method::GET, "v1/phones", None::<&()>, &page.pairs())
             .await
     }
     pub async fn create_phone(&self, body: &CreatePhone) -> Result<Phone> {
-        self.call(Method::POST, "v1/phones", Some(body), None).await
+        self.call(Method::POST, "v1/phones", Some(body), &[]).await
     }
     pub async fn get_phone(&self, id: PhoneId) -> Result<Phone> {
-        self.call(Method::GET, &format!("v1/phones/{id}"), None::<&()>, None)
+        self.call(Method::GET, &format!("v1/phones/{id}"), None::<&()>, &[])
             .await
     }
     pub async fn update_phone(&self, id: PhoneId, body: &UpdatePhone) -> Result<Phone> {
-        self.call(Method::PATCH, &format!("v1/phones/{id}"), Some(body), None)
+        self.call(Method::PATCH, &format!("v1/phones/{id}"), Some(body), &[])
             .await
     }
     /// A one-time code the phone exchanges for its credential.
@@ -235,7 +292,7 @@ impl AppClient {
             Method::POST,
             &format!("v1/phones/{id}/provisioning-code"),
             None::<&()>,
-            None,
+            &[],
         )
         .await
     }
@@ -244,7 +301,109 @@ impl AppClient {
             Method::DELETE,
             &format!("v1/phones/{id}/credential"),
             None::<&()>,
-            None,
+            &[],
+        )
+        .await
+    }
+
+    /// Who may bind the phone (admins).
+    pub async fn phone_grants(&self, id: PhoneId) -> Result<PhoneGrants> {
+        self.call(
+            Method::GET,
+            &format!("v1/phones/{id}/grants"),
+            None::<&()>,
+            &[],
+        )
+        .await
+    }
+    /// Replaces who may bind the phone (admins).
+    pub async fn set_phone_grants(&self, id: PhoneId, grants: &PhoneGrants) -> Result<PhoneGrants> {
+        self.call(
+            Method::PUT,
+            &format!("v1/phones/{id}/grants"),
+            Some(grants),
+            &[],
+        )
+        .await
+    }
+
+    // Binding.
+    pub async fn binding_policy(&self) -> Result<BindingPolicy> {
+        self.call(Method::GET, "v1/binding-policy", None::<&()>, &[])
+            .await
+    }
+    /// Replaces the organisation's binding policy (admins).
+    pub async fn set_binding_policy(&self, policy: &PutBindingPolicy) -> Result<BindingPolicy> {
+        self.call(Method::PUT, "v1/binding-policy", Some(policy), &[])
+            .await
+    }
+    /// Binds the user to a phone by id; `takeover` takes it from its holder
+    /// where the policy allows. Binding a phone the user already holds
+    /// returns that binding.
+    pub async fn bind_phone(&self, phone: PhoneId, takeover: bool) -> Result<Binding> {
+        self.create_binding(&CreateBinding {
+            phone_id: Some(phone),
+            takeover,
+            ..Default::default()
+        })
+        .await
+    }
+    /// Binds by the token read from the phone's NFC tag.
+    pub async fn bind_with_token(&self, token: &str, takeover: bool) -> Result<Binding> {
+        self.create_binding(&CreateBinding {
+            token: Some(token.to_owned()),
+            takeover,
+            ..Default::default()
+        })
+        .await
+    }
+    /// Binds by the NDEF message read from the phone's NFC tag.
+    pub async fn bind_with_ndef(&self, message: &[u8], takeover: bool) -> Result<Binding> {
+        let token = deskbind_core::nfc::decode_binding_token(message)
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.bind_with_token(&token, takeover).await
+    }
+    /// Binds by the numeric code the phone shows.
+    pub async fn bind_with_code(&self, code: &str, takeover: bool) -> Result<Binding> {
+        self.create_binding(&CreateBinding {
+            code: Some(code.to_owned()),
+            takeover,
+            ..Default::default()
+        })
+        .await
+    }
+    pub async fn create_binding(&self, body: &CreateBinding) -> Result<Binding> {
+        self.call(Method::POST, "v1/bindings", Some(body), &[])
+            .await
+    }
+    pub async fn list_bindings(&self, query: &BindingQuery) -> Result<Page<Binding>> {
+        self.call(Method::GET, "v1/bindings", None::<&()>, &query.pairs())
+            .await
+    }
+    pub async fn get_binding(&self, id: BindingId) -> Result<Binding> {
+        self.call(Method::GET, &format!("v1/bindings/{id}"), None::<&()>, &[])
+            .await
+    }
+    /// Ends a binding; returns it as ended.
+    pub async fn unbind(&self, id: BindingId) -> Result<Binding> {
+        self.call(
+            Method::DELETE,
+            &format!("v1/bindings/{id}"),
+            None::<&()>,
+            &[],
+        )
+        .await
+    }
+    /// The binding audit log, oldest first (admins).
+    pub async fn list_binding_events(
+        &self,
+        query: &BindingEventQuery,
+    ) -> Result<Page<BindingEvent>> {
+        self.call(
+            Method::GET,
+            "v1/binding-events",
+            None::<&()>,
+            &query.pairs(),
         )
         .await
     }
@@ -254,9 +413,9 @@ impl AppClient {
         method: Method,
         path: &str,
         body: Option<&B>,
-        page: Option<&PageQuery>,
+        query: &[(&str, String)],
     ) -> Result<T> {
-        json(self.authed(method, path, body, page).await?).await
+        json(self.authed(method, path, body, query).await?).await
     }
 
     async fn call_empty<B: Serialize + ?Sized>(
@@ -264,9 +423,9 @@ impl AppClient {
         method: Method,
         path: &str,
         body: Option<&B>,
-        page: Option<&PageQuery>,
+        query: &[(&str, String)],
     ) -> Result<()> {
-        self.authed(method, path, body, page).await.map(drop)
+        self.authed(method, path, body, query).await.map(drop)
     }
 
     /// Refreshes, unless another call already replaced `stale_access` while
@@ -292,15 +451,15 @@ impl AppClient {
         method: Method,
         path: &str,
         body: Option<&B>,
-        page: Option<&PageQuery>,
+        query: &[(&str, String)],
     ) -> Result<reqwest::Response> {
         let build = |access: &str| -> Result<RequestBuilder> {
             let mut request = self.http.request(method.clone(), path)?.bearer_auth(access);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            if let Some(page) = page {
-                request = page.apply(request);
+            if !query.is_empty() {
+                request = request.query(query);
             }
             Ok(request)
         };

@@ -8,8 +8,10 @@ mod error;
 mod http;
 mod phone;
 
-pub use app::{AppClient, PageQuery};
+pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery};
 pub use deskbind_core::ids;
+/// The NDEF codec of NFC binding tokens, shared by the app and the phone.
+pub use deskbind_core::nfc;
 pub use deskbind_core::wire;
 pub use error::ClientError;
 pub use phone::PhoneClient;

@@ -1,7 +1,10 @@
 //! `PhoneClient`: what a desk phone does with its device credential.
 
-use deskbind_core::wire::{Phone, ProvisionRequest, Provisioned};
+use deskbind_core::wire::{
+    Binding, BindingToken, Phone, PhoneBindingRequest, ProvisionRequest, Provisioned,
+};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 
 use crate::Result;
 use crate::http::{Http, json};
@@ -53,12 +56,44 @@ impl PhoneClient {
         &self.credential
     }
 
-    /// The phone's own record.
+    /// The phone's own record, with its current holder.
     pub async fn me(&self) -> Result<Phone> {
-        let request = self
+        self.call(Method::GET, "v1/phone/me", None::<&()>).await
+    }
+
+    /// Asks to bind a user (email or id) to this phone.
+    pub async fn bind_user(&self, user: &str, takeover: bool) -> Result<Binding> {
+        self.call(
+            Method::POST,
+            "v1/phone/bindings",
+            Some(&PhoneBindingRequest {
+                user: user.to_owned(),
+                takeover,
+            }),
+        )
+        .await
+    }
+
+    /// A fresh single-use NFC binding token (and its NDEF bytes and numeric
+    /// code); the previous one stops working.
+    pub async fn binding_token(&self) -> Result<BindingToken> {
+        self.call(Method::POST, "v1/phone/binding-tokens", None::<&()>)
+            .await
+    }
+
+    async fn call<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let mut request = self
             .http
-            .request(Method::GET, "v1/phone/me")?
+            .request(method, path)?
             .bearer_auth(&self.credential);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         json(self.http.send(request).await?).await
     }
 }

@@ -1,26 +1,31 @@
-//! deskbind-worker: the background loops. Today that is credential
-//! housekeeping (expired refresh tokens, revoked sessions, spent
-//! provisioning codes). The same loops run inside the API process on the
-//! embedded default, or as separate `deskbind-worker` processes; the
-//! housekeeping deletes are idempotent, so any number may run side by side.
+//! deskbind-worker: the background loops. Today: credential housekeeping
+//! (expired refresh tokens, revoked sessions, spent provisioning codes and
+//! binding tokens) and the binding-expiry sweep. The same loops run inside
+//! the API process on the embedded default, or as separate
+//! `deskbind-worker` processes. Both are idempotent (deletes, and
+//! conditional updates that end a binding once), so any number may run side
+//! by side.
 
 use std::time::Duration;
 
 use deskbind_core::db::Database;
 use deskbind_core::maintenance::{self, PurgeReport};
-use deskbind_core::repo::RepoError;
+use deskbind_core::repo::{RepoError, bindings};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
     /// Time between housekeeping runs.
     pub maintenance_interval: Duration,
+    /// Time between sweeps that end expired bindings and log them.
+    pub binding_expiry_interval: Duration,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
             maintenance_interval: Duration::from_secs(600),
+            binding_expiry_interval: Duration::from_secs(30),
         }
     }
 }
@@ -30,11 +35,30 @@ pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoErro
     db.run(maintenance::purge_now).await
 }
 
+/// Bindings ended per transaction of the sweep.
+const EXPIRY_BATCH: i64 = 500;
+
+/// Ends every binding whose expiry has passed; returns how many.
+pub async fn run_binding_expiry_once(db: &Database) -> Result<usize, RepoError> {
+    let mut total = 0;
+    loop {
+        let ended = db
+            .run(|conn| bindings::end_expired(conn, EXPIRY_BATCH))
+            .await?;
+        total += ended;
+        if (ended as i64) < EXPIRY_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
 /// Runs the loops until `cancel` fires; a failed pass is logged and retried
 /// at the next tick, never fatal.
 pub async fn run(db: Database, options: WorkerOptions, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(options.maintenance_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut expiry_tick = tokio::time::interval(options.binding_expiry_interval);
+    expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
         interval_secs = options.maintenance_interval.as_secs(),
         "worker started"
@@ -46,6 +70,11 @@ pub async fn run(db: Database, options: WorkerOptions, cancel: CancellationToken
                 Ok(report) if report == PurgeReport::default() => tracing::debug!("housekeeping: nothing to purge"),
                 Ok(report) => tracing::info!(?report, "housekeeping purged expired credentials"),
                 Err(e) => tracing::error!(error = %e, "housekeeping failed; retrying at the next tick"),
+            },
+            _ = expiry_tick.tick() => match run_binding_expiry_once(&db).await {
+                Ok(0) => {}
+                Ok(ended) => tracing::info!(ended, "expired bindings ended"),
+                Err(e) => tracing::error!(error = %e, "binding expiry sweep failed; retrying at the next tick"),
             },
         }
     }

@@ -6,11 +6,13 @@ mod auth_user;
 mod bearer;
 mod json;
 mod page;
+mod query;
 
 pub use auth_phone::AuthPhone;
 pub use auth_user::AuthUser;
 pub use json::Json;
 pub use page::PageParams;
+pub use query::{Query, id_param, time_param};
 
 /// Parses an id from the path; an id that is not even a UUID cannot exist,
 /// so it is a 404 like any other unknown id.

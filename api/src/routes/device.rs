@@ -1,10 +1,21 @@
 //! Routes a desk phone calls with its own credential (`/v1/phone/...`).
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use deskbind_core::auth::jwt::{BINDING_AUDIENCE, BINDING_TYPE, BindingClaims, ISSUER};
 use deskbind_core::auth::secrets;
-use deskbind_core::repo::provisioning;
-use deskbind_core::wire::{Phone, ProvisionRequest, Provisioned};
+use deskbind_core::domain::Email;
+use deskbind_core::ids::{BindingTokenId, UserId};
+use deskbind_core::repo::binding_events::By;
+use deskbind_core::repo::bindings::{self, BindRequest, Holder, Target};
+use deskbind_core::repo::{RepoError, binding_tokens, provisioning};
+use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::wire::{
+    BindingToken, BindingVia, Phone, PhoneBindingRequest, ProvisionRequest, Provisioned,
+};
 
+use super::bindings::{bind_error, bind_response, log_outcome};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthPhone, Json, peer_ip};
 use crate::state::AppState;
@@ -23,7 +34,7 @@ pub async fn provision(
     state: web::Data<AppState>,
     req: HttpRequest,
     Json(body): Json<ProvisionRequest>,
-) -> ApiResult<actix_web::HttpResponse> {
+) -> ApiResult<HttpResponse> {
     state.limits.provision(&peer_ip(&req))?;
     let code = secrets::normalise_code(&body.code);
     if code.len() != CODE_CHARS {
@@ -43,7 +54,7 @@ pub async fn provision(
     let phone_id = phone.phone_id()?;
     tracing::info!(phone = %phone_id, "phone provisioned");
     Ok(super::secret_json(
-        actix_web::HttpResponse::Ok(),
+        HttpResponse::Ok(),
         &Provisioned {
             phone_id,
             credential,
@@ -51,7 +62,98 @@ pub async fn provision(
     ))
 }
 
-/// The calling phone's own record.
-pub async fn me(phone: AuthPhone) -> ApiResult<web::Json<Phone>> {
-    Ok(web::Json(phone.row.to_wire(true)?))
+/// The calling phone's own record, with its current holder.
+pub async fn me(state: web::Data<AppState>, phone: AuthPhone) -> ApiResult<web::Json<Phone>> {
+    let id = phone.row.id.clone();
+    let mut holders = state
+        .db
+        .run(move |conn| bindings::holders(conn, std::slice::from_ref(&id)))
+        .await?;
+    let holder = holders.remove(&phone.row.id);
+    Ok(web::Json(phone.row.to_wire(true, holder)?))
+}
+
+/// The phone asks to bind a user (named by email or id), under the same
+/// policy as when the user asks.
+pub async fn bind_user(
+    state: web::Data<AppState>,
+    phone: AuthPhone,
+    Json(body): Json<PhoneBindingRequest>,
+) -> ApiResult<HttpResponse> {
+    state.limits.phone_binding(&phone.phone_id.to_string())?;
+    let holder = match body.user.trim().parse::<UserId>() {
+        Ok(id) => Holder::Id(id),
+        Err(_) => Holder::Email(Email::parse("user", &body.user)?.into_inner()),
+    };
+    let request = BindRequest {
+        org: phone.org_id,
+        target: Target::Phone(phone.phone_id),
+        holder,
+        via: BindingVia::Phone,
+        by: By::Phone(phone.phone_id),
+        takeover: body.takeover,
+    };
+    let outcome = state
+        .db
+        .run(move |conn| bindings::bind(conn, &request))
+        .await
+        .map_err(|e| bind_error(e, false))?;
+    log_outcome(&outcome, "phone");
+    bind_response(outcome)
+}
+
+/// A fresh single-use NFC binding token with its NDEF bytes and numeric
+/// code; the phone's earlier unspent token stops working.
+pub async fn binding_token(
+    state: web::Data<AppState>,
+    phone: AuthPhone,
+) -> ApiResult<HttpResponse> {
+    state.limits.phone_binding(&phone.phone_id.to_string())?;
+    let ttl = state.settings.binding_token_ttl_secs;
+    let now = now_micros();
+    let expires_at = now + seconds(ttl as i64);
+    let id = BindingTokenId::new();
+    let claims = BindingClaims {
+        iss: ISSUER.into(),
+        aud: BINDING_AUDIENCE.into(),
+        sub: phone.phone_id,
+        org: phone.org_id,
+        jti: id,
+        typ: BINDING_TYPE.into(),
+        iat: now / 1_000_000,
+        exp: expires_at / 1_000_000,
+    };
+    let token = state
+        .keys
+        .sign_binding(&claims)
+        .map_err(ApiError::internal)?;
+    let ndef = deskbind_core::nfc::encode_binding_token(&token)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("NDEF encoding: {e}")))?;
+    // A fresh code on the rare collision with a live code of the organisation.
+    let mut attempts = 0;
+    let code = loop {
+        attempts += 1;
+        let code = secrets::new_binding_code().map_err(ApiError::internal)?;
+        let code_hash = secrets::hash_secret(&code);
+        let (org, phone_id) = (phone.org_id, phone.phone_id);
+        match state
+            .db
+            .run(move |conn| binding_tokens::issue(conn, org, phone_id, id, &code_hash, expires_at))
+            .await
+        {
+            Ok(()) => break code,
+            Err(RepoError::Conflict) if attempts < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    Ok(super::secret_json(
+        HttpResponse::Created(),
+        &BindingToken {
+            token,
+            ndef: STANDARD.encode(ndef),
+            code,
+            expires_at: to_datetime(expires_at),
+            expires_in: u32::try_from(ttl).unwrap_or(u32::MAX),
+        },
+    ))
 }

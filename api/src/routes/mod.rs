@@ -4,7 +4,11 @@
 //! other methods; unknown paths answer 404, both as problem+json.
 
 mod auth;
+mod binding_events;
+mod binding_policy;
+mod bindings;
 mod device;
+mod grants;
 mod ops;
 mod phones;
 mod teams;
@@ -85,8 +89,19 @@ pub fn api_routes() -> Vec<ApiRoute> {
             "/v1/phones/{id}/credential",
             phones::revoke_credential,
         ),
+        at(M::GET, "/v1/phones/{id}/grants", grants::get),
+        at(M::PUT, "/v1/phones/{id}/grants", grants::put),
+        at(M::GET, "/v1/binding-policy", binding_policy::get),
+        at(M::PUT, "/v1/binding-policy", binding_policy::put),
+        at(M::GET, "/v1/bindings", bindings::list),
+        at(M::POST, "/v1/bindings", bindings::create),
+        at(M::GET, "/v1/bindings/{id}", bindings::get),
+        at(M::DELETE, "/v1/bindings/{id}", bindings::delete),
+        at(M::GET, "/v1/binding-events", binding_events::list),
         at(M::POST, "/v1/phone/provision", device::provision),
         at(M::GET, "/v1/phone/me", device::me),
+        at(M::POST, "/v1/phone/bindings", device::bind_user),
+        at(M::POST, "/v1/phone/binding-tokens", device::binding_token),
     ]
 }
 

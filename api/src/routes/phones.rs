@@ -7,6 +7,8 @@ use actix_web::{HttpResponse, web};
 use deskbind_core::auth::secrets;
 use deskbind_core::domain::{E164, FieldError, NonBlank};
 use deskbind_core::ids::PhoneId;
+use deskbind_core::repo::binding_events::By;
+use deskbind_core::repo::bindings;
 use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
 use deskbind_core::repo::provisioning;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
@@ -43,9 +45,10 @@ fn optional_text(field: &'static str, raw: Option<&str>) -> Result<Option<String
 }
 
 fn to_wire(conn: &mut deskbind_core::db::DbConn, row: PhoneRow) -> ApiResult<Phone> {
-    let provisioned =
-        phones::provisioned_among(conn, std::slice::from_ref(&row.id))?.contains(&row.id);
-    Ok(row.to_wire(provisioned)?)
+    let ids = std::slice::from_ref(&row.id);
+    let provisioned = phones::provisioned_among(conn, ids)?.contains(&row.id);
+    let holder = bindings::holders(conn, ids)?.remove(&row.id);
+    Ok(row.to_wire(provisioned, holder)?)
 }
 
 pub async fn list(
@@ -59,10 +62,11 @@ pub async fn list(
             let rows = phones::list(conn, auth.org_id, &page)?;
             let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
             let live = phones::provisioned_among(conn, &ids)?;
+            let mut holders = bindings::holders(conn, &ids)?;
             let items = rows
                 .items
                 .iter()
-                .map(|r| r.to_wire(live.contains(&r.id)))
+                .map(|r| r.to_wire(live.contains(&r.id), holders.remove(&r.id)))
                 .collect::<Result<_, _>>()?;
             Ok::<_, ApiError>(Page {
                 items,
@@ -102,7 +106,7 @@ pub async fn create(
         .db
         .run(move |conn| {
             phones::insert(conn, &row).map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
-            Ok::<_, ApiError>(row.to_wire(false)?)
+            Ok::<_, ApiError>(row.to_wire(false, None)?)
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -164,7 +168,7 @@ pub async fn update(
     let phone = state
         .db
         .run(move |conn| {
-            let row = phones::update(conn, auth.org_id, id, changes)
+            let row = phones::update(conn, auth.org_id, id, changes, By::User(auth.user_id))
                 .map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
             to_wire(conn, row)
         })
@@ -206,7 +210,8 @@ pub async fn provisioning_code(
     ))
 }
 
-/// Revokes the phone's credential: it must be provisioned again.
+/// Revokes the phone's credential: it must be provisioned again, and its
+/// binding ends.
 pub async fn revoke_credential(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -217,8 +222,12 @@ pub async fn revoke_credential(
     state
         .db
         .run(move |conn| {
-            phones::get(conn, auth.org_id, id)?;
-            phones::revoke_credentials(conn, auth.org_id, id).map_err(ApiError::from)
+            deskbind_core::db::write_tx(conn, |conn| {
+                phones::get(conn, auth.org_id, id)?;
+                phones::lock(conn, &id.to_string())?;
+                phones::revoke_credentials(conn, auth.org_id, id, By::User(auth.user_id))
+            })
+            .map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

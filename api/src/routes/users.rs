@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use deskbind_core::auth::passwords;
 use deskbind_core::domain::{Email, NonBlank, Password, TimeZoneName};
 use deskbind_core::ids::UserId;
+use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::teams;
 use deskbind_core::repo::users::{self, UserChanges, UserRow, Visibility};
 use deskbind_core::time::now_micros;
@@ -189,7 +190,7 @@ pub async fn update(
     let user = state
         .db
         .run(move |conn| {
-            users::update(conn, org, id, changes)?;
+            users::update(conn, org, id, changes, By::User(auth.user_id))?;
             let row = users::get(conn, org, id, Visibility::Org)?;
             with_teams(conn, row)
         })

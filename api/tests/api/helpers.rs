@@ -6,10 +6,12 @@ use deskbind_api::Application;
 use deskbind_api::cli::{InitAdminOutcome, init_admin};
 use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
-use deskbind_core::ids::UserId;
+use deskbind_core::ids::{PhoneId, UserId};
 use deskbind_core::testing::TestDb;
-use deskbind_core::wire::{CreatePhone, CreateUser, Phone, Role, User};
-use deskbind_mobile::AppClient;
+use deskbind_core::wire::{
+    CreatePhone, CreateUser, Phone, PhoneGrants, PutBindingPolicy, Role, User,
+};
+use deskbind_mobile::{AppClient, PhoneClient};
 use secrecy::SecretString;
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -42,6 +44,8 @@ pub fn test_settings(test_db: &TestDb) -> Settings {
         login_rate_per_minute: 100_000,
         refresh_rate_per_minute: 100_000,
         provision_rate_per_minute: 100_000,
+        binding_redeem_rate_per_minute: 100_000,
+        phone_binding_rate_per_minute: 100_000,
         embedded_worker: false,
         db_pool_size: 8,
         ..Settings::default()
@@ -144,6 +148,55 @@ impl TestApp {
             .expect("create phone")
     }
 
+    /// A phone that has redeemed a provisioning code, with its client.
+    pub async fn provisioned_phone(&self, number: &str) -> (Phone, PhoneClient) {
+        let phone = self.phone(number).await;
+        let code = self
+            .admin
+            .create_provisioning_code(phone.id)
+            .await
+            .expect("provisioning code");
+        let (client, _) = PhoneClient::provision(&self.base, &code.code)
+            .await
+            .expect("provision");
+        (phone, client)
+    }
+
+    /// Lets exactly these users (and admins) bind the phone.
+    pub async fn grant(&self, phone: PhoneId, users: &[UserId]) {
+        self.admin
+            .set_phone_grants(
+                phone,
+                &PhoneGrants {
+                    user_ids: users.to_vec(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("grant");
+    }
+
+    /// Free seating: every user of the organisation may bind the phone.
+    pub async fn open_to_everyone(&self, phone: PhoneId) {
+        self.admin
+            .set_phone_grants(
+                phone,
+                &PhoneGrants {
+                    everyone: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("grant everyone");
+    }
+
+    pub async fn set_policy(&self, policy: PutBindingPolicy) {
+        self.admin
+            .set_binding_policy(&policy)
+            .await
+            .expect("binding policy");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -189,4 +242,39 @@ pub fn code(err: &deskbind_mobile::ClientError) -> (u16, String) {
         err.status().unwrap_or(0),
         err.code().unwrap_or("?").to_owned(),
     )
+}
+
+/// A policy: takeover rule, lifetime in hours (`None`: until unbound), phones per user.
+pub fn policy(
+    takeover: deskbind_core::wire::TakeoverRule,
+    hours: Option<u32>,
+    max_phones: u32,
+) -> PutBindingPolicy {
+    use deskbind_core::wire::BindingDuration;
+    PutBindingPolicy {
+        takeover,
+        duration: if hours.is_some() {
+            BindingDuration::Hours
+        } else {
+            BindingDuration::UntilUnbound
+        },
+        duration_hours: hours,
+        workday_end: None,
+        max_phones_per_user: max_phones,
+    }
+}
+
+/// A phone of another organisation, registered by its admin.
+pub async fn foreign_phone(foreign_admin: &AppClient, number: &str) -> Phone {
+    foreign_admin
+        .create_phone(&CreatePhone {
+            number: number.into(),
+            region: None,
+            extension: None,
+            label: "Globex desk".into(),
+            vendor: None,
+            model: None,
+        })
+        .await
+        .expect("foreign phone")
 }

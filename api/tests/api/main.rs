@@ -4,10 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod binding_audit;
+mod binding_races;
+mod bindings;
 mod cli;
 mod contract;
 mod errors;
 mod helpers;
+mod nfc;
 mod ops;
 mod phones;
 mod tenancy;

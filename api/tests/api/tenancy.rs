@@ -18,6 +18,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         ("PATCH", "/v1/phones/{id}") => Some(json!({ "label": "Hijacked", "disabled": true })),
         ("PUT", "/v1/teams/{id}/members/{user_id}") => None,
         ("POST", "/v1/phones/{id}/provisioning-code") => None,
+        ("PUT", "/v1/phones/{id}/grants") => Some(json!({ "everyone": true })),
         _ => return None,
     })
 }
@@ -29,6 +30,7 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     let (user, _) = app.user("ann@acme.test", Role::Salesperson).await;
     app.admin.add_team_member(team.id, user.id).await.unwrap();
     let phone = app.phone("+4930901860").await;
+    let binding = app.admin.bind_phone(phone.id, false).await.unwrap();
 
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
@@ -46,6 +48,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             team.id.to_string()
         } else if path.starts_with("/v1/phones") {
             phone.id.to_string()
+        } else if path.starts_with("/v1/bindings") {
+            binding.id.to_string()
         } else {
             panic!("tenancy test does not know which id {path} takes")
         };
@@ -89,6 +93,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         (phone.label.as_str(), false)
     );
     assert_eq!(app.count("phone_provisioning_codes").await, 0);
+    assert_eq!(app.count("phone_grants").await, 0);
+    assert!(app.admin.get_binding(binding.id).await.unwrap().active);
     // And the intruder's own lists do not show them.
     assert!(
         intruder

@@ -13,11 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{OrgId, SessionId, UserId};
+use crate::ids::{BindingTokenId, OrgId, PhoneId, SessionId, UserId};
 
 pub const ISSUER: &str = "deskbind";
 pub const AUDIENCE: &str = "deskbind-api";
 pub const ACCESS_TYPE: &str = "access";
+/// NFC binding tokens are signed by the same keys for another audience and
+/// type, so neither kind of token passes for the other.
+pub const BINDING_AUDIENCE: &str = "deskbind-nfc";
+pub const BINDING_TYPE: &str = "nfc_binding";
 const ALGORITHM: Algorithm = Algorithm::HS256;
 const KEY_BYTES: usize = 32;
 const FIRST_KID: &str = "00000000T000000Z";
@@ -31,6 +35,21 @@ pub struct AccessClaims {
     pub org: OrgId,
     /// The session (refresh-token family); revoking it ends this token too.
     pub sid: SessionId,
+    pub typ: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// An NFC binding token: a phone's offer to bind whoever redeems it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The phone.
+    pub sub: PhoneId,
+    pub org: OrgId,
+    /// The token's row, consumed on redemption.
+    pub jti: BindingTokenId,
     pub typ: String,
     pub iat: i64,
     pub exp: i64,
@@ -132,6 +151,14 @@ impl KeyRing {
     }
 
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, TokenError> {
+        self.sign_claims(claims)
+    }
+
+    pub fn sign_binding(&self, claims: &BindingClaims) -> Result<String, TokenError> {
+        self.sign_claims(claims)
+    }
+
+    fn sign_claims(&self, claims: &impl Serialize) -> Result<String, TokenError> {
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.active.clone());
         let key = self.keys.get(&self.active).ok_or(TokenError::UnknownKey)?;
@@ -140,26 +167,46 @@ impl KeyRing {
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let claims: AccessClaims = self.verify_claims(token, AUDIENCE)?;
+        if claims.typ != ACCESS_TYPE {
+            return Err(TokenError::WrongType);
+        }
+        Ok(claims)
+    }
+
+    /// An NFC binding token: signature, expiry, issuer, audience and type.
+    /// Single use is the database's part.
+    pub fn verify_binding(&self, token: &str) -> Result<BindingClaims, TokenError> {
+        let claims: BindingClaims = self.verify_claims(token, BINDING_AUDIENCE)?;
+        if claims.typ != BINDING_TYPE {
+            return Err(TokenError::WrongType);
+        }
+        Ok(claims)
+    }
+
+    fn verify_claims<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation())
-            .map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<C>(token, &key.decoding, &validation(audience)).map_err(
+            |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 other => TokenError::Invalid(format!("{other:?}")),
-            })?;
-        if data.claims.typ != ACCESS_TYPE {
-            return Err(TokenError::WrongType);
-        }
+            },
+        )?;
         Ok(data.claims)
     }
 }
 
-fn validation() -> Validation {
+fn validation(audience: &str) -> Validation {
     let mut v = Validation::new(ALGORITHM);
     v.algorithms = vec![ALGORITHM];
     v.set_issuer(&[ISSUER]);
-    v.set_audience(&[AUDIENCE]);
+    v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.validate_exp = true;
     v.leeway = 5;
@@ -278,6 +325,34 @@ mod tests {
         assert!(rotated.verify(&token).is_ok());
         let retired = KeyRing::from_secrets(&[("b", &[2u8; 32])]).unwrap();
         assert_eq!(retired.verify(&token), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn binding_and_access_tokens_never_pass_for_each_other() {
+        let ring = KeyRing::from_secrets(&[("k", &[7u8; 32])]).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let binding = BindingClaims {
+            iss: ISSUER.into(),
+            aud: BINDING_AUDIENCE.into(),
+            sub: PhoneId::new(),
+            org: OrgId::new(),
+            jti: BindingTokenId::new(),
+            typ: BINDING_TYPE.into(),
+            iat: now,
+            exp: now + 60,
+        };
+        let token = ring.sign_binding(&binding).unwrap();
+        assert_eq!(ring.verify_binding(&token).unwrap(), binding);
+        assert!(ring.verify(&token).is_err());
+        let access = ring.sign(&claims(ACCESS_TYPE, 60)).unwrap();
+        assert!(ring.verify_binding(&access).is_err());
+        let mut tampered = token.clone().into_bytes();
+        let i = tampered.len() / 2;
+        tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+        assert!(
+            ring.verify_binding(&String::from_utf8(tampered).unwrap())
+                .is_err()
+        );
     }
 
     #[test]

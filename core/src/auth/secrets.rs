@@ -53,6 +53,27 @@ pub fn new_provisioning_code() -> Result<String, RandomError> {
     Ok(out)
 }
 
+/// Digits of a binding code: about 29.9 bits, which with its lifetime of at
+/// most 120 s and the per-user and per-organisation attempt limits keeps
+/// guessing out of reach (the sizing RFC 8628 section 5.1 asks for; see
+/// docs/binding.md for the figures).
+pub const BINDING_CODE_DIGITS: usize = 9;
+
+/// A numeric binding code such as `048213977`, for phones without NFC.
+pub fn new_binding_code() -> Result<String, RandomError> {
+    // 64 random bits reduced mod 10^9: the bias is below 10^-10.
+    let n = u64::from_le_bytes(random_bytes::<8>()?) % 1_000_000_000;
+    Ok(format!("{n:0width$}", width = BINDING_CODE_DIGITS))
+}
+
+/// The digits of a typed binding code (spaces and dashes dropped), or
+/// `None` when it is not one.
+pub fn normalise_binding_code(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    (digits.len() == BINDING_CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
+}
+
 /// Canonical form of a typed code: upper case, no separators, and the
 /// look-alike letters Crockford maps (O→0, I/L→1).
 pub fn normalise_code(typed: &str) -> String {
@@ -78,6 +99,19 @@ mod tests {
         assert_eq!(code.matches('-').count(), 2);
         assert_eq!(normalise_code(&code.to_lowercase()), code.replace('-', ""));
         assert_eq!(normalise_code("oil-0 1"), "01101");
+    }
+
+    #[test]
+    fn binding_codes_are_nine_digits() {
+        let code = new_binding_code().unwrap_or_default();
+        assert_eq!(normalise_binding_code(&code), Some(code.clone()));
+        assert_eq!(
+            normalise_binding_code("048-213 977"),
+            Some("048213977".into())
+        );
+        for bad in ["04821397", "0482139770", "04821397x", ""] {
+            assert_eq!(normalise_binding_code(bad), None, "{bad}");
+        }
     }
 
     #[test]

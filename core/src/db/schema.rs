@@ -104,6 +104,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    binding_policies (org_id) {
+        org_id -> Text,
+        takeover -> Text,
+        duration -> Text,
+        duration_hours -> Nullable<BigInt>,
+        workday_end -> Text,
+        max_phones_per_user -> BigInt,
+        updated_at -> BigInt,
+        updated_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    phone_grants (id) {
+        id -> Text,
+        phone_id -> Text,
+        org_id -> Text,
+        grantee_kind -> Text,
+        user_id -> Nullable<Text>,
+        team_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bindings (id) {
+        id -> Text,
+        org_id -> Text,
+        phone_id -> Text,
+        user_id -> Text,
+        via -> Text,
+        started_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    binding_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        phone_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        used_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    binding_events (seq) {
+        seq -> BigInt,
+        org_id -> Text,
+        binding_id -> Text,
+        phone_id -> Text,
+        user_id -> Text,
+        action -> Text,
+        via -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        previous_user_id -> Nullable<Text>,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -113,6 +182,10 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(phones -> organisations (org_id));
 diesel::joinable!(phone_provisioning_codes -> phones (phone_id));
 diesel::joinable!(phone_credentials -> phones (phone_id));
+diesel::joinable!(phone_grants -> phones (phone_id));
+diesel::joinable!(bindings -> phones (phone_id));
+diesel::joinable!(bindings -> users (user_id));
+diesel::joinable!(binding_tokens -> phones (phone_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -124,4 +197,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     phones,
     phone_provisioning_codes,
     phone_credentials,
+    binding_policies,
+    phone_grants,
+    bindings,
+    binding_tokens,
+    binding_events,
 );

@@ -2,6 +2,11 @@
 //! callers through `Database::run`. Every query that takes an id also takes
 //! the caller's organisation, so another organisation's ids are not found.
 
+pub mod binding_events;
+pub mod binding_policy;
+pub mod binding_tokens;
+pub mod bindings;
+pub mod grants;
 pub mod orgs;
 pub mod page;
 pub mod phones;

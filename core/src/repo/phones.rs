@@ -2,12 +2,13 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
+use super::binding_events::By;
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{phone_credentials, phone_provisioning_codes, phones};
 use crate::ids::{OrgId, PhoneId};
 use crate::time::{now_micros, to_datetime};
-use crate::wire::{Page, Phone};
+use crate::wire::{BindingEndReason, Page, Phone, PhoneHolder};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = phones)]
@@ -29,7 +30,11 @@ impl PhoneRow {
         stored_id(&self.id)
     }
 
-    pub fn to_wire(&self, provisioned: bool) -> Result<Phone, RepoError> {
+    pub fn to_wire(
+        &self,
+        provisioned: bool,
+        holder: Option<PhoneHolder>,
+    ) -> Result<Phone, RepoError> {
         Ok(Phone {
             id: self.phone_id()?,
             number: self.number_e164.clone(),
@@ -39,6 +44,7 @@ impl PhoneRow {
             model: self.model.clone(),
             disabled: self.disabled_at.is_some(),
             provisioned,
+            holder,
             created_at: to_datetime(self.created_at),
             updated_at: to_datetime(self.updated_at),
         })
@@ -101,13 +107,15 @@ pub fn provisioned_among(conn: &mut DbConn, ids: &[String]) -> Result<HashSet<St
     Ok(live.into_iter().collect())
 }
 
-/// Applies `changes`; disabling a phone revokes its credentials in the same
-/// transaction, so a disabled phone is locked out at once.
+/// Applies `changes`; disabling a phone ends its binding and revokes its
+/// credentials in the same transaction, so a disabled phone is locked out
+/// and free at once.
 pub fn update(
     conn: &mut DbConn,
     org: OrgId,
     id: PhoneId,
     mut changes: PhoneChanges,
+    by: By,
 ) -> Result<PhoneRow, RepoError> {
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
@@ -123,7 +131,8 @@ pub fn update(
             return Err(RepoError::NotFound);
         }
         if disabling {
-            revoke_credentials(conn, org, id)?;
+            super::bindings::end_for_phone(conn, id, BindingEndReason::PhoneDisabled, by)?;
+            revoke_credentials(conn, org, id, by)?;
         }
         get(conn, org, id)
     })
@@ -139,22 +148,32 @@ pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
 }
 
 /// Revokes every live credential of the phone and deletes its unused
-/// provisioning codes; returns how many credentials were revoked.
-pub fn revoke_credentials(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<usize, RepoError> {
+/// provisioning codes; a revoked credential also ends the phone's binding.
+/// Call inside a write transaction; returns how many credentials were revoked.
+pub fn revoke_credentials(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: PhoneId,
+    by: By,
+) -> Result<usize, RepoError> {
     diesel::delete(
         phone_provisioning_codes::table
             .filter(phone_provisioning_codes::phone_id.eq(id.to_string()))
             .filter(phone_provisioning_codes::used_at.is_null()),
     )
     .execute(conn)?;
-    Ok(diesel::update(
+    let revoked = diesel::update(
         phone_credentials::table
             .filter(phone_credentials::org_id.eq(org.to_string()))
             .filter(phone_credentials::phone_id.eq(id.to_string()))
             .filter(phone_credentials::revoked_at.is_null()),
     )
     .set(phone_credentials::revoked_at.eq(now_micros()))
-    .execute(conn)?)
+    .execute(conn)?;
+    if revoked > 0 {
+        super::bindings::end_for_phone(conn, id, BindingEndReason::CredentialRevoked, by)?;
+    }
+    Ok(revoked)
 }
 
 /// The phone a credential belongs to, when the credential is live and the

@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use super::binding_events::By;
 use super::phones::PhoneRow;
 use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{phone_credentials, phone_provisioning_codes, phones};
@@ -77,7 +78,8 @@ pub fn redeem(
             .select(PhoneRow::as_select())
             .first(conn)?;
         let org: OrgId = stored_id(&phone.org_id)?;
-        super::phones::revoke_credentials(conn, org, phone.phone_id()?)?;
+        let phone_id = phone.phone_id()?;
+        super::phones::revoke_credentials(conn, org, phone_id, By::Phone(phone_id))?;
         diesel::insert_into(phone_credentials::table)
             .values((
                 phone_credentials::id.eq(CredentialId::new().to_string()),

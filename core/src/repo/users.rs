@@ -7,7 +7,7 @@ use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{team_members, users};
 use crate::ids::{OrgId, TeamId, UserId};
 use crate::time::{now_micros, to_datetime};
-use crate::wire::{Page, Role, User};
+use crate::wire::{BindingEndReason, Page, Role, User};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -176,13 +176,15 @@ pub fn team_ids_of(
     Ok(out)
 }
 
-/// Applies `changes`; when the user is being disabled, ends their sessions in
-/// the same transaction so no token of theirs outlives the change.
+/// Applies `changes`; when the user is being disabled, ends their sessions
+/// and phone bindings in the same transaction so nothing of theirs outlives
+/// the change.
 pub fn update(
     conn: &mut DbConn,
     org: OrgId,
     id: UserId,
     mut changes: UserChanges,
+    by: super::binding_events::By,
 ) -> Result<(), RepoError> {
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
@@ -206,6 +208,43 @@ pub fn update(
             };
             super::sessions::revoke_all_for_user(conn, id, reason)?;
         }
+        if disabling {
+            super::bindings::end_for_user(conn, id, BindingEndReason::UserDisabled, by)?;
+        }
         Ok(())
+    })
+}
+
+/// Takes the user's row lock (PostgreSQL; SQLite's write transaction already
+/// serialises), so two bindings of one user never race past the phone limit.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::updated_at.eq(users::updated_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The ids `visibility` allows, or `None` for the whole organisation (the
+/// caller scopes by organisation itself).
+pub fn visible_ids(
+    conn: &mut DbConn,
+    visibility: Visibility,
+) -> Result<Option<Vec<String>>, RepoError> {
+    Ok(match visibility {
+        Visibility::Org => None,
+        Visibility::SelfOnly(me) => Some(vec![me.to_string()]),
+        Visibility::TeamsOf(manager) => {
+            let my_teams: Vec<String> = team_members::table
+                .filter(team_members::user_id.eq(manager.to_string()))
+                .select(team_members::team_id)
+                .load(conn)?;
+            let mut ids: Vec<String> = team_members::table
+                .filter(team_members::team_id.eq_any(my_teams))
+                .select(team_members::user_id)
+                .distinct()
+                .load(conn)?;
+            ids.push(manager.to_string());
+            Some(ids)
+        }
     })
 }

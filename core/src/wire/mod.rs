@@ -3,14 +3,17 @@
 //! them with `default-features = false`.
 
 mod auth;
+mod bindings;
 mod page;
 mod phones;
 mod problem;
 mod redact;
+mod str_enum;
 mod teams;
 mod users;
 
 pub use auth::*;
+pub use bindings::*;
 pub use page::*;
 pub use phones::*;
 pub use problem::*;

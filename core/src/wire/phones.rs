@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::PhoneHolder;
 use crate::ids::PhoneId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,9 @@ pub struct Phone {
     pub disabled: bool,
     /// Whether the phone holds a live (unrevoked) credential.
     pub provisioned: bool,
+    /// Who holds the phone now; absent while it is free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<PhoneHolder>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -4,8 +4,8 @@
 use std::fmt;
 
 use super::{
-    CreateUser, LoginRequest, Provisioned, ProvisioningCode, RefreshRequest, TokenResponse,
-    UpdateUser,
+    BindingToken, CreateBinding, CreateUser, LoginRequest, Provisioned, ProvisioningCode,
+    RefreshRequest, TokenResponse, UpdateUser,
 };
 
 const HIDDEN: &str = "****";
@@ -52,6 +52,29 @@ impl fmt::Debug for Provisioned {
         f.debug_struct("Provisioned")
             .field("phone_id", &self.phone_id)
             .field("credential", &HIDDEN)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CreateBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateBinding")
+            .field("phone_id", &self.phone_id)
+            .field("token", &self.token.as_ref().map(|_| HIDDEN))
+            .field("code", &self.code.as_ref().map(|_| HIDDEN))
+            .field("takeover", &self.takeover)
+            .finish()
+    }
+}
+
+impl fmt::Debug for BindingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BindingToken")
+            .field("token", &HIDDEN)
+            .field("ndef", &HIDDEN)
+            .field("code", &HIDDEN)
+            .field("expires_at", &self.expires_at)
+            .field("expires_in", &self.expires_in)
             .finish()
     }
 }

@@ -1,0 +1,230 @@
+//! `/v1/bindings`: the app binds its user to a phone (by phone id, or by the
+//! phone's NFC token or numeric code), lists and ends bindings. The policy
+//! decision and the write happen in one transaction in the repository.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use deskbind_core::auth::jwt::TokenError;
+use deskbind_core::auth::secrets;
+use deskbind_core::ids::{BindingId, PhoneId, UserId};
+use deskbind_core::repo::binding_events::By;
+use deskbind_core::repo::binding_tokens::{TokenProblem, TokenRef};
+use deskbind_core::repo::bindings::{
+    self, BindError, BindOutcome, BindRequest, BindingFilter, Holder, Target, UnbindError,
+};
+use deskbind_core::time::now_micros;
+use deskbind_core::wire::{Binding, BindingVia, CreateBinding, Page};
+use serde::Deserialize;
+
+use super::users::visibility;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Json, PageParams, Query, id_param, path_id};
+use crate::state::AppState;
+
+/// How a failed bind reads on the wire: policy refusals are 403 with the
+/// rule's code; token problems 400 (409 when already spent).
+pub fn bind_error(err: BindError, by_code: bool) -> ApiError {
+    match err {
+        BindError::Denied(denial) => ApiError::Denied {
+            code: denial.code(),
+            detail: denial.detail().into(),
+        },
+        // A code reveals nothing about why it failed: it may be a guess.
+        BindError::Token(_) if by_code => invalid_code(),
+        BindError::Token(TokenProblem::Invalid) => invalid_token(),
+        BindError::Token(TokenProblem::Expired) => ApiError::BadRequest {
+            code: "binding_token_expired",
+            detail: "the token expired; ask the phone for a new one".into(),
+        },
+        BindError::Token(TokenProblem::Used) => ApiError::Conflict {
+            code: "binding_token_used",
+            detail: "the token was already redeemed; ask the phone for a new one".into(),
+        },
+        BindError::PhoneNotFound | BindError::UserNotFound => ApiError::NotFound,
+        BindError::Repo(e) => e.into(),
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::BadRequest {
+        code: "binding_token_invalid",
+        detail: "the token is not one of ours; read it from the phone again".into(),
+    }
+}
+
+fn invalid_code() -> ApiError {
+    ApiError::BadRequest {
+        code: "binding_code_invalid",
+        detail: "the code is wrong, used or expired; check the phone's display".into(),
+    }
+}
+
+/// A created binding is 201 with its location; one the user already held, 200.
+pub fn bind_response(outcome: BindOutcome) -> ApiResult<HttpResponse> {
+    let now = now_micros();
+    Ok(match outcome {
+        BindOutcome::Created(row) => {
+            let binding = row.to_wire(now)?;
+            HttpResponse::Created()
+                .insert_header((header::LOCATION, format!("/v1/bindings/{}", binding.id)))
+                .json(binding)
+        }
+        BindOutcome::AlreadyHeld(row) => HttpResponse::Ok().json(row.to_wire(now)?),
+    })
+}
+
+fn one_of_required() -> ApiError {
+    ApiError::Validation {
+        code: "one_of_required",
+        field: "phone_id".into(),
+        detail: "give exactly one of phone_id, token and code".into(),
+    }
+}
+
+/// What the request names, after the token's signature and the rate limits.
+fn target(
+    state: &AppState,
+    auth: &AuthUser,
+    body: CreateBinding,
+) -> ApiResult<(Target, BindingVia)> {
+    let (phone_id, token, code) = (body.phone_id, body.token, body.code);
+    match (phone_id, token, code) {
+        (Some(phone), None, None) => Ok((Target::Phone(phone), BindingVia::App)),
+        (None, Some(token), None) => {
+            state.limits.redeem_by_user(&auth.user_id.to_string())?;
+            let claims = state
+                .keys
+                .verify_binding(token.trim())
+                .map_err(|e| match e {
+                    TokenError::Expired => {
+                        bind_error(BindError::Token(TokenProblem::Expired), false)
+                    }
+                    _ => invalid_token(),
+                })?;
+            // Another organisation's token is as unknown here as a forged one.
+            if claims.org != auth.org_id {
+                return Err(invalid_token());
+            }
+            state.limits.redeem_for_phone(&claims.sub.to_string())?;
+            Ok((Target::Token(TokenRef::Id(claims.jti)), BindingVia::Nfc))
+        }
+        (None, None, Some(code)) => {
+            state.limits.redeem_by_user(&auth.user_id.to_string())?;
+            state.limits.redeem_code_in_org(&auth.org_id.to_string())?;
+            let digits = secrets::normalise_binding_code(&code).ok_or_else(invalid_code)?;
+            Ok((
+                Target::Token(TokenRef::CodeHash(secrets::hash_secret(&digits))),
+                BindingVia::Nfc,
+            ))
+        }
+        _ => Err(one_of_required()),
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Json(body): Json<CreateBinding>,
+) -> ApiResult<HttpResponse> {
+    let by_code = body.code.is_some();
+    let takeover = body.takeover;
+    let (target, via) = target(&state, &auth, body)?;
+    let request = BindRequest {
+        org: auth.org_id,
+        target,
+        holder: Holder::Id(auth.user_id),
+        via,
+        by: By::User(auth.user_id),
+        takeover,
+    };
+    let outcome = state
+        .db
+        .run(move |conn| bindings::bind(conn, &request))
+        .await
+        .map_err(|e| bind_error(e, by_code))?;
+    log_outcome(&outcome, "app");
+    bind_response(outcome)
+}
+
+pub fn log_outcome(outcome: &BindOutcome, path: &str) {
+    if let BindOutcome::Created(row) = outcome {
+        tracing::info!(binding = %row.id, phone = %row.phone_id, user = %row.user_id, via = %row.via, path, "phone bound");
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    phone_id: Option<String>,
+    user_id: Option<String>,
+    #[serde(default)]
+    include_ended: bool,
+}
+
+/// Own bindings; managers also their teams'; admins the organisation's.
+/// Active ones unless `include_ended=true`.
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    PageParams(page): PageParams,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<web::Json<Page<Binding>>> {
+    let filter = BindingFilter {
+        phone: id_param::<PhoneId>("phone_id", query.phone_id.as_deref())?,
+        user: id_param::<UserId>("user_id", query.user_id.as_deref())?,
+        include_ended: query.include_ended,
+    };
+    let visibility = visibility(&auth);
+    let page = state
+        .db
+        .run(move |conn| bindings::list(conn, auth.org_id, visibility, &filter, &page))
+        .await?;
+    let now = now_micros();
+    Ok(web::Json(Page {
+        items: page
+            .items
+            .iter()
+            .map(|r| r.to_wire(now))
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Binding>> {
+    let id: BindingId = path_id(&id)?;
+    let visibility = visibility(&auth);
+    let row = state
+        .db
+        .run(move |conn| bindings::get(conn, auth.org_id, id, visibility))
+        .await?;
+    Ok(web::Json(row.to_wire(now_micros())?))
+}
+
+/// Ends a binding: its holder, a manager of the holder's team, or an admin.
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Binding>> {
+    let id: BindingId = path_id(&id)?;
+    let visibility = visibility(&auth);
+    let row = state
+        .db
+        .run(move |conn| {
+            bindings::unbind(conn, auth.org_id, id, visibility, By::User(auth.user_id))
+        })
+        .await
+        .map_err(|e| match e {
+            UnbindError::NotFound => ApiError::NotFound,
+            UnbindError::AlreadyEnded => ApiError::Conflict {
+                code: "binding_already_ended",
+                detail: "this binding has already ended".into(),
+            },
+            UnbindError::Repo(e) => e.into(),
+        })?;
+    tracing::info!(binding = %row.id, phone = %row.phone_id, "phone unbound");
+    Ok(web::Json(row.to_wire(now_micros())?))
+}

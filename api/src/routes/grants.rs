@@ -1,0 +1,69 @@
+//! `/v1/phones/{id}/grants`: who besides admins may bind a phone. Admins only.
+
+use actix_web::web;
+use deskbind_core::ids::PhoneId;
+use deskbind_core::repo::grants::{self, GrantError};
+use deskbind_core::repo::phones;
+use deskbind_core::wire::PhoneGrants;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Json, path_id};
+use crate::state::AppState;
+
+/// Bounds one request's work; a phone open to more people uses teams or `everyone`.
+const MAX_GRANTEES: usize = 1000;
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<PhoneGrants>> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    let grants = state
+        .db
+        .run(move |conn| {
+            phones::get(conn, auth.org_id, id)?;
+            grants::get(conn, id)
+        })
+        .await?;
+    Ok(web::Json(grants))
+}
+
+/// Replaces the phone's grants. Existing bindings are not ended by a grant
+/// being withdrawn; unbind them if that is wanted.
+pub async fn put(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<PhoneGrants>,
+) -> ApiResult<web::Json<PhoneGrants>> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    for (field, len) in [
+        ("user_ids", body.user_ids.len()),
+        ("team_ids", body.team_ids.len()),
+    ] {
+        if len > MAX_GRANTEES {
+            return Err(ApiError::Validation {
+                code: "too_many_grantees",
+                field: field.into(),
+                detail: format!("at most {MAX_GRANTEES} entries"),
+            });
+        }
+    }
+    let grants = state
+        .db
+        .run(move |conn| grants::replace(conn, auth.org_id, id, &body))
+        .await
+        .map_err(|e| match e {
+            GrantError::UnknownGrantee { field, index } => ApiError::Validation {
+                code: "unknown_grantee",
+                field: format!("{field}[{index}]"),
+                detail: "no such user or team in this organisation".into(),
+            },
+            GrantError::Repo(e) => e.into(),
+        })?;
+    tracing::info!(phone = %id, by = %auth.user_id, ?grants, "phone grants replaced");
+    Ok(web::Json(grants))
+}

@@ -1,0 +1,569 @@
+//! Bindings of users to phones. `bind` runs the whole decision in one write
+//! transaction: it locks the phone (then the user), applies the policy, ends
+//! what a takeover or expiry ends, inserts the binding and writes the audit
+//! log. A partial unique index allows one active binding per phone, so even
+//! a bug in the locking could not give a phone two holders.
+//!
+//! An expired binding counts as ended from its `expires_at` on, for every
+//! read; the row itself is ended (and logged) by the next bind on its phone
+//! or user, or by the worker's sweep, whichever comes first.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use super::binding_events::{self, By, Change, NewEvent};
+use super::binding_tokens::{self, TokenProblem, TokenRef};
+use super::users::{UserRow, Visibility};
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::{bindings, users};
+use crate::ids::{BindingId, OrgId, PhoneId, UserId};
+use crate::time::{Micros, now_micros, to_datetime};
+use crate::wire::{Binding, BindingEndReason, BindingVia, Page, PhoneHolder, Role};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = bindings)]
+pub struct BindingRow {
+    pub id: String,
+    pub org_id: String,
+    pub phone_id: String,
+    pub user_id: String,
+    pub via: String,
+    pub started_at: i64,
+    pub expires_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+impl BindingRow {
+    pub fn binding_id(&self) -> Result<BindingId, RepoError> {
+        stored_id(&self.id)
+    }
+
+    pub fn via(&self) -> Result<BindingVia, RepoError> {
+        BindingVia::parse(&self.via)
+            .ok_or_else(|| RepoError::Corrupt(format!("binding via {:?}", self.via)))
+    }
+
+    /// The wire form as of `now`: an expired binding reads as ended.
+    pub fn to_wire(&self, now: Micros) -> Result<Binding, RepoError> {
+        let expired = self.ended_at.is_none() && self.expires_at.is_some_and(|e| e <= now);
+        let (ended_at, end_reason) = if expired {
+            (self.expires_at, Some(BindingEndReason::Expired))
+        } else {
+            (
+                self.ended_at,
+                self.end_reason
+                    .as_deref()
+                    .map(|r| {
+                        BindingEndReason::parse(r)
+                            .ok_or_else(|| RepoError::Corrupt(format!("end reason {r:?}")))
+                    })
+                    .transpose()?,
+            )
+        };
+        Ok(Binding {
+            id: self.binding_id()?,
+            phone_id: stored_id(&self.phone_id)?,
+            user_id: stored_id(&self.user_id)?,
+            via: self.via()?,
+            active: ended_at.is_none(),
+            started_at: to_datetime(self.started_at),
+            expires_at: self.expires_at.map(to_datetime),
+            ended_at: ended_at.map(to_datetime),
+            end_reason,
+        })
+    }
+}
+
+/// Why the policy refuses a binding; each has a stable API code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    PhoneDisabled,
+    UserDisabled,
+    NotGranted,
+    PhoneBoundToOther,
+    TakeoverNotPermitted,
+    LimitReached,
+}
+
+impl Denial {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::PhoneDisabled => "phone_disabled",
+            Self::UserDisabled => "user_disabled",
+            Self::NotGranted => "not_granted",
+            Self::PhoneBoundToOther => "phone_bound_to_other",
+            Self::TakeoverNotPermitted => "takeover_not_permitted",
+            Self::LimitReached => "limit_reached",
+        }
+    }
+
+    pub fn detail(self) -> &'static str {
+        match self {
+            Self::PhoneDisabled => "the phone is disabled",
+            Self::UserDisabled => "the user is disabled",
+            Self::NotGranted => "no grant lets this user bind this phone; ask an admin",
+            Self::PhoneBoundToOther => {
+                "someone else holds this phone; ask with takeover=true if the policy lets you take it over"
+            }
+            Self::TakeoverNotPermitted => {
+                "the binding policy does not let this user take over a phone someone else holds"
+            }
+            Self::LimitReached => {
+                "the user already holds as many phones as the binding policy allows; unbind one first"
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum BindError {
+    Denied(Denial),
+    Token(TokenProblem),
+    PhoneNotFound,
+    UserNotFound,
+    Repo(RepoError),
+}
+
+impl From<RepoError> for BindError {
+    fn from(e: RepoError) -> Self {
+        Self::Repo(e)
+    }
+}
+
+impl From<crate::db::DbError> for BindError {
+    fn from(e: crate::db::DbError) -> Self {
+        RepoError::Db(e).into()
+    }
+}
+
+impl From<diesel::result::Error> for BindError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
+/// The phone to bind: named directly, or by a token or code it issued.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Phone(PhoneId),
+    Token(TokenRef),
+}
+
+/// The user who will hold the phone.
+#[derive(Debug, Clone)]
+pub enum Holder {
+    Id(UserId),
+    Email(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct BindRequest {
+    pub org: OrgId,
+    pub target: Target,
+    pub holder: Holder,
+    pub via: BindingVia,
+    pub by: By,
+    /// Take the phone from its current holder if the policy allows.
+    pub takeover: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    Created(BindingRow),
+    /// The user already held the phone; nothing changed.
+    AlreadyHeld(BindingRow),
+}
+
+pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindError> {
+    crate::db::write_tx(conn, |conn| {
+        let now = now_micros();
+        let user = find_holder(conn, req.org, &req.holder)?.ok_or(BindError::UserNotFound)?;
+        let user_id = user.user_id()?;
+        let phone_id = match &req.target {
+            Target::Phone(id) => *id,
+            Target::Token(token) => {
+                binding_tokens::consume(conn, req.org, token, user_id)?.map_err(BindError::Token)?
+            }
+        };
+        let phone = match super::phones::get(conn, req.org, phone_id) {
+            Err(RepoError::NotFound) => return Err(BindError::PhoneNotFound),
+            other => other?,
+        };
+        // Lock order everywhere: phone, then user, then binding rows.
+        super::phones::lock(conn, &phone.id)?;
+        super::users::lock(conn, &user.id)?;
+        if phone.disabled_at.is_some() {
+            return Err(BindError::Denied(Denial::PhoneDisabled));
+        }
+        if user.disabled_at.is_some() {
+            return Err(BindError::Denied(Denial::UserDisabled));
+        }
+        let role = user.role()?;
+        if role != Role::Admin && !super::grants::permits(conn, phone_id, user_id)? {
+            return Err(BindError::Denied(Denial::NotGranted));
+        }
+        let (policy, _) = super::binding_policy::get(conn, req.org)?;
+        end_expired_of(conn, Of::Phone(&phone.id), now)?;
+        let current = active_of(conn, Of::Phone(&phone.id))?.into_iter().next();
+        if let Some(current) = &current {
+            if current.user_id == user.id {
+                return Ok(BindOutcome::AlreadyHeld(current.clone()));
+            }
+            if !req.takeover {
+                return Err(BindError::Denied(Denial::PhoneBoundToOther));
+            }
+            if !policy.may_take_over(role) {
+                return Err(BindError::Denied(Denial::TakeoverNotPermitted));
+            }
+        }
+        end_expired_of(conn, Of::User(&user.id), now)?;
+        let held = active_of(conn, Of::User(&user.id))?.len();
+        if held >= policy.max_phones_per_user as usize {
+            return Err(BindError::Denied(Denial::LimitReached));
+        }
+        if let Some(current) = &current {
+            end(conn, current, BindingEndReason::TakenOver, req.by, now)?;
+        }
+        let zone: Tz = user.time_zone.parse().unwrap_or(Tz::UTC);
+        let row = BindingRow {
+            id: BindingId::new().to_string(),
+            org_id: req.org.to_string(),
+            phone_id: phone.id.clone(),
+            user_id: user.id.clone(),
+            via: req.via.as_str().to_owned(),
+            started_at: now,
+            expires_at: policy.expires_at(now, zone),
+            ended_at: None,
+            end_reason: None,
+        };
+        match diesel::insert_into(bindings::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(RepoError::from)
+        {
+            // The one-holder index: unreachable while the phone lock holds.
+            Err(RepoError::Conflict) => return Err(BindError::Denied(Denial::PhoneBoundToOther)),
+            other => other?,
+        };
+        binding_events::record(
+            conn,
+            &NewEvent {
+                org_id: &row.org_id,
+                binding_id: &row.id,
+                phone_id: &row.phone_id,
+                user_id: &row.user_id,
+                change: Change::Bound(req.via),
+                by: req.by,
+                previous_user_id: current.as_ref().map(|c| c.user_id.as_str()),
+                at: now,
+            },
+        )?;
+        Ok(BindOutcome::Created(row))
+    })
+}
+
+fn find_holder(
+    conn: &mut DbConn,
+    org: OrgId,
+    holder: &Holder,
+) -> Result<Option<UserRow>, RepoError> {
+    let query = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .select(UserRow::as_select())
+        .into_boxed();
+    let query = match holder {
+        Holder::Id(id) => query.filter(users::id.eq(id.to_string())),
+        Holder::Email(email) => query.filter(users::email.eq(email.clone())),
+    };
+    Ok(query.first(conn).optional()?)
+}
+
+/// Whose bindings a helper works on.
+#[derive(Debug, Clone, Copy)]
+enum Of<'a> {
+    Phone(&'a str),
+    User(&'a str),
+}
+
+/// Active (not ended) rows of a phone or user, expired ones included.
+fn active_of(conn: &mut DbConn, of: Of<'_>) -> Result<Vec<BindingRow>, RepoError> {
+    let query = bindings::table
+        .filter(bindings::ended_at.is_null())
+        .select(BindingRow::as_select())
+        .into_boxed();
+    let query = match of {
+        Of::Phone(id) => query.filter(bindings::phone_id.eq(id.to_owned())),
+        Of::User(id) => query.filter(bindings::user_id.eq(id.to_owned())),
+    };
+    Ok(query.order(bindings::id.asc()).load(conn)?)
+}
+
+/// Ends the active bindings of a phone or user whose expiry has passed.
+fn end_expired_of(conn: &mut DbConn, of: Of<'_>, now: Micros) -> Result<usize, RepoError> {
+    let expired: Vec<BindingRow> = active_of(conn, of)?
+        .into_iter()
+        .filter(|b| b.expires_at.is_some_and(|e| e <= now))
+        .collect();
+    for row in &expired {
+        end_as_expired(conn, row, now)?;
+    }
+    Ok(expired.len())
+}
+
+/// An expired binding ends at its expiry, by deskbind itself.
+fn end_as_expired(conn: &mut DbConn, row: &BindingRow, now: Micros) -> Result<bool, RepoError> {
+    let at = row.expires_at.unwrap_or(now);
+    end(conn, row, BindingEndReason::Expired, By::System, at)
+}
+
+/// Ends one active binding and logs it. Call inside a write transaction.
+fn end(
+    conn: &mut DbConn,
+    row: &BindingRow,
+    reason: BindingEndReason,
+    by: By,
+    at: Micros,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        bindings::table
+            .filter(bindings::id.eq(&row.id))
+            .filter(bindings::ended_at.is_null()),
+    )
+    .set((
+        bindings::ended_at.eq(at),
+        bindings::end_reason.eq(reason.as_str()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    binding_events::record(
+        conn,
+        &NewEvent {
+            org_id: &row.org_id,
+            binding_id: &row.id,
+            phone_id: &row.phone_id,
+            user_id: &row.user_id,
+            change: Change::Ended(reason),
+            by,
+            previous_user_id: None,
+            at,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Ends the phone's binding (disabled, credential revoked). Call inside a
+/// write transaction; returns how many ended.
+pub fn end_for_phone(
+    conn: &mut DbConn,
+    phone: PhoneId,
+    reason: BindingEndReason,
+    by: By,
+) -> Result<usize, RepoError> {
+    end_all(conn, Of::Phone(&phone.to_string()), reason, by)
+}
+
+/// Ends every binding of the user (disabled). Call inside a write transaction.
+pub fn end_for_user(
+    conn: &mut DbConn,
+    user: UserId,
+    reason: BindingEndReason,
+    by: By,
+) -> Result<usize, RepoError> {
+    end_all(conn, Of::User(&user.to_string()), reason, by)
+}
+
+fn end_all(
+    conn: &mut DbConn,
+    of: Of<'_>,
+    reason: BindingEndReason,
+    by: By,
+) -> Result<usize, RepoError> {
+    let now = now_micros();
+    let mut ended = 0;
+    for row in active_of(conn, of)? {
+        // An expired binding ended at its expiry, whatever happens now.
+        let done = if row.expires_at.is_some_and(|e| e <= now) {
+            end_as_expired(conn, &row, now)?
+        } else {
+            end(conn, &row, reason, by, now)?
+        };
+        if done {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// The worker's sweep: ends up to `limit` expired bindings; returns how many.
+pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<usize, RepoError> {
+    crate::db::write_tx(conn, |conn| {
+        let now = now_micros();
+        let due: Vec<BindingRow> = bindings::table
+            .filter(bindings::ended_at.is_null())
+            .filter(bindings::expires_at.le(now))
+            .order(bindings::expires_at.asc())
+            .limit(limit)
+            .select(BindingRow::as_select())
+            .load(conn)?;
+        let mut ended = 0;
+        for row in &due {
+            if end_as_expired(conn, row, now)? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    })
+}
+
+#[derive(Debug)]
+pub enum UnbindError {
+    NotFound,
+    AlreadyEnded,
+    Repo(RepoError),
+}
+
+impl From<RepoError> for UnbindError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound => Self::NotFound,
+            other => Self::Repo(other),
+        }
+    }
+}
+
+impl From<crate::db::DbError> for UnbindError {
+    fn from(e: crate::db::DbError) -> Self {
+        RepoError::Db(e).into()
+    }
+}
+
+impl From<diesel::result::Error> for UnbindError {
+    fn from(e: diesel::result::Error) -> Self {
+        RepoError::from(e).into()
+    }
+}
+
+/// Ends a binding the caller can see (holder, their manager, an admin).
+pub fn unbind(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: BindingId,
+    visibility: Visibility,
+    by: By,
+) -> Result<BindingRow, UnbindError> {
+    crate::db::write_tx(conn, |conn| {
+        let row = get(conn, org, id, visibility)?;
+        super::phones::lock(conn, &row.phone_id)?;
+        let now = now_micros();
+        if row.ended_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(UnbindError::AlreadyEnded);
+        }
+        if !end(conn, &row, BindingEndReason::Unbound, by, now)? {
+            return Err(UnbindError::AlreadyEnded);
+        }
+        Ok(get(conn, org, id, visibility)?)
+    })
+}
+
+/// A binding of `org` whose holder `visibility` allows; `NotFound` otherwise.
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: BindingId,
+    visibility: Visibility,
+) -> Result<BindingRow, RepoError> {
+    let mut query = bindings::table
+        .filter(bindings::org_id.eq(org.to_string()))
+        .filter(bindings::id.eq(id.to_string()))
+        .select(BindingRow::as_select())
+        .into_boxed();
+    if let Some(users) = super::users::visible_ids(conn, visibility)? {
+        query = query.filter(bindings::user_id.eq_any(users));
+    }
+    Ok(query.first(conn)?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BindingFilter {
+    pub phone: Option<PhoneId>,
+    pub user: Option<UserId>,
+    /// Ended (and expired) bindings too, not only the active ones.
+    pub include_ended: bool,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    visibility: Visibility,
+    filter: &BindingFilter,
+    page: &super::page::PageRequest,
+) -> Result<Page<BindingRow>, RepoError> {
+    let mut query = bindings::table
+        .filter(bindings::org_id.eq(org.to_string()))
+        .select(BindingRow::as_select())
+        .into_boxed();
+    if let Some(users) = super::users::visible_ids(conn, visibility)? {
+        query = query.filter(bindings::user_id.eq_any(users));
+    }
+    if let Some(phone) = filter.phone {
+        query = query.filter(bindings::phone_id.eq(phone.to_string()));
+    }
+    if let Some(user) = filter.user {
+        query = query.filter(bindings::user_id.eq(user.to_string()));
+    }
+    if !filter.include_ended {
+        let now = now_micros();
+        query = query.filter(bindings::ended_at.is_null()).filter(
+            bindings::expires_at
+                .is_null()
+                .or(bindings::expires_at.gt(now)),
+        );
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(bindings::id.gt(after.clone()));
+    }
+    let rows = query
+        .order(bindings::id.asc())
+        .limit(page.fetch())
+        .load(conn)?;
+    Ok(page.finish(rows, |r| r.id.clone(), |r| r))
+}
+
+/// The current holder of each of `phone_ids` that has one.
+pub fn holders(
+    conn: &mut DbConn,
+    phone_ids: &[String],
+) -> Result<HashMap<String, PhoneHolder>, RepoError> {
+    let now = now_micros();
+    let rows: Vec<(BindingRow, String)> = bindings::table
+        .inner_join(users::table)
+        .filter(bindings::phone_id.eq_any(phone_ids))
+        .filter(bindings::ended_at.is_null())
+        .filter(
+            bindings::expires_at
+                .is_null()
+                .or(bindings::expires_at.gt(now)),
+        )
+        .select((BindingRow::as_select(), users::display_name))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(row, display_name)| {
+            Ok((
+                row.phone_id.clone(),
+                PhoneHolder {
+                    binding_id: row.binding_id()?,
+                    user_id: stored_id(&row.user_id)?,
+                    display_name,
+                    via: row.via()?,
+                    since: to_datetime(row.started_at),
+                    expires_at: row.expires_at.map(to_datetime),
+                },
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! Per-phone grants: who besides admins may bind a phone. `replace` swaps the
+//! whole set in one transaction; `permits` answers for one user.
+
+use diesel::prelude::*;
+
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::{phone_grants, team_members, teams, users};
+use crate::ids::{GrantId, OrgId, PhoneId, TeamId, UserId};
+use crate::time::now_micros;
+use crate::wire::PhoneGrants;
+
+/// A listed grantee that is not in the organisation: (field, index).
+#[derive(Debug)]
+pub enum GrantError {
+    UnknownGrantee { field: &'static str, index: usize },
+    Repo(RepoError),
+}
+
+impl From<RepoError> for GrantError {
+    fn from(e: RepoError) -> Self {
+        Self::Repo(e)
+    }
+}
+
+impl From<crate::db::DbError> for GrantError {
+    fn from(e: crate::db::DbError) -> Self {
+        RepoError::Db(e).into()
+    }
+}
+
+impl From<diesel::result::Error> for GrantError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
+pub fn get(conn: &mut DbConn, phone: PhoneId) -> Result<PhoneGrants, RepoError> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = phone_grants::table
+        .filter(phone_grants::phone_id.eq(phone.to_string()))
+        .order(phone_grants::id.asc())
+        .select((
+            phone_grants::grantee_kind,
+            phone_grants::user_id,
+            phone_grants::team_id,
+        ))
+        .load(conn)?;
+    let mut grants = PhoneGrants::default();
+    for (kind, user, team) in rows {
+        match (kind.as_str(), user, team) {
+            ("everyone", _, _) => grants.everyone = true,
+            ("user", Some(u), _) => grants.user_ids.push(stored_id(&u)?),
+            ("team", _, Some(t)) => grants.team_ids.push(stored_id(&t)?),
+            _ => return Err(RepoError::Corrupt(format!("phone grant kind {kind:?}"))),
+        }
+    }
+    Ok(grants)
+}
+
+/// Replaces the phone's grants (duplicates collapse). Every user and team
+/// must belong to `org`, else nothing changes.
+pub fn replace(
+    conn: &mut DbConn,
+    org: OrgId,
+    phone: PhoneId,
+    grants: &PhoneGrants,
+) -> Result<PhoneGrants, GrantError> {
+    crate::db::write_tx(conn, |conn| {
+        super::phones::get(conn, org, phone)?;
+        check_members(conn, org, &grants.user_ids, &grants.team_ids)?;
+        diesel::delete(phone_grants::table.filter(phone_grants::phone_id.eq(phone.to_string())))
+            .execute(conn)?;
+        let now = now_micros();
+        let row = |kind: &str, user: Option<UserId>, team: Option<TeamId>| {
+            (
+                phone_grants::id.eq(GrantId::new().to_string()),
+                phone_grants::phone_id.eq(phone.to_string()),
+                phone_grants::org_id.eq(org.to_string()),
+                phone_grants::grantee_kind.eq(kind.to_owned()),
+                phone_grants::user_id.eq(user.map(|u| u.to_string())),
+                phone_grants::team_id.eq(team.map(|t| t.to_string())),
+                phone_grants::created_at.eq(now),
+            )
+        };
+        let mut rows = Vec::new();
+        if grants.everyone {
+            rows.push(row("everyone", None, None));
+        }
+        let mut seen_users = std::collections::HashSet::new();
+        for user in grants.user_ids.iter().filter(|u| seen_users.insert(**u)) {
+            rows.push(row("user", Some(*user), None));
+        }
+        let mut seen_teams = std::collections::HashSet::new();
+        for team in grants.team_ids.iter().filter(|t| seen_teams.insert(**t)) {
+            rows.push(row("team", None, Some(*team)));
+        }
+        // One row per statement: MultiConnection has no portable batch insert.
+        for r in rows {
+            diesel::insert_into(phone_grants::table)
+                .values(r)
+                .execute(conn)?;
+        }
+        Ok(get(conn, phone)?)
+    })
+}
+
+fn check_members(
+    conn: &mut DbConn,
+    org: OrgId,
+    user_ids: &[UserId],
+    team_ids: &[TeamId],
+) -> Result<(), GrantError> {
+    let wanted: Vec<String> = user_ids.iter().map(ToString::to_string).collect();
+    let known: std::collections::HashSet<String> = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq_any(&wanted))
+        .select(users::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    if let Some(index) = wanted.iter().position(|u| !known.contains(u)) {
+        return Err(GrantError::UnknownGrantee {
+            field: "user_ids",
+            index,
+        });
+    }
+    let wanted: Vec<String> = team_ids.iter().map(ToString::to_string).collect();
+    let known: std::collections::HashSet<String> = teams::table
+        .filter(teams::org_id.eq(org.to_string()))
+        .filter(teams::id.eq_any(&wanted))
+        .select(teams::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    if let Some(index) = wanted.iter().position(|t| !known.contains(t)) {
+        return Err(GrantError::UnknownGrantee {
+            field: "team_ids",
+            index,
+        });
+    }
+    Ok(())
+}
+
+/// Whether a grant lets `user` bind `phone`: free seating, a grant to the
+/// user, or one to a team the user belongs to.
+pub fn permits(conn: &mut DbConn, phone: PhoneId, user: UserId) -> Result<bool, RepoError> {
+    let my_teams = team_members::table
+        .filter(team_members::user_id.eq(user.to_string()))
+        .select(team_members::team_id.nullable());
+    let hit: Option<String> = phone_grants::table
+        .filter(phone_grants::phone_id.eq(phone.to_string()))
+        .filter(
+            phone_grants::grantee_kind
+                .eq("everyone")
+                .or(phone_grants::user_id.eq(user.to_string()))
+                .or(phone_grants::team_id.eq_any(my_teams)),
+        )
+        .select(phone_grants::id)
+        .first(conn)
+        .optional()?;
+    Ok(hit.is_some())
+}

@@ -260,6 +260,17 @@ async fn policy_and_grants_are_admin_managed_and_validated() {
     );
     assert!(saved.updated_at.is_some());
     assert_eq!(ann_app.binding_policy().await.unwrap(), saved);
+    // Replacing it whole clears what the new one leaves out.
+    let plain = app
+        .admin
+        .set_binding_policy(&policy(TakeoverRule::Nobody, None, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (plain.duration_hours, plain.workday_end.as_str()),
+        (None, "18:00")
+    );
+    assert_eq!(ann_app.binding_policy().await.unwrap(), plain);
 
     // Grants: admins only; every grantee must be in the organisation.
     let err = ann_app.phone_grants(phone.id).await.unwrap_err();

@@ -46,6 +46,8 @@ pub enum DbError {
     Pool(#[from] r2d2::Error),
     #[error("database query: {0}")]
     Query(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connect(#[from] diesel::ConnectionError),
     #[error("database task panicked or was cancelled")]
     Join,
 }
@@ -60,12 +62,15 @@ pub struct DbManager {
 }
 
 /// Per-connection SQLite settings: a busy timeout so concurrent writers queue
-/// instead of failing, WAL so readers never block the writer, and foreign
-/// keys, which SQLite leaves off by default. The busy timeout comes first:
-/// the pool opens its connections in parallel, and switching a fresh file to
-/// WAL takes a lock the others must wait for rather than fail on.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+/// instead of failing, and foreign keys, which SQLite leaves off by default.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// WAL (readers never block the writer) is a property of the file, set once
+/// before the pool opens its connections in parallel: switching journal
+/// modes needs a lock that SQLite may refuse without calling the busy
+/// handler, which made pool start-up log "database is locked".
+const SQLITE_ONCE: &str = "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL;";
 
 impl r2d2::ManageConnection for DbManager {
     type Connection = DbConn;
@@ -119,6 +124,10 @@ impl Database {
         {
             // SQLite creates the file but not its directory.
             let _created = std::fs::create_dir_all(parent);
+        }
+        if let DatabaseUrl::Sqlite(path) = url {
+            let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
+            conn.batch_execute(SQLITE_ONCE)?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)

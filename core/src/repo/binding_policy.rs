@@ -11,6 +11,8 @@ use crate::wire::{BindingDuration, TakeoverRule};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = binding_policies)]
+// The row replaces the old one whole: a `None` must clear `duration_hours`.
+#[diesel(treat_none_as_null = true)]
 struct PolicyRow {
     org_id: String,
     takeover: String,

@@ -59,15 +59,18 @@ fn invalid_code() -> ApiError {
     }
 }
 
-/// A created binding is 201 with its location; one the user already held, 200.
-pub fn bind_response(outcome: BindOutcome) -> ApiResult<HttpResponse> {
+/// A created binding is 201 (with its location for users, who can read it
+/// there); one the user already held, 200.
+pub fn bind_response(outcome: BindOutcome, with_location: bool) -> ApiResult<HttpResponse> {
     let now = now_micros();
     Ok(match outcome {
         BindOutcome::Created(row) => {
             let binding = row.to_wire(now)?;
-            HttpResponse::Created()
-                .insert_header((header::LOCATION, format!("/v1/bindings/{}", binding.id)))
-                .json(binding)
+            let mut response = HttpResponse::Created();
+            if with_location {
+                response.insert_header((header::LOCATION, format!("/v1/bindings/{}", binding.id)));
+            }
+            response.json(binding)
         }
         BindOutcome::AlreadyHeld(row) => HttpResponse::Ok().json(row.to_wire(now)?),
     })
@@ -92,19 +95,17 @@ fn target(
         (Some(phone), None, None) => Ok((Target::Phone(phone), BindingVia::App)),
         (None, Some(token), None) => {
             state.limits.redeem_by_user(&auth.user_id.to_string())?;
+            // Another organisation's token is as unknown here as a forged
+            // one, expired or not.
             let claims = state
                 .keys
-                .verify_binding(token.trim())
+                .verify_binding(token.trim(), auth.org_id)
                 .map_err(|e| match e {
                     TokenError::Expired => {
                         bind_error(BindError::Token(TokenProblem::Expired), false)
                     }
                     _ => invalid_token(),
                 })?;
-            // Another organisation's token is as unknown here as a forged one.
-            if claims.org != auth.org_id {
-                return Err(invalid_token());
-            }
             state.limits.redeem_for_phone(&claims.sub.to_string())?;
             Ok((Target::Token(TokenRef::Id(claims.jti)), BindingVia::Nfc))
         }
@@ -143,7 +144,7 @@ pub async fn create(
         .await
         .map_err(|e| bind_error(e, by_code))?;
     log_outcome(&outcome, "app");
-    bind_response(outcome)
+    bind_response(outcome, true)
 }
 
 pub fn log_outcome(outcome: &BindOutcome, path: &str) {

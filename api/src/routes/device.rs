@@ -99,7 +99,7 @@ pub async fn bind_user(
         .await
         .map_err(|e| bind_error(e, false))?;
     log_outcome(&outcome, "phone");
-    bind_response(outcome)
+    bind_response(outcome, false)
 }
 
 /// A fresh single-use NFC binding token with its NDEF bytes and numeric

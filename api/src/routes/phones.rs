@@ -8,9 +8,9 @@ use deskbind_core::auth::secrets;
 use deskbind_core::domain::{E164, FieldError, NonBlank};
 use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::binding_events::By;
-use deskbind_core::repo::bindings;
 use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
 use deskbind_core::repo::provisioning;
+use deskbind_core::repo::{bindings, orgs};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::wire::{CreatePhone, Page, Phone, ProvisioningCode, UpdatePhone};
 
@@ -223,6 +223,7 @@ pub async fn revoke_credential(
         .db
         .run(move |conn| {
             deskbind_core::db::write_tx(conn, |conn| {
+                orgs::lock(conn, &auth.org_id.to_string())?;
                 phones::get(conn, auth.org_id, id)?;
                 phones::lock(conn, &id.to_string())?;
                 phones::revoke_credentials(conn, auth.org_id, id, By::User(auth.user_id))

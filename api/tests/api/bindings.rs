@@ -3,9 +3,7 @@
 //! code and nothing written. Takeover, expiry, unbinding, and the end of
 //! bindings when a phone or user is disabled.
 
-use deskbind_core::wire::{
-    BindingEndReason, BindingVia, PhoneGrants, Role, TakeoverRule, UpdatePhone, UpdateUser,
-};
+use deskbind_core::wire::{BindingEndReason, BindingVia, PhoneGrants, Role, TakeoverRule};
 use deskbind_mobile::{BindingQuery, PageQuery};
 
 use crate::helpers::{TestApp, code, foreign_phone, policy, spawn_app};
@@ -94,16 +92,7 @@ async fn app_refusals_say_why_and_write_nothing() {
     assert_eq!(code(&err), (403, "limit_reached".into()));
 
     // A disabled phone.
-    app.admin
-        .update_phone(
-            other_phone.id,
-            &UpdatePhone {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.disable_phone(other_phone.id).await.unwrap();
     let err = ann_app.bind_phone(other_phone.id, false).await.unwrap_err();
     assert_eq!(code(&err), (403, "phone_disabled".into()));
     assert_eq!(written(&app).await, before);
@@ -167,11 +156,15 @@ async fn phone_asks_to_bind_a_user_by_email_or_id() {
         Some(ann.id)
     );
 
-    // By id; the default policy lets only managers and admins take over.
+    // By id. A phone takes over only where anyone may: the default policy
+    // lets managers and admins take over, but naming one at the phone is no
+    // proof that they are standing there.
     let err = device
         .bind_user(&bob.id.to_string(), true)
         .await
         .unwrap_err();
+    assert_eq!(code(&err), (403, "takeover_not_permitted".into()));
+    let err = device.bind_user(&app.admin_email, true).await.unwrap_err();
     assert_eq!(code(&err), (403, "takeover_not_permitted".into()));
     app.set_policy(policy(TakeoverRule::Anyone, None, 1)).await;
     let taken = device.bind_user(&bob.id.to_string(), true).await.unwrap();
@@ -188,11 +181,14 @@ async fn phone_asks_to_bind_a_user_by_email_or_id() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), (404, "not_found".into()));
-    let _ = app.other_org_admin().await;
+    let foreign_admin = app.other_org_admin().await;
     let err = device
         .bind_user("admin@globex.test", false)
         .await
         .unwrap_err();
+    assert_eq!(code(&err), (404, "not_found".into()));
+    let foreign_id = foreign_admin.me().await.unwrap().id.to_string();
+    let err = device.bind_user(&foreign_id, false).await.unwrap_err();
     assert_eq!(code(&err), (404, "not_found".into()));
     let err = device.bind_user("not an address", false).await.unwrap_err();
     assert_eq!(code(&err), (422, "invalid_email".into()));
@@ -449,26 +445,8 @@ async fn disabling_the_phone_or_user_or_revoking_the_credential_ends_the_binding
     let b = bob_app.bind_phone(p2.id, false).await.unwrap();
     let c = cai_app.bind_phone(p3.id, false).await.unwrap();
 
-    app.admin
-        .update_phone(
-            p1.id,
-            &UpdatePhone {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    app.admin
-        .update_user(
-            bob.id,
-            &UpdateUser {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.disable_phone(p1.id).await.unwrap();
+    app.disable_user(bob.id).await.unwrap();
     app.admin.revoke_phone_credential(p3.id).await.unwrap();
 
     for (binding, reason) in [

@@ -9,9 +9,10 @@ use deskbind_core::db::Database;
 use deskbind_core::ids::{PhoneId, UserId};
 use deskbind_core::testing::TestDb;
 use deskbind_core::wire::{
-    CreatePhone, CreateUser, Phone, PhoneGrants, PutBindingPolicy, Role, User,
+    CreatePhone, CreateUser, Phone, PhoneGrants, PutBindingPolicy, Role, UpdatePhone, UpdateUser,
+    User,
 };
-use deskbind_mobile::{AppClient, PhoneClient};
+use deskbind_mobile::{AppClient, ClientError, PhoneClient};
 use secrecy::SecretString;
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -188,6 +189,30 @@ impl TestApp {
             )
             .await
             .expect("grant everyone");
+    }
+
+    pub async fn disable_phone(&self, phone: PhoneId) -> Result<Phone, ClientError> {
+        self.admin
+            .update_phone(
+                phone,
+                &UpdatePhone {
+                    disabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+    }
+
+    pub async fn disable_user(&self, user: UserId) -> Result<User, ClientError> {
+        self.admin
+            .update_user(
+                user,
+                &UpdateUser {
+                    disabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
     }
 
     pub async fn set_policy(&self, policy: PutBindingPolicy) {

@@ -100,6 +100,20 @@ async fn expired_tampered_superseded_and_foreign_tokens_are_rejected() {
         .unwrap_err();
     assert_eq!(code(&err), (400, "binding_token_invalid".into()));
 
+    // Revoked with the phone's credential (re-provisioning does the same).
+    let (revoked_phone, revoked_device) = app.provisioned_phone("+4930904013").await;
+    app.open_to_everyone(revoked_phone.id).await;
+    let doomed = revoked_device.binding_token().await.unwrap();
+    app.admin
+        .revoke_phone_credential(revoked_phone.id)
+        .await
+        .unwrap();
+    let err = ann_app
+        .bind_with_token(&doomed.token, false)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), (400, "binding_token_invalid".into()));
+
     // Expired: the signature is still good, the server's record says no.
     app.execute("UPDATE binding_tokens SET expires_at = 1".into())
         .await;

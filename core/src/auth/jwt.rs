@@ -24,6 +24,8 @@ pub const BINDING_AUDIENCE: &str = "deskbind-nfc";
 pub const BINDING_TYPE: &str = "nfc_binding";
 const ALGORITHM: Algorithm = Algorithm::HS256;
 const KEY_BYTES: usize = 32;
+/// Clock skew tolerated on `exp`.
+const LEEWAY_SECS: i64 = 5;
 const FIRST_KID: &str = "00000000T000000Z";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,12 +176,22 @@ impl KeyRing {
         Ok(claims)
     }
 
-    /// An NFC binding token: signature, expiry, issuer, audience and type.
+    /// An NFC binding token for a redeemer of `org`: signature, issuer,
+    /// audience, type, organisation, then expiry, in that order, so another
+    /// organisation's token is `Invalid` whether or not it has expired.
     /// Single use is the database's part.
-    pub fn verify_binding(&self, token: &str) -> Result<BindingClaims, TokenError> {
-        let claims: BindingClaims = self.verify_claims(token, BINDING_AUDIENCE)?;
+    pub fn verify_binding(&self, token: &str, org: OrgId) -> Result<BindingClaims, TokenError> {
+        let mut validation = validation(BINDING_AUDIENCE);
+        validation.validate_exp = false;
+        let claims: BindingClaims = self.decode(token, &validation)?;
         if claims.typ != BINDING_TYPE {
             return Err(TokenError::WrongType);
+        }
+        if claims.org != org {
+            return Err(TokenError::Invalid("another organisation's token".into()));
+        }
+        if claims.exp + LEEWAY_SECS < chrono::Utc::now().timestamp() {
+            return Err(TokenError::Expired);
         }
         Ok(claims)
     }
@@ -189,15 +201,24 @@ impl KeyRing {
         token: &str,
         audience: &str,
     ) -> Result<C, TokenError> {
+        self.decode(token, &validation(audience))
+    }
+
+    fn decode<C: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<C>(token, &key.decoding, &validation(audience)).map_err(
-            |e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                other => TokenError::Invalid(format!("{other:?}")),
-            },
-        )?;
+        let data =
+            jsonwebtoken::decode::<C>(token, &key.decoding, validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    other => TokenError::Invalid(format!("{other:?}")),
+                }
+            })?;
         Ok(data.claims)
     }
 }
@@ -209,7 +230,7 @@ fn validation(audience: &str) -> Validation {
     v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.validate_exp = true;
-    v.leeway = 5;
+    v.leeway = LEEWAY_SECS as u64;
     v
 }
 
@@ -342,17 +363,30 @@ mod tests {
             exp: now + 60,
         };
         let token = ring.sign_binding(&binding).unwrap();
-        assert_eq!(ring.verify_binding(&token).unwrap(), binding);
+        assert_eq!(ring.verify_binding(&token, binding.org).unwrap(), binding);
         assert!(ring.verify(&token).is_err());
         let access = ring.sign(&claims(ACCESS_TYPE, 60)).unwrap();
-        assert!(ring.verify_binding(&access).is_err());
+        assert!(ring.verify_binding(&access, binding.org).is_err());
         let mut tampered = token.clone().into_bytes();
-        let i = tampered.len() / 2;
+        let i = tampered.len() - 3;
         tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
-        assert!(
-            ring.verify_binding(&String::from_utf8(tampered).unwrap())
-                .is_err()
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(ring.verify_binding(&tampered, binding.org).is_err());
+        // Another organisation's token is invalid, expired or not.
+        let expired = ring
+            .sign_binding(&BindingClaims {
+                exp: now - 60,
+                ..binding.clone()
+            })
+            .unwrap();
+        assert_eq!(
+            ring.verify_binding(&expired, binding.org),
+            Err(TokenError::Expired)
         );
+        assert!(matches!(
+            ring.verify_binding(&expired, OrgId::new()),
+            Err(TokenError::Invalid(_))
+        ));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! NFC binding tokens. The signed token names its row; the numeric code is
-//! looked up by hash within the redeemer's organisation. Consuming is a
-//! conditional UPDATE inside the binding's transaction, so of any number of
-//! concurrent redeemers exactly one gets the token, and a redemption the
-//! policy refuses leaves the token unspent.
+//! looked up by hash within the redeemer's organisation. Spending is a
+//! conditional UPDATE inside the binding's transaction, after the phone is
+//! locked, so of any number of concurrent redeemers exactly one gets the
+//! token, and a redemption the policy refuses leaves the token unspent.
 
 use diesel::prelude::*;
 
@@ -39,12 +39,8 @@ pub fn issue(
     expires_at: i64,
 ) -> Result<(), RepoError> {
     crate::db::write_tx(conn, |conn| {
-        diesel::delete(
-            binding_tokens::table
-                .filter(binding_tokens::phone_id.eq(phone.to_string()))
-                .filter(binding_tokens::used_at.is_null()),
-        )
-        .execute(conn)?;
+        super::phones::lock(conn, &phone.to_string())?;
+        revoke_for_phone(conn, phone)?;
         diesel::insert_into(binding_tokens::table)
             .values((
                 binding_tokens::id.eq(id.to_string()),
@@ -59,53 +55,64 @@ pub fn issue(
     })
 }
 
-/// Marks the token spent by `user` and returns its phone. Call inside a
-/// write transaction; nothing is written on error.
-pub fn consume(
+/// A token row as the redeemer names it.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: String,
+    pub phone_id: PhoneId,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+/// The organisation's token that `token` names, if any.
+pub fn find(
     conn: &mut DbConn,
     org: OrgId,
     token: &TokenRef,
-    user: UserId,
-) -> Result<Result<PhoneId, TokenProblem>, RepoError> {
-    let now = now_micros();
-    let (id_filter, code_filter) = match token {
-        TokenRef::Id(id) => (Some(id.to_string()), None),
-        TokenRef::CodeHash(hash) => (None, Some(hash.clone())),
-    };
-    let scoped = || {
-        let mut q = binding_tokens::table
-            .filter(binding_tokens::org_id.eq(org.to_string()))
-            .into_boxed();
-        if let Some(id) = &id_filter {
-            q = q.filter(binding_tokens::id.eq(id.clone()));
-        }
-        if let Some(hash) = &code_filter {
-            q = q.filter(binding_tokens::code_hash.eq(hash.clone()));
-        }
-        q
-    };
-    let row: Option<(String, String, i64, Option<i64>)> = scoped()
+) -> Result<Option<TokenRow>, RepoError> {
+    let query = binding_tokens::table
+        .filter(binding_tokens::org_id.eq(org.to_string()))
         .select((
             binding_tokens::id,
             binding_tokens::phone_id,
             binding_tokens::expires_at,
             binding_tokens::used_at,
         ))
-        .first(conn)
-        .optional()?;
-    let Some((id, phone, expires_at, used_at)) = row else {
-        return Ok(Err(TokenProblem::Invalid));
+        .into_boxed();
+    let query = match token {
+        TokenRef::Id(id) => query.filter(binding_tokens::id.eq(id.to_string())),
+        TokenRef::CodeHash(hash) => query.filter(binding_tokens::code_hash.eq(hash.clone())),
     };
-    if used_at.is_some() {
+    let row: Option<(String, String, i64, Option<i64>)> = query.first(conn).optional()?;
+    row.map(|(id, phone, expires_at, used_at)| {
+        Ok(TokenRow {
+            id,
+            phone_id: stored_id(&phone)?,
+            expires_at,
+            used_at,
+        })
+    })
+    .transpose()
+}
+
+/// Marks the token spent by `user`. Call inside the binding's write
+/// transaction, after locking the token's phone; nothing is written on error.
+pub fn spend(
+    conn: &mut DbConn,
+    token: &TokenRow,
+    user: UserId,
+    now: i64,
+) -> Result<Result<(), TokenProblem>, RepoError> {
+    if token.used_at.is_some() {
         return Ok(Err(TokenProblem::Used));
     }
-    if expires_at <= now {
+    if token.expires_at <= now {
         return Ok(Err(TokenProblem::Expired));
     }
-    // The read above may be stale under concurrency; this UPDATE decides.
+    // The read may be stale; this conditional UPDATE decides.
     let won = diesel::update(
         binding_tokens::table
-            .filter(binding_tokens::id.eq(&id))
+            .filter(binding_tokens::id.eq(&token.id))
             .filter(binding_tokens::used_at.is_null())
             .filter(binding_tokens::expires_at.gt(now)),
     )
@@ -114,10 +121,21 @@ pub fn consume(
         binding_tokens::used_by.eq(user.to_string()),
     ))
     .execute(conn)?;
-    if won == 0 {
-        return Ok(Err(TokenProblem::Used));
-    }
-    Ok(Ok(stored_id(&phone)?))
+    Ok(if won == 1 {
+        Ok(())
+    } else {
+        Err(TokenProblem::Used)
+    })
+}
+
+/// Deletes the phone's unspent tokens (its credential was revoked).
+pub fn revoke_for_phone(conn: &mut DbConn, phone: PhoneId) -> Result<usize, RepoError> {
+    Ok(diesel::delete(
+        binding_tokens::table
+            .filter(binding_tokens::phone_id.eq(phone.to_string()))
+            .filter(binding_tokens::used_at.is_null()),
+    )
+    .execute(conn)?)
 }
 
 /// Deletes tokens that expired or were spent before `cutoff`.

@@ -6,7 +6,10 @@
 //!
 //! An expired binding counts as ended from its `expires_at` on, for every
 //! read; the row itself is ended (and logged) by the next bind on its phone
-//! or user, or by the worker's sweep, whichever comes first.
+//! or by the worker's sweep, whichever comes first.
+//!
+//! Lock order, in every transaction that changes bindings: organisation,
+//! phone, user, then binding and token rows (see `orgs::lock`).
 
 use std::collections::HashMap;
 
@@ -180,21 +183,31 @@ pub enum BindOutcome {
 pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindError> {
     crate::db::write_tx(conn, |conn| {
         let now = now_micros();
-        let user = find_holder(conn, req.org, &req.holder)?.ok_or(BindError::UserNotFound)?;
-        let user_id = user.user_id()?;
-        let phone_id = match &req.target {
-            Target::Phone(id) => *id,
+        super::orgs::lock(conn, &req.org.to_string())?;
+        let user_id = find_holder(conn, req.org, &req.holder)?
+            .ok_or(BindError::UserNotFound)?
+            .user_id()?;
+        let (phone_id, token) = match &req.target {
+            Target::Phone(id) => (*id, None),
             Target::Token(token) => {
-                binding_tokens::consume(conn, req.org, token, user_id)?.map_err(BindError::Token)?
+                let row = binding_tokens::find(conn, req.org, token)?
+                    .ok_or(BindError::Token(TokenProblem::Invalid))?;
+                (row.phone_id, Some(row))
             }
         };
+        // Lock, then read: every check below sees the rows as they are now,
+        // not as they were before a concurrent disable committed.
+        super::phones::lock(conn, &phone_id.to_string())?;
+        super::users::lock(conn, &user_id.to_string())?;
         let phone = match super::phones::get(conn, req.org, phone_id) {
             Err(RepoError::NotFound) => return Err(BindError::PhoneNotFound),
             other => other?,
         };
-        // Lock order everywhere: phone, then user, then binding rows.
-        super::phones::lock(conn, &phone.id)?;
-        super::users::lock(conn, &user.id)?;
+        let user =
+            find_holder(conn, req.org, &Holder::Id(user_id))?.ok_or(BindError::UserNotFound)?;
+        if let Some(token) = &token {
+            binding_tokens::spend(conn, token, user_id, now)?.map_err(BindError::Token)?;
+        }
         if phone.disabled_at.is_some() {
             return Err(BindError::Denied(Denial::PhoneDisabled));
         }
@@ -206,7 +219,7 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
             return Err(BindError::Denied(Denial::NotGranted));
         }
         let (policy, _) = super::binding_policy::get(conn, req.org)?;
-        end_expired_of(conn, Of::Phone(&phone.id), now)?;
+        end_expired_of_phone(conn, &phone.id, now)?;
         let current = active_of(conn, Of::Phone(&phone.id))?.into_iter().next();
         if let Some(current) = &current {
             if current.user_id == user.id {
@@ -215,19 +228,32 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
             if !req.takeover {
                 return Err(BindError::Denied(Denial::PhoneBoundToOther));
             }
-            if !policy.may_take_over(role) {
+            // A phone asking for someone takes over only where anyone may:
+            // whoever stands at it is not vouched for by the named user's role.
+            let taker = match req.by {
+                By::Phone(_) => Role::Salesperson,
+                _ => role,
+            };
+            if !policy.may_take_over(taker) {
                 return Err(BindError::Denied(Denial::TakeoverNotPermitted));
             }
         }
-        end_expired_of(conn, Of::User(&user.id), now)?;
-        let held = active_of(conn, Of::User(&user.id))?.len();
+        // Expired bindings on other phones no longer count; the sweep closes
+        // them (ending them here would lock rows of phones we do not hold).
+        let held = active_of(conn, Of::User(&user.id))?
+            .iter()
+            .filter(|b| b.expires_at.is_none_or(|e| e > now))
+            .count();
         if held >= policy.max_phones_per_user as usize {
             return Err(BindError::Denied(Denial::LimitReached));
         }
         if let Some(current) = &current {
             end(conn, current, BindingEndReason::TakenOver, req.by, now)?;
         }
-        let zone: Tz = user.time_zone.parse().unwrap_or(Tz::UTC);
+        let zone: Tz = user.time_zone.parse().unwrap_or_else(|_| {
+            tracing::warn!(user = %user.id, time_zone = %user.time_zone, "unreadable time zone; expiry computed in UTC");
+            Tz::UTC
+        });
         let row = BindingRow {
             id: BindingId::new().to_string(),
             org_id: req.org.to_string(),
@@ -301,9 +327,9 @@ fn active_of(conn: &mut DbConn, of: Of<'_>) -> Result<Vec<BindingRow>, RepoError
     Ok(query.order(bindings::id.asc()).load(conn)?)
 }
 
-/// Ends the active bindings of a phone or user whose expiry has passed.
-fn end_expired_of(conn: &mut DbConn, of: Of<'_>, now: Micros) -> Result<usize, RepoError> {
-    let expired: Vec<BindingRow> = active_of(conn, of)?
+/// Ends the phone's active bindings whose expiry has passed.
+fn end_expired_of_phone(conn: &mut DbConn, phone: &str, now: Micros) -> Result<usize, RepoError> {
+    let expired: Vec<BindingRow> = active_of(conn, Of::Phone(phone))?
         .into_iter()
         .filter(|b| b.expires_at.is_some_and(|e| e <= now))
         .collect();
@@ -357,7 +383,7 @@ fn end(
 }
 
 /// Ends the phone's binding (disabled, credential revoked). Call inside a
-/// write transaction; returns how many ended.
+/// write transaction that holds the organisation's lock; returns how many ended.
 pub fn end_for_phone(
     conn: &mut DbConn,
     phone: PhoneId,
@@ -367,7 +393,8 @@ pub fn end_for_phone(
     end_all(conn, Of::Phone(&phone.to_string()), reason, by)
 }
 
-/// Ends every binding of the user (disabled). Call inside a write transaction.
+/// Ends every binding of the user (disabled). Call inside a write
+/// transaction that holds the organisation's lock.
 pub fn end_for_user(
     conn: &mut DbConn,
     user: UserId,
@@ -400,24 +427,30 @@ fn end_all(
 }
 
 /// The worker's sweep: ends up to `limit` expired bindings; returns how many.
+/// Each ends in its own short transaction under its organisation's and
+/// phone's locks, so the sweep never holds many rows and keeps the lock
+/// order of every other binding change.
 pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<usize, RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        let now = now_micros();
-        let due: Vec<BindingRow> = bindings::table
-            .filter(bindings::ended_at.is_null())
-            .filter(bindings::expires_at.le(now))
-            .order(bindings::expires_at.asc())
-            .limit(limit)
-            .select(BindingRow::as_select())
-            .load(conn)?;
-        let mut ended = 0;
-        for row in &due {
-            if end_as_expired(conn, row, now)? {
-                ended += 1;
-            }
+    let now = now_micros();
+    let due: Vec<BindingRow> = bindings::table
+        .filter(bindings::ended_at.is_null())
+        .filter(bindings::expires_at.le(now))
+        .order((bindings::expires_at.asc(), bindings::id.asc()))
+        .limit(limit)
+        .select(BindingRow::as_select())
+        .load(conn)?;
+    let mut ended = 0;
+    for row in &due {
+        let done = crate::db::write_tx(conn, |conn| {
+            super::orgs::lock(conn, &row.org_id)?;
+            super::phones::lock(conn, &row.phone_id)?;
+            end_as_expired(conn, row, now)
+        })?;
+        if done {
+            ended += 1;
         }
-        Ok(ended)
-    })
+    }
+    Ok(ended)
 }
 
 #[derive(Debug)]
@@ -457,8 +490,10 @@ pub fn unbind(
     by: By,
 ) -> Result<BindingRow, UnbindError> {
     crate::db::write_tx(conn, |conn| {
+        super::orgs::lock(conn, &org.to_string())?;
         let row = get(conn, org, id, visibility)?;
         super::phones::lock(conn, &row.phone_id)?;
+        let row = get(conn, org, id, visibility)?;
         let now = now_micros();
         if row.ended_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(UnbindError::AlreadyEnded);

@@ -66,6 +66,8 @@ pub fn replace(
 ) -> Result<PhoneGrants, GrantError> {
     crate::db::write_tx(conn, |conn| {
         super::phones::get(conn, org, phone)?;
+        // Concurrent replaces of one phone's grants run one after the other.
+        super::phones::lock(conn, &phone.to_string())?;
         check_members(conn, org, &grants.user_ids, &grants.team_ids)?;
         diesel::delete(phone_grants::table.filter(phone_grants::phone_id.eq(phone.to_string())))
             .execute(conn)?;

@@ -25,6 +25,18 @@ pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
     Ok(id)
 }
 
+/// Takes the organisation's row lock (PostgreSQL; SQLite's write transaction
+/// already serialises). Every transaction that changes bindings takes it
+/// first, so their audit entries commit in `seq` order and a reader paging
+/// the log never passes an entry still being written. Lock order
+/// everywhere: organisation, phone, user, then binding and token rows.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
+    diesel::update(organisations::table.filter(organisations::id.eq(id)))
+        .set(organisations::name.eq(organisations::name))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The oldest organisation with exactly this name.
 pub fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<OrgId>, RepoError> {
     let id: Option<String> = organisations::table

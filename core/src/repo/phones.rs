@@ -120,6 +120,10 @@ pub fn update(
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
     crate::db::write_tx(conn, |conn| {
+        if disabling {
+            // It ends bindings: the organisation's lock comes first.
+            super::orgs::lock(conn, &org.to_string())?;
+        }
         let n = diesel::update(
             phones::table
                 .filter(phones::org_id.eq(org.to_string()))
@@ -148,8 +152,10 @@ pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
 }
 
 /// Revokes every live credential of the phone and deletes its unused
-/// provisioning codes; a revoked credential also ends the phone's binding.
-/// Call inside a write transaction; returns how many credentials were revoked.
+/// provisioning codes and NFC binding tokens; a revoked credential also ends
+/// the phone's binding. Call inside a write transaction holding the
+/// organisation's and the phone's locks; returns how many credentials were
+/// revoked.
 pub fn revoke_credentials(
     conn: &mut DbConn,
     org: OrgId,
@@ -170,6 +176,7 @@ pub fn revoke_credentials(
     )
     .set(phone_credentials::revoked_at.eq(now_micros()))
     .execute(conn)?;
+    super::binding_tokens::revoke_for_phone(conn, id)?;
     if revoked > 0 {
         super::bindings::end_for_phone(conn, id, BindingEndReason::CredentialRevoked, by)?;
     }

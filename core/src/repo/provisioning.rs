@@ -56,6 +56,18 @@ pub fn redeem(
 ) -> Result<Option<PhoneRow>, RepoError> {
     let outcome = crate::db::write_tx(conn, |conn| {
         let now = now_micros();
+        // Locks in the order every binding change uses (organisation, phone,
+        // then the code row): redeeming revokes credentials and so ends the
+        // phone's binding.
+        let (phone_raw, org_raw): (String, String) = phone_provisioning_codes::table
+            .filter(phone_provisioning_codes::code_hash.eq(code_hash))
+            .select((
+                phone_provisioning_codes::phone_id,
+                phone_provisioning_codes::org_id,
+            ))
+            .first(conn)?;
+        super::orgs::lock(conn, &org_raw)?;
+        super::phones::lock(conn, &phone_raw)?;
         let consumed = diesel::update(
             phone_provisioning_codes::table
                 .filter(phone_provisioning_codes::code_hash.eq(code_hash))
@@ -67,11 +79,6 @@ pub fn redeem(
         if consumed == 0 {
             return Err(RepoError::NotFound);
         }
-        let phone_raw: String = phone_provisioning_codes::table
-            .filter(phone_provisioning_codes::code_hash.eq(code_hash))
-            .select(phone_provisioning_codes::phone_id)
-            .first(conn)?;
-        super::phones::lock(conn, &phone_raw)?;
         let phone: PhoneRow = phones::table
             .filter(phones::id.eq(&phone_raw))
             .filter(phones::disabled_at.is_null())

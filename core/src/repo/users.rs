@@ -190,6 +190,10 @@ pub fn update(
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
     let password_changed = changes.password_hash.is_some();
     crate::db::write_tx(conn, |conn| {
+        if disabling {
+            // It ends bindings: the organisation's lock comes first.
+            super::orgs::lock(conn, &org.to_string())?;
+        }
         let n = diesel::update(
             users::table
                 .filter(users::org_id.eq(org.to_string()))

@@ -42,11 +42,11 @@ const EXPIRY_BATCH: i64 = 500;
 pub async fn run_binding_expiry_once(db: &Database) -> Result<usize, RepoError> {
     let mut total = 0;
     loop {
-        let ended = db
+        let (ended, due) = db
             .run(|conn| bindings::end_expired(conn, EXPIRY_BATCH))
             .await?;
         total += ended;
-        if (ended as i64) < EXPIRY_BATCH {
+        if (due as i64) < EXPIRY_BATCH {
             return Ok(total);
         }
     }

@@ -16,6 +16,8 @@ pub struct AuthPhone {
     pub phone_id: PhoneId,
     pub org_id: OrgId,
     pub row: PhoneRow,
+    /// The presented credential's hash, for checks under the phone's lock.
+    pub credential_hash: String,
 }
 
 impl FromRequest for AuthPhone {
@@ -31,7 +33,8 @@ impl FromRequest for AuthPhone {
                     code: "invalid_token",
                 });
             }
-            let hash = hash_secret(&token);
+            let credential_hash = hash_secret(&token);
+            let hash = credential_hash.clone();
             let row = state
                 .db
                 .run(move |conn| phones::principal(conn, &hash).map_err(ApiError::from))
@@ -47,6 +50,7 @@ impl FromRequest for AuthPhone {
                 phone_id: row.phone_id()?,
                 org_id,
                 row,
+                credential_hash,
             })
         })
     }

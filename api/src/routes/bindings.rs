@@ -41,6 +41,9 @@ pub fn bind_error(err: BindError, by_code: bool) -> ApiError {
             detail: "the token was already redeemed; ask the phone for a new one".into(),
         },
         BindError::PhoneNotFound | BindError::UserNotFound => ApiError::NotFound,
+        BindError::CredentialRevoked => ApiError::Unauthorized {
+            code: "invalid_token",
+        },
         BindError::Repo(e) => e.into(),
     }
 }
@@ -137,6 +140,7 @@ pub async fn create(
         via,
         by: By::User(auth.user_id),
         takeover,
+        phone_credential: None,
     };
     let outcome = state
         .db

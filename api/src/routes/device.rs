@@ -92,6 +92,7 @@ pub async fn bind_user(
         via: BindingVia::Phone,
         by: By::Phone(phone.phone_id),
         takeover: body.takeover,
+        phone_credential: Some(phone.credential_hash.clone()),
     };
     let outcome = state
         .db
@@ -135,14 +136,23 @@ pub async fn binding_token(
         attempts += 1;
         let code = secrets::new_binding_code().map_err(ApiError::internal)?;
         let code_hash = secrets::hash_secret(&code);
-        let (org, phone_id) = (phone.org_id, phone.phone_id);
-        match state
+        let (org, phone_id, credential) =
+            (phone.org_id, phone.phone_id, phone.credential_hash.clone());
+        let issued = state
             .db
-            .run(move |conn| binding_tokens::issue(conn, org, phone_id, id, &code_hash, expires_at))
-            .await
-        {
+            .run(move |conn| {
+                binding_tokens::issue(conn, org, phone_id, &credential, id, &code_hash, expires_at)
+            })
+            .await;
+        match issued {
             Ok(()) => break code,
             Err(RepoError::Conflict) if attempts < 5 => continue,
+            // The credential was revoked while the request ran.
+            Err(RepoError::NotFound) => {
+                return Err(ApiError::Unauthorized {
+                    code: "invalid_token",
+                });
+            }
             Err(e) => return Err(e.into()),
         }
     };

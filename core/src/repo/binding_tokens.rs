@@ -29,17 +29,22 @@ pub enum TokenRef {
 
 /// Stores a token for the phone and deletes the phone's unspent earlier
 /// ones: a phone offers one live token at a time. `Conflict` when the code
-/// collides with another of the organisation's codes (the caller retries).
+/// collides with another of the organisation's codes (the caller retries);
+/// `NotFound` when the asking credential was revoked meanwhile.
 pub fn issue(
     conn: &mut DbConn,
     org: OrgId,
     phone: PhoneId,
+    credential_hash: &str,
     id: BindingTokenId,
     code_hash: &str,
     expires_at: i64,
 ) -> Result<(), RepoError> {
     crate::db::write_tx(conn, |conn| {
         super::phones::lock(conn, &phone.to_string())?;
+        if !super::phones::credential_is_live(conn, &phone.to_string(), credential_hash)? {
+            return Err(RepoError::NotFound);
+        }
         revoke_for_phone(conn, phone)?;
         diesel::insert_into(binding_tokens::table)
             .values((
@@ -121,11 +126,20 @@ pub fn spend(
         binding_tokens::used_by.eq(user.to_string()),
     ))
     .execute(conn)?;
-    Ok(if won == 1 {
-        Ok(())
+    if won == 1 {
+        return Ok(Ok(()));
+    }
+    // Spent meanwhile, or deleted by a newer token of the phone.
+    let still_there: Option<String> = binding_tokens::table
+        .filter(binding_tokens::id.eq(&token.id))
+        .select(binding_tokens::id)
+        .first(conn)
+        .optional()?;
+    Ok(Err(if still_there.is_some() {
+        TokenProblem::Used
     } else {
-        Err(TokenProblem::Used)
-    })
+        TokenProblem::Invalid
+    }))
 }
 
 /// Deletes the phone's unspent tokens (its credential was revoked).

@@ -1,5 +1,6 @@
 //! Bindings of users to phones. `bind` runs the whole decision in one write
-//! transaction: it locks the phone (then the user), applies the policy, ends
+//! transaction: it locks the organisation, the phone and the user, reads
+//! them afresh, applies the policy, ends
 //! what a takeover or expiry ends, inserts the binding and writes the audit
 //! log. A partial unique index allows one active binding per phone, so even
 //! a bug in the locking could not give a phone two holders.
@@ -125,6 +126,8 @@ impl Denial {
 pub enum BindError {
     Denied(Denial),
     Token(TokenProblem),
+    /// The asking phone's credential was revoked while the request ran.
+    CredentialRevoked,
     PhoneNotFound,
     UserNotFound,
     Repo(RepoError),
@@ -171,6 +174,9 @@ pub struct BindRequest {
     pub by: By,
     /// Take the phone from its current holder if the policy allows.
     pub takeover: bool,
+    /// On the phone path, the asking phone's credential hash, rechecked
+    /// under the phone's lock.
+    pub phone_credential: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +194,11 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
             .ok_or(BindError::UserNotFound)?
             .user_id()?;
         let (phone_id, token) = match &req.target {
-            Target::Phone(id) => (*id, None),
+            // Another organisation's phone is never locked, only not found.
+            Target::Phone(id) => match super::phones::get(conn, req.org, *id) {
+                Err(RepoError::NotFound) => return Err(BindError::PhoneNotFound),
+                other => (other?.phone_id()?, None),
+            },
             Target::Token(token) => {
                 let row = binding_tokens::find(conn, req.org, token)?
                     .ok_or(BindError::Token(TokenProblem::Invalid))?;
@@ -205,6 +215,11 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
         };
         let user =
             find_holder(conn, req.org, &Holder::Id(user_id))?.ok_or(BindError::UserNotFound)?;
+        if let Some(hash) = &req.phone_credential
+            && !super::phones::credential_is_live(conn, &phone.id, hash)?
+        {
+            return Err(BindError::CredentialRevoked);
+        }
         if let Some(token) = &token {
             binding_tokens::spend(conn, token, user_id, now)?.map_err(BindError::Token)?;
         }
@@ -426,11 +441,13 @@ fn end_all(
     Ok(ended)
 }
 
-/// The worker's sweep: ends up to `limit` expired bindings; returns how many.
+/// The worker's sweep: ends up to `limit` expired bindings; returns how many
+/// it ended and how many were due (a concurrent bind or worker may have
+/// ended some first).
 /// Each ends in its own short transaction under its organisation's and
 /// phone's locks, so the sweep never holds many rows and keeps the lock
 /// order of every other binding change.
-pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<usize, RepoError> {
+pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<(usize, usize), RepoError> {
     let now = now_micros();
     let due: Vec<BindingRow> = bindings::table
         .filter(bindings::ended_at.is_null())
@@ -450,7 +467,7 @@ pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<usize, RepoError> {
             ended += 1;
         }
     }
-    Ok(ended)
+    Ok((ended, due.len()))
 }
 
 #[derive(Debug)]

@@ -183,6 +183,24 @@ pub fn revoke_credentials(
     Ok(revoked)
 }
 
+/// Whether `secret_hash` is a live credential of the phone. Phone requests
+/// recheck it under the phone's lock: a revoke may have committed since the
+/// request was authenticated.
+pub fn credential_is_live(
+    conn: &mut DbConn,
+    phone: &str,
+    secret_hash: &str,
+) -> Result<bool, RepoError> {
+    let hit: Option<String> = phone_credentials::table
+        .filter(phone_credentials::phone_id.eq(phone))
+        .filter(phone_credentials::secret_hash.eq(secret_hash))
+        .filter(phone_credentials::revoked_at.is_null())
+        .select(phone_credentials::id)
+        .first(conn)
+        .optional()?;
+    Ok(hit.is_some())
+}
+
 /// The phone a credential belongs to, when the credential is live and the
 /// phone enabled.
 pub fn principal(conn: &mut DbConn, secret_hash: &str) -> Result<Option<PhoneRow>, RepoError> {

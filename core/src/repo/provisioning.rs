@@ -21,11 +21,11 @@ pub fn issue(
     expires_at: i64,
 ) -> Result<(), RepoError> {
     crate::db::write_tx(conn, |conn| {
-        let row = super::phones::get(conn, org, phone)?;
-        if row.disabled_at.is_some() {
+        super::phones::get(conn, org, phone)?;
+        super::phones::lock(conn, &phone.to_string())?;
+        if super::phones::get(conn, org, phone)?.disabled_at.is_some() {
             return Err(RepoError::NotFound);
         }
-        super::phones::lock(conn, &row.id)?;
         diesel::delete(
             phone_provisioning_codes::table
                 .filter(phone_provisioning_codes::phone_id.eq(phone.to_string()))

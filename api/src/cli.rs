@@ -9,6 +9,7 @@ use deskbind_core::ids::UserId;
 use deskbind_core::repo::orgs;
 use deskbind_core::repo::users::{self, UserRow};
 use deskbind_core::time::now_micros;
+use deskbind_core::wire::Role;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum InitAdminOutcome {
@@ -65,7 +66,7 @@ pub fn init_admin(
                 org_id: org.to_string(),
                 email: email.as_str().to_owned(),
                 display_name: "Administrator".into(),
-                role: "admin".into(),
+                role: Role::Admin.as_str().into(),
                 password_hash: hash,
                 time_zone: "UTC".into(),
                 disabled_at: None,

@@ -64,6 +64,13 @@ impl ApiError {
         Self::Forbidden { code: "forbidden" }
     }
 
+    /// Bad, forged, revoked or wrong-kind credentials.
+    pub fn invalid_token() -> Self {
+        Self::Unauthorized {
+            code: "invalid_token",
+        }
+    }
+
     /// The stable machine code.
     pub fn code(&self) -> &'static str {
         match self {

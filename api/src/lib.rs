@@ -2,6 +2,7 @@
 //! it; `routes::api_routes` is the one list of routes; `error::ApiError` is
 //! the one error type.
 
+pub mod binding_errors;
 pub mod cli;
 pub mod error;
 pub mod extract;

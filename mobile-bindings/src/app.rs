@@ -180,162 +180,115 @@ impl AppClient {
     }
 
     pub async fn logout(&self) -> Result<()> {
-        self.call_empty(Method::POST, "v1/auth/logout", None::<&()>, &[])
-            .await?;
+        self.no_content(Method::POST, "v1/auth/logout").await?;
         *self.tokens.lock().await = None;
         Ok(())
     }
 
     pub async fn me(&self) -> Result<User> {
-        self.call(Method::GET, "v1/me", None::<&()>, &[]).await
+        self.get("v1/me").await
     }
 
     // Users.
     pub async fn list_users(&self, page: &PageQuery) -> Result<Page<User>> {
-        self.call(Method::GET, "v1/users", None::<&()>, &page.pairs())
-            .await
+        self.get_with("v1/users", &page.pairs()).await
     }
     pub async fn create_user(&self, body: &CreateUser) -> Result<User> {
-        self.call(Method::POST, "v1/users", Some(body), &[]).await
+        self.send(Method::POST, "v1/users", body).await
     }
     pub async fn get_user(&self, id: UserId) -> Result<User> {
-        self.call(Method::GET, &format!("v1/users/{id}"), None::<&()>, &[])
-            .await
+        self.get(&format!("v1/users/{id}")).await
     }
     pub async fn update_user(&self, id: UserId, body: &UpdateUser) -> Result<User> {
-        self.call(Method::PATCH, &format!("v1/users/{id}"), Some(body), &[])
+        self.send(Method::PATCH, &format!("v1/users/{id}"), body)
             .await
     }
 
     // Teams.
     pub async fn list_teams(&self, page: &PageQuery) -> Result<Page<Team>> {
-        self.call(Method::GET, "v1/teams", None::<&()>, &page.pairs())
-            .await
+        self.get_with("v1/teams", &page.pairs()).await
     }
     pub async fn create_team(&self, name: &str) -> Result<Team> {
-        self.call(
+        self.send(
             Method::POST,
             "v1/teams",
-            Some(&CreateTeam {
+            &CreateTeam {
                 name: name.to_owned(),
-            }),
-            &[],
+            },
         )
         .await
     }
     pub async fn get_team(&self, id: TeamId) -> Result<Team> {
-        self.call(Method::GET, &format!("v1/teams/{id}"), None::<&()>, &[])
-            .await
+        self.get(&format!("v1/teams/{id}")).await
     }
     pub async fn rename_team(&self, id: TeamId, name: &str) -> Result<Team> {
-        self.call(
+        self.send(
             Method::PATCH,
             &format!("v1/teams/{id}"),
-            Some(&UpdateTeam {
+            &UpdateTeam {
                 name: name.to_owned(),
-            }),
-            &[],
+            },
         )
         .await
     }
     pub async fn delete_team(&self, id: TeamId) -> Result<()> {
-        self.call_empty(Method::DELETE, &format!("v1/teams/{id}"), None::<&()>, &[])
+        self.no_content(Method::DELETE, &format!("v1/teams/{id}"))
             .await
     }
     pub async fn team_members(&self, id: TeamId, page: &PageQuery) -> Result<Page<User>> {
-        self.call(
-            Method::GET,
-            &format!("v1/teams/{id}/members"),
-            None::<&()>,
-            &page.pairs(),
-        )
-        .await
+        self.get_with(&format!("v1/teams/{id}/members"), &page.pairs())
+            .await
     }
     pub async fn add_team_member(&self, team: TeamId, user: UserId) -> Result<()> {
-        self.call_empty(
-            Method::PUT,
-            &format!("v1/teams/{team}/members/{user}"),
-            None::<&()>,
-            &[],
-        )
-        .await
+        self.no_content(Method::PUT, &format!("v1/teams/{team}/members/{user}"))
+            .await
     }
     pub async fn remove_team_member(&self, team: TeamId, user: UserId) -> Result<()> {
-        self.call_empty(
-            Method::DELETE,
-            &format!("v1/teams/{team}/members/{user}"),
-            None::<&()>,
-            &[],
-        )
-        .await
+        self.no_content(Method::DELETE, &format!("v1/teams/{team}/members/{user}"))
+            .await
     }
 
     // Phones.
     pub async fn list_phones(&self, page: &PageQuery) -> Result<Page<Phone>> {
-        self.call(Method::GET, "v1/phones", None::<&()>, &page.pairs())
-            .await
+        self.get_with("v1/phones", &page.pairs()).await
     }
     pub async fn create_phone(&self, body: &CreatePhone) -> Result<Phone> {
-        self.call(Method::POST, "v1/phones", Some(body), &[]).await
+        self.send(Method::POST, "v1/phones", body).await
     }
     pub async fn get_phone(&self, id: PhoneId) -> Result<Phone> {
-        self.call(Method::GET, &format!("v1/phones/{id}"), None::<&()>, &[])
-            .await
+        self.get(&format!("v1/phones/{id}")).await
     }
     pub async fn update_phone(&self, id: PhoneId, body: &UpdatePhone) -> Result<Phone> {
-        self.call(Method::PATCH, &format!("v1/phones/{id}"), Some(body), &[])
+        self.send(Method::PATCH, &format!("v1/phones/{id}"), body)
             .await
     }
     /// A one-time code the phone exchanges for its credential.
     pub async fn create_provisioning_code(&self, id: PhoneId) -> Result<ProvisioningCode> {
-        self.call(
-            Method::POST,
-            &format!("v1/phones/{id}/provisioning-code"),
-            None::<&()>,
-            &[],
-        )
-        .await
+        self.bodyless(Method::POST, &format!("v1/phones/{id}/provisioning-code"))
+            .await
     }
     pub async fn revoke_phone_credential(&self, id: PhoneId) -> Result<()> {
-        self.call_empty(
-            Method::DELETE,
-            &format!("v1/phones/{id}/credential"),
-            None::<&()>,
-            &[],
-        )
-        .await
+        self.no_content(Method::DELETE, &format!("v1/phones/{id}/credential"))
+            .await
     }
 
     /// Who may bind the phone (admins).
     pub async fn phone_grants(&self, id: PhoneId) -> Result<PhoneGrants> {
-        self.call(
-            Method::GET,
-            &format!("v1/phones/{id}/grants"),
-            None::<&()>,
-            &[],
-        )
-        .await
+        self.get(&format!("v1/phones/{id}/grants")).await
     }
     /// Replaces who may bind the phone (admins).
     pub async fn set_phone_grants(&self, id: PhoneId, grants: &PhoneGrants) -> Result<PhoneGrants> {
-        self.call(
-            Method::PUT,
-            &format!("v1/phones/{id}/grants"),
-            Some(grants),
-            &[],
-        )
-        .await
+        self.send(Method::PUT, &format!("v1/phones/{id}/grants"), grants)
+            .await
     }
 
     // Binding.
     pub async fn binding_policy(&self) -> Result<BindingPolicy> {
-        self.call(Method::GET, "v1/binding-policy", None::<&()>, &[])
-            .await
+        self.get("v1/binding-policy").await
     }
     /// Replaces the organisation's binding policy (admins).
     pub async fn set_binding_policy(&self, policy: &PutBindingPolicy) -> Result<BindingPolicy> {
-        self.call(Method::PUT, "v1/binding-policy", Some(policy), &[])
-            .await
+        self.send(Method::PUT, "v1/binding-policy", policy).await
     }
     /// Binds the user to a phone by id; `takeover` takes it from its holder
     /// where the policy allows. Binding a phone the user already holds
@@ -373,39 +326,56 @@ impl AppClient {
         .await
     }
     pub async fn create_binding(&self, body: &CreateBinding) -> Result<Binding> {
-        self.call(Method::POST, "v1/bindings", Some(body), &[])
-            .await
+        self.send(Method::POST, "v1/bindings", body).await
     }
     pub async fn list_bindings(&self, query: &BindingQuery) -> Result<Page<Binding>> {
-        self.call(Method::GET, "v1/bindings", None::<&()>, &query.pairs())
-            .await
+        self.get_with("v1/bindings", &query.pairs()).await
     }
     pub async fn get_binding(&self, id: BindingId) -> Result<Binding> {
-        self.call(Method::GET, &format!("v1/bindings/{id}"), None::<&()>, &[])
-            .await
+        self.get(&format!("v1/bindings/{id}")).await
     }
     /// Ends a binding; returns it as ended.
     pub async fn unbind(&self, id: BindingId) -> Result<Binding> {
-        self.call(
-            Method::DELETE,
-            &format!("v1/bindings/{id}"),
-            None::<&()>,
-            &[],
-        )
-        .await
+        self.bodyless(Method::DELETE, &format!("v1/bindings/{id}"))
+            .await
     }
     /// The binding audit log, oldest first (admins).
     pub async fn list_binding_events(
         &self,
         query: &BindingEventQuery,
     ) -> Result<Page<BindingEvent>> {
-        self.call(
-            Method::GET,
-            "v1/binding-events",
-            None::<&()>,
-            &query.pairs(),
-        )
-        .await
+        self.get_with("v1/binding-events", &query.pairs()).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call(Method::GET, path, None::<&()>, &[]).await
+    }
+
+    async fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T> {
+        self.call(Method::GET, path, None::<&()>, query).await
+    }
+
+    async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.call(method, path, Some(body), &[]).await
+    }
+
+    /// A request without a body that answers with JSON.
+    async fn bodyless<T: DeserializeOwned>(&self, method: Method, path: &str) -> Result<T> {
+        self.call(method, path, None::<&()>, &[]).await
+    }
+
+    /// A request without a body that answers 204.
+    async fn no_content(&self, method: Method, path: &str) -> Result<()> {
+        self.authed(method, path, None::<&()>, &[]).await.map(drop)
     }
 
     async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -416,16 +386,6 @@ impl AppClient {
         query: &[(&str, String)],
     ) -> Result<T> {
         json(self.authed(method, path, body, query).await?).await
-    }
-
-    async fn call_empty<B: Serialize + ?Sized>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-        query: &[(&str, String)],
-    ) -> Result<()> {
-        self.authed(method, path, body, query).await.map(drop)
     }
 
     /// Refreshes, unless another call already replaced `stale_access` while

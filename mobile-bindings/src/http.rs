@@ -9,7 +9,7 @@ use crate::{ClientError, Result};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
-    pub client: reqwest::Client,
+    client: reqwest::Client,
     base: Url,
 }
 

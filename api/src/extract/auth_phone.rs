@@ -16,7 +16,8 @@ pub struct AuthPhone {
     pub phone_id: PhoneId,
     pub org_id: OrgId,
     pub row: PhoneRow,
-    /// The presented credential's hash, for checks under the phone's lock.
+    /// The presented credential's hash, rechecked inside a transaction
+    /// where a concurrent revoke matters.
     pub credential_hash: String,
 }
 
@@ -29,9 +30,7 @@ impl FromRequest for AuthPhone {
         Box::pin(async move {
             let (token, state) = credentials?;
             if !token.starts_with(PHONE_CREDENTIAL_PREFIX) {
-                return Err(ApiError::Unauthorized {
-                    code: "invalid_token",
-                });
+                return Err(ApiError::invalid_token());
             }
             let credential_hash = hash_secret(&token);
             let hash = credential_hash.clone();
@@ -39,9 +38,7 @@ impl FromRequest for AuthPhone {
                 .db
                 .run(move |conn| phones::principal(conn, &hash).map_err(ApiError::from))
                 .await?
-                .ok_or(ApiError::Unauthorized {
-                    code: "invalid_token",
-                })?;
+                .ok_or(ApiError::invalid_token())?;
             let org_id = row
                 .org_id
                 .parse()

@@ -42,31 +42,23 @@ impl FromRequest for AuthUser {
             let (token, state) = credentials?;
             if token.starts_with(PHONE_CREDENTIAL_PREFIX) {
                 // A phone credential is never a user credential.
-                return Err(ApiError::Unauthorized {
-                    code: "invalid_token",
-                });
+                return Err(ApiError::invalid_token());
             }
             let claims = state.keys.verify(&token).map_err(|e| match e {
                 TokenError::Expired => ApiError::Unauthorized {
                     code: "token_expired",
                 },
-                _ => ApiError::Unauthorized {
-                    code: "invalid_token",
-                },
+                _ => ApiError::invalid_token(),
             })?;
             let (session, user) = (claims.sid, claims.sub);
             let row = state
                 .db
                 .run(move |conn| sessions::principal(conn, session, user).map_err(ApiError::from))
                 .await?
-                .ok_or(ApiError::Unauthorized {
-                    code: "invalid_token",
-                })?;
+                .ok_or(ApiError::invalid_token())?;
             let org_id = row.org()?;
             if org_id != claims.org {
-                return Err(ApiError::Unauthorized {
-                    code: "invalid_token",
-                });
+                return Err(ApiError::invalid_token());
             }
             Ok(AuthUser {
                 user_id: user,

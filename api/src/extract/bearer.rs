@@ -24,16 +24,10 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
             code: "missing_credentials",
         })?
         .to_str()
-        .map_err(|_| ApiError::Unauthorized {
-            code: "invalid_token",
-        })?;
-    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthorized {
-        code: "invalid_token",
-    })?;
+        .map_err(|_| ApiError::invalid_token())?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::invalid_token())?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized {
-            code: "invalid_token",
-        });
+        return Err(ApiError::invalid_token());
     }
     Ok(token.trim().to_owned())
 }

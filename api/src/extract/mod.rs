@@ -11,7 +11,7 @@ mod query;
 pub use auth_phone::AuthPhone;
 pub use auth_user::AuthUser;
 pub use json::Json;
-pub use page::PageParams;
+pub use page::{PageParams, SeqPageParams};
 pub use query::{Query, id_param, time_param};
 
 /// Parses an id from the path; an id that is not even a UUID cannot exist,

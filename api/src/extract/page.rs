@@ -1,4 +1,6 @@
 //! `?cursor=&limit=` of list endpoints, validated with the parameter named.
+//! Most lists page by id (`PageParams`); the audit log by its sequence
+//! number (`SeqPageParams`). Both leave other parameters to `Query`.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -17,11 +19,37 @@ impl FromRequest for PageParams {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(parse(req.query_string()).map(PageParams))
+        ready(parse(req.query_string(), id_cursor).map(PageParams))
     }
 }
 
-fn parse(query: &str) -> Result<PageRequest, ApiError> {
+/// A page whose cursor is a sequence number (kept as its decimal text).
+#[derive(Debug, Clone)]
+pub struct SeqPageParams(pub PageRequest);
+
+impl FromRequest for SeqPageParams {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse(req.query_string(), seq_cursor).map(SeqPageParams))
+    }
+}
+
+fn id_cursor(raw: &str) -> Option<String> {
+    uuid::Uuid::parse_str(raw)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+fn seq_cursor(raw: &str) -> Option<String> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(|n| n.to_string())
+}
+
+fn parse(query: &str, cursor: fn(&str) -> Option<String>) -> Result<PageRequest, ApiError> {
     let params = web::Query::<HashMap<String, String>>::from_query(query).map_err(|e| {
         ApiError::InvalidQuery {
             field: "query".into(),
@@ -42,14 +70,10 @@ fn parse(query: &str) -> Result<PageRequest, ApiError> {
     };
     let after = match params.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
-        Some(raw) => Some(
-            uuid::Uuid::parse_str(raw)
-                .map(|u| u.hyphenated().to_string())
-                .map_err(|_| ApiError::InvalidQuery {
-                    field: "cursor".into(),
-                    detail: "not a cursor this API returned".into(),
-                })?,
-        ),
+        Some(raw) => Some(cursor(raw).ok_or_else(|| ApiError::InvalidQuery {
+            field: "cursor".into(),
+            detail: "not a cursor this API returned".into(),
+        })?),
     };
     Ok(PageRequest::new(after, limit))
 }
@@ -60,13 +84,18 @@ mod tests {
 
     #[test]
     fn validates_limit_and_cursor() {
-        assert_eq!(parse("").map(|p| p.limit).ok(), Some(50));
-        assert_eq!(parse("limit=3").map(|p| p.limit).ok(), Some(3));
+        assert_eq!(parse("", id_cursor).map(|p| p.limit).ok(), Some(50));
+        assert_eq!(parse("limit=3", id_cursor).map(|p| p.limit).ok(), Some(3));
         for bad in ["limit=0", "limit=201", "limit=x", "cursor=nope"] {
             assert!(
-                matches!(parse(bad), Err(ApiError::InvalidQuery { .. })),
+                matches!(parse(bad, id_cursor), Err(ApiError::InvalidQuery { .. })),
                 "{bad}"
             );
         }
+        assert_eq!(
+            parse("cursor=42", seq_cursor).map(|p| p.after).ok(),
+            Some(Some("42".into()))
+        );
+        assert!(parse("cursor=-1", seq_cursor).is_err());
     }
 }

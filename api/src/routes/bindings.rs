@@ -10,57 +10,17 @@ use deskbind_core::ids::{BindingId, PhoneId, UserId};
 use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::binding_tokens::{TokenProblem, TokenRef};
 use deskbind_core::repo::bindings::{
-    self, BindError, BindOutcome, BindRequest, BindingFilter, Holder, Target, UnbindError,
+    self, BindError, BindOutcome, BindRequest, BindingFilter, Holder, Target,
 };
 use deskbind_core::time::now_micros;
 use deskbind_core::wire::{Binding, BindingVia, CreateBinding, Page};
 use serde::Deserialize;
 
 use super::users::visibility;
+use crate::binding_errors::{binding_code_invalid, binding_token_invalid};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json, PageParams, Query, id_param, path_id};
 use crate::state::AppState;
-
-/// How a failed bind reads on the wire: policy refusals are 403 with the
-/// rule's code; token problems 400 (409 when already spent).
-pub fn bind_error(err: BindError, by_code: bool) -> ApiError {
-    match err {
-        BindError::Denied(denial) => ApiError::Denied {
-            code: denial.code(),
-            detail: denial.detail().into(),
-        },
-        // A code reveals nothing about why it failed: it may be a guess.
-        BindError::Token(_) if by_code => invalid_code(),
-        BindError::Token(TokenProblem::Invalid) => invalid_token(),
-        BindError::Token(TokenProblem::Expired) => ApiError::BadRequest {
-            code: "binding_token_expired",
-            detail: "the token expired; ask the phone for a new one".into(),
-        },
-        BindError::Token(TokenProblem::Used) => ApiError::Conflict {
-            code: "binding_token_used",
-            detail: "the token was already redeemed; ask the phone for a new one".into(),
-        },
-        BindError::PhoneNotFound | BindError::UserNotFound => ApiError::NotFound,
-        BindError::CredentialRevoked => ApiError::Unauthorized {
-            code: "invalid_token",
-        },
-        BindError::Repo(e) => e.into(),
-    }
-}
-
-fn invalid_token() -> ApiError {
-    ApiError::BadRequest {
-        code: "binding_token_invalid",
-        detail: "the token is not one of ours; read it from the phone again".into(),
-    }
-}
-
-fn invalid_code() -> ApiError {
-    ApiError::BadRequest {
-        code: "binding_code_invalid",
-        detail: "the code is wrong, used or expired; check the phone's display".into(),
-    }
-}
 
 /// A created binding is 201 (with its location for users, who can read it
 /// there); one the user already held, 200.
@@ -104,10 +64,8 @@ fn target(
                 .keys
                 .verify_binding(token.trim(), auth.org_id)
                 .map_err(|e| match e {
-                    TokenError::Expired => {
-                        bind_error(BindError::Token(TokenProblem::Expired), false)
-                    }
-                    _ => invalid_token(),
+                    TokenError::Expired => BindError::Token(TokenProblem::Expired).into(),
+                    _ => binding_token_invalid(),
                 })?;
             state.limits.redeem_for_phone(&claims.sub.to_string())?;
             Ok((Target::Token(TokenRef::Id(claims.jti)), BindingVia::Nfc))
@@ -115,7 +73,7 @@ fn target(
         (None, None, Some(code)) => {
             state.limits.redeem_by_user(&auth.user_id.to_string())?;
             state.limits.redeem_code_in_org(&auth.org_id.to_string())?;
-            let digits = secrets::normalise_binding_code(&code).ok_or_else(invalid_code)?;
+            let digits = secrets::normalise_binding_code(&code).ok_or_else(binding_code_invalid)?;
             Ok((
                 Target::Token(TokenRef::CodeHash(secrets::hash_secret(&digits))),
                 BindingVia::Nfc,
@@ -146,7 +104,10 @@ pub async fn create(
         .db
         .run(move |conn| bindings::bind(conn, &request))
         .await
-        .map_err(|e| bind_error(e, by_code))?;
+        .map_err(|e| match e {
+            BindError::Token(_) if by_code => binding_code_invalid(),
+            other => other.into(),
+        })?;
     log_outcome(&outcome, "app");
     bind_response(outcome, true)
 }
@@ -184,14 +145,7 @@ pub async fn list(
         .run(move |conn| bindings::list(conn, auth.org_id, visibility, &filter, &page))
         .await?;
     let now = now_micros();
-    Ok(web::Json(Page {
-        items: page
-            .items
-            .iter()
-            .map(|r| r.to_wire(now))
-            .collect::<Result<_, _>>()?,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.try_map(|r| r.to_wire(now))?))
 }
 
 pub async fn get(
@@ -221,15 +175,7 @@ pub async fn delete(
         .run(move |conn| {
             bindings::unbind(conn, auth.org_id, id, visibility, By::User(auth.user_id))
         })
-        .await
-        .map_err(|e| match e {
-            UnbindError::NotFound => ApiError::NotFound,
-            UnbindError::AlreadyEnded => ApiError::Conflict {
-                code: "binding_already_ended",
-                detail: "this binding has already ended".into(),
-            },
-            UnbindError::Repo(e) => e.into(),
-        })?;
+        .await?;
     tracing::info!(binding = %row.id, phone = %row.phone_id, "phone unbound");
     Ok(web::Json(row.to_wire(now_micros())?))
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use deskbind_core::auth::jwt::{BINDING_AUDIENCE, BINDING_TYPE, BindingClaims, ISSUER};
+use deskbind_core::auth::jwt::BindingClaims;
 use deskbind_core::auth::secrets;
 use deskbind_core::domain::Email;
 use deskbind_core::ids::{BindingTokenId, UserId};
@@ -15,7 +15,7 @@ use deskbind_core::wire::{
     BindingToken, BindingVia, Phone, PhoneBindingRequest, ProvisionRequest, Provisioned,
 };
 
-use super::bindings::{bind_error, bind_response, log_outcome};
+use super::bindings::{bind_response, log_outcome};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthPhone, Json, peer_ip};
 use crate::state::AppState;
@@ -92,13 +92,12 @@ pub async fn bind_user(
         via: BindingVia::Phone,
         by: By::Phone(phone.phone_id),
         takeover: body.takeover,
-        phone_credential: Some(phone.credential_hash.clone()),
+        phone_credential: Some(phone.credential_hash),
     };
     let outcome = state
         .db
         .run(move |conn| bindings::bind(conn, &request))
-        .await
-        .map_err(|e| bind_error(e, false))?;
+        .await?;
     log_outcome(&outcome, "phone");
     bind_response(outcome, false)
 }
@@ -114,16 +113,13 @@ pub async fn binding_token(
     let now = now_micros();
     let expires_at = now + seconds(ttl as i64);
     let id = BindingTokenId::new();
-    let claims = BindingClaims {
-        iss: ISSUER.into(),
-        aud: BINDING_AUDIENCE.into(),
-        sub: phone.phone_id,
-        org: phone.org_id,
-        jti: id,
-        typ: BINDING_TYPE.into(),
-        iat: now / 1_000_000,
-        exp: expires_at / 1_000_000,
-    };
+    let claims = BindingClaims::new(
+        phone.phone_id,
+        phone.org_id,
+        id,
+        now / 1_000_000,
+        expires_at / 1_000_000,
+    );
     let token = state
         .keys
         .sign_binding(&claims)
@@ -148,11 +144,7 @@ pub async fn binding_token(
             Ok(()) => break code,
             Err(RepoError::Conflict) if attempts < 5 => continue,
             // The credential was revoked while the request ran.
-            Err(RepoError::NotFound) => {
-                return Err(ApiError::Unauthorized {
-                    code: "invalid_token",
-                });
-            }
+            Err(RepoError::NotFound) => return Err(ApiError::invalid_token()),
             Err(e) => return Err(e.into()),
         }
     };

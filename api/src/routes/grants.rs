@@ -2,7 +2,7 @@
 
 use actix_web::web;
 use deskbind_core::ids::PhoneId;
-use deskbind_core::repo::grants::{self, GrantError};
+use deskbind_core::repo::grants;
 use deskbind_core::repo::phones;
 use deskbind_core::wire::PhoneGrants;
 
@@ -55,15 +55,7 @@ pub async fn put(
     let grants = state
         .db
         .run(move |conn| grants::replace(conn, auth.org_id, id, &body))
-        .await
-        .map_err(|e| match e {
-            GrantError::UnknownGrantee { field, index } => ApiError::Validation {
-                code: "unknown_grantee",
-                field: format!("{field}[{index}]"),
-                detail: "no such user or team in this organisation".into(),
-            },
-            GrantError::Repo(e) => e.into(),
-        })?;
+        .await?;
     tracing::info!(phone = %id, by = %auth.user_id, ?grants, "phone grants replaced");
     Ok(web::Json(grants))
 }

@@ -14,21 +14,14 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers; 503 otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let backend = state.db.backend().name();
+    // A pool timeout and a failed query both mean "not ready".
     state
         .db
-        .run(|conn| {
-            conn.batch_execute("SELECT 1").map_err(|e| {
-                tracing::warn!(error = %e, "readiness check failed");
-                ApiError::Unavailable("database unreachable".into())
-            })
-        })
+        .run(|conn| conn.batch_execute("SELECT 1").map_err(ApiError::from))
         .await
-        .map_err(|e| match e {
-            ApiError::Internal(cause) => {
-                tracing::warn!(error = %cause, "readiness check failed");
-                ApiError::Unavailable("database unreachable".into())
-            }
-            other => other,
+        .map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::Unavailable("database unreachable".into())
         })?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })))
 }

@@ -5,12 +5,13 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use deskbind_core::auth::secrets;
+use deskbind_core::db::DbConn;
 use deskbind_core::domain::{E164, FieldError, NonBlank};
 use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::binding_events::By;
+use deskbind_core::repo::bindings;
 use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
 use deskbind_core::repo::provisioning;
-use deskbind_core::repo::{bindings, orgs};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::wire::{CreatePhone, Page, Phone, ProvisioningCode, UpdatePhone};
 
@@ -44,11 +45,27 @@ fn optional_text(field: &'static str, raw: Option<&str>) -> Result<Option<String
         .transpose()
 }
 
-fn to_wire(conn: &mut deskbind_core::db::DbConn, row: PhoneRow) -> ApiResult<Phone> {
-    let ids = std::slice::from_ref(&row.id);
-    let provisioned = phones::provisioned_among(conn, ids)?.contains(&row.id);
-    let holder = bindings::holders(conn, ids)?.remove(&row.id);
-    Ok(row.to_wire(provisioned, holder)?)
+/// Phones with whether each is provisioned and who holds it: two queries
+/// for the whole page.
+fn to_wire_page(conn: &mut DbConn, rows: Page<PhoneRow>) -> ApiResult<Page<Phone>> {
+    let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
+    let live = phones::provisioned_among(conn, &ids)?;
+    let mut holders = bindings::holders(conn, &ids)?;
+    Ok(rows.try_map(|r| r.to_wire(live.contains(&r.id), holders.remove(&r.id)))?)
+}
+
+fn to_wire(conn: &mut DbConn, row: PhoneRow) -> ApiResult<Phone> {
+    let page = to_wire_page(
+        conn,
+        Page {
+            items: vec![row],
+            next_cursor: None,
+        },
+    )?;
+    page.items
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("phone vanished from its own page")))
 }
 
 pub async fn list(
@@ -60,18 +77,7 @@ pub async fn list(
         .db
         .run(move |conn| {
             let rows = phones::list(conn, auth.org_id, &page)?;
-            let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
-            let live = phones::provisioned_among(conn, &ids)?;
-            let mut holders = bindings::holders(conn, &ids)?;
-            let items = rows
-                .items
-                .iter()
-                .map(|r| r.to_wire(live.contains(&r.id), holders.remove(&r.id)))
-                .collect::<Result<_, _>>()?;
-            Ok::<_, ApiError>(Page {
-                items,
-                next_cursor: rows.next_cursor,
-            })
+            to_wire_page(conn, rows)
         })
         .await?;
     Ok(web::Json(page))
@@ -221,15 +227,7 @@ pub async fn revoke_credential(
     let id: PhoneId = path_id(&id)?;
     state
         .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                orgs::lock(conn, &auth.org_id.to_string())?;
-                phones::get(conn, auth.org_id, id)?;
-                phones::lock(conn, &id.to_string())?;
-                phones::revoke_credentials(conn, auth.org_id, id, By::User(auth.user_id))
-            })
-            .map_err(ApiError::from)
-        })
+        .run(move |conn| phones::revoke(conn, auth.org_id, id, By::User(auth.user_id)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -35,15 +35,7 @@ pub async fn list(
             teams::list(conn, auth.org_id, visibility(&auth), &page).map_err(ApiError::from)
         })
         .await?;
-    let items = rows
-        .items
-        .iter()
-        .map(|r| r.to_wire())
-        .collect::<Result<_, _>>()?;
-    Ok(web::Json(Page {
-        items,
-        next_cursor: rows.next_cursor,
-    }))
+    Ok(web::Json(rows.try_map(|r| r.to_wire())?))
 }
 
 pub async fn create(

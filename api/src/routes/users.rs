@@ -47,15 +47,7 @@ pub fn to_wire_page(
 ) -> ApiResult<Page<User>> {
     let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
     let mut teams = users::team_ids_of(conn, &ids)?;
-    let items = rows
-        .items
-        .into_iter()
-        .map(|r| r.to_wire(teams.remove(&r.id).unwrap_or_default()))
-        .collect::<Result<_, _>>()?;
-    Ok(Page {
-        items,
-        next_cursor: rows.next_cursor,
-    })
+    Ok(rows.try_map(|r| r.to_wire(teams.remove(&r.id).unwrap_or_default()))?)
 }
 
 pub async fn create(

@@ -84,26 +84,14 @@ async fn one_user_asking_for_ten_phones_at_once_gets_exactly_the_limit() {
 
 /// Active bindings of disabled phones or users: must stay zero.
 async fn bound_while_disabled(app: &crate::helpers::TestApp) -> i64 {
-    use diesel::prelude::*;
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    app.db
-        .run(|conn| {
-            diesel::sql_query(
-                "SELECT COUNT(*) AS n FROM bindings b \
-                 JOIN phones p ON p.id = b.phone_id JOIN users u ON u.id = b.user_id \
-                 WHERE b.ended_at IS NULL \
-                 AND (p.disabled_at IS NOT NULL OR u.disabled_at IS NOT NULL)",
-            )
-            .get_result::<Count>(conn)
-            .map(|c| c.n)
-            .map_err(deskbind_core::db::DbError::from)
-        })
-        .await
-        .unwrap()
+    app.scalar(
+        "SELECT COUNT(*) AS n FROM bindings b \
+         JOIN phones p ON p.id = b.phone_id JOIN users u ON u.id = b.user_id \
+         WHERE b.ended_at IS NULL \
+         AND (p.disabled_at IS NOT NULL OR u.disabled_at IS NOT NULL)"
+            .into(),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -152,15 +152,20 @@ impl TestApp {
     /// A phone that has redeemed a provisioning code, with its client.
     pub async fn provisioned_phone(&self, number: &str) -> (Phone, PhoneClient) {
         let phone = self.phone(number).await;
-        let code = self
-            .admin
-            .create_provisioning_code(phone.id)
+        let client = self.provision(&self.admin, phone.id).await;
+        (phone, client)
+    }
+
+    /// Provisions a phone with a code issued by `admin` (of any organisation).
+    pub async fn provision(&self, admin: &AppClient, phone: PhoneId) -> PhoneClient {
+        let code = admin
+            .create_provisioning_code(phone)
             .await
             .expect("provisioning code");
-        let (client, _) = PhoneClient::provision(&self.base, &code.code)
+        PhoneClient::provision(&self.base, &code.code)
             .await
-            .expect("provision");
-        (phone, client)
+            .expect("provision")
+            .0
     }
 
     /// Lets exactly these users (and admins) bind the phone.
@@ -232,21 +237,27 @@ impl TestApp {
 
     /// Counts rows of a table through the test's own connection.
     pub async fn count(&self, table: &'static str) -> i64 {
+        self.scalar(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .await
+    }
+
+    /// Runs a query whose one row has one BIGINT column named `n`.
+    pub async fn scalar(&self, sql: String) -> i64 {
         use diesel::prelude::*;
         #[derive(QueryableByName)]
-        struct Count {
+        struct Scalar {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
         self.db
             .run(move |conn| {
-                diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-                    .get_result::<Count>(conn)
+                diesel::sql_query(sql)
+                    .get_result::<Scalar>(conn)
                     .map(|c| c.n)
                     .map_err(deskbind_core::db::DbError::from)
             })
             .await
-            .expect("count")
+            .expect("scalar query")
     }
 
     /// Runs raw SQL (to age rows in time-dependent tests).

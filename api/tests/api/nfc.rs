@@ -131,14 +131,7 @@ async fn expired_tampered_superseded_and_foreign_tokens_are_rejected() {
     // Another organisation's token and code are as unknown as forged ones.
     let foreign_admin = app.other_org_admin().await;
     let foreign_phone = foreign_phone(&foreign_admin, "+4930904099").await;
-    let code_for_foreign = foreign_admin
-        .create_provisioning_code(foreign_phone.id)
-        .await
-        .unwrap();
-    let (foreign_device, _) =
-        deskbind_mobile::PhoneClient::provision(&app.base, &code_for_foreign.code)
-            .await
-            .unwrap();
+    let foreign_device = app.provision(&foreign_admin, foreign_phone.id).await;
     let foreign_offer = foreign_device.binding_token().await.unwrap();
     let err = ann_app
         .bind_with_token(&foreign_offer.token, false)

@@ -198,33 +198,14 @@ async fn expired_replaced_and_revoked_codes_and_credentials_fail() {
 #[tokio::test]
 async fn disabling_a_phone_locks_it_out_and_blocks_provisioning() {
     let app = spawn_app().await;
-    let created = app.phone("+4930901850").await;
-    let code_value = app
-        .admin
-        .create_provisioning_code(created.id)
-        .await
-        .unwrap()
-        .code;
-    let (device, _) = PhoneClient::provision(&app.base, &code_value)
-        .await
-        .unwrap();
+    let (created, device) = app.provisioned_phone("+4930901850").await;
     let pending = app
         .admin
         .create_provisioning_code(created.id)
         .await
         .unwrap();
 
-    let disabled = app
-        .admin
-        .update_phone(
-            created.id,
-            &UpdatePhone {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let disabled = app.disable_phone(created.id).await.unwrap();
     assert!(disabled.disabled && !disabled.provisioned);
     assert_eq!(
         code(&device.me().await.unwrap_err()),

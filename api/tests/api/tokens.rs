@@ -126,11 +126,7 @@ async fn every_kind_of_bad_token_is_rejected() {
 #[tokio::test]
 async fn user_tokens_and_phone_credentials_never_cross() {
     let app = spawn_app().await;
-    let phone = app.phone("+4930901820").await;
-    let code = app.admin.create_provisioning_code(phone.id).await.unwrap();
-    let (device, provisioned) = deskbind_mobile::PhoneClient::provision(&app.base, &code.code)
-        .await
-        .unwrap();
+    let (phone, device) = app.provisioned_phone("+4930901820").await;
     assert_eq!(device.me().await.unwrap().id, phone.id);
 
     let user_token = app.access_token().await;
@@ -140,7 +136,7 @@ async fn user_tokens_and_phone_credentials_never_cross() {
     );
     for path in ["/v1/me", "/v1/phones", "/v1/users"] {
         assert_eq!(
-            status_of(&app, path, &provisioned.credential).await,
+            status_of(&app, path, device.credential()).await,
             (401, "invalid_token".into()),
             "{path}"
         );

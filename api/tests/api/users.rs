@@ -297,17 +297,7 @@ async fn lists_paginate_by_cursor_without_gaps_or_repeats() {
 async fn admins_cannot_lock_themselves_out() {
     let app = spawn_app().await;
     let me = app.admin.me().await.unwrap();
-    let err = app
-        .admin
-        .update_user(
-            me.id,
-            &UpdateUser {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
+    let err = app.disable_user(me.id).await.unwrap_err();
     assert_eq!(
         (code(&err), err.field()),
         ((422, "self_lockout".into()), Some("disabled"))

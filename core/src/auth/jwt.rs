@@ -57,6 +57,23 @@ pub struct BindingClaims {
     pub exp: i64,
 }
 
+impl BindingClaims {
+    /// A token of `phone` (in `org`) for the row `jti`, valid from `iat` to
+    /// `exp` (seconds since the epoch).
+    pub fn new(phone: PhoneId, org: OrgId, jti: BindingTokenId, iat: i64, exp: i64) -> Self {
+        Self {
+            iss: ISSUER.into(),
+            aud: BINDING_AUDIENCE.into(),
+            sub: phone,
+            org,
+            jti,
+            typ: BINDING_TYPE.into(),
+            iat,
+            exp,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
     #[error("token key directory {path}: {source}")]

@@ -118,14 +118,13 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens a pool; fails when the first connection cannot be made.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
-        if let DatabaseUrl::Sqlite(path) = url
-            && let Some(parent) = path.parent()
-            && !parent.as_os_str().is_empty()
-        {
-            // SQLite creates the file but not its directory.
-            let _created = std::fs::create_dir_all(parent);
-        }
         if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(parent) = path.parent()
+                && !parent.as_os_str().is_empty()
+            {
+                // SQLite creates the file but not its directory.
+                let _created = std::fs::create_dir_all(parent);
+            }
             let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
             conn.batch_execute(SQLITE_ONCE)?;
         }

@@ -16,7 +16,8 @@ const DEFAULT_WORKDAY_END: &str = "18:00";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lifetime {
     UntilUnbound,
-    EndOfWorkday(NaiveTime),
+    /// Until `Policy::workday_end` in the holder's time zone.
+    EndOfWorkday,
     Hours(u32),
 }
 
@@ -24,7 +25,8 @@ pub enum Lifetime {
 pub struct Policy {
     pub takeover: TakeoverRule,
     pub lifetime: Lifetime,
-    /// Kept even when the lifetime does not use it, so switching back restores it.
+    /// Used by `EndOfWorkday`; kept under the other lifetimes too, so
+    /// switching back restores it.
     pub workday_end: NaiveTime,
     pub max_phones_per_user: u32,
 }
@@ -84,7 +86,7 @@ impl Policy {
                 ));
             }
             (BindingDuration::UntilUnbound, None) => Lifetime::UntilUnbound,
-            (BindingDuration::EndOfWorkday, None) => Lifetime::EndOfWorkday(workday_end),
+            (BindingDuration::EndOfWorkday, None) => Lifetime::EndOfWorkday,
         };
         if !(1..=MAX_PHONES_PER_USER).contains(&body.max_phones_per_user) {
             return Err(FieldError::new(
@@ -104,7 +106,7 @@ impl Policy {
     pub fn duration(&self) -> (BindingDuration, Option<u32>) {
         match self.lifetime {
             Lifetime::UntilUnbound => (BindingDuration::UntilUnbound, None),
-            Lifetime::EndOfWorkday(_) => (BindingDuration::EndOfWorkday, None),
+            Lifetime::EndOfWorkday => (BindingDuration::EndOfWorkday, None),
             Lifetime::Hours(h) => (BindingDuration::Hours, Some(h)),
         }
     }
@@ -140,7 +142,7 @@ impl Policy {
         match self.lifetime {
             Lifetime::UntilUnbound => None,
             Lifetime::Hours(h) => Some(now + seconds(i64::from(h) * 3600)),
-            Lifetime::EndOfWorkday(end) => Some(end_of_workday(now, zone, end)),
+            Lifetime::EndOfWorkday => Some(end_of_workday(now, zone, self.workday_end)),
         }
     }
 }
@@ -186,7 +188,7 @@ mod tests {
     fn workday(end: &str) -> Policy {
         let end = parse_workday_end(end).unwrap_or(NaiveTime::MIN);
         Policy {
-            lifetime: Lifetime::EndOfWorkday(end),
+            lifetime: Lifetime::EndOfWorkday,
             workday_end: end,
             ..Policy::default()
         }

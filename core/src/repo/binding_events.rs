@@ -5,6 +5,7 @@
 
 use diesel::prelude::*;
 
+use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::binding_events;
 use crate::ids::{BindingId, OrgId, PhoneId, UserId};
@@ -134,13 +135,12 @@ impl EventRow {
     }
 }
 
-/// Oldest first from `after` (a `seq`), at most `limit`.
+/// Oldest first; the page's cursor is a `seq`.
 pub fn list(
     conn: &mut DbConn,
     org: OrgId,
     filter: &EventFilter,
-    after: Option<i64>,
-    limit: u32,
+    page: &PageRequest,
 ) -> Result<Page<BindingEvent>, RepoError> {
     let mut query = binding_events::table
         .filter(binding_events::org_id.eq(org.to_string()))
@@ -168,24 +168,16 @@ pub fn list(
     if let Some(until) = filter.until {
         query = query.filter(binding_events::at.lt(until));
     }
-    if let Some(after) = after {
+    if let Some(after) = &page.after {
+        let after: i64 = after
+            .parse()
+            .map_err(|_| RepoError::Corrupt(format!("sequence cursor {after:?}")))?;
         query = query.filter(binding_events::seq.gt(after));
     }
     let rows: Vec<EventRow> = query
         .order(binding_events::seq.asc())
-        .limit(i64::from(limit) + 1)
+        .limit(page.fetch())
         .load(conn)?;
-    let more = rows.len() > limit as usize;
-    let rows = &rows[..rows.len().min(limit as usize)];
-    Ok(Page {
-        items: rows
-            .iter()
-            .map(EventRow::to_wire)
-            .collect::<Result<_, _>>()?,
-        next_cursor: if more {
-            rows.last().map(|r| r.seq.to_string())
-        } else {
-            None
-        },
-    })
+    page.finish(rows, |r| r.seq.to_string(), |r| r)
+        .try_map(|r| r.to_wire())
 }

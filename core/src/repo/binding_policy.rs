@@ -34,7 +34,7 @@ impl PolicyRow {
             self.duration_hours,
         ) {
             (BindingDuration::UntilUnbound, _) => Lifetime::UntilUnbound,
-            (BindingDuration::EndOfWorkday, _) => Lifetime::EndOfWorkday(workday_end),
+            (BindingDuration::EndOfWorkday, _) => Lifetime::EndOfWorkday,
             (BindingDuration::Hours, Some(h)) => {
                 Lifetime::Hours(u32::try_from(h).map_err(|_| corrupt("duration_hours"))?)
             }

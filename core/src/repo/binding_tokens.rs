@@ -1,7 +1,7 @@
 //! NFC binding tokens. The signed token names its row; the numeric code is
 //! looked up by hash within the redeemer's organisation. Spending is a
-//! conditional UPDATE inside the binding's transaction, after the phone is
-//! locked, so of any number of concurrent redeemers exactly one gets the
+//! conditional UPDATE inside the binding's transaction, under the
+//! organisation's lock, so of any number of concurrent redeemers exactly one gets the
 //! token, and a redemption the policy refuses leaves the token unspent.
 
 use diesel::prelude::*;
@@ -101,7 +101,7 @@ pub fn find(
 }
 
 /// Marks the token spent by `user`. Call inside the binding's write
-/// transaction, after locking the token's phone; nothing is written on error.
+/// transaction (under the organisation's lock); nothing is written on error.
 pub fn spend(
     conn: &mut DbConn,
     token: &TokenRow,

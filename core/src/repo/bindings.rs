@@ -1,6 +1,6 @@
 //! Bindings of users to phones. `bind` runs the whole decision in one write
-//! transaction: it locks the organisation, the phone and the user, reads
-//! them afresh, applies the policy, ends
+//! transaction: it takes the organisation's lock, reads the phone and user,
+//! applies the policy, ends
 //! what a takeover or expiry ends, inserts the binding and writes the audit
 //! log. A partial unique index allows one active binding per phone, so even
 //! a bug in the locking could not give a phone two holders.
@@ -9,8 +9,8 @@
 //! read; the row itself is ended (and logged) by the next bind on its phone
 //! or by the worker's sweep, whichever comes first.
 //!
-//! Lock order, in every transaction that changes bindings: organisation,
-//! phone, user, then binding and token rows (see `orgs::lock`).
+//! Every transaction that changes bindings takes its organisation's lock
+//! first (see `orgs::lock` and docs/decisions/0003-binding-locks.md).
 
 use std::collections::HashMap;
 
@@ -50,10 +50,14 @@ impl BindingRow {
             .ok_or_else(|| RepoError::Corrupt(format!("binding via {:?}", self.via)))
     }
 
+    /// Not ended, but past its expiry: it counts as ended from `expires_at`.
+    pub fn is_expired(&self, now: Micros) -> bool {
+        self.ended_at.is_none() && self.expires_at.is_some_and(|e| e <= now)
+    }
+
     /// The wire form as of `now`: an expired binding reads as ended.
     pub fn to_wire(&self, now: Micros) -> Result<Binding, RepoError> {
-        let expired = self.ended_at.is_none() && self.expires_at.is_some_and(|e| e <= now);
-        let (ended_at, end_reason) = if expired {
+        let (ended_at, end_reason) = if self.is_expired(now) {
             (self.expires_at, Some(BindingEndReason::Expired))
         } else {
             (
@@ -175,7 +179,7 @@ pub struct BindRequest {
     /// Take the phone from its current holder if the policy allows.
     pub takeover: bool,
     /// On the phone path, the asking phone's credential hash, rechecked
-    /// under the phone's lock.
+    /// under the organisation's lock (which a revoke also takes).
     pub phone_credential: Option<String>,
 }
 
@@ -189,32 +193,23 @@ pub enum BindOutcome {
 pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindError> {
     crate::db::write_tx(conn, |conn| {
         let now = now_micros();
+        // Every binding change (and every disable or revoke) takes this lock
+        // first, so all that is read below stays as read until commit.
         super::orgs::lock(conn, &req.org.to_string())?;
-        let user_id = find_holder(conn, req.org, &req.holder)?
-            .ok_or(BindError::UserNotFound)?
-            .user_id()?;
+        let user = find_holder(conn, req.org, &req.holder)?.ok_or(BindError::UserNotFound)?;
+        let user_id = user.user_id()?;
         let (phone_id, token) = match &req.target {
-            // Another organisation's phone is never locked, only not found.
-            Target::Phone(id) => match super::phones::get(conn, req.org, *id) {
-                Err(RepoError::NotFound) => return Err(BindError::PhoneNotFound),
-                other => (other?.phone_id()?, None),
-            },
+            Target::Phone(id) => (*id, None),
             Target::Token(token) => {
                 let row = binding_tokens::find(conn, req.org, token)?
                     .ok_or(BindError::Token(TokenProblem::Invalid))?;
                 (row.phone_id, Some(row))
             }
         };
-        // Lock, then read: every check below sees the rows as they are now,
-        // not as they were before a concurrent disable committed.
-        super::phones::lock(conn, &phone_id.to_string())?;
-        super::users::lock(conn, &user_id.to_string())?;
         let phone = match super::phones::get(conn, req.org, phone_id) {
             Err(RepoError::NotFound) => return Err(BindError::PhoneNotFound),
             other => other?,
         };
-        let user =
-            find_holder(conn, req.org, &Holder::Id(user_id))?.ok_or(BindError::UserNotFound)?;
         if let Some(hash) = &req.phone_credential
             && !super::phones::credential_is_live(conn, &phone.id, hash)?
         {
@@ -234,8 +229,15 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
             return Err(BindError::Denied(Denial::NotGranted));
         }
         let (policy, _) = super::binding_policy::get(conn, req.org)?;
-        end_expired_of_phone(conn, &phone.id, now)?;
-        let current = active_of(conn, Of::Phone(&phone.id))?.into_iter().next();
+        // At most one is active; an expired one ends here, freeing the phone.
+        let mut current = None;
+        for row in active_of(conn, Of::Phone(&phone.id))? {
+            if row.is_expired(now) {
+                end_as_expired(conn, &row, now)?;
+            } else {
+                current = Some(row);
+            }
+        }
         if let Some(current) = &current {
             if current.user_id == user.id {
                 return Ok(BindOutcome::AlreadyHeld(current.clone()));
@@ -257,7 +259,7 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
         // them (ending them here would lock rows of phones we do not hold).
         let held = active_of(conn, Of::User(&user.id))?
             .iter()
-            .filter(|b| b.expires_at.is_none_or(|e| e > now))
+            .filter(|b| !b.is_expired(now))
             .count();
         if held >= policy.max_phones_per_user as usize {
             return Err(BindError::Denied(Denial::LimitReached));
@@ -285,7 +287,7 @@ pub fn bind(conn: &mut DbConn, req: &BindRequest) -> Result<BindOutcome, BindErr
             .execute(conn)
             .map_err(RepoError::from)
         {
-            // The one-holder index: unreachable while the phone lock holds.
+            // The one-holder index: unreachable while the organisation lock holds.
             Err(RepoError::Conflict) => return Err(BindError::Denied(Denial::PhoneBoundToOther)),
             other => other?,
         };
@@ -340,18 +342,6 @@ fn active_of(conn: &mut DbConn, of: Of<'_>) -> Result<Vec<BindingRow>, RepoError
         Of::User(id) => query.filter(bindings::user_id.eq(id.to_owned())),
     };
     Ok(query.order(bindings::id.asc()).load(conn)?)
-}
-
-/// Ends the phone's active bindings whose expiry has passed.
-fn end_expired_of_phone(conn: &mut DbConn, phone: &str, now: Micros) -> Result<usize, RepoError> {
-    let expired: Vec<BindingRow> = active_of(conn, Of::Phone(phone))?
-        .into_iter()
-        .filter(|b| b.expires_at.is_some_and(|e| e <= now))
-        .collect();
-    for row in &expired {
-        end_as_expired(conn, row, now)?;
-    }
-    Ok(expired.len())
 }
 
 /// An expired binding ends at its expiry, by deskbind itself.
@@ -429,7 +419,7 @@ fn end_all(
     let mut ended = 0;
     for row in active_of(conn, of)? {
         // An expired binding ended at its expiry, whatever happens now.
-        let done = if row.expires_at.is_some_and(|e| e <= now) {
+        let done = if row.is_expired(now) {
             end_as_expired(conn, &row, now)?
         } else {
             end(conn, &row, reason, by, now)?
@@ -444,9 +434,9 @@ fn end_all(
 /// The worker's sweep: ends up to `limit` expired bindings; returns how many
 /// it ended and how many were due (a concurrent bind or worker may have
 /// ended some first).
-/// Each ends in its own short transaction under its organisation's and
-/// phone's locks, so the sweep never holds many rows and keeps the lock
-/// order of every other binding change.
+/// Each ends in its own short transaction under its organisation's lock,
+/// so the sweep never holds many rows and keeps the lock order of every
+/// other binding change.
 pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<(usize, usize), RepoError> {
     let now = now_micros();
     let due: Vec<BindingRow> = bindings::table
@@ -460,7 +450,6 @@ pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<(usize, usize), Repo
     for row in &due {
         let done = crate::db::write_tx(conn, |conn| {
             super::orgs::lock(conn, &row.org_id)?;
-            super::phones::lock(conn, &row.phone_id)?;
             end_as_expired(conn, row, now)
         })?;
         if done {
@@ -509,16 +498,16 @@ pub fn unbind(
     crate::db::write_tx(conn, |conn| {
         super::orgs::lock(conn, &org.to_string())?;
         let row = get(conn, org, id, visibility)?;
-        super::phones::lock(conn, &row.phone_id)?;
-        let row = get(conn, org, id, visibility)?;
         let now = now_micros();
-        if row.ended_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        if row.ended_at.is_some() || row.is_expired(now) {
             return Err(UnbindError::AlreadyEnded);
         }
-        if !end(conn, &row, BindingEndReason::Unbound, by, now)? {
-            return Err(UnbindError::AlreadyEnded);
-        }
-        Ok(get(conn, org, id, visibility)?)
+        end(conn, &row, BindingEndReason::Unbound, by, now)?;
+        Ok(BindingRow {
+            ended_at: Some(now),
+            end_reason: Some(BindingEndReason::Unbound.as_str().to_owned()),
+            ..row
+        })
     })
 }
 

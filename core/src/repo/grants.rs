@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{phone_grants, team_members, teams, users};
+use crate::db::schema::{phone_grants, team_members, users};
 use crate::ids::{GrantId, OrgId, PhoneId, TeamId, UserId};
 use crate::time::now_micros;
 use crate::wire::PhoneGrants;
@@ -125,15 +125,10 @@ fn check_members(
             index,
         });
     }
-    let wanted: Vec<String> = team_ids.iter().map(ToString::to_string).collect();
-    let known: std::collections::HashSet<String> = teams::table
-        .filter(teams::org_id.eq(org.to_string()))
-        .filter(teams::id.eq_any(&wanted))
-        .select(teams::id)
-        .load::<String>(conn)?
+    let known: std::collections::HashSet<TeamId> = super::teams::existing_ids(conn, org, team_ids)?
         .into_iter()
         .collect();
-    if let Some(index) = wanted.iter().position(|t| !known.contains(t)) {
+    if let Some(index) = team_ids.iter().position(|t| !known.contains(t)) {
         return Err(GrantError::UnknownGrantee {
             field: "team_ids",
             index,

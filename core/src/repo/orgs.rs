@@ -27,9 +27,10 @@ pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
 
 /// Takes the organisation's row lock (PostgreSQL; SQLite's write transaction
 /// already serialises). Every transaction that changes bindings takes it
-/// first, so their audit entries commit in `seq` order and a reader paging
-/// the log never passes an entry still being written. Lock order
-/// everywhere: organisation, phone, user, then binding and token rows.
+/// first, so binding changes of one organisation never overlap: what a bind
+/// reads stays true until it commits, and audit entries commit in `seq`
+/// order, so a reader paging the log never passes an entry still being
+/// written. Lock order everywhere: organisation, then phone, then other rows.
 pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
     diesel::update(organisations::table.filter(organisations::id.eq(id)))
         .set(organisations::name.eq(organisations::name))

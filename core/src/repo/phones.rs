@@ -136,7 +136,7 @@ pub fn update(
         }
         if disabling {
             super::bindings::end_for_phone(conn, id, BindingEndReason::PhoneDisabled, by)?;
-            revoke_credentials(conn, org, id, by)?;
+            revoke_only(conn, org, id)?;
         }
         get(conn, org, id)
     })
@@ -151,6 +151,17 @@ pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
     Ok(())
 }
 
+/// An admin revokes the phone's credential: it must be provisioned again,
+/// and its binding ends.
+pub fn revoke(conn: &mut DbConn, org: OrgId, id: PhoneId, by: By) -> Result<usize, RepoError> {
+    crate::db::write_tx(conn, |conn| {
+        super::orgs::lock(conn, &org.to_string())?;
+        get(conn, org, id)?;
+        lock(conn, &id.to_string())?;
+        revoke_credentials(conn, org, id, by)
+    })
+}
+
 /// Revokes every live credential of the phone and deletes its unused
 /// provisioning codes and NFC binding tokens; a revoked credential also ends
 /// the phone's binding. Call inside a write transaction holding the
@@ -162,6 +173,16 @@ pub fn revoke_credentials(
     id: PhoneId,
     by: By,
 ) -> Result<usize, RepoError> {
+    let revoked = revoke_only(conn, org, id)?;
+    if revoked > 0 {
+        super::bindings::end_for_phone(conn, id, BindingEndReason::CredentialRevoked, by)?;
+    }
+    Ok(revoked)
+}
+
+/// [`revoke_credentials`] without ending the binding (the caller ends it
+/// with its own reason).
+fn revoke_only(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<usize, RepoError> {
     diesel::delete(
         phone_provisioning_codes::table
             .filter(phone_provisioning_codes::phone_id.eq(id.to_string()))
@@ -177,15 +198,13 @@ pub fn revoke_credentials(
     .set(phone_credentials::revoked_at.eq(now_micros()))
     .execute(conn)?;
     super::binding_tokens::revoke_for_phone(conn, id)?;
-    if revoked > 0 {
-        super::bindings::end_for_phone(conn, id, BindingEndReason::CredentialRevoked, by)?;
-    }
     Ok(revoked)
 }
 
 /// Whether `secret_hash` is a live credential of the phone. Phone requests
-/// recheck it under the phone's lock: a revoke may have committed since the
-/// request was authenticated.
+/// recheck it inside their transaction, after the lock a revoke also takes
+/// (organisation for binds, phone for token issue): a revoke may have
+/// committed since the request was authenticated.
 pub fn credential_is_live(
     conn: &mut DbConn,
     phone: &str,

@@ -138,24 +138,9 @@ fn restrict<'a>(
     query: BoxedUsers<'a>,
     visibility: Visibility,
 ) -> Result<BoxedUsers<'a>, RepoError> {
-    Ok(match visibility {
-        Visibility::Org => query,
-        Visibility::SelfOnly(me) => query.filter(users::id.eq(me.to_string())),
-        Visibility::TeamsOf(manager) => {
-            // Two steps: diesel cannot nest two subqueries over the same table.
-            let my_teams: Vec<String> = team_members::table
-                .filter(team_members::user_id.eq(manager.to_string()))
-                .select(team_members::team_id)
-                .load(conn)?;
-            let teammates = team_members::table
-                .filter(team_members::team_id.eq_any(my_teams))
-                .select(team_members::user_id);
-            query.filter(
-                users::id
-                    .eq(manager.to_string())
-                    .or(users::id.eq_any(teammates)),
-            )
-        }
+    Ok(match visible_ids(conn, visibility)? {
+        None => query,
+        Some(ids) => query.filter(users::id.eq_any(ids)),
     })
 }
 
@@ -217,15 +202,6 @@ pub fn update(
         }
         Ok(())
     })
-}
-
-/// Takes the user's row lock (PostgreSQL; SQLite's write transaction already
-/// serialises), so two bindings of one user never race past the phone limit.
-pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
-    diesel::update(users::table.filter(users::id.eq(id)))
-        .set(users::updated_at.eq(users::updated_at))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// The ids `visibility` allows, or `None` for the whole organisation (the

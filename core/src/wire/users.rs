@@ -1,32 +1,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::str_enum::str_enum;
 use crate::ids::{OrgId, TeamId, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Manager,
-    Salesperson,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Manager => "manager",
-            Self::Salesperson => "salesperson",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Self::Admin),
-            "manager" => Some(Self::Manager),
-            "salesperson" => Some(Self::Salesperson),
-            _ => None,
-        }
+str_enum! {
+    pub enum Role {
+        Admin => "admin",
+        Manager => "manager",
+        Salesperson => "salesperson",
     }
 }
 

@@ -4,10 +4,13 @@
 
 pub mod binding_errors;
 pub mod cli;
+pub mod dial_errors;
+pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod password_work;
+pub mod phone_channel;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;

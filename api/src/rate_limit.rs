@@ -4,7 +4,7 @@
 //! while one attacker alone cannot lock its owner out), refresh and
 //! provisioning per peer IP; NFC binding redemptions per user, per phone and
 //! (numeric codes, which are guessable) per organisation; phone binding
-//! requests per phone. With several API nodes each node limits on its own; a shared
+//! requests per phone; dial requests per user. With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -25,6 +25,7 @@ pub struct RateLimits {
     redeem_phone: DefaultKeyedRateLimiter<String>,
     redeem_code_org: DefaultKeyedRateLimiter<String>,
     phone_binding: DefaultKeyedRateLimiter<String>,
+    dial_user: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -51,6 +52,7 @@ impl RateLimits {
             redeem_phone: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(3)),
             redeem_code_org: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(6)),
             phone_binding: per_minute(settings.phone_binding_rate_per_minute),
+            dial_user: per_minute(settings.dial_rate_per_minute),
         }
     }
 
@@ -66,6 +68,11 @@ impl RateLimits {
 
     pub fn provision(&self, ip: &str) -> Result<(), ApiError> {
         check(&self.provision_ip, ip.to_owned())
+    }
+
+    /// Dial requests, per user.
+    pub fn dial(&self, user: &str) -> Result<(), ApiError> {
+        check(&self.dial_user, user.to_owned())
     }
 
     /// Every token or code redemption, per redeeming user.
@@ -101,6 +108,7 @@ impl RateLimits {
             &self.redeem_phone,
             &self.redeem_code_org,
             &self.phone_binding,
+            &self.dial_user,
         ] {
             limiter.retain_recent();
             limiter.shrink_to_fit();

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use deskbind_core::auth::jwt::KeyRing;
 use deskbind_core::config::Settings;
 use deskbind_core::db::{self, Database};
+use deskbind_core::relay::Relay;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
@@ -79,10 +80,19 @@ impl Application {
         crate::metrics::handle();
 
         let background = CancellationToken::new();
+        let relay = Relay::from_settings(&settings, background.child_token())
+            .await
+            .context("cannot connect to Redis (REDIS_URL)")?;
+        tracing::info!(
+            node = relay.node(),
+            redis = relay.is_distributed(),
+            "relay ready"
+        );
         let mut tasks = Vec::new();
         if settings.embedded_worker {
             tasks.push(tokio::spawn(deskbind_worker::run(
                 database.clone(),
+                relay.clone(),
                 Default::default(),
                 background.child_token(),
             )));
@@ -95,8 +105,13 @@ impl Application {
             db: database,
             keys,
             settings,
+            relay,
         });
         tasks.push(tokio::spawn(prune_rate_limits(
+            state.clone(),
+            background.child_token(),
+        )));
+        tasks.push(tokio::spawn(crate::phone_channel::redelivery::run(
             state.clone(),
             background.child_token(),
         )));

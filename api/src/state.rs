@@ -1,9 +1,10 @@
 //! What every handler can reach: the database, the token keys, the settings
-//! and the rate limiters. Built once at start, shared by all workers.
+//! the rate limiters and the relay. Built once at start, shared by all workers.
 
 use deskbind_core::auth::jwt::KeyRing;
 use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
+use deskbind_core::relay::Relay;
 
 use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimits;
@@ -15,4 +16,6 @@ pub struct AppState {
     pub settings: Settings,
     pub limits: RateLimits,
     pub passwords: PasswordWork,
+    /// Phone connections and event-stream wakes, local or through Redis.
+    pub relay: Relay,
 }

@@ -65,6 +65,18 @@ pub struct Settings {
     pub binding_redeem_rate_per_minute: u32,
     /// Binding requests and token requests per phone.
     pub phone_binding_rate_per_minute: u32,
+    /// How long a dial command may wait for its phone before it expires.
+    pub dial_ttl_secs: u64,
+    /// Dial requests per user.
+    pub dial_rate_per_minute: u32,
+    /// How often the server pings a connected phone.
+    pub phone_heartbeat_secs: u64,
+    /// A phone silent this long is disconnected (more than the heartbeat).
+    pub phone_idle_timeout_secs: u64,
+    /// The largest frame a phone may send; a larger one closes the socket.
+    pub phone_max_frame_bytes: usize,
+    /// How long a phone connection is announced in Redis without a heartbeat.
+    pub presence_ttl_secs: u64,
     pub max_json_bytes: usize,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
@@ -98,6 +110,12 @@ impl Default for Settings {
             binding_token_ttl_secs: 60,
             binding_redeem_rate_per_minute: 10,
             phone_binding_rate_per_minute: 30,
+            dial_ttl_secs: 60,
+            dial_rate_per_minute: 60,
+            phone_heartbeat_secs: 15,
+            phone_idle_timeout_secs: 45,
+            phone_max_frame_bytes: 16 * 1024,
+            presence_ttl_secs: 60,
             max_json_bytes: 64 * 1024,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
@@ -290,6 +308,42 @@ impl Settings {
             u64::from(self.phone_binding_rate_per_minute),
             1,
             1_000_000,
+        );
+        check_range(&mut problems, "dial_ttl_secs", self.dial_ttl_secs, 5, 600);
+        check_range(
+            &mut problems,
+            "dial_rate_per_minute",
+            u64::from(self.dial_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "phone_heartbeat_secs",
+            self.phone_heartbeat_secs,
+            1,
+            300,
+        );
+        check_range(
+            &mut problems,
+            "phone_idle_timeout_secs",
+            self.phone_idle_timeout_secs,
+            self.phone_heartbeat_secs.saturating_add(1),
+            900,
+        );
+        check_range(
+            &mut problems,
+            "phone_max_frame_bytes",
+            self.phone_max_frame_bytes as u64,
+            1024,
+            1024 * 1024,
+        );
+        check_range(
+            &mut problems,
+            "presence_ttl_secs",
+            self.presence_ttl_secs,
+            self.phone_heartbeat_secs.saturating_add(1),
+            3600,
         );
         check_range(
             &mut problems,

@@ -46,5 +46,6 @@ id_type!(
     RefreshTokenId,
     BindingId,
     GrantId,
-    BindingTokenId
+    BindingTokenId,
+    DialId
 );

@@ -1,9 +1,9 @@
 //! Housekeeping that keeps credential tables from growing without bound:
 //! expired refresh tokens, long-revoked sessions, spent provisioning codes
-//! and NFC binding tokens.
+//! and NFC binding tokens, and the live-stream event log.
 //! Run by the worker (or the API's embedded worker) on an interval.
 
-use crate::repo::{DbConn, RepoError, binding_tokens, provisioning, sessions};
+use crate::repo::{DbConn, RepoError, app_events, binding_tokens, provisioning, sessions};
 use crate::time::{Micros, now_micros, seconds};
 
 /// How long spent rows are kept for forensics before they are deleted.
@@ -14,6 +14,8 @@ pub struct PurgeReport {
     pub sessions_and_tokens: usize,
     pub provisioning_codes: usize,
     pub binding_tokens: usize,
+    /// A stream resuming from before this gets a `resync` event.
+    pub app_events: usize,
 }
 
 /// Deletes rows that expired, were used or were revoked before `now - RETENTION_SECS`.
@@ -23,6 +25,7 @@ pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
         sessions_and_tokens: sessions::purge_expired(conn, cutoff)?,
         provisioning_codes: provisioning::purge_expired(conn, cutoff)?,
         binding_tokens: binding_tokens::purge_expired(conn, cutoff)?,
+        app_events: app_events::purge(conn, cutoff)?,
     })
 }
 

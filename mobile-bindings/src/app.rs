@@ -24,7 +24,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn pairs(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Some(cursor) = &self.cursor {
             out.push(("cursor", cursor.clone()));
@@ -47,7 +47,7 @@ pub struct BindingQuery {
 }
 
 impl BindingQuery {
-    fn pairs(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = self.page.pairs();
         if let Some(phone) = self.phone_id {
             out.push(("phone_id", phone.to_string()));
@@ -75,7 +75,7 @@ pub struct BindingEventQuery {
 }
 
 impl BindingEventQuery {
-    fn pairs(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = self.page.pairs();
         let ids = [
             ("phone_id", self.phone_id.map(|i| i.to_string())),
@@ -347,11 +347,11 @@ impl AppClient {
         self.get_with("v1/binding-events", &query.pairs()).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call(Method::GET, path, None::<&()>, &[]).await
     }
 
-    async fn get_with<T: DeserializeOwned>(
+    pub(crate) async fn get_with<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -359,7 +359,7 @@ impl AppClient {
         self.call(Method::GET, path, None::<&()>, query).await
     }
 
-    async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
+    pub(crate) async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
@@ -369,7 +369,11 @@ impl AppClient {
     }
 
     /// A request without a body that answers with JSON.
-    async fn bodyless<T: DeserializeOwned>(&self, method: Method, path: &str) -> Result<T> {
+    pub(crate) async fn bodyless<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<T> {
         self.call(method, path, None::<&()>, &[]).await
     }
 
@@ -413,6 +417,18 @@ impl AppClient {
         body: Option<&B>,
         query: &[(&str, String)],
     ) -> Result<reqwest::Response> {
+        self.authed_with(method, path, body, query, |r| r).await
+    }
+
+    /// [`Self::authed`] with extra settings (headers, timeout) on the request.
+    pub(crate) async fn authed_with<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        query: &[(&str, String)],
+        extra: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let build = |access: &str| -> Result<RequestBuilder> {
             let mut request = self.http.request(method.clone(), path)?.bearer_auth(access);
             if let Some(body) = body {
@@ -421,7 +437,7 @@ impl AppClient {
             if !query.is_empty() {
                 request = request.query(query);
             }
-            Ok(request)
+            Ok(extra(request))
         };
         let access = self
             .tokens

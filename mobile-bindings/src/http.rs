@@ -28,6 +28,10 @@ impl Http {
         Ok(Self { client, base })
     }
 
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
     pub fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
         let url = self
             .base

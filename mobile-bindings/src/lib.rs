@@ -4,16 +4,23 @@
 //! API drive the server through this crate, so it is exercised on every run.
 
 mod app;
+mod app_dials;
+mod app_events;
+mod backoff;
 mod error;
 mod http;
 mod phone;
+mod phone_link;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery};
+pub use app_dials::DialQuery;
+pub use app_events::AppEvents;
 pub use deskbind_core::ids;
 /// The NDEF codec of NFC binding tokens, shared by the app and the phone.
 pub use deskbind_core::nfc;
 pub use deskbind_core::wire;
 pub use error::ClientError;
 pub use phone::PhoneClient;
+pub use phone_link::{LinkOptions, LinkState, PhoneCommand, PhoneLink, PhoneReporter};
 
 pub type Result<T> = std::result::Result<T, ClientError>;

@@ -56,6 +56,10 @@ impl PhoneClient {
         &self.credential
     }
 
+    pub(crate) fn http_base(&self) -> &url::Url {
+        self.http.base()
+    }
+
     /// The phone's own record, with its current holder.
     pub async fn me(&self) -> Result<Phone> {
         self.call(Method::GET, "v1/phone/me", None::<&()>).await

@@ -43,7 +43,17 @@ async fn main() -> anyhow::Result<()> {
         shutdown_signal().await;
         stop.cancel();
     });
-    deskbind_worker::run(database, deskbind_worker::WorkerOptions::default(), cancel).await;
+    // With REDIS_URL the worker's wakes reach every API node's streams.
+    let relay = deskbind_core::relay::Relay::from_settings(&settings, cancel.clone())
+        .await
+        .context("connecting to Redis")?;
+    deskbind_worker::run(
+        database,
+        relay,
+        deskbind_worker::WorkerOptions::default(),
+        cancel,
+    )
+    .await;
     Ok(())
 }
 

@@ -109,7 +109,17 @@ pub async fn create(
             other => other.into(),
         })?;
     log_outcome(&outcome, "app");
+    announce(&state, &outcome).await;
     bind_response(outcome, true)
+}
+
+/// Tells the phone and the new holder's streams about a new binding.
+pub async fn announce(state: &AppState, outcome: &BindOutcome) {
+    if let BindOutcome::Created(row) = outcome
+        && let Ok(phone) = row.phone_id.parse()
+    {
+        crate::dispatch::binding_changed(state, phone, &crate::dispatch::binding_users(row)).await;
+    }
 }
 
 pub fn log_outcome(outcome: &BindOutcome, path: &str) {
@@ -177,5 +187,9 @@ pub async fn delete(
         })
         .await?;
     tracing::info!(binding = %row.id, phone = %row.phone_id, "phone unbound");
+    if let Ok(phone) = row.phone_id.parse() {
+        crate::dispatch::binding_changed(&state, phone, &crate::dispatch::binding_users(&row))
+            .await;
+    }
     Ok(web::Json(row.to_wire(now_micros())?))
 }

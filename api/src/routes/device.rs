@@ -99,6 +99,7 @@ pub async fn bind_user(
         .run(move |conn| bindings::bind(conn, &request))
         .await?;
     log_outcome(&outcome, "phone");
+    super::bindings::announce(&state, &outcome).await;
     bind_response(outcome, false)
 }
 

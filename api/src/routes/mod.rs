@@ -8,6 +8,9 @@ mod binding_events;
 mod binding_policy;
 mod bindings;
 mod device;
+mod dial_policy;
+mod dials;
+mod events;
 mod grants;
 mod ops;
 mod phones;
@@ -18,6 +21,7 @@ use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, Route, web};
 
 use crate::error::ApiError;
+use crate::phone_channel;
 
 pub struct ApiRoute {
     pub method: Method,
@@ -98,10 +102,28 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/bindings/{id}", bindings::get),
         at(M::DELETE, "/v1/bindings/{id}", bindings::delete),
         at(M::GET, "/v1/binding-events", binding_events::list),
+        at(M::GET, "/v1/dial-policy", dial_policy::get),
+        at(M::PUT, "/v1/dial-policy", dial_policy::put),
+        at(M::GET, "/v1/dials", dials::list),
+        at(M::POST, "/v1/dials", dials::create),
+        at(M::GET, "/v1/dials/{id}", dials::get),
+        at(M::POST, "/v1/dials/{id}/cancel", dials::cancel),
+        at(M::GET, "/v1/events", events::stream),
         at(M::POST, "/v1/phone/provision", device::provision),
         at(M::GET, "/v1/phone/me", device::me),
         at(M::POST, "/v1/phone/bindings", device::bind_user),
         at(M::POST, "/v1/phone/binding-tokens", device::binding_token),
+        at(M::GET, "/v1/phone/ws", phone_channel::socket::connect),
+        at(
+            M::GET,
+            "/v1/phone/commands",
+            phone_channel::long_poll::commands,
+        ),
+        at(
+            M::POST,
+            "/v1/phone/events",
+            phone_channel::long_poll::events,
+        ),
     ]
 }
 

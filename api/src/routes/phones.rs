@@ -171,6 +171,7 @@ pub async fn update(
         disabled_at: body.disabled.map(|d| d.then(now_micros)),
         updated_at: None,
     };
+    let disabling = body.disabled == Some(true);
     let phone = state
         .db
         .run(move |conn| {
@@ -179,6 +180,9 @@ pub async fn update(
             to_wire(conn, row)
         })
         .await?;
+    if disabling {
+        crate::dispatch::phone_revoked(&state.relay, id).await;
+    }
     Ok(web::Json(phone))
 }
 
@@ -229,5 +233,7 @@ pub async fn revoke_credential(
         .db
         .run(move |conn| phones::revoke(conn, auth.org_id, id, By::User(auth.user_id)))
         .await?;
+    // Its live connection closes now, on whichever node holds it.
+    crate::dispatch::phone_revoked(&state.relay, id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -19,6 +19,7 @@ pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestApp {
     pub base: String,
+    pub port: u16,
     pub admin: AppClient,
     pub admin_email: String,
     pub db: Database,
@@ -47,6 +48,7 @@ pub fn test_settings(test_db: &TestDb) -> Settings {
         provision_rate_per_minute: 100_000,
         binding_redeem_rate_per_minute: 100_000,
         phone_binding_rate_per_minute: 100_000,
+        dial_rate_per_minute: 100_000,
         embedded_worker: false,
         db_pool_size: 8,
         ..Settings::default()
@@ -64,7 +66,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("build app");
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let port = app.port();
+    let base = format!("http://127.0.0.1:{port}");
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
 
@@ -78,6 +81,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("admin login");
     TestApp {
         base,
+        port,
         admin,
         admin_email,
         db,
@@ -313,4 +317,61 @@ pub async fn foreign_phone(foreign_admin: &AppClient, number: &str) -> Phone {
         })
         .await
         .expect("foreign phone")
+}
+
+/// Redis for multi-node tests (scripts/test exports `REDIS_URL`); a
+/// missing server fails the test loudly at startup.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A second API node over the same database (and token keys), stopped on drop.
+pub struct Node {
+    pub base: String,
+    handle: ServerHandle,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl Node {
+    /// Stops the node the way a crash would look to its phones: its
+    /// connections drop.
+    pub async fn kill(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+impl TestApp {
+    pub async fn spawn_node(&self, customise: impl FnOnce(&mut Settings)) -> Node {
+        let mut settings = self.settings.clone();
+        customise(&mut settings);
+        let app = Application::build(settings).await.expect("build node");
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Node {
+            base: format!("http://127.0.0.1:{port}"),
+            handle,
+        }
+    }
+
+    /// A salesperson holding a new provisioned phone: (user, app client,
+    /// phone, phone client).
+    pub async fn bound_salesperson(
+        &self,
+        email: &str,
+        number: &str,
+    ) -> (User, AppClient, Phone, PhoneClient) {
+        let (user, client) = self
+            .user(email, deskbind_core::wire::Role::Salesperson)
+            .await;
+        let (phone, phone_client) = self.provisioned_phone(number).await;
+        self.grant(phone.id, &[user.id]).await;
+        client.bind_phone(phone.id, false).await.expect("bind");
+        (user, client, phone, phone_client)
+    }
 }

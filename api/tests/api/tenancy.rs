@@ -19,6 +19,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         ("PUT", "/v1/teams/{id}/members/{user_id}") => None,
         ("POST", "/v1/phones/{id}/provisioning-code") => None,
         ("PUT", "/v1/phones/{id}/grants") => Some(json!({ "everyone": true })),
+        ("POST", "/v1/dials/{id}/cancel") => None,
         _ => return None,
     })
 }
@@ -31,6 +32,7 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     app.admin.add_team_member(team.id, user.id).await.unwrap();
     let phone = app.phone("+4930901860").await;
     let binding = app.admin.bind_phone(phone.id, false).await.unwrap();
+    let dial = app.admin.dial("+16502530000", None, None).await.unwrap();
 
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
@@ -50,6 +52,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             phone.id.to_string()
         } else if path.starts_with("/v1/bindings") {
             binding.id.to_string()
+        } else if path.starts_with("/v1/dials") {
+            dial.id.to_string()
         } else {
             panic!("tenancy test does not know which id {path} takes")
         };
@@ -95,6 +99,10 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     assert_eq!(app.count("phone_provisioning_codes").await, 0);
     assert_eq!(app.count("phone_grants").await, 0);
     assert!(app.admin.get_binding(binding.id).await.unwrap().active);
+    assert_eq!(
+        app.admin.get_dial(dial.id).await.unwrap().state,
+        deskbind_core::wire::DialState::Queued
+    );
     // And the intruder's own lists do not show them.
     assert!(
         intruder

@@ -173,6 +173,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dial_commands (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        phone_id -> Text,
+        binding_id -> Text,
+        number -> Text,
+        state -> Text,
+        failure -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dial_rules (org_id, kind, value) {
+        org_id -> Text,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    dial_policies (org_id) {
+        org_id -> Text,
+        updated_at -> BigInt,
+        updated_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    app_events (seq) {
+        seq -> BigInt,
+        org_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        payload -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -202,4 +248,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     bindings,
     binding_tokens,
     binding_events,
+    dial_commands,
+    dial_rules,
+    dial_policies,
+    app_events,
 );

@@ -2,6 +2,8 @@
 //! database work, and each failure names the request field at fault.
 
 pub mod binding_policy;
+pub mod dial_lifecycle;
+pub mod dial_policy;
 mod email;
 mod phone_number;
 mod text;

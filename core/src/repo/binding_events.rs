@@ -11,7 +11,7 @@ use crate::db::schema::binding_events;
 use crate::ids::{BindingId, OrgId, PhoneId, UserId};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{
-    Actor, ActorKind, BindingAction, BindingEndReason, BindingEvent, BindingVia, Page,
+    Actor, ActorKind, AppEvent, BindingAction, BindingEndReason, BindingEvent, BindingVia, Page,
 };
 
 /// Who made a change.
@@ -72,7 +72,22 @@ pub fn record(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), RepoError> 
             binding_events::at.eq(event.at),
         ))
         .execute(conn)?;
-    Ok(())
+    // The user's live stream hears of it too, in the same transaction.
+    let app_event = AppEvent::Binding {
+        binding_id: stored_id(event.binding_id)?,
+        phone_id: stored_id(event.phone_id)?,
+        action,
+        via: match event.change {
+            Change::Bound(via) => Some(via),
+            Change::Ended(_) => None,
+        },
+        reason: match event.change {
+            Change::Ended(reason) => Some(reason),
+            Change::Bound(_) => None,
+        },
+        at: to_datetime(event.at),
+    };
+    super::app_events::record(conn, event.org_id, event.user_id, &app_event, event.at)
 }
 
 #[derive(Debug, Clone, Default)]

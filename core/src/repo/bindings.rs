@@ -344,6 +344,18 @@ fn active_of(conn: &mut DbConn, of: Of<'_>) -> Result<Vec<BindingRow>, RepoError
     Ok(query.order(bindings::id.asc()).load(conn)?)
 }
 
+/// The user's bindings in force at `now` (active and not expired).
+pub fn held_by(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: Micros,
+) -> Result<Vec<BindingRow>, RepoError> {
+    Ok(active_of(conn, Of::User(user_id))?
+        .into_iter()
+        .filter(|b| !b.is_expired(now))
+        .collect())
+}
+
 /// An expired binding ends at its expiry, by deskbind itself.
 fn end_as_expired(conn: &mut DbConn, row: &BindingRow, now: Micros) -> Result<bool, RepoError> {
     let at = row.expires_at.unwrap_or(now);

@@ -2,10 +2,13 @@
 //! callers through `Database::run`. Every query that takes an id also takes
 //! the caller's organisation, so another organisation's ids are not found.
 
+pub mod app_events;
 pub mod binding_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod dial_policy;
+pub mod dials;
 pub mod grants;
 pub mod orgs;
 pub mod page;

@@ -2,9 +2,12 @@
 //! These types have no database or crypto dependencies, so the SDK can use
 //! them with `default-features = false`.
 
+mod app_events;
 mod auth;
 mod bindings;
+mod dials;
 mod page;
+mod phone_protocol;
 mod phones;
 mod problem;
 mod redact;
@@ -12,9 +15,12 @@ mod str_enum;
 mod teams;
 mod users;
 
+pub use app_events::*;
 pub use auth::*;
 pub use bindings::*;
+pub use dials::*;
 pub use page::*;
+pub use phone_protocol::*;
 pub use phones::*;
 pub use problem::*;
 pub use teams::*;

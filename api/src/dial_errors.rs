@@ -1,0 +1,54 @@
+//! How the dial repository's refusals read on the wire (docs/errors.md):
+//! no usable binding is 409 (bind first), a policy refusal 403 with the
+//! rule, an ambiguous or reused request 422.
+
+use deskbind_core::domain::dial_policy::Refusal;
+use deskbind_core::repo::dials::DialError;
+
+use crate::error::ApiError;
+
+impl From<DialError> for ApiError {
+    fn from(err: DialError) -> Self {
+        match err {
+            DialError::NoBinding => ApiError::Conflict {
+                code: "no_binding",
+                detail: "you hold no desk phone; bind one first".into(),
+            },
+            DialError::NotHeld => ApiError::Conflict {
+                code: "phone_not_held",
+                detail: "you do not hold this phone; bind it first".into(),
+            },
+            DialError::PhoneRequired => ApiError::Validation {
+                code: "phone_required",
+                field: "phone_id".into(),
+                detail: "you hold several phones; say which one dials".into(),
+            },
+            DialError::Refused(Refusal::DoNotCall) => ApiError::Denied {
+                code: "number_do_not_call",
+                detail: "the number is on the organisation's do-not-call list".into(),
+            },
+            DialError::Refused(Refusal::BlockedPrefix(prefix)) => ApiError::Denied {
+                code: "number_blocked",
+                detail: format!("numbers starting {prefix} are blocked by the dial policy"),
+            },
+            DialError::KeyReused => idempotency_key_reused(),
+            DialError::Repo(e) => e.into(),
+        }
+    }
+}
+
+pub fn idempotency_key_reused() -> ApiError {
+    ApiError::Validation {
+        code: "idempotency_key_reused",
+        field: "Idempotency-Key".into(),
+        detail: "this key was used with a different request; use a new key per dial".into(),
+    }
+}
+
+pub fn invalid_idempotency_key() -> ApiError {
+    ApiError::Validation {
+        code: "invalid_idempotency_key",
+        field: "Idempotency-Key".into(),
+        detail: "must be 1 to 255 visible ASCII characters".into(),
+    }
+}

@@ -1,0 +1,84 @@
+//! What follows a change, once it is committed: the frame to the phone and
+//! the wake to the user's event streams. Both are best effort on purpose:
+//! the change itself and the user's event are already in the database, a
+//! phone that misses a dial frame gets it on reconnect or from the
+//! redelivery sweep, and a stream that misses a wake re-reads on its
+//! keep-alive.
+
+use deskbind_core::ids::{PhoneId, UserId};
+use deskbind_core::relay::{CloseReason, Relay};
+use deskbind_core::repo::RepoError;
+use deskbind_core::repo::bindings::{self, BindingRow};
+use deskbind_core::repo::dials::DialRow;
+use deskbind_core::time::to_datetime;
+use deskbind_core::wire::{BoundUser, DialState, HangupReason, ServerFrame};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The `dial` frame of a stored command.
+pub fn dial_frame(row: &DialRow) -> Result<ServerFrame, RepoError> {
+    Ok(ServerFrame::Dial {
+        command_id: row.dial_id()?,
+        number: row.number.clone(),
+        created_at: to_datetime(row.created_at),
+        expires_at: to_datetime(row.expires_at),
+    })
+}
+
+/// After a command changed: the phone hears what it must act on, the user's
+/// streams wake.
+pub async fn dial_changed(relay: &Relay, row: &DialRow) -> Result<(), RepoError> {
+    let phone = row.phone()?;
+    match row.state()? {
+        DialState::Queued => relay.send_to_phone(phone, dial_frame(row)?).await,
+        DialState::Cancelled => {
+            let frame = ServerFrame::Hangup {
+                command_id: row.dial_id()?,
+                reason: HangupReason::Cancelled,
+            };
+            relay.send_to_phone(phone, frame).await;
+        }
+        _ => {}
+    }
+    relay.wake_user(row.user()?).await;
+    Ok(())
+}
+
+/// After a binding started or ended: the phone learns its holder, the
+/// user's (and a displaced holder's) streams wake.
+pub async fn binding_changed(state: &AppState, phone: PhoneId, users: &[UserId]) {
+    for user in users {
+        state.relay.wake_user(*user).await;
+    }
+    match binding_frame(state, phone).await {
+        Ok(frame) => state.relay.send_to_phone(phone, frame).await,
+        Err(e) => tracing::warn!(%phone, error = %e, "cannot tell the phone its holder"),
+    }
+}
+
+/// The phone's current holder as a `binding` frame.
+pub async fn binding_frame(state: &AppState, phone: PhoneId) -> ApiResult<ServerFrame> {
+    let key = phone.to_string();
+    let holders = state
+        .db
+        .run(move |conn| {
+            bindings::holders(conn, std::slice::from_ref(&key)).map_err(ApiError::from)
+        })
+        .await?;
+    let user = holders.into_values().next().map(|h| BoundUser {
+        id: h.user_id,
+        display_name: h.display_name,
+    });
+    Ok(ServerFrame::Binding { user })
+}
+
+/// The users whose streams a binding change concerns.
+pub fn binding_users(row: &BindingRow) -> Vec<UserId> {
+    row.user_id.parse().into_iter().collect()
+}
+
+/// A phone that lost its credential or was disabled is disconnected at once.
+pub async fn phone_revoked(relay: &Relay, phone: PhoneId) {
+    relay.close_phone(phone, CloseReason::Revoked).await;
+}

@@ -1,0 +1,213 @@
+//! What the server does with a frame from a phone, whichever way it came.
+//! Every outcome is idempotent: a repeated ack or call event changes
+//! nothing, so a phone may resend anything it is unsure about.
+
+use deskbind_core::domain::dial_lifecycle::from_call_state;
+use deskbind_core::ids::{DialId, OrgId, PhoneId};
+use deskbind_core::repo::dials::{self, Moved, Scope};
+use deskbind_core::repo::{RepoError, app_events, bindings};
+use deskbind_core::time::{now_micros, to_datetime};
+use deskbind_core::wire::{
+    AppEvent, CallState, DialFailure, DialState, FrameRefusal, HangupReason, PhoneFrame,
+    ServerFrame,
+};
+
+use crate::state::AppState;
+
+const MAX_CALL_ID: usize = 128;
+const MAX_FROM: usize = 64;
+
+/// The phone a frame came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender {
+    pub phone: PhoneId,
+    pub org: OrgId,
+}
+
+fn refusal(code: &str, detail: impl Into<String>) -> FrameRefusal {
+    FrameRefusal {
+        code: code.into(),
+        detail: detail.into(),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> FrameRefusal {
+    tracing::error!(error = %e, "phone frame failed");
+    refusal(
+        "internal",
+        "the server could not process the frame; send it again",
+    )
+}
+
+/// Handles one frame; `Ok(Some(frame))` is a reply for the phone.
+pub async fn handle(
+    state: &AppState,
+    from: Sender,
+    frame: PhoneFrame,
+) -> Result<Option<ServerFrame>, FrameRefusal> {
+    match frame {
+        PhoneFrame::Ack { command_id } => {
+            let moved = advance(state, from, command_id, DialState::Delivered, None).await?;
+            Ok(after_ack(command_id, moved))
+        }
+        PhoneFrame::CallEvent {
+            call_id,
+            command_id,
+            state: call_state,
+            result,
+            at: _,
+        } => {
+            check_len("call_id", &call_id, MAX_CALL_ID)?;
+            if (call_state == CallState::Failed) != result.is_some() {
+                return Err(refusal(
+                    "invalid_call_event",
+                    "`result` is required with state `failed` and only then",
+                ));
+            }
+            let Some(command_id) = command_id else {
+                // A call dialed by hand: call records (and their sync) carry it.
+                tracing::debug!(phone = %from.phone, call_id, "call event without a command");
+                return Ok(None);
+            };
+            let to = from_call_state(call_state);
+            match advance(state, from, command_id, to, result).await? {
+                Moved::Refused(row) if row.state == DialState::Cancelled.as_str() => {
+                    Ok(Some(hangup(command_id, HangupReason::Cancelled)))
+                }
+                Moved::Refused(row) => Err(refusal(
+                    "invalid_transition",
+                    format!("the command is {} and cannot become {to}", row.state),
+                )),
+                Moved::Changed(_) | Moved::Unchanged(_) => Ok(None),
+            }
+        }
+        PhoneFrame::Incoming {
+            call_id,
+            from: caller,
+        } => {
+            check_len("call_id", &call_id, MAX_CALL_ID)?;
+            check_len("from", &caller, MAX_FROM)?;
+            incoming(state, from, call_id, caller).await?;
+            Ok(None)
+        }
+        PhoneFrame::Pong => Ok(None),
+    }
+}
+
+fn check_len(field: &str, value: &str, max: usize) -> Result<(), FrameRefusal> {
+    if value.is_empty() || value.len() > max {
+        return Err(refusal(
+            "invalid_frame",
+            format!("`{field}` must be 1 to {max} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn hangup(command_id: DialId, reason: HangupReason) -> ServerFrame {
+    ServerFrame::Hangup { command_id, reason }
+}
+
+/// An ack of a command that expired or was cancelled meanwhile gets a
+/// hangup back: the phone must not dial it.
+fn after_ack(command_id: DialId, moved: Moved) -> Option<ServerFrame> {
+    let row = match &moved {
+        Moved::Changed(row) | Moved::Unchanged(row) | Moved::Refused(row) => row,
+    };
+    match DialState::parse(&row.state) {
+        Some(DialState::Expired) => Some(hangup(command_id, HangupReason::Expired)),
+        Some(DialState::Cancelled) => Some(hangup(command_id, HangupReason::Cancelled)),
+        _ => None,
+    }
+}
+
+async fn advance(
+    state: &AppState,
+    from: Sender,
+    id: DialId,
+    to: DialState,
+    failure: Option<DialFailure>,
+) -> Result<Moved, FrameRefusal> {
+    let moved = state
+        .db
+        .run(move |conn| {
+            dials::advance(
+                conn,
+                Scope::Phone(from.phone),
+                id,
+                to,
+                failure,
+                now_micros(),
+            )
+        })
+        .await;
+    match moved {
+        Ok(moved) => {
+            if let Moved::Changed(row) = &moved {
+                crate::dispatch::dial_changed(&state.relay, row)
+                    .await
+                    .map_err(internal)?;
+            }
+            Ok(moved)
+        }
+        Err(RepoError::NotFound) => Err(refusal(
+            "unknown_command",
+            "no command with this id was sent to this phone",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Tells the phone's holder (if any) that a call rings in.
+async fn incoming(
+    state: &AppState,
+    from: Sender,
+    call_id: String,
+    caller: String,
+) -> Result<(), FrameRefusal> {
+    let now = now_micros();
+    let holder = state
+        .db
+        .run(move |conn| {
+            deskbind_core::db::write_tx(conn, |conn| {
+                incoming_event(conn, from, call_id, caller, now)
+            })
+        })
+        .await
+        .map_err(internal)?;
+    if let Some(user) = holder {
+        state.relay.wake_user(user).await;
+    }
+    Ok(())
+}
+
+/// Records `incoming_call` for the holder, if the phone has one.
+fn incoming_event(
+    conn: &mut deskbind_core::db::DbConn,
+    from: Sender,
+    call_id: String,
+    caller: String,
+    now: deskbind_core::time::Micros,
+) -> Result<Option<deskbind_core::ids::UserId>, RepoError> {
+    let key = from.phone.to_string();
+    let Some(holder) = bindings::holders(conn, std::slice::from_ref(&key))?
+        .into_values()
+        .next()
+    else {
+        return Ok::<_, RepoError>(None);
+    };
+    let event = AppEvent::IncomingCall {
+        phone_id: from.phone,
+        call_id,
+        from: caller,
+        at: to_datetime(now),
+    };
+    app_events::record(
+        conn,
+        &from.org.to_string(),
+        &holder.user_id.to_string(),
+        &event,
+        now,
+    )?;
+    Ok(Some(holder.user_id))
+}

@@ -1,0 +1,62 @@
+//! The per-node redelivery sweep: every few seconds, queued commands that
+//! are older than that and still unexpired are sent again to their phone
+//! if it is connected to this node. It covers a dial frame lost between
+//! nodes (Redis pub/sub is at-most-once) or sent to a connection that died
+//! before the phone acked. The phone dedupes by command id.
+
+use std::time::Duration;
+
+use actix_web::web;
+use deskbind_core::repo::dials;
+use deskbind_core::time::{Micros, now_micros};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const INTERVAL: Duration = Duration::from_secs(2);
+const BATCH: i64 = 1_000;
+
+pub async fn run(state: web::Data<AppState>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(INTERVAL);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = tick.tick() => {
+                if let Err(e) = sweep(&state).await {
+                    tracing::warn!(error = %e, "dial redelivery sweep failed");
+                }
+            }
+        }
+    }
+}
+
+/// One pass; returns how many frames it resent.
+pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
+    if state.relay.local_phones() == 0 {
+        return Ok(0);
+    }
+    let now = now_micros();
+    let older_than = now - Micros::try_from(INTERVAL.as_micros()).unwrap_or(2_000_000);
+    let rows = state
+        .db
+        .run(move |conn| {
+            dials::unacknowledged(conn, older_than, now, BATCH).map_err(ApiError::from)
+        })
+        .await?;
+    let mut resent = 0;
+    for row in rows {
+        let phone = row.phone()?;
+        if state.relay.is_local(phone) {
+            state
+                .relay
+                .send_to_phone(phone, crate::dispatch::dial_frame(&row)?)
+                .await;
+            resent += 1;
+        }
+    }
+    if resent > 0 {
+        tracing::debug!(resent, "unacknowledged dials resent");
+    }
+    Ok(resent)
+}

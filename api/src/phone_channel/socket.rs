@@ -1,0 +1,273 @@
+//! `GET /v1/phone/ws`: the phone's live connection. The credential is
+//! checked at the upgrade (the `AuthPhone` extractor: header only, never
+//! the URL). Each connection is one task; everything it waits on is its
+//! own (its frame queue, its socket, its heartbeat), so a slow or dead
+//! phone never holds up another.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, Message, MessageStream, ProtocolError, Session};
+use deskbind_core::relay::{Attachment, CloseReason};
+use deskbind_core::repo::phones;
+use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
+
+use super::frames::{self, Sender};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AuthPhone;
+use crate::state::AppState;
+
+/// Every this many heartbeats the credential is re-read: a backstop for a
+/// revoke whose close message was lost.
+const CREDENTIAL_RECHECK_TICKS: u32 = 4;
+
+pub async fn connect(
+    state: web::Data<AppState>,
+    phone: AuthPhone,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (response, session, stream) =
+        actix_ws::handle(&req, body).map_err(|_| ApiError::BadRequest {
+            code: "websocket_upgrade_required",
+            detail: "this endpoint speaks WebSocket only; send an upgrade request".into(),
+        })?;
+    let stream = stream.max_frame_size(state.settings.phone_max_frame_bytes);
+    actix_web::rt::spawn(async move {
+        let ended = Connection::open(&state, &phone, session, stream).await;
+        tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
+        metrics::gauge!("deskbind_phone_connections").decrement(1.0);
+    });
+    metrics::gauge!("deskbind_phone_connections").increment(1.0);
+    Ok(response)
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    ByPhone,
+    Relay(CloseReason),
+    Idle,
+    FrameTooLarge,
+    ProtocolError,
+    Gone,
+}
+
+impl Ended {
+    fn close_reason(self) -> Option<actix_ws::CloseReason> {
+        let (code, description) = match self {
+            Self::ByPhone | Self::Gone => return None,
+            Self::Relay(CloseReason::Replaced) => {
+                (CloseCode::Policy, "replaced by a newer connection")
+            }
+            Self::Relay(CloseReason::Revoked) => (CloseCode::Policy, "credential revoked"),
+            Self::Relay(CloseReason::TooSlow) => (CloseCode::Again, "too slow to read its frames"),
+            Self::Idle => (CloseCode::Away, "no heartbeat"),
+            Self::FrameTooLarge => (CloseCode::Size, "frame too large"),
+            Self::ProtocolError => (CloseCode::Protocol, "protocol error"),
+        };
+        Some(actix_ws::CloseReason {
+            code,
+            description: Some(description.into()),
+        })
+    }
+}
+
+struct Connection<'a> {
+    state: &'a AppState,
+    from: Sender,
+    credential_hash: &'a str,
+    session: Session,
+    last_seen: Instant,
+}
+
+impl<'a> Connection<'a> {
+    async fn open(
+        state: &'a AppState,
+        phone: &'a AuthPhone,
+        session: Session,
+        mut stream: MessageStream,
+    ) -> Ended {
+        let from = Sender {
+            phone: phone.phone_id,
+            org: phone.org_id,
+        };
+        // Attach before reading what is pending: a dial stored in between
+        // arrives twice at worst, and the phone dedupes by command id.
+        let mut attachment = state.relay.attach_phone(from.phone).await;
+        let mut conn = Connection {
+            state,
+            from,
+            credential_hash: &phone.credential_hash,
+            session,
+            last_seen: Instant::now(),
+        };
+        tracing::info!(phone = %from.phone, conn = attachment.conn, "phone connected");
+        let ended = match conn.greet().await {
+            Ok(()) => conn.serve(&mut attachment, &mut stream).await,
+            Err(ended) => ended,
+        };
+        state.relay.detach_phone(from.phone, attachment.conn).await;
+        if let Some(reason) = ended.close_reason() {
+            let _ = conn.session.close(Some(reason)).await;
+        }
+        ended
+    }
+
+    /// The current holder, then every pending command.
+    async fn greet(&mut self) -> Result<(), Ended> {
+        let binding = crate::dispatch::binding_frame(self.state, self.from.phone).await;
+        let pending = super::pending_frames(self.state, self.from.phone).await;
+        let (Ok(binding), Ok(pending)) = (binding, pending) else {
+            tracing::error!(phone = %self.from.phone, "cannot read what a connecting phone needs");
+            return Err(Ended::Gone);
+        };
+        self.send(&binding).await?;
+        for frame in &pending {
+            self.send(frame).await?;
+        }
+        Ok(())
+    }
+
+    async fn serve(&mut self, attachment: &mut Attachment, stream: &mut MessageStream) -> Ended {
+        let settings = &self.state.settings;
+        let idle = Duration::from_secs(settings.phone_idle_timeout_secs);
+        let period = Duration::from_secs(settings.phone_heartbeat_secs);
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::select! {
+                biased;
+                Ok(()) = attachment.close.changed() => {
+                    if let Some(reason) = *attachment.close.borrow() {
+                        return Ended::Relay(reason);
+                    }
+                }
+                frame = attachment.frames.recv() => match frame {
+                    Some(frame) => if let Err(ended) = self.send(&frame).await {
+                        return ended;
+                    },
+                    None => return Ended::Relay(CloseReason::Replaced),
+                },
+                message = stream.recv() => {
+                    if let Err(ended) = self.receive(message).await {
+                        return ended;
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    ticks = ticks.wrapping_add(1);
+                    if let Err(ended) = self.beat(attachment.conn, idle, ticks).await {
+                        return ended;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn beat(&mut self, conn: u64, idle: Duration, ticks: u32) -> Result<(), Ended> {
+        if self.last_seen.elapsed() > idle {
+            return Err(Ended::Idle);
+        }
+        if !self.state.relay.heartbeat(self.from.phone, conn).await {
+            return Err(Ended::Relay(CloseReason::Replaced));
+        }
+        if ticks.is_multiple_of(CREDENTIAL_RECHECK_TICKS) && !self.credential_live().await {
+            return Err(Ended::Relay(CloseReason::Revoked));
+        }
+        self.send(&ServerFrame::Ping {
+            at: chrono::Utc::now(),
+        })
+        .await
+    }
+
+    async fn credential_live(&self) -> bool {
+        let phone = self.from.phone.to_string();
+        let hash = self.credential_hash.to_owned();
+        self.state
+            .db
+            .run(move |conn| {
+                phones::credential_is_live(conn, &phone, &hash).map_err(ApiError::from)
+            })
+            .await
+            // A database hiccup is not a revoke.
+            .unwrap_or(true)
+    }
+
+    async fn receive(
+        &mut self,
+        message: Option<Result<Message, ProtocolError>>,
+    ) -> Result<(), Ended> {
+        let message = match message {
+            None => return Err(Ended::Gone),
+            Some(Err(ProtocolError::Overflow)) => return Err(Ended::FrameTooLarge),
+            Some(Err(e)) => {
+                tracing::info!(phone = %self.from.phone, error = %e, "phone protocol error");
+                return Err(Ended::ProtocolError);
+            }
+            Some(Ok(message)) => message,
+        };
+        self.last_seen = Instant::now();
+        match message {
+            Message::Text(text) => self.on_text(&text).await,
+            Message::Ping(bytes) => self.session.pong(&bytes).await.map_err(|_| Ended::Gone),
+            Message::Pong(_) | Message::Nop => Ok(()),
+            Message::Close(_) => Err(Ended::ByPhone),
+            Message::Binary(_) | Message::Continuation(_) => {
+                self.refuse(
+                    "unsupported_frame",
+                    "send JSON text frames, each in one piece",
+                    None,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Ended> {
+        let frame: Frame<PhoneFrame> = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => return self.refuse("invalid_frame", &e.to_string(), None).await,
+        };
+        if frame.v != PROTOCOL_VERSION {
+            let detail = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+            return self.refuse("unsupported_version", &detail, None).await;
+        }
+        let command_id = match &frame.body {
+            PhoneFrame::Ack { command_id } => Some(*command_id),
+            PhoneFrame::CallEvent { command_id, .. } => *command_id,
+            _ => None,
+        };
+        let outcome = match frames::handle(self.state, self.from, frame.body).await {
+            Ok(None) => Ok(()),
+            Ok(Some(reply)) => self.send(&reply).await,
+            Err(refusal) => {
+                self.refuse(&refusal.code, &refusal.detail, command_id)
+                    .await
+            }
+        };
+        outcome?;
+        match frame.id {
+            Some(id) => self.send(&ServerFrame::Receipt { received: id }).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn refuse(
+        &mut self,
+        code: &str,
+        detail: &str,
+        command_id: Option<deskbind_core::ids::DialId>,
+    ) -> Result<(), Ended> {
+        self.send(&ServerFrame::Error {
+            code: code.into(),
+            detail: detail.into(),
+            command_id,
+        })
+        .await
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Result<(), Ended> {
+        let text = serde_json::to_string(&Frame::new(frame)).map_err(|_| Ended::ProtocolError)?;
+        self.session.text(text).await.map_err(|_| Ended::Gone)
+    }
+}

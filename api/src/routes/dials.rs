@@ -1,0 +1,181 @@
+//! `/v1/dials`: the app asks the phone its user holds to dial. The command
+//! is stored first (the source of truth) and then relayed; see
+//! docs/dialing.md for the lifecycle and the Idempotency-Key rules.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use deskbind_core::domain::E164;
+use deskbind_core::ids::{DialId, PhoneId, UserId};
+use deskbind_core::repo::dials::{self, Created, DialFilter, Idempotency, Moved, NewDial, Scope};
+use deskbind_core::repo::users;
+use deskbind_core::time::{now_micros, seconds};
+use deskbind_core::wire::{CreateDial, Dial, DialState, Page};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use super::users::visibility;
+use crate::dial_errors::invalid_idempotency_key;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Json, PageParams, Query, id_param, path_id};
+use crate::state::AppState;
+
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// Set on a response that repeats the command an earlier request created.
+const REPLAYED: &str = "Idempotent-Replayed";
+
+fn idempotency(req: &HttpRequest, body: &CreateDial) -> ApiResult<Option<Idempotency>> {
+    let Some(raw) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(invalid_idempotency_key)?;
+    // The request as understood (number normalised), so cosmetic
+    // differences in the retry do not count as a different request.
+    let canonical = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        request_hash: hex::encode(Sha256::digest(&canonical)),
+    }))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    Json(body): Json<CreateDial>,
+) -> ApiResult<HttpResponse> {
+    let number = E164::parse("number", &body.number, None)?;
+    let normalised = CreateDial {
+        number: number.as_str().to_owned(),
+        phone_id: body.phone_id,
+    };
+    let idempotency = idempotency(&req, &normalised)?;
+    state.limits.dial(&auth.user_id.to_string())?;
+    let request = NewDial {
+        org: auth.org_id,
+        user: auth.user_id,
+        phone: body.phone_id,
+        number,
+        idempotency,
+        now: now_micros(),
+        ttl: seconds(i64::try_from(state.settings.dial_ttl_secs).unwrap_or(60)),
+    };
+    let created = state
+        .db
+        .run(move |conn| dials::create(conn, &request))
+        .await
+        .inspect_err(|e| tracing::info!(error = %e, "dial refused"))?;
+    let (row, replayed) = match created {
+        Created::New(row) => {
+            crate::dispatch::dial_changed(&state.relay, &row).await?;
+            tracing::info!(dial = %row.id, phone = %row.phone_id, "dial queued");
+            (row, false)
+        }
+        Created::Replayed(row) => (row, true),
+    };
+    let dial = row.to_wire()?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/v1/dials/{}", dial.id)));
+    if replayed {
+        response.insert_header((REPLAYED, "true"));
+    }
+    Ok(response.json(dial))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Dial>> {
+    let id: DialId = path_id(&id)?;
+    let row = state
+        .db
+        .run(move |conn| {
+            let visible = users::visible_ids(conn, visibility(&auth))?;
+            dials::get(conn, auth.org_id, id, visible.as_deref())
+        })
+        .await?;
+    Ok(web::Json(row.to_wire()?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    user_id: Option<String>,
+    phone_id: Option<String>,
+    state: Option<String>,
+}
+
+/// Own dials; managers also their teams'; admins the organisation's.
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    PageParams(page): PageParams,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<web::Json<Page<Dial>>> {
+    let filter = DialFilter {
+        user: id_param::<UserId>("user_id", query.user_id.as_deref())?,
+        phone: id_param::<PhoneId>("phone_id", query.phone_id.as_deref())?,
+        state: query
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                DialState::parse(s).ok_or_else(|| ApiError::InvalidQuery {
+                    field: "state".into(),
+                    detail: "must be a dial state such as queued or ended".into(),
+                })
+            })
+            .transpose()?,
+    };
+    let page = state
+        .db
+        .run(move |conn| {
+            let visible = users::visible_ids(conn, visibility(&auth))?;
+            dials::list(conn, auth.org_id, visible, &filter, &page)
+        })
+        .await?;
+    Ok(web::Json(page.try_map(|r| r.to_wire())?))
+}
+
+/// Cancels a command that has not finished; the phone is told to hang up.
+/// Whoever may see the command may cancel it.
+pub async fn cancel(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Dial>> {
+    let id: DialId = path_id(&id)?;
+    let moved = state
+        .db
+        .run(move |conn| {
+            let visible = users::visible_ids(conn, visibility(&auth))?;
+            dials::get(conn, auth.org_id, id, visible.as_deref())?;
+            dials::advance(
+                conn,
+                Scope::Org(auth.org_id),
+                id,
+                DialState::Cancelled,
+                None,
+                now_micros(),
+            )
+        })
+        .await?;
+    let row = match moved {
+        Moved::Changed(row) => {
+            crate::dispatch::dial_changed(&state.relay, &row).await?;
+            tracing::info!(dial = %row.id, "dial cancelled");
+            row
+        }
+        Moved::Unchanged(row) => row,
+        Moved::Refused(row) => {
+            return Err(ApiError::Conflict {
+                code: "dial_finished",
+                detail: format!("the dial has already finished ({})", row.state),
+            });
+        }
+    };
+    Ok(web::Json(row.to_wire()?))
+}

@@ -1,0 +1,14 @@
+//! deskbind-bench: load benchmarks that drive real `deskbind-api` processes
+//! from the outside, the way phones and apps do. The `relay` binary measures
+//! how long a dial takes from being stored to reaching its phone, and what
+//! an idle phone connection costs the server.
+
+// A benchmark reports its progress and figures on stdout.
+#![allow(clippy::print_stdout)]
+
+pub mod cluster;
+pub mod dials;
+pub mod phones;
+pub mod report;
+pub mod setup;
+pub mod sys;

@@ -1,0 +1,213 @@
+//! The relay: gets frames to phones and wakes users' event streams, on one
+//! node or many (docs/dialing.md, "Across nodes").
+//!
+//! Without `REDIS_URL` everything is in this process ([`LocalHub`]). With
+//! it, each phone connection is announced in a presence key
+//! (`deskbind:presence:{phone}` = `{node}/{conn}`, with a TTL refreshed by
+//! the heartbeat), a frame for a phone connected elsewhere is published on
+//! that node's channel, and user wakes go to every node. The relay carries
+//! no state of its own: the database is the source of truth, so a message
+//! lost while Redis reconnects only delays delivery until the redelivery
+//! sweep or the stream's own re-read.
+
+mod hub;
+mod redis_bus;
+
+use std::sync::Arc;
+
+pub use hub::{Attachment, CloseReason, Delivery, LocalHub, PHONE_QUEUE};
+use redis_bus::RedisBus;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::ids::{PhoneId, UserId};
+use crate::wire::ServerFrame;
+
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: String,
+    hub: Arc<LocalHub>,
+    redis: Option<RedisBus>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("node", &self.inner.node)
+            .field("redis", &self.inner.redis.is_some())
+            .field("hub", &self.inner.hub)
+            .finish()
+    }
+}
+
+impl Relay {
+    /// The in-process relay of a single node.
+    pub fn local() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                node: uuid::Uuid::now_v7().to_string(),
+                hub: Arc::default(),
+                redis: None,
+            }),
+        }
+    }
+
+    /// The relay the settings ask for: Redis when `REDIS_URL` is set. The
+    /// subscriber runs until `cancel`.
+    pub async fn from_settings(
+        settings: &Settings,
+        cancel: CancellationToken,
+    ) -> Result<Self, redis::RedisError> {
+        use secrecy::ExposeSecret as _;
+        let Some(url) = &settings.redis_url else {
+            return Ok(Self::local());
+        };
+        let node = uuid::Uuid::now_v7().to_string();
+        let hub = Arc::<LocalHub>::default();
+        let redis = RedisBus::connect(
+            url.expose_secret(),
+            node.clone(),
+            hub.clone(),
+            settings.presence_ttl_secs,
+            cancel,
+        )
+        .await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                node,
+                hub,
+                redis: Some(redis),
+            }),
+        })
+    }
+
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    pub fn is_distributed(&self) -> bool {
+        self.inner.redis.is_some()
+    }
+
+    /// Phones connected to this node.
+    pub fn local_phones(&self) -> usize {
+        self.inner.hub.phone_count()
+    }
+
+    pub fn is_local(&self, phone: PhoneId) -> bool {
+        self.inner.hub.has_phone(phone)
+    }
+
+    /// Makes this connection the phone's live one, here and (with Redis)
+    /// everywhere: a connection on another node is told to close.
+    pub async fn attach_phone(&self, phone: PhoneId) -> Attachment {
+        let attachment = self.inner.hub.attach(phone);
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.announce(phone, attachment.conn).await
+        {
+            // Frames from other nodes miss this phone until the next
+            // heartbeat re-announces it; the redelivery sweep covers dials.
+            tracing::warn!(%phone, error = %e, "cannot announce phone presence in Redis");
+        }
+        attachment
+    }
+
+    /// Keeps the phone's presence alive; `false` when another connection has
+    /// taken the phone over (this one should close).
+    pub async fn heartbeat(&self, phone: PhoneId, conn: u64) -> bool {
+        match &self.inner.redis {
+            None => true,
+            Some(redis) => match redis.refresh(phone, conn).await {
+                Ok(still_ours) => still_ours,
+                Err(e) => {
+                    tracing::warn!(%phone, error = %e, "cannot refresh phone presence in Redis");
+                    true
+                }
+            },
+        }
+    }
+
+    pub async fn detach_phone(&self, phone: PhoneId, conn: u64) {
+        self.inner.hub.detach(phone, conn);
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.withdraw(phone, conn).await
+        {
+            tracing::warn!(%phone, error = %e, "cannot withdraw phone presence; it expires on its own");
+        }
+    }
+
+    /// Sends a frame to the phone's live connection wherever it is. Best
+    /// effort: what must not be lost (dial commands) is in the database.
+    pub async fn send_to_phone(&self, phone: PhoneId, frame: ServerFrame) {
+        match self.inner.hub.send(phone, frame.clone()) {
+            Delivery::Queued | Delivery::Dropped => return,
+            Delivery::Absent => {}
+        }
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.forward_frame(phone, frame).await
+        {
+            tracing::warn!(%phone, error = %e, "cannot relay a frame through Redis");
+        }
+    }
+
+    /// Closes the phone's connection wherever it is (credential revoked,
+    /// phone disabled).
+    pub async fn close_phone(&self, phone: PhoneId, reason: CloseReason) {
+        self.inner.hub.close(phone, None, reason);
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.forward_close(phone, reason).await
+        {
+            tracing::warn!(%phone, error = %e, "cannot relay a close through Redis");
+        }
+    }
+
+    /// Tells the user's event streams, on every node, to read new events.
+    pub async fn wake_user(&self, user: UserId) {
+        self.inner.hub.wake_user(user);
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.wake_user(user).await
+        {
+            tracing::warn!(%user, error = %e, "cannot relay a user wake through Redis");
+        }
+    }
+
+    /// Watches for wakes of the user's streams on this node.
+    pub fn watch_user(&self, user: UserId) -> UserWatch {
+        UserWatch {
+            rx: self.inner.hub.watch_user(user),
+            user,
+            hub: self.inner.hub.clone(),
+        }
+    }
+}
+
+/// A stream's subscription to its user's wakes; dropping it unsubscribes.
+#[derive(Debug)]
+pub struct UserWatch {
+    rx: tokio::sync::watch::Receiver<u64>,
+    user: UserId,
+    hub: Arc<LocalHub>,
+}
+
+impl UserWatch {
+    /// Waits for the next wake (returns at once if one came since the last).
+    pub async fn changed(&mut self) {
+        // The sender lives in the hub's map while this receiver exists.
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for UserWatch {
+    fn drop(&mut self) {
+        // Swap out our receiver first so the count no longer includes it.
+        let (_, placeholder) = tokio::sync::watch::channel(0);
+        drop(std::mem::replace(&mut self.rx, placeholder));
+        self.hub.unwatch_user(self.user);
+    }
+}

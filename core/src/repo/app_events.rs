@@ -1,0 +1,96 @@
+//! Each user's event log behind `GET /v1/events`. Rows are written in the
+//! transaction of the change they describe, so a stream that replays from
+//! its cursor sees every change exactly once; the relay only wakes streams.
+//!
+//! A stream reads "events after my cursor", which is only sound if a row
+//! with a lower `seq` can never become visible after one with a higher
+//! `seq`. PostgreSQL assigns identity values at insert, not at commit, so
+//! two transactions could commit out of order. [`record`] therefore takes
+//! the user's row lock first and callers hold it until commit: one user's
+//! events are numbered in commit order. (SQLite has one writer at a time.)
+
+use diesel::prelude::*;
+
+use super::{DbConn, RepoError};
+use crate::db::schema::{app_events, users};
+use crate::time::Micros;
+use crate::wire::{AppEvent, SequencedEvent};
+
+/// Appends the event; call it inside the change's transaction.
+pub fn record(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    event: &AppEvent,
+    at: Micros,
+) -> Result<(), RepoError> {
+    diesel::update(users::table.filter(users::id.eq(user_id)))
+        .set(users::updated_at.eq(users::updated_at))
+        .execute(conn)?;
+    let payload = serde_json::to_string(event)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable event: {e}")))?;
+    diesel::insert_into(app_events::table)
+        .values((
+            app_events::org_id.eq(org_id),
+            app_events::user_id.eq(user_id),
+            app_events::kind.eq(event.kind()),
+            app_events::payload.eq(payload),
+            app_events::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a stream resumed after `after` gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    pub events: Vec<SequencedEvent>,
+    /// Events after `after` were purged before the client came back.
+    pub gap: bool,
+}
+
+/// The user's events after `after`, oldest first, at most `limit`.
+pub fn after(
+    conn: &mut DbConn,
+    user_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Replay, RepoError> {
+    let rows: Vec<(i64, String)> = app_events::table
+        .filter(app_events::user_id.eq(user_id))
+        .filter(app_events::seq.gt(after))
+        .order(app_events::seq.asc())
+        .limit(limit)
+        .select((app_events::seq, app_events::payload))
+        .load(conn)?;
+    let events = rows
+        .into_iter()
+        .map(|(seq, payload)| {
+            serde_json::from_str(&payload)
+                .map(|event| SequencedEvent { seq, event })
+                .map_err(|e| RepoError::Corrupt(format!("app event {seq}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The sequence is shared by all users, so a purged range cannot be
+    // told apart from other users' rows: any purge past the cursor counts.
+    let gap = after > 0 && {
+        let oldest: Option<i64> = app_events::table
+            .select(diesel::dsl::min(app_events::seq))
+            .first(conn)?;
+        oldest.is_some_and(|oldest| oldest > after + 1)
+    };
+    Ok(Replay { events, gap })
+}
+
+/// The newest sequence number: where a stream that wants no history starts.
+pub fn latest(conn: &mut DbConn) -> Result<i64, RepoError> {
+    let newest: Option<i64> = app_events::table
+        .select(diesel::dsl::max(app_events::seq))
+        .first(conn)?;
+    Ok(newest.unwrap_or(0))
+}
+
+/// Deletes events older than `before`; returns how many.
+pub fn purge(conn: &mut DbConn, before: Micros) -> Result<usize, RepoError> {
+    Ok(diesel::delete(app_events::table.filter(app_events::at.lt(before))).execute(conn)?)
+}

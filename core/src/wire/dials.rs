@@ -1,0 +1,103 @@
+//! Dial commands: the app asks the phone it holds to dial a number; the
+//! command is stored, relayed to the phone and moves through its lifecycle
+//! (docs/dialing.md). Also the organisation's dial policy.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::str_enum::str_enum;
+use crate::ids::{BindingId, DialId, PhoneId, UserId};
+
+str_enum! {
+    /// Where a dial command is in its lifecycle. `ended`, `failed`,
+    /// `expired` and `cancelled` are final.
+    pub enum DialState {
+        /// Stored; sent (or waiting to be sent) to the phone.
+        Queued => "queued",
+        /// The phone acknowledged it.
+        Delivered => "delivered",
+        Dialing => "dialing",
+        Ringing => "ringing",
+        Answered => "answered",
+        /// An answered call hung up.
+        Ended => "ended",
+        /// The call did not connect; `failure` says why.
+        Failed => "failed",
+        /// Not delivered before `expires_at`; never dialed.
+        Expired => "expired",
+        /// Cancelled by the app; the phone was told to hang up.
+        Cancelled => "cancelled",
+    }
+}
+
+impl DialState {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Ended | Self::Failed | Self::Expired | Self::Cancelled
+        )
+    }
+}
+
+str_enum! {
+    /// Why a call did not connect.
+    pub enum DialFailure {
+        Busy => "busy",
+        NoAnswer => "no_answer",
+        /// The callee (or the phone's user) rejected the call.
+        Rejected => "rejected",
+        InvalidNumber => "invalid_number",
+        Error => "error",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dial {
+    pub id: DialId,
+    pub user_id: UserId,
+    pub phone_id: PhoneId,
+    pub binding_id: BindingId,
+    /// E.164.
+    pub number: String,
+    pub state: DialState,
+    /// Present exactly when `state` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<DialFailure>,
+    pub created_at: DateTime<Utc>,
+    /// The phone must not dial it after this instant.
+    pub expires_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /v1/dials`. `phone_id` may be left out when the user holds exactly
+/// one phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDial {
+    /// E.164 (`+` and digits); spaces, dashes and brackets are ignored.
+    pub number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_id: Option<PhoneId>,
+}
+
+/// Numbers the organisation never dials. `blocked_prefixes` are E.164
+/// prefixes (`+1900`), `do_not_call` whole E.164 numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialPolicy {
+    pub blocked_prefixes: Vec<String>,
+    pub do_not_call: Vec<String>,
+    /// Absent while no one has set a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutDialPolicy {
+    #[serde(default)]
+    pub blocked_prefixes: Vec<String>,
+    #[serde(default)]
+    pub do_not_call: Vec<String>,
+}

@@ -1,0 +1,515 @@
+//! `PhoneLink`: a phone's live connection to deskbind (docs/phone-protocol.md).
+//! A background task holds the WebSocket, answers pings, reconnects with
+//! jittered backoff, drops dial commands it has already seen (a resend
+//! after a reconnect never dials twice: it is acked again instead), and
+//! keeps every frame the phone sends until the server's receipt says it was
+//! processed, sending the unconfirmed ones again after a reconnect (the
+//! server treats repeats as no-ops).
+//! It stops for good when the server refuses the credential.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deskbind_core::ids::DialId;
+use deskbind_core::wire::{
+    BoundUser, CallState, DialFailure, Frame, HangupReason, PROTOCOL_VERSION, PhoneFrame,
+    ServerFrame,
+};
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::backoff::Backoff;
+use crate::phone::PhoneClient;
+use crate::{ClientError, Result};
+
+/// Command ids remembered for deduplication (far more than a phone gets
+/// within a command's lifetime).
+const SEEN_CAPACITY: usize = 10_000;
+/// Frames kept for resending; beyond this the oldest are given up (a server
+/// that never sends receipts would otherwise grow the list forever).
+const UNCONFIRMED_CAPACITY: usize = 10_000;
+
+/// What the server asks of the phone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhoneCommand {
+    /// Dial, unless `expires_at` has passed. Each command id arrives once.
+    Dial {
+        command_id: DialId,
+        number: String,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+    },
+    Hangup {
+        command_id: DialId,
+        reason: HangupReason,
+    },
+    /// The holder changed (`None`: nobody holds the phone).
+    Binding { user: Option<BoundUser> },
+    /// The server refused a frame the phone sent.
+    Refused {
+        code: String,
+        detail: String,
+        command_id: Option<DialId>,
+    },
+}
+
+/// The link's connection state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    /// Waiting before the next attempt.
+    Disconnected,
+    /// The server refused the credential (revoked): the link has stopped.
+    Unauthorized,
+    Stopped,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        Self {
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct PhoneLink {
+    commands: mpsc::UnboundedReceiver<PhoneCommand>,
+    outbox: mpsc::UnboundedSender<Control>,
+    state: watch::Receiver<LinkState>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+enum Control {
+    Send(PhoneFrame),
+    /// Drop the current connection (tests use it to simulate a network cut).
+    Reconnect,
+    Stop,
+}
+
+impl PhoneClient {
+    /// Opens the phone's live link; it connects (and reconnects) in the
+    /// background.
+    pub fn connect(&self, options: LinkOptions) -> Result<PhoneLink> {
+        let mut url = self
+            .http_base()
+            .join("v1/phone/ws")
+            .map_err(|e| ClientError::BaseUrl(e.to_string()))?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| ClientError::BaseUrl("cannot make a WebSocket URL".into()))?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", self.credential()))
+            .map_err(|_| ClientError::BaseUrl("credential is not a valid header".into()))?;
+        let (commands_tx, commands) = mpsc::unbounded_channel();
+        let (outbox, control) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(LinkState::Connecting);
+        let worker = Worker {
+            url: url.to_string(),
+            bearer,
+            commands: commands_tx,
+            control,
+            state: state_tx,
+            pending: VecDeque::new(),
+            unconfirmed: VecDeque::new(),
+            next_id: 0,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+            backoff: Backoff::new(options.min_backoff, options.max_backoff),
+        };
+        let task = tokio::spawn(worker.run());
+        Ok(PhoneLink {
+            commands,
+            outbox,
+            state,
+            task,
+        })
+    }
+}
+
+impl PhoneLink {
+    /// The next command; `None` once the link has stopped.
+    pub async fn next(&mut self) -> Option<PhoneCommand> {
+        self.commands.recv().await
+    }
+
+    pub fn state(&self) -> LinkState {
+        self.state.borrow().clone()
+    }
+
+    /// Waits until the link is in `wanted` (or has stopped for good).
+    pub async fn wait_for(&mut self, wanted: LinkState) -> LinkState {
+        let state = self
+            .state
+            .wait_for(|s| *s == wanted || matches!(s, LinkState::Unauthorized | LinkState::Stopped))
+            .await
+            .map(|s| s.clone());
+        state.unwrap_or(LinkState::Stopped)
+    }
+
+    pub fn ack(&self, command_id: DialId) {
+        self.reporter().ack(command_id);
+    }
+
+    /// Reports the progress of a call (`result` only with `Failed`).
+    pub fn report(
+        &self,
+        call_id: &str,
+        command_id: Option<DialId>,
+        state: CallState,
+        result: Option<DialFailure>,
+    ) {
+        self.reporter().report(call_id, command_id, state, result);
+    }
+
+    /// A call rings in; the holder's app is told.
+    pub fn incoming(&self, call_id: &str, from: &str) {
+        self.reporter().incoming(call_id, from);
+    }
+
+    /// A handle that sends through this link, for tasks that run calls.
+    pub fn reporter(&self) -> PhoneReporter {
+        PhoneReporter {
+            outbox: self.outbox.clone(),
+        }
+    }
+
+    /// Drops the current connection; the link reconnects as after a
+    /// network failure.
+    pub fn drop_connection(&self) {
+        let _ = self.outbox.send(Control::Reconnect);
+    }
+
+    /// Closes the connection and stops the link.
+    pub async fn close(self) {
+        let _ = self.outbox.send(Control::Stop);
+        let _ = self.task.await;
+    }
+}
+
+/// Sends what the phone reports through its link; frames queue while the
+/// link reconnects.
+#[derive(Debug, Clone)]
+pub struct PhoneReporter {
+    outbox: mpsc::UnboundedSender<Control>,
+}
+
+impl PhoneReporter {
+    pub fn ack(&self, command_id: DialId) {
+        self.send(PhoneFrame::Ack { command_id });
+    }
+
+    pub fn report(
+        &self,
+        call_id: &str,
+        command_id: Option<DialId>,
+        state: CallState,
+        result: Option<DialFailure>,
+    ) {
+        self.send(PhoneFrame::CallEvent {
+            call_id: call_id.to_owned(),
+            command_id,
+            state,
+            result,
+            at: Utc::now(),
+        });
+    }
+
+    pub fn incoming(&self, call_id: &str, from: &str) {
+        self.send(PhoneFrame::Incoming {
+            call_id: call_id.to_owned(),
+            from: from.to_owned(),
+        });
+    }
+
+    fn send(&self, frame: PhoneFrame) {
+        let _ = self.outbox.send(Control::Send(frame));
+    }
+}
+
+struct Worker {
+    url: String,
+    bearer: HeaderValue,
+    commands: mpsc::UnboundedSender<PhoneCommand>,
+    control: mpsc::UnboundedReceiver<Control>,
+    state: watch::Sender<LinkState>,
+    /// Frames not yet written to a connection.
+    pending: VecDeque<PhoneFrame>,
+    /// Frames written but not yet confirmed by a receipt, oldest first.
+    unconfirmed: VecDeque<(u64, PhoneFrame)>,
+    next_id: u64,
+    seen: HashSet<DialId>,
+    seen_order: VecDeque<DialId>,
+    backoff: Backoff,
+}
+
+/// How a connection ended.
+enum Outcome {
+    Lost,
+    Stop,
+    Unauthorized,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            self.state.send_replace(LinkState::Connecting);
+            let outcome = match self.open().await {
+                Ok(socket) => {
+                    self.state.send_replace(LinkState::Connected);
+                    self.backoff.reset();
+                    self.serve(socket).await
+                }
+                Err(outcome) => outcome,
+            };
+            let end = match outcome {
+                Outcome::Stop => LinkState::Stopped,
+                Outcome::Unauthorized => LinkState::Unauthorized,
+                Outcome::Lost => {
+                    self.state.send_replace(LinkState::Disconnected);
+                    let pause = self.backoff.next_delay();
+                    if !self.wait_or_stop(pause).await {
+                        continue;
+                    }
+                    LinkState::Stopped
+                }
+            };
+            self.state.send_replace(end);
+            return;
+        }
+    }
+
+    /// Sleeps, queueing frames meanwhile; `true` when asked to stop.
+    async fn wait_or_stop(&mut self, pause: Duration) -> bool {
+        let deadline = tokio::time::sleep(pause);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => return false,
+                control = self.control.recv() => match control {
+                    Some(Control::Send(frame)) => self.pending.push_back(frame),
+                    Some(Control::Reconnect) => {}
+                    Some(Control::Stop) | None => return true,
+                },
+            }
+        }
+    }
+
+    async fn open(
+        &mut self,
+    ) -> std::result::Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        Outcome,
+    > {
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|_| Outcome::Stop)?;
+        request
+            .headers_mut()
+            .insert("Authorization", self.bearer.clone());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tungstenite::Error::Http(response)) if response.status() == 401 => {
+                Err(Outcome::Unauthorized)
+            }
+            Err(_) => Err(Outcome::Lost),
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        mut socket: tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    ) -> Outcome {
+        // What the last connection did not confirm goes again, in order.
+        let resend: Vec<(u64, PhoneFrame)> = self.unconfirmed.iter().cloned().collect();
+        for (id, frame) in &resend {
+            if write(&mut socket, Some(*id), frame).await.is_err() {
+                return Outcome::Lost;
+            }
+        }
+        while let Some(frame) = self.pending.pop_front() {
+            if self.transmit(&mut socket, frame).await.is_err() {
+                return Outcome::Lost;
+            }
+        }
+        loop {
+            tokio::select! {
+                message = socket.next() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = self.on_frame(text.as_str());
+                        if self.answer(&mut socket, reply).await.is_err() {
+                            return Outcome::Lost;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Outcome::Lost,
+                    Some(Ok(_)) => {}
+                },
+                control = self.control.recv() => match control {
+                    Some(Control::Send(frame)) => {
+                        if self.transmit(&mut socket, frame).await.is_err() {
+                            return Outcome::Lost;
+                        }
+                    }
+                    Some(Control::Reconnect) => return Outcome::Lost,
+                    Some(Control::Stop) | None => {
+                        let _ = socket.close(None).await;
+                        return Outcome::Stop;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Numbers the frame, keeps it until its receipt, and writes it.
+    async fn transmit<S>(
+        &mut self,
+        socket: &mut S,
+        frame: PhoneFrame,
+    ) -> std::result::Result<(), ()>
+    where
+        S: futures_util::Sink<Message> + Unpin,
+    {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.unconfirmed.push_back((id, frame.clone()));
+        if self.unconfirmed.len() > UNCONFIRMED_CAPACITY {
+            self.unconfirmed.pop_front();
+            tracing::warn!("too many unconfirmed frames; the oldest is given up");
+        }
+        write(socket, Some(id), &frame).await
+    }
+
+    async fn answer<S>(
+        &mut self,
+        socket: &mut S,
+        reply: Option<Reply>,
+    ) -> std::result::Result<(), ()>
+    where
+        S: futures_util::Sink<Message> + Unpin,
+    {
+        match reply {
+            None => Ok(()),
+            Some(Reply::Pong) => write(socket, None, &PhoneFrame::Pong).await,
+            Some(Reply::Reliable(frame)) => self.transmit(socket, frame).await,
+        }
+    }
+
+    fn confirm(&mut self, id: u64) {
+        while self
+            .unconfirmed
+            .front()
+            .is_some_and(|(sent, _)| *sent <= id)
+        {
+            self.unconfirmed.pop_front();
+        }
+    }
+
+    /// Hands a server frame on; returns a frame to answer with.
+    fn on_frame(&mut self, text: &str) -> Option<Reply> {
+        let frame = match serde_json::from_str::<Frame<ServerFrame>>(text) {
+            Ok(frame) if frame.v == PROTOCOL_VERSION => frame,
+            _ => {
+                tracing::warn!(frame = text, "unreadable frame from the server");
+                return None;
+            }
+        };
+        let command = match frame.body {
+            ServerFrame::Ping { .. } => return Some(Reply::Pong),
+            ServerFrame::Receipt { received } => {
+                self.confirm(received);
+                return None;
+            }
+            ServerFrame::Dial {
+                command_id,
+                number,
+                created_at,
+                expires_at,
+            } => {
+                if !self.remember(command_id) {
+                    // Seen before: the server missed our ack; repeat it.
+                    return Some(Reply::Reliable(PhoneFrame::Ack { command_id }));
+                }
+                PhoneCommand::Dial {
+                    command_id,
+                    number,
+                    created_at,
+                    expires_at,
+                    received_at: Utc::now(),
+                }
+            }
+            ServerFrame::Hangup { command_id, reason } => {
+                PhoneCommand::Hangup { command_id, reason }
+            }
+            ServerFrame::Binding { user } => PhoneCommand::Binding { user },
+            ServerFrame::Error {
+                code,
+                detail,
+                command_id,
+            } => PhoneCommand::Refused {
+                code,
+                detail,
+                command_id,
+            },
+        };
+        let _ = self.commands.send(command);
+        None
+    }
+
+    /// `true` the first time a command id is seen.
+    fn remember(&mut self, id: DialId) -> bool {
+        if !self.seen.insert(id) {
+            return false;
+        }
+        self.seen_order.push_back(id);
+        if self.seen_order.len() > SEEN_CAPACITY
+            && let Some(oldest) = self.seen_order.pop_front()
+        {
+            self.seen.remove(&oldest);
+        }
+        true
+    }
+}
+
+/// A frame the link answers a server frame with.
+enum Reply {
+    /// Heartbeat answers are not worth resending.
+    Pong,
+    Reliable(PhoneFrame),
+}
+
+async fn write<S>(
+    socket: &mut S,
+    id: Option<u64>,
+    frame: &PhoneFrame,
+) -> std::result::Result<(), ()>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let envelope = Frame {
+        v: PROTOCOL_VERSION,
+        id,
+        body: frame,
+    };
+    let text = serde_json::to_string(&envelope).map_err(drop)?;
+    socket.send(Message::text(text)).await.map_err(drop)
+}

@@ -33,6 +33,10 @@ pub struct Summary {
     pub post_latency_ms: Quantiles,
     pub memory: Vec<NodeMemory>,
     pub bench_rss_kib: u64,
+    /// 1-minute load average as the dialing started and as it ended.
+    pub load_before: f64,
+    pub load_after: f64,
+    pub cpus: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +131,10 @@ impl Summary {
             );
         }
         println!("bench RSS       {} KiB", self.bench_rss_kib);
+        println!(
+            "machine         {} CPUs, load average {:.2} before dialing, {:.2} after",
+            self.cpus, self.load_before, self.load_after
+        );
         println!("{}", serde_json::to_string(self)?);
         Ok(())
     }

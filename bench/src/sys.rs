@@ -38,3 +38,13 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("no VmRSS in {path}"))
 }
+
+/// The 1-minute load average: on a small machine anything else running
+/// (a build, a test suite) shows up in the latencies, so the report says so.
+pub fn load_average() -> anyhow::Result<f64> {
+    let raw = std::fs::read_to_string("/proc/loadavg").context("cannot read /proc/loadavg")?;
+    raw.split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .context("unexpected /proc/loadavg")
+}

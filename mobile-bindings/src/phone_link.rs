@@ -75,6 +75,10 @@ pub enum LinkState {
 pub struct LinkOptions {
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// Nothing from the server for this long (it pings every 15 s by
+    /// default) means the connection is dead even without a FIN: reconnect.
+    pub idle_timeout: Duration,
+    pub connect_timeout: Duration,
 }
 
 impl Default for LinkOptions {
@@ -82,6 +86,8 @@ impl Default for LinkOptions {
         Self {
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -130,6 +136,8 @@ impl PhoneClient {
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             backoff: Backoff::new(options.min_backoff, options.max_backoff),
+            idle_timeout: options.idle_timeout,
+            connect_timeout: options.connect_timeout,
         };
         let task = tokio::spawn(worker.run());
         Ok(PhoneLink {
@@ -255,6 +263,8 @@ struct Worker {
     seen: HashSet<DialId>,
     seen_order: VecDeque<DialId>,
     backoff: Backoff,
+    idle_timeout: Duration,
+    connect_timeout: Duration,
 }
 
 /// How a connection ended.
@@ -325,12 +335,17 @@ impl Worker {
         request
             .headers_mut()
             .insert("Authorization", self.bearer.clone());
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => Ok(socket),
-            Err(tungstenite::Error::Http(response)) if response.status() == 401 => {
+        match tokio::time::timeout(
+            self.connect_timeout,
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        {
+            Ok(Ok((socket, _))) => Ok(socket),
+            Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => {
                 Err(Outcome::Unauthorized)
             }
-            Err(_) => Err(Outcome::Lost),
+            Ok(Err(_)) | Err(_) => Err(Outcome::Lost),
         }
     }
 
@@ -352,17 +367,23 @@ impl Worker {
                 return Outcome::Lost;
             }
         }
+        let idle = tokio::time::sleep(self.idle_timeout);
+        tokio::pin!(idle);
         loop {
             tokio::select! {
+                () = &mut idle => return Outcome::Lost,
                 message = socket.next() => match message {
                     Some(Ok(Message::Text(text))) => {
+                        idle.as_mut().reset(tokio::time::Instant::now() + self.idle_timeout);
                         let reply = self.on_frame(text.as_str());
                         if self.answer(&mut socket, reply).await.is_err() {
                             return Outcome::Lost;
                         }
                     }
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Outcome::Lost,
-                    Some(Ok(_)) => {}
+                    Some(Ok(_)) => {
+                        idle.as_mut().reset(tokio::time::Instant::now() + self.idle_timeout);
+                    }
                 },
                 control = self.control.recv() => match control {
                     Some(Control::Send(frame)) => {

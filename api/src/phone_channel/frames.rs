@@ -4,7 +4,7 @@
 
 use deskbind_core::domain::dial_lifecycle::from_call_state;
 use deskbind_core::ids::{DialId, OrgId, PhoneId};
-use deskbind_core::repo::dials::{self, Moved, Scope};
+use deskbind_core::repo::dials::{self, DialRow, Moved, Scope};
 use deskbind_core::repo::{RepoError, app_events, bindings};
 use deskbind_core::time::{now_micros, to_datetime};
 use deskbind_core::wire::{
@@ -71,14 +71,14 @@ pub async fn handle(
             };
             let to = from_call_state(call_state);
             match advance(state, from, command_id, to, result).await? {
-                Moved::Refused(row) if row.state == DialState::Cancelled.as_str() => {
-                    Ok(Some(hangup(command_id, HangupReason::Cancelled)))
-                }
-                Moved::Refused(row) => Err(refusal(
-                    "invalid_transition",
-                    format!("the command is {} and cannot become {to}", row.state),
-                )),
-                Moved::Changed(_) | Moved::Unchanged(_) => Ok(None),
+                Moved::Changed(row) | Moved::Unchanged(row) => Ok(stopped(command_id, &row)),
+                Moved::Refused(row) => match stopped(command_id, &row) {
+                    Some(hangup) => Ok(Some(hangup)),
+                    None => Err(refusal(
+                        "invalid_transition",
+                        format!("the command is {} and cannot become {to}", row.state),
+                    )),
+                },
             }
         }
         PhoneFrame::Incoming {
@@ -111,9 +111,15 @@ fn hangup(command_id: DialId, reason: HangupReason) -> ServerFrame {
 /// An ack of a command that expired or was cancelled meanwhile gets a
 /// hangup back: the phone must not dial it.
 fn after_ack(command_id: DialId, moved: Moved) -> Option<ServerFrame> {
-    let row = match &moved {
-        Moved::Changed(row) | Moved::Unchanged(row) | Moved::Refused(row) => row,
-    };
+    match &moved {
+        Moved::Changed(row) | Moved::Unchanged(row) | Moved::Refused(row) => {
+            stopped(command_id, row)
+        }
+    }
+}
+
+/// The hangup for a command that must not (or no longer) ring.
+fn stopped(command_id: DialId, row: &DialRow) -> Option<ServerFrame> {
     match DialState::parse(&row.state) {
         Some(DialState::Expired) => Some(hangup(command_id, HangupReason::Expired)),
         Some(DialState::Cancelled) => Some(hangup(command_id, HangupReason::Cancelled)),

@@ -15,7 +15,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const INTERVAL: Duration = Duration::from_secs(2);
-const BATCH: i64 = 1_000;
+/// Phones per query (bound parameters stay well under SQLite's limit).
+const CHUNK: usize = 500;
 
 pub async fn run(state: web::Data<AppState>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(INTERVAL);
@@ -31,27 +32,23 @@ pub async fn run(state: web::Data<AppState>, cancel: CancellationToken) {
     }
 }
 
-/// One pass; returns how many frames it resent.
+/// One pass over this node's phones; returns how many frames it resent.
 pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
-    if state.relay.local_phones() == 0 {
-        return Ok(0);
-    }
+    let local = state.relay.local_phone_ids();
     let now = now_micros();
     let older_than = now - Micros::try_from(INTERVAL.as_micros()).unwrap_or(2_000_000);
-    let rows = state
-        .db
-        .run(move |conn| {
-            dials::unacknowledged(conn, older_than, now, BATCH).map_err(ApiError::from)
-        })
-        .await?;
     let mut resent = 0;
-    for row in rows {
-        let phone = row.phone()?;
-        if state.relay.is_local(phone) {
-            state
-                .relay
-                .send_to_phone(phone, crate::dispatch::dial_frame(&row)?)
-                .await;
+    for chunk in local.chunks(CHUNK) {
+        let phones: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+        let rows = state
+            .db
+            .run(move |conn| {
+                dials::unacknowledged(conn, &phones, older_than, now).map_err(ApiError::from)
+            })
+            .await?;
+        for row in rows {
+            let frame = crate::dispatch::dial_frame(&row)?;
+            state.relay.send_to_phone(row.phone()?, frame).await;
             resent += 1;
         }
     }

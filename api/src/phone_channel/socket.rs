@@ -20,6 +20,9 @@ use crate::state::AppState;
 /// Every this many heartbeats the credential is re-read: a backstop for a
 /// revoke whose close message was lost.
 const CREDENTIAL_RECHECK_TICKS: u32 = 4;
+/// A write that cannot complete in this long means the phone stopped
+/// reading (actix-ws's own queue is full): give up on it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn connect(
     state: web::Data<AppState>,
@@ -103,13 +106,19 @@ impl<'a> Connection<'a> {
             last_seen: Instant::now(),
         };
         tracing::info!(phone = %from.phone, conn = attachment.conn, "phone connected");
-        let ended = match conn.greet().await {
-            Ok(()) => conn.serve(&mut attachment, &mut stream).await,
-            Err(ended) => ended,
+        // A revoke between the upgrade's check and the attach found nothing
+        // to close; look again now that a revoke would find us.
+        let ended = if !conn.credential_live().await {
+            Ended::Relay(CloseReason::Revoked)
+        } else {
+            match conn.greet().await {
+                Ok(()) => conn.serve(&mut attachment, &mut stream).await,
+                Err(ended) => ended,
+            }
         };
         state.relay.detach_phone(from.phone, attachment.conn).await;
         if let Some(reason) = ended.close_reason() {
-            let _ = conn.session.close(Some(reason)).await;
+            let _ = tokio::time::timeout(SEND_TIMEOUT, conn.session.close(Some(reason))).await;
         }
         ended
     }
@@ -267,7 +276,17 @@ impl<'a> Connection<'a> {
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Ended> {
+        // A dial that waited in a queue past its expiry is never sent.
+        if let ServerFrame::Dial { expires_at, .. } = frame
+            && *expires_at <= chrono::Utc::now()
+        {
+            return Ok(());
+        }
         let text = serde_json::to_string(&Frame::new(frame)).map_err(|_| Ended::ProtocolError)?;
-        self.session.text(text).await.map_err(|_| Ended::Gone)
+        match tokio::time::timeout(SEND_TIMEOUT, self.session.text(text)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ended::Gone),
+            Err(_) => Err(Ended::Relay(CloseReason::TooSlow)),
+        }
     }
 }

@@ -53,6 +53,9 @@ pub async fn provision(
         .ok_or_else(invalid_code)?;
     let phone_id = phone.phone_id()?;
     tracing::info!(phone = %phone_id, "phone provisioned");
+    // The previous credential is dead: so is a connection made with it.
+    // (The new one cannot have connected yet: it is in this response.)
+    crate::dispatch::phone_revoked(&state.relay, phone_id).await;
     Ok(super::secret_json(
         HttpResponse::Ok(),
         &Provisioned {

@@ -11,8 +11,9 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
+use deskbind_core::ids::{SessionId, UserId};
 use deskbind_core::relay::UserWatch;
-use deskbind_core::repo::app_events;
+use deskbind_core::repo::{app_events, sessions};
 use deskbind_core::wire::{AppEvent, SequencedEvent};
 use serde::Deserialize;
 
@@ -63,9 +64,10 @@ pub async fn stream(
     let after = match after {
         Some(after) => after,
         None => {
+            let user = auth.user_id.to_string();
             let latest = state
                 .db
-                .run(|conn| app_events::latest(conn).map_err(ApiError::from))
+                .run(move |conn| app_events::latest(conn, &user).map_err(ApiError::from))
                 .await?;
             out.push_back(encode(&SequencedEvent {
                 seq: latest,
@@ -76,6 +78,7 @@ pub async fn stream(
     };
     let stream = EventStream {
         state,
+        session: (auth.session_id, auth.user_id),
         user: auth.user_id.to_string(),
         after,
         watch,
@@ -83,7 +86,7 @@ pub async fn stream(
         fresh: true,
     };
     let body = futures_util::stream::unfold(stream, |mut s| async move {
-        let chunk = s.next_chunk().await;
+        let chunk = s.next_chunk().await?;
         Some((Ok::<_, actix_web::Error>(chunk), s))
     });
     Ok(HttpResponse::Ok()
@@ -97,6 +100,9 @@ pub async fn stream(
 
 struct EventStream {
     state: actix_web::web::Data<AppState>,
+    /// Re-checked at every keep-alive: a logout, a disabled user or a
+    /// revoked session ends the stream (the client must authenticate again).
+    session: (SessionId, UserId),
     user: String,
     after: i64,
     watch: UserWatch,
@@ -106,15 +112,19 @@ struct EventStream {
 }
 
 impl EventStream {
-    async fn next_chunk(&mut self) -> Bytes {
+    /// The next chunk, or `None` when the session ended.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
         loop {
             if let Some(chunk) = self.out.pop_front() {
-                return chunk;
+                return Some(chunk);
             }
             if !std::mem::take(&mut self.fresh) {
                 tokio::select! {
                     () = self.watch.changed() => {}
                     () = tokio::time::sleep(KEEPALIVE) => {
+                        if !self.session_live().await {
+                            return None;
+                        }
                         self.out.push_back(Bytes::from_static(b": keep-alive\n\n"));
                     }
                 }
@@ -126,6 +136,16 @@ impl EventStream {
         }
     }
 
+    async fn session_live(&self) -> bool {
+        let (session, user) = self.session;
+        self.state
+            .db
+            .run(move |conn| sessions::principal(conn, session, user).map_err(ApiError::from))
+            .await
+            // A database hiccup is not a logout.
+            .map_or(true, |principal| principal.is_some())
+    }
+
     async fn read(&mut self) -> Result<(), ApiError> {
         let user = self.user.clone();
         let after = self.after;
@@ -135,10 +155,11 @@ impl EventStream {
             .run(move |conn| app_events::after(conn, &user, after, BATCH).map_err(ApiError::from))
             .await?;
         if replay.gap {
+            let user = self.user.clone();
             let latest = self
                 .state
                 .db
-                .run(|conn| app_events::latest(conn).map_err(ApiError::from))
+                .run(move |conn| app_events::latest(conn, &user).map_err(ApiError::from))
                 .await?;
             self.after = latest;
             self.out.push_back(encode(&SequencedEvent {

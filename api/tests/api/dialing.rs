@@ -23,6 +23,7 @@ pub fn fast_reconnect() -> LinkOptions {
     LinkOptions {
         min_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
+        ..LinkOptions::default()
     }
 }
 

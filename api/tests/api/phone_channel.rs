@@ -205,3 +205,36 @@ async fn the_long_poll_delivers_dials_and_takes_events() {
     let response = post(Value::Array(too_many)).await.unwrap();
     assert_eq!(response.status(), 422);
 }
+
+#[tokio::test]
+async fn a_queued_dial_never_reaches_the_phones_next_holder() {
+    let app = spawn_app().await;
+    let (_, client, _, phone) = app.bound_salesperson("sam@acme.test", "+4930901864").await;
+    let dial = client.dial("+16502530022", None, None).await.unwrap();
+    let binding = client
+        .list_bindings(&Default::default())
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    client.unbind(binding).await.unwrap();
+    let http = reqwest::Client::new();
+    let pending: Value = http
+        .get(app.url("/v1/phone/commands?wait=0"))
+        .bearer_auth(phone.credential())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        pending["items"],
+        json!([]),
+        "the command of an ended binding is not sent"
+    );
+    assert_eq!(
+        client.get_dial(dial.id).await.unwrap().state,
+        DialState::Queued
+    );
+}

@@ -221,6 +221,7 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
         args.duration,
         targets.len()
     );
+    let load_before = sys::load_average()?;
     let load = dials::run(
         Arc::new(sessions),
         Arc::new(targets),
@@ -266,6 +267,9 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
         post_latency_ms: Quantiles::from_micros(&load.post_latency_us),
         memory,
         bench_rss_kib: sys::rss_kib(std::process::id())?,
+        load_before,
+        load_after: sys::load_average()?,
+        cpus: std::thread::available_parallelism().map_or(1, usize::from),
     };
     Ok(summary)
 }

@@ -232,6 +232,7 @@ diesel::joinable!(phone_grants -> phones (phone_id));
 diesel::joinable!(bindings -> phones (phone_id));
 diesel::joinable!(bindings -> users (user_id));
 diesel::joinable!(binding_tokens -> phones (phone_id));
+diesel::joinable!(dial_commands -> bindings (binding_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,

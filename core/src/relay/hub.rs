@@ -134,6 +134,10 @@ impl LocalHub {
         self.lock_phones().contains_key(&phone)
     }
 
+    pub fn phone_ids(&self) -> Vec<PhoneId> {
+        self.lock_phones().keys().copied().collect()
+    }
+
     pub fn phone_count(&self) -> usize {
         self.lock_phones().len()
     }

@@ -98,8 +98,8 @@ impl Relay {
         self.inner.hub.phone_count()
     }
 
-    pub fn is_local(&self, phone: PhoneId) -> bool {
-        self.inner.hub.has_phone(phone)
+    pub fn local_phone_ids(&self) -> Vec<PhoneId> {
+        self.inner.hub.phone_ids()
     }
 
     /// Makes this connection the phone's live one, here and (with Redis)

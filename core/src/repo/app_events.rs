@@ -74,17 +74,26 @@ pub fn after(
     // The sequence is shared by all users, so a purged range cannot be
     // told apart from other users' rows: any purge past the cursor counts.
     let gap = after > 0 && {
-        let oldest: Option<i64> = app_events::table
-            .select(diesel::dsl::min(app_events::seq))
+        let (oldest, newest): (Option<i64>, Option<i64>) = app_events::table
+            .select((
+                diesel::dsl::min(app_events::seq),
+                diesel::dsl::max(app_events::seq),
+            ))
             .first(conn)?;
+        // Also a cursor beyond the end (a restored database, a made-up id):
+        // it would otherwise wait forever for events it already "has".
         oldest.is_some_and(|oldest| oldest > after + 1)
+            || newest.is_none_or(|newest| after > newest)
     };
     Ok(Replay { events, gap })
 }
 
-/// The newest sequence number: where a stream that wants no history starts.
-pub fn latest(conn: &mut DbConn) -> Result<i64, RepoError> {
+/// The user's newest sequence number: where a stream that wants no history
+/// starts. The user's own, not the global one: another user's higher number
+/// may be committed while one of this user's lower ones is still in flight.
+pub fn latest(conn: &mut DbConn, user_id: &str) -> Result<i64, RepoError> {
     let newest: Option<i64> = app_events::table
+        .filter(app_events::user_id.eq(user_id))
         .select(diesel::dsl::max(app_events::seq))
         .first(conn)?;
     Ok(newest.unwrap_or(0))

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::dial_commands;
+use crate::db::schema::{bindings, dial_commands};
 use crate::domain::E164;
 use crate::domain::dial_lifecycle::{self, Step};
 use crate::domain::dial_policy::Refusal;
@@ -240,8 +240,8 @@ pub enum Scope {
     Org(OrgId),
 }
 
-/// Moves a command to `to`. An `ack` (delivered) of a command past its
-/// expiry makes it `expired` instead: the phone must not dial it.
+/// Moves a command to `to`. Any report of a queued command past its expiry
+/// makes it `expired` instead: the phone must not dial it.
 pub fn advance(
     conn: &mut DbConn,
     scope: Scope,
@@ -255,7 +255,9 @@ pub fn advance(
     loop {
         let row = find(conn, scope, id)?.ok_or(RepoError::NotFound)?;
         let from = row.state()?;
-        let to = if from == DialState::Queued && to == DialState::Delivered && row.expires_at <= now
+        // A command past its expiry must not be dialed: whatever the phone
+        // says about it first (ack, a call report) expires it instead.
+        let to = if from == DialState::Queued && row.expires_at <= now && to != DialState::Cancelled
         {
             DialState::Expired
         } else {
@@ -332,36 +334,48 @@ fn set_state(
     Ok(Some(moved))
 }
 
-/// Queued commands of a phone that may still be dialed, oldest first: what
-/// a (re)connecting phone is sent.
+/// Queued commands whose binding still holds (a command never reaches the
+/// phone's next holder) and which may still be dialed, oldest first.
+macro_rules! sendable {
+    ($now:expr) => {
+        dial_commands::table
+            .inner_join(bindings::table)
+            .filter(dial_commands::state.eq(DialState::Queued.as_str()))
+            .filter(dial_commands::expires_at.gt($now))
+            .filter(bindings::ended_at.is_null())
+            .filter(
+                bindings::expires_at
+                    .is_null()
+                    .or(bindings::expires_at.gt($now)),
+            )
+    };
+}
+
+/// What a (re)connecting phone is sent.
 pub fn pending_for_phone(
     conn: &mut DbConn,
     phone: PhoneId,
     now: Micros,
 ) -> Result<Vec<DialRow>, RepoError> {
-    Ok(dial_commands::table
+    Ok(sendable!(now)
         .filter(dial_commands::phone_id.eq(phone.to_string()))
-        .filter(dial_commands::state.eq(DialState::Queued.as_str()))
-        .filter(dial_commands::expires_at.gt(now))
         .order(dial_commands::id.asc())
         .select(DialRow::as_select())
         .load(conn)?)
 }
 
-/// Queued, unexpired commands created before `created_before`: sent but not
-/// acknowledged, or sent while the relay could not reach the phone.
+/// Sendable commands of these phones created before `created_before`: sent
+/// but not acknowledged, or sent while the relay could not reach the phone.
 pub fn unacknowledged(
     conn: &mut DbConn,
+    phones: &[String],
     created_before: Micros,
     now: Micros,
-    limit: i64,
 ) -> Result<Vec<DialRow>, RepoError> {
-    Ok(dial_commands::table
-        .filter(dial_commands::state.eq(DialState::Queued.as_str()))
-        .filter(dial_commands::expires_at.gt(now))
+    Ok(sendable!(now)
+        .filter(dial_commands::phone_id.eq_any(phones))
         .filter(dial_commands::created_at.lt(created_before))
-        .order(dial_commands::expires_at.asc())
-        .limit(limit)
+        .order(dial_commands::id.asc())
         .select(DialRow::as_select())
         .load(conn)?)
 }

@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 /// Rate limits far above what the benchmark does, so it measures the relay
-/// rather than the limiter; the pool size is the same on every node.
+/// rather than the limiter.
 const NODE_ENV: &[(&str, &str)] = &[
     ("DESKBIND_DIAL_RATE_PER_MINUTE", "1000000"),
     ("DESKBIND_LOGIN_RATE_PER_MINUTE", "100000"),
     ("DESKBIND_PROVISION_RATE_PER_MINUTE", "1000000"),
     ("DESKBIND_PHONE_BINDING_RATE_PER_MINUTE", "1000000"),
-    ("DESKBIND_DB_POOL_SIZE", "16"),
     ("DESKBIND_LOG", "warn"),
 ];
 
@@ -37,6 +36,8 @@ pub struct ClusterOptions {
     /// PostgreSQL database for two).
     pub database_url: Option<String>,
     pub redis_url: String,
+    /// Database connections per node.
+    pub db_pool_size: u32,
     /// Leave the scratch directory (node logs, SQLite file) behind.
     pub keep_dir: bool,
 }
@@ -49,6 +50,7 @@ pub struct Cluster {
     database: BenchDatabase,
     dir: ScratchDir,
     api_bin: PathBuf,
+    db_pool_size: u32,
 }
 
 impl Cluster {
@@ -69,6 +71,7 @@ impl Cluster {
             database,
             dir,
             api_bin: options.api_bin.clone(),
+            db_pool_size: options.db_pool_size,
         };
         let redis = (options.nodes > 1).then(|| options.redis_url.clone());
         for index in 0..options.nodes {
@@ -101,7 +104,7 @@ impl Cluster {
         command
             .args(["init-admin", "--org", org, "--email", email])
             .env("DESKBIND_ADMIN_PASSWORD", password);
-        // Its own port: nothing listens, but the setting must still parse.
+        // Node 1's database and data directory; its listen address goes unused.
         for (key, value) in self.node_env(0, None)? {
             command.env(key, value);
         }
@@ -150,6 +153,10 @@ impl Cluster {
             ),
             ("DESKBIND_DATA_DIR".into(), path_string(&data_dir)?),
             ("DATABASE_URL".into(), self.database.url().to_owned()),
+            (
+                "DESKBIND_DB_POOL_SIZE".into(),
+                self.db_pool_size.to_string(),
+            ),
             // One key ring for all nodes, so a token from one is valid on all.
             (
                 "DESKBIND_TOKEN_KEYS_DIR".into(),

@@ -11,6 +11,7 @@ pub struct Summary {
     pub phones: usize,
     pub nodes: usize,
     pub database: String,
+    pub db_pool_size: u32,
     pub dialing_phones: usize,
     pub dialers: usize,
     pub connect_secs: f64,
@@ -33,10 +34,19 @@ pub struct Summary {
     pub post_latency_ms: Quantiles,
     pub memory: Vec<NodeMemory>,
     pub bench_rss_kib: u64,
-    /// 1-minute load average as the dialing started and as it ended.
-    pub load_before: f64,
-    pub load_after: f64,
+    pub cpu: CpuUse,
+}
+
+/// CPU use while dialing. On a small machine the nodes, the database, Redis
+/// and the bench share the cores; anything else running shows up here too.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuUse {
     pub cpus: usize,
+    /// Whole machine, 0–100 %.
+    pub machine_busy_pct: f64,
+    /// Each node, in % of one CPU.
+    pub nodes_pct: Vec<f64>,
+    pub bench_pct: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,8 +105,13 @@ impl Summary {
         println!();
         println!("== relay benchmark ==");
         println!(
-            "phones          {} on {} node(s), database {}; {} dialing phones held by {} dialers",
-            self.phones, self.nodes, self.database, self.dialing_phones, self.dialers
+            "phones          {} on {} node(s), database {} (pool {} per node); {} dialing phones held by {} dialers",
+            self.phones,
+            self.nodes,
+            self.database,
+            self.db_pool_size,
+            self.dialing_phones,
+            self.dialers
         );
         println!(
             "connect         {:.2} s for all phones; {} failed; {} disconnected later; {} error frames",
@@ -131,9 +146,18 @@ impl Summary {
             );
         }
         println!("bench RSS       {} KiB", self.bench_rss_kib);
+        let nodes: Vec<String> = self
+            .cpu
+            .nodes_pct
+            .iter()
+            .map(|p| format!("{p:.0} %"))
+            .collect();
         println!(
-            "machine         {} CPUs, load average {:.2} before dialing, {:.2} after",
-            self.cpus, self.load_before, self.load_after
+            "CPU (dialing)   {} CPUs {:.0} % busy; nodes {} of one CPU; bench {:.0} %",
+            self.cpu.cpus,
+            self.cpu.machine_busy_pct,
+            nodes.join(" + "),
+            self.cpu.bench_pct
         );
         println!("{}", serde_json::to_string(self)?);
         Ok(())

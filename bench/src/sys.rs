@@ -39,12 +39,69 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .with_context(|| format!("no VmRSS in {path}"))
 }
 
-/// The 1-minute load average: on a small machine anything else running
-/// (a build, a test suite) shows up in the latencies, so the report says so.
-pub fn load_average() -> anyhow::Result<f64> {
-    let raw = std::fs::read_to_string("/proc/loadavg").context("cannot read /proc/loadavg")?;
-    raw.split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .context("unexpected /proc/loadavg")
+/// CPU time in clock ticks: the whole machine's (all CPUs, busy and idle)
+/// and that of some processes, read together so their ratio means something.
+#[derive(Debug, Clone)]
+pub struct CpuSample {
+    total: u64,
+    idle: u64,
+    processes: Vec<u64>,
+}
+
+impl CpuSample {
+    pub fn take(pids: &[u32]) -> anyhow::Result<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("cpu "))
+            .context("no cpu line in /proc/stat")?
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal ...: idle and iowait are not busy.
+        let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+        let processes = pids
+            .iter()
+            .map(|&pid| process_ticks(pid))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            total: ticks.iter().sum(),
+            idle,
+            processes,
+        })
+    }
+
+    /// Since `earlier`: how busy the machine was (0–100 %), and each process's
+    /// share in % of one CPU (100 % = one core flat out).
+    pub fn since(&self, earlier: &Self, cpus: usize) -> (f64, Vec<f64>) {
+        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
+        let idle = self.idle.saturating_sub(earlier.idle) as f64;
+        let busy = (total - idle) / total * 100.0;
+        let per_process = self
+            .processes
+            .iter()
+            .zip(&earlier.processes)
+            .map(|(now, then)| now.saturating_sub(*then) as f64 / total * cpus as f64 * 100.0)
+            .collect();
+        (busy, per_process)
+    }
+}
+
+/// utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat).
+fn process_ticks(pid: u32) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    // The command name may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |n: usize| -> anyhow::Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("field {n} missing from {path}"))
+    };
+    Ok(field(14)? + field(15)?)
 }

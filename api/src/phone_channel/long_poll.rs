@@ -59,9 +59,9 @@ pub async fn commands(
             let mut frames = Vec::new();
             tokio::select! {
                 frame = attachment.frames.recv() => {
-                    frames.extend(frame);
+                    frames.extend(frame.map(|f| *f));
                     while let Ok(more) = attachment.frames.try_recv() {
-                        frames.push(more);
+                        frames.push(*more);
                     }
                 }
                 // Replaced or revoked: answer now, empty.

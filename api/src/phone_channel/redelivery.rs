@@ -1,5 +1,5 @@
-//! The per-node redelivery sweep: every few seconds, queued commands that
-//! are older than that and still unexpired are sent again to their phone
+//! The per-node redelivery sweep: every 2 s, queued commands older than
+//! 5 s and still unexpired are sent again to their phone
 //! if it is connected to this node. It covers a dial frame lost between
 //! nodes (Redis pub/sub is at-most-once) or sent to a connection that died
 //! before the phone acked. The phone dedupes by command id.
@@ -15,6 +15,10 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const INTERVAL: Duration = Duration::from_secs(2);
+/// Only commands this old are resent: younger ones are most likely acked
+/// and merely not committed yet (resending them under load would only add
+/// duplicate frames).
+const UNACKED_FOR: Duration = Duration::from_secs(5);
 /// Phones per query (bound parameters stay well under SQLite's limit).
 const CHUNK: usize = 500;
 
@@ -36,7 +40,7 @@ pub async fn run(state: web::Data<AppState>, cancel: CancellationToken) {
 pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
     let local = state.relay.local_phone_ids();
     let now = now_micros();
-    let older_than = now - Micros::try_from(INTERVAL.as_micros()).unwrap_or(2_000_000);
+    let older_than = now - Micros::try_from(UNACKED_FOR.as_micros()).unwrap_or(5_000_000);
     let mut resent = 0;
     for chunk in local.chunks(CHUNK) {
         let phones: Vec<String> = chunk.iter().map(ToString::to_string).collect();

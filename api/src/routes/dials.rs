@@ -60,7 +60,6 @@ pub async fn create(
         phone: body.phone_id,
         number,
         idempotency,
-        now: now_micros(),
         ttl: seconds(i64::try_from(state.settings.dial_ttl_secs).unwrap_or(60)),
     };
     let created = state

@@ -24,11 +24,12 @@ use std::time::Duration;
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use deskbind_bench::cluster::{Cluster, ClusterOptions};
-use deskbind_bench::dials::{self, Target};
+use deskbind_bench::dials::{self, LoadResult, Target};
 use deskbind_bench::phones::{Fleet, PhoneEndpoint};
-use deskbind_bench::report::{NodeMemory, Quantiles, Summary};
-use deskbind_bench::setup::{self, PHONES_PER_DIALER, Plan};
-use deskbind_bench::sys;
+use deskbind_bench::report::{CpuUse, NodeMemory, Quantiles, Summary};
+use deskbind_bench::setup::{self, BenchPhone, PHONES_PER_DIALER, Plan};
+use deskbind_bench::sys::{self, CpuSample};
+use deskbind_mobile::AppClient;
 
 /// How long phones sit idle before their memory is read.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -73,6 +74,9 @@ struct Args {
     /// PostgreSQL database on 127.0.0.1 (dropped afterwards) for two.
     #[arg(long)]
     database_url: Option<String>,
+    /// Database connections per node.
+    #[arg(long, default_value_t = 16)]
+    db_pool_size: u32,
     /// Redis for two nodes.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
@@ -142,6 +146,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         api_bin: args.api_bin()?,
         database_url: args.database_url.clone(),
         redis_url: args.redis_url.clone(),
+        db_pool_size: args.db_pool_size,
         keep_dir: args.keep_dir,
     })
     .await?;
@@ -160,7 +165,6 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Result<Summary> {
-    let plan = args.plan();
     cluster
         .init_admin(setup::ORG, setup::ADMIN_EMAIL, setup::PASSWORD)
         .await?;
@@ -171,8 +175,55 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
         sessions.len(),
         args.phones
     );
-    let phones = setup::phones(&admin, &sessions, urls, &plan).await?;
+    let phones = setup::phones(&admin, &sessions, urls, &args.plan()).await?;
 
+    let (fleet, connect_time, memory) = connect(args, cluster, &phones).await?;
+    let (load, cpu) = dial(args, cluster, sessions, &phones).await?;
+    fleet.wait_delivered(&load.accepted, DRAIN).await;
+
+    let status = fleet.status();
+    let lost = fleet.missing(&load.accepted);
+    let (latency, received, duplicates) = fleet.with_deliveries(|d| {
+        (
+            Quantiles::from_micros(&d.latency_us),
+            d.ids.len(),
+            d.duplicates,
+        )
+    });
+    Ok(Summary {
+        phones: args.phones,
+        nodes: args.nodes,
+        database: cluster.database_kind().into(),
+        db_pool_size: args.db_pool_size,
+        dialing_phones: args.dialing_phones,
+        dialers: args.dialers,
+        connect_secs: (connect_time.as_secs_f64() * 100.0).round() / 100.0,
+        connect_failures: status.failed,
+        disconnects: status.dropped,
+        refusals: status.refusals,
+        rate_per_sec: args.rate,
+        duration_secs: args.duration,
+        dials_sent: load.sent,
+        dials_accepted: load.accepted.len(),
+        dials_received: received,
+        dials_lost: lost,
+        duplicate_frames: duplicates,
+        latency_ms: latency,
+        post_latency_ms: Quantiles::from_micros(&load.post_latency_us),
+        errors: load.errors,
+        memory,
+        bench_rss_kib: sys::rss_kib(std::process::id())?,
+        cpu,
+    })
+}
+
+/// Connects every phone, then reads what the idle connections cost each
+/// node: resident memory after they settled minus before they came.
+async fn connect(
+    args: &Args,
+    cluster: &Cluster,
+    phones: &[BenchPhone],
+) -> anyhow::Result<(Fleet, Duration, Vec<NodeMemory>)> {
     let rss_before = node_rss(cluster)?;
     let endpoints = phones
         .iter()
@@ -197,13 +248,22 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
     );
     tokio::time::sleep(SETTLE).await;
     let rss_after = node_rss(cluster)?;
-    let memory: Vec<NodeMemory> = (0..args.nodes)
+    let memory = (0..args.nodes)
         .map(|n| {
             let on_node = phones.iter().filter(|p| p.node == n).count();
             NodeMemory::new(n + 1, on_node, rss_before[n], rss_after[n])
         })
         .collect();
+    Ok((fleet, connect_time, memory))
+}
 
+/// The dial load over the bound phones, and the CPU it took.
+async fn dial(
+    args: &Args,
+    cluster: &Cluster,
+    sessions: Vec<Vec<AppClient>>,
+    phones: &[BenchPhone],
+) -> anyhow::Result<(LoadResult, CpuUse)> {
     // With two nodes every dial goes to the node its phone is not on.
     let targets: Vec<Target> = phones
         .iter()
@@ -221,7 +281,9 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
         args.duration,
         targets.len()
     );
-    let load_before = sys::load_average()?;
+    let mut pids: Vec<u32> = cluster.nodes().iter().map(|n| n.pid()).collect();
+    pids.push(std::process::id());
+    let cpu_before = CpuSample::take(&pids)?;
     let load = dials::run(
         Arc::new(sessions),
         Arc::new(targets),
@@ -229,49 +291,27 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
         Duration::from_secs(args.duration),
     )
     .await?;
+    let cpu = cpu_use(&CpuSample::take(&pids)?, &cpu_before);
     println!(
         "sent {} dials in {:.2} s; waiting for the last deliveries",
         load.sent,
         load.elapsed.as_secs_f64()
     );
-    fleet.wait_delivered(&load.accepted, DRAIN).await;
+    Ok((load, cpu))
+}
 
-    let status = fleet.status();
-    let lost = fleet.missing(&load.accepted);
-    let (latency, received, duplicates) = fleet.with_deliveries(|d| {
-        (
-            Quantiles::from_micros(&d.latency_us),
-            d.ids.len(),
-            d.duplicates,
-        )
-    });
-    let summary = Summary {
-        phones: args.phones,
-        nodes: args.nodes,
-        database: cluster.database_kind().into(),
-        dialing_phones: args.dialing_phones,
-        dialers: args.dialers,
-        connect_secs: (connect_time.as_secs_f64() * 100.0).round() / 100.0,
-        connect_failures: status.failed,
-        disconnects: status.dropped,
-        refusals: status.refusals,
-        rate_per_sec: args.rate,
-        duration_secs: args.duration,
-        dials_sent: load.sent,
-        dials_accepted: load.accepted.len(),
-        dials_received: received,
-        dials_lost: lost,
-        duplicate_frames: duplicates,
-        errors: load.errors.clone(),
-        latency_ms: latency,
-        post_latency_ms: Quantiles::from_micros(&load.post_latency_us),
-        memory,
-        bench_rss_kib: sys::rss_kib(std::process::id())?,
-        load_before,
-        load_after: sys::load_average()?,
-        cpus: std::thread::available_parallelism().map_or(1, usize::from),
-    };
-    Ok(summary)
+/// CPU use between two samples of the nodes' and then the bench's pids.
+fn cpu_use(now: &CpuSample, before: &CpuSample) -> CpuUse {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let (busy, mut per_process) = now.since(before, cpus);
+    let round = |p: f64| (p * 10.0).round() / 10.0;
+    let bench = per_process.pop().unwrap_or(0.0);
+    CpuUse {
+        cpus,
+        machine_busy_pct: round(busy),
+        nodes_pct: per_process.into_iter().map(round).collect(),
+        bench_pct: round(bench),
+    }
 }
 
 fn node_rss(cluster: &Cluster) -> anyhow::Result<Vec<u64>> {

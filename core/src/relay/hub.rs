@@ -31,7 +31,9 @@ pub enum CloseReason {
 
 struct PhoneSlot {
     conn: u64,
-    frames: mpsc::Sender<ServerFrame>,
+    // Boxed: the channel's first block is allocated up front for every
+    // connection, and a pointer per slot keeps that small.
+    frames: mpsc::Sender<Box<ServerFrame>>,
     close: watch::Sender<Option<CloseReason>>,
 }
 
@@ -39,7 +41,7 @@ struct PhoneSlot {
 #[derive(Debug)]
 pub struct Attachment {
     pub conn: u64,
-    pub frames: mpsc::Receiver<ServerFrame>,
+    pub frames: mpsc::Receiver<Box<ServerFrame>>,
     pub close: watch::Receiver<Option<CloseReason>>,
 }
 
@@ -103,7 +105,7 @@ impl LocalHub {
         let Some(slot) = phones.get(&phone) else {
             return Delivery::Absent;
         };
-        match slot.frames.try_send(frame) {
+        match slot.frames.try_send(Box::new(frame)) {
             Ok(()) => Delivery::Queued,
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 phones.remove(&phone);

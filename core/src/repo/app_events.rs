@@ -12,7 +12,7 @@
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError};
-use crate::db::schema::{app_events, users};
+use crate::db::schema::app_events;
 use crate::time::Micros;
 use crate::wire::{AppEvent, SequencedEvent};
 
@@ -24,9 +24,7 @@ pub fn record(
     event: &AppEvent,
     at: Micros,
 ) -> Result<(), RepoError> {
-    diesel::update(users::table.filter(users::id.eq(user_id)))
-        .set(users::updated_at.eq(users::updated_at))
-        .execute(conn)?;
+    super::users::lock(conn, user_id)?;
     let payload = serde_json::to_string(event)
         .map_err(|e| RepoError::Corrupt(format!("unserialisable event: {e}")))?;
     diesel::insert_into(app_events::table)

@@ -344,6 +344,19 @@ fn active_of(conn: &mut DbConn, of: Of<'_>) -> Result<Vec<BindingRow>, RepoError
     Ok(query.order(bindings::id.asc()).load(conn)?)
 }
 
+/// Takes the binding's row lock if it is still active (PostgreSQL; SQLite's
+/// write transaction already serialises); `false` when it has ended.
+pub fn lock_active(conn: &mut DbConn, id: &str) -> Result<bool, RepoError> {
+    let locked = diesel::update(
+        bindings::table
+            .filter(bindings::id.eq(id))
+            .filter(bindings::ended_at.is_null()),
+    )
+    .set(bindings::ended_at.eq(bindings::ended_at))
+    .execute(conn)?;
+    Ok(locked == 1)
+}
+
 /// The user's bindings in force at `now` (active and not expired).
 pub fn held_by(
     conn: &mut DbConn,

@@ -1,10 +1,13 @@
 //! Dial commands: the stored source of truth for what a phone was asked to
 //! dial (docs/dialing.md). Creation checks the binding and the dial policy
-//! and honours the Idempotency-Key in one transaction under the
-//! organisation's lock (the lock binding changes take), so a command is
-//! never stored for a binding that is ending. State changes are
-//! compare-and-set on the current state and write the user's live event in
-//! the same transaction.
+//! and honours the Idempotency-Key in one transaction that locks the
+//! binding's row and then the user's row, the order binding changes take
+//! them in (docs/decisions/0003): a concurrent unbind either waits for the
+//! command (which it then strands: commands of an ended binding are never
+//! sent) or wins, and the dial sees the binding gone. Dials of different
+//! phones do not wait for each other. State changes are compare-and-set on
+//! the current state and write the user's live event in the same
+//! transaction.
 
 use diesel::prelude::*;
 
@@ -15,7 +18,7 @@ use crate::domain::E164;
 use crate::domain::dial_lifecycle::{self, Step};
 use crate::domain::dial_policy::Refusal;
 use crate::ids::{DialId, OrgId, PhoneId, UserId};
-use crate::time::{Micros, to_datetime};
+use crate::time::{Micros, now_micros, to_datetime};
 use crate::wire::{AppEvent, Dial, DialFailure, DialState, Page};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -93,7 +96,6 @@ pub struct NewDial {
     pub phone: Option<PhoneId>,
     pub number: E164,
     pub idempotency: Option<Idempotency>,
-    pub now: Micros,
     /// How long the phone may still act on it.
     pub ttl: Micros,
 }
@@ -134,10 +136,16 @@ impl From<crate::db::DbError> for DialError {
 }
 
 pub fn create(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
+    // A retry of a stored request needs no lock (and no binding any more).
+    if let Some(idem) = &req.idempotency
+        && let Some(done) = replay(conn, req.user, idem)?
+    {
+        return Ok(done);
+    }
     let outcome = crate::db::write_tx(conn, |conn| create_locked(conn, req));
     match (outcome, &req.idempotency) {
         // Two requests with one key raced past the lookup (impossible under
-        // the lock, kept as the index's second line): the first one won.
+        // the user lock, kept as the index's second line): the first won.
         (Err(DialError::Repo(RepoError::Conflict)), Some(idem)) => {
             replay(conn, req.user, idem)?.ok_or(DialError::Repo(RepoError::Conflict))
         }
@@ -166,13 +174,9 @@ fn replay(
 }
 
 fn create_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
-    super::orgs::lock(conn, &req.org.to_string())?;
-    if let Some(idem) = &req.idempotency
-        && let Some(done) = replay(conn, req.user, idem)?
-    {
-        return Ok(done);
-    }
-    let held = super::bindings::held_by(conn, &req.user.to_string(), req.now)?;
+    let now = now_micros();
+    let user_id = req.user.to_string();
+    let held = super::bindings::held_by(conn, &user_id, now)?;
     let binding = match req.phone {
         Some(phone) => held
             .into_iter()
@@ -187,6 +191,20 @@ fn create_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError>
             }
         }
     };
+    if !super::bindings::lock_active(conn, &binding.id)? {
+        // Ended between the read and the lock.
+        return Err(match req.phone {
+            Some(_) => DialError::NotHeld,
+            None => DialError::NoBinding,
+        });
+    }
+    super::users::lock(conn, &user_id)?;
+    // Concurrent requests with one key serialise on the user's lock.
+    if let Some(idem) = &req.idempotency
+        && let Some(done) = replay(conn, req.user, idem)?
+    {
+        return Ok(done);
+    }
     let (rules, _) = super::dial_policy::get(conn, req.org)?;
     rules.check(&req.number).map_err(DialError::Refused)?;
     let row = DialRow {
@@ -200,10 +218,10 @@ fn create_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError>
         failure: None,
         idempotency_key: req.idempotency.as_ref().map(|i| i.key.clone()),
         request_hash: req.idempotency.as_ref().map(|i| i.request_hash.clone()),
-        created_at: req.now,
-        expires_at: req.now + req.ttl,
+        created_at: now,
+        expires_at: now + req.ttl,
         delivered_at: None,
-        updated_at: req.now,
+        updated_at: now,
     };
     diesel::insert_into(dial_commands::table)
         .values(&row)

@@ -228,3 +228,13 @@ pub fn visible_ids(
         }
     })
 }
+
+/// Takes the user's row lock (PostgreSQL; SQLite's write transaction
+/// already serialises): it orders the user's event log and serialises the
+/// user's dial requests. Taken after any binding row lock.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::updated_at.eq(users::updated_at))
+        .execute(conn)?;
+    Ok(())
+}

@@ -44,14 +44,20 @@ pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoErro
 /// Bindings ended per transaction of the sweep.
 const EXPIRY_BATCH: i64 = 500;
 
-/// Ends every binding whose expiry has passed; returns how many.
-pub async fn run_binding_expiry_once(db: &Database) -> Result<usize, RepoError> {
+/// Ends every binding whose expiry has passed and wakes its holder's
+/// streams (the `binding` event is already in their log); returns how many.
+pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let mut total = 0;
     loop {
         let (ended, due) = db
             .run(|conn| bindings::end_expired(conn, EXPIRY_BATCH))
             .await?;
-        total += ended;
+        total += ended.len();
+        for row in &ended {
+            if let Ok(user) = row.user_id.parse() {
+                relay.wake_user(user).await;
+            }
+        }
         if (due as i64) < EXPIRY_BATCH {
             return Ok(total);
         }
@@ -98,7 +104,7 @@ pub async fn run(db: Database, relay: Relay, options: WorkerOptions, cancel: Can
                 Ok(report) => tracing::info!(?report, "housekeeping purged expired credentials"),
                 Err(e) => tracing::error!(error = %e, "housekeeping failed; retrying at the next tick"),
             },
-            _ = expiry_tick.tick() => match run_binding_expiry_once(&db).await {
+            _ = expiry_tick.tick() => match run_binding_expiry_once(&db, &relay).await {
                 Ok(0) => {}
                 Ok(ended) => tracing::info!(ended, "expired bindings ended"),
                 Err(e) => tracing::error!(error = %e, "binding expiry sweep failed; retrying at the next tick"),

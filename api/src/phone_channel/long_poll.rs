@@ -11,6 +11,8 @@
 use std::time::Duration;
 
 use actix_web::web;
+use deskbind_core::ids::PhoneId;
+use deskbind_core::relay::Relay;
 use deskbind_core::wire::{
     Frame, PROTOCOL_VERSION, PhoneCommands, PhoneEventResult, PhoneEventResults, PhoneEvents,
 };
@@ -52,6 +54,13 @@ pub async fn commands(
 ) -> ApiResult<web::Json<PhoneCommands>> {
     let wait = wait_param(query.wait.as_deref())?;
     let mut attachment = state.relay.attach_phone(phone.phone_id).await;
+    // Detaches even when the client goes away mid-wait (actix drops this
+    // future): the hub slot and the presence key must not outlive the poll.
+    let _guard = Detach {
+        relay: state.relay.clone(),
+        phone: phone.phone_id,
+        conn: attachment.conn,
+    };
     let pending = super::pending_frames(&state, phone.phone_id).await;
     let frames = match pending {
         Ok(pending) if !pending.is_empty() => Ok(pending),
@@ -79,6 +88,21 @@ pub async fn commands(
     Ok(web::Json(PhoneCommands {
         items: frames?.into_iter().map(Frame::new).collect(),
     }))
+}
+
+struct Detach {
+    relay: Relay,
+    phone: PhoneId,
+    conn: u64,
+}
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        let (relay, phone, conn) = (self.relay.clone(), self.phone, self.conn);
+        // Detaching withdraws the Redis presence (async), so it runs as a
+        // task; it only removes this poll's own slot and key.
+        actix_web::rt::spawn(async move { relay.detach_phone(phone, conn).await });
+    }
 }
 
 /// Handles each event in order; one refused event does not stop the rest.

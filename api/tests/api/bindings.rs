@@ -398,13 +398,13 @@ async fn expired_bindings_end_for_every_reader_and_the_sweep_logs_them() {
     app.execute("UPDATE bindings SET expires_at = 1 WHERE ended_at IS NULL".into())
         .await;
     assert_eq!(
-        deskbind_worker::run_binding_expiry_once(&app.db)
+        deskbind_worker::run_binding_expiry_once(&app.db, &deskbind_core::relay::Relay::local())
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        deskbind_worker::run_binding_expiry_once(&app.db)
+        deskbind_worker::run_binding_expiry_once(&app.db, &deskbind_core::relay::Relay::local())
             .await
             .unwrap(),
         0

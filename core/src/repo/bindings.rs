@@ -456,13 +456,13 @@ fn end_all(
     Ok(ended)
 }
 
-/// The worker's sweep: ends up to `limit` expired bindings; returns how many
+/// The worker's sweep: ends up to `limit` expired bindings; returns those
 /// it ended and how many were due (a concurrent bind or worker may have
 /// ended some first).
 /// Each ends in its own short transaction under its organisation's lock,
 /// so the sweep never holds many rows and keeps the lock order of every
 /// other binding change.
-pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<(usize, usize), RepoError> {
+pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<(Vec<BindingRow>, usize), RepoError> {
     let now = now_micros();
     let due: Vec<BindingRow> = bindings::table
         .filter(bindings::ended_at.is_null())
@@ -471,17 +471,18 @@ pub fn end_expired(conn: &mut DbConn, limit: i64) -> Result<(usize, usize), Repo
         .limit(limit)
         .select(BindingRow::as_select())
         .load(conn)?;
-    let mut ended = 0;
-    for row in &due {
+    let count = due.len();
+    let mut ended = Vec::new();
+    for row in due {
         let done = crate::db::write_tx(conn, |conn| {
             super::orgs::lock(conn, &row.org_id)?;
-            end_as_expired(conn, row, now)
+            end_as_expired(conn, &row, now)
         })?;
         if done {
-            ended += 1;
+            ended.push(row);
         }
     }
-    Ok((ended, due.len()))
+    Ok((ended, count))
 }
 
 #[derive(Debug)]

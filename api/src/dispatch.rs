@@ -5,6 +5,7 @@
 //! redelivery sweep, and a stream that misses a wake re-reads on its
 //! keep-alive.
 
+use deskbind_core::db::DbConn;
 use deskbind_core::ids::{PhoneId, UserId};
 use deskbind_core::relay::{CloseReason, Relay};
 use deskbind_core::repo::RepoError;
@@ -13,7 +14,7 @@ use deskbind_core::repo::dials::DialRow;
 use deskbind_core::time::to_datetime;
 use deskbind_core::wire::{BoundUser, DialState, HangupReason, ServerFrame};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The `dial` frame of a stored command.
@@ -45,37 +46,37 @@ pub async fn dial_changed(relay: &Relay, row: &DialRow) -> Result<(), RepoError>
     Ok(())
 }
 
-/// After a binding started or ended: the phone learns its holder, the
-/// user's (and a displaced holder's) streams wake.
-pub async fn binding_changed(state: &AppState, phone: PhoneId, users: &[UserId]) {
-    for user in users {
-        state.relay.wake_user(*user).await;
+/// After a binding started or ended through the API: the phone learns its
+/// holder now, the holder's streams wake. (Ids come from the database; an
+/// unreadable one only costs the notice, which the next connect repeats.)
+pub async fn binding_changed(state: &AppState, row: &BindingRow) {
+    if let Ok(user) = row.user_id.parse::<UserId>() {
+        state.relay.wake_user(user).await;
     }
-    match binding_frame(state, phone).await {
+    let Ok(phone) = row.phone_id.parse::<PhoneId>() else {
+        return;
+    };
+    let frame = state
+        .db
+        .run(move |conn| holder_frame(conn, phone).map_err(ApiError::from))
+        .await;
+    match frame {
         Ok(frame) => state.relay.send_to_phone(phone, frame).await,
         Err(e) => tracing::warn!(%phone, error = %e, "cannot tell the phone its holder"),
     }
 }
 
 /// The phone's current holder as a `binding` frame.
-pub async fn binding_frame(state: &AppState, phone: PhoneId) -> ApiResult<ServerFrame> {
+pub fn holder_frame(conn: &mut DbConn, phone: PhoneId) -> Result<ServerFrame, RepoError> {
     let key = phone.to_string();
-    let holders = state
-        .db
-        .run(move |conn| {
-            bindings::holders(conn, std::slice::from_ref(&key)).map_err(ApiError::from)
-        })
-        .await?;
-    let user = holders.into_values().next().map(|h| BoundUser {
-        id: h.user_id,
-        display_name: h.display_name,
-    });
+    let user = bindings::holders(conn, std::slice::from_ref(&key))?
+        .into_values()
+        .next()
+        .map(|h| BoundUser {
+            id: h.user_id,
+            display_name: h.display_name,
+        });
     Ok(ServerFrame::Binding { user })
-}
-
-/// The users whose streams a binding change concerns.
-pub fn binding_users(row: &BindingRow) -> Vec<UserId> {
-    row.user_id.parse().into_iter().collect()
 }
 
 /// A phone that lost its credential or was disabled is disconnected at once.

@@ -48,7 +48,7 @@ pub async fn handle(
     match frame {
         PhoneFrame::Ack { command_id } => {
             let moved = advance(state, from, command_id, DialState::Delivered, None).await?;
-            Ok(after_ack(command_id, moved))
+            Ok(stopped(command_id, moved.row()))
         }
         PhoneFrame::CallEvent {
             call_id,
@@ -70,15 +70,14 @@ pub async fn handle(
                 return Ok(None);
             };
             let to = from_call_state(call_state);
-            match advance(state, from, command_id, to, result).await? {
-                Moved::Changed(row) | Moved::Unchanged(row) => Ok(stopped(command_id, &row)),
-                Moved::Refused(row) => match stopped(command_id, &row) {
-                    Some(hangup) => Ok(Some(hangup)),
-                    None => Err(refusal(
-                        "invalid_transition",
-                        format!("the command is {} and cannot become {to}", row.state),
-                    )),
-                },
+            let moved = advance(state, from, command_id, to, result).await?;
+            match (stopped(command_id, moved.row()), &moved) {
+                (Some(hangup), _) => Ok(Some(hangup)),
+                (None, Moved::Refused(row)) => Err(refusal(
+                    "invalid_transition",
+                    format!("the command is {} and cannot become {to}", row.state),
+                )),
+                (None, _) => Ok(None),
             }
         }
         PhoneFrame::Incoming {
@@ -108,17 +107,8 @@ fn hangup(command_id: DialId, reason: HangupReason) -> ServerFrame {
     ServerFrame::Hangup { command_id, reason }
 }
 
-/// An ack of a command that expired or was cancelled meanwhile gets a
-/// hangup back: the phone must not dial it.
-fn after_ack(command_id: DialId, moved: Moved) -> Option<ServerFrame> {
-    match &moved {
-        Moved::Changed(row) | Moved::Unchanged(row) | Moved::Refused(row) => {
-            stopped(command_id, row)
-        }
-    }
-}
-
-/// The hangup for a command that must not (or no longer) ring.
+/// The hangup for a command that must not (or no longer) ring: an ack or a
+/// report of one that expired or was cancelled meanwhile is answered so.
 fn stopped(command_id: DialId, row: &DialRow) -> Option<ServerFrame> {
     match DialState::parse(&row.state) {
         Some(DialState::Expired) => Some(hangup(command_id, HangupReason::Expired)),

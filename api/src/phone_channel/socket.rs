@@ -125,14 +125,13 @@ impl<'a> Connection<'a> {
 
     /// The current holder, then every pending command.
     async fn greet(&mut self) -> Result<(), Ended> {
-        let binding = crate::dispatch::binding_frame(self.state, self.from.phone).await;
-        let pending = super::pending_frames(self.state, self.from.phone).await;
-        let (Ok(binding), Ok(pending)) = (binding, pending) else {
-            tracing::error!(phone = %self.from.phone, "cannot read what a connecting phone needs");
-            return Err(Ended::Gone);
-        };
-        self.send(&binding).await?;
-        for frame in &pending {
+        let frames = super::greeting(self.state, self.from.phone)
+            .await
+            .map_err(|e| {
+                tracing::error!(phone = %self.from.phone, error = %e, "cannot read what a connecting phone needs");
+                Ended::Gone
+            })?;
+        for frame in &frames {
             self.send(frame).await?;
         }
         Ok(())

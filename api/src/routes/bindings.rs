@@ -115,10 +115,8 @@ pub async fn create(
 
 /// Tells the phone and the new holder's streams about a new binding.
 pub async fn announce(state: &AppState, outcome: &BindOutcome) {
-    if let BindOutcome::Created(row) = outcome
-        && let Ok(phone) = row.phone_id.parse()
-    {
-        crate::dispatch::binding_changed(state, phone, &crate::dispatch::binding_users(row)).await;
+    if let BindOutcome::Created(row) = outcome {
+        crate::dispatch::binding_changed(state, row).await;
     }
 }
 
@@ -187,9 +185,6 @@ pub async fn delete(
         })
         .await?;
     tracing::info!(binding = %row.id, phone = %row.phone_id, "phone unbound");
-    if let Ok(phone) = row.phone_id.parse() {
-        crate::dispatch::binding_changed(&state, phone, &crate::dispatch::binding_users(&row))
-            .await;
-    }
+    crate::dispatch::binding_changed(&state, &row).await;
     Ok(web::Json(row.to_wire(now_micros())?))
 }

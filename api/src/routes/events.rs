@@ -61,21 +61,24 @@ pub async fn stream(
     // Watch before the first read: a change committed in between wakes us.
     let watch = state.relay.watch_user(auth.user_id);
     let mut out = VecDeque::from([Bytes::from_static(b"retry: 2000\n\n")]);
-    let after = match after {
-        Some(after) => after,
-        None => {
-            let user = auth.user_id.to_string();
-            let latest = state
-                .db
-                .run(move |conn| app_events::latest(conn, &user).map_err(ApiError::from))
-                .await?;
-            out.push_back(encode(&SequencedEvent {
-                seq: latest,
-                event: AppEvent::Resync,
-            })?);
-            latest
-        }
-    };
+    // Resume exactly where the client was, or (no cursor, or one that
+    // cannot be served exactly) start now with a `resync`.
+    let user = auth.user_id.to_string();
+    let (after, resync) = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            match after {
+                Some(after) if !app_events::resume_gap(conn, after)? => Ok((after, false)),
+                _ => Ok((app_events::latest(conn, &user)?, true)),
+            }
+        })
+        .await?;
+    if resync {
+        out.push_back(encode(&SequencedEvent {
+            seq: after,
+            event: AppEvent::Resync,
+        })?);
+    }
     let stream = EventStream {
         state,
         session: (auth.session_id, auth.user_id),
@@ -149,27 +152,13 @@ impl EventStream {
     async fn read(&mut self) -> Result<(), ApiError> {
         let user = self.user.clone();
         let after = self.after;
-        let replay = self
+        let events = self
             .state
             .db
             .run(move |conn| app_events::after(conn, &user, after, BATCH).map_err(ApiError::from))
             .await?;
-        if replay.gap {
-            let user = self.user.clone();
-            let latest = self
-                .state
-                .db
-                .run(move |conn| app_events::latest(conn, &user).map_err(ApiError::from))
-                .await?;
-            self.after = latest;
-            self.out.push_back(encode(&SequencedEvent {
-                seq: latest,
-                event: AppEvent::Resync,
-            })?);
-            return Ok(());
-        }
-        self.fresh = replay.events.len() as i64 == BATCH;
-        for event in &replay.events {
+        self.fresh = events.len() as i64 == BATCH;
+        for event in &events {
             self.after = event.seq;
             self.out.push_back(encode(event)?);
         }

@@ -154,20 +154,8 @@ impl RedisBus {
         phone: PhoneId,
         frame: ServerFrame,
     ) -> redis::RedisResult<()> {
-        let mut redis = self.conn.clone();
-        let owner: Option<String> = redis.get(presence_key(phone)).await?;
-        match owner.as_deref().and_then(parse_owner) {
-            // Our own presence without a local connection: it just closed.
-            Some((node, _)) if node != self.node => {
-                publish(
-                    &mut redis,
-                    &node_channel(node),
-                    &NodeMessage::Frame { phone, frame },
-                )
-                .await
-            }
-            _ => Ok(()),
-        }
+        self.forward(phone, NodeMessage::Frame { phone, frame })
+            .await
     }
 
     pub async fn forward_close(
@@ -175,15 +163,21 @@ impl RedisBus {
         phone: PhoneId,
         reason: CloseReason,
     ) -> redis::RedisResult<()> {
+        let message = NodeMessage::Close {
+            phone,
+            conn: None,
+            reason,
+        };
+        self.forward(phone, message).await
+    }
+
+    /// Publishes to the node the phone's presence names, unless that is us
+    /// (our own presence without a local connection: it just closed).
+    async fn forward(&self, phone: PhoneId, message: NodeMessage) -> redis::RedisResult<()> {
         let mut redis = self.conn.clone();
         let owner: Option<String> = redis.get(presence_key(phone)).await?;
         match owner.as_deref().and_then(parse_owner) {
             Some((node, _)) if node != self.node => {
-                let message = NodeMessage::Close {
-                    phone,
-                    conn: None,
-                    reason,
-                };
                 publish(&mut redis, &node_channel(node), &message).await
             }
             _ => Ok(()),

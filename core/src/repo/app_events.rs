@@ -39,21 +39,13 @@ pub fn record(
     Ok(())
 }
 
-/// What a stream resumed after `after` gets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Replay {
-    pub events: Vec<SequencedEvent>,
-    /// Events after `after` were purged before the client came back.
-    pub gap: bool,
-}
-
 /// The user's events after `after`, oldest first, at most `limit`.
 pub fn after(
     conn: &mut DbConn,
     user_id: &str,
     after: i64,
     limit: i64,
-) -> Result<Replay, RepoError> {
+) -> Result<Vec<SequencedEvent>, RepoError> {
     let rows: Vec<(i64, String)> = app_events::table
         .filter(app_events::user_id.eq(user_id))
         .filter(app_events::seq.gt(after))
@@ -61,29 +53,33 @@ pub fn after(
         .limit(limit)
         .select((app_events::seq, app_events::payload))
         .load(conn)?;
-    let events = rows
-        .into_iter()
+    rows.into_iter()
         .map(|(seq, payload)| {
             serde_json::from_str(&payload)
                 .map(|event| SequencedEvent { seq, event })
                 .map_err(|e| RepoError::Corrupt(format!("app event {seq}: {e}")))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    // The sequence is shared by all users, so a purged range cannot be
-    // told apart from other users' rows: any purge past the cursor counts.
-    let gap = after > 0 && {
-        let (oldest, newest): (Option<i64>, Option<i64>) = app_events::table
-            .select((
-                diesel::dsl::min(app_events::seq),
-                diesel::dsl::max(app_events::seq),
-            ))
-            .first(conn)?;
-        // Also a cursor beyond the end (a restored database, a made-up id):
-        // it would otherwise wait forever for events it already "has".
-        oldest.is_some_and(|oldest| oldest > after + 1)
-            || newest.is_none_or(|newest| after > newest)
-    };
-    Ok(Replay { events, gap })
+        .collect()
+}
+
+/// Whether a stream resuming after `after` cannot be served exactly: events
+/// past it were purged, or it lies beyond the end (a restored database, a
+/// made-up id, which would otherwise wait forever for events it already
+/// "has"). The sequence is shared by all users, so a purged range cannot be
+/// told apart from other users' rows: any purge past the cursor counts.
+/// Checked once when a stream starts; a live stream is never 7 days behind.
+pub fn resume_gap(conn: &mut DbConn, after: i64) -> Result<bool, RepoError> {
+    if after == 0 {
+        return Ok(false);
+    }
+    let (oldest, newest): (Option<i64>, Option<i64>) = app_events::table
+        .select((
+            diesel::dsl::min(app_events::seq),
+            diesel::dsl::max(app_events::seq),
+        ))
+        .first(conn)?;
+    Ok(oldest.is_some_and(|oldest| oldest > after + 1)
+        || newest.is_none_or(|newest| after > newest))
 }
 
 /// The user's newest sequence number: where a stream that wants no history

@@ -249,6 +249,15 @@ pub enum Moved {
     Refused(DialRow),
 }
 
+impl Moved {
+    /// The command as it is now, whatever happened.
+    pub fn row(&self) -> &DialRow {
+        match self {
+            Self::Changed(row) | Self::Unchanged(row) | Self::Refused(row) => row,
+        }
+    }
+}
+
 /// Which commands a caller may move.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {

@@ -20,6 +20,12 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// An upload without Content-Length (its size must be known up front).
+    #[error("length required")]
+    LengthRequired,
+    /// An upload whose bytes are not a recognised audio format.
+    #[error("not audio")]
+    NotAudio,
     /// A request field is missing, unknown, or has an invalid value.
     #[error("invalid field {field}: {detail}")]
     Validation {
@@ -77,6 +83,8 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::LengthRequired => "length_required",
+            Self::NotAudio => "not_audio",
             Self::Validation { code, .. } => code,
             Self::InvalidQuery { .. } => "invalid_query",
             Self::BadRequest { code, .. } => code,
@@ -97,6 +105,8 @@ impl ApiError {
             Self::MalformedJson(_) => "Malformed JSON",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::PayloadTooLarge { .. } => "Payload too large",
+            Self::LengthRequired => "Length required",
+            Self::NotAudio => "Not audio",
             Self::Validation { .. } => "Invalid request field",
             Self::InvalidQuery { .. } => "Invalid query parameter",
             Self::BadRequest { .. } => "Bad request",
@@ -119,6 +129,10 @@ impl ApiError {
                 Some(format!("the body must be at most {limit} bytes"))
             }
             Self::UnsupportedMediaType => Some("send the body as application/json".into()),
+            Self::LengthRequired => {
+                Some("send Content-Length: the size must be known before the upload".into())
+            }
+            Self::NotAudio => Some("the bytes are not WAV, MP3, Ogg/Opus, AMR or M4A audio".into()),
             Self::Validation { detail, .. } | Self::InvalidQuery { detail, .. } => {
                 Some(detail.clone())
             }
@@ -167,7 +181,8 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

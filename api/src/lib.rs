@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod password_work;
 pub mod phone_channel;
 pub mod rate_limit;
+pub mod recording_intake;
 pub mod routes;
 pub mod startup;
 pub mod state;

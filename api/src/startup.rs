@@ -14,6 +14,7 @@ use deskbind_core::auth::jwt::KeyRing;
 use deskbind_core::config::Settings;
 use deskbind_core::db::{self, Database};
 use deskbind_core::relay::Relay;
+use deskbind_core::storage::Storage;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
@@ -88,6 +89,10 @@ impl Application {
             redis = relay.is_distributed(),
             "relay ready"
         );
+        let storage = Storage::from_settings(&settings)
+            .await
+            .context("cannot open recording storage (s3_bucket / data_dir)")?;
+        tracing::info!(kind = storage.kind(), "recording storage ready");
         let mut tasks = Vec::new();
         if settings.embedded_worker {
             tasks.push(tokio::spawn(deskbind_worker::run(
@@ -100,6 +105,7 @@ impl Application {
 
         let shutdown_timeout = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
+            storage,
             limits: RateLimits::new(&settings),
             passwords: Default::default(),
             db: database,

@@ -5,6 +5,7 @@ use deskbind_core::auth::jwt::KeyRing;
 use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
 use deskbind_core::relay::Relay;
+use deskbind_core::storage::Storage;
 
 use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimits;
@@ -18,4 +19,6 @@ pub struct AppState {
     pub passwords: PasswordWork,
     /// Phone connections and event-stream wakes, local or through Redis.
     pub relay: Relay,
+    /// Where recordings are kept: a local directory or S3.
+    pub storage: Storage,
 }

@@ -78,6 +78,12 @@ pub struct Settings {
     /// How long a phone connection is announced in Redis without a heartbeat.
     pub presence_ttl_secs: u64,
     pub max_json_bytes: usize,
+    /// The largest recording accepted, streamed or presigned.
+    pub recording_max_bytes: u64,
+    /// How long a presigned recording upload URL stays valid.
+    pub recording_upload_url_ttl_secs: u64,
+    /// How long a presigned recording download URL stays valid.
+    pub recording_download_url_ttl_secs: u64,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -117,6 +123,9 @@ impl Default for Settings {
             phone_max_frame_bytes: 16 * 1024,
             presence_ttl_secs: 60,
             max_json_bytes: 64 * 1024,
+            recording_max_bytes: 512 * 1024 * 1024,
+            recording_upload_url_ttl_secs: 900,
+            recording_download_url_ttl_secs: 300,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
         }
@@ -351,6 +360,27 @@ impl Settings {
             self.max_json_bytes as u64,
             1024,
             16 * 1024 * 1024,
+        );
+        check_range(
+            &mut problems,
+            "recording_max_bytes",
+            self.recording_max_bytes,
+            64 * 1024,
+            5 * 1024 * 1024 * 1024,
+        );
+        check_range(
+            &mut problems,
+            "recording_upload_url_ttl_secs",
+            self.recording_upload_url_ttl_secs,
+            60,
+            3600,
+        );
+        check_range(
+            &mut problems,
+            "recording_download_url_ttl_secs",
+            self.recording_download_url_ttl_secs,
+            10,
+            3600,
         );
         if problems.is_empty() {
             Ok(())

@@ -47,5 +47,8 @@ id_type!(
     BindingId,
     GrantId,
     BindingTokenId,
-    DialId
+    DialId,
+    CallRecordId,
+    RecordingId,
+    RecordingUploadId
 );

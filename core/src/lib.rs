@@ -24,6 +24,8 @@ pub mod relay;
 #[cfg(feature = "server")]
 pub mod repo;
 #[cfg(feature = "server")]
+pub mod storage;
+#[cfg(feature = "server")]
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -10,6 +10,8 @@ use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use deskbind_core::wire::MAX_RECORD_BATCH_BYTES;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,32 +29,61 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .app_data::<web::Data<AppState>>()
             .map(|s| s.settings.max_json_bytes)
             .unwrap_or(FALLBACK_LIMIT);
-        let is_json = is_json_content_type(req);
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            if declared.is_some_and(|n| n > limit) {
+        read_json(req, payload, limit)
+    }
+}
+
+/// A JSON body for batch uploads, which may be larger than ordinary
+/// requests: up to [`MAX_RECORD_BATCH_BYTES`] or `max_json_bytes`,
+/// whichever is more.
+#[derive(Debug)]
+pub struct BatchJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for BatchJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.max_json_bytes)
+            .unwrap_or(FALLBACK_LIMIT)
+            .max(MAX_RECORD_BATCH_BYTES);
+        let body = read_json::<T>(req, payload, limit);
+        Box::pin(async move { body.await.map(|Json(v)| BatchJson(v)) })
+    }
+}
+
+fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> LocalBoxFuture<'static, Result<Json<T>, ApiError>> {
+    let is_json = is_json_content_type(req);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::MalformedJson(format!("body could not be read: {e}")))?;
+            if body.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| ApiError::MalformedJson(format!("body could not be read: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse(&body).map(Json)
-        })
-    }
+            body.extend_from_slice(&chunk);
+        }
+        parse(&body).map(Json)
+    })
 }
 
 fn is_json_content_type(req: &HttpRequest) -> bool {

@@ -10,7 +10,7 @@ mod query;
 
 pub use auth_phone::AuthPhone;
 pub use auth_user::AuthUser;
-pub use json::Json;
+pub use json::{BatchJson, Json};
 pub use page::{PageParams, SeqPageParams};
 pub use query::{Query, id_param, time_param};
 

@@ -7,6 +7,10 @@ mod auth;
 mod binding_events;
 mod binding_policy;
 mod bindings;
+mod call_export;
+mod call_records;
+mod call_stats;
+mod calls;
 mod device;
 mod dial_policy;
 mod dials;
@@ -14,6 +18,7 @@ mod events;
 mod grants;
 mod ops;
 mod phones;
+mod recordings;
 mod teams;
 mod users;
 
@@ -109,6 +114,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/dials/{id}", dials::get),
         at(M::POST, "/v1/dials/{id}/cancel", dials::cancel),
         at(M::GET, "/v1/events", events::stream),
+        at(M::POST, "/v1/call-records", call_records::app_upload),
+        at(M::GET, "/v1/sync/calls", calls::sync),
+        // Before /v1/calls/{id}, which would otherwise take "export.csv" as an id.
+        at(M::GET, "/v1/calls/export.csv", call_export::csv),
+        at(M::GET, "/v1/calls", calls::list),
+        at(M::GET, "/v1/calls/{id}", calls::get),
+        at(M::GET, "/v1/calls/{id}/recording", recordings::download),
+        at(M::GET, "/v1/stats/calls", call_stats::get),
         at(M::POST, "/v1/phone/provision", device::provision),
         at(M::GET, "/v1/phone/me", device::me),
         at(M::POST, "/v1/phone/bindings", device::bind_user),
@@ -123,6 +136,22 @@ pub fn api_routes() -> Vec<ApiRoute> {
             M::POST,
             "/v1/phone/events",
             phone_channel::long_poll::events,
+        ),
+        at(
+            M::POST,
+            "/v1/phone/call-records",
+            call_records::phone_upload,
+        ),
+        at(M::PUT, "/v1/phone/recordings/{call_id}", recordings::put),
+        at(
+            M::POST,
+            "/v1/phone/recordings/{call_id}/uploads",
+            recordings::create_upload,
+        ),
+        at(
+            M::POST,
+            "/v1/phone/recording-uploads/{id}/complete",
+            recordings::complete_upload,
         ),
     ]
 }

@@ -219,6 +219,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sync_counters (org_id) {
+        org_id -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    recordings (id) {
+        id -> Text,
+        org_id -> Text,
+        phone_id -> Text,
+        call_id -> Text,
+        storage_key -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        format -> Text,
+        duration_ms -> Nullable<BigInt>,
+        uploaded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_records (id) {
+        id -> Text,
+        org_id -> Text,
+        phone_id -> Text,
+        call_id -> Text,
+        user_id -> Nullable<Text>,
+        dial_id -> Nullable<Text>,
+        direction -> Text,
+        local_number -> Nullable<Text>,
+        local_e164 -> Nullable<Text>,
+        remote_number -> Text,
+        remote_e164 -> Nullable<Text>,
+        started_at -> BigInt,
+        answered_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+        duration_secs -> Nullable<BigInt>,
+        result -> Nullable<Text>,
+        recording_id -> Nullable<Text>,
+        phone_reported_at -> Nullable<BigInt>,
+        app_reported_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        sync_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    recording_uploads (id) {
+        id -> Text,
+        org_id -> Text,
+        phone_id -> Text,
+        call_id -> Text,
+        storage_key -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -233,6 +296,7 @@ diesel::joinable!(bindings -> phones (phone_id));
 diesel::joinable!(bindings -> users (user_id));
 diesel::joinable!(binding_tokens -> phones (phone_id));
 diesel::joinable!(dial_commands -> bindings (binding_id));
+diesel::joinable!(call_records -> recordings (recording_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -253,4 +317,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dial_rules,
     dial_policies,
     app_events,
+    sync_counters,
+    recordings,
+    call_records,
+    recording_uploads,
 );

@@ -1,7 +1,10 @@
 //! Parse-don't-validate domain values. Request DTOs become these before any
 //! database work, and each failure names the request field at fault.
 
+pub mod audio;
 pub mod binding_policy;
+pub mod call_facts;
+pub mod call_stats;
 pub mod dial_lifecycle;
 pub mod dial_policy;
 mod email;
@@ -9,7 +12,7 @@ mod phone_number;
 mod text;
 
 pub use email::Email;
-pub use phone_number::E164;
+pub use phone_number::{E164, Region, best_effort_e164, region_of};
 pub use text::{NonBlank, Password, TimeZoneName};
 
 /// A request field that failed to parse.

@@ -66,6 +66,29 @@ impl E164 {
     }
 }
 
+/// A country whose national numbering reads numbers without a `+`.
+pub type Region = phonenumber::country::Id;
+
+/// The country a phone's own E.164 number belongs to: the region in which
+/// the numbers it reports without a `+` are read.
+pub fn region_of(e164: &str) -> Option<phonenumber::country::Id> {
+    phonenumber::parse(None, e164).ok()?.country().id()
+}
+
+/// `raw` in E.164 when it is a valid number (national numbers read in
+/// `region`); `None` for anything else, such as "anonymous" or an extension.
+pub fn best_effort_e164(raw: &str, region: Option<phonenumber::country::Id>) -> Option<String> {
+    let raw = raw.trim();
+    // Cheap refusals first: most non-numbers never reach the parser.
+    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    if !(4..=17).contains(&digits) || (!raw.starts_with('+') && region.is_none()) {
+        return None;
+    }
+    let parsed = phonenumber::parse(region, raw).ok()?;
+    phonenumber::is_valid(&parsed)
+        .then(|| parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

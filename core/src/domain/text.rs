@@ -93,6 +93,11 @@ impl TimeZoneName {
         Self("UTC".to_owned())
     }
 
+    /// The zone itself (a parsed name always resolves).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.0.parse().unwrap_or(chrono_tz::UTC)
+    }
+
     pub fn into_inner(self) -> String {
         self.0
     }

@@ -7,6 +7,8 @@ pub mod binding_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod call_ingest;
+pub mod call_records;
 pub mod dial_policy;
 pub mod dials;
 pub mod grants;
@@ -14,7 +16,9 @@ pub mod orgs;
 pub mod page;
 pub mod phones;
 pub mod provisioning;
+pub mod recordings;
 pub mod sessions;
+pub mod sync_seq;
 pub mod teams;
 pub mod users;
 

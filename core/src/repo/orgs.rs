@@ -22,6 +22,7 @@ pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
             created_at: now_micros(),
         })
         .execute(conn)?;
+    super::sync_seq::create(conn, &id.to_string())?;
     Ok(id)
 }
 

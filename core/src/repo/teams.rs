@@ -264,3 +264,13 @@ pub fn existing_ids(
         .load(conn)?;
     found.iter().map(|raw| stored_id(raw)).collect()
 }
+
+/// Every member's user id of a team in `org` (empty for another
+/// organisation's team).
+pub fn member_ids(conn: &mut DbConn, org: OrgId, team: TeamId) -> Result<Vec<String>, RepoError> {
+    Ok(team_members::table
+        .filter(team_members::team_id.eq(team.to_string()))
+        .filter(team_members::org_id.eq(org.to_string()))
+        .select(team_members::user_id)
+        .load(conn)?)
+}

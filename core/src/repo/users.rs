@@ -161,6 +161,18 @@ pub fn team_ids_of(
     Ok(out)
 }
 
+/// E-mail addresses of the given users, by id (for exports).
+pub fn emails_of(
+    conn: &mut DbConn,
+    user_ids: &[String],
+) -> Result<HashMap<String, String>, RepoError> {
+    let pairs: Vec<(String, String)> = users::table
+        .filter(users::id.eq_any(user_ids))
+        .select((users::id, users::email))
+        .load(conn)?;
+    Ok(pairs.into_iter().collect())
+}
+
 /// Applies `changes`; when the user is being disabled, ends their sessions
 /// and phone bindings in the same transaction so nothing of theirs outlives
 /// the change.

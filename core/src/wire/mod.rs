@@ -5,6 +5,7 @@
 mod app_events;
 mod auth;
 mod bindings;
+mod calls;
 mod dials;
 mod page;
 mod phone_protocol;
@@ -18,6 +19,7 @@ mod users;
 pub use app_events::*;
 pub use auth::*;
 pub use bindings::*;
+pub use calls::*;
 pub use dials::*;
 pub use page::*;
 pub use phone_protocol::*;

@@ -1,0 +1,258 @@
+//! Receiving a recording: the body is streamed into a spool file while a
+//! blocking task hashes it, so memory stays at a few chunks however large
+//! the file. Only when the size, the SHA-256 the client declared and the
+//! audio format all check out does the caller get the file to store; on any
+//! failure the spool file is deleted (it is a `TempPath`).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web;
+use base64::Engine as _;
+use deskbind_core::domain::audio::{SNIFF_BYTES, duration_ms, sniff};
+use deskbind_core::wire::RecordingFormat;
+use futures_util::{Stream, StreamExt as _};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::mpsc;
+
+use crate::error::ApiError;
+
+/// Chunks in flight between the socket and the writer: backpressure keeps
+/// memory bounded when the disk is slower than the network.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// What the client says it is sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declared {
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+impl Declared {
+    /// From `Content-Length` and `Content-Digest: sha-256=:<base64>:`
+    /// (RFC 9530).
+    pub fn from_headers(headers: &HeaderMap, max: u64) -> Result<Self, ApiError> {
+        let size = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or(ApiError::LengthRequired)?;
+        if size > max {
+            return Err(ApiError::PayloadTooLarge {
+                limit: usize::try_from(max).unwrap_or(usize::MAX),
+            });
+        }
+        if size == 0 {
+            return Err(ApiError::BadRequest {
+                code: "empty_recording",
+                detail: "the recording has no bytes".into(),
+            });
+        }
+        let digest = headers
+            .get("content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(sha256_member)
+            .ok_or_else(|| ApiError::BadRequest {
+                code: "digest_required",
+                detail: "send Content-Digest: sha-256=:<base64 of the SHA-256>: (RFC 9530)".into(),
+            })?;
+        Ok(Self {
+            size,
+            sha256: digest,
+        })
+    }
+
+    pub fn from_hex(size: u64, sha256_hex: &str) -> Option<Self> {
+        let mut sha256 = [0u8; 32];
+        hex::decode_to_slice(sha256_hex, &mut sha256).ok()?;
+        Some(Self { size, sha256 })
+    }
+
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+/// The `sha-256` member of a Content-Digest field value.
+fn sha256_member(value: &str) -> Option<[u8; 32]> {
+    value.split(',').find_map(|member| {
+        let (name, rest) = member.trim().split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("sha-256") {
+            return None;
+        }
+        let b64 = rest.trim().strip_prefix(':')?.strip_suffix(':')?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        bytes.try_into().ok()
+    })
+}
+
+/// A received, verified recording, still in its spool file.
+#[derive(Debug)]
+pub struct Received {
+    pub file: tempfile::TempPath,
+    pub size: u64,
+    pub format: RecordingFormat,
+    pub duration_ms: Option<u64>,
+}
+
+/// Streams `body` into a spool file and verifies it against `declared`.
+pub async fn receive<S, E>(
+    body: S,
+    declared: Declared,
+    spool_dir: &Path,
+) -> Result<Received, ApiError>
+where
+    S: Stream<Item = Result<web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let spool = tempfile::NamedTempFile::new_in(spool_dir).map_err(ApiError::internal)?;
+    let (tx, rx) = mpsc::channel::<web::Bytes>(CHUNKS_IN_FLIGHT);
+    let writer = tokio::task::spawn_blocking(move || write_and_hash(spool, rx));
+    let mut body = body;
+    let mut received: u64 = 0;
+    let mut failure = None;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                failure = Some(ApiError::BadRequest {
+                    code: "upload_interrupted",
+                    detail: format!("the body could not be read: {e}"),
+                });
+                break;
+            }
+        };
+        received += chunk.len() as u64;
+        if received > declared.size {
+            failure = Some(size_mismatch(declared.size, received));
+            break;
+        }
+        if tx.send(chunk).await.is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    let written = writer.await.map_err(ApiError::internal)?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    let written = written.map_err(ApiError::internal)?;
+    let checked = check(written.size, &written.sha256, &written.prefix, declared)?;
+    Ok(Received {
+        file: written.file,
+        size: written.size,
+        format: checked.format,
+        duration_ms: checked.duration_ms,
+    })
+}
+
+/// The spool file, its SHA-256, size and first bytes.
+#[derive(Debug)]
+struct Written {
+    file: tempfile::TempPath,
+    sha256: [u8; 32],
+    size: u64,
+    prefix: Vec<u8>,
+}
+
+fn write_and_hash(
+    spool: tempfile::NamedTempFile,
+    mut rx: mpsc::Receiver<web::Bytes>,
+) -> std::io::Result<Written> {
+    let mut hasher = Sha256::new();
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    let mut size = 0u64;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, spool);
+    while let Some(chunk) = rx.blocking_recv() {
+        hasher.update(&chunk);
+        if prefix.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - prefix.len()).min(chunk.len());
+            prefix.extend_from_slice(&chunk[..take]);
+        }
+        size += chunk.len() as u64;
+        out.write_all(&chunk)?;
+    }
+    let spool = out.into_inner().map_err(|e| e.into_error())?;
+    spool.as_file().sync_all()?;
+    Ok(Written {
+        file: spool.into_temp_path(),
+        sha256: hasher.finalize().into(),
+        size,
+        prefix,
+    })
+}
+
+/// What the checks learnt about a file.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub format: RecordingFormat,
+    pub duration_ms: Option<u64>,
+}
+
+/// Checks received bytes (their size, SHA-256 and first bytes) against
+/// what was declared.
+pub fn check(
+    size: u64,
+    sha256: &[u8; 32],
+    prefix: &[u8],
+    declared: Declared,
+) -> Result<Checked, ApiError> {
+    if size != declared.size {
+        return Err(size_mismatch(declared.size, size));
+    }
+    if *sha256 != declared.sha256 {
+        return Err(ApiError::Validation {
+            code: "checksum_mismatch",
+            field: "sha256".into(),
+            detail: "the bytes received do not have the SHA-256 declared".into(),
+        });
+    }
+    let format = sniff(prefix).ok_or(ApiError::NotAudio)?;
+    Ok(Checked {
+        format,
+        duration_ms: duration_ms(format, prefix, size),
+    })
+}
+
+/// Hashes an object already stored (a presigned upload) chunk by chunk.
+pub async fn hash_stream<S, E>(mut body: S) -> Result<(u64, [u8; 32], Vec<u8>), E>
+where
+    S: Stream<Item = Result<web::Bytes, E>> + Unpin,
+{
+    let mut hasher = Sha256::new();
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        hasher.update(&chunk);
+        if prefix.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - prefix.len()).min(chunk.len());
+            prefix.extend_from_slice(&chunk[..take]);
+        }
+        size += chunk.len() as u64;
+    }
+    Ok((size, hasher.finalize().into(), prefix))
+}
+
+fn size_mismatch(declared: u64, got: u64) -> ApiError {
+    ApiError::BadRequest {
+        code: "size_mismatch",
+        detail: format!("Content-Length said {declared} bytes but {got} arrived"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_sha256_member_of_content_digest() {
+        let digest = Sha256::digest(b"hello");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+        let value = format!("sha-512=:AAAA:, sha-256=:{b64}:");
+        assert_eq!(sha256_member(&value), Some(<[u8; 32]>::from(digest)));
+        assert_eq!(sha256_member("sha-256=:bm90IDMyIGJ5dGVz:"), None);
+        assert_eq!(sha256_member(&format!("sha-256={b64}")), None);
+    }
+}

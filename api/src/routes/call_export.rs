@@ -1,0 +1,197 @@
+//! `GET /v1/calls/export.csv`: the whole filtered call list as CSV, newest
+//! first, streamed page by page so neither side holds the full set. The
+//! filters and scope are those of `GET /v1/calls`.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
+use deskbind_core::repo::users;
+use deskbind_core::time::to_datetime;
+use futures_util::stream;
+
+use super::calls::FilterQuery;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Query};
+use crate::state::AppState;
+
+/// Rows fetched per database round trip.
+const EXPORT_PAGE: i64 = 1000;
+
+const COLUMNS: [&str; 17] = [
+    "id",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "direction",
+    "result",
+    "duration_secs",
+    "user_id",
+    "user_email",
+    "phone_id",
+    "call_id",
+    "local_number",
+    "remote_number",
+    "remote_number_e164",
+    "dial_id",
+    "has_recording",
+    "reported_by",
+];
+
+struct Export {
+    state: web::Data<AppState>,
+    org: deskbind_core::ids::OrgId,
+    scope: Scope,
+    filter: CallFilter,
+    cursor: Option<ListCursor>,
+    header_sent: bool,
+    done: bool,
+}
+
+pub async fn csv(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Query(query): Query<FilterQuery>,
+) -> ApiResult<HttpResponse> {
+    let filters = query.parse()?;
+    let (scope, filter) = state
+        .db
+        .run(move |conn| filters.resolve(conn, &auth))
+        .await?;
+    let export = Export {
+        state: state.clone(),
+        org: auth.org_id,
+        scope,
+        filter,
+        cursor: None,
+        header_sent: false,
+        done: false,
+    };
+    let body = stream::unfold(export, |mut export| async move {
+        if export.done {
+            return None;
+        }
+        let chunk = export.next_chunk().await;
+        if chunk.is_err() {
+            export.done = true;
+        }
+        Some((chunk, export))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"calls.csv\"",
+        ))
+        .streaming(body))
+}
+
+impl Export {
+    /// The CSV text of the next page (with the header row first).
+    async fn next_chunk(&mut self) -> Result<web::Bytes, ApiError> {
+        let (org, scope, filter, cursor) = (
+            self.org,
+            self.scope.clone(),
+            self.filter.clone(),
+            self.cursor.clone(),
+        );
+        let (rows, emails) = self
+            .state
+            .db
+            .run(move |conn| {
+                let rows =
+                    call_records::list(conn, org, &scope, &filter, cursor.as_ref(), EXPORT_PAGE)?;
+                let mut ids: Vec<String> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let emails = users::emails_of(conn, &ids)?;
+                Ok::<_, ApiError>((rows, emails))
+            })
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "export stopped"))?;
+        if (rows.len() as i64) < EXPORT_PAGE {
+            self.done = true;
+        }
+        self.cursor = rows.last().map(ListCursor::of);
+        let mut out = csv::Writer::from_writer(Vec::new());
+        if !self.header_sent {
+            out.write_record(COLUMNS).map_err(ApiError::internal)?;
+            self.header_sent = true;
+        }
+        for row in &rows {
+            let email = row
+                .user_id
+                .as_ref()
+                .and_then(|u| emails.get(u))
+                .map_or("", String::as_str);
+            out.write_record(fields(row, email))
+                .map_err(ApiError::internal)?;
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| ApiError::internal(e.into_error()))?;
+        Ok(web::Bytes::from(bytes))
+    }
+}
+
+fn fields(row: &CallRecordRow, email: &str) -> [String; 17] {
+    let time = |t: Option<i64>| t.map(|t| to_datetime(t).to_rfc3339()).unwrap_or_default();
+    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+    let reported_by = match (
+        row.phone_reported_at.is_some(),
+        row.app_reported_at.is_some(),
+    ) {
+        (true, true) => "phone+app",
+        (true, false) => "phone",
+        _ => "app",
+    };
+    [
+        row.id.clone(),
+        time(Some(row.started_at)),
+        time(row.answered_at),
+        time(row.ended_at),
+        row.direction.clone(),
+        text(&row.result),
+        row.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
+        text(&row.user_id),
+        email.to_owned(),
+        row.phone_id.clone(),
+        inert(&row.call_id),
+        inert(&text(&row.local_number)),
+        inert(&row.remote_number),
+        text(&row.remote_e164),
+        text(&row.dial_id),
+        row.recording_id.is_some().to_string(),
+        reported_by.to_owned(),
+    ]
+}
+
+/// Phones send these fields as free text; a spreadsheet would run one that
+/// starts like a formula (OWASP "CSV injection"), so such a value gets a
+/// leading apostrophe. A number such as +4930... stays as it is.
+fn inert(value: &str) -> String {
+    let mut chars = value.chars();
+    let risky = match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !chars.next().is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    if risky {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("+SUM(A1)"), "'+SUM(A1)");
+        assert_eq!(inert("@cmd"), "'@cmd");
+        assert_eq!(inert("+4930123456"), "+4930123456");
+        assert_eq!(inert("030 123456"), "030 123456");
+    }
+}

@@ -1,0 +1,273 @@
+//! Reading calls: the review list `GET /v1/calls` (filters, newest first,
+//! keyset cursor), one call, and the app's incremental feed
+//! `GET /v1/sync/calls`. Salespeople see their own calls, managers their
+//! teams' and their own, admins the organisation's; anything else is not
+//! found.
+
+use actix_web::web;
+use deskbind_core::db::DbConn;
+use deskbind_core::ids::{CallRecordId, PhoneId, TeamId, UserId};
+use deskbind_core::repo::call_records::{self, CallFilter, ListCursor, Scope};
+use deskbind_core::repo::{RepoError, teams, users};
+use deskbind_core::wire::{
+    CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, SyncPage,
+};
+use serde::Deserialize;
+
+use super::users::visibility;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Query, id_param, path_id, time_param};
+use crate::state::AppState;
+
+/// The most changes one sync page carries.
+pub const MAX_SYNC_LIMIT: u32 = 500;
+const DEFAULT_SYNC_LIMIT: u32 = 100;
+/// The longest number search accepted.
+const MAX_NUMBER_SEARCH: usize = 32;
+
+/// The filters shared by the list, the export and the statistics.
+#[derive(Debug, Default, Deserialize)]
+pub struct FilterQuery {
+    user_id: Option<String>,
+    team_id: Option<String>,
+    phone_id: Option<String>,
+    direction: Option<String>,
+    result: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    number: Option<String>,
+}
+
+/// The filters, checked, before any database work.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    user: Option<UserId>,
+    team: Option<TeamId>,
+    pub base: CallFilter,
+}
+
+impl FilterQuery {
+    pub fn parse(&self) -> ApiResult<Filters> {
+        let direction = non_empty(self.direction.as_deref())
+            .map(|d| {
+                CallDirection::parse(d).ok_or_else(|| ApiError::InvalidQuery {
+                    field: "direction".into(),
+                    detail: "must be outbound, inbound or missed".into(),
+                })
+            })
+            .transpose()?;
+        let result = non_empty(self.result.as_deref())
+            .map(|r| {
+                CallResult::parse(r).ok_or_else(|| ApiError::InvalidQuery {
+                    field: "result".into(),
+                    detail: "must be answered, busy, no_answer, rejected, failed or cancelled"
+                        .into(),
+                })
+            })
+            .transpose()?;
+        let number = self
+            .number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                if n.chars().count() > MAX_NUMBER_SEARCH || n.chars().any(char::is_control) {
+                    Err(ApiError::InvalidQuery {
+                        field: "number".into(),
+                        detail: format!("must be at most {MAX_NUMBER_SEARCH} characters"),
+                    })
+                } else {
+                    Ok(n.to_owned())
+                }
+            })
+            .transpose()?;
+        let from = time_param("from", self.from.as_deref())?;
+        let until = time_param("until", self.until.as_deref())?;
+        if let (Some(f), Some(u)) = (from, until)
+            && u <= f
+        {
+            return Err(ApiError::InvalidQuery {
+                field: "until".into(),
+                detail: "must be after from".into(),
+            });
+        }
+        Ok(Filters {
+            user: id_param("user_id", self.user_id.as_deref())?,
+            team: id_param("team_id", self.team_id.as_deref())?,
+            base: CallFilter {
+                users: None,
+                phone_id: id_param::<PhoneId>("phone_id", self.phone_id.as_deref())?,
+                direction,
+                result,
+                from,
+                until,
+                number,
+            },
+        })
+    }
+}
+
+impl Filters {
+    /// The caller's scope and the filter with user and team turned into
+    /// the user ids they stand for.
+    pub fn resolve(
+        &self,
+        conn: &mut DbConn,
+        auth: &AuthUser,
+    ) -> Result<(Scope, CallFilter), RepoError> {
+        let scope = users::visible_ids(conn, visibility(auth))?;
+        let mut filter = self.base.clone();
+        let mut users: Option<Vec<String>> = self.user.map(|u| vec![u.to_string()]);
+        if let Some(team) = self.team {
+            let members = teams::member_ids(conn, auth.org_id, team)?;
+            users = Some(match users {
+                Some(only) => only.into_iter().filter(|u| members.contains(u)).collect(),
+                None => members,
+            });
+        }
+        filter.users = users;
+        Ok((scope, filter))
+    }
+}
+
+fn non_empty(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|r| !r.is_empty())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    filters: FilterQuery,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+fn limit_param(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+    raw.filter(|r| !r.is_empty())
+        .map(|r| {
+            r.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| ApiError::InvalidQuery {
+                    field: "limit".into(),
+                    detail: format!("must be a whole number from 1 to {max}"),
+                })
+        })
+        .transpose()
+        .map(|l| l.unwrap_or(default))
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<web::Json<Page<CallRecord>>> {
+    let filters = query.filters.parse()?;
+    let limit = limit_param(query.limit.as_deref(), DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            ListCursor::decode(c).ok_or_else(|| ApiError::InvalidQuery {
+                field: "cursor".into(),
+                detail: "not a cursor this API returned".into(),
+            })
+        })
+        .transpose()?;
+    let page = state
+        .db
+        .run(move |conn| {
+            let (scope, filter) = filters.resolve(conn, &auth)?;
+            let mut rows = call_records::list(
+                conn,
+                auth.org_id,
+                &scope,
+                &filter,
+                cursor.as_ref(),
+                i64::from(limit) + 1,
+            )?;
+            let more = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            let next_cursor = more
+                .then(|| rows.last().map(|r| ListCursor::of(r).encode()))
+                .flatten();
+            let items = call_records::to_wire_all(conn, &rows)?;
+            Ok::<_, ApiError>(Page { items, next_cursor })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<CallRecord>> {
+    let id: CallRecordId = path_id(&id)?;
+    let record = state
+        .db
+        .run(move |conn| {
+            let scope = users::visible_ids(conn, visibility(&auth))?;
+            let row = call_records::get(conn, auth.org_id, &scope, id)?;
+            let mut wire = call_records::to_wire_all(conn, std::slice::from_ref(&row))?;
+            wire.pop().ok_or(ApiError::NotFound)
+        })
+        .await?;
+    Ok(web::Json(record))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SyncQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// Every record visible to the caller that changed after `cursor`, oldest
+/// change first. A record changed twice since the cursor appears once, as
+/// it is now.
+pub async fn sync(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Query(query): Query<SyncQuery>,
+) -> ApiResult<web::Json<SyncPage>> {
+    let limit = limit_param(query.limit.as_deref(), DEFAULT_SYNC_LIMIT, MAX_SYNC_LIMIT)?;
+    let after =
+        match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => 0,
+            Some(raw) => raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::InvalidQuery {
+                    field: "cursor".into(),
+                    detail: "not a cursor this API returned".into(),
+                }
+            })?,
+        };
+    let page = state
+        .db
+        .run(move |conn| {
+            let scope = users::visible_ids(conn, visibility(&auth))?;
+            let mut rows = call_records::changed_since(
+                conn,
+                auth.org_id,
+                &scope,
+                after,
+                i64::from(limit) + 1,
+            )?;
+            let has_more = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            let next = match rows.last() {
+                Some(last) => last.sync_seq,
+                // Nothing visible changed: the cursor stays where it was,
+                // so a change committed after this read is not skipped.
+                None => after,
+            };
+            let items = call_records::to_wire_all(conn, &rows)?;
+            Ok::<_, ApiError>(SyncPage {
+                items,
+                next_cursor: next.to_string(),
+                has_more,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}

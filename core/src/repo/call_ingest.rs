@@ -1,0 +1,348 @@
+//! Storing uploaded call records: one write transaction per batch.
+//!
+//! The batch takes the organisation's change lock first, then reads what it
+//! needs for every item in a handful of queries (the stored copies, the dial
+//! commands named, the phone's bindings over the batch's time span, and
+//! recordings already uploaded), decides each item in memory, and writes
+//! new rows in multi-row inserts. Replays and concurrent copies of the same
+//! batch serialise on the lock, so each call becomes exactly one row (the
+//! unique index on (phone_id, call_id) backs that up).
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::call_records::CallRecordRow;
+use super::{DbConn, RepoError, sync_seq};
+use crate::db::schema::{bindings, call_records, dial_commands, recordings};
+use crate::db::write_tx;
+use crate::domain::FieldError;
+use crate::domain::call_facts::{CallFacts, Reporter};
+use crate::ids::{CallRecordId, OrgId, PhoneId, UserId};
+use crate::time::Micros;
+
+/// Rows per multi-row INSERT: 22 columns each stays far below both
+/// databases' limits on bound parameters.
+const INSERT_CHUNK: usize = 500;
+/// Keys per `IN (...)` list.
+const KEY_CHUNK: usize = 500;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Uploader {
+    pub org: OrgId,
+    pub phone: PhoneId,
+    pub reporter: Reporter,
+    /// The app user uploading (the NFC path): every record must be a call
+    /// they held the phone for.
+    pub app_user: Option<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Created(CallRecordId),
+    Updated(CallRecordId),
+    Unchanged(CallRecordId),
+    Rejected(FieldError),
+}
+
+/// Stores `items` (already checked by `CallFacts::parse`); one outcome per
+/// item, in order.
+pub fn ingest(
+    conn: &mut DbConn,
+    who: &Uploader,
+    items: &[CallFacts],
+    now: Micros,
+) -> Result<Vec<ItemOutcome>, RepoError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    write_tx(conn, |conn| {
+        let org_id = who.org.to_string();
+        let phone_id = who.phone.to_string();
+        sync_seq::lock(conn, &org_id)?;
+        let context = Context::load(conn, &org_id, &phone_id, items)?;
+        let mut work = Work::default();
+        let outcomes = items
+            .iter()
+            .map(|facts| work.apply(&context, who, facts, now))
+            .collect::<Result<Vec<_>, RepoError>>()?;
+        work.write(conn, &org_id)?;
+        Ok(outcomes)
+    })
+}
+
+/// What the batch reads before deciding anything.
+struct Context {
+    stored: HashMap<String, CallRecordRow>,
+    /// Dial id → the user who asked for it, for this phone's dials only.
+    dial_users: HashMap<String, String>,
+    spans: Vec<HolderSpan>,
+    /// Call id → recording id, for recordings that arrived first.
+    recordings: HashMap<String, String>,
+    org_id: String,
+    phone_id: String,
+}
+
+/// A binding of the phone: who held it from `start` until `end`.
+struct HolderSpan {
+    user_id: String,
+    start: Micros,
+    end: Option<Micros>,
+}
+
+impl Context {
+    fn load(
+        conn: &mut DbConn,
+        org_id: &str,
+        phone_id: &str,
+        items: &[CallFacts],
+    ) -> Result<Self, RepoError> {
+        let mut keys: Vec<&str> = items.iter().map(|f| f.call_id.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut stored = HashMap::new();
+        let mut recordings_by_call = HashMap::new();
+        for chunk in keys.chunks(KEY_CHUNK) {
+            let rows: Vec<CallRecordRow> = call_records::table
+                .filter(call_records::phone_id.eq(phone_id))
+                .filter(call_records::call_id.eq_any(chunk))
+                .select(CallRecordRow::as_select())
+                .load(conn)?;
+            stored.extend(rows.into_iter().map(|r| (r.call_id.clone(), r)));
+            let found: Vec<(String, String)> = recordings::table
+                .filter(recordings::phone_id.eq(phone_id))
+                .filter(recordings::call_id.eq_any(chunk))
+                .select((recordings::call_id, recordings::id))
+                .load(conn)?;
+            recordings_by_call.extend(found);
+        }
+
+        let mut dial_ids: Vec<String> = items
+            .iter()
+            .filter_map(|f| f.dial_id.map(|d| d.to_string()))
+            .collect();
+        dial_ids.sort_unstable();
+        dial_ids.dedup();
+        let mut dial_users = HashMap::new();
+        for chunk in dial_ids.chunks(KEY_CHUNK) {
+            let found: Vec<(String, String)> = dial_commands::table
+                .filter(dial_commands::org_id.eq(org_id))
+                .filter(dial_commands::phone_id.eq(phone_id))
+                .filter(dial_commands::id.eq_any(chunk))
+                .select((dial_commands::id, dial_commands::user_id))
+                .load(conn)?;
+            dial_users.extend(found);
+        }
+
+        let earliest = items.iter().map(|f| f.started_at).min().unwrap_or_default();
+        let latest = items.iter().map(|f| f.started_at).max().unwrap_or_default();
+        let spans = bindings::table
+            .filter(bindings::phone_id.eq(phone_id))
+            .filter(bindings::started_at.le(latest))
+            .filter(
+                bindings::ended_at
+                    .is_null()
+                    .or(bindings::ended_at.gt(earliest)),
+            )
+            .select((
+                bindings::user_id,
+                bindings::started_at,
+                bindings::ended_at,
+                bindings::expires_at,
+            ))
+            .load::<(String, i64, Option<i64>, Option<i64>)>(conn)?
+            .into_iter()
+            .map(|(user_id, start, ended, expires)| HolderSpan {
+                user_id,
+                start,
+                // An expired binding counts as ended from its expiry.
+                end: match (ended, expires) {
+                    (Some(e), Some(x)) => Some(e.min(x)),
+                    (e, x) => e.or(x),
+                },
+            })
+            .collect();
+        Ok(Self {
+            stored,
+            dial_users,
+            spans,
+            recordings: recordings_by_call,
+            org_id: org_id.to_owned(),
+            phone_id: phone_id.to_owned(),
+        })
+    }
+
+    /// Who held the phone at `at`.
+    fn holder_at(&self, at: Micros) -> Option<&str> {
+        self.spans
+            .iter()
+            .find(|s| s.start <= at && s.end.is_none_or(|end| at < end))
+            .map(|s| s.user_id.as_str())
+    }
+
+    /// The user a call belongs to: the one who asked for its dial, else the
+    /// phone's holder when it started.
+    fn user_for(&self, facts: &CallFacts) -> Option<String> {
+        facts
+            .dial_id
+            .and_then(|d| self.dial_users.get(&d.to_string()).cloned())
+            .or_else(|| self.holder_at(facts.started_at).map(str::to_owned))
+    }
+}
+
+/// Rows the batch creates and changes, in the order it touched them.
+#[derive(Default)]
+struct Work {
+    /// Call id → the row as it will be written.
+    rows: HashMap<String, CallRecordRow>,
+    /// Call ids in first-touched order, and whether each is new.
+    order: Vec<(String, bool)>,
+}
+
+impl Work {
+    fn apply(
+        &mut self,
+        context: &Context,
+        who: &Uploader,
+        facts: &CallFacts,
+        now: Micros,
+    ) -> Result<ItemOutcome, RepoError> {
+        if let Some(dial) = facts.dial_id
+            && !context.dial_users.contains_key(&dial.to_string())
+        {
+            return Ok(ItemOutcome::Rejected(FieldError::new(
+                "dial_id",
+                "dial_not_found",
+                "no dial command with this id was sent to this phone",
+            )));
+        }
+        let user = context.user_for(facts);
+        if let Some(app_user) = who.app_user
+            && user.as_deref() != Some(app_user.to_string().as_str())
+        {
+            return Ok(ItemOutcome::Rejected(FieldError::new(
+                "call_id",
+                "not_your_call",
+                "you did not hold this phone when the call started",
+            )));
+        }
+        let current = self
+            .rows
+            .get(&facts.call_id)
+            .or_else(|| context.stored.get(&facts.call_id));
+        let Some(current) = current else {
+            let row = new_row(context, who.reporter, facts, user, now);
+            let id = row.record_id()?;
+            self.order.push((facts.call_id.clone(), true));
+            self.rows.insert(facts.call_id.clone(), row);
+            return Ok(ItemOutcome::Created(id));
+        };
+        let id = current.record_id()?;
+        let merged = match current.facts()?.merge(
+            facts,
+            who.reporter,
+            current.phone_reported_at.is_some(),
+            now,
+        ) {
+            Ok(merged) => merged,
+            Err(refusal) => return Ok(ItemOutcome::Rejected(refusal)),
+        };
+        let first_from_reporter = match who.reporter {
+            Reporter::Phone => current.phone_reported_at.is_none(),
+            Reporter::App => current.app_reported_at.is_none(),
+        };
+        if merged.is_none() && !first_from_reporter {
+            return Ok(ItemOutcome::Unchanged(id));
+        }
+        let mut row = current.clone();
+        if let Some(merged) = merged {
+            row.set_facts(&merged);
+            if let Some(user) = context.user_for(&merged) {
+                row.user_id = Some(user);
+            }
+        }
+        match who.reporter {
+            Reporter::Phone => row.phone_reported_at = row.phone_reported_at.or(Some(now)),
+            Reporter::App => row.app_reported_at = row.app_reported_at.or(Some(now)),
+        }
+        row.updated_at = now;
+        if !self.rows.contains_key(&facts.call_id) {
+            self.order.push((facts.call_id.clone(), false));
+        }
+        self.rows.insert(facts.call_id.clone(), row);
+        Ok(ItemOutcome::Updated(id))
+    }
+
+    /// Numbers every touched row as a change, then writes them.
+    fn write(mut self, conn: &mut DbConn, org_id: &str) -> Result<(), RepoError> {
+        if self.order.is_empty() {
+            return Ok(());
+        }
+        let count = i64::try_from(self.order.len()).unwrap_or(i64::MAX);
+        let first = sync_seq::reserve(conn, org_id, count)?;
+        let mut inserts = Vec::new();
+        for ((call_id, is_new), seq) in self.order.iter().zip(first..) {
+            let Some(mut row) = self.rows.remove(call_id) else {
+                continue;
+            };
+            row.sync_seq = seq;
+            if *is_new {
+                inserts.push(row);
+            } else {
+                diesel::update(call_records::table.find(row.id.clone()))
+                    .set(&row)
+                    .execute(conn)?;
+            }
+        }
+        for chunk in inserts.chunks(INSERT_CHUNK) {
+            insert_many(conn, chunk)?;
+        }
+        Ok(())
+    }
+}
+
+fn new_row(
+    context: &Context,
+    reporter: Reporter,
+    facts: &CallFacts,
+    user: Option<String>,
+    now: Micros,
+) -> CallRecordRow {
+    let mut row = CallRecordRow {
+        id: CallRecordId::new().to_string(),
+        org_id: context.org_id.clone(),
+        phone_id: context.phone_id.clone(),
+        call_id: facts.call_id.clone(),
+        user_id: user,
+        dial_id: None,
+        direction: String::new(),
+        local_number: None,
+        local_e164: None,
+        remote_number: String::new(),
+        remote_e164: None,
+        started_at: 0,
+        answered_at: None,
+        ended_at: None,
+        duration_secs: None,
+        result: None,
+        recording_id: context.recordings.get(&facts.call_id).cloned(),
+        phone_reported_at: (reporter == Reporter::Phone).then_some(now),
+        app_reported_at: (reporter == Reporter::App).then_some(now),
+        created_at: now,
+        updated_at: now,
+        sync_seq: 0,
+    };
+    row.set_facts(facts);
+    row
+}
+
+/// One multi-row INSERT, on the concrete connection: diesel's batch insert
+/// is implemented per backend, not for the multi-backend connection.
+fn insert_many(conn: &mut DbConn, rows: &[CallRecordRow]) -> Result<(), RepoError> {
+    let query = diesel::insert_into(call_records::table).values(rows);
+    match conn {
+        DbConn::Postgresql(pg) => query.execute(pg)?,
+        DbConn::Sqlite(lite) => query.execute(lite)?,
+    };
+    Ok(())
+}

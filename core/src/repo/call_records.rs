@@ -1,0 +1,352 @@
+//! Reading call records: one by id, the review list (newest first, keyset),
+//! the sync feed (by change number) and the rows behind statistics. Every
+//! query is scoped to the caller's organisation and to the users the
+//! caller's role may see; `call_ingest` writes them.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::recordings::RecordingRow;
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::{call_records, recordings};
+use crate::domain::call_facts::CallFacts;
+use crate::ids::{CallRecordId, OrgId, PhoneId};
+use crate::time::{Micros, to_datetime};
+use crate::wire::{CallDirection, CallRecord, CallResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = call_records)]
+#[diesel(treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct CallRecordRow {
+    pub id: String,
+    pub org_id: String,
+    pub phone_id: String,
+    pub call_id: String,
+    pub user_id: Option<String>,
+    pub dial_id: Option<String>,
+    pub direction: String,
+    pub local_number: Option<String>,
+    pub local_e164: Option<String>,
+    pub remote_number: String,
+    pub remote_e164: Option<String>,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub duration_secs: Option<i64>,
+    pub result: Option<String>,
+    pub recording_id: Option<String>,
+    pub phone_reported_at: Option<i64>,
+    pub app_reported_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub sync_seq: i64,
+}
+
+impl CallRecordRow {
+    pub fn record_id(&self) -> Result<CallRecordId, RepoError> {
+        stored_id(&self.id)
+    }
+
+    pub fn direction(&self) -> Result<CallDirection, RepoError> {
+        CallDirection::parse(&self.direction)
+            .ok_or_else(|| RepoError::Corrupt(format!("direction {:?}", self.direction)))
+    }
+
+    pub fn result(&self) -> Result<Option<CallResult>, RepoError> {
+        self.result
+            .as_deref()
+            .map(|r| {
+                CallResult::parse(r).ok_or_else(|| RepoError::Corrupt(format!("result {r:?}")))
+            })
+            .transpose()
+    }
+
+    /// The facts as stored, for merging a new report into.
+    pub fn facts(&self) -> Result<CallFacts, RepoError> {
+        Ok(CallFacts {
+            call_id: self.call_id.clone(),
+            direction: self.direction()?,
+            local_number: self.local_number.clone(),
+            local_e164: self.local_e164.clone(),
+            remote_number: self.remote_number.clone(),
+            remote_e164: self.remote_e164.clone(),
+            started_at: self.started_at,
+            answered_at: self.answered_at,
+            ended_at: self.ended_at,
+            duration_secs: self.duration_secs,
+            result: self.result()?,
+            dial_id: self.dial_id.as_deref().map(stored_id).transpose()?,
+        })
+    }
+
+    /// Overwrites the fact columns with `facts`.
+    pub fn set_facts(&mut self, facts: &CallFacts) {
+        self.direction = facts.direction.as_str().to_owned();
+        self.local_number = facts.local_number.clone();
+        self.local_e164 = facts.local_e164.clone();
+        self.remote_number = facts.remote_number.clone();
+        self.remote_e164 = facts.remote_e164.clone();
+        self.started_at = facts.started_at;
+        self.answered_at = facts.answered_at;
+        self.ended_at = facts.ended_at;
+        self.duration_secs = facts.duration_secs;
+        self.result = facts.result.map(|r| r.as_str().to_owned());
+        self.dial_id = facts.dial_id.map(|d| d.to_string());
+    }
+
+    pub fn to_wire(&self, recording: Option<&RecordingRow>) -> Result<CallRecord, RepoError> {
+        Ok(CallRecord {
+            id: self.record_id()?,
+            phone_id: stored_id(&self.phone_id)?,
+            call_id: self.call_id.clone(),
+            user_id: self.user_id.as_deref().map(stored_id).transpose()?,
+            dial_id: self.dial_id.as_deref().map(stored_id).transpose()?,
+            direction: self.direction()?,
+            local_number: self.local_number.clone(),
+            local_number_e164: self.local_e164.clone(),
+            remote_number: self.remote_number.clone(),
+            remote_number_e164: self.remote_e164.clone(),
+            started_at: to_datetime(self.started_at),
+            answered_at: self.answered_at.map(to_datetime),
+            ended_at: self.ended_at.map(to_datetime),
+            duration_secs: self.duration_secs,
+            result: self.result()?,
+            recording: recording.map(RecordingRow::to_wire).transpose()?,
+            reported_by_phone: self.phone_reported_at.is_some(),
+            reported_by_app: self.app_reported_at.is_some(),
+            created_at: to_datetime(self.created_at),
+            updated_at: to_datetime(self.updated_at),
+        })
+    }
+}
+
+/// Which users' calls a caller may see: `None` for the whole organisation
+/// (admins), otherwise these user ids (a manager's teams and themself, a
+/// salesperson themself).
+pub type Scope = Option<Vec<String>>;
+
+/// What the review list and the export filter on. All optional; they
+/// combine with AND, and always within the caller's scope.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    /// Only these users' calls (a `user_id` filter, or a team's members).
+    pub users: Option<Vec<String>>,
+    pub phone_id: Option<PhoneId>,
+    pub direction: Option<CallDirection>,
+    pub result: Option<CallResult>,
+    pub from: Option<Micros>,
+    pub until: Option<Micros>,
+    /// Digits (or text) the remote number contains.
+    pub number: Option<String>,
+}
+
+/// A position in the newest-first list: the last row's start and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub started_at: Micros,
+    pub id: String,
+}
+
+impl ListCursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.started_at, self.id)
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (at, id) = raw.split_once('_')?;
+        let started_at = at.parse().ok()?;
+        id.parse::<CallRecordId>().ok()?;
+        Some(Self {
+            started_at,
+            id: id.to_owned(),
+        })
+    }
+
+    pub fn of(row: &CallRecordRow) -> Self {
+        Self {
+            started_at: row.started_at,
+            id: row.id.clone(),
+        }
+    }
+}
+
+type Boxed<ST> = call_records::BoxedQuery<'static, crate::db::DbBackend, ST>;
+type RowSql = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<CallRecordRow, crate::db::DbBackend>>;
+
+fn rows() -> Boxed<RowSql> {
+    call_records::table
+        .select(CallRecordRow::as_select())
+        .into_boxed()
+}
+
+fn scoped<ST>(mut query: Boxed<ST>, org: OrgId, scope: &Scope) -> Boxed<ST> {
+    query = query.filter(call_records::org_id.eq(org.to_string()));
+    if let Some(users) = scope {
+        query = query.filter(call_records::user_id.eq_any(users.clone()));
+    }
+    query
+}
+
+fn filtered<ST>(query: Boxed<ST>, org: OrgId, scope: &Scope, filter: &CallFilter) -> Boxed<ST> {
+    let mut query = scoped(query, org, scope);
+    if let Some(users) = &filter.users {
+        query = query.filter(call_records::user_id.eq_any(users.clone()));
+    }
+    if let Some(phone) = filter.phone_id {
+        query = query.filter(call_records::phone_id.eq(phone.to_string()));
+    }
+    if let Some(direction) = filter.direction {
+        query = query.filter(call_records::direction.eq(direction.as_str()));
+    }
+    if let Some(result) = filter.result {
+        query = query.filter(call_records::result.eq(result.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(call_records::started_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(call_records::started_at.lt(until));
+    }
+    if let Some(number) = &filter.number {
+        let pattern = format!("%{}%", escape_like(number));
+        query = query.filter(
+            call_records::remote_number
+                .like(pattern.clone())
+                .escape('\\')
+                .or(call_records::remote_e164.like(pattern).escape('\\')),
+        );
+    }
+    query
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// One page of the newest-first list after `cursor`; fetches `limit` rows.
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    filter: &CallFilter,
+    cursor: Option<&ListCursor>,
+    limit: i64,
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    let mut query = filtered(rows(), org, scope, filter);
+    if let Some(c) = cursor {
+        query = query.filter(
+            call_records::started_at
+                .lt(c.started_at)
+                .or(call_records::started_at
+                    .eq(c.started_at)
+                    .and(call_records::id.lt(c.id.clone()))),
+        );
+    }
+    Ok(query
+        .order((call_records::started_at.desc(), call_records::id.desc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    id: CallRecordId,
+) -> Result<CallRecordRow, RepoError> {
+    Ok(scoped(rows(), org, scope)
+        .filter(call_records::id.eq(id.to_string()))
+        .first(conn)?)
+}
+
+/// Records changed after change number `after`, oldest change first.
+pub fn changed_since(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    Ok(scoped(rows(), org, scope)
+        .filter(call_records::sync_seq.gt(after))
+        .order(call_records::sync_seq.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// The organisation's latest change number (0 before the first change).
+pub fn latest_change(conn: &mut DbConn, org: OrgId) -> Result<i64, RepoError> {
+    use crate::db::schema::sync_counters;
+    Ok(sync_counters::table
+        .find(org.to_string())
+        .select(sync_counters::last_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The recordings of `rows`, by recording id, in one query.
+pub fn recordings_of(
+    conn: &mut DbConn,
+    rows: &[CallRecordRow],
+) -> Result<HashMap<String, RecordingRow>, RepoError> {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.recording_id.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<RecordingRow> = recordings::table
+        .filter(recordings::id.eq_any(ids))
+        .select(RecordingRow::as_select())
+        .load(conn)?;
+    Ok(found.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
+/// Rows with their recordings, in wire form.
+pub fn to_wire_all(
+    conn: &mut DbConn,
+    rows: &[CallRecordRow],
+) -> Result<Vec<CallRecord>, RepoError> {
+    let recordings = recordings_of(conn, rows)?;
+    rows.iter()
+        .map(|r| r.to_wire(r.recording_id.as_ref().and_then(|id| recordings.get(id))))
+        .collect()
+}
+
+/// What statistics need of each call in a window.
+#[derive(Debug, Clone, Queryable)]
+pub struct StatsRow {
+    pub user_id: Option<String>,
+    pub started_at: i64,
+    pub result: Option<String>,
+    pub answered_at: Option<i64>,
+    pub duration_secs: Option<i64>,
+}
+
+/// The calls started in `[from, until)` within scope and filter, for
+/// grouping by user and local day (done by the caller, in the requested
+/// time zone, which SQL cannot do the same way on both databases).
+pub fn stats_rows(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    filter: &CallFilter,
+) -> Result<Vec<StatsRow>, RepoError> {
+    let columns = call_records::table
+        .select((
+            call_records::user_id,
+            call_records::started_at,
+            call_records::result,
+            call_records::answered_at,
+            call_records::duration_secs,
+        ))
+        .into_boxed();
+    Ok(filtered(columns, org, scope, filter)
+        .filter(call_records::user_id.is_not_null())
+        .load(conn)?)
+}

@@ -108,5 +108,6 @@ fn error_code(error: &ClientError) -> String {
         ClientError::Decode(_) => "decode".into(),
         ClientError::NotLoggedIn => "not_logged_in".into(),
         ClientError::BaseUrl(_) => "base_url".into(),
+        ClientError::Io(_) => "io".into(),
     }
 }

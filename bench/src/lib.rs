@@ -9,6 +9,9 @@
 pub mod cluster;
 pub mod dials;
 pub mod phones;
+pub mod records_fixture;
+pub mod records_ingest;
+pub mod records_query;
 pub mod report;
 pub mod setup;
 pub mod sys;

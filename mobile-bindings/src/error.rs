@@ -16,6 +16,9 @@ pub enum ClientError {
     NotLoggedIn,
     #[error("invalid base URL: {0}")]
     BaseUrl(String),
+    /// A local file could not be read or written.
+    #[error("file: {0}")]
+    Io(String),
 }
 
 impl ClientError {

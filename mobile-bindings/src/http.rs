@@ -28,6 +28,11 @@ impl Http {
         Ok(Self { client, base })
     }
 
+    /// The client itself, for requests to other hosts (presigned URLs).
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub fn base(&self) -> &Url {
         &self.base
     }

@@ -4,6 +4,7 @@
 //! API drive the server through this crate, so it is exercised on every run.
 
 mod app;
+mod app_calls;
 mod app_dials;
 mod app_events;
 mod backoff;
@@ -11,8 +12,10 @@ mod error;
 mod http;
 mod phone;
 mod phone_link;
+mod phone_records;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery};
+pub use app_calls::CallQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;
 pub use deskbind_core::ids;
@@ -22,5 +25,6 @@ pub use deskbind_core::wire;
 pub use error::ClientError;
 pub use phone::PhoneClient;
 pub use phone_link::{LinkOptions, LinkState, PhoneCommand, PhoneLink, PhoneReporter};
+pub use phone_records::{PRESIGNED_FROM_BYTES, file_digest};
 
 pub type Result<T> = std::result::Result<T, ClientError>;

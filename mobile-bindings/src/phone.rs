@@ -85,16 +85,25 @@ impl PhoneClient {
             .await
     }
 
-    async fn call<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
+    pub(crate) fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// A request carrying the phone's credential.
+    pub(crate) fn authed(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder> {
+        Ok(self
+            .http
+            .request(method, path)?
+            .bearer_auth(&self.credential))
+    }
+
+    pub(crate) async fn call<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<T> {
-        let mut request = self
-            .http
-            .request(method, path)?
-            .bearer_auth(&self.credential);
+        let mut request = self.authed(method, path)?;
         if let Some(body) = body {
             request = request.json(body);
         }

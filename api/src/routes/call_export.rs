@@ -112,7 +112,9 @@ impl Export {
             self.done = true;
         }
         self.cursor = rows.last().map(ListCursor::of);
-        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
         if !self.header_sent {
             out.write_record(COLUMNS).map_err(ApiError::internal)?;
             self.header_sent = true;
@@ -153,7 +155,7 @@ fn fields(row: &CallRecordRow, email: &str) -> [String; 17] {
         text(&row.result),
         row.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
         text(&row.user_id),
-        email.to_owned(),
+        inert(email),
         row.phone_id.clone(),
         inert(&row.call_id),
         inert(&text(&row.local_number)),
@@ -167,19 +169,18 @@ fn fields(row: &CallRecordRow, email: &str) -> [String; 17] {
 
 /// Phones send these fields as free text; a spreadsheet would run one that
 /// starts like a formula (OWASP "CSV injection"), so such a value gets a
-/// leading apostrophe. A number such as +4930... stays as it is.
+/// leading apostrophe. A plain phone number such as +49 30 123456 or
+/// -123 (an extension) is left as it is.
 fn inert(value: &str) -> String {
-    let mut chars = value.chars();
-    let risky = match chars.next() {
+    let looks_like_a_number = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.' | '/'));
+    let risky = match value.chars().next() {
         Some('=' | '@' | '\t' | '\r') => true,
-        Some('+' | '-') => !chars.next().is_some_and(|c| c.is_ascii_digit()),
+        Some('+' | '-') => !looks_like_a_number,
         _ => false,
     };
-    if risky {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    }
+    if risky { format!("'{value}") } else { value.to_owned() }
 }
 
 #[cfg(test)]
@@ -193,5 +194,8 @@ mod tests {
         assert_eq!(inert("@cmd"), "'@cmd");
         assert_eq!(inert("+4930123456"), "+4930123456");
         assert_eq!(inert("030 123456"), "030 123456");
+        assert_eq!(inert("-2+3+cmd|' /C calc'!A0"), "'-2+3+cmd|' /C calc'!A0");
+        assert_eq!(inert("+1+cmd|x"), "'+1+cmd|x");
+        assert_eq!(inert("+49 (30) 123-456"), "+49 (30) 123-456");
     }
 }

@@ -25,7 +25,9 @@ use crate::state::AppState;
 
 const MAX_CALL_ID_CHARS: usize = 128;
 
+/// The call id from the path, trimmed like a record's, so the two match.
 fn call_id_param(raw: &str) -> ApiResult<String> {
+    let raw = raw.trim();
     let ok = !raw.is_empty()
         && raw.chars().count() <= MAX_CALL_ID_CHARS
         && !raw.chars().any(char::is_control);
@@ -324,7 +326,9 @@ pub async fn download(
             .await
             .map_err(ApiError::internal)?
             .set_content_type(format.content_type().parse().map_err(ApiError::internal)?)
-            .use_last_modified(true);
+            .use_last_modified(true)
+            // Audio is already compressed; gzip would also defeat Range.
+            .set_content_encoding(actix_web::http::header::ContentEncoding::Identity);
         let mut response = file.into_response(&req);
         response.headers_mut().insert(
             header::CACHE_CONTROL,

@@ -188,7 +188,7 @@ impl CallFacts {
         } else {
             (self, report)
         };
-        let merged = CallFacts {
+        let mut merged = CallFacts {
             call_id: self.call_id.clone(),
             direction: base.direction,
             local_number: pick(report_wins, &self.local_number, &report.local_number),
@@ -205,6 +205,13 @@ impl CallFacts {
             result: pick(report_wins, &self.result, &report.result),
             dial_id: pick(report_wins, &self.dial_id, &report.dial_id),
         };
+        // New call times without a stated duration: derive it afresh
+        // instead of keeping one computed from the old times.
+        let times_moved =
+            merged.answered_at != self.answered_at || merged.ended_at != self.ended_at;
+        if times_moved && report.duration_secs.is_none() {
+            merged.duration_secs = None;
+        }
         merged.check(now).map_err(|e| {
             FieldError::new(
                 e.field,
@@ -322,6 +329,20 @@ mod tests {
             merged.merge(&first, Reporter::Phone, true, NOW).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn a_later_end_recomputes_the_derived_duration() {
+        let mut first = upload("c1");
+        first.answered_at = Some(first.started_at + chrono::Duration::seconds(5));
+        first.ended_at = Some(first.started_at + chrono::Duration::seconds(65));
+        let first = parse(&first).unwrap();
+        assert_eq!(first.duration_secs, Some(60));
+        let mut later = upload("c1");
+        later.ended_at = Some(later.started_at + chrono::Duration::seconds(125));
+        let later = parse(&later).unwrap();
+        let merged = first.merge(&later, Reporter::Phone, true, NOW).unwrap().unwrap();
+        assert_eq!(merged.duration_secs, Some(120));
     }
 
     #[test]

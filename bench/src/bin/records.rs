@@ -1,0 +1,385 @@
+//! `records`: how fast call records are stored, and how fast the review
+//! list answers over a year of them.
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/bench-target cargo run --release -p deskbind-bench --bin records -- --db sqlite
+//! CARGO_TARGET_DIR=/work/bench-target cargo run --release -p deskbind-bench --bin records -- --db postgres
+//! ```
+//!
+//! No server runs: the benchmark calls the repositories the routes call.
+//! It creates a fresh database (a SQLite file in a temp dir, or a
+//! PostgreSQL database `deskbind_bench_<uuid>` on 127.0.0.1 that it drops at
+//! the end), migrates it, makes one organisation with users, phones and a
+//! binding history, then:
+//!
+//! 1. ingestion: `--records` records in batches of `--batch` through
+//!    `CallFacts::parse` + `call_ingest::ingest` (the phone upload route
+//!    minus HTTP and JSON) from one thread; another `--records` from
+//!    `--writers` threads on disjoint phones; then the first run's batches
+//!    again (a replay: every record unchanged).
+//! 2. queries: grows the table to `--query-rows` with direct multi-row
+//!    INSERTs, runs ANALYZE, then times `--queries` first pages (50 rows,
+//!    newest first) of `call_records::list` over a mix of filters, and
+//!    shows the plan of every kind that misses the target.
+//! 3. the bench's peak resident memory (VmHWM).
+
+#![allow(clippy::print_stdout)]
+
+use std::time::Instant;
+
+use anyhow::ensure;
+use clap::Parser;
+use deskbind_bench::records_fixture::{
+    self, BenchDb, DEFAULT_POSTGRES_ADMIN_URL, DbKind, Fixture, batch_plan,
+};
+use deskbind_bench::records_ingest::{self, RunStats};
+use deskbind_bench::records_query::{self, KINDS, PAGE, WARMUP_PER_KIND};
+use deskbind_bench::report::Quantiles;
+use deskbind_core::db::Database;
+use deskbind_core::wire::MAX_RECORD_BATCH;
+use serde_json::json;
+
+/// Targets from the issue.
+const INGEST_TARGET_POSTGRES: f64 = 80_000.0;
+const INGEST_TARGET_SQLITE: f64 = 150_000.0;
+const QUERY_P99_TARGET_MS: f64 = 5.0;
+const QUERY_TARGET_ROWS: i64 = 1_000_000;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "records",
+    about = "deskbind call-record benchmark: ingestion rate and review-list latency"
+)]
+struct Args {
+    /// The database to run against (a fresh one is created).
+    #[arg(long, value_enum)]
+    db: DbKind,
+    /// Records per ingestion run (the single-writer run and the concurrent one each).
+    #[arg(long, default_value_t = 200_000)]
+    records: usize,
+    /// Records per upload batch (the API accepts at most 500).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Rows the table holds before the queries (direct inserts top it up).
+    #[arg(long, default_value_t = 1_000_000)]
+    query_rows: usize,
+    /// Timed queries (spread over the filter kinds).
+    #[arg(long, default_value_t = 2_000)]
+    queries: usize,
+    /// Threads of the concurrent ingestion run, each on its own phones.
+    #[arg(long, default_value_t = 4)]
+    writers: usize,
+    #[arg(long, default_value_t = 50)]
+    users: usize,
+    #[arg(long, default_value_t = 50)]
+    phones: usize,
+    /// Each phone changes holder this often (24: a hot desk bound per day).
+    #[arg(long, default_value_t = 24)]
+    binding_hours: i64,
+    /// Server and admin database for the fresh PostgreSQL database.
+    #[arg(long, default_value = DEFAULT_POSTGRES_ADMIN_URL)]
+    postgres_url: String,
+    /// Show the plan of every query kind, not only those missing the target.
+    #[arg(long)]
+    explain_all: bool,
+    /// Keep the database (SQLite file or PostgreSQL database) afterwards.
+    #[arg(long)]
+    keep: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    ensure!(
+        args.records > 0 && args.batch > 0,
+        "--records and --batch must be positive"
+    );
+    ensure!(
+        args.users >= 10,
+        "--users must be at least 10 (a manager sees 10)"
+    );
+    ensure!(
+        args.phones >= args.writers.max(1),
+        "--phones must be at least --writers"
+    );
+    let started = Instant::now();
+    println!(
+        "records benchmark: {:?}, {} records per run in batches of {}, {} writers, {} users, {} phones (holder changes every {} h)",
+        args.db,
+        args.records,
+        args.batch,
+        args.writers,
+        args.users,
+        args.phones,
+        args.binding_hours
+    );
+    if args.batch > MAX_RECORD_BATCH {
+        println!("note: the API accepts at most {MAX_RECORD_BATCH} records per request");
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let load_before = loadavg();
+    println!("machine: {cpus} CPUs, load average {load_before}");
+
+    let bench_db = BenchDb::create(args.db, &args.postgres_url, args.keep)?;
+    println!("database: {}", bench_db.describe());
+    // One connection per writer, and one spare.
+    let db = Database::connect(&bench_db.url, u32::try_from(args.writers + 1)?)?;
+    let outcome = run(&args, &db, &bench_db, cpus, &load_before);
+    // Close the pool before the drop of `bench_db` removes the database.
+    drop(db);
+    let summary = outcome?;
+    println!(
+        "total time {:.1} s; load average at the end {}",
+        started.elapsed().as_secs_f64(),
+        loadavg()
+    );
+    println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+fn run(
+    args: &Args,
+    db: &Database,
+    bench_db: &BenchDb,
+    cpus: usize,
+    load_before: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let t = Instant::now();
+    let fixture = Fixture::create(db, args.users, args.phones, args.binding_hours)?;
+    println!(
+        "setup: migrated, 1 organisation, {} users, {} phones, {} bindings in {:.2} s",
+        fixture.user_ids.len(),
+        fixture.phone_ids.len(),
+        fixture.bindings,
+        t.elapsed().as_secs_f64()
+    );
+
+    // 1. Ingestion.
+    let single_plan = batch_plan(&fixture, 's', args.records, args.batch);
+    println!("ingesting {} records from 1 writer ...", args.records);
+    let single = records_ingest::run(db, &fixture, &single_plan, 1)?;
+    print_run("1 writer", &single);
+    let multi_plan = batch_plan(&fixture, 'm', args.records, args.batch);
+    println!(
+        "ingesting {} more records from {} writers ...",
+        args.records, args.writers
+    );
+    let multi = records_ingest::run(db, &fixture, &multi_plan, args.writers)?;
+    print_run(&format!("{} writers", args.writers), &multi);
+    println!("replaying the 1-writer run's batches ...");
+    let replay = records_ingest::run(db, &fixture, &single_plan, 1)?;
+    print_run("replay", &replay);
+    let sample: Vec<_> = single_plan
+        .iter()
+        .scan(0_usize, |n, b| {
+            *n += b.count;
+            (*n <= 50_000 || *n == b.count).then_some(*b)
+        })
+        .collect();
+    let parse_cost = records_ingest::parse_cost(&fixture, &sample);
+    println!(
+        "parse alone     {:.2} µs per record ({} records), of which phone-number parsing (best_effort_e164) {:.2} µs",
+        parse_cost.parse_us_per_record, parse_cost.records, parse_cost.e164_us_per_record
+    );
+
+    // 2. Queries.
+    println!(
+        "growing call_records to {} rows with direct inserts ...",
+        args.query_rows
+    );
+    let fill = records_fixture::fill_to(db, &fixture, args.query_rows)?;
+    let rows = records_fixture::count_rows(db)?;
+    let size = records_fixture::data_size_bytes(db, bench_db)?;
+    println!(
+        "fill            {} rows inserted in {:.1} s ({:.0} rows/s); ANALYZE {:.1} s",
+        fill.rows,
+        fill.secs,
+        fill.rows as f64 / fill.secs.max(1e-9),
+        fill.analyze_secs
+    );
+    println!(
+        "table           {rows} rows; {:.0} MiB on disk ({}), {:.0} bytes per row",
+        size as f64 / 1048576.0,
+        match args.db {
+            DbKind::Sqlite => "SQLite file + WAL",
+            DbKind::Postgres => "call_records with indexes and TOAST",
+        },
+        size as f64 / rows.max(1) as f64
+    );
+    println!(
+        "querying: {} first pages of {PAGE} (after {WARMUP_PER_KIND} untimed per kind), one connection ...",
+        args.queries
+    );
+    let queries = records_query::run(db, &fixture, args.queries)?;
+    println!();
+    println!("== query latency (ms), first page of {PAGE}, newest first, over {rows} rows ==");
+    let mut per_kind = serde_json::Map::new();
+    let mut slow = Vec::new();
+    for (kind, (h, returned)) in &queries.by_kind {
+        let q = Quantiles::from_micros(h);
+        println!(
+            "{:<22} {}  rows/page {:.1}",
+            kind.label(),
+            fmt_q(&q),
+            *returned as f64 / h.len().max(1) as f64
+        );
+        if q.p99 > QUERY_P99_TARGET_MS || args.explain_all {
+            slow.push(*kind);
+        }
+        per_kind.insert(kind.key().into(), serde_json::to_value(&q)?);
+    }
+    let all = Quantiles::from_micros(&queries.all);
+    let all_but_number = Quantiles::from_micros(&queries.all_but_number);
+    println!("{:<22} {}", "overall", fmt_q(&all));
+    println!("{:<22} {}", "overall w/o number", fmt_q(&all_but_number));
+
+    let mut rng = fastrand::Rng::with_seed(0xE8_91A1);
+    for kind in KINDS.iter().filter(|k| slow.contains(k)) {
+        let p = records_query::params(*kind, &fixture, &mut rng);
+        println!();
+        println!("-- plan: {} --", kind.label());
+        println!(
+            "{}",
+            records_query::sql_of(&fixture, &p, args.db == DbKind::Postgres)
+        );
+        for line in records_query::explain(db, &fixture, &p)? {
+            println!("  {line}");
+        }
+    }
+
+    // 3. Memory, and the verdicts.
+    let peak_rss = peak_rss_kib()?;
+    let ingest_target = match args.db {
+        DbKind::Sqlite => INGEST_TARGET_SQLITE,
+        DbKind::Postgres => INGEST_TARGET_POSTGRES,
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!();
+    println!("== summary ({:?}) ==", args.db);
+    print_run("1 writer", &single);
+    print_run(&format!("{} writers", args.writers), &multi);
+    print_run("replay", &replay);
+    println!(
+        "target          ingestion >= {ingest_target:.0} records/s: 1 writer {} ({:.0}), {} writers {} ({:.0})",
+        verdict(single.records_per_sec() >= ingest_target),
+        single.records_per_sec(),
+        args.writers,
+        verdict(multi.records_per_sec() >= ingest_target),
+        multi.records_per_sec()
+    );
+    println!(
+        "target          query p99 <= {QUERY_P99_TARGET_MS} ms over >= {QUERY_TARGET_ROWS} rows: {} (overall p99 {:.3} ms, {rows} rows){}",
+        verdict(all.p99 <= QUERY_P99_TARGET_MS && rows >= QUERY_TARGET_ROWS),
+        all.p99,
+        if slow.is_empty() || args.explain_all {
+            String::new()
+        } else {
+            format!(
+                "; over target: {}",
+                slow.iter()
+                    .map(|k| k.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    println!("peak RSS        {peak_rss} KiB (VmHWM of this process)");
+
+    Ok(json!({
+        "database": format!("{:?}", args.db).to_lowercase(),
+        "cpus": cpus,
+        "load_before": load_before,
+        "records_per_run": args.records,
+        "batch": args.batch,
+        "writers": args.writers,
+        "users": args.users,
+        "phones": args.phones,
+        "bindings": fixture.bindings,
+        "ingest": {
+            "single": run_json(&single),
+            "concurrent": run_json(&multi),
+            "replay": run_json(&replay),
+            "parse": parse_cost,
+        },
+        "fill": { "rows": fill.rows, "secs": fill.secs, "analyze_secs": fill.analyze_secs },
+        "rows": rows,
+        "data_bytes": size,
+        "queries": {
+            "count": args.queries,
+            "by_kind": per_kind,
+            "overall": all,
+            "overall_without_number": all_but_number,
+        },
+        "peak_rss_kib": peak_rss,
+    }))
+}
+
+fn fmt_q(q: &Quantiles) -> String {
+    format!(
+        "p50 {:>8.3}  p99 {:>8.3}  max {:>8.3}  (n={})",
+        q.p50, q.p99, q.max, q.count
+    )
+}
+
+fn print_run(label: &str, s: &RunStats) {
+    let lat = Quantiles::from_micros(&s.latency_us);
+    let o = &s.outcomes;
+    println!(
+        "{:<15} {:>9.0} records/s ({} records, {} batches, {:.2} s wall); batch p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        label,
+        s.records_per_sec(),
+        s.records,
+        s.batches,
+        s.wall.as_secs_f64(),
+        lat.p50,
+        lat.p99,
+        lat.max
+    );
+    println!(
+        "{:<15} time: generate {:.2} s, parse {:.2} s, ingest (DB) {:.2} s (summed over {} thread(s)); CPU: bench {:.0} % of one CPU, machine {:.0} % busy",
+        "",
+        s.generate.as_secs_f64(),
+        s.parse.as_secs_f64(),
+        s.db.as_secs_f64(),
+        s.writers,
+        s.bench_cpu_pct,
+        s.machine_busy_pct
+    );
+    println!(
+        "{:<15} outcomes: created {}, updated {}, unchanged {}, rejected {}, refused by parse {}; remote number in E.164 for {} created",
+        "", o.created, o.updated, o.unchanged, o.rejected, o.parse_refused, o.remote_e164
+    );
+}
+
+fn run_json(s: &RunStats) -> serde_json::Value {
+    json!({
+        "writers": s.writers,
+        "records": s.records,
+        "batches": s.batches,
+        "wall_secs": s.wall.as_secs_f64(),
+        "records_per_sec": s.records_per_sec(),
+        "generate_secs": s.generate.as_secs_f64(),
+        "parse_secs": s.parse.as_secs_f64(),
+        "db_secs": s.db.as_secs_f64(),
+        "batch_latency_ms": Quantiles::from_micros(&s.latency_us),
+        "outcomes": s.outcomes,
+        "bench_cpu_pct": s.bench_cpu_pct,
+        "machine_busy_pct": s.machine_busy_pct,
+    })
+}
+
+/// Peak resident memory of this process (`VmHWM`), KiB.
+fn peak_rss_kib() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}

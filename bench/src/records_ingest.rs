@@ -1,0 +1,250 @@
+//! Ingestion runs: batches of generated uploads through the server's path
+//! minus HTTP — `CallFacts::parse` for each record, then one
+//! `call_ingest::ingest` transaction per batch — from one or more threads.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use deskbind_core::db::{Database, DbConn};
+use deskbind_core::domain::call_facts::{CallFacts, Reporter};
+use deskbind_core::repo::call_ingest::{self, ItemOutcome, Uploader};
+use deskbind_core::time::now_micros;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::records_fixture::{BatchSpec, Fixture};
+use crate::sys::CpuSample;
+
+/// What the records of a run came out as.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Outcomes {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Refused by `CallFacts::parse` (never reached the database).
+    pub parse_refused: u64,
+    /// Created records whose remote number resolved to E.164.
+    pub remote_e164: u64,
+}
+
+impl Outcomes {
+    fn add(&mut self, other: &Self) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.rejected += other.rejected;
+        self.parse_refused += other.parse_refused;
+        self.remote_e164 += other.remote_e164;
+    }
+}
+
+/// One run's figures.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    pub writers: usize,
+    pub records: u64,
+    pub batches: u64,
+    /// Start of the first batch to the end of the last, all threads.
+    pub wall: Duration,
+    /// Summed over threads: making the uploads (the bench's own work, in
+    /// the wall time but not in the batch latency), parsing, and the
+    /// `ingest` transaction.
+    pub generate: Duration,
+    pub parse: Duration,
+    pub db: Duration,
+    /// Per batch, parse + ingest, in microseconds.
+    pub latency_us: Histogram<u64>,
+    pub outcomes: Outcomes,
+    /// This process's CPU in % of one CPU, and the whole machine's, 0–100 %.
+    pub bench_cpu_pct: f64,
+    pub machine_busy_pct: f64,
+}
+
+impl RunStats {
+    pub fn records_per_sec(&self) -> f64 {
+        self.records as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+pub fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).context("histogram bounds")
+}
+
+struct ThreadStats {
+    records: u64,
+    batches: u64,
+    generate: Duration,
+    parse: Duration,
+    db: Duration,
+    latency_us: Histogram<u64>,
+    outcomes: Outcomes,
+}
+
+/// Sends `plan`'s batches from `writers` threads; thread `t` takes the
+/// batches of phones `p` with `p % writers == t`, so no two threads write
+/// for the same phone (they still share the organisation's change counter).
+pub fn run(
+    db: &Database,
+    fixture: &Fixture,
+    plan: &[BatchSpec],
+    writers: usize,
+) -> anyhow::Result<RunStats> {
+    let writers = writers.max(1);
+    let pid = std::process::id();
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let cpu_before = CpuSample::take(&[pid])?;
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<ThreadStats>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..writers)
+            .map(|t| {
+                let mine: Vec<BatchSpec> = plan
+                    .iter()
+                    .filter(|b| b.phone % writers == t)
+                    .copied()
+                    .collect();
+                scope.spawn(move || writer(db, fixture, &mine))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("writer thread panicked")))
+            })
+            .collect()
+    });
+    let wall = started.elapsed();
+    let (busy, per_process) = CpuSample::take(&[pid])?.since(&cpu_before, cpus);
+    let mut total = RunStats {
+        writers,
+        records: 0,
+        batches: 0,
+        wall,
+        generate: Duration::ZERO,
+        parse: Duration::ZERO,
+        db: Duration::ZERO,
+        latency_us: histogram()?,
+        outcomes: Outcomes::default(),
+        bench_cpu_pct: per_process.first().copied().unwrap_or(0.0),
+        machine_busy_pct: busy,
+    };
+    for result in results {
+        let t = result?;
+        total.records += t.records;
+        total.batches += t.batches;
+        total.generate += t.generate;
+        total.parse += t.parse;
+        total.db += t.db;
+        total.latency_us.add(&t.latency_us)?;
+        total.outcomes.add(&t.outcomes);
+    }
+    Ok(total)
+}
+
+fn writer(db: &Database, fixture: &Fixture, batches: &[BatchSpec]) -> anyhow::Result<ThreadStats> {
+    let mut conn = db.get()?;
+    let conn: &mut DbConn = &mut conn;
+    let mut stats = ThreadStats {
+        records: 0,
+        batches: 0,
+        generate: Duration::ZERO,
+        parse: Duration::ZERO,
+        db: Duration::ZERO,
+        latency_us: histogram()?,
+        outcomes: Outcomes::default(),
+    };
+    for spec in batches {
+        let t0 = Instant::now();
+        let uploads = spec.uploads(fixture);
+        let t1 = Instant::now();
+        // As the route does: one `now` per request, parse, then the batch.
+        let now = now_micros();
+        let mut facts: Vec<CallFacts> = Vec::with_capacity(uploads.len());
+        for upload in &uploads {
+            match CallFacts::parse(upload, fixture.region, now) {
+                Ok(f) => facts.push(f),
+                Err(_) => stats.outcomes.parse_refused += 1,
+            }
+        }
+        let t2 = Instant::now();
+        let uploader = Uploader {
+            org: fixture.org,
+            phone: fixture.phone_ids[spec.phone],
+            reporter: Reporter::Phone,
+            app_user: None,
+        };
+        let outcomes = call_ingest::ingest(conn, &uploader, &facts, now)
+            .with_context(|| format!("ingest of {spec:?}"))?;
+        let t3 = Instant::now();
+        for (outcome, f) in outcomes.iter().zip(&facts) {
+            match outcome {
+                ItemOutcome::Created(_) => {
+                    stats.outcomes.created += 1;
+                    stats.outcomes.remote_e164 += u64::from(f.remote_e164.is_some());
+                }
+                ItemOutcome::Updated(_) => stats.outcomes.updated += 1,
+                ItemOutcome::Unchanged(_) => stats.outcomes.unchanged += 1,
+                ItemOutcome::Rejected(_) => stats.outcomes.rejected += 1,
+            }
+        }
+        if outcomes.len() != facts.len() {
+            bail!(
+                "ingest answered {} outcomes for {} records",
+                outcomes.len(),
+                facts.len()
+            );
+        }
+        stats.records += uploads.len() as u64;
+        stats.batches += 1;
+        stats.generate += t1 - t0;
+        stats.parse += t2 - t1;
+        stats.db += t3 - t2;
+        let us = u64::try_from((t3 - t1).as_micros()).unwrap_or(u64::MAX);
+        stats.latency_us.saturating_record(us.max(1));
+    }
+    Ok(stats)
+}
+
+/// Parse only, single thread, over `plan`'s uploads: the whole of
+/// `CallFacts::parse`, and the part of it that is phone-number handling
+/// (`best_effort_e164` on the remote and local numbers, as parse calls it).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ParseCost {
+    pub records: u64,
+    pub parse_us_per_record: f64,
+    pub e164_us_per_record: f64,
+}
+
+pub fn parse_cost(fixture: &Fixture, plan: &[BatchSpec]) -> ParseCost {
+    use deskbind_core::domain::best_effort_e164;
+    let now = now_micros();
+    let mut n = 0_u64;
+    let (mut parse, mut e164) = (Duration::ZERO, Duration::ZERO);
+    for spec in plan {
+        let uploads = spec.uploads(fixture);
+        let t = Instant::now();
+        for upload in &uploads {
+            let parsed = CallFacts::parse(upload, fixture.region, now);
+            std::hint::black_box(&parsed);
+        }
+        let t1 = Instant::now();
+        for upload in &uploads {
+            let remote = best_effort_e164(upload.remote_number.trim(), fixture.region);
+            let local = upload
+                .local_number
+                .as_deref()
+                .and_then(|l| best_effort_e164(l.trim(), fixture.region));
+            std::hint::black_box((&remote, &local));
+        }
+        e164 += t1.elapsed();
+        parse += t1 - t;
+        n += uploads.len() as u64;
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n.max(1) as f64;
+    ParseCost {
+        records: n,
+        parse_us_per_record: per(parse),
+        e164_us_per_record: per(e164),
+    }
+}

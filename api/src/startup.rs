@@ -98,6 +98,7 @@ impl Application {
             tasks.push(tokio::spawn(deskbind_worker::run(
                 database.clone(),
                 relay.clone(),
+                storage.clone(),
                 Default::default(),
                 background.child_token(),
             )));

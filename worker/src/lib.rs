@@ -1,7 +1,8 @@
 //! deskbind-worker: the background loops. Today: credential housekeeping
 //! (expired refresh tokens, revoked sessions, spent provisioning codes and
-//! binding tokens, old live-stream events), the binding-expiry sweep and
-//! the dial-expiry sweep. The same loops run inside
+//! binding tokens, old live-stream events), abandoned recording uploads
+//! (presigned tickets never completed, and spool files a crash left), the
+//! binding-expiry sweep and the dial-expiry sweep. The same loops run inside
 //! the API process on the embedded default, or as separate
 //! `deskbind-worker` processes. Both are idempotent (deletes, and
 //! conditional updates that end a binding once), so any number may run side
@@ -12,8 +13,9 @@ use std::time::Duration;
 use deskbind_core::db::Database;
 use deskbind_core::maintenance::{self, PurgeReport};
 use deskbind_core::relay::Relay;
-use deskbind_core::repo::{RepoError, bindings, dials};
-use deskbind_core::time::now_micros;
+use deskbind_core::repo::{RepoError, bindings, dials, recordings};
+use deskbind_core::storage::Storage;
+use deskbind_core::time::{now_micros, seconds};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -39,6 +41,58 @@ impl Default for WorkerOptions {
 /// One housekeeping pass; tests drive this directly.
 pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoError> {
     db.run(maintenance::purge_now).await
+}
+
+/// How long after its URL expired a presigned upload may still be
+/// completed before its object is deleted (a PUT started just before the
+/// expiry may still be running).
+const UPLOAD_GRACE_SECS: i64 = 3600;
+/// Spool files older than this belong to no running upload.
+const SPOOL_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Deletes presigned uploads never completed (their objects and tickets)
+/// and stale spool files; returns how many of each.
+pub async fn run_upload_cleanup_once(
+    db: &Database,
+    storage: &Storage,
+) -> Result<(usize, usize), RepoError> {
+    let before = now_micros() - seconds(UPLOAD_GRACE_SECS);
+    let abandoned = db
+        .run(move |conn| recordings::abandoned_uploads(conn, before, EXPIRY_BATCH))
+        .await?;
+    let mut removed = 0;
+    for upload in abandoned {
+        if let Err(e) = storage.delete(&upload.storage_key).await {
+            tracing::warn!(key = %upload.storage_key, error = %e, "could not delete an abandoned upload");
+            continue;
+        }
+        let id = upload.id.clone();
+        db.run(move |conn| recordings::delete_upload(conn, &id))
+            .await?;
+        removed += 1;
+    }
+    let spool = storage.spool_dir().to_owned();
+    let spooled = tokio::task::spawn_blocking(move || purge_spool(&spool))
+        .await
+        .unwrap_or(0);
+    Ok((removed, spooled))
+}
+
+fn purge_spool(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > SPOOL_MAX_AGE)
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 /// Bindings ended per transaction of the sweep.
@@ -85,9 +139,17 @@ pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize,
 
 /// Runs the loops until `cancel` fires; a failed pass is logged and retried
 /// at the next tick, never fatal.
-pub async fn run(db: Database, relay: Relay, options: WorkerOptions, cancel: CancellationToken) {
+pub async fn run(
+    db: Database,
+    relay: Relay,
+    storage: Storage,
+    options: WorkerOptions,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(options.maintenance_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut upload_tick = tokio::time::interval(options.maintenance_interval);
+    upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut expiry_tick = tokio::time::interval(options.binding_expiry_interval);
     expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dial_tick = tokio::time::interval(options.dial_expiry_interval);
@@ -103,6 +165,11 @@ pub async fn run(db: Database, relay: Relay, options: WorkerOptions, cancel: Can
                 Ok(report) if report == PurgeReport::default() => tracing::debug!("housekeeping: nothing to purge"),
                 Ok(report) => tracing::info!(?report, "housekeeping purged expired credentials"),
                 Err(e) => tracing::error!(error = %e, "housekeeping failed; retrying at the next tick"),
+            },
+            _ = upload_tick.tick() => match run_upload_cleanup_once(&db, &storage).await {
+                Ok((0, 0)) => {}
+                Ok((uploads, spool_files)) => tracing::info!(uploads, spool_files, "abandoned recording uploads removed"),
+                Err(e) => tracing::error!(error = %e, "upload cleanup failed; retrying at the next tick"),
             },
             _ = expiry_tick.tick() => match run_binding_expiry_once(&db, &relay).await {
                 Ok(0) => {}

@@ -47,9 +47,13 @@ async fn main() -> anyhow::Result<()> {
     let relay = deskbind_core::relay::Relay::from_settings(&settings, cancel.clone())
         .await
         .context("connecting to Redis")?;
+    let storage = deskbind_core::storage::Storage::from_settings(&settings)
+        .await
+        .context("opening recording storage")?;
     deskbind_worker::run(
         database,
         relay,
+        storage,
         deskbind_worker::WorkerOptions::default(),
         cancel,
     )

@@ -180,7 +180,11 @@ fn inert(value: &str) -> String {
         Some('+' | '-') => !looks_like_a_number,
         _ => false,
     };
-    if risky { format!("'{value}") } else { value.to_owned() }
+    if risky {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -435,6 +435,10 @@ async fn on_s3_a_presigned_upload_that_fails_verification_leaves_nothing() {
     assert_eq!(app.count("recordings").await, 0);
     assert_eq!(app.count("recording_uploads").await, 0);
 
+    // Another phone (of another organisation) cannot complete a ticket.
+    let globex = app.other_org_admin().await;
+    let foreign = crate::helpers::foreign_phone(&globex, "+4930999").await;
+    let intruder = app.provision(&globex, foreign.id).await;
     // Completing before uploading anything says so and keeps the ticket.
     let ticket = reqwest::Client::new()
         .post(app.url("/v1/phone/recordings/c9/uploads"))
@@ -457,6 +461,16 @@ async fn on_s3_a_presigned_upload_that_fails_verification_leaves_nothing() {
     assert_eq!(complete.status(), 409);
     let body: serde_json::Value = complete.json().await.unwrap();
     assert_eq!(body["code"], "upload_incomplete");
+    let stolen = reqwest::Client::new()
+        .post(app.url(&format!(
+            "/v1/phone/recording-uploads/{}/complete",
+            ticket["id"].as_str().unwrap()
+        )))
+        .bearer_auth(intruder.credential())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 404);
 }
 
 /// Peak resident memory (VmHWM) after clearing it, in bytes.
@@ -510,4 +524,54 @@ async fn a_200_mb_upload_raises_memory_by_less_than_32_mb() {
     eprintln!("200 MB upload: RSS before {before} KiB, peak {peak} KiB (+{grew_mib:.1} MiB)");
     // Client and server share this process, so the figure covers both.
     assert!(grew_mib < 32.0, "memory grew by {grew_mib:.1} MiB");
+}
+
+#[tokio::test]
+async fn the_worker_removes_presigned_uploads_never_completed() {
+    let s3 = S3Server::start().await;
+    let app = s3_app(&s3).await;
+    let (_, _, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111").await;
+    let audio = wav(2_000);
+    let ticket: deskbind_core::wire::RecordingUpload = reqwest::Client::new()
+        .post(app.url("/v1/phone/recordings/c1/uploads"))
+        .bearer_auth(phone.credential())
+        .json(&serde_json::json!({
+            "size_bytes": audio.len(),
+            "sha256": hex::encode(Sha256::digest(&audio)),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let put = reqwest::Client::new()
+        .put(&ticket.url)
+        .body(audio)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    assert_eq!(s3.object_count(), 1);
+
+    let storage = deskbind_core::storage::Storage::from_settings(&app.settings)
+        .await
+        .unwrap();
+    // Within its lifetime (and grace) the ticket is left alone.
+    assert_eq!(
+        deskbind_worker::run_upload_cleanup_once(&app.db, &storage)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    app.execute("UPDATE recording_uploads SET expires_at = expires_at - 7200000000".into())
+        .await;
+    assert_eq!(
+        deskbind_worker::run_upload_cleanup_once(&app.db, &storage)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    assert_eq!(s3.object_count(), 0);
+    assert_eq!(app.count("recording_uploads").await, 0);
 }

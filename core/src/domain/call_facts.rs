@@ -341,7 +341,10 @@ mod tests {
         let mut later = upload("c1");
         later.ended_at = Some(later.started_at + chrono::Duration::seconds(125));
         let later = parse(&later).unwrap();
-        let merged = first.merge(&later, Reporter::Phone, true, NOW).unwrap().unwrap();
+        let merged = first
+            .merge(&later, Reporter::Phone, true, NOW)
+            .unwrap()
+            .unwrap();
         assert_eq!(merged.duration_secs, Some(120));
     }
 

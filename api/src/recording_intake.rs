@@ -21,6 +21,9 @@ use crate::error::ApiError;
 /// Chunks in flight between the socket and the writer: backpressure keeps
 /// memory bounded when the disk is slower than the network.
 const CHUNKS_IN_FLIGHT: usize = 16;
+/// A stalled upload holds a spool file and a blocking thread; give up on
+/// one that sends nothing for this long.
+const IDLE_BODY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the client says it is sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +115,15 @@ where
     let mut body = body;
     let mut received: u64 = 0;
     let mut failure = None;
-    while let Some(chunk) = body.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(IDLE_BODY, body.next()).await else {
+            failure = Some(ApiError::BadRequest {
+                code: "upload_interrupted",
+                detail: format!("no bytes arrived for {} s", IDLE_BODY.as_secs()),
+            });
+            break;
+        };
+        let Some(chunk) = next else { break };
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {

@@ -62,6 +62,17 @@ pub async fn run_upload_cleanup_once(
         .await?;
     let mut removed = 0;
     for upload in abandoned {
+        let key = upload.storage_key.clone();
+        let in_use = db
+            .run(move |conn| recordings::key_in_use(conn, &key))
+            .await?;
+        if in_use {
+            // A recording was stored from it; only the ticket is stale.
+            let id = upload.id.clone();
+            db.run(move |conn| recordings::delete_upload(conn, &id))
+                .await?;
+            continue;
+        }
         if let Err(e) = storage.delete(&upload.storage_key).await {
             tracing::warn!(key = %upload.storage_key, error = %e, "could not delete an abandoned upload");
             continue;

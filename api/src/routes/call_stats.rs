@@ -5,8 +5,8 @@
 use actix_web::web;
 use chrono::{Duration, Utc};
 use deskbind_core::domain::TimeZoneName;
-use deskbind_core::domain::call_stats::{CallSample, per_user_and_day};
-use deskbind_core::repo::call_records;
+use deskbind_core::domain::call_stats::{CallSample, DayTallies};
+use deskbind_core::repo::call_records::{self, ListCursor};
 use deskbind_core::time::to_datetime;
 use deskbind_core::wire::CallStats;
 use serde::Deserialize;
@@ -18,6 +18,8 @@ use crate::state::AppState;
 
 const MAX_WINDOW_DAYS: i64 = 366;
 const DEFAULT_WINDOW_DAYS: i64 = 7;
+/// Calls read per database round trip.
+const STATS_PAGE: i64 = 2000;
 
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
@@ -32,6 +34,7 @@ pub async fn get(
     auth: AuthUser,
     Query(query): Query<StatsQuery>,
 ) -> ApiResult<web::Json<CallStats>> {
+    let org = auth.org_id;
     let mut filters = query.filters.parse()?;
     let zone = match query.tz.as_deref().filter(|t| !t.is_empty()) {
         Some(raw) => TimeZoneName::parse("tz", raw).map_err(|e| ApiError::InvalidQuery {
@@ -63,26 +66,43 @@ pub async fn get(
     }
     filters.base.from = Some(from);
     filters.base.until = Some(until);
-    let rows = state
+    // Page through the window so memory stays bounded however many calls
+    // it holds.
+    let (scope, filter) = state
         .db
-        .run(move |conn| {
-            let (scope, filter) = filters.resolve(conn, &auth)?;
-            call_records::stats_rows(conn, auth.org_id, &scope, &filter)
-        })
+        .run(move |conn| filters.resolve(conn, &auth))
         .await?;
-    let samples = rows.into_iter().filter_map(|r| {
-        Some(CallSample::new(
-            r.user_id?,
-            r.started_at,
-            r.result.as_deref(),
-            r.answered_at,
-            r.duration_secs,
-        ))
-    });
+    let mut tallies = DayTallies::new(tz);
+    let mut cursor: Option<ListCursor> = None;
+    loop {
+        let (scope, filter, after) = (scope.clone(), filter.clone(), cursor.clone());
+        let rows = state
+            .db
+            .run(move |conn| {
+                call_records::list(conn, org, &scope, &filter, after.as_ref(), STATS_PAGE)
+            })
+            .await?;
+        cursor = rows.last().map(ListCursor::of);
+        let full = rows.len() as i64 == STATS_PAGE;
+        for r in rows {
+            if let Some(user) = r.user_id {
+                tallies.add(CallSample::new(
+                    user,
+                    r.started_at,
+                    r.result.as_deref(),
+                    r.answered_at,
+                    r.duration_secs,
+                ));
+            }
+        }
+        if !full {
+            break;
+        }
+    }
     Ok(web::Json(CallStats {
         time_zone: tz.name().to_owned(),
         from: to_datetime(from),
         until: to_datetime(until),
-        items: per_user_and_day(samples, tz),
+        items: tallies.finish(),
     }))
 }

@@ -24,6 +24,9 @@ use crate::recording_intake::{self, Declared, Received};
 use crate::state::AppState;
 
 const MAX_CALL_ID_CHARS: usize = 128;
+/// How long after its URL expired an upload may still be completed; the
+/// worker removes abandoned uploads only later (an hour after expiry).
+const COMPLETE_GRACE_SECS: i64 = 1800;
 
 /// The call id from the path, trimmed like a record's, so the two match.
 fn call_id_param(raw: &str) -> ApiResult<String> {
@@ -106,17 +109,23 @@ pub async fn put(
         duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
         uploaded_at: now_micros(),
     };
-    save(&state, row).await
+    save(&state, row, None).await
 }
 
-/// Records the stored object; if another upload of the same call won the
-/// race, drops this copy and answers as for a replay.
-async fn save(state: &AppState, row: RecordingRow) -> ApiResult<HttpResponse> {
+/// Records the stored object (and retires the presigned `ticket` it came
+/// from, in the same transaction); if another upload of the same call won
+/// the race, drops this copy, unless it is the very object already
+/// recorded (a second complete of one ticket), and answers as for a replay.
+async fn save(
+    state: &AppState,
+    row: RecordingRow,
+    ticket: Option<String>,
+) -> ApiResult<HttpResponse> {
     let to_store = row.clone();
     let now = now_micros();
     let stored = state
         .db
-        .run(move |conn| recordings::store(conn, &to_store, now))
+        .run(move |conn| recordings::store(conn, &to_store, ticket.as_deref(), now))
         .await;
     match stored {
         Ok(Stored::New { linked }) => {
@@ -128,18 +137,16 @@ async fn save(state: &AppState, row: RecordingRow) -> ApiResult<HttpResponse> {
                 linked,
                 "recording stored"
             );
-            Ok(HttpResponse::Created()
-                .insert_header((
-                    header::LOCATION,
-                    format!("/v1/phone/recordings/{}", row.call_id),
-                ))
-                .json(row.to_wire()?))
+            Ok(HttpResponse::Created().json(row.to_wire()?))
         }
         Ok(Stored::Existing(existing)) => {
-            discard(state, &row.storage_key).await;
+            if existing.storage_key != row.storage_key {
+                discard(state, &row.storage_key).await;
+            }
             existing_answer(&existing, &row.sha256)
         }
         Err(e) => {
+            // The transaction rolled back: no row points at the object.
             discard(state, &row.storage_key).await;
             Err(e.into())
         }
@@ -239,6 +246,13 @@ pub async fn complete_upload(
         &upload.sha256,
     )
     .ok_or_else(|| ApiError::internal(anyhow::anyhow!("stored upload has a bad sha256")))?;
+    // Past this the worker may be deleting the object as abandoned.
+    if now_micros() > upload.expires_at + seconds(COMPLETE_GRACE_SECS) {
+        return Err(ApiError::Conflict {
+            code: "upload_expired",
+            detail: "this upload expired; ask for a new one".into(),
+        });
+    }
     let Some(size) = state
         .storage
         .size(&upload.storage_key)
@@ -293,13 +307,7 @@ pub async fn complete_upload(
         duration_ms: received.duration_ms.and_then(|d| i64::try_from(d).ok()),
         uploaded_at: now_micros(),
     };
-    let answer = save(&state, row).await;
-    let upload_id = upload.id;
-    state
-        .db
-        .run(move |conn| recordings::delete_upload(conn, &upload_id))
-        .await?;
-    answer
+    save(&state, row, Some(upload.id)).await
 }
 
 /// `GET /v1/calls/{id}/recording`.

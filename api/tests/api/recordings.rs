@@ -575,3 +575,54 @@ async fn the_worker_removes_presigned_uploads_never_completed() {
     assert_eq!(s3.object_count(), 0);
     assert_eq!(app.count("recording_uploads").await, 0);
 }
+
+#[tokio::test]
+async fn completing_one_upload_twice_at_once_keeps_the_recording() {
+    let s3 = S3Server::start().await;
+    let app = s3_app(&s3).await;
+    let (_, _, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111").await;
+    let audio = wav(30_000);
+    let ticket: deskbind_core::wire::RecordingUpload = reqwest::Client::new()
+        .post(app.url("/v1/phone/recordings/c1/uploads"))
+        .bearer_auth(phone.credential())
+        .json(&serde_json::json!({
+            "size_bytes": audio.len(),
+            "sha256": hex::encode(Sha256::digest(&audio)),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let put = reqwest::Client::new()
+        .put(&ticket.url)
+        .body(audio.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let complete = || {
+        reqwest::Client::new()
+            .post(app.url(&format!(
+                "/v1/phone/recording-uploads/{}/complete",
+                ticket.id
+            )))
+            .bearer_auth(phone.credential())
+            .send()
+    };
+    let (a, b) = tokio::join!(complete(), complete());
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [200, 201] || statuses == [201, 404],
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("recordings").await, 1);
+    assert_eq!(app.count("recording_uploads").await, 0);
+    assert_eq!(
+        s3.object_count(),
+        1,
+        "the stored recording's object survives"
+    );
+}

@@ -173,6 +173,44 @@ async fn the_apps_copy_merges_with_the_phones_and_only_for_its_own_calls() {
     assert!(record.reported_by_phone && record.reported_by_app);
     assert_eq!(app.count("call_records").await, 1);
 
+    // A call only the app has reported so far.
+    let app_only = sam_app
+        .upload_call_records(phone_row.id, &[call("n4", 2)])
+        .await
+        .unwrap();
+    assert_eq!(outcomes(&app_only), [IngestOutcome::Created]);
+
+    // Bob holds the phone later; claiming Sam's calls with times inside his
+    // own binding neither takes them over nor amends them.
+    let (bob_user, bob) = app.user("bob@acme.test", Role::Salesperson).await;
+    let sams = sam_app.list_bindings(&Default::default()).await.unwrap();
+    sam_app.unbind(sams.items[0].id).await.unwrap();
+    app.grant(phone_row.id, &[bob_user.id]).await;
+    bob.bind_phone(phone_row.id, false).await.unwrap();
+    let mut claim = call("n4", 0);
+    claim.started_at = Utc::now();
+    claim.answered_at = None;
+    claim.ended_at = None;
+    claim.result = Some(CallResult::Busy);
+    let mut amend = call("n1", 0);
+    amend.started_at = Utc::now();
+    let refused = bob
+        .upload_call_records(phone_row.id, &[claim, amend])
+        .await
+        .unwrap();
+    assert!(
+        refused
+            .results
+            .iter()
+            .all(|r| r.error.as_ref().map(|e| e.code.as_str()) == Some("not_your_call")),
+        "{refused:?}"
+    );
+    let still_sams = sam_app
+        .get_call(app_only.results[0].id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(still_sams.result, Some(CallResult::Answered));
+
     // Someone who did not hold the phone cannot upload its calls.
     let (_, eve) = app.user("eve@acme.test", Role::Salesperson).await;
     let refused = eve
@@ -191,7 +229,7 @@ async fn the_apps_copy_merges_with_the_phones_and_only_for_its_own_calls() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), (404, "not_found".into()));
-    assert_eq!(app.count("call_records").await, 1);
+    assert_eq!(app.count("call_records").await, 2, "n1 and n4 only");
 }
 
 #[tokio::test]

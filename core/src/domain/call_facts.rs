@@ -209,7 +209,7 @@ impl CallFacts {
         // instead of keeping one computed from the old times.
         let times_moved =
             merged.answered_at != self.answered_at || merged.ended_at != self.ended_at;
-        if times_moved && report.duration_secs.is_none() {
+        if times_moved && report_wins && report.duration_secs.is_none() {
             merged.duration_secs = None;
         }
         merged.check(now).map_err(|e| {

@@ -48,42 +48,73 @@ struct Tally {
     talk_secs: u64,
 }
 
-/// Rows ordered by user id, then day.
-pub fn per_user_and_day(
-    samples: impl IntoIterator<Item = CallSample>,
+/// Tallies calls as they stream past, in constant memory per (user, day).
+#[derive(Debug)]
+pub struct DayTallies {
     tz: Tz,
-) -> Vec<CallStatsRow> {
-    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    for s in samples {
+    tallies: BTreeMap<(String, String), Tally>,
+}
+
+impl std::fmt::Debug for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.calls, self.answered, self.talk_secs)
+    }
+}
+
+impl DayTallies {
+    pub fn new(tz: Tz) -> Self {
+        Self {
+            tz,
+            tallies: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, s: CallSample) {
         let day = to_datetime(s.started_at)
-            .with_timezone(&tz)
+            .with_timezone(&self.tz)
             .date_naive()
             .format("%Y-%m-%d")
             .to_string();
-        let tally = tallies.entry((s.user_id, day)).or_default();
+        let tally = self.tallies.entry((s.user_id, day)).or_default();
         tally.calls += 1;
         if s.answered {
             tally.answered += 1;
             tally.talk_secs += u64::try_from(s.duration_secs).unwrap_or(0);
         }
     }
-    tallies
-        .into_iter()
-        .filter_map(|((user_id, day), t)| {
-            Some(CallStatsRow {
-                user_id: user_id.parse().ok()?,
-                day,
-                calls: t.calls,
-                answered: t.answered,
-                talk_secs: t.talk_secs,
-                average_secs: if t.answered == 0 {
-                    0.0
-                } else {
-                    t.talk_secs as f64 / t.answered as f64
-                },
+
+    /// Rows ordered by user id, then day.
+    pub fn finish(self) -> Vec<CallStatsRow> {
+        self.tallies
+            .into_iter()
+            .filter_map(|((user_id, day), t)| {
+                Some(CallStatsRow {
+                    user_id: user_id.parse().ok()?,
+                    day,
+                    calls: t.calls,
+                    answered: t.answered,
+                    talk_secs: t.talk_secs,
+                    average_secs: if t.answered == 0 {
+                        0.0
+                    } else {
+                        t.talk_secs as f64 / t.answered as f64
+                    },
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
+}
+
+/// Rows ordered by user id, then day.
+pub fn per_user_and_day(
+    samples: impl IntoIterator<Item = CallSample>,
+    tz: Tz,
+) -> Vec<CallStatsRow> {
+    let mut tallies = DayTallies::new(tz);
+    for s in samples {
+        tallies.add(s);
+    }
+    tallies.finish()
 }
 
 #[cfg(test)]

@@ -220,16 +220,18 @@ impl Work {
         if let Some(app_user) = who.app_user
             && user.as_deref() != Some(app_user.to_string().as_str())
         {
-            return Ok(ItemOutcome::Rejected(FieldError::new(
-                "call_id",
-                "not_your_call",
-                "you did not hold this phone when the call started",
-            )));
+            return Ok(ItemOutcome::Rejected(not_your_call()));
         }
         let current = self
             .rows
             .get(&facts.call_id)
             .or_else(|| context.stored.get(&facts.call_id));
+        // An app may only add to a call it owns, whatever times it claims.
+        if let (Some(app_user), Some(stored)) = (who.app_user, current)
+            && stored.user_id.as_deref() != Some(app_user.to_string().as_str())
+        {
+            return Ok(ItemOutcome::Rejected(not_your_call()));
+        }
         let Some(current) = current else {
             let row = new_row(context, who.reporter, facts, user, now);
             let id = row.record_id()?;
@@ -256,8 +258,14 @@ impl Work {
         }
         let mut row = current.clone();
         if let Some(merged) = merged {
+            let owner = context.user_for(&merged);
+            if let Some(app_user) = who.app_user
+                && owner.as_deref() != Some(app_user.to_string().as_str())
+            {
+                return Ok(ItemOutcome::Rejected(not_your_call()));
+            }
             row.set_facts(&merged);
-            if let Some(user) = context.user_for(&merged) {
+            if let Some(user) = owner {
                 row.user_id = Some(user);
             }
         }
@@ -299,6 +307,14 @@ impl Work {
         }
         Ok(())
     }
+}
+
+fn not_your_call() -> FieldError {
+    FieldError::new(
+        "call_id",
+        "not_your_call",
+        "you did not hold this phone when the call started",
+    )
 }
 
 fn new_row(

@@ -277,17 +277,6 @@ pub fn changed_since(
         .load(conn)?)
 }
 
-/// The organisation's latest change number (0 before the first change).
-pub fn latest_change(conn: &mut DbConn, org: OrgId) -> Result<i64, RepoError> {
-    use crate::db::schema::sync_counters;
-    Ok(sync_counters::table
-        .find(org.to_string())
-        .select(sync_counters::last_seq)
-        .first(conn)
-        .optional()?
-        .unwrap_or(0))
-}
-
 /// The recordings of `rows`, by recording id, in one query.
 pub fn recordings_of(
     conn: &mut DbConn,
@@ -316,37 +305,4 @@ pub fn to_wire_all(
     rows.iter()
         .map(|r| r.to_wire(r.recording_id.as_ref().and_then(|id| recordings.get(id))))
         .collect()
-}
-
-/// What statistics need of each call in a window.
-#[derive(Debug, Clone, Queryable)]
-pub struct StatsRow {
-    pub user_id: Option<String>,
-    pub started_at: i64,
-    pub result: Option<String>,
-    pub answered_at: Option<i64>,
-    pub duration_secs: Option<i64>,
-}
-
-/// The calls started in `[from, until)` within scope and filter, for
-/// grouping by user and local day (done by the caller, in the requested
-/// time zone, which SQL cannot do the same way on both databases).
-pub fn stats_rows(
-    conn: &mut DbConn,
-    org: OrgId,
-    scope: &Scope,
-    filter: &CallFilter,
-) -> Result<Vec<StatsRow>, RepoError> {
-    let columns = call_records::table
-        .select((
-            call_records::user_id,
-            call_records::started_at,
-            call_records::result,
-            call_records::answered_at,
-            call_records::duration_secs,
-        ))
-        .into_boxed();
-    Ok(filtered(columns, org, scope, filter)
-        .filter(call_records::user_id.is_not_null())
-        .load(conn)?)
 }

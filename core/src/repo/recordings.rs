@@ -81,9 +81,20 @@ pub enum Stored {
 
 /// Stores a verified recording's row and links it to its record if the
 /// record has arrived; linking counts as a change of the record for sync.
-pub fn store(conn: &mut DbConn, row: &RecordingRow, now: Micros) -> Result<Stored, RepoError> {
+/// `ticket`, the presigned upload the object came from, is removed in the
+/// same transaction: once the recording is stored nothing may treat its
+/// object as abandoned.
+pub fn store(
+    conn: &mut DbConn,
+    row: &RecordingRow,
+    ticket: Option<&str>,
+    now: Micros,
+) -> Result<Stored, RepoError> {
     write_tx(conn, |conn| {
         sync_seq::lock(conn, &row.org_id)?;
+        if let Some(ticket) = ticket {
+            delete_upload(conn, ticket)?;
+        }
         let phone_id: PhoneId = stored_id(&row.phone_id)?;
         if let Some(existing) = for_call(conn, phone_id, &row.call_id)? {
             return Ok(Stored::Existing(existing));
@@ -151,8 +162,16 @@ pub fn delete_upload(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Pending uploads whose URL expired more than `grace` ago: nobody can
-/// complete them any more, so their objects (if any) can go.
+/// Whether a stored recording uses this object.
+pub fn key_in_use(conn: &mut DbConn, key: &str) -> Result<bool, RepoError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        recordings::table.filter(recordings::storage_key.eq(key)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Pending uploads whose URL expired before `before`: nobody can complete
+/// them any more, so their objects (if any) can go.
 pub fn abandoned_uploads(
     conn: &mut DbConn,
     before: Micros,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use deskbind_core::db::schema::{bindings, call_records, sync_counters};
-use deskbind_core::db::{self, Database, DatabaseUrl, DbConn};
+use deskbind_core::db::{self, Database, DatabaseUrl, DbConn, DbManager};
 use deskbind_core::domain::{Region, region_of};
 use deskbind_core::ids::{BindingId, OrgId, PhoneId};
 use deskbind_core::repo::bindings::BindingRow;
@@ -155,7 +155,10 @@ fn url_with_database(admin: &str, name: &str) -> anyhow::Result<String> {
 #[derive(Debug, Clone)]
 pub struct Fixture {
     pub org: OrgId,
+    /// The users who take turns at the phones.
     pub user_ids: Vec<String>,
+    /// A user who never held a phone: no calls at all.
+    pub quiet_user: String,
     pub phone_ids: Vec<PhoneId>,
     pub region: Option<Region>,
     /// Records start in `[start, end)`.
@@ -166,6 +169,11 @@ pub struct Fixture {
     pub binding_start: Micros,
     pub binding_period: Micros,
     pub bindings: usize,
+    /// Run on every connection the benchmark takes (`--conn-sql`).
+    pub conn_sql: Option<String>,
+    /// Turn off diesel's prepared-statement cache on every connection the
+    /// benchmark takes (`--no-statement-cache`).
+    pub no_statement_cache: bool,
 }
 
 impl Fixture {
@@ -178,15 +186,20 @@ impl Fixture {
         users_n: usize,
         phones_n: usize,
         period_hours: i64,
+        setup_sql: Option<&str>,
+        conn_sql: Option<String>,
     ) -> anyhow::Result<Self> {
         let mut conn = db.get()?;
         let conn: &mut DbConn = &mut conn;
         db::run_pending(conn)?;
+        if let Some(sql) = setup_sql {
+            execute(conn, sql).with_context(|| format!("--setup-sql {sql:?}"))?;
+        }
         let now = now_micros();
         let org = orgs::insert(conn, "Records bench")?;
         let org_s = org.to_string();
         let mut user_ids = Vec::with_capacity(users_n);
-        for u in 0..users_n {
+        for u in 0..=users_n {
             let id = deskbind_core::ids::UserId::new().to_string();
             let role = match u {
                 0 => "admin",
@@ -211,6 +224,7 @@ impl Fixture {
             )?;
             user_ids.push(id);
         }
+        let quiet_user = user_ids.pop().context("no users")?;
         let mut phone_ids = Vec::with_capacity(phones_n);
         for p in 0..phones_n {
             let id = PhoneId::new();
@@ -268,6 +282,7 @@ impl Fixture {
         Ok(Self {
             org,
             user_ids,
+            quiet_user,
             phone_ids,
             region: region_of(PHONE_NUMBER),
             start,
@@ -275,7 +290,21 @@ impl Fixture {
             binding_start,
             binding_period,
             bindings: bindings_n,
+            conn_sql,
+            no_statement_cache: false,
         })
+    }
+
+    /// A pooled connection with `--conn-sql` applied.
+    pub fn conn(&self, db: &Database) -> anyhow::Result<r2d2::PooledConnection<DbManager>> {
+        let mut conn = db.get()?;
+        if self.no_statement_cache {
+            conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+        }
+        if let Some(sql) = &self.conn_sql {
+            execute(&mut conn, sql).with_context(|| format!("--conn-sql {sql:?}"))?;
+        }
+        Ok(conn)
     }
 
     /// Index of the user holding phone `p` at `at`.
@@ -291,6 +320,20 @@ impl Fixture {
     }
 }
 
+/// The order in which the uploads' calls happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Order {
+    /// Backfill: each phone's batches walk through the whole year in step
+    /// with the other phones, so every batch's rows land between rows
+    /// already stored (for every index that starts with a time or a user).
+    Interleaved,
+    /// Live: every batch's calls come after all calls uploaded before it,
+    /// the way phones upload as they go; the first run fills the first half
+    /// of the year, the second run the second half. Rows are appended at
+    /// the end of the time-ordered indexes.
+    Live,
+}
+
 /// How one batch of uploads is made: deterministic, so a replay sends the
 /// very same records.
 #[derive(Debug, Clone, Copy)]
@@ -302,11 +345,25 @@ pub struct BatchSpec {
     pub first: usize,
     pub count: usize,
     pub of: usize,
+    pub order: Order,
+    /// Live order: this batch's place among the run's `slots` batches,
+    /// and the run's time window.
+    pub slot: usize,
+    pub slots: usize,
+    pub window: (Micros, Micros),
 }
 
-/// Every phone's records in batches of `batch`, in time order per phone,
-/// phones taking turns (the way many phones upload at once).
-pub fn batch_plan(fixture: &Fixture, run: char, total: usize, batch: usize) -> Vec<BatchSpec> {
+/// Every phone's records in batches of `batch`, each phone's in time order,
+/// phones taking turns (the way many phones upload at once). `part` of
+/// `parts` names the run's share of the year in live order.
+pub fn batch_plan(
+    fixture: &Fixture,
+    run: char,
+    total: usize,
+    batch: usize,
+    order: Order,
+    (part, parts): (i64, i64),
+) -> Vec<BatchSpec> {
     let phones = fixture.phone_ids.len();
     let per: Vec<usize> = (0..phones).map(|p| fixture.per_phone(total, p)).collect();
     let rounds = per
@@ -315,6 +372,11 @@ pub fn batch_plan(fixture: &Fixture, run: char, total: usize, batch: usize) -> V
         .copied()
         .unwrap_or(0)
         .div_ceil(batch.max(1));
+    let share = (fixture.end - fixture.start) / parts.max(1);
+    let window = (
+        fixture.start + part * share,
+        fixture.start + (part + 1) * share,
+    );
     let mut plan = Vec::new();
     for r in 0..rounds {
         for (p, &of) in per.iter().enumerate() {
@@ -326,9 +388,17 @@ pub fn batch_plan(fixture: &Fixture, run: char, total: usize, batch: usize) -> V
                     first,
                     count: batch.min(of - first),
                     of,
+                    order,
+                    slot: plan.len(),
+                    slots: 0,
+                    window,
                 });
             }
         }
+    }
+    let slots = plan.len();
+    for b in &mut plan {
+        b.slots = slots;
     }
     plan
 }
@@ -338,12 +408,26 @@ impl BatchSpec {
     pub fn uploads(&self, fixture: &Fixture) -> Vec<CallRecordUpload> {
         let seed = (u64::from(self.run) << 48) ^ ((self.phone as u64) << 32) ^ self.first as u64;
         let mut rng = fastrand::Rng::with_seed(seed);
-        let span = fixture.end - fixture.start;
-        let step = span / i64::try_from(self.of.max(1)).unwrap_or(1);
+        let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        // Interleaved: the phone's records spread evenly over the year.
+        // Live: this batch's records spread over its own slot of the window.
+        let (base, step) = match self.order {
+            Order::Interleaved => {
+                let span = fixture.end - fixture.start;
+                (fixture.start, span / as_i64(self.of.max(1)))
+            }
+            Order::Live => {
+                let slot_len = (self.window.1 - self.window.0) / as_i64(self.slots.max(1));
+                (
+                    self.window.0 + as_i64(self.slot) * slot_len
+                        - as_i64(self.first) * (slot_len / as_i64(self.count.max(1))),
+                    slot_len / as_i64(self.count.max(1)),
+                )
+            }
+        };
         (self.first..self.first + self.count)
             .map(|j| {
-                let at =
-                    fixture.start + i64::try_from(j).unwrap_or(0) * step + rng.i64(0..step.max(1));
+                let at = base + as_i64(j) * step + rng.i64(0..step.max(1));
                 upload(&mut rng, format!("{}{}-{j}", self.run, self.phone), at)
             })
             .collect()
@@ -490,10 +574,11 @@ pub struct Fill {
 pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Result<Fill> {
     use deskbind_core::domain::call_facts::CallFacts;
     let started = std::time::Instant::now();
-    let mut conn = db.get()?;
+    let mut conn = fixture.conn(db)?;
     let conn: &mut DbConn = &mut conn;
     let have: i64 = call_records::table.count().get_result(conn)?;
-    let missing = target.saturating_sub(usize::try_from(have).unwrap_or(0));
+    let have_n = usize::try_from(have).unwrap_or(0);
+    let missing = target.saturating_sub(have_n);
     let org_s = fixture.org.to_string();
     if missing > 0 {
         let now = now_micros();
@@ -504,7 +589,7 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
             + 1;
         let phones = fixture.phone_ids.len();
         let span = fixture.end - fixture.start;
-        let mut rng = fastrand::Rng::with_seed(0xB0_1C);
+        let mut rng = fastrand::Rng::with_seed(0xB0_1C ^ have_n as u64);
         let mut made = 0_usize;
         let tx_rows = FILL_CHUNK * FILL_CHUNKS_PER_TX;
         while made < missing {
@@ -513,7 +598,8 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
             for i in made..made + in_tx {
                 let phone = i % phones;
                 let at = fixture.start + rng.i64(0..span);
-                let up = upload(&mut rng, format!("b{phone}-{i}"), at);
+                // Unique across fills: numbered after the rows already there.
+                let up = upload(&mut rng, format!("b{phone}-{}", have_n + i), at);
                 let facts = CallFacts::parse(&up, fixture.region, now)
                     .map_err(|e| anyhow::anyhow!("generated record refused: {e}"))?;
                 let seq = first_seq + i64::try_from(i).unwrap_or(0);
@@ -538,10 +624,7 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
     }
     let secs = started.elapsed().as_secs_f64();
     let analyzing = std::time::Instant::now();
-    match conn {
-        DbConn::Postgresql(pg) => pg.batch_execute("ANALYZE")?,
-        DbConn::Sqlite(lite) => lite.batch_execute("ANALYZE")?,
-    }
+    execute(conn, "ANALYZE")?;
     Ok(Fill {
         rows: missing,
         secs,
@@ -550,21 +633,26 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
 }
 
 /// Rows in `call_records`.
+/// Runs SQL statements (no results) on the concrete connection.
+pub fn execute(conn: &mut DbConn, sql: &str) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Postgresql(pg) => pg.batch_execute(sql),
+        DbConn::Sqlite(lite) => lite.batch_execute(sql),
+    }
+}
+
 pub fn count_rows(db: &Database) -> anyhow::Result<i64> {
     let mut conn = db.get()?;
     Ok(call_records::table.count().get_result(&mut *conn)?)
 }
 
-/// Size of the data on disk: the SQLite file (with its WAL), or the
-/// PostgreSQL table with its indexes.
-pub fn data_size_bytes(db: &Database, bench: &BenchDb) -> anyhow::Result<u64> {
+/// Size of the data on disk, bytes: the SQLite file and its WAL, or the
+/// PostgreSQL table with its indexes (and no WAL).
+pub fn data_size_bytes(db: &Database, bench: &BenchDb) -> anyhow::Result<(u64, u64)> {
     if let Some(path) = bench.sqlite_path() {
-        let mut total = std::fs::metadata(&path)?.len();
-        let wal = PathBuf::from(format!("{}-wal", path.display()));
-        if let Ok(m) = std::fs::metadata(wal) {
-            total += m.len();
-        }
-        return Ok(total);
+        let main = std::fs::metadata(&path)?.len();
+        let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
+        return Ok((main, wal));
     }
     #[derive(QueryableByName)]
     struct Size {
@@ -577,5 +665,5 @@ pub fn data_size_bytes(db: &Database, bench: &BenchDb) -> anyhow::Result<u64> {
     };
     let size: Size = diesel::sql_query("SELECT pg_total_relation_size('call_records') AS bytes")
         .get_result(pg)?;
-    Ok(u64::try_from(size.bytes).unwrap_or(0))
+    Ok((u64::try_from(size.bytes).unwrap_or(0), 0))
 }

@@ -143,7 +143,7 @@ pub fn run(
 }
 
 fn writer(db: &Database, fixture: &Fixture, batches: &[BatchSpec]) -> anyhow::Result<ThreadStats> {
-    let mut conn = db.get()?;
+    let mut conn = fixture.conn(db)?;
     let conn: &mut DbConn = &mut conn;
     let mut stats = ThreadStats {
         records: 0,

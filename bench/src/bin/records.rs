@@ -30,7 +30,7 @@ use std::time::Instant;
 use anyhow::ensure;
 use clap::Parser;
 use deskbind_bench::records_fixture::{
-    self, BenchDb, DEFAULT_POSTGRES_ADMIN_URL, DbKind, Fixture, batch_plan,
+    self, BenchDb, DEFAULT_POSTGRES_ADMIN_URL, DbKind, Fixture, Order, batch_plan,
 };
 use deskbind_bench::records_ingest::{self, RunStats};
 use deskbind_bench::records_query::{self, KINDS, PAGE, WARMUP_PER_KIND};
@@ -66,6 +66,10 @@ struct Args {
     /// Timed queries (spread over the filter kinds).
     #[arg(long, default_value_t = 2_000)]
     queries: usize,
+    /// Rows inserted directly (and ANALYZEd) before the ingestion runs:
+    /// ingestion into a table that already holds history, with statistics.
+    #[arg(long, default_value_t = 0)]
+    pre_rows: usize,
     /// Threads of the concurrent ingestion run, each on its own phones.
     #[arg(long, default_value_t = 4)]
     writers: usize,
@@ -73,12 +77,27 @@ struct Args {
     users: usize,
     #[arg(long, default_value_t = 50)]
     phones: usize,
+    /// The order the uploaded calls happened in: interleaved (a year of
+    /// history from every phone at once) or live (each batch newer than
+    /// everything before it).
+    #[arg(long, value_enum, default_value = "interleaved")]
+    order: Order,
     /// Each phone changes holder this often (24: a hot desk bound per day).
     #[arg(long, default_value_t = 24)]
     binding_hours: i64,
     /// Server and admin database for the fresh PostgreSQL database.
     #[arg(long, default_value = DEFAULT_POSTGRES_ADMIN_URL)]
     postgres_url: String,
+    /// SQL run once after the migrations, e.g. to try an index.
+    #[arg(long)]
+    setup_sql: Option<String>,
+    /// SQL run on every connection the benchmark takes, e.g. a PRAGMA or a SET.
+    #[arg(long)]
+    conn_sql: Option<String>,
+    /// Turn off diesel's prepared-statement cache on the benchmark's
+    /// connections (PostgreSQL then plans every statement with its values).
+    #[arg(long)]
+    no_statement_cache: bool,
     /// Show the plan of every query kind, not only those missing the target.
     #[arg(long)]
     explain_all: bool,
@@ -103,10 +122,11 @@ fn main() -> anyhow::Result<()> {
     );
     let started = Instant::now();
     println!(
-        "records benchmark: {:?}, {} records per run in batches of {}, {} writers, {} users, {} phones (holder changes every {} h)",
+        "records benchmark: {:?}, {} records per run in batches of {} ({:?} order), {} writers, {} users, {} phones (holder changes every {} h)",
         args.db,
         args.records,
         args.batch,
+        args.order,
         args.writers,
         args.users,
         args.phones,
@@ -144,27 +164,62 @@ fn run(
     load_before: &str,
 ) -> anyhow::Result<serde_json::Value> {
     let t = Instant::now();
-    let fixture = Fixture::create(db, args.users, args.phones, args.binding_hours)?;
+    let mut fixture = Fixture::create(
+        db,
+        args.users,
+        args.phones,
+        args.binding_hours,
+        args.setup_sql.as_deref(),
+        args.conn_sql.clone(),
+    )?;
+    fixture.no_statement_cache = args.no_statement_cache;
+    if args.no_statement_cache {
+        println!("diesel's prepared-statement cache is off on the benchmark's connections");
+    }
+    if let Some(sql) = &args.setup_sql {
+        println!("setup SQL: {sql}");
+    }
+    if let Some(sql) = &args.conn_sql {
+        println!("connection SQL: {sql}");
+    }
     println!(
-        "setup: migrated, 1 organisation, {} users, {} phones, {} bindings in {:.2} s",
+        "setup: migrated, 1 organisation, {} users (+1 without calls), {} phones, {} bindings in {:.2} s",
         fixture.user_ids.len(),
         fixture.phone_ids.len(),
         fixture.bindings,
         t.elapsed().as_secs_f64()
     );
 
+    if args.pre_rows > 0 {
+        let pre = records_fixture::fill_to(db, &fixture, args.pre_rows)?;
+        println!(
+            "pre-fill        {} rows inserted in {:.1} s, ANALYZE {:.1} s",
+            pre.rows, pre.secs, pre.analyze_secs
+        );
+    }
+
     // 1. Ingestion.
-    let single_plan = batch_plan(&fixture, 's', args.records, args.batch);
+    let parts = match args.order {
+        Order::Interleaved => (0, 1),
+        Order::Live => (0, 2),
+    };
+    let single_plan = batch_plan(&fixture, 's', args.records, args.batch, args.order, parts);
     println!("ingesting {} records from 1 writer ...", args.records);
     let single = records_ingest::run(db, &fixture, &single_plan, 1)?;
     print_run("1 writer", &single);
-    let multi_plan = batch_plan(&fixture, 'm', args.records, args.batch);
+    let parts = (parts.1 - 1, parts.1);
+    let multi_plan = batch_plan(&fixture, 'm', args.records, args.batch, args.order, parts);
     println!(
         "ingesting {} more records from {} writers ...",
         args.records, args.writers
     );
     let multi = records_ingest::run(db, &fixture, &multi_plan, args.writers)?;
-    print_run(&format!("{} writers", args.writers), &multi);
+    let multi_label = format!(
+        "{} writer{}",
+        args.writers,
+        if args.writers == 1 { "" } else { "s" }
+    );
+    print_run(&multi_label, &multi);
     println!("replaying the 1-writer run's batches ...");
     let replay = records_ingest::run(db, &fixture, &single_plan, 1)?;
     print_run("replay", &replay);
@@ -196,15 +251,20 @@ fn run(
         fill.rows as f64 / fill.secs.max(1e-9),
         fill.analyze_secs
     );
-    println!(
-        "table           {rows} rows; {:.0} MiB on disk ({}), {:.0} bytes per row",
-        size as f64 / 1048576.0,
-        match args.db {
-            DbKind::Sqlite => "SQLite file + WAL",
-            DbKind::Postgres => "call_records with indexes and TOAST",
-        },
-        size as f64 / rows.max(1) as f64
-    );
+    let (size, wal) = size;
+    match args.db {
+        DbKind::Sqlite => println!(
+            "table           {rows} rows; SQLite file {:.0} MiB ({:.0} bytes per row), WAL {:.0} MiB",
+            size as f64 / 1048576.0,
+            size as f64 / rows.max(1) as f64,
+            wal as f64 / 1048576.0
+        ),
+        DbKind::Postgres => println!(
+            "table           {rows} rows; call_records with indexes {:.0} MiB ({:.0} bytes per row)",
+            size as f64 / 1048576.0,
+            size as f64 / rows.max(1) as f64
+        ),
+    }
     println!(
         "querying: {} first pages of {PAGE} (after {WARMUP_PER_KIND} untimed per kind), one connection ...",
         args.queries
@@ -256,13 +316,12 @@ fn run(
     println!();
     println!("== summary ({:?}) ==", args.db);
     print_run("1 writer", &single);
-    print_run(&format!("{} writers", args.writers), &multi);
+    print_run(&multi_label, &multi);
     print_run("replay", &replay);
     println!(
-        "target          ingestion >= {ingest_target:.0} records/s: 1 writer {} ({:.0}), {} writers {} ({:.0})",
+        "target          ingestion >= {ingest_target:.0} records/s: 1 writer {} ({:.0}), {multi_label} {} ({:.0})",
         verdict(single.records_per_sec() >= ingest_target),
         single.records_per_sec(),
-        args.writers,
         verdict(multi.records_per_sec() >= ingest_target),
         multi.records_per_sec()
     );
@@ -289,11 +348,16 @@ fn run(
         "cpus": cpus,
         "load_before": load_before,
         "records_per_run": args.records,
+        "pre_rows": args.pre_rows,
         "batch": args.batch,
+        "order": format!("{:?}", args.order).to_lowercase(),
         "writers": args.writers,
         "users": args.users,
         "phones": args.phones,
         "bindings": fixture.bindings,
+        "setup_sql": args.setup_sql,
+        "conn_sql": args.conn_sql,
+        "no_statement_cache": args.no_statement_cache,
         "ingest": {
             "single": run_json(&single),
             "concurrent": run_json(&multi),
@@ -303,6 +367,7 @@ fn run(
         "fill": { "rows": fill.rows, "secs": fill.secs, "analyze_secs": fill.analyze_secs },
         "rows": rows,
         "data_bytes": size,
+        "wal_bytes": wal,
         "queries": {
             "count": args.queries,
             "by_kind": per_kind,

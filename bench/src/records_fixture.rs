@@ -632,7 +632,6 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
     })
 }
 
-/// Rows in `call_records`.
 /// Runs SQL statements (no results) on the concrete connection.
 pub fn execute(conn: &mut DbConn, sql: &str) -> diesel::QueryResult<()> {
     match conn {
@@ -641,6 +640,7 @@ pub fn execute(conn: &mut DbConn, sql: &str) -> diesel::QueryResult<()> {
     }
 }
 
+/// Rows in `call_records`.
 pub fn count_rows(db: &Database) -> anyhow::Result<i64> {
     let mut conn = db.get()?;
     Ok(call_records::table.count().get_result(&mut *conn)?)

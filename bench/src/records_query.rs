@@ -190,15 +190,16 @@ pub fn run(db: &Database, fixture: &Fixture, total: usize) -> anyhow::Result<Que
 
 /// The SQL `call_records::list` sends for `p` (first page), with the values
 /// inlined, for EXPLAIN. Mirrors `filtered` in core/src/repo/call_records.rs:
-/// diesel writes `IN (...)` on SQLite and `= ANY(array)` on PostgreSQL.
+/// one user is an equality; several are `IN (...)` on SQLite and
+/// `= ANY(array)` on PostgreSQL, as diesel writes them.
 pub fn sql_of(fixture: &Fixture, p: &Params, postgres: bool) -> String {
     let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let any = |col: &str, ids: &[String]| {
         let list: Vec<String> = ids.iter().map(|s| quote(s)).collect();
-        if postgres {
-            format!("{col} = ANY(ARRAY[{}])", list.join(", "))
-        } else {
-            format!("{col} IN ({})", list.join(", "))
+        match list.as_slice() {
+            [one] => format!("{col} = {one}"),
+            _ if postgres => format!("{col} = ANY(ARRAY[{}])", list.join(", ")),
+            _ => format!("{col} IN ({})", list.join(", ")),
         }
     };
     let mut clauses = vec![format!("org_id = {}", quote(&fixture.org.to_string()))];
@@ -249,7 +250,10 @@ struct SqlitePlanLine {
 }
 
 /// The plan of `p`'s query: `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL (it
-/// runs the query), `EXPLAIN QUERY PLAN` on SQLite.
+/// runs the query), `EXPLAIN QUERY PLAN` on SQLite. With the values inlined
+/// PostgreSQL shows its custom plan; the timed queries go through diesel's
+/// prepared-statement cache, where PostgreSQL may switch to a generic plan
+/// after five executions (compare a run with `--no-statement-cache`).
 pub fn explain(db: &Database, fixture: &Fixture, p: &Params) -> anyhow::Result<Vec<String>> {
     let mut conn = fixture.conn(db)?;
     match &mut *conn {

@@ -292,6 +292,14 @@ fn run(
     println!("{:<22} {}", "overall", fmt_q(&all));
     println!("{:<22} {}", "overall w/o number", fmt_q(&all_but_number));
 
+    if !slow.is_empty() && args.db == DbKind::Postgres {
+        println!();
+        println!(
+            "note: plans below are for the values inlined (PostgreSQL's custom plan); the timed \
+             queries use diesel's cached prepared statements, for which PostgreSQL may use a \
+             generic plan after five executions"
+        );
+    }
     let mut rng = fastrand::Rng::with_seed(0xE8_91A1);
     for kind in KINDS.iter().filter(|k| slow.contains(k)) {
         let p = records_query::params(*kind, &fixture, &mut rng);

@@ -75,5 +75,9 @@ CREATE TABLE recording_uploads (
 );
 CREATE INDEX recording_uploads_expiry_idx ON recording_uploads (expires_at);
 
+-- Who held a phone when: record uploads look up the binding in force at
+-- each call's start.
+CREATE INDEX bindings_phone_started_idx ON bindings (phone_id, started_at);
+
 -- Organisations that existed before the counter.
 INSERT INTO sync_counters (org_id, last_seq) SELECT id, 0 FROM organisations;

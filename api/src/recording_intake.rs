@@ -148,50 +148,64 @@ where
     if let Some(failure) = failure {
         return Err(failure);
     }
-    let written = written.map_err(ApiError::internal)?;
-    let checked = check(written.size, &written.sha256, &written.prefix, declared)?;
+    let (file, print) = written.map_err(ApiError::internal)?;
+    let checked = check(&print, declared)?;
     Ok(Received {
-        file: written.file,
-        size: written.size,
+        file,
+        size: print.size,
         format: checked.format,
         duration_ms: checked.duration_ms,
     })
 }
 
-/// The spool file, its SHA-256, size and first bytes.
-#[derive(Debug)]
-struct Written {
-    file: tempfile::TempPath,
-    sha256: [u8; 32],
-    size: u64,
+/// What the checks need of a file: its size, SHA-256 and first bytes.
+#[derive(Debug, Default)]
+pub struct Fingerprint {
+    pub size: u64,
+    pub sha256: [u8; 32],
+    pub prefix: Vec<u8>,
+}
+
+/// Builds a [`Fingerprint`] chunk by chunk, so no file is ever held whole.
+#[derive(Default)]
+struct Fingerprinter {
+    hasher: Sha256,
     prefix: Vec<u8>,
+    size: u64,
+}
+
+impl Fingerprinter {
+    fn update(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        if self.prefix.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - self.prefix.len()).min(chunk.len());
+            self.prefix.extend_from_slice(&chunk[..take]);
+        }
+        self.size += chunk.len() as u64;
+    }
+
+    fn finish(self) -> Fingerprint {
+        Fingerprint {
+            size: self.size,
+            sha256: self.hasher.finalize().into(),
+            prefix: self.prefix,
+        }
+    }
 }
 
 fn write_and_hash(
     spool: tempfile::NamedTempFile,
     mut rx: mpsc::Receiver<web::Bytes>,
-) -> std::io::Result<Written> {
-    let mut hasher = Sha256::new();
-    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    let mut size = 0u64;
+) -> std::io::Result<(tempfile::TempPath, Fingerprint)> {
+    let mut print = Fingerprinter::default();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, spool);
     while let Some(chunk) = rx.blocking_recv() {
-        hasher.update(&chunk);
-        if prefix.len() < SNIFF_BYTES {
-            let take = (SNIFF_BYTES - prefix.len()).min(chunk.len());
-            prefix.extend_from_slice(&chunk[..take]);
-        }
-        size += chunk.len() as u64;
+        print.update(&chunk);
         out.write_all(&chunk)?;
     }
     let spool = out.into_inner().map_err(|e| e.into_error())?;
     spool.as_file().sync_all()?;
-    Ok(Written {
-        file: spool.into_temp_path(),
-        sha256: hasher.finalize().into(),
-        size,
-        prefix,
-    })
+    Ok((spool.into_temp_path(), print.finish()))
 }
 
 /// What the checks learnt about a file.
@@ -201,49 +215,36 @@ pub struct Checked {
     pub duration_ms: Option<u64>,
 }
 
-/// Checks received bytes (their size, SHA-256 and first bytes) against
-/// what was declared.
-pub fn check(
-    size: u64,
-    sha256: &[u8; 32],
-    prefix: &[u8],
-    declared: Declared,
-) -> Result<Checked, ApiError> {
-    if size != declared.size {
-        return Err(size_mismatch(declared.size, size));
+/// Checks received bytes against what was declared.
+pub fn check(print: &Fingerprint, declared: Declared) -> Result<Checked, ApiError> {
+    if print.size != declared.size {
+        return Err(size_mismatch(declared.size, print.size));
     }
-    if *sha256 != declared.sha256 {
+    if print.sha256 != declared.sha256 {
         return Err(ApiError::Validation {
             code: "checksum_mismatch",
             field: "sha256".into(),
             detail: "the bytes received do not have the SHA-256 declared".into(),
         });
     }
-    let format = sniff(prefix).ok_or(ApiError::NotAudio)?;
+    let format = sniff(&print.prefix).ok_or(ApiError::NotAudio)?;
     Ok(Checked {
         format,
-        duration_ms: duration_ms(format, prefix, size),
+        duration_ms: duration_ms(format, &print.prefix, print.size),
     })
 }
 
-/// Hashes an object already stored (a presigned upload) chunk by chunk.
-pub async fn hash_stream<S, E>(mut body: S) -> Result<(u64, [u8; 32], Vec<u8>), E>
+/// Fingerprints an object already stored (a presigned upload) chunk by
+/// chunk.
+pub async fn fingerprint_stream<S, E>(mut body: S) -> Result<Fingerprint, E>
 where
     S: Stream<Item = Result<web::Bytes, E>> + Unpin,
 {
-    let mut hasher = Sha256::new();
-    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
-    let mut size = 0u64;
+    let mut print = Fingerprinter::default();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        hasher.update(&chunk);
-        if prefix.len() < SNIFF_BYTES {
-            let take = (SNIFF_BYTES - prefix.len()).min(chunk.len());
-            prefix.extend_from_slice(&chunk[..take]);
-        }
-        size += chunk.len() as u64;
+        print.update(&chunk?);
     }
-    Ok((size, hasher.finalize().into(), prefix))
+    Ok(print.finish())
 }
 
 fn size_mismatch(declared: u64, got: u64) -> ApiError {

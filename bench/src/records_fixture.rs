@@ -531,31 +531,15 @@ pub fn row_for(
     now: Micros,
     sync_seq: i64,
 ) -> CallRecordRow {
-    let mut row = CallRecordRow {
-        id: deskbind_core::ids::CallRecordId::new().to_string(),
-        org_id: fixture.org.to_string(),
-        phone_id: fixture.phone_ids[phone].to_string(),
-        call_id: facts.call_id.clone(),
-        user_id: Some(fixture.user_ids[fixture.holder(phone, facts.started_at)].clone()),
-        dial_id: None,
-        direction: String::new(),
-        local_number: None,
-        local_e164: None,
-        remote_number: String::new(),
-        remote_e164: None,
-        started_at: 0,
-        answered_at: None,
-        ended_at: None,
-        duration_secs: None,
-        result: None,
-        recording_id: None,
-        phone_reported_at: Some(now),
-        app_reported_at: None,
-        created_at: now,
-        updated_at: now,
-        sync_seq,
-    };
-    row.set_facts(facts);
+    let mut row = CallRecordRow::new(
+        fixture.org.to_string(),
+        fixture.phone_ids[phone].to_string(),
+        Some(fixture.user_ids[fixture.holder(phone, facts.started_at)].clone()),
+        facts,
+        deskbind_core::domain::call_facts::Reporter::Phone,
+        now,
+    );
+    row.sync_seq = sync_seq;
     row
 }
 

@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use deskbind_core::ids::{CallRecordId, PhoneId, TeamId, UserId};
 use deskbind_core::wire::{
     AppCallRecordBatch, CallDirection, CallRecord, CallRecordUpload, CallResult, CallStats,
-    IngestResults, MAX_RECORD_BATCH, Page, SyncPage,
+    IngestResults, Page, SyncPage,
 };
 use futures_util::StreamExt as _;
 use reqwest::Method;
 use tokio::io::AsyncWriteExt as _;
 
 use crate::app::{AppClient, PageQuery};
+use crate::record_batches::in_batches;
 use crate::{ClientError, Result};
 
 /// Filters of [`AppClient::list_calls`], [`AppClient::export_calls_csv`]
@@ -73,22 +74,11 @@ impl AppClient {
         phone_id: PhoneId,
         records: &[CallRecordUpload],
     ) -> Result<IngestResults> {
-        let mut all = IngestResults {
-            results: Vec::with_capacity(records.len()),
-        };
-        for (n, chunk) in records.chunks(MAX_RECORD_BATCH).enumerate() {
-            let body = AppCallRecordBatch {
-                phone_id,
-                records: chunk.to_vec(),
-            };
-            let part: IngestResults = self.send(Method::POST, "v1/call-records", &body).await?;
-            let offset = u32::try_from(n * MAX_RECORD_BATCH).unwrap_or(u32::MAX);
-            all.results.extend(part.results.into_iter().map(|mut r| {
-                r.index += offset;
-                r
-            }));
-        }
-        Ok(all)
+        in_batches(records, |records| async move {
+            let body = AppCallRecordBatch { phone_id, records };
+            self.send(Method::POST, "v1/call-records", &body).await
+        })
+        .await
     }
 
     /// Changes after `cursor` (`None` from the start). Store

@@ -13,6 +13,7 @@ mod http;
 mod phone;
 mod phone_link;
 mod phone_records;
+mod record_batches;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery};
 pub use app_calls::CallQuery;

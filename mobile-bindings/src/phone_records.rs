@@ -7,8 +7,8 @@ use std::path::Path;
 
 use base64::Engine as _;
 use deskbind_core::wire::{
-    CallRecordUpload, CreateRecordingUpload, IngestResults, MAX_RECORD_BATCH, PhoneCallRecordBatch,
-    Recording, RecordingUpload,
+    CallRecordUpload, CreateRecordingUpload, IngestResults, PhoneCallRecordBatch, Recording,
+    RecordingUpload,
 };
 use reqwest::Method;
 use sha2::{Digest as _, Sha256};
@@ -16,6 +16,7 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::http::json;
 use crate::phone::PhoneClient;
+use crate::record_batches::in_batches;
 use crate::{ClientError, Result};
 
 /// Files at least this large use a presigned upload when the server offers one.
@@ -55,23 +56,12 @@ impl PhoneClient {
     /// than one batch's worth goes in several requests; results keep the
     /// input's indexes.
     pub async fn upload_call_records(&self, records: &[CallRecordUpload]) -> Result<IngestResults> {
-        let mut all = IngestResults {
-            results: Vec::with_capacity(records.len()),
-        };
-        for (n, chunk) in records.chunks(MAX_RECORD_BATCH).enumerate() {
-            let body = PhoneCallRecordBatch {
-                records: chunk.to_vec(),
-            };
-            let part: IngestResults = self
-                .call(Method::POST, "v1/phone/call-records", Some(&body))
-                .await?;
-            let offset = u32::try_from(n * MAX_RECORD_BATCH).unwrap_or(u32::MAX);
-            all.results.extend(part.results.into_iter().map(|mut r| {
-                r.index += offset;
-                r
-            }));
-        }
-        Ok(all)
+        in_batches(records, |records| async move {
+            let body = PhoneCallRecordBatch { records };
+            self.call(Method::POST, "v1/phone/call-records", Some(&body))
+                .await
+        })
+        .await
     }
 
     /// Uploads the recording of `call_id` from `path`: presigned for a

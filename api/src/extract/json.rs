@@ -25,11 +25,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.max_json_bytes)
-            .unwrap_or(FALLBACK_LIMIT);
-        read_json(req, payload, limit)
+        read_json(req, payload, configured_limit(req))
     }
 }
 
@@ -44,14 +40,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for BatchJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.max_json_bytes)
-            .unwrap_or(FALLBACK_LIMIT)
-            .max(MAX_RECORD_BATCH_BYTES);
+        let limit = configured_limit(req).max(MAX_RECORD_BATCH_BYTES);
         let body = read_json::<T>(req, payload, limit);
         Box::pin(async move { body.await.map(|Json(v)| BatchJson(v)) })
     }
+}
+
+/// `max_json_bytes` from the settings.
+fn configured_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.max_json_bytes)
+        .unwrap_or(FALLBACK_LIMIT)
 }
 
 fn read_json<T: DeserializeOwned + 'static>(

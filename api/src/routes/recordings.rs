@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use deskbind_core::domain::call_facts::parse_call_id;
 use deskbind_core::ids::{CallRecordId, PhoneId, RecordingId, RecordingUploadId};
 use deskbind_core::repo::call_records;
 use deskbind_core::repo::recordings::{self, RecordingRow, Stored, UploadRow};
@@ -23,22 +24,14 @@ use crate::extract::{AuthPhone, AuthUser, Json, path_id};
 use crate::recording_intake::{self, Declared, Received};
 use crate::state::AppState;
 
-const MAX_CALL_ID_CHARS: usize = 128;
 /// How long after its URL expired an upload may still be completed; the
 /// worker removes abandoned uploads only later (an hour after expiry).
 const COMPLETE_GRACE_SECS: i64 = 1800;
 
-/// The call id from the path, trimmed like a record's, so the two match.
+/// The call id from the path, checked and trimmed exactly like a record's,
+/// so the two match.
 fn call_id_param(raw: &str) -> ApiResult<String> {
-    let raw = raw.trim();
-    let ok = !raw.is_empty()
-        && raw.chars().count() <= MAX_CALL_ID_CHARS
-        && !raw.chars().any(char::is_control);
-    ok.then(|| raw.to_owned()).ok_or(ApiError::Validation {
-        code: "invalid_call_id",
-        field: "call_id".into(),
-        detail: format!("must be 1 to {MAX_CALL_ID_CHARS} characters without control characters"),
-    })
+    Ok(parse_call_id(raw)?)
 }
 
 /// Where a new recording goes: generated, never from the request.
@@ -270,10 +263,10 @@ pub async fn complete_upload(
             .read(&upload.storage_key)
             .await
             .map_err(ApiError::internal)?;
-        let (size, sha256, prefix) = recording_intake::hash_stream(stream)
+        let print = recording_intake::fingerprint_stream(stream)
             .await
             .map_err(ApiError::internal)?;
-        recording_intake::check(size, &sha256, &prefix, declared)
+        recording_intake::check(&print, declared)
     } else {
         Err(ApiError::BadRequest {
             code: "size_mismatch",

@@ -332,6 +332,37 @@ async fn presigned_uploads_need_object_storage() {
     assert_eq!(code(&err), (409, "presigned_upload_unavailable".into()));
 }
 
+/// Asks for a presigned upload of `audio` and PUTs it to the bucket, but
+/// does not complete it.
+async fn presigned_put(
+    app: &TestApp,
+    phone: &PhoneClient,
+    call_id: &str,
+    audio: &[u8],
+) -> deskbind_core::wire::RecordingUpload {
+    let ticket: deskbind_core::wire::RecordingUpload = reqwest::Client::new()
+        .post(app.url(&format!("/v1/phone/recordings/{call_id}/uploads")))
+        .bearer_auth(phone.credential())
+        .json(&serde_json::json!({
+            "size_bytes": audio.len(),
+            "sha256": hex::encode(Sha256::digest(audio)),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let put = reqwest::Client::new()
+        .put(&ticket.url)
+        .body(audio.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    ticket
+}
+
 async fn s3_app(s3: &S3Server) -> TestApp {
     spawn_app_with(|s| s3.configure(s)).await
 }
@@ -532,26 +563,7 @@ async fn the_worker_removes_presigned_uploads_never_completed() {
     let app = s3_app(&s3).await;
     let (_, _, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111").await;
     let audio = wav(2_000);
-    let ticket: deskbind_core::wire::RecordingUpload = reqwest::Client::new()
-        .post(app.url("/v1/phone/recordings/c1/uploads"))
-        .bearer_auth(phone.credential())
-        .json(&serde_json::json!({
-            "size_bytes": audio.len(),
-            "sha256": hex::encode(Sha256::digest(&audio)),
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let put = reqwest::Client::new()
-        .put(&ticket.url)
-        .body(audio)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
+    let _ticket = presigned_put(&app, &phone, "c1", &audio).await;
     assert_eq!(s3.object_count(), 1);
 
     let storage = deskbind_core::storage::Storage::from_settings(&app.settings)
@@ -582,26 +594,7 @@ async fn completing_one_upload_twice_at_once_keeps_the_recording() {
     let app = s3_app(&s3).await;
     let (_, _, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111").await;
     let audio = wav(30_000);
-    let ticket: deskbind_core::wire::RecordingUpload = reqwest::Client::new()
-        .post(app.url("/v1/phone/recordings/c1/uploads"))
-        .bearer_auth(phone.credential())
-        .json(&serde_json::json!({
-            "size_bytes": audio.len(),
-            "sha256": hex::encode(Sha256::digest(&audio)),
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let put = reqwest::Client::new()
-        .put(&ticket.url)
-        .body(audio.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success());
+    let ticket = presigned_put(&app, &phone, "c1", &audio).await;
     let complete = || {
         reqwest::Client::new()
             .post(app.url(&format!(

@@ -53,12 +53,7 @@ impl CallFacts {
         region: Option<phonenumber::country::Id>,
         now: Micros,
     ) -> Result<Self, FieldError> {
-        let call_id = printable(
-            "call_id",
-            &upload.call_id,
-            MAX_CALL_ID_CHARS,
-            "invalid_call_id",
-        )?;
+        let call_id = parse_call_id(&upload.call_id)?;
         let remote_number = printable(
             "remote_number",
             &upload.remote_number,
@@ -222,6 +217,12 @@ impl CallFacts {
         let merged = merged.with_derived_duration();
         Ok((merged != *self).then_some(merged))
     }
+}
+
+/// The phone's call id, as records and recordings both key it: trimmed,
+/// 1 to 128 characters, no control characters.
+pub fn parse_call_id(raw: &str) -> Result<String, FieldError> {
+    printable("call_id", raw, MAX_CALL_ID_CHARS, "invalid_call_id")
 }
 
 fn printable(

@@ -41,7 +41,7 @@ impl CallSample {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Tally {
     calls: u64,
     answered: u64,
@@ -53,12 +53,6 @@ struct Tally {
 pub struct DayTallies {
     tz: Tz,
     tallies: BTreeMap<(String, String), Tally>,
-}
-
-impl std::fmt::Debug for Tally {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}/{}", self.calls, self.answered, self.talk_secs)
-    }
 }
 
 impl DayTallies {

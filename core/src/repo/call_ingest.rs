@@ -324,31 +324,15 @@ fn new_row(
     user: Option<String>,
     now: Micros,
 ) -> CallRecordRow {
-    let mut row = CallRecordRow {
-        id: CallRecordId::new().to_string(),
-        org_id: context.org_id.clone(),
-        phone_id: context.phone_id.clone(),
-        call_id: facts.call_id.clone(),
-        user_id: user,
-        dial_id: None,
-        direction: String::new(),
-        local_number: None,
-        local_e164: None,
-        remote_number: String::new(),
-        remote_e164: None,
-        started_at: 0,
-        answered_at: None,
-        ended_at: None,
-        duration_secs: None,
-        result: None,
-        recording_id: context.recordings.get(&facts.call_id).cloned(),
-        phone_reported_at: (reporter == Reporter::Phone).then_some(now),
-        app_reported_at: (reporter == Reporter::App).then_some(now),
-        created_at: now,
-        updated_at: now,
-        sync_seq: 0,
-    };
-    row.set_facts(facts);
+    let mut row = CallRecordRow::new(
+        context.org_id.clone(),
+        context.phone_id.clone(),
+        user,
+        facts,
+        reporter,
+        now,
+    );
+    row.recording_id = context.recordings.get(&facts.call_id).cloned();
     row
 }
 

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::recordings::RecordingRow;
 use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{call_records, recordings};
-use crate::domain::call_facts::CallFacts;
+use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::ids::{CallRecordId, OrgId, PhoneId};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{CallDirection, CallRecord, CallResult};
@@ -78,6 +78,45 @@ impl CallRecordRow {
             result: self.result()?,
             dial_id: self.dial_id.as_deref().map(stored_id).transpose()?,
         })
+    }
+
+    /// A new record of `facts` in the organisation's phone, first reported
+    /// by `reporter` at `now`; not yet numbered (`sync_seq` 0) and without
+    /// a recording.
+    pub fn new(
+        org_id: String,
+        phone_id: String,
+        user_id: Option<String>,
+        facts: &CallFacts,
+        reporter: Reporter,
+        now: Micros,
+    ) -> Self {
+        let mut row = Self {
+            id: CallRecordId::new().to_string(),
+            org_id,
+            phone_id,
+            call_id: facts.call_id.clone(),
+            user_id,
+            dial_id: None,
+            direction: String::new(),
+            local_number: None,
+            local_e164: None,
+            remote_number: String::new(),
+            remote_e164: None,
+            started_at: 0,
+            answered_at: None,
+            ended_at: None,
+            duration_secs: None,
+            result: None,
+            recording_id: None,
+            phone_reported_at: (reporter == Reporter::Phone).then_some(now),
+            app_reported_at: (reporter == Reporter::App).then_some(now),
+            created_at: now,
+            updated_at: now,
+            sync_seq: 0,
+        };
+        row.set_facts(facts);
+        row
     }
 
     /// Overwrites the fact columns with `facts`.

@@ -4,7 +4,7 @@
 //! while one attacker alone cannot lock its owner out), refresh and
 //! provisioning per peer IP; NFC binding redemptions per user, per phone and
 //! (numeric codes, which are guessable) per organisation; phone binding
-//! requests per phone; dial requests per user. With several API nodes each node limits on its own; a shared
+//! requests per phone; dial requests per user; on-request pushes per user. With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -26,6 +26,7 @@ pub struct RateLimits {
     redeem_code_org: DefaultKeyedRateLimiter<String>,
     phone_binding: DefaultKeyedRateLimiter<String>,
     dial_user: DefaultKeyedRateLimiter<String>,
+    push_request_user: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -53,6 +54,7 @@ impl RateLimits {
             redeem_code_org: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(6)),
             phone_binding: per_minute(settings.phone_binding_rate_per_minute),
             dial_user: per_minute(settings.dial_rate_per_minute),
+            push_request_user: per_minute(settings.push_request_rate_per_minute),
         }
     }
 
@@ -97,6 +99,10 @@ impl RateLimits {
     }
 
     /// Forgets keys whose buckets are full again, so memory stays bounded.
+    pub fn push_request(&self, user: &str) -> Result<(), ApiError> {
+        check(&self.push_request_user, user.to_owned())
+    }
+
     pub fn prune(&self) {
         for limiter in [
             &self.login_pair,
@@ -109,6 +115,7 @@ impl RateLimits {
             &self.redeem_code_org,
             &self.phone_binding,
             &self.dial_user,
+            &self.push_request_user,
         ] {
             limiter.retain_recent();
             limiter.shrink_to_fit();

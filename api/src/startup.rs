@@ -95,11 +95,15 @@ impl Application {
         tracing::info!(kind = storage.kind(), "recording storage ready");
         let mut tasks = Vec::new();
         if settings.embedded_worker {
+            let sender = deskbind_core::push::PushSender::from_settings(&settings)
+                .context("cannot load FCM credentials (GOOGLE_APPLICATION_CREDENTIALS)")?;
+            tracing::info!(sender = sender.kind(), "push sender ready");
             tasks.push(tokio::spawn(deskbind_worker::run(
                 database.clone(),
                 relay.clone(),
                 storage.clone(),
-                Default::default(),
+                sender,
+                deskbind_worker::WorkerOptions::from_settings(&settings),
                 background.child_token(),
             )));
         }

@@ -84,6 +84,13 @@ pub struct Settings {
     pub recording_upload_url_ttl_secs: u64,
     /// How long a presigned recording download URL stays valid.
     pub recording_download_url_ttl_secs: u64,
+    /// How long a worker holds a claimed push job; another worker takes it
+    /// over after this if the holder died. Longer than a send can take (30 s).
+    pub push_lease_secs: u64,
+    /// Push sends one worker keeps in flight.
+    pub push_concurrency: usize,
+    /// On-request pushes (`POST /v1/push/request`) per user per minute.
+    pub push_request_rate_per_minute: u32,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -126,6 +133,9 @@ impl Default for Settings {
             recording_max_bytes: 512 * 1024 * 1024,
             recording_upload_url_ttl_secs: 900,
             recording_download_url_ttl_secs: 300,
+            push_lease_secs: 90,
+            push_concurrency: 64,
+            push_request_rate_per_minute: 2,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
         }
@@ -268,6 +278,27 @@ impl Settings {
             self.provisioning_code_ttl_secs,
             60,
             24 * 3600,
+        );
+        check_range(
+            &mut problems,
+            "push_lease_secs",
+            self.push_lease_secs,
+            2,
+            3600,
+        );
+        check_range(
+            &mut problems,
+            "push_concurrency",
+            self.push_concurrency as u64,
+            1,
+            1024,
+        );
+        check_range(
+            &mut problems,
+            "push_request_rate_per_minute",
+            u64::from(self.push_request_rate_per_minute),
+            1,
+            1_000_000,
         );
         check_range(
             &mut problems,

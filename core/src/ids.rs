@@ -50,5 +50,7 @@ id_type!(
     DialId,
     CallRecordId,
     RecordingId,
-    RecordingUploadId
+    RecordingUploadId,
+    PushDeviceId,
+    JobId
 );

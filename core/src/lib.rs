@@ -20,6 +20,8 @@ pub mod domain;
 #[cfg(feature = "server")]
 pub mod maintenance;
 #[cfg(feature = "server")]
+pub mod push;
+#[cfg(feature = "server")]
 pub mod relay;
 #[cfg(feature = "server")]
 pub mod repo;

@@ -9,6 +9,8 @@ use diesel::{Connection as _, PgConnection};
 
 use crate::db::{Backend, DatabaseUrl};
 
+pub mod push_fixture;
+
 /// `sslmode=disable`: libpq would otherwise negotiate TLS with a local server,
 /// and OpenSSL's exit-time cleanup then races with the server threads a test
 /// leaves running when it returns (seen as "double free" aborts after passing

@@ -378,7 +378,7 @@ impl AppClient {
     }
 
     /// A request without a body that answers 204.
-    async fn no_content(&self, method: Method, path: &str) -> Result<()> {
+    pub(crate) async fn no_content(&self, method: Method, path: &str) -> Result<()> {
         self.authed(method, path, None::<&()>, &[]).await.map(drop)
     }
 

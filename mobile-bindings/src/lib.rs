@@ -7,6 +7,7 @@ mod app;
 mod app_calls;
 mod app_dials;
 mod app_events;
+mod app_push;
 mod backoff;
 mod error;
 mod http;

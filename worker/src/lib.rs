@@ -1,4 +1,6 @@
-//! deskbind-worker: the background loops. Today: credential housekeeping
+//! deskbind-worker: the background loops. Push (module [`push`]): the
+//! scheduler that queues due digests and the sender that leases queued
+//! sends and hands them to FCM. Also: credential housekeeping
 //! (expired refresh tokens, revoked sessions, spent provisioning codes and
 //! binding tokens, old live-stream events), abandoned recording uploads
 //! (presigned tickets never completed, and spool files a crash left), the
@@ -8,12 +10,15 @@
 //! conditional updates that end a binding once), so any number may run side
 //! by side.
 
+pub mod push;
+
 use std::time::Duration;
 
 use deskbind_core::db::Database;
 use deskbind_core::maintenance::{self, PurgeReport};
+use deskbind_core::push::PushSender;
 use deskbind_core::relay::Relay;
-use deskbind_core::repo::{RepoError, bindings, dials, recordings};
+use deskbind_core::repo::{RepoError, bindings, dials, jobs, recordings};
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use tokio_util::sync::CancellationToken;
@@ -26,6 +31,9 @@ pub struct WorkerOptions {
     pub binding_expiry_interval: Duration,
     /// Time between sweeps that mark undelivered dial commands expired.
     pub dial_expiry_interval: Duration,
+    /// Time between looks for due push schedules.
+    pub schedule_interval: Duration,
+    pub sender: push::SenderOptions,
 }
 
 impl Default for WorkerOptions {
@@ -34,13 +42,36 @@ impl Default for WorkerOptions {
             maintenance_interval: Duration::from_secs(600),
             binding_expiry_interval: Duration::from_secs(30),
             dial_expiry_interval: Duration::from_secs(5),
+            schedule_interval: Duration::from_secs(1),
+            sender: push::SenderOptions::default(),
         }
     }
 }
 
+impl WorkerOptions {
+    /// The defaults with the push settings from configuration.
+    pub fn from_settings(settings: &deskbind_core::config::Settings) -> Self {
+        let mut options = Self::default();
+        options.sender.lease = Duration::from_secs(settings.push_lease_secs);
+        options.sender.concurrency = settings.push_concurrency;
+        options
+    }
+}
+
+/// Finished jobs are kept this long as the record of what was sent.
+const FINISHED_JOB_RETENTION_SECS: i64 = 7 * 24 * 3600;
+
 /// One housekeeping pass; tests drive this directly.
 pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoError> {
-    db.run(maintenance::purge_now).await
+    let report = db.run(maintenance::purge_now).await?;
+    let before = now_micros() - seconds(FINISHED_JOB_RETENTION_SECS);
+    let jobs = db
+        .run(move |conn| jobs::purge_finished(conn, before))
+        .await?;
+    if jobs > 0 {
+        tracing::info!(jobs, "finished push jobs purged");
+    }
+    Ok(report)
 }
 
 /// How long after its URL expired a presigned upload may still be
@@ -149,14 +180,24 @@ pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize,
 }
 
 /// Runs the loops until `cancel` fires; a failed pass is logged and retried
-/// at the next tick, never fatal.
+/// at the next tick, never fatal. On cancel the push sender finishes the
+/// sends it has out before this returns.
 pub async fn run(
     db: Database,
     relay: Relay,
     storage: Storage,
+    sender: PushSender,
     options: WorkerOptions,
     cancel: CancellationToken,
 ) {
+    let sending = tokio::spawn(push::run_sender(
+        db.clone(),
+        sender,
+        options.sender.clone(),
+        cancel.clone(),
+    ));
+    let mut schedule_tick = tokio::time::interval(options.schedule_interval);
+    schedule_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tick = tokio::time::interval(options.maintenance_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut upload_tick = tokio::time::interval(options.maintenance_interval);
@@ -187,12 +228,20 @@ pub async fn run(
                 Ok(ended) => tracing::info!(ended, "expired bindings ended"),
                 Err(e) => tracing::error!(error = %e, "binding expiry sweep failed; retrying at the next tick"),
             },
+            _ = schedule_tick.tick() => match push::run_scheduler_once(&db, now_micros()).await {
+                Ok(report) if report.schedules == 0 => {}
+                Ok(report) => tracing::info!(schedules = report.schedules, digests = report.digests, jobs = report.jobs, "push schedules processed"),
+                Err(e) => tracing::error!(error = %e, "push scheduler failed; retrying at the next tick"),
+            },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "undelivered dial commands expired"),
                 Err(e) => tracing::error!(error = %e, "dial expiry sweep failed; retrying at the next tick"),
             },
         }
+    }
+    if sending.await.is_err() {
+        tracing::error!("the push sender panicked");
     }
     tracing::info!("worker stopped");
 }

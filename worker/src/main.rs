@@ -50,11 +50,15 @@ async fn main() -> anyhow::Result<()> {
     let storage = deskbind_core::storage::Storage::from_settings(&settings)
         .await
         .context("opening recording storage")?;
+    let sender = deskbind_core::push::PushSender::from_settings(&settings)
+        .context("loading FCM credentials (GOOGLE_APPLICATION_CREDENTIALS)")?;
+    tracing::info!(sender = sender.kind(), "push sender ready");
     deskbind_worker::run(
         database,
         relay,
         storage,
-        deskbind_worker::WorkerOptions::default(),
+        sender,
+        deskbind_worker::WorkerOptions::from_settings(&settings),
         cancel,
     )
     .await;

@@ -18,6 +18,7 @@ mod events;
 mod grants;
 mod ops;
 mod phones;
+mod push;
 mod recordings;
 mod teams;
 mod users;
@@ -122,6 +123,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/calls/{id}", calls::get),
         at(M::GET, "/v1/calls/{id}/recording", recordings::download),
         at(M::GET, "/v1/stats/calls", call_stats::get),
+        at(M::GET, "/v1/push/devices", push::list),
+        at(M::POST, "/v1/push/devices", push::register),
+        at(M::DELETE, "/v1/push/devices/{id}", push::delete),
+        at(M::GET, "/v1/push/schedule", push::get_schedule),
+        at(M::PUT, "/v1/push/schedule", push::put_schedule),
+        at(M::GET, "/v1/push/default-schedule", push::get_default),
+        at(M::PUT, "/v1/push/default-schedule", push::put_default),
+        at(M::POST, "/v1/push/request", push::request),
         at(M::POST, "/v1/phone/provision", device::provision),
         at(M::GET, "/v1/phone/me", device::me),
         at(M::POST, "/v1/phone/bindings", device::bind_user),

@@ -18,11 +18,7 @@ use crate::extract::{AuthUser, Json, PageParams, path_id};
 use crate::state::AppState;
 
 pub fn visibility(auth: &AuthUser) -> Visibility {
-    match auth.role {
-        Role::Admin => Visibility::Org,
-        Role::Manager => Visibility::TeamsOf(auth.user_id),
-        Role::Salesperson => Visibility::SelfOnly(auth.user_id),
-    }
+    Visibility::of(auth.role, auth.user_id)
 }
 
 pub async fn list(

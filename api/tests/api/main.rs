@@ -18,6 +18,7 @@ mod nfc;
 mod ops;
 mod phone_channel;
 mod phones;
+mod push;
 mod recordings;
 mod records;
 mod s3;

@@ -33,6 +33,14 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     let phone = app.phone("+4930901860").await;
     let binding = app.admin.bind_phone(phone.id, false).await.unwrap();
     let dial = app.admin.dial("+16502530000", None, None).await.unwrap();
+    let push_device = app
+        .admin
+        .register_push_device(
+            deskbind_core::wire::PushPlatform::Android,
+            "acme-admin-phone",
+        )
+        .await
+        .unwrap();
     let device = app.provision(&app.admin, phone.id).await;
     let record = device
         .upload_call_records(&[crate::records::call("t1", 0)])
@@ -81,6 +89,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             dial.id.to_string()
         } else if path.starts_with("/v1/calls") {
             record.to_string()
+        } else if path.starts_with("/v1/push/devices") {
+            push_device.id.to_string()
         } else {
             panic!("tenancy test does not know which id {path} takes")
         };
@@ -130,6 +140,10 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     assert_eq!(
         app.admin.get_dial(dial.id).await.unwrap().state,
         deskbind_core::wire::DialState::Queued
+    );
+    assert_eq!(
+        app.admin.list_push_devices().await.unwrap()[0].id,
+        push_device.id
     );
     // And the intruder's own lists do not show them.
     assert!(

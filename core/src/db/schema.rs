@@ -282,6 +282,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_devices (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        platform -> Text,
+        token -> Text,
+        created_at -> BigInt,
+        last_sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    push_dead_tokens (token_sha256) {
+        token_sha256 -> Text,
+        dead_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_default_schedules (org_id) {
+        org_id -> Text,
+        daily_at -> Nullable<Text>,
+        every_minutes -> Nullable<BigInt>,
+        on_missed_call -> BigInt,
+        on_new_records -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_schedules (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        custom -> BigInt,
+        daily_at -> Nullable<Text>,
+        every_minutes -> Nullable<BigInt>,
+        on_missed_call -> BigInt,
+        on_new_records -> BigInt,
+        pushed_seq -> BigInt,
+        last_pushed_at -> Nullable<BigInt>,
+        next_due_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        org_id -> Text,
+        user_id -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        topic -> Text,
+        payload -> Text,
+        run_at -> BigInt,
+        attempts -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        in_flight -> BigInt,
+        possible_duplicates -> BigInt,
+        outcome -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -297,6 +365,8 @@ diesel::joinable!(bindings -> users (user_id));
 diesel::joinable!(binding_tokens -> phones (phone_id));
 diesel::joinable!(dial_commands -> bindings (binding_id));
 diesel::joinable!(call_records -> recordings (recording_id));
+diesel::joinable!(push_devices -> users (user_id));
+diesel::joinable!(push_schedules -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -321,4 +391,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     recordings,
     call_records,
     recording_uploads,
+    push_devices,
+    push_dead_tokens,
+    push_default_schedules,
+    push_schedules,
+    jobs,
 );

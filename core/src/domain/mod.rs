@@ -9,6 +9,8 @@ pub mod dial_lifecycle;
 pub mod dial_policy;
 mod email;
 mod phone_number;
+pub mod push_message;
+pub mod push_schedule;
 mod text;
 
 pub use email::Email;

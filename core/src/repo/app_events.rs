@@ -36,6 +36,11 @@ pub fn record(
             app_events::at.eq(at),
         ))
         .execute(conn)?;
+    // What the app misses when it is not streaming also goes out as a push,
+    // queued with the change so it cannot be lost.
+    if let Some(message) = crate::domain::push_message::event_message(event) {
+        super::jobs::enqueue_push(conn, org_id, user_id, event.kind(), &message, at)?;
+    }
     Ok(())
 }
 

@@ -13,13 +13,14 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::call_records::CallRecordRow;
-use super::{DbConn, RepoError, sync_seq};
+use super::{DbConn, RepoError, push_schedules, sync_seq};
 use crate::db::schema::{bindings, call_records, dial_commands, recordings};
 use crate::db::write_tx;
 use crate::domain::FieldError;
 use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::ids::{CallRecordId, OrgId, PhoneId, UserId};
 use crate::time::Micros;
+use crate::wire::CallDirection;
 
 /// Rows per multi-row INSERT: 22 columns each stays far below both
 /// databases' limits on bound parameters.
@@ -305,8 +306,28 @@ impl Work {
         for chunk in inserts.chunks(INSERT_CHUNK) {
             insert_many(conn, chunk)?;
         }
-        Ok(())
+        due_now_for_pushes(conn, &inserts)
     }
+}
+
+/// Brings forward the digests of holders who asked to hear at once about
+/// new records or missed calls; in the ingest transaction, so a stored
+/// record and its trigger commit together.
+fn due_now_for_pushes(conn: &mut DbConn, inserted: &[CallRecordRow]) -> Result<(), RepoError> {
+    let Some(now) = inserted.first().map(|r| r.created_at) else {
+        return Ok(());
+    };
+    let mut fresh: Vec<String> = inserted.iter().filter_map(|r| r.user_id.clone()).collect();
+    let mut missed: Vec<String> = inserted
+        .iter()
+        .filter(|r| r.direction == CallDirection::Missed.as_str())
+        .filter_map(|r| r.user_id.clone())
+        .collect();
+    fresh.sort_unstable();
+    fresh.dedup();
+    missed.sort_unstable();
+    missed.dedup();
+    push_schedules::due_now_for_new_records(conn, &fresh, &missed, now)
 }
 
 fn not_your_call() -> FieldError {

@@ -11,6 +11,7 @@ use super::recordings::RecordingRow;
 use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{call_records, recordings};
 use crate::domain::call_facts::{CallFacts, Reporter};
+use crate::domain::push_message::{DIGEST_LATEST, Digest, DigestCall};
 use crate::ids::{CallRecordId, OrgId, PhoneId};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{CallDirection, CallRecord, CallResult};
@@ -324,6 +325,90 @@ pub fn changed_since(
         .order(call_records::sync_seq.asc())
         .limit(limit)
         .load(conn)?)
+}
+
+/// The digest of records that arrived or changed after change `after` up
+/// to and including `through`, within the scope: counts by direction and
+/// the newest few. `through` must be a committed change number
+/// (`sync_seq::current`), so nothing inside the range can still appear.
+pub fn digest(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    after: i64,
+    through: i64,
+) -> Result<Digest, RepoError> {
+    let mut digest = Digest {
+        through_seq: through,
+        ..Digest::default()
+    };
+    if through <= after {
+        return Ok(digest);
+    }
+    let directions: Vec<String> = in_range(
+        org,
+        scope,
+        after,
+        through,
+        call_records::table
+            .select(call_records::direction)
+            .into_boxed(),
+    )
+    .load(conn)?;
+    for direction in &directions {
+        match CallDirection::parse(direction) {
+            Some(CallDirection::Missed) => digest.missed += 1,
+            Some(CallDirection::Inbound) => digest.inbound += 1,
+            Some(CallDirection::Outbound) => digest.outbound += 1,
+            None => return Err(RepoError::Corrupt(format!("direction {direction:?}"))),
+        }
+    }
+    digest.records = u32::try_from(directions.len()).unwrap_or(u32::MAX);
+    let latest: Vec<(String, String, String, Option<String>, i64)> = in_range(
+        org,
+        scope,
+        after,
+        through,
+        call_records::table
+            .select((
+                call_records::id,
+                call_records::direction,
+                call_records::remote_number,
+                call_records::remote_e164,
+                call_records::started_at,
+            ))
+            .into_boxed(),
+    )
+    .order((call_records::started_at.desc(), call_records::id.desc()))
+    .limit(DIGEST_LATEST as i64)
+    .load(conn)?;
+    digest.latest = latest
+        .into_iter()
+        .map(|(id, direction, raw, e164, started_at)| {
+            Ok(DigestCall {
+                id,
+                direction: CallDirection::parse(&direction)
+                    .ok_or_else(|| RepoError::Corrupt(format!("direction {direction:?}")))?,
+                remote_number: e164.unwrap_or(raw),
+                started_at: to_datetime(started_at)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            })
+        })
+        .collect::<Result<_, RepoError>>()?;
+    Ok(digest)
+}
+
+/// Records of the scope whose change number is in `(after, through]`.
+fn in_range<ST>(
+    org: OrgId,
+    scope: &Scope,
+    after: i64,
+    through: i64,
+    query: Boxed<ST>,
+) -> Boxed<ST> {
+    scoped(query, org, scope)
+        .filter(call_records::sync_seq.gt(after))
+        .filter(call_records::sync_seq.le(through))
 }
 
 /// The recordings of `rows`, by recording id, in one query.

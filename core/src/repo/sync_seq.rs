@@ -55,3 +55,15 @@ pub fn create(conn: &mut DbConn, org_id: &str) -> Result<(), RepoError> {
 pub fn lock(conn: &mut DbConn, org_id: &str) -> Result<(), RepoError> {
     reserve(conn, org_id, 0).map(drop)
 }
+
+/// The organisation's last committed change number (0 before any). Every
+/// change up to it is visible to a reader that read it (commits happen in
+/// number order).
+pub fn current(conn: &mut DbConn, org_id: &str) -> Result<i64, RepoError> {
+    Ok(sync_counters::table
+        .find(org_id)
+        .select(sync_counters::last_seq)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}

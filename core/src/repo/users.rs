@@ -64,6 +64,17 @@ pub enum Visibility {
     SelfOnly(UserId),
 }
 
+impl Visibility {
+    /// What a user of `role` may see.
+    pub fn of(role: Role, user: UserId) -> Self {
+        match role {
+            Role::Admin => Self::Org,
+            Role::Manager => Self::TeamsOf(user),
+            Role::Salesperson => Self::SelfOnly(user),
+        }
+    }
+}
+
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {
@@ -211,6 +222,10 @@ pub fn update(
         }
         if disabling {
             super::bindings::end_for_user(conn, id, BindingEndReason::UserDisabled, by)?;
+        }
+        if let Some(tz) = &changes.time_zone {
+            // A daily digest is at a local time: when it is due moves too.
+            super::push_schedules::retime(conn, id, tz, now_micros())?;
         }
         Ok(())
     })

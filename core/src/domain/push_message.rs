@@ -1,0 +1,214 @@
+//! What a push carries, independent of FCM's envelope: string-valued data
+//! (FCM v1 requires strings), an optional visible notification, a collapse
+//! key and urgency. Messages are built here and stored in the job queue; the
+//! FCM client wraps them per platform (core/src/push/fcm.rs).
+
+use std::collections::BTreeMap;
+
+use chrono::SecondsFormat;
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{AppEvent, BindingAction, BindingVia, CallDirection, Dial};
+
+/// FCM's limit on a message's data plus notification, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 4096;
+/// The most calls a digest lists (the counts cover all of them).
+pub const DIGEST_LATEST: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushMessage {
+    pub data: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
+    /// A newer message with the same key replaces an undelivered older one.
+    pub collapse_key: String,
+    /// Deliver now, waking the device (Android HIGH, APNs priority 10).
+    pub urgent: bool,
+    /// How long FCM keeps trying to deliver it.
+    pub ttl_secs: u64,
+}
+
+impl PushMessage {
+    /// The bytes FCM counts against [`MAX_PAYLOAD_BYTES`].
+    pub fn payload_bytes(&self) -> usize {
+        let data = serde_json::to_string(&self.data).map_or(0, |s| s.len());
+        let notification = self
+            .notification
+            .as_ref()
+            .and_then(|n| serde_json::to_string(n).ok())
+            .map_or(0, |s| s.len());
+        data + notification
+    }
+}
+
+/// One call a digest names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestCall {
+    pub id: String,
+    pub direction: CallDirection,
+    pub remote_number: String,
+    pub started_at: String,
+}
+
+/// The records a user's digest covers: those that arrived or changed after
+/// the user's push cursor, up to and including change `through_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Digest {
+    pub records: u32,
+    pub missed: u32,
+    pub inbound: u32,
+    pub outbound: u32,
+    /// Newest first, at most [`DIGEST_LATEST`].
+    pub latest: Vec<DigestCall>,
+    pub through_seq: i64,
+}
+
+pub fn digest_message(digest: &Digest) -> PushMessage {
+    let title = match digest.records {
+        0 => "No new calls".to_owned(),
+        1 => "1 new call".to_owned(),
+        n => format!("{n} new calls"),
+    };
+    let body = match (digest.missed, digest.latest.first()) {
+        (0, None) => "Nothing since your last update.".to_owned(),
+        (0, Some(last)) => format!("Latest: {}", last.remote_number),
+        (1, _) => "1 missed call".to_owned(),
+        (n, _) => format!("{n} missed calls"),
+    };
+    let mut latest = digest.latest.clone();
+    loop {
+        let mut data = BTreeMap::from([
+            ("type".to_owned(), "digest".to_owned()),
+            ("records".to_owned(), digest.records.to_string()),
+            ("missed".to_owned(), digest.missed.to_string()),
+            ("inbound".to_owned(), digest.inbound.to_string()),
+            ("outbound".to_owned(), digest.outbound.to_string()),
+            // The app syncs at least this far (GET /v1/sync/calls cursor).
+            ("through_cursor".to_owned(), digest.through_seq.to_string()),
+        ]);
+        data.insert(
+            "latest".to_owned(),
+            serde_json::to_string(&latest).unwrap_or_else(|_| "[]".into()),
+        );
+        let message = PushMessage {
+            data,
+            notification: Some(Notification {
+                title: title.clone(),
+                body: body.clone(),
+            }),
+            collapse_key: "digest".into(),
+            urgent: digest.missed > 0,
+            ttl_secs: 24 * 3600,
+        };
+        // Raw numbers are at most 64 characters, so three always fit; the
+        // loop keeps the limit true whatever the inputs.
+        if message.payload_bytes() <= MAX_PAYLOAD_BYTES || latest.is_empty() {
+            return message;
+        }
+        latest.pop();
+    }
+}
+
+/// The push for an app event the app may have missed while not streaming:
+/// dial state changes and bindings the phone started. Other events are not
+/// pushed.
+pub fn event_message(event: &AppEvent) -> Option<PushMessage> {
+    match event {
+        AppEvent::Dial { dial } => Some(dial_message(dial)),
+        AppEvent::Binding {
+            binding_id,
+            phone_id,
+            action: BindingAction::Bound,
+            via: Some(BindingVia::Phone),
+            at,
+            ..
+        } => Some(PushMessage {
+            data: BTreeMap::from([
+                ("type".to_owned(), "binding".to_owned()),
+                ("binding_id".to_owned(), binding_id.to_string()),
+                ("phone_id".to_owned(), phone_id.to_string()),
+                ("action".to_owned(), "bound".to_owned()),
+                ("via".to_owned(), "phone".to_owned()),
+                (
+                    "at".to_owned(),
+                    at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                ),
+            ]),
+            notification: Some(Notification {
+                title: "Desk phone bound".into(),
+                body: "A desk phone was bound to your account from the phone.".into(),
+            }),
+            collapse_key: format!("binding:{binding_id}"),
+            urgent: true,
+            ttl_secs: 3600,
+        }),
+        _ => None,
+    }
+}
+
+fn dial_message(dial: &Dial) -> PushMessage {
+    let mut data = BTreeMap::from([
+        ("type".to_owned(), "dial".to_owned()),
+        ("dial_id".to_owned(), dial.id.to_string()),
+        ("phone_id".to_owned(), dial.phone_id.to_string()),
+        ("state".to_owned(), dial.state.as_str().to_owned()),
+        (
+            "updated_at".to_owned(),
+            dial.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        ),
+    ]);
+    if let Some(failure) = dial.failure {
+        data.insert("failure".into(), failure.as_str().to_owned());
+    }
+    // Data only: the app updates its screen; a stale state is worthless, so
+    // each dial collapses to its latest state and expires soon.
+    PushMessage {
+        data,
+        notification: None,
+        collapse_key: format!("dial:{}", dial.id),
+        urgent: true,
+        ttl_secs: 300,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_fits_fcm_limit_whatever_the_numbers() {
+        let call = DigestCall {
+            id: "0196".repeat(9),
+            direction: CallDirection::Missed,
+            remote_number: "9".repeat(2000),
+            started_at: "2026-11-21T18:00:00.000Z".into(),
+        };
+        let digest = Digest {
+            records: 9,
+            missed: 9,
+            latest: vec![call.clone(), call.clone(), call],
+            through_seq: 42,
+            ..Digest::default()
+        };
+        let message = digest_message(&digest);
+        assert!(message.payload_bytes() <= MAX_PAYLOAD_BYTES);
+        assert_eq!(message.data["records"], "9");
+        assert!(message.urgent);
+    }
+
+    #[test]
+    fn empty_digest_says_so() {
+        let message = digest_message(&Digest::default());
+        assert_eq!(
+            message.notification.map(|n| n.title),
+            Some("No new calls".to_owned())
+        );
+        assert_eq!(message.data["latest"], "[]");
+    }
+}

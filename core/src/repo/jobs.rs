@@ -1,0 +1,304 @@
+//! The persisted job queue (today: push sends, one job per device and
+//! message). Workers claim due jobs with a lease; a job whose lease ran out
+//! without an outcome goes back to whoever claims next, so a killed worker
+//! loses nothing. A claim marks the job in flight; a claim that finds it
+//! still in flight from an earlier holder counts a possible duplicate (that
+//! holder may have reached FCM before dying). PostgreSQL claims with `FOR
+//! UPDATE SKIP LOCKED`; SQLite's single writer serialises claims.
+
+use diesel::prelude::*;
+
+use super::{DbConn, RepoError};
+use crate::db::schema::jobs;
+use crate::domain::push_message::PushMessage;
+use crate::ids::JobId;
+use crate::time::Micros;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = jobs)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub org_id: String,
+    pub user_id: Option<String>,
+    pub device_id: Option<String>,
+    pub topic: String,
+    pub payload: String,
+    pub run_at: i64,
+    pub attempts: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub in_flight: i64,
+    pub possible_duplicates: i64,
+    pub outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl JobRow {
+    pub fn message(&self) -> Result<PushMessage, RepoError> {
+        serde_json::from_str(&self.payload)
+            .map_err(|e| RepoError::Corrupt(format!("job {} payload: {e}", self.id)))
+    }
+}
+
+/// What a push job is about (digest, dial, binding), for logs and metrics.
+pub const PUSH: &str = "push";
+
+/// Queues `message` for each of the user's devices; returns how many jobs.
+/// Call inside the transaction of the change it reports.
+pub fn enqueue_push(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    topic: &str,
+    message: &PushMessage,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let devices = super::push_devices::ids_of(conn, user_id)?;
+    if devices.is_empty() {
+        return Ok(0);
+    }
+    let payload = serde_json::to_string(message)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
+    let rows: Vec<JobRow> = devices
+        .into_iter()
+        .map(|device| JobRow {
+            id: JobId::new().to_string(),
+            kind: PUSH.into(),
+            org_id: org_id.to_owned(),
+            user_id: Some(user_id.to_owned()),
+            device_id: Some(device),
+            topic: topic.to_owned(),
+            payload: payload.clone(),
+            run_at: now,
+            attempts: 0,
+            lease_owner: None,
+            lease_until: None,
+            in_flight: 0,
+            possible_duplicates: 0,
+            outcome: None,
+            last_error: None,
+            created_at: now,
+            finished_at: None,
+        })
+        .collect();
+    let count = rows.len();
+    // Batch inserts exist per backend, not for the multi-backend connection.
+    let query = diesel::insert_into(jobs::table).values(&rows);
+    match conn {
+        DbConn::Postgresql(pg) => query.execute(pg)?,
+        DbConn::Sqlite(lite) => query.execute(lite)?,
+    };
+    Ok(count)
+}
+
+/// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
+/// first, and returns them as claimed (attempts and duplicate counts
+/// updated). Runs its own write transaction.
+pub fn claim(
+    conn: &mut DbConn,
+    owner: &str,
+    now: Micros,
+    lease_until: Micros,
+    limit: i64,
+) -> Result<Vec<JobRow>, RepoError> {
+    crate::db::write_tx(conn, |conn| {
+        let due = || {
+            jobs::table
+                .filter(jobs::outcome.is_null())
+                .filter(jobs::run_at.le(now))
+                .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
+                .order(jobs::run_at.asc())
+                .limit(limit)
+                .select(jobs::id)
+        };
+        let ids: Vec<String> = match conn {
+            DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
+            DbConn::Sqlite(lite) => due().load(lite)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(jobs::table.filter(jobs::id.eq_any(&ids)))
+            .set((
+                jobs::lease_owner.eq(owner),
+                jobs::lease_until.eq(lease_until),
+                jobs::attempts.eq(jobs::attempts + 1),
+                // Still in flight: the last holder died mid-send.
+                jobs::possible_duplicates.eq(jobs::possible_duplicates + jobs::in_flight),
+                jobs::in_flight.eq(1),
+            ))
+            .execute(conn)?;
+        Ok(jobs::table
+            .filter(jobs::id.eq_any(&ids))
+            .order(jobs::run_at.asc())
+            .select(JobRow::as_select())
+            .load(conn)?)
+    })
+}
+
+/// How a claimed job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Not sent and never will be (device gone, token dead, message refused).
+    Dropped,
+    /// Gave up after the last retry.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Dropped => "dropped",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Records the outcome, if `owner` still holds the job. Returns whether it
+/// did (a holder whose lease ran out must not overwrite the next one's work).
+pub fn finish(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    outcome: Outcome,
+    error: Option<&str>,
+    now: Micros,
+) -> Result<bool, RepoError> {
+    let updated = diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::outcome.is_null()),
+    )
+    .set((
+        jobs::outcome.eq(outcome.as_str()),
+        jobs::last_error.eq(error),
+        jobs::in_flight.eq(0),
+        jobs::lease_owner.eq(None::<String>),
+        jobs::lease_until.eq(None::<i64>),
+        jobs::finished_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Puts the job back for another attempt at `run_at`. When the request may
+/// have reached FCM (`maybe_delivered`, a timeout) it stays marked in
+/// flight, so the next attempt counts as a possible duplicate.
+pub fn retry_at(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    run_at: Micros,
+    error: &str,
+    maybe_delivered: bool,
+) -> Result<bool, RepoError> {
+    let updated = diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::outcome.is_null()),
+    )
+    .set((
+        jobs::run_at.eq(run_at),
+        jobs::last_error.eq(error),
+        jobs::in_flight.eq(i64::from(maybe_delivered)),
+        jobs::lease_owner.eq(None::<String>),
+        jobs::lease_until.eq(None::<i64>),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Gives back jobs `owner` claimed but never started (graceful shutdown).
+pub fn release(conn: &mut DbConn, owner: &str, ids: &[String]) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::id.eq_any(ids))
+            .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::outcome.is_null()),
+    )
+    .set((
+        jobs::in_flight.eq(0),
+        jobs::attempts.eq(jobs::attempts - 1),
+        jobs::lease_owner.eq(None::<String>),
+        jobs::lease_until.eq(None::<i64>),
+    ))
+    .execute(conn)?)
+}
+
+/// Drops the device's pending jobs (the device was removed).
+pub fn drop_pending_for_device(
+    conn: &mut DbConn,
+    device_id: &str,
+    why: &str,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::device_id.eq(device_id))
+            .filter(jobs::outcome.is_null()),
+    )
+    .set((
+        jobs::outcome.eq(Outcome::Dropped.as_str()),
+        jobs::last_error.eq(why),
+        jobs::in_flight.eq(0),
+        jobs::lease_owner.eq(None::<String>),
+        jobs::lease_until.eq(None::<i64>),
+        jobs::finished_at.eq(crate::time::now_micros()),
+    ))
+    .execute(conn)?)
+}
+
+/// Deletes finished jobs older than `before`; returns how many.
+pub fn purge_finished(conn: &mut DbConn, before: Micros) -> Result<usize, RepoError> {
+    Ok(diesel::delete(
+        jobs::table
+            .filter(jobs::outcome.is_not_null())
+            .filter(jobs::finished_at.lt(before)),
+    )
+    .execute(conn)?)
+}
+
+/// Queue totals for operators and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueTotals {
+    pub pending: i64,
+    pub sent: i64,
+    pub dropped: i64,
+    pub failed: i64,
+    pub possible_duplicates: i64,
+}
+
+pub fn totals(conn: &mut DbConn) -> Result<QueueTotals, RepoError> {
+    let by_outcome: Vec<(Option<String>, i64)> = jobs::table
+        .group_by(jobs::outcome)
+        .select((jobs::outcome, diesel::dsl::count_star()))
+        .load(conn)?;
+    // Summed here: SUM's type differs between the backends.
+    let possible_duplicates: i64 = jobs::table
+        .filter(jobs::possible_duplicates.gt(0))
+        .select(jobs::possible_duplicates)
+        .load::<i64>(conn)?
+        .into_iter()
+        .sum();
+    let mut totals = QueueTotals {
+        possible_duplicates,
+        ..QueueTotals::default()
+    };
+    for (outcome, n) in by_outcome {
+        match outcome.as_deref() {
+            None => totals.pending = n,
+            Some("sent") => totals.sent = n,
+            Some("dropped") => totals.dropped = n,
+            Some("failed") => totals.failed = n,
+            Some(_) => {}
+        }
+    }
+    Ok(totals)
+}

@@ -1,0 +1,370 @@
+//! Push schedules: the organisation's default, each user's row (their own
+//! rule or a copy of the default), their push cursor, and when their next
+//! digest is due. The scheduler claims due rows with `FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL (SQLite's single writer serialises), so any number
+//! of workers share them and each occurrence is taken once.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use super::{DbConn, RepoError, sync_seq};
+use crate::db::schema::{push_default_schedules, push_schedules, users};
+use crate::domain::push_schedule::{ScheduleRule, format_daily_at, parse_daily_at};
+use crate::ids::{OrgId, UserId};
+use crate::time::{Micros, to_datetime};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = push_schedules)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct ScheduleRow {
+    pub user_id: String,
+    pub org_id: String,
+    pub custom: i64,
+    pub daily_at: Option<String>,
+    pub every_minutes: Option<i64>,
+    pub on_missed_call: i64,
+    pub on_new_records: i64,
+    pub pushed_seq: i64,
+    pub last_pushed_at: Option<i64>,
+    pub next_due_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl ScheduleRow {
+    pub fn rule(&self) -> Result<ScheduleRule, RepoError> {
+        rule_of(
+            self.daily_at.as_deref(),
+            self.every_minutes,
+            self.on_missed_call,
+            self.on_new_records,
+        )
+    }
+}
+
+fn rule_of(
+    daily_at: Option<&str>,
+    every_minutes: Option<i64>,
+    on_missed_call: i64,
+    on_new_records: i64,
+) -> Result<ScheduleRule, RepoError> {
+    Ok(ScheduleRule {
+        daily_at: daily_at
+            .map(parse_daily_at)
+            .transpose()
+            .map_err(|e| RepoError::Corrupt(format!("push schedule: {e}")))?,
+        every_minutes: every_minutes.and_then(|n| u32::try_from(n).ok()),
+        on_missed_call: on_missed_call == 1,
+        on_new_records: on_new_records == 1,
+    })
+}
+
+/// When `rule` is next due after `now` for a user in `time_zone`.
+pub fn next_due(rule: &ScheduleRule, time_zone: &str, now: Micros) -> Option<Micros> {
+    let tz: Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
+    rule.next_due(tz, to_datetime(now).with_timezone(&Utc))
+        .map(|t| t.timestamp_micros())
+}
+
+/// The organisation's default (the built-in one when none was set).
+pub fn org_default(conn: &mut DbConn, org: OrgId) -> Result<ScheduleRule, RepoError> {
+    let row: Option<(Option<String>, Option<i64>, i64, i64)> = push_default_schedules::table
+        .find(org.to_string())
+        .select((
+            push_default_schedules::daily_at,
+            push_default_schedules::every_minutes,
+            push_default_schedules::on_missed_call,
+            push_default_schedules::on_new_records,
+        ))
+        .first(conn)
+        .optional()?;
+    match row {
+        None => Ok(ScheduleRule::default()),
+        Some((daily, every, missed, new)) => rule_of(daily.as_deref(), every, missed, new),
+    }
+}
+
+/// Rows of users who follow the default are rewritten per this many.
+const RETIME_BATCH: i64 = 1000;
+
+/// Sets the organisation's default and moves every user who follows it
+/// onto it; returns how many users that was. Call inside a write
+/// transaction.
+pub fn set_org_default(
+    conn: &mut DbConn,
+    org: OrgId,
+    rule: &ScheduleRule,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let values = || {
+        (
+            push_default_schedules::daily_at.eq(rule.daily_at.map(format_daily_at)),
+            push_default_schedules::every_minutes.eq(rule.every_minutes.map(i64::from)),
+            push_default_schedules::on_missed_call.eq(i64::from(rule.on_missed_call)),
+            push_default_schedules::on_new_records.eq(i64::from(rule.on_new_records)),
+            push_default_schedules::updated_at.eq(now),
+        )
+    };
+    let updated = diesel::update(push_default_schedules::table.find(org.to_string()))
+        .set(values())
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(push_default_schedules::table)
+            .values((push_default_schedules::org_id.eq(org.to_string()), values()))
+            .execute(conn)?;
+    }
+    let mut moved = 0;
+    let mut after = String::new();
+    loop {
+        let followers: Vec<(String, String)> = push_schedules::table
+            .inner_join(users::table)
+            .filter(push_schedules::org_id.eq(org.to_string()))
+            .filter(push_schedules::custom.eq(0))
+            .filter(push_schedules::user_id.gt(&after))
+            .order(push_schedules::user_id.asc())
+            .limit(RETIME_BATCH)
+            .select((push_schedules::user_id, users::time_zone))
+            .load(conn)?;
+        for (user, tz) in &followers {
+            write_rule(conn, user, false, rule, tz, now)?;
+        }
+        moved += followers.len();
+        match followers.last() {
+            Some((last, _)) if followers.len() as i64 == RETIME_BATCH => after = last.clone(),
+            _ => return Ok(moved),
+        }
+    }
+}
+
+fn write_rule(
+    conn: &mut DbConn,
+    user: &str,
+    custom: bool,
+    rule: &ScheduleRule,
+    time_zone: &str,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(push_schedules::table.find(user))
+        .set((
+            push_schedules::custom.eq(i64::from(custom)),
+            push_schedules::daily_at.eq(rule.daily_at.map(format_daily_at)),
+            push_schedules::every_minutes.eq(rule.every_minutes.map(i64::from)),
+            push_schedules::on_missed_call.eq(i64::from(rule.on_missed_call)),
+            push_schedules::on_new_records.eq(i64::from(rule.on_new_records)),
+            push_schedules::next_due_at.eq(next_due(rule, time_zone, now)),
+            push_schedules::updated_at.eq(now),
+        ))
+        .execute(conn)?)
+}
+
+/// The user's row, if they have one.
+pub fn get(conn: &mut DbConn, user: UserId) -> Result<Option<ScheduleRow>, RepoError> {
+    Ok(push_schedules::table
+        .find(user.to_string())
+        .select(ScheduleRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Gives the user a row following the organisation's default, if they have
+/// none. Their cursor starts at the present: the first digest covers what
+/// arrives from now on, not the whole history.
+pub fn ensure(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    time_zone: &str,
+    now: Micros,
+) -> Result<ScheduleRow, RepoError> {
+    if let Some(row) = get(conn, user)? {
+        return Ok(row);
+    }
+    let rule = org_default(conn, org)?;
+    let row = ScheduleRow {
+        user_id: user.to_string(),
+        org_id: org.to_string(),
+        custom: 0,
+        daily_at: rule.daily_at.map(format_daily_at),
+        every_minutes: rule.every_minutes.map(i64::from),
+        on_missed_call: i64::from(rule.on_missed_call),
+        on_new_records: i64::from(rule.on_new_records),
+        pushed_seq: sync_seq::current(conn, &org.to_string())?,
+        last_pushed_at: None,
+        next_due_at: next_due(&rule, time_zone, now),
+        updated_at: now,
+    };
+    diesel::insert_into(push_schedules::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Takes the user's schedule row lock (PostgreSQL; SQLite's writer
+/// serialises): an on-request digest and the scheduler must not both build
+/// from the same cursor.
+pub fn lock(conn: &mut DbConn, user: &str) -> Result<(), RepoError> {
+    diesel::update(push_schedules::table.find(user))
+        .set(push_schedules::updated_at.eq(push_schedules::updated_at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets the user's own rule, or (`None`) makes them follow the default
+/// again. Call inside a write transaction.
+pub fn set_user_rule(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    time_zone: &str,
+    rule: Option<&ScheduleRule>,
+    now: Micros,
+) -> Result<ScheduleRow, RepoError> {
+    ensure(conn, org, user, time_zone, now)?;
+    let (custom, rule) = match rule {
+        Some(rule) => (true, *rule),
+        None => (false, org_default(conn, org)?),
+    };
+    write_rule(conn, &user.to_string(), custom, &rule, time_zone, now)?;
+    get(conn, user)?.ok_or(RepoError::NotFound)
+}
+
+/// Recomputes when the user is next due, after their time zone changed.
+pub fn retime(
+    conn: &mut DbConn,
+    user: UserId,
+    time_zone: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    if let Some(row) = get(conn, user)? {
+        let rule = row.rule()?;
+        diesel::update(push_schedules::table.find(&row.user_id))
+            .set(push_schedules::next_due_at.eq(next_due(&rule, time_zone, now)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A due row with what building its digest needs.
+#[derive(Debug, Clone)]
+pub struct DueSchedule {
+    pub row: ScheduleRow,
+    pub role: String,
+    pub time_zone: String,
+    pub disabled: bool,
+}
+
+/// Locks and returns up to `limit` rows due at `now`, earliest first.
+/// Rows another worker holds are skipped. Call inside a write transaction
+/// and advance every returned row before committing.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: Micros,
+    limit: i64,
+) -> Result<Vec<DueSchedule>, RepoError> {
+    let query = || {
+        push_schedules::table
+            .filter(push_schedules::next_due_at.le(now))
+            .order(push_schedules::next_due_at.asc())
+            .limit(limit)
+            // Column order equals the struct's; `as_select` would fix one backend.
+            .select(push_schedules::all_columns)
+    };
+    let rows: Vec<ScheduleRow> = match conn {
+        DbConn::Postgresql(pg) => query().for_update().skip_locked().load(pg)?,
+        DbConn::Sqlite(lite) => query().load(lite)?,
+    };
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+    let people: Vec<(String, String, String, Option<i64>)> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::role, users::time_zone, users::disabled_at))
+        .load(conn)?;
+    let people: std::collections::HashMap<String, (String, String, bool)> = people
+        .into_iter()
+        .map(|(id, role, tz, disabled)| (id, (role, tz, disabled.is_some())))
+        .collect();
+    rows.into_iter()
+        .map(|row| {
+            let (role, time_zone, disabled) =
+                people.get(&row.user_id).cloned().ok_or_else(|| {
+                    RepoError::Corrupt(format!("schedule of unknown user {}", row.user_id))
+                })?;
+            Ok(DueSchedule {
+                row,
+                role,
+                time_zone,
+                disabled,
+            })
+        })
+        .collect()
+}
+
+/// Records a processed occurrence: the cursor the digest covered (or the
+/// old one), when it went out (if it did) and the next due time.
+pub fn advance(
+    conn: &mut DbConn,
+    user: &str,
+    pushed_seq: i64,
+    pushed_at: Option<Micros>,
+    next_due_at: Option<Micros>,
+) -> Result<(), RepoError> {
+    let target = push_schedules::table.find(user);
+    match pushed_at {
+        Some(at) => diesel::update(target)
+            .set((
+                push_schedules::pushed_seq.eq(pushed_seq),
+                push_schedules::last_pushed_at.eq(at),
+                push_schedules::next_due_at.eq(next_due_at),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((
+                push_schedules::pushed_seq.eq(pushed_seq),
+                push_schedules::next_due_at.eq(next_due_at),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Makes the users' digests due now if they asked to hear at once about new
+/// records (or, when `missed`, about missed calls). Called in the ingest
+/// transaction that stored the records.
+pub fn due_now_for_new_records(
+    conn: &mut DbConn,
+    users: &[String],
+    missed: &[String],
+    now: Micros,
+) -> Result<(), RepoError> {
+    if !users.is_empty() {
+        diesel::update(
+            push_schedules::table
+                .filter(push_schedules::user_id.eq_any(users))
+                .filter(push_schedules::on_new_records.eq(1))
+                .filter(
+                    push_schedules::next_due_at
+                        .is_null()
+                        .or(push_schedules::next_due_at.gt(now)),
+                ),
+        )
+        .set(push_schedules::next_due_at.eq(now))
+        .execute(conn)?;
+    }
+    if !missed.is_empty() {
+        diesel::update(
+            push_schedules::table
+                .filter(push_schedules::user_id.eq_any(missed))
+                .filter(push_schedules::on_missed_call.eq(1))
+                .filter(
+                    push_schedules::next_due_at
+                        .is_null()
+                        .or(push_schedules::next_due_at.gt(now)),
+                ),
+        )
+        .set(push_schedules::next_due_at.eq(now))
+        .execute(conn)?;
+    }
+    Ok(())
+}

@@ -74,6 +74,16 @@ impl Sending {
     }
 }
 
+/// Ann, a salesperson with one Android device whose token is `token`.
+async fn ann_with_device(app: &TestApp, token: &str) -> deskbind_mobile::AppClient {
+    let (_, client) = app.user("ann@acme.test", Role::Salesperson).await;
+    client
+        .register_push_device(PushPlatform::Android, token)
+        .await
+        .unwrap();
+    client
+}
+
 async fn deliveries(fcm: &Fcm, n: usize) -> Vec<Delivery> {
     fcm.standin
         .wait_for_deliveries(n, Duration::from_secs(20))
@@ -417,11 +427,7 @@ async fn access_tokens_are_cached_and_refreshed_before_they_expire() {
     let app = spawn_app_with(|s| s.push_request_rate_per_minute = 100).await;
     let fcm = fcm().await;
     fcm.standin.set_token_lifetime(2);
-    let (_, client) = app.user("ann@acme.test", Role::Salesperson).await;
-    client
-        .register_push_device(PushPlatform::Android, "ann-phone")
-        .await
-        .unwrap();
+    let client = ann_with_device(&app, "ann-phone").await;
     let sending = start_sending(&app.db, &fcm.sender);
     client.request_push().await.unwrap();
     client.request_push().await.unwrap();
@@ -451,11 +457,7 @@ async fn access_tokens_are_cached_and_refreshed_before_they_expire() {
 async fn an_unregistered_token_is_removed_and_never_used_again() {
     let app = spawn_app().await;
     let fcm = fcm().await;
-    let (_, client) = app.user("ann@acme.test", Role::Salesperson).await;
-    client
-        .register_push_device(PushPlatform::Android, "gone-token")
-        .await
-        .unwrap();
+    let client = ann_with_device(&app, "gone-token").await;
     fcm.standin.script("gone-token", [Reply::NotFound]);
     let sending = start_sending(&app.db, &fcm.sender);
     client.request_push().await.unwrap();
@@ -482,11 +484,7 @@ async fn an_unregistered_token_is_removed_and_never_used_again() {
 async fn invalid_argument_is_not_retried() {
     let app = spawn_app().await;
     let fcm = fcm().await;
-    let (_, client) = app.user("ann@acme.test", Role::Salesperson).await;
-    client
-        .register_push_device(PushPlatform::Android, "ann-phone")
-        .await
-        .unwrap();
+    let client = ann_with_device(&app, "ann-phone").await;
     fcm.standin.script("ann-phone", [Reply::InvalidArgument]);
     let sending = start_sending(&app.db, &fcm.sender);
     client.request_push().await.unwrap();
@@ -506,11 +504,7 @@ async fn invalid_argument_is_not_retried() {
 async fn quota_exceeded_is_retried_no_earlier_than_retry_after() {
     let app = spawn_app().await;
     let fcm = fcm().await;
-    let (_, client) = app.user("ann@acme.test", Role::Salesperson).await;
-    client
-        .register_push_device(PushPlatform::Android, "ann-phone")
-        .await
-        .unwrap();
+    let client = ann_with_device(&app, "ann-phone").await;
     fcm.standin.script(
         "ann-phone",
         [Reply::TooManyRequests {
@@ -535,11 +529,7 @@ async fn quota_exceeded_is_retried_no_earlier_than_retry_after() {
 async fn unavailable_backs_off_exponentially_then_delivers() {
     let app = spawn_app().await;
     let fcm = fcm().await;
-    let (_, client) = app.user("ann@acme.test", Role::Salesperson).await;
-    client
-        .register_push_device(PushPlatform::Android, "ann-phone")
-        .await
-        .unwrap();
+    let client = ann_with_device(&app, "ann-phone").await;
     fcm.standin
         .script("ann-phone", [Reply::Unavailable, Reply::Unavailable]);
     let sending = start_sending(&app.db, &fcm.sender);

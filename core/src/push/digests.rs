@@ -4,9 +4,9 @@
 //! covers exactly the records after the previous one.
 
 use crate::db::{DbConn, write_tx};
-use crate::domain::push_message::digest_message;
+use crate::domain::push_message::{Digest, digest_message};
 use crate::ids::{OrgId, UserId};
-use crate::repo::push_schedules::{self, DueSchedule};
+use crate::repo::push_schedules::{self, DueSchedule, ScheduleRow};
 use crate::repo::users::Visibility;
 use crate::repo::{RepoError, call_records, jobs, sync_seq, users};
 use crate::time::Micros;
@@ -55,7 +55,7 @@ pub fn enqueue_due(conn: &mut DbConn, now: Micros, limit: i64) -> Result<DueRepo
                     seq
                 }
             };
-            let queued = digest_for(conn, schedule, through, now, false)?;
+            let queued = digest_for(conn, schedule, through, now)?;
             if queued > 0 {
                 report.digests += 1;
                 report.jobs += queued;
@@ -72,7 +72,6 @@ fn digest_for(
     schedule: &DueSchedule,
     through: i64,
     now: Micros,
-    even_if_empty: bool,
 ) -> Result<usize, RepoError> {
     let row = &schedule.row;
     let next = if schedule.disabled {
@@ -88,21 +87,13 @@ fn digest_for(
     let user: UserId = crate::repo::stored_id(&row.user_id)?;
     let role = Role::parse(&schedule.role)
         .ok_or_else(|| RepoError::Corrupt(format!("role {:?}", schedule.role)))?;
-    let scope = users::visible_ids(conn, Visibility::of(role, user))?;
-    let digest = call_records::digest(conn, org, &scope, row.pushed_seq, through)?;
-    if digest.records == 0 && !even_if_empty {
+    let digest = digest_of(conn, org, user, role, row.pushed_seq, through)?;
+    if digest.records == 0 {
         // Nothing in scope changed: the cursor may move, nobody is told.
         push_schedules::advance(conn, &row.user_id, through.max(row.pushed_seq), None, next)?;
         return Ok(0);
     }
-    let queued = jobs::enqueue_push(
-        conn,
-        &row.org_id,
-        &row.user_id,
-        DIGEST,
-        &digest_message(&digest),
-        now,
-    )?;
+    let queued = queue(conn, row, &digest, now)?;
     if queued == 0 {
         // No device to tell: keep the records for the next digest.
         push_schedules::advance(conn, &row.user_id, row.pushed_seq, None, next)?;
@@ -110,6 +101,37 @@ fn digest_for(
         push_schedules::advance(conn, &row.user_id, through, Some(now), next)?;
     }
     Ok(queued)
+}
+
+/// The user's digest of changes `(after, through]` within what their role
+/// lets them see.
+fn digest_of(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    role: Role,
+    after: i64,
+    through: i64,
+) -> Result<Digest, RepoError> {
+    let scope = users::visible_ids(conn, Visibility::of(role, user))?;
+    call_records::digest(conn, org, &scope, after, through)
+}
+
+/// Queues the digest for each of the user's devices; returns how many.
+fn queue(
+    conn: &mut DbConn,
+    row: &ScheduleRow,
+    digest: &Digest,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    jobs::enqueue_push(
+        conn,
+        &row.org_id,
+        &row.user_id,
+        DIGEST,
+        &digest_message(digest),
+        now,
+    )
 }
 
 /// `POST /v1/push/request`: queues the user's current digest now, even if
@@ -128,16 +150,8 @@ pub fn request_now(
         let row = push_schedules::get(conn, user)?.ok_or(RepoError::NotFound)?;
         let role = person.role()?;
         let through = sync_seq::current(conn, &row.org_id)?;
-        let scope = users::visible_ids(conn, Visibility::of(role, user))?;
-        let digest = call_records::digest(conn, org, &scope, row.pushed_seq, through)?;
-        let queued = jobs::enqueue_push(
-            conn,
-            &row.org_id,
-            &row.user_id,
-            DIGEST,
-            &digest_message(&digest),
-            now,
-        )?;
+        let digest = digest_of(conn, org, user, role, row.pushed_seq, through)?;
+        let queued = queue(conn, &row, &digest, now)?;
         if queued == 0 {
             return Err(RepoError::NotFound);
         }

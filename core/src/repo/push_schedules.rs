@@ -330,7 +330,7 @@ pub fn advance(
 }
 
 /// Makes the users' digests due now if they asked to hear at once about new
-/// records (or, when `missed`, about missed calls). Called in the ingest
+/// records (or, for `missed`, about missed calls). Called in the ingest
 /// transaction that stored the records.
 pub fn due_now_for_new_records(
     conn: &mut DbConn,
@@ -338,33 +338,34 @@ pub fn due_now_for_new_records(
     missed: &[String],
     now: Micros,
 ) -> Result<(), RepoError> {
-    if !users.is_empty() {
-        diesel::update(
-            push_schedules::table
-                .filter(push_schedules::user_id.eq_any(users))
-                .filter(push_schedules::on_new_records.eq(1))
-                .filter(
-                    push_schedules::next_due_at
-                        .is_null()
-                        .or(push_schedules::next_due_at.gt(now)),
-                ),
-        )
-        .set(push_schedules::next_due_at.eq(now))
-        .execute(conn)?;
+    due_now_if(conn, users, (1, 0), now)?;
+    due_now_if(conn, missed, (0, 1), now)
+}
+
+/// Sets `next_due_at` to now for those of `users` whose flags are at least
+/// `(on_new_records, on_missed_call)` (flags are 0/1, so `(1, 0)` means
+/// "asked for new records") and who are not due already.
+fn due_now_if(
+    conn: &mut DbConn,
+    users: &[String],
+    (new_records, missed_call): (i64, i64),
+    now: Micros,
+) -> Result<(), RepoError> {
+    if users.is_empty() {
+        return Ok(());
     }
-    if !missed.is_empty() {
-        diesel::update(
-            push_schedules::table
-                .filter(push_schedules::user_id.eq_any(missed))
-                .filter(push_schedules::on_missed_call.eq(1))
-                .filter(
-                    push_schedules::next_due_at
-                        .is_null()
-                        .or(push_schedules::next_due_at.gt(now)),
-                ),
-        )
-        .set(push_schedules::next_due_at.eq(now))
-        .execute(conn)?;
-    }
+    diesel::update(
+        push_schedules::table
+            .filter(push_schedules::user_id.eq_any(users))
+            .filter(push_schedules::on_new_records.ge(new_records))
+            .filter(push_schedules::on_missed_call.ge(missed_call))
+            .filter(
+                push_schedules::next_due_at
+                    .is_null()
+                    .or(push_schedules::next_due_at.gt(now)),
+            ),
+    )
+    .set(push_schedules::next_due_at.eq(now))
+    .execute(conn)?;
     Ok(())
 }

@@ -98,11 +98,11 @@ impl RateLimits {
         check(&self.phone_binding, phone.to_owned())
     }
 
-    /// Forgets keys whose buckets are full again, so memory stays bounded.
     pub fn push_request(&self, user: &str) -> Result<(), ApiError> {
         check(&self.push_request_user, user.to_owned())
     }
 
+    /// Forgets keys whose buckets are full again, so memory stays bounded.
     pub fn prune(&self) {
         for limiter in [
             &self.login_pair,

@@ -10,9 +10,9 @@ use std::time::Duration;
 use deskbind_core::db::Database;
 use deskbind_core::push::digests::{self, DueReport};
 use deskbind_core::push::{PushSender, SendOutcome, backoff};
-use deskbind_core::repo::jobs::{self, JobRow, Outcome};
+use deskbind_core::repo::jobs::{self, Claimed, JobRow, Outcome};
 use deskbind_core::repo::{RepoError, push_devices};
-use deskbind_core::time::now_micros;
+use deskbind_core::time::{now_micros, seconds};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -101,14 +101,14 @@ pub async fn run_sender(
             }
         };
         let idle = claimed.is_empty();
-        for job in claimed {
+        for claimed in claimed {
             let Ok(permit) = slots.clone().acquire_owned().await else {
                 break;
             };
-            let (db, sender, owner) = (db.clone(), sender.clone(), options.owner.clone());
+            let (db, sender) = (db.clone(), sender.clone());
             running.spawn(async move {
-                if let Err(e) = send_one(&db, &sender, &owner, &job).await {
-                    tracing::error!(job = %job.id, error = %e, "recording a push outcome failed; the lease will expire and the job runs again");
+                if let Err(e) = send_one(&db, &sender, &claimed).await {
+                    tracing::error!(job = %claimed.job.id, error = %e, "recording a push outcome failed; the lease will expire and the job runs again");
                 }
                 drop(permit);
             });
@@ -139,11 +139,11 @@ pub async fn run_sender(
 pub async fn send_one(
     db: &Database,
     sender: &PushSender,
-    owner: &str,
-    job: &JobRow,
+    claimed: &Claimed,
 ) -> Result<SendReport, RepoError> {
+    let job = &claimed.job;
     let mut report = SendReport::default();
-    if job.possible_duplicates > 0 && job.attempts > 1 {
+    if claimed.taken_over {
         report.possible_duplicates = 1;
         metrics::counter!("deskbind_push_possible_duplicates_total").increment(1);
         tracing::warn!(job = %job.id, topic = %job.topic, "push job taken over from a worker that died mid-send; FCM may deliver it twice");
@@ -156,18 +156,28 @@ pub async fn send_one(
         None => None,
     };
     let Some(device) = device else {
-        finish(db, job, owner, Outcome::Dropped, Some("device removed")).await?;
+        finish(db, job, Outcome::Dropped, Some("device removed")).await?;
         report.dropped += 1;
         return Ok(report);
     };
-    let message = match job.message() {
+    let mut message = match job.message() {
         Ok(m) => m,
         Err(e) => {
-            finish(db, job, owner, Outcome::Failed, Some(&e.to_string())).await?;
+            finish(db, job, Outcome::Failed, Some(&e.to_string())).await?;
             report.failed += 1;
             return Ok(report);
         }
     };
+    // A retry carries what is left of the lifetime, not all of it again.
+    let expires_at =
+        job.created_at + seconds(i64::try_from(message.ttl_secs).unwrap_or(i64::MAX / 2_000_000));
+    let left = expires_at - now_micros();
+    if left <= 0 {
+        finish(db, job, Outcome::Failed, Some("expired before FCM took it")).await?;
+        report.failed += 1;
+        return Ok(report);
+    }
+    message.ttl_secs = u64::try_from(left / 1_000_000).unwrap_or(0).max(1);
     let outcome = sender.send(&device.token, &job.topic, &message).await;
     metrics::counter!("deskbind_push_sends_total", "outcome" => outcome_label(&outcome))
         .increment(1);
@@ -176,20 +186,20 @@ pub async fn send_one(
             let (id, now) = (device.id.clone(), now_micros());
             db.run(move |conn| push_devices::mark_sent(conn, &id, now))
                 .await?;
-            finish(db, job, owner, Outcome::Sent, None).await?;
+            finish(db, job, Outcome::Sent, None).await?;
             report.sent += 1;
         }
         SendOutcome::Unregistered => {
             tracing::info!(device = %device.id, "FCM says the token is unregistered; device removed");
             let (id, token, now) = (device.id.clone(), device.token.clone(), now_micros());
-            finish(db, job, owner, Outcome::Dropped, Some("token unregistered")).await?;
+            finish(db, job, Outcome::Dropped, Some("token unregistered")).await?;
             db.run(move |conn| push_devices::bury(conn, &id, &token, now))
                 .await?;
             report.dropped += 1;
         }
         SendOutcome::Rejected(reason) => {
             tracing::warn!(job = %job.id, %reason, "FCM refused the message; not retried");
-            finish(db, job, owner, Outcome::Failed, Some(&reason)).await?;
+            finish(db, job, Outcome::Failed, Some(&reason)).await?;
             report.failed += 1;
         }
         SendOutcome::Retry {
@@ -197,24 +207,30 @@ pub async fn send_one(
             reason,
             maybe_delivered,
         } => {
-            if job.attempts >= backoff::MAX_ATTEMPTS {
-                tracing::warn!(job = %job.id, %reason, attempts = job.attempts, "push given up");
-                finish(db, job, owner, Outcome::Failed, Some(&reason)).await?;
+            let wait = backoff::delay(job.attempts, after);
+            let run_at = now_micros() + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX / 4);
+            if run_at >= expires_at || job.attempts >= backoff::MAX_ATTEMPTS {
+                tracing::warn!(job = %job.id, %reason, attempts = job.attempts, "push given up: its lifetime ends before the next try");
+                finish(db, job, Outcome::Failed, Some(&reason)).await?;
                 report.failed += 1;
             } else {
-                let wait = backoff::delay(job.attempts, after);
-                let run_at = now_micros() + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX / 4);
                 tracing::debug!(job = %job.id, %reason, wait_ms = wait.as_millis() as u64, "push will be retried");
-                let (id, owner) = (job.id.clone(), owner.to_owned());
-                db.run(move |conn| {
-                    jobs::retry_at(conn, &id, &owner, run_at, &reason, maybe_delivered)
-                })
-                .await?;
+                let (row, reason) = (job.clone(), reason.clone());
+                let kept = db
+                    .run(move |conn| jobs::retry_at(conn, &row, run_at, &reason, maybe_delivered))
+                    .await?;
+                lost_lease(kept, job);
                 report.retried += 1;
             }
         }
     }
     Ok(report)
+}
+
+fn lost_lease(kept: bool, job: &JobRow) {
+    if !kept {
+        tracing::warn!(job = %job.id, "push job lease expired before its outcome was recorded; the claim in force decides");
+    }
 }
 
 fn outcome_label(outcome: &SendOutcome) -> &'static str {
@@ -229,16 +245,13 @@ fn outcome_label(outcome: &SendOutcome) -> &'static str {
 async fn finish(
     db: &Database,
     job: &JobRow,
-    owner: &str,
     outcome: Outcome,
     error: Option<&str>,
 ) -> Result<(), RepoError> {
-    let (id, owner, error) = (job.id.clone(), owner.to_owned(), error.map(str::to_owned));
+    let (row, error) = (job.clone(), error.map(str::to_owned));
     let kept = db
-        .run(move |conn| jobs::finish(conn, &id, &owner, outcome, error.as_deref(), now_micros()))
+        .run(move |conn| jobs::finish(conn, &row, outcome, error.as_deref(), now_micros()))
         .await?;
-    if !kept {
-        tracing::warn!(job = %job.id, "push job lease expired before its outcome was recorded; another worker owns it now");
-    }
+    lost_lease(kept, job);
     Ok(())
 }

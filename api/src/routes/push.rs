@@ -145,7 +145,7 @@ fn effective(
         },
         None => {
             let rule = push_schedules::org_default(conn, auth.org_id)?;
-            let next = push_schedules::next_due(&rule, &me.time_zone, now_micros());
+            let next = push_schedules::next_due(&rule, &me.time_zone, now_micros(), None);
             PushSchedule {
                 rule: rule.to_wire(),
                 source: PushScheduleSource::Default,

@@ -52,10 +52,14 @@ struct Sending {
 }
 
 fn start_sending(db: &Database, sender: &PushSender) -> Sending {
+    start_sending_with(db, sender, 16)
+}
+
+fn start_sending_with(db: &Database, sender: &PushSender, concurrency: usize) -> Sending {
     let cancel = CancellationToken::new();
     let options = SenderOptions {
         poll_interval: Duration::from_millis(20),
-        concurrency: 16,
+        concurrency,
         ..SenderOptions::default()
     };
     let task = tokio::spawn(run_sender(
@@ -459,14 +463,26 @@ async fn an_unregistered_token_is_removed_and_never_used_again() {
     let fcm = fcm().await;
     let client = ann_with_device(&app, "gone-token").await;
     fcm.standin.script("gone-token", [Reply::NotFound]);
-    let sending = start_sending(&app.db, &fcm.sender);
+    // Two digests queued for the device; one send at a time, so the second
+    // is still queued when FCM answers the first.
     client.request_push().await.unwrap();
+    client.request_push().await.unwrap();
+    let sending = start_sending_with(&app.db, &fcm.sender, 1);
     fcm.standin
         .wait_for_attempts(1, Duration::from_secs(20))
         .await
         .unwrap();
     sending.stop().await;
-    assert_eq!(job_outcome(&app, "digest").await, ("dropped".into(), 1));
+    assert_eq!(
+        fcm.standin.attempts().len(),
+        1,
+        "the second digest was never sent"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE outcome = 'dropped'".into())
+            .await,
+        2
+    );
     assert_eq!(app.count("push_devices").await, 0);
     assert_eq!(app.count("push_dead_tokens").await, 1);
 
@@ -475,9 +491,49 @@ async fn an_unregistered_token_is_removed_and_never_used_again() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), (422, "push_token_unregistered".into()));
-    let err = client.request_push().await.unwrap_err();
-    assert_eq!(code(&err), (409, "no_push_device".into()));
-    assert_eq!(fcm.standin.attempts().len(), 1, "never sent to again");
+    assert_eq!(app.count("push_devices").await, 0);
+}
+
+#[tokio::test]
+async fn an_answer_from_a_claim_whose_lease_ran_out_is_not_recorded() {
+    use deskbind_core::repo::jobs::{self, Outcome};
+    let app = spawn_app().await;
+    let client = ann_with_device(&app, "ann-phone").await;
+    client.request_push().await.unwrap();
+    let now = now_micros();
+    let second = 1_000_000;
+    let first = app
+        .db
+        .run(move |conn| jobs::claim(conn, "worker-a", now, now + second, 10))
+        .await
+        .unwrap();
+    assert!(!first[0].taken_over);
+    // The lease ran out mid-send; the same worker (or another) claims again.
+    let again = app
+        .db
+        .run(move |conn| jobs::claim(conn, "worker-a", now + 2 * second, now + 3 * second, 10))
+        .await
+        .unwrap();
+    assert!(again[0].taken_over, "in flight when taken over");
+    let stale = first[0].job.clone();
+    let recorded = app
+        .db
+        .run(move |conn| jobs::finish(conn, &stale, Outcome::Sent, None, now))
+        .await
+        .unwrap();
+    assert!(!recorded, "the first claim's answer is not recorded");
+    let current = again[0].job.clone();
+    let recorded = app
+        .db
+        .run(move |conn| jobs::finish(conn, &current, Outcome::Sent, None, now))
+        .await
+        .unwrap();
+    assert!(recorded);
+    assert_eq!(
+        app.scalar("SELECT possible_duplicates AS n FROM jobs".into())
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -710,6 +766,9 @@ async fn a_daily_digest_fires_once_per_local_day_across_dst_changes() {
             .unwrap()
             .timestamp_micros();
         let user = sam.id;
+        // Start the clock at the simulation's first midnight.
+        app.execute("UPDATE push_schedules SET next_due_at = NULL".into())
+            .await;
         app.db
             .run(move |conn| push_schedules::retime(conn, user, "Europe/Berlin", start))
             .await

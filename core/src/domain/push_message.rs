@@ -70,10 +70,12 @@ pub struct Digest {
 }
 
 pub fn digest_message(digest: &Digest) -> PushMessage {
+    // The count is of changes: a call whose recording arrived since the
+    // last digest is in this one again, so "new" would overstate it.
     let title = match digest.records {
         0 => "No new calls".to_owned(),
-        1 => "1 new call".to_owned(),
-        n => format!("{n} new calls"),
+        1 => "1 call since your last update".to_owned(),
+        n => format!("{n} calls since your last update"),
     };
     let body = match (digest.missed, digest.latest.first()) {
         (0, None) => "Nothing since your last update.".to_owned(),

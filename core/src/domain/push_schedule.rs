@@ -2,7 +2,9 @@
 //! to the user's time zone and resolved per date, so a daily 18:00 stays at
 //! 18:00 local across DST changes (the UTC instant moves by an hour).
 
-use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone as _, Utc};
+use chrono::{
+    DateTime, Days, LocalResult, NaiveDate, NaiveTime, Offset as _, TimeDelta, TimeZone as _, Utc,
+};
 use chrono_tz::Tz;
 
 use super::FieldError;
@@ -60,12 +62,23 @@ impl ScheduleRule {
     }
 
     /// The first time strictly after `after` a digest is due by the clock
-    /// (daily or every N minutes); `None` when neither is set.
-    pub fn next_due(&self, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// (daily or every N minutes); `None` when neither is set. `previous`
+    /// is the occurrence just processed: "every N minutes" counts from it,
+    /// so the scheduler's lag does not add up period after period.
+    pub fn next_due(
+        &self,
+        tz: Tz,
+        after: DateTime<Utc>,
+        previous: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<Utc>> {
         let daily = self.daily_at.map(|at| next_daily(at, tz, after));
-        let every = self
-            .every_minutes
-            .map(|n| after + TimeDelta::minutes(i64::from(n)));
+        let every = self.every_minutes.map(|n| {
+            let step = TimeDelta::minutes(i64::from(n));
+            match previous {
+                Some(p) if p + step > after => p + step,
+                _ => after + step,
+            }
+        });
         match (daily, every) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -116,13 +129,13 @@ fn on_date(date: NaiveDate, at: NaiveTime, tz: Tz) -> DateTime<Utc> {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
         LocalResult::None => {
-            // Gaps are at most a few hours; find the first minute that exists.
-            (1..=240)
-                .find_map(|m| {
-                    tz.from_local_datetime(&(local + TimeDelta::minutes(m)))
-                        .earliest()
-                })
-                .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+            // Read the wall time with the offset in force before the gap
+            // (the same time a day earlier): 02:30 CET is 03:30 CEST.
+            let before = tz
+                .from_local_datetime(&(local - TimeDelta::days(1)))
+                .earliest()
+                .map_or(0, |t| t.offset().fix().local_minus_utc());
+            (local - TimeDelta::seconds(i64::from(before))).and_utc()
         }
     }
 }
@@ -149,11 +162,13 @@ mod tests {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let rule = daily("18:00");
         // 2026-03-29: CET (+1) becomes CEST (+2) at 02:00 local.
-        let first = rule.next_due(tz, utc("2026-03-28T12:00:00Z")).unwrap();
+        let first = rule
+            .next_due(tz, utc("2026-03-28T12:00:00Z"), None)
+            .unwrap();
         assert_eq!(first, utc("2026-03-28T17:00:00Z"));
-        let second = rule.next_due(tz, first).unwrap();
+        let second = rule.next_due(tz, first, None).unwrap();
         assert_eq!(second, utc("2026-03-29T16:00:00Z"));
-        let third = rule.next_due(tz, second).unwrap();
+        let third = rule.next_due(tz, second, None).unwrap();
         assert_eq!(third, utc("2026-03-30T16:00:00Z"));
     }
 
@@ -162,9 +177,11 @@ mod tests {
         let tz: Tz = "America/New_York".parse().unwrap();
         let rule = daily("18:00");
         // 2026-11-01: EDT (-4) becomes EST (-5).
-        let first = rule.next_due(tz, utc("2026-10-31T12:00:00Z")).unwrap();
+        let first = rule
+            .next_due(tz, utc("2026-10-31T12:00:00Z"), None)
+            .unwrap();
         assert_eq!(first, utc("2026-10-31T22:00:00Z"));
-        let second = rule.next_due(tz, first).unwrap();
+        let second = rule.next_due(tz, first, None).unwrap();
         assert_eq!(second, utc("2026-11-01T23:00:00Z"));
     }
 
@@ -172,14 +189,16 @@ mod tests {
     fn a_time_in_the_gap_moves_forward_and_a_repeated_time_fires_once() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let gap = daily("02:30");
-        let due = gap.next_due(tz, utc("2026-03-28T12:00:00Z")).unwrap();
+        let due = gap.next_due(tz, utc("2026-03-28T12:00:00Z"), None).unwrap();
         // 02:30 does not exist on 29 March; 03:30 CEST is 01:30 UTC.
         assert_eq!(due, utc("2026-03-29T01:30:00Z"));
         let twice = daily("02:30");
         // 02:30 occurs twice on 25 October: the first (CEST, 00:30 UTC).
-        let first = twice.next_due(tz, utc("2026-10-24T12:00:00Z")).unwrap();
+        let first = twice
+            .next_due(tz, utc("2026-10-24T12:00:00Z"), None)
+            .unwrap();
         assert_eq!(first, utc("2026-10-25T00:30:00Z"));
-        let next = twice.next_due(tz, first).unwrap();
+        let next = twice.next_due(tz, first, None).unwrap();
         assert_eq!(next, utc("2026-10-26T01:30:00Z"));
     }
 
@@ -189,11 +208,20 @@ mod tests {
         let mut rule = daily("18:00");
         rule.every_minutes = Some(60);
         assert_eq!(
-            rule.next_due(tz, utc("2026-05-01T17:30:00Z")),
+            rule.next_due(tz, utc("2026-05-01T17:30:00Z"), None),
             Some(utc("2026-05-01T18:00:00Z"))
         );
         assert_eq!(
-            rule.next_due(tz, utc("2026-05-01T10:00:00Z")),
+            rule.next_due(tz, utc("2026-05-01T10:00:00Z"), None),
+            Some(utc("2026-05-01T11:00:00Z"))
+        );
+        // Counted from the occurrence, not from when it was processed.
+        assert_eq!(
+            rule.next_due(
+                tz,
+                utc("2026-05-01T10:00:03Z"),
+                Some(utc("2026-05-01T10:00:00Z"))
+            ),
             Some(utc("2026-05-01T11:00:00Z"))
         );
         let none = ScheduleRule {
@@ -205,7 +233,7 @@ mod tests {
                 every_minutes: None,
                 ..none
             }
-            .next_due(tz, utc("2026-05-01T10:00:00Z")),
+            .next_due(tz, utc("2026-05-01T10:00:00Z"), None),
             None
         );
     }

@@ -7,8 +7,10 @@ use std::time::Duration;
 pub const BASE: Duration = Duration::from_secs(1);
 /// No retry waits longer than this (unless Retry-After says so).
 pub const CAP: Duration = Duration::from_secs(15 * 60);
-/// A send is given up after this many attempts.
-pub const MAX_ATTEMPTS: i64 = 8;
+/// A send is given up when its message's lifetime (FCM ttl) would end
+/// before the next try, or after this many attempts, whichever is first
+/// (24 h of retries at the cap is about 100).
+pub const MAX_ATTEMPTS: i64 = 120;
 
 /// The wait before attempt `attempts + 1`, given `attempts` made so far
 /// (≥ 1) and the server's Retry-After. Jitter takes 50–100 % of the

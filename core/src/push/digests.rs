@@ -77,7 +77,7 @@ fn digest_for(
     let next = if schedule.disabled {
         None
     } else {
-        push_schedules::next_due(&row.rule()?, &schedule.time_zone, now)
+        push_schedules::next_due(&row.rule()?, &schedule.time_zone, now, row.next_due_at)
     };
     if schedule.disabled {
         push_schedules::advance(conn, &row.user_id, row.pushed_seq, None, next)?;

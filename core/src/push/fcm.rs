@@ -72,8 +72,9 @@ impl FcmClient {
                 return SendOutcome::Retry {
                     after: None,
                     reason: format!("FCM unreachable: {e}"),
-                    // A timeout after the request went out may have delivered it.
-                    maybe_delivered: e.is_timeout() || e.is_body(),
+                    // Anything after the connection was made may have
+                    // delivered it (a timeout, a reset while reading).
+                    maybe_delivered: !e.is_connect(),
                 };
             }
         };
@@ -89,11 +90,10 @@ impl FcmClient {
         let error: FcmErrorBody = response.json().await.unwrap_or_default();
         let code = error.error_code();
         let reason = format!("{status} {code}: {}", error.error.message);
-        match (status, code.as_str()) {
-            (_, "UNREGISTERED") | (404, _) => SendOutcome::Unregistered,
-            // The token belongs to another Firebase project: never ours.
-            (_, "SENDER_ID_MISMATCH") => SendOutcome::Unregistered,
-            (401, _) | (_, "THIRD_PARTY_AUTH_ERROR") if status == 401 => {
+        match classify(status, &code) {
+            Class::Unregistered => SendOutcome::Unregistered,
+            Class::Refused => SendOutcome::Rejected(reason),
+            Class::StaleAccessToken => {
                 self.tokens.invalidate(&access).await;
                 SendOutcome::Retry {
                     after: None,
@@ -101,15 +101,40 @@ impl FcmClient {
                     maybe_delivered: false,
                 }
             }
-            (429, _) | (_, "QUOTA_EXCEEDED") | (500..=599, _) | (_, "UNAVAILABLE" | "INTERNAL") => {
-                SendOutcome::Retry {
-                    after: retry_after,
-                    reason,
-                    maybe_delivered: false,
-                }
-            }
-            _ => SendOutcome::Rejected(reason),
+            Class::Later => SendOutcome::Retry {
+                after: retry_after,
+                reason,
+                maybe_delivered: false,
+            },
         }
+    }
+}
+
+/// What an FCM error answer calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// The token is gone for good.
+    Unregistered,
+    /// This message (or our set-up) is wrong: retrying cannot help.
+    Refused,
+    /// Our OAuth access token was refused: fetch a new one and retry.
+    StaleAccessToken,
+    /// Overload or an outage: retry later.
+    Later,
+}
+
+/// Sorts an error by FCM's documented codes (errorCode, else status).
+/// Only `UNREGISTERED` buries a token: a bare 404 is a wrong endpoint or
+/// project, and `SENDER_ID_MISMATCH` wrong credentials, which must not
+/// wipe every device. `THIRD_PARTY_AUTH_ERROR` is a bad APNs/web push
+/// certificate, not our OAuth token.
+fn classify(status: u16, code: &str) -> Class {
+    match (status, code) {
+        (_, "UNREGISTERED") => Class::Unregistered,
+        (_, "THIRD_PARTY_AUTH_ERROR" | "SENDER_ID_MISMATCH" | "INVALID_ARGUMENT") => Class::Refused,
+        (401, _) => Class::StaleAccessToken,
+        (429 | 500..=599, _) | (_, "QUOTA_EXCEEDED" | "UNAVAILABLE" | "INTERNAL") => Class::Later,
+        _ => Class::Refused,
     }
 }
 
@@ -195,6 +220,25 @@ impl FcmErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_are_sorted_by_fcm_codes() {
+        assert_eq!(classify(404, "UNREGISTERED"), Class::Unregistered);
+        assert_eq!(classify(400, "UNREGISTERED"), Class::Unregistered);
+        assert_eq!(
+            classify(404, "NOT_FOUND"),
+            Class::Refused,
+            "a wrong project buries nothing"
+        );
+        assert_eq!(classify(403, "SENDER_ID_MISMATCH"), Class::Refused);
+        assert_eq!(classify(401, "THIRD_PARTY_AUTH_ERROR"), Class::Refused);
+        assert_eq!(classify(401, "UNAUTHENTICATED"), Class::StaleAccessToken);
+        assert_eq!(classify(400, "INVALID_ARGUMENT"), Class::Refused);
+        assert_eq!(classify(429, "QUOTA_EXCEEDED"), Class::Later);
+        assert_eq!(classify(503, "UNAVAILABLE"), Class::Later);
+        assert_eq!(classify(500, "INTERNAL"), Class::Later);
+        assert_eq!(classify(502, ""), Class::Later);
+    }
     use crate::domain::push_message::{Digest, digest_message};
 
     #[test]
@@ -215,6 +259,6 @@ mod tests {
         assert_eq!(v["android"]["priority"], "HIGH");
         assert_eq!(v["android"]["ttl"], "86400s");
         assert_eq!(v["apns"]["headers"]["apns-priority"], "10");
-        assert_eq!(v["notification"]["title"], "2 new calls");
+        assert_eq!(v["notification"]["title"], "2 calls since your last update");
     }
 }

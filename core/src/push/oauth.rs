@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 /// The scope FCM HTTP v1 needs.
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+/// Longest wait for the token endpoint.
+pub const TOKEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Assertions are valid this long (Google's maximum).
 const ASSERTION_LIFETIME_SECS: i64 = 3600;
 
@@ -197,6 +199,9 @@ impl AccessTokens {
         let response = self
             .http
             .post(&self.account.token_uri)
+            // A hung token endpoint must not hold every send (they wait on
+            // this fetch) past their lease.
+            .timeout(TOKEN_TIMEOUT)
             .form(&[
                 ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
                 ("assertion", assertion.as_str()),

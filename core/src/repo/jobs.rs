@@ -95,16 +95,24 @@ pub fn enqueue_push(
     Ok(count)
 }
 
+/// A job as claimed.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub job: JobRow,
+    /// The previous holder died (or timed out) mid-send: this send may
+    /// be a duplicate.
+    pub taken_over: bool,
+}
+
 /// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
-/// first, and returns them as claimed (attempts and duplicate counts
-/// updated). Runs its own write transaction.
+/// first. Runs its own write transaction.
 pub fn claim(
     conn: &mut DbConn,
     owner: &str,
     now: Micros,
     lease_until: Micros,
     limit: i64,
-) -> Result<Vec<JobRow>, RepoError> {
+) -> Result<Vec<Claimed>, RepoError> {
     crate::db::write_tx(conn, |conn| {
         let due = || {
             jobs::table
@@ -113,15 +121,16 @@ pub fn claim(
                 .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
                 .order(jobs::run_at.asc())
                 .limit(limit)
-                .select(jobs::id)
+                .select((jobs::id, jobs::in_flight))
         };
-        let ids: Vec<String> = match conn {
+        let found: Vec<(String, i64)> = match conn {
             DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
             DbConn::Sqlite(lite) => due().load(lite)?,
         };
-        if ids.is_empty() {
+        if found.is_empty() {
             return Ok(Vec::new());
         }
+        let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
         diesel::update(jobs::table.filter(jobs::id.eq_any(&ids)))
             .set((
                 jobs::lease_owner.eq(owner),
@@ -132,11 +141,23 @@ pub fn claim(
                 jobs::in_flight.eq(1),
             ))
             .execute(conn)?;
-        Ok(jobs::table
+        let taken_over: std::collections::HashSet<&str> = found
+            .iter()
+            .filter(|(_, in_flight)| *in_flight == 1)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let rows: Vec<JobRow> = jobs::table
             .filter(jobs::id.eq_any(&ids))
             .order(jobs::run_at.asc())
             .select(JobRow::as_select())
-            .load(conn)?)
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|job| Claimed {
+                taken_over: taken_over.contains(job.id.as_str()),
+                job,
+            })
+            .collect())
     })
 }
 
@@ -160,20 +181,23 @@ impl Outcome {
     }
 }
 
-/// Records the outcome, if `owner` still holds the job. Returns whether it
-/// did (a holder whose lease ran out must not overwrite the next one's work).
+/// Records the outcome, if this claim still holds the job; returns whether
+/// it did.
 pub fn finish(
     conn: &mut DbConn,
-    id: &str,
-    owner: &str,
+    job: &JobRow,
     outcome: Outcome,
     error: Option<&str>,
     now: Micros,
 ) -> Result<bool, RepoError> {
+    // Only the claim still in force (same owner and attempt) may answer,
+    // never a holder whose lease ran out, even one that claimed it again.
+    let owner = job.lease_owner.clone().unwrap_or_default();
     let updated = diesel::update(
         jobs::table
-            .filter(jobs::id.eq(id))
+            .filter(jobs::id.eq(&job.id))
             .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::attempts.eq(job.attempts))
             .filter(jobs::outcome.is_null()),
     )
     .set((
@@ -188,21 +212,23 @@ pub fn finish(
     Ok(updated == 1)
 }
 
-/// Puts the job back for another attempt at `run_at`. When the request may
-/// have reached FCM (`maybe_delivered`, a timeout) it stays marked in
-/// flight, so the next attempt counts as a possible duplicate.
+/// Puts the job back for another attempt at `run_at`, if this claim still
+/// holds it. When the request may have reached FCM (`maybe_delivered`, a
+/// timeout) it stays marked in flight, so the next attempt counts as a
+/// possible duplicate.
 pub fn retry_at(
     conn: &mut DbConn,
-    id: &str,
-    owner: &str,
+    job: &JobRow,
     run_at: Micros,
     error: &str,
     maybe_delivered: bool,
 ) -> Result<bool, RepoError> {
+    let owner = job.lease_owner.clone().unwrap_or_default();
     let updated = diesel::update(
         jobs::table
-            .filter(jobs::id.eq(id))
+            .filter(jobs::id.eq(&job.id))
             .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::attempts.eq(job.attempts))
             .filter(jobs::outcome.is_null()),
     )
     .set((
@@ -214,23 +240,6 @@ pub fn retry_at(
     ))
     .execute(conn)?;
     Ok(updated == 1)
-}
-
-/// Gives back jobs `owner` claimed but never started (graceful shutdown).
-pub fn release(conn: &mut DbConn, owner: &str, ids: &[String]) -> Result<usize, RepoError> {
-    Ok(diesel::update(
-        jobs::table
-            .filter(jobs::id.eq_any(ids))
-            .filter(jobs::lease_owner.eq(owner))
-            .filter(jobs::outcome.is_null()),
-    )
-    .set((
-        jobs::in_flight.eq(0),
-        jobs::attempts.eq(jobs::attempts - 1),
-        jobs::lease_owner.eq(None::<String>),
-        jobs::lease_until.eq(None::<i64>),
-    ))
-    .execute(conn)?)
 }
 
 /// Drops the device's pending jobs (the device was removed).
@@ -263,42 +272,4 @@ pub fn purge_finished(conn: &mut DbConn, before: Micros) -> Result<usize, RepoEr
             .filter(jobs::finished_at.lt(before)),
     )
     .execute(conn)?)
-}
-
-/// Queue totals for operators and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueueTotals {
-    pub pending: i64,
-    pub sent: i64,
-    pub dropped: i64,
-    pub failed: i64,
-    pub possible_duplicates: i64,
-}
-
-pub fn totals(conn: &mut DbConn) -> Result<QueueTotals, RepoError> {
-    let by_outcome: Vec<(Option<String>, i64)> = jobs::table
-        .group_by(jobs::outcome)
-        .select((jobs::outcome, diesel::dsl::count_star()))
-        .load(conn)?;
-    // Summed here: SUM's type differs between the backends.
-    let possible_duplicates: i64 = jobs::table
-        .filter(jobs::possible_duplicates.gt(0))
-        .select(jobs::possible_duplicates)
-        .load::<i64>(conn)?
-        .into_iter()
-        .sum();
-    let mut totals = QueueTotals {
-        possible_duplicates,
-        ..QueueTotals::default()
-    };
-    for (outcome, n) in by_outcome {
-        match outcome.as_deref() {
-            None => totals.pending = n,
-            Some("sent") => totals.sent = n,
-            Some("dropped") => totals.dropped = n,
-            Some("failed") => totals.failed = n,
-            Some(_) => {}
-        }
-    }
-    Ok(totals)
 }

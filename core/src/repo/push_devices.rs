@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use super::{DbConn, RepoError, push_schedules, stored_id};
-use crate::db::schema::{jobs, push_dead_tokens, push_devices};
+use crate::db::schema::{push_dead_tokens, push_devices};
 use crate::ids::{OrgId, PushDeviceId, UserId};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{MAX_PUSH_DEVICES_PER_USER, PushDevice, PushPlatform};
@@ -162,21 +162,20 @@ fn remove(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
 /// FCM said the token is gone: forget the device and never accept the
 /// token again.
 pub fn bury(conn: &mut DbConn, device_id: &str, token: &str, now: Micros) -> Result<(), RepoError> {
-    remove(conn, device_id)?;
-    let hash = token_hash(token);
-    let known: i64 = push_dead_tokens::table
-        .find(&hash)
-        .count()
-        .get_result(conn)?;
-    if known == 0 {
-        diesel::insert_into(push_dead_tokens::table)
+    crate::db::write_tx(conn, |conn| {
+        remove(conn, device_id)?;
+        let inserted = diesel::insert_into(push_dead_tokens::table)
             .values((
-                push_dead_tokens::token_sha256.eq(hash),
+                push_dead_tokens::token_sha256.eq(token_hash(token)),
                 push_dead_tokens::dead_at.eq(now),
             ))
-            .execute(conn)?;
-    }
-    Ok(())
+            .execute(conn);
+        match inserted.map_err(RepoError::from) {
+            // Two sends to the token both heard UNREGISTERED.
+            Ok(_) | Err(RepoError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
 }
 
 /// Notes a delivered push.
@@ -194,13 +193,4 @@ pub fn ids_of(conn: &mut DbConn, user: &str) -> Result<Vec<String>, RepoError> {
         .order(push_devices::id.asc())
         .select(push_devices::id)
         .load(conn)?)
-}
-
-/// Whether any pending send is queued for the device (tests, diagnostics).
-pub fn pending_sends(conn: &mut DbConn, device_id: &str) -> Result<i64, RepoError> {
-    Ok(jobs::table
-        .filter(jobs::device_id.eq(device_id))
-        .filter(jobs::outcome.is_null())
-        .count()
-        .get_result(conn)?)
 }

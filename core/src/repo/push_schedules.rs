@@ -4,7 +4,6 @@
 //! LOCKED` on PostgreSQL (SQLite's single writer serialises), so any number
 //! of workers share them and each occurrence is taken once.
 
-use chrono::Utc;
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
@@ -59,10 +58,16 @@ fn rule_of(
     })
 }
 
-/// When `rule` is next due after `now` for a user in `time_zone`.
-pub fn next_due(rule: &ScheduleRule, time_zone: &str, now: Micros) -> Option<Micros> {
+/// When `rule` is next due after `now` for a user in `time_zone`, counting
+/// "every N minutes" from `previous` (the occurrence just processed).
+pub fn next_due(
+    rule: &ScheduleRule,
+    time_zone: &str,
+    now: Micros,
+    previous: Option<Micros>,
+) -> Option<Micros> {
     let tz: Tz = time_zone.parse().unwrap_or(chrono_tz::UTC);
-    rule.next_due(tz, to_datetime(now).with_timezone(&Utc))
+    rule.next_due(tz, to_datetime(now), previous.map(to_datetime))
         .map(|t| t.timestamp_micros())
 }
 
@@ -113,6 +118,7 @@ pub fn set_org_default(
             .values((push_default_schedules::org_id.eq(org.to_string()), values()))
             .execute(conn)?;
     }
+    lock_followers(conn, org)?;
     let mut moved = 0;
     let mut after = String::new();
     loop {
@@ -136,6 +142,41 @@ pub fn set_org_default(
     }
 }
 
+/// `computed`, unless the row is already due (a missed call's trigger not
+/// yet processed): a schedule change must not postpone that.
+fn keep_pending(
+    conn: &mut DbConn,
+    user: &str,
+    computed: Option<Micros>,
+    now: Micros,
+) -> Result<Option<Micros>, RepoError> {
+    let current: Option<Option<i64>> = push_schedules::table
+        .find(user)
+        .select(push_schedules::next_due_at)
+        .first(conn)
+        .optional()?;
+    Ok(match current.flatten() {
+        Some(due) if due <= now => Some(due),
+        _ => computed,
+    })
+}
+
+/// Locks the rows of the users who follow the organisation's default, in
+/// user id order: call ingest locks schedule rows in the same order (see
+/// `due_now_for_new_records`), so the two cannot deadlock.
+fn lock_followers(conn: &mut DbConn, org: OrgId) -> Result<(), RepoError> {
+    if let DbConn::Postgresql(pg) = conn {
+        push_schedules::table
+            .filter(push_schedules::org_id.eq(org.to_string()))
+            .filter(push_schedules::custom.eq(0))
+            .order(push_schedules::user_id.asc())
+            .select(push_schedules::user_id)
+            .for_update()
+            .load::<String>(pg)?;
+    }
+    Ok(())
+}
+
 fn write_rule(
     conn: &mut DbConn,
     user: &str,
@@ -151,7 +192,12 @@ fn write_rule(
             push_schedules::every_minutes.eq(rule.every_minutes.map(i64::from)),
             push_schedules::on_missed_call.eq(i64::from(rule.on_missed_call)),
             push_schedules::on_new_records.eq(i64::from(rule.on_new_records)),
-            push_schedules::next_due_at.eq(next_due(rule, time_zone, now)),
+            push_schedules::next_due_at.eq(keep_pending(
+                conn,
+                user,
+                next_due(rule, time_zone, now, None),
+                now,
+            )?),
             push_schedules::updated_at.eq(now),
         ))
         .execute(conn)?)
@@ -190,7 +236,7 @@ pub fn ensure(
         on_new_records: i64::from(rule.on_new_records),
         pushed_seq: sync_seq::current(conn, &org.to_string())?,
         last_pushed_at: None,
-        next_due_at: next_due(&rule, time_zone, now),
+        next_due_at: next_due(&rule, time_zone, now, None),
         updated_at: now,
     };
     diesel::insert_into(push_schedules::table)
@@ -220,6 +266,7 @@ pub fn set_user_rule(
     now: Micros,
 ) -> Result<ScheduleRow, RepoError> {
     ensure(conn, org, user, time_zone, now)?;
+    lock(conn, &user.to_string())?;
     let (custom, rule) = match rule {
         Some(rule) => (true, *rule),
         None => (false, org_default(conn, org)?),
@@ -236,9 +283,16 @@ pub fn retime(
     now: Micros,
 ) -> Result<(), RepoError> {
     if let Some(row) = get(conn, user)? {
+        lock(conn, &row.user_id)?;
         let rule = row.rule()?;
+        let next = keep_pending(
+            conn,
+            &row.user_id,
+            next_due(&rule, time_zone, now, None),
+            now,
+        )?;
         diesel::update(push_schedules::table.find(&row.user_id))
-            .set(push_schedules::next_due_at.eq(next_due(&rule, time_zone, now)))
+            .set(push_schedules::next_due_at.eq(next))
             .execute(conn)?;
     }
     Ok(())
@@ -330,42 +384,46 @@ pub fn advance(
 }
 
 /// Makes the users' digests due now if they asked to hear at once about new
-/// records (or, for `missed`, about missed calls). Called in the ingest
-/// transaction that stored the records.
+/// records (`users`) or about missed calls (`missed`, a subset). Called in
+/// the ingest transaction that stored the records, so the trigger commits
+/// with them. The rows are locked in user id order first, as
+/// `set_org_default` does, so the two never deadlock; a scheduler
+/// transaction holding one of them delays the ingest until it commits.
 pub fn due_now_for_new_records(
     conn: &mut DbConn,
     users: &[String],
     missed: &[String],
     now: Micros,
 ) -> Result<(), RepoError> {
-    due_now_if(conn, users, (1, 0), now)?;
-    due_now_if(conn, missed, (0, 1), now)
-}
-
-/// Sets `next_due_at` to now for those of `users` whose flags are at least
-/// `(on_new_records, on_missed_call)` (flags are 0/1, so `(1, 0)` means
-/// "asked for new records") and who are not due already.
-fn due_now_if(
-    conn: &mut DbConn,
-    users: &[String],
-    (new_records, missed_call): (i64, i64),
-    now: Micros,
-) -> Result<(), RepoError> {
     if users.is_empty() {
         return Ok(());
     }
-    diesel::update(
+    let wanted = || {
         push_schedules::table
             .filter(push_schedules::user_id.eq_any(users))
-            .filter(push_schedules::on_new_records.ge(new_records))
-            .filter(push_schedules::on_missed_call.ge(missed_call))
+            .filter(
+                push_schedules::on_new_records
+                    .eq(1)
+                    .or(push_schedules::on_missed_call
+                        .eq(1)
+                        .and(push_schedules::user_id.eq_any(missed))),
+            )
             .filter(
                 push_schedules::next_due_at
                     .is_null()
                     .or(push_schedules::next_due_at.gt(now)),
-            ),
-    )
-    .set(push_schedules::next_due_at.eq(now))
-    .execute(conn)?;
+            )
+            .order(push_schedules::user_id.asc())
+            .select(push_schedules::user_id)
+    };
+    let due: Vec<String> = match conn {
+        DbConn::Postgresql(pg) => wanted().for_update().load(pg)?,
+        DbConn::Sqlite(lite) => wanted().load(lite)?,
+    };
+    if !due.is_empty() {
+        diesel::update(push_schedules::table.filter(push_schedules::user_id.eq_any(&due)))
+            .set(push_schedules::next_due_at.eq(now))
+            .execute(conn)?;
+    }
     Ok(())
 }

@@ -223,9 +223,15 @@ pub fn update(
         if disabling {
             super::bindings::end_for_user(conn, id, BindingEndReason::UserDisabled, by)?;
         }
-        if let Some(tz) = &changes.time_zone {
-            // A daily digest is at a local time: when it is due moves too.
-            super::push_schedules::retime(conn, id, tz, now_micros())?;
+        let enabling = matches!(changes.disabled_at, Some(None));
+        if changes.time_zone.is_some() || enabling {
+            // A daily digest is at a local time: when it is due moves with
+            // the zone; a disabled user's schedule was stopped.
+            let tz: String = users::table
+                .find(id.to_string())
+                .select(users::time_zone)
+                .first(conn)?;
+            super::push_schedules::retime(conn, id, &tz, now_micros())?;
         }
         Ok(())
     })

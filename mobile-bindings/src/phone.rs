@@ -1,7 +1,8 @@
 //! `PhoneClient`: what a desk phone does with its device credential.
 
 use deskbind_core::wire::{
-    Binding, BindingToken, Phone, PhoneBindingRequest, ProvisionRequest, Provisioned,
+    Binding, BindingToken, Phone, PhoneBindingRequest, PhoneCommands, PhoneEventResults,
+    PhoneEvents, ProvisionRequest, Provisioned,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -82,6 +83,24 @@ impl PhoneClient {
     /// code); the previous one stops working.
     pub async fn binding_token(&self) -> Result<BindingToken> {
         self.call(Method::POST, "v1/phone/binding-tokens", None::<&()>)
+            .await
+    }
+
+    /// The WebSocket fallback (`GET /v1/phone/commands`): frames waiting
+    /// for the phone, or the next one within `wait_secs` (0 to 30).
+    pub async fn poll_commands(&self, wait_secs: u32) -> Result<PhoneCommands> {
+        self.call(
+            Method::GET,
+            &format!("v1/phone/commands?wait={wait_secs}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// The WebSocket fallback (`POST /v1/phone/events`): frames the phone
+    /// would have sent on the socket; one result per frame.
+    pub async fn post_events(&self, events: &PhoneEvents) -> Result<PhoneEventResults> {
+        self.call(Method::POST, "v1/phone/events", Some(events))
             .await
     }
 

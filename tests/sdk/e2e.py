@@ -1,0 +1,232 @@
+"""End-to-end through the generated Python bindings (module `deskbind`)
+against a live server: an admin sets up; a phone provisions and connects; a
+salesperson binds by NFC, dials; the phone reports the call, uploads its
+record through the offline queue and its recording; the app syncs and
+downloads the recording. scripts/sdk-e2e starts the server and runs this.
+
+    python3 tests/sdk/e2e.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
+"""
+
+import asyncio
+import datetime
+import os
+import struct
+import sys
+import tempfile
+import threading
+import uuid
+
+import deskbind
+
+TIMEOUT = 20
+
+
+class MemoryStore(deskbind.TokenStore):
+    """The app's secure storage, in memory."""
+
+    def __init__(self):
+        self.tokens = None
+        self.saves = 0
+
+    def load(self):
+        return self.tokens
+
+    def save(self, tokens):
+        self.tokens = tokens
+        self.saves += 1
+
+
+class Inbox:
+    """Hands callbacks (called on SDK threads) to the asyncio loop."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.queue = asyncio.Queue()
+
+    def put(self, item):
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+    async def next(self, what):
+        try:
+            return await asyncio.wait_for(self.queue.get(), TIMEOUT)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"no {what} within {TIMEOUT} s") from None
+
+
+class Commands(deskbind.PhoneCommandListener):
+    def __init__(self, inbox):
+        self.inbox = inbox
+
+    def on_dial(self, command):
+        self.inbox.put(("dial", command))
+
+    def on_hangup(self, dial_id, reason):
+        self.inbox.put(("hangup", dial_id))
+
+    def on_holder(self, user_id, display_name):
+        self.inbox.put(("holder", user_id))
+
+    def on_refused(self, code, detail):
+        self.inbox.put(("refused", code))
+
+
+class Events(deskbind.AppEventListener):
+    def __init__(self, inbox):
+        self.inbox = inbox
+
+    def on_event(self, event):
+        self.inbox.put(event)
+
+    def on_closed(self, error):
+        self.inbox.put(("closed", error))
+
+
+def wav(path, seconds=1):
+    """A PCM WAV file: 8 kHz, mono, 16 bit."""
+    rate, samples = 8000, 8000 * seconds
+    data = b"".join(struct.pack("<h", (i * 37) % 2000 - 1000) for i in range(samples))
+    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
+    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    header += b"data" + struct.pack("<I", len(data))
+    with open(path, "wb") as f:
+        f.write(header + data)
+    return header + data
+
+
+async def expect(error_type, call):
+    try:
+        await call
+    except error_type as e:
+        return e
+    raise AssertionError(f"expected {error_type.__name__}")
+
+
+async def main(base, admin_email, admin_password):
+    loop = asyncio.get_running_loop()
+    work = tempfile.mkdtemp()
+
+    # An admin sets up: a salesperson, a desk phone, a provisioning code.
+    admin = await deskbind.AppClient.open(base, MemoryStore())
+    me = await admin.login(admin_email, admin_password)
+    assert me.role == "admin", me
+    password = "correct-horse-battery"
+    sam = await admin.create_user("sam@sdk.test", "Sam", "salesperson", password)
+    phone = await admin.create_phone("+4930901234", "Desk 1")
+    await admin.set_phone_grants(phone.id, True, [])
+    code = await admin.create_provisioning_code(phone.id)
+
+    # The phone provisions and connects.
+    queue_path = os.path.join(work, "records.json")
+    device = await deskbind.PhoneClient.provision(base, code, queue_path)
+    assert (await device.me()).id == phone.id
+    commands = Inbox(loop)
+    connection = await device.connect(Commands(commands))
+
+    # The salesperson signs in (the session lands in the app's store) ...
+    store = MemoryStore()
+    app = await deskbind.AppClient.open(base, store)
+    assert (await app.login("sam@sdk.test", password)).id == sam.id
+    assert store.tokens is not None and store.tokens.access_token
+    # ... and a client opened from that store is signed in too.
+    again = await deskbind.AppClient.open(base, store)
+    assert (await again.me()).id == sam.id
+
+    # Bind by NFC: the phone's NDEF message, as the app's reader gets it.
+    token = await device.binding_token()
+    assert deskbind.decode_binding_token_ndef(token.ndef) == token.token
+    binding = await app.bind_with_ndef(token.ndef, False)
+    assert (binding.via, binding.user_id, binding.active) == ("nfc", sam.id, True), binding
+    # The phone hears of its new holder (after the holder it had on connect).
+    kind, holder = await commands.next("holder change")
+    while (kind, holder) != ("holder", sam.id):
+        kind, holder = await commands.next("holder change")
+
+    # Errors arrive as DeskbindError variants.
+    await expect(deskbind.DeskbindError.NotFound, app.get_call(str(uuid.uuid4())))
+    refused = await expect(deskbind.DeskbindError.Validation, app.dial("not a number", None, None))
+    assert refused.field == "number", refused
+    used = await expect(deskbind.DeskbindError.Conflict, app.bind_with_token(token.token, False))
+    assert used.code == "binding_token_used", used
+
+    # Dial: the phone gets the command, acknowledges and reports the call.
+    events = Inbox(loop)
+    subscription = await app.subscribe_events(None, Events(events))
+    dial = await app.dial("+4930555123", None, "sdk-e2e-1")
+    kind, command = await commands.next("dial command")
+    while kind != "dial":
+        kind, command = await commands.next("dial command")
+    assert (command.dial_id, command.number) == (dial.id, "+4930555123")
+    call_id = "call-1"
+    connection.ack(command.dial_id)
+    for state in ["dialing", "ringing", "answered", "ended"]:
+        connection.report_call(call_id, command.dial_id, state, None)
+    seen = []
+    while "ended" not in seen:
+        event = await events.next("dial event")
+        if isinstance(event, tuple):
+            raise AssertionError(f"event stream closed: {event}")
+        if event.kind == "dial" and event.dial.id == dial.id:
+            seen.append(event.dial.state)
+    assert seen[-1] == "ended", seen
+    subscription.cancel()
+    assert (await app.get_dial(dial.id)).state == "ended"
+
+    # The record goes through the offline queue, which survives a restart.
+    started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=30)
+    record = deskbind.CallRecordInput(
+        call_id=call_id,
+        direction="outbound",
+        remote_number="+4930555123",
+        local_number=None,
+        started_at=started,
+        answered_at=started + datetime.timedelta(seconds=4),
+        ended_at=started + datetime.timedelta(seconds=25),
+        result="answered",
+        dial_id=dial.id,
+    )
+    assert await device.enqueue_call_records([record]) == 1
+    restarted = deskbind.PhoneClient.with_credential(base, device.credential(), queue_path)
+    assert await restarted.pending_call_records() == 1
+    outcomes = await restarted.flush_call_records()
+    assert [(o.call_id, o.outcome) for o in outcomes] == [(call_id, "created")], outcomes
+    assert await restarted.pending_call_records() == 0
+    audio_path = os.path.join(work, "call-1.wav")
+    audio = wav(audio_path)
+    recording = await restarted.upload_recording(call_id, audio_path)
+    assert (recording.format, recording.size_bytes) == ("wav", len(audio)), recording
+
+    # The app syncs (keeping the cursor) and downloads the recording.
+    page = await app.sync_calls(None, None)
+    calls = [c for c in page.items if c.call_id == call_id]
+    assert len(calls) == 1, page
+    call = calls[0]
+    assert (call.dial_id, call.user_id, call.direction) == (dial.id, sam.id, "outbound"), call
+    assert call.recording is not None and call.recording.sha256 == recording.sha256
+    later = await app.sync_calls(page.next_cursor, None)
+    assert later.items == [] and not later.has_more, later
+    saved = os.path.join(work, "downloaded.wav")
+    assert await app.download_recording(call.id, saved) == len(audio)
+    with open(saved, "rb") as f:
+        assert f.read() == audio
+
+    # Push registration and schedule.
+    device_info = await app.register_push_device("android", "fcm-token-sdk-e2e-123456")
+    assert device_info.token_hint == "123456"
+    schedule = await app.set_push_schedule(
+        deskbind.PushScheduleRule(daily_at="17:30", every_minutes=None, on_missed_call=True, on_new_records=False)
+    )
+    assert (schedule.source, schedule.rule.daily_at) == ("custom", "17:30"), schedule
+    # The push cursor starts at registration: the call above is not news.
+    assert await app.request_push() == 0
+
+    connection.close()
+    await app.logout()
+    assert store.tokens is None
+    await expect(deskbind.DeskbindError.Unauthorized, app.me())
+    print("sdk e2e: ok")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    asyncio.run(main(*sys.argv[1:]))

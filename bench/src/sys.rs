@@ -105,3 +105,21 @@ fn process_ticks(pid: u32) -> anyhow::Result<u64> {
     };
     Ok(field(14)? + field(15)?)
 }
+
+/// Peak resident memory of this process (`VmHWM`), KiB.
+pub fn peak_rss_kib() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))
+}
+
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -136,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
         args.db, args.users, args.records, args.workers, args.concurrency, args.mode
     );
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    let load_before = loadavg();
+    let load_before = deskbind_bench::sys::loadavg();
     println!("machine: {cpus} CPUs, load average {load_before}");
 
     let bench_db = BenchDb::create(args.db, &args.postgres_url, args.keep)?;
@@ -150,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "total time {:.1} s; load average at the end {}",
         started.elapsed().as_secs_f64(),
-        loadavg()
+        deskbind_bench::sys::loadavg()
     );
     println!("{}", serde_json::to_string(&summary)?);
     if !failures.is_empty() {
@@ -331,7 +331,7 @@ async fn run(
         }
     }
     let waited = t0.elapsed().as_secs_f64();
-    let peak_rss = peak_rss_kib()?;
+    let peak_rss = deskbind_bench::sys::peak_rss_kib()?;
     let cpu_end = CpuSample::take(&watched)?;
     let cpu_all = CpuShare::between(&cpu_t0, &cpu_end, cpus, pg_backends.len());
     let cpu_scheduling = CpuShare::between(&cpu_t0, &cpu_sched, cpus, pg_backends.len());
@@ -780,21 +780,4 @@ fn init_logging() -> LogCounts {
         .with(counts.clone().with_filter(LevelFilter::WARN))
         .init();
     counts
-}
-
-/// Peak resident memory of this process (`VmHWM`), KiB.
-fn peak_rss_kib() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }

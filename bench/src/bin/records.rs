@@ -136,7 +136,7 @@ fn main() -> anyhow::Result<()> {
         println!("note: the API accepts at most {MAX_RECORD_BATCH} records per request");
     }
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    let load_before = loadavg();
+    let load_before = deskbind_bench::sys::loadavg();
     println!("machine: {cpus} CPUs, load average {load_before}");
 
     let bench_db = BenchDb::create(args.db, &args.postgres_url, args.keep)?;
@@ -150,7 +150,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "total time {:.1} s; load average at the end {}",
         started.elapsed().as_secs_f64(),
-        loadavg()
+        deskbind_bench::sys::loadavg()
     );
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
@@ -315,7 +315,7 @@ fn run(
     }
 
     // 3. Memory, and the verdicts.
-    let peak_rss = peak_rss_kib()?;
+    let peak_rss = deskbind_bench::sys::peak_rss_kib()?;
     let ingest_target = match args.db {
         DbKind::Sqlite => INGEST_TARGET_SQLITE,
         DbKind::Postgres => INGEST_TARGET_POSTGRES,
@@ -438,21 +438,4 @@ fn run_json(s: &RunStats) -> serde_json::Value {
         "bench_cpu_pct": s.bench_cpu_pct,
         "machine_busy_pct": s.machine_busy_pct,
     })
-}
-
-/// Peak resident memory of this process (`VmHWM`), KiB.
-fn peak_rss_kib() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }

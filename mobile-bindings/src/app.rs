@@ -102,10 +102,25 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+/// Told of every session change (login, refresh, logout) with the new
+/// (access, refresh) tokens, or `None` when signed out, so the app can keep
+/// them in its own storage.
+pub type TokenListener = std::sync::Arc<dyn Fn(Option<(String, String)>) + Send + Sync>;
+
+#[derive(Default)]
+struct Listener(std::sync::Mutex<Option<TokenListener>>);
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenListener")
+    }
+}
+
 #[derive(Debug)]
 pub struct AppClient {
     http: Http,
     tokens: Mutex<Option<Tokens>>,
+    listener: Listener,
     /// Held across a refresh, so concurrent calls that all see an expired
     /// token refresh once: presenting one refresh token twice would look like
     /// theft to the server and end the session.
@@ -117,16 +132,37 @@ impl AppClient {
         Ok(Self {
             http: Http::new(base_url)?,
             tokens: Mutex::new(None),
+            listener: Listener::default(),
             refreshing: Mutex::new(()),
         })
     }
 
-    /// Restores a session the app stored earlier.
+    /// Restores a session the app stored earlier (the listener is not told).
     pub async fn set_tokens(&self, access_token: &str, refresh_token: &str) {
         *self.tokens.lock().await = Some(Tokens {
             access: access_token.to_owned(),
             refresh: refresh_token.to_owned(),
         });
+    }
+
+    /// Calls `listener` on every later session change, including the
+    /// refreshes the client does by itself.
+    pub fn on_tokens_changed(&self, listener: TokenListener) {
+        if let Ok(mut slot) = self.listener.0.lock() {
+            *slot = Some(listener);
+        }
+    }
+
+    /// Replaces the session and tells the listener.
+    async fn replace_tokens(&self, tokens: Option<(String, String)>) {
+        *self.tokens.lock().await = tokens.as_ref().map(|(access, refresh)| Tokens {
+            access: access.clone(),
+            refresh: refresh.clone(),
+        });
+        let listener = self.listener.0.lock().ok().and_then(|l| l.clone());
+        if let Some(listener) = listener {
+            listener(tokens);
+        }
     }
 
     /// The current (access, refresh) tokens, for the app to store.
@@ -147,8 +183,11 @@ impl AppClient {
                 password: password.to_owned(),
             });
         let tokens: TokenResponse = json(self.http.send(request).await?).await?;
-        self.set_tokens(&tokens.access_token, &tokens.refresh_token)
-            .await;
+        self.replace_tokens(Some((
+            tokens.access_token.clone(),
+            tokens.refresh_token.clone(),
+        )))
+        .await;
         Ok(tokens)
     }
 
@@ -174,14 +213,17 @@ impl AppClient {
                 refresh_token: refresh,
             });
         let tokens: TokenResponse = json(self.http.send(request).await?).await?;
-        self.set_tokens(&tokens.access_token, &tokens.refresh_token)
-            .await;
+        self.replace_tokens(Some((
+            tokens.access_token.clone(),
+            tokens.refresh_token.clone(),
+        )))
+        .await;
         Ok(tokens)
     }
 
     pub async fn logout(&self) -> Result<()> {
         self.no_content(Method::POST, "v1/auth/logout").await?;
-        *self.tokens.lock().await = None;
+        self.replace_tokens(None).await;
         Ok(())
     }
 

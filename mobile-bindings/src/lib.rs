@@ -16,7 +16,7 @@ mod phone_link;
 mod phone_records;
 mod record_batches;
 
-pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery};
+pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery, TokenListener};
 pub use app_calls::CallQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;

@@ -1,17 +1,17 @@
 //! `AppClient` for the mobile app: a thin wrapper over
 //! `deskbind_mobile::AppClient` that keeps the session in the app's own
-//! secure storage (through [`TokenStore`]) and saves it again whenever the
-//! SDK refreshed it.
+//! secure storage: [`TokenStore`] is told of every login, refresh (also
+//! those the SDK does by itself) and logout.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use deskbind_mobile::wire::{
     CreatePhone, CreateUser, PhoneGrants, PushPlatform, PushScheduleRule as WireRule, Role,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{DeskbindError, Result};
+use crate::error::{DeskbindError, Result, local};
 use crate::types::*;
 
 /// Where the app keeps the session between launches (Keychain, Android
@@ -35,8 +35,9 @@ pub trait AppEventListener: Send + Sync {
 #[derive(uniffi::Object)]
 pub struct AppClient {
     inner: Arc<deskbind_mobile::AppClient>,
-    store: Arc<dyn TokenStore>,
-    saved: Mutex<Option<StoredTokens>>,
+    /// Owned here, borrowed by the SDK's session hook: the store lives as
+    /// long as the client the app holds, no longer.
+    _store: Arc<dyn TokenStore>,
 }
 
 impl std::fmt::Debug for AppClient {
@@ -46,40 +47,14 @@ impl std::fmt::Debug for AppClient {
 }
 
 impl AppClient {
-    /// Saves the session if a call changed it (login, refresh).
-    async fn persist(&self) {
-        let now = self
-            .inner
-            .tokens()
-            .await
-            .map(|(access_token, refresh_token)| StoredTokens {
-                access_token,
-                refresh_token,
-            });
-        let changed = {
-            let Ok(mut saved) = self.saved.lock() else {
-                return;
-            };
-            if *saved == now {
-                false
-            } else {
-                saved.clone_from(&now);
-                true
-            }
-        };
-        if changed {
-            self.store.save(now);
-        }
-    }
-
     pub(crate) fn inner(&self) -> &deskbind_mobile::AppClient {
         &self.inner
     }
+}
 
-    pub(crate) async fn done<T>(&self, result: deskbind_mobile::Result<T>) -> Result<T> {
-        self.persist().await;
-        result.map_err(DeskbindError::from)
-    }
+/// The SDK's result as the bindings' error type.
+pub(crate) fn done<T>(result: deskbind_mobile::Result<T>) -> Result<T> {
+    result.map_err(DeskbindError::from)
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -90,34 +65,41 @@ impl AppClient {
     #[uniffi::constructor]
     pub async fn open(base_url: String, store: Arc<dyn TokenStore>) -> Result<Arc<Self>> {
         let inner = deskbind_mobile::AppClient::new(&base_url)?;
-        let saved = store.load();
-        if let Some(tokens) = &saved {
+        if let Some(tokens) = store.load() {
             inner
                 .set_tokens(&tokens.access_token, &tokens.refresh_token)
                 .await;
         }
+        let saver = Arc::downgrade(&store);
+        inner.on_tokens_changed(Arc::new(move |tokens| {
+            if let Some(store) = saver.upgrade() {
+                store.save(tokens.map(|(access_token, refresh_token)| StoredTokens {
+                    access_token,
+                    refresh_token,
+                }));
+            }
+        }));
         Ok(Arc::new(Self {
             inner: Arc::new(inner),
-            store,
-            saved: Mutex::new(saved),
+            _store: store,
         }))
     }
 
     pub async fn login(&self, email: String, password: String) -> Result<UserInfo> {
         let login = self.inner.login(&email, &password).await;
-        self.done(login).await?;
+        done(login)?;
         let me = self.inner.me().await;
-        self.done(me).await.map(UserInfo::from)
+        done(me).map(UserInfo::from)
     }
 
     pub async fn logout(&self) -> Result<()> {
         let out = self.inner.logout().await;
-        self.done(out).await
+        done(out)
     }
 
     pub async fn me(&self) -> Result<UserInfo> {
         let me = self.inner.me().await;
-        self.done(me).await.map(UserInfo::from)
+        done(me).map(UserInfo::from)
     }
 
     // Binding.
@@ -127,30 +109,30 @@ impl AppClient {
             .inner
             .bind_phone(id("phone_id", &phone_id)?, takeover)
             .await;
-        self.done(out).await.map(BindingInfo::from)
+        done(out).map(BindingInfo::from)
     }
 
     /// Binds with the token the phone shows over NFC (the NDEF text).
     pub async fn bind_with_token(&self, token: String, takeover: bool) -> Result<BindingInfo> {
         let out = self.inner.bind_with_token(&token, takeover).await;
-        self.done(out).await.map(BindingInfo::from)
+        done(out).map(BindingInfo::from)
     }
 
     /// Binds with the raw NDEF message read from the phone.
     pub async fn bind_with_ndef(&self, ndef: Vec<u8>, takeover: bool) -> Result<BindingInfo> {
         let out = self.inner.bind_with_ndef(&ndef, takeover).await;
-        self.done(out).await.map(BindingInfo::from)
+        done(out).map(BindingInfo::from)
     }
 
     /// Binds with the numeric code the phone shows.
     pub async fn bind_with_code(&self, code: String, takeover: bool) -> Result<BindingInfo> {
         let out = self.inner.bind_with_code(&code, takeover).await;
-        self.done(out).await.map(BindingInfo::from)
+        done(out).map(BindingInfo::from)
     }
 
     pub async fn unbind(&self, binding_id: String) -> Result<BindingInfo> {
         let out = self.inner.unbind(id("binding_id", &binding_id)?).await;
-        self.done(out).await.map(BindingInfo::from)
+        done(out).map(BindingInfo::from)
     }
 
     // Dialing.
@@ -168,17 +150,17 @@ impl AppClient {
             .inner
             .dial(&number, phone, idempotency_key.as_deref())
             .await;
-        self.done(out).await.map(DialInfo::from)
+        done(out).map(DialInfo::from)
     }
 
     pub async fn cancel_dial(&self, dial_id: String) -> Result<DialInfo> {
         let out = self.inner.cancel_dial(id("dial_id", &dial_id)?).await;
-        self.done(out).await.map(DialInfo::from)
+        done(out).map(DialInfo::from)
     }
 
     pub async fn get_dial(&self, dial_id: String) -> Result<DialInfo> {
         let out = self.inner.get_dial(id("dial_id", &dial_id)?).await;
-        self.done(out).await.map(DialInfo::from)
+        done(out).map(DialInfo::from)
     }
 
     /// Starts the live event stream after `after` (the last `seq` the app
@@ -190,15 +172,21 @@ impl AppClient {
         listener: Arc<dyn AppEventListener>,
     ) -> Result<Arc<EventSubscription>> {
         let client = self.inner.clone();
-        // Open the stream here, so a refused session is this call's error.
-        let opened = client.events(after).await.map(drop);
-        self.done(opened).await?;
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
+        // The stream borrows the client, so it lives in the task; the task
+        // says whether it opened, so a refused session is this call's error.
+        let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let mut stream = match client.events(after).await {
-                Ok(stream) => stream,
-                Err(e) => return listener.on_closed(Some(e.into())),
+                Ok(stream) => {
+                    let _ = opened_tx.send(Ok(()));
+                    stream
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                    return;
+                }
             };
             loop {
                 tokio::select! {
@@ -210,6 +198,9 @@ impl AppClient {
                 }
             }
         });
+        opened_rx
+            .await
+            .map_err(|_| local("the event stream task ended before it opened"))??;
         Ok(Arc::new(EventSubscription { cancel }))
     }
 
@@ -223,7 +214,7 @@ impl AppClient {
         limit: Option<u32>,
     ) -> Result<SyncPageInfo> {
         let out = self.inner.sync_calls(cursor.as_deref(), limit).await;
-        let page = self.done(out).await?;
+        let page = done(out)?;
         Ok(SyncPageInfo {
             items: page.items.into_iter().map(CallRecordInfo::from).collect(),
             next_cursor: page.next_cursor,
@@ -236,7 +227,7 @@ impl AppClient {
             .inner
             .get_call(id("call_record_id", &call_record_id)?)
             .await;
-        self.done(out).await.map(CallRecordInfo::from)
+        done(out).map(CallRecordInfo::from)
     }
 
     /// The NFC path: records the phone handed over, uploaded for it.
@@ -253,7 +244,7 @@ impl AppClient {
             .inner
             .upload_call_records(id("phone_id", &phone_id)?, &records)
             .await;
-        self.done(out).await.map(outcomes)
+        done(out).map(outcomes)
     }
 
     /// Saves the call's recording to `path`; returns its size in bytes.
@@ -262,7 +253,7 @@ impl AppClient {
             .inner
             .download_recording(id("call_record_id", &call_record_id)?, &PathBuf::from(path))
             .await;
-        self.done(out).await
+        done(out)
     }
 
     // Push.
@@ -275,17 +266,12 @@ impl AppClient {
     ) -> Result<PushDeviceInfo> {
         let platform = wire_enum("platform", &platform, PushPlatform::parse)?;
         let out = self.inner.register_push_device(platform, &token).await;
-        self.done(out).await.map(PushDeviceInfo::from)
+        done(out).map(PushDeviceInfo::from)
     }
 
     pub async fn list_push_devices(&self) -> Result<Vec<PushDeviceInfo>> {
         let out = self.inner.list_push_devices().await;
-        Ok(self
-            .done(out)
-            .await?
-            .into_iter()
-            .map(PushDeviceInfo::from)
-            .collect())
+        Ok(done(out)?.into_iter().map(PushDeviceInfo::from).collect())
     }
 
     pub async fn delete_push_device(&self, device_id: String) -> Result<()> {
@@ -293,12 +279,12 @@ impl AppClient {
             .inner
             .delete_push_device(id("device_id", &device_id)?)
             .await;
-        self.done(out).await
+        done(out)
     }
 
     pub async fn push_schedule(&self) -> Result<PushScheduleInfo> {
         let out = self.inner.push_schedule().await;
-        self.done(out).await.map(PushScheduleInfo::from)
+        done(out).map(PushScheduleInfo::from)
     }
 
     pub async fn set_push_schedule(&self, rule: PushScheduleRule) -> Result<PushScheduleInfo> {
@@ -309,18 +295,18 @@ impl AppClient {
             on_new_records: rule.on_new_records,
         };
         let out = self.inner.set_push_schedule(&rule).await;
-        self.done(out).await.map(PushScheduleInfo::from)
+        done(out).map(PushScheduleInfo::from)
     }
 
     pub async fn use_default_push_schedule(&self) -> Result<PushScheduleInfo> {
         let out = self.inner.use_default_push_schedule().await;
-        self.done(out).await.map(PushScheduleInfo::from)
+        done(out).map(PushScheduleInfo::from)
     }
 
     /// Pushes the current digest now; returns how many records it covers.
     pub async fn request_push(&self) -> Result<u32> {
         let out = self.inner.request_push().await;
-        self.done(out).await.map(|r| r.records)
+        done(out).map(|r| r.records)
     }
 
     // Administration (admins).
@@ -341,7 +327,7 @@ impl AppClient {
             team_ids: Vec::new(),
         };
         let out = self.inner.create_user(&body).await;
-        self.done(out).await.map(UserInfo::from)
+        done(out).map(UserInfo::from)
     }
 
     pub async fn create_phone(&self, number: String, label: String) -> Result<PhoneInfo> {
@@ -354,7 +340,7 @@ impl AppClient {
             model: None,
         };
         let out = self.inner.create_phone(&body).await;
-        self.done(out).await.map(PhoneInfo::from)
+        done(out).map(PhoneInfo::from)
     }
 
     /// A one-time code the phone exchanges for its credential.
@@ -363,7 +349,7 @@ impl AppClient {
             .inner
             .create_provisioning_code(id("phone_id", &phone_id)?)
             .await;
-        self.done(out).await.map(|c| c.code)
+        done(out).map(|c| c.code)
     }
 
     /// Lets these users (or, with `everyone`, the whole organisation) bind
@@ -386,7 +372,7 @@ impl AppClient {
             .inner
             .set_phone_grants(id("phone_id", &phone_id)?, &grants)
             .await;
-        self.done(out).await.map(drop)
+        done(out).map(drop)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use deskbind_mobile::wire::{self, CallDirection, CallResult, DialState, Page};
 use deskbind_mobile::{BindingQuery, CallQuery, DialQuery, PageQuery};
 
-use crate::app::AppClient;
+use crate::app::{AppClient, done};
 use crate::error::{Result, local};
 use crate::types::*;
 
@@ -130,29 +130,29 @@ impl AppClient {
     /// access token expires); the new session goes to the token store.
     pub async fn refresh(&self) -> Result<()> {
         let out = self.inner().refresh().await;
-        self.done(out).await.map(drop)
+        done(out).map(drop)
     }
 
     pub async fn list_users(&self, cursor: Option<String>, limit: Option<u32>) -> Result<UserPage> {
         let out = self.inner().list_users(&PageQuery { cursor, limit }).await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(UserPage { items, next_cursor })
     }
 
     pub async fn get_user(&self, user_id: String) -> Result<UserInfo> {
         let out = self.inner().get_user(id("user_id", &user_id)?).await;
-        self.done(out).await.map(UserInfo::from)
+        done(out).map(UserInfo::from)
     }
 
     pub async fn list_teams(&self, cursor: Option<String>, limit: Option<u32>) -> Result<TeamPage> {
         let out = self.inner().list_teams(&PageQuery { cursor, limit }).await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(TeamPage { items, next_cursor })
     }
 
     pub async fn get_team(&self, team_id: String) -> Result<TeamInfo> {
         let out = self.inner().get_team(id("team_id", &team_id)?).await;
-        self.done(out).await.map(TeamInfo::from)
+        done(out).map(TeamInfo::from)
     }
 
     pub async fn list_team_members(
@@ -165,7 +165,7 @@ impl AppClient {
             .inner()
             .team_members(id("team_id", &team_id)?, &PageQuery { cursor, limit })
             .await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(UserPage { items, next_cursor })
     }
 
@@ -175,13 +175,13 @@ impl AppClient {
         limit: Option<u32>,
     ) -> Result<PhonePage> {
         let out = self.inner().list_phones(&PageQuery { cursor, limit }).await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(PhonePage { items, next_cursor })
     }
 
     pub async fn get_phone(&self, phone_id: String) -> Result<PhoneInfo> {
         let out = self.inner().get_phone(id("phone_id", &phone_id)?).await;
-        self.done(out).await.map(PhoneInfo::from)
+        done(out).map(PhoneInfo::from)
     }
 
     /// The caller's bindings (with `include_ended`, past ones too).
@@ -197,7 +197,7 @@ impl AppClient {
             ..BindingQuery::default()
         };
         let out = self.inner().list_bindings(&query).await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(BindingPage { items, next_cursor })
     }
 
@@ -206,7 +206,7 @@ impl AppClient {
             .inner()
             .get_binding(id("binding_id", &binding_id)?)
             .await;
-        self.done(out).await.map(BindingInfo::from)
+        done(out).map(BindingInfo::from)
     }
 
     /// Dial commands, newest first; `state` filters (`queued`, `ended`...).
@@ -225,7 +225,7 @@ impl AppClient {
             ..DialQuery::default()
         };
         let out = self.inner().list_dials(&query).await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(DialPage { items, next_cursor })
     }
 
@@ -237,7 +237,7 @@ impl AppClient {
         limit: Option<u32>,
     ) -> Result<CallPage> {
         let out = self.inner().list_calls(&filter.query(cursor, limit)?).await;
-        let (items, next_cursor) = page(self.done(out).await?);
+        let (items, next_cursor) = page(done(out)?);
         Ok(CallPage { items, next_cursor })
     }
 
@@ -247,7 +247,7 @@ impl AppClient {
             .inner()
             .export_calls_csv(&filter.query(None, None)?, &PathBuf::from(path))
             .await;
-        self.done(out).await
+        done(out)
     }
 
     /// Statistics per user and local day in `tz` (as JSON, the shape of
@@ -257,24 +257,24 @@ impl AppClient {
             .inner()
             .call_stats(&filter.query(None, None)?, tz.as_deref())
             .await;
-        json(&self.done(out).await?)
+        json(&done(out)?)
     }
 
     /// The binding policy (as JSON, the shape of `GET /v1/binding-policy`).
     pub async fn binding_policy_json(&self) -> Result<String> {
         let out = self.inner().binding_policy().await;
-        json(&self.done(out).await?)
+        json(&done(out)?)
     }
 
     /// The dial policy (as JSON, the shape of `GET /v1/dial-policy`).
     pub async fn dial_policy_json(&self) -> Result<String> {
         let out = self.inner().dial_policy().await;
-        json(&self.done(out).await?)
+        json(&done(out)?)
     }
 
     pub async fn default_push_schedule(&self) -> Result<PushScheduleRule> {
         let out = self.inner().default_push_schedule().await;
-        let rule = self.done(out).await?;
+        let rule = done(out)?;
         Ok(PushScheduleRule {
             daily_at: rule.daily_at,
             every_minutes: rule.every_minutes,

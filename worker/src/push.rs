@@ -58,17 +58,6 @@ impl Default for SenderOptions {
     }
 }
 
-/// What the sender did with the jobs it finished.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SendReport {
-    pub sent: u64,
-    pub dropped: u64,
-    pub failed: u64,
-    pub retried: u64,
-    /// Jobs taken over from a holder that died mid-send.
-    pub possible_duplicates: u64,
-}
-
 /// Leases due jobs and sends them, at most `concurrency` at a time, until
 /// `cancel` fires; then waits for the sends in flight and returns.
 pub async fn run_sender(
@@ -140,11 +129,9 @@ pub async fn send_one(
     db: &Database,
     sender: &PushSender,
     claimed: &Claimed,
-) -> Result<SendReport, RepoError> {
+) -> Result<(), RepoError> {
     let job = &claimed.job;
-    let mut report = SendReport::default();
     if claimed.taken_over {
-        report.possible_duplicates = 1;
         metrics::counter!("deskbind_push_possible_duplicates_total").increment(1);
         tracing::warn!(job = %job.id, topic = %job.topic, "push job taken over from a worker that died mid-send; FCM may deliver it twice");
     }
@@ -157,15 +144,13 @@ pub async fn send_one(
     };
     let Some(device) = device else {
         finish(db, job, Outcome::Dropped, Some("device removed")).await?;
-        report.dropped += 1;
-        return Ok(report);
+        return Ok(());
     };
     let mut message = match job.message() {
         Ok(m) => m,
         Err(e) => {
             finish(db, job, Outcome::Failed, Some(&e.to_string())).await?;
-            report.failed += 1;
-            return Ok(report);
+            return Ok(());
         }
     };
     // A retry carries what is left of the lifetime, not all of it again.
@@ -174,8 +159,7 @@ pub async fn send_one(
     let left = expires_at - now_micros();
     if left <= 0 {
         finish(db, job, Outcome::Failed, Some("expired before FCM took it")).await?;
-        report.failed += 1;
-        return Ok(report);
+        return Ok(());
     }
     message.ttl_secs = u64::try_from(left / 1_000_000).unwrap_or(0).max(1);
     let outcome = sender.send(&device.token, &job.topic, &message).await;
@@ -187,7 +171,6 @@ pub async fn send_one(
             db.run(move |conn| push_devices::mark_sent(conn, &id, now))
                 .await?;
             finish(db, job, Outcome::Sent, None).await?;
-            report.sent += 1;
         }
         SendOutcome::Unregistered => {
             tracing::info!(device = %device.id, "FCM says the token is unregistered; device removed");
@@ -195,12 +178,10 @@ pub async fn send_one(
             finish(db, job, Outcome::Dropped, Some("token unregistered")).await?;
             db.run(move |conn| push_devices::bury(conn, &id, &token, now))
                 .await?;
-            report.dropped += 1;
         }
         SendOutcome::Rejected(reason) => {
             tracing::warn!(job = %job.id, %reason, "FCM refused the message; not retried");
             finish(db, job, Outcome::Failed, Some(&reason)).await?;
-            report.failed += 1;
         }
         SendOutcome::Retry {
             after,
@@ -212,7 +193,6 @@ pub async fn send_one(
             if run_at >= expires_at || job.attempts >= backoff::MAX_ATTEMPTS {
                 tracing::warn!(job = %job.id, %reason, attempts = job.attempts, "push given up: its lifetime ends before the next try");
                 finish(db, job, Outcome::Failed, Some(&reason)).await?;
-                report.failed += 1;
             } else {
                 tracing::debug!(job = %job.id, %reason, wait_ms = wait.as_millis() as u64, "push will be retried");
                 let (row, reason) = (job.clone(), reason.clone());
@@ -220,11 +200,10 @@ pub async fn send_one(
                     .run(move |conn| jobs::retry_at(conn, &row, run_at, &reason, maybe_delivered))
                     .await?;
                 lost_lease(kept, job);
-                report.retried += 1;
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 fn lost_lease(kept: bool, job: &JobRow) {

@@ -51,6 +51,17 @@ async fn put_raw(
     request.body(body).send().await.unwrap()
 }
 
+/// `put_raw` with the body's correct Content-Digest.
+async fn put_signed(
+    app: &TestApp,
+    phone: &PhoneClient,
+    call_id: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let digest = digest_header(&body);
+    put_raw(app, phone, call_id, body, Some(digest)).await
+}
+
 /// Files kept under the local recordings directory (not the spool).
 fn stored_files(app: &TestApp) -> usize {
     let root = app.settings.data_dir.join("recordings");
@@ -132,13 +143,13 @@ async fn bad_uploads_are_refused_and_nothing_is_stored() {
     assert_eq!(body["code"], "checksum_mismatch");
 
     let pdf = b"%PDF-1.7\n%not audio at all, but long enough to sniff".to_vec();
-    let not_audio = put_raw(&app, &phone, "c1", pdf.clone(), Some(digest_header(&pdf))).await;
+    let not_audio = put_signed(&app, &phone, "c1", pdf.clone()).await;
     assert_eq!(not_audio.status(), 415);
     let body: serde_json::Value = not_audio.json().await.unwrap();
     assert_eq!(body["code"], "not_audio");
 
     let big = wav(100 * 1024);
-    let oversize = put_raw(&app, &phone, "c1", big.clone(), Some(digest_header(&big))).await;
+    let oversize = put_signed(&app, &phone, "c1", big.clone()).await;
     assert_eq!(oversize.status(), 413);
 
     let no_digest = put_raw(&app, &phone, "c1", audio.clone(), None).await;
@@ -167,14 +178,7 @@ async fn bad_uploads_are_refused_and_nothing_is_stored() {
     assert_eq!(stored_files(&app), 0, "no recording file kept");
 
     // The same call id still accepts a good upload afterwards.
-    let good = put_raw(
-        &app,
-        &phone,
-        "c1",
-        audio.clone(),
-        Some(digest_header(&audio)),
-    )
-    .await;
+    let good = put_signed(&app, &phone, "c1", audio.clone()).await;
     assert_eq!(good.status(), 201);
     assert_eq!(stored_files(&app), 1);
 }
@@ -206,36 +210,15 @@ async fn a_replay_answers_the_stored_recording_and_different_bytes_conflict() {
     let app = spawn_app().await;
     let (_, _, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111").await;
     let audio = wav(4_000);
-    let first = put_raw(
-        &app,
-        &phone,
-        "c1",
-        audio.clone(),
-        Some(digest_header(&audio)),
-    )
-    .await;
+    let first = put_signed(&app, &phone, "c1", audio.clone()).await;
     assert_eq!(first.status(), 201);
     let first: serde_json::Value = first.json().await.unwrap();
-    let again = put_raw(
-        &app,
-        &phone,
-        "c1",
-        audio.clone(),
-        Some(digest_header(&audio)),
-    )
-    .await;
+    let again = put_signed(&app, &phone, "c1", audio.clone()).await;
     assert_eq!(again.status(), 200);
     let again: serde_json::Value = again.json().await.unwrap();
     assert_eq!(first["id"], again["id"]);
     let other = wav(4_001);
-    let conflict = put_raw(
-        &app,
-        &phone,
-        "c1",
-        other.clone(),
-        Some(digest_header(&other)),
-    )
-    .await;
+    let conflict = put_signed(&app, &phone, "c1", other.clone()).await;
     assert_eq!(conflict.status(), 409);
     assert_eq!(app.count("recordings").await, 1);
     assert_eq!(stored_files(&app), 1);

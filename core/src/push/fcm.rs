@@ -42,10 +42,6 @@ impl FcmClient {
         }
     }
 
-    pub fn tokens(&self) -> &AccessTokens {
-        &self.tokens
-    }
-
     pub async fn send(&self, device_token: &str, message: &PushMessage) -> SendOutcome {
         let access = match self.tokens.token().await {
             Ok(token) => token,

@@ -118,7 +118,6 @@ pub struct AccessTokens {
     key: EncodingKey,
     http: reqwest::Client,
     cached: tokio::sync::Mutex<Option<Cached>>,
-    fetched: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for AccessTokens {
@@ -143,17 +142,11 @@ impl AccessTokens {
             key,
             http,
             cached: tokio::sync::Mutex::new(None),
-            fetched: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     pub fn project_id(&self) -> &str {
         &self.account.project_id
-    }
-
-    /// How many tokens were fetched so far.
-    pub fn fetched(&self) -> u64 {
-        self.fetched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A valid access token, fetching one if the cached one is due.
@@ -221,8 +214,6 @@ impl AccessTokens {
             .json()
             .await
             .map_err(|e| TokenError::Transport(format!("unreadable token response: {e}")))?;
-        self.fetched
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::debug!(expires_in = parsed.expires_in, "FCM access token fetched");
         Ok((
             SecretString::from(parsed.access_token),

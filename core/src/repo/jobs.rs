@@ -181,6 +181,37 @@ impl Outcome {
     }
 }
 
+/// What an answer writes: the lease always ends; a finished job gets its
+/// outcome, a retried one a new `run_at`. `None` leaves a column alone.
+#[derive(AsChangeset)]
+#[diesel(table_name = jobs)]
+struct Answer<'a> {
+    outcome: Option<&'a str>,
+    run_at: Option<Micros>,
+    last_error: Option<Option<&'a str>>,
+    in_flight: i64,
+    lease_owner: Option<Option<String>>,
+    lease_until: Option<Option<i64>>,
+    finished_at: Option<Micros>,
+}
+
+/// Writes `answer` if the claim that produced it is still in force (same
+/// owner and attempt): never for a holder whose lease ran out, even one that
+/// claimed the job again since. Returns whether it was written.
+fn answer(conn: &mut DbConn, job: &JobRow, answer: &Answer<'_>) -> Result<bool, RepoError> {
+    let owner = job.lease_owner.clone().unwrap_or_default();
+    let updated = diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(&job.id))
+            .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::attempts.eq(job.attempts))
+            .filter(jobs::outcome.is_null()),
+    )
+    .set(answer)
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
 /// Records the outcome, if this claim still holds the job; returns whether
 /// it did.
 pub fn finish(
@@ -190,26 +221,19 @@ pub fn finish(
     error: Option<&str>,
     now: Micros,
 ) -> Result<bool, RepoError> {
-    // Only the claim still in force (same owner and attempt) may answer,
-    // never a holder whose lease ran out, even one that claimed it again.
-    let owner = job.lease_owner.clone().unwrap_or_default();
-    let updated = diesel::update(
-        jobs::table
-            .filter(jobs::id.eq(&job.id))
-            .filter(jobs::lease_owner.eq(owner))
-            .filter(jobs::attempts.eq(job.attempts))
-            .filter(jobs::outcome.is_null()),
+    answer(
+        conn,
+        job,
+        &Answer {
+            outcome: Some(outcome.as_str()),
+            run_at: None,
+            last_error: Some(error),
+            in_flight: 0,
+            lease_owner: Some(None),
+            lease_until: Some(None),
+            finished_at: Some(now),
+        },
     )
-    .set((
-        jobs::outcome.eq(outcome.as_str()),
-        jobs::last_error.eq(error),
-        jobs::in_flight.eq(0),
-        jobs::lease_owner.eq(None::<String>),
-        jobs::lease_until.eq(None::<i64>),
-        jobs::finished_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(updated == 1)
 }
 
 /// Puts the job back for another attempt at `run_at`, if this claim still
@@ -223,23 +247,19 @@ pub fn retry_at(
     error: &str,
     maybe_delivered: bool,
 ) -> Result<bool, RepoError> {
-    let owner = job.lease_owner.clone().unwrap_or_default();
-    let updated = diesel::update(
-        jobs::table
-            .filter(jobs::id.eq(&job.id))
-            .filter(jobs::lease_owner.eq(owner))
-            .filter(jobs::attempts.eq(job.attempts))
-            .filter(jobs::outcome.is_null()),
+    answer(
+        conn,
+        job,
+        &Answer {
+            outcome: None,
+            run_at: Some(run_at),
+            last_error: Some(Some(error)),
+            in_flight: i64::from(maybe_delivered),
+            lease_owner: Some(None),
+            lease_until: Some(None),
+            finished_at: None,
+        },
     )
-    .set((
-        jobs::run_at.eq(run_at),
-        jobs::last_error.eq(error),
-        jobs::in_flight.eq(i64::from(maybe_delivered)),
-        jobs::lease_owner.eq(None::<String>),
-        jobs::lease_until.eq(None::<i64>),
-    ))
-    .execute(conn)?;
-    Ok(updated == 1)
 }
 
 /// Drops the device's pending jobs (the device was removed).

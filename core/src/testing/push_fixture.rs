@@ -26,8 +26,6 @@ pub struct PushFixture {
     pub user_ids: Vec<String>,
     /// `tokens[i]` is the device token of `user_ids[i]`.
     pub tokens: Vec<String>,
-    /// The change number the records end at.
-    pub through_seq: i64,
 }
 
 impl PushFixture {
@@ -123,7 +121,6 @@ impl PushFixture {
                     diesel::insert_into(push_schedules::table).values(schedules),
                 )?;
             }
-            let mut through_seq = 0;
             if records_n > 0 {
                 let first = sync_seq::reserve(conn, &org_s, i64::try_from(records_n).unwrap_or(0))?;
                 let rows: Vec<CallRecordRow> = (0..records_n)
@@ -148,13 +145,11 @@ impl PushFixture {
                         diesel::insert_into(crate::db::schema::call_records::table).values(chunk),
                     )?;
                 }
-                through_seq = first + i64::try_from(records_n).unwrap_or(0) - 1;
             }
             Ok(Self {
                 org,
                 user_ids,
                 tokens,
-                through_seq,
             })
         })
     }

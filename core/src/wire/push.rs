@@ -86,7 +86,9 @@ pub struct PushSchedule {
 }
 
 /// `PUT /v1/push/schedule`: a rule of one's own, or `{"use_default": true}`
-/// (and nothing else) to follow the organisation's default again.
+/// (and nothing else) to follow the organisation's default again. The rule's
+/// fields are repeated rather than flattened because serde cannot combine
+/// `flatten` with `deny_unknown_fields`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushScheduleUpdate {

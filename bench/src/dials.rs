@@ -109,5 +109,6 @@ fn error_code(error: &ClientError) -> String {
         ClientError::NotLoggedIn => "not_logged_in".into(),
         ClientError::BaseUrl(_) => "base_url".into(),
         ClientError::Io(_) => "io".into(),
+        ClientError::NfcDial(e) => e.code().into(),
     }
 }

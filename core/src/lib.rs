@@ -1,10 +1,13 @@
 //! deskbind-core: the domain and persistence shared by the API server, the
 //! worker and (for the wire types only) the client SDK.
 //!
-//! With `default-features = false` only [`wire`], [`ids`] and [`nfc`] are built, which
-//! is what the SDK uses; the `server` feature adds configuration, the
+//! With `default-features = false` only [`wire`], [`ids`] and [`nfc`] are
+//! built; the SDK adds `dial-payload` (the signed NFC dial payload it
+//! verifies on phones). The `server` feature adds configuration, the
 //! database, repositories and credentials.
 
+#[cfg(feature = "dial-payload")]
+pub mod dial_payload;
 pub mod ids;
 pub mod nfc;
 pub mod wire;

@@ -1,7 +1,8 @@
-//! The NFC payload codec shared by the server (which hands a phone the bytes
-//! to expose), the phone and the app (which reads them): one NDEF message
-//! (NFC Forum NDEF 1.0) holding an external-type record `deskbind.app:bind`
-//! whose payload is the binding token.
+//! The NFC payload codec shared by the server (which hands out the bytes to
+//! expose), the phone and the app: one NDEF message (NFC Forum NDEF 1.0)
+//! holding an external-type record, `deskbind.app:bind` whose payload is a
+//! binding token (phone to app) or `deskbind.app:dial` whose payload is a
+//! signed dial payload (app to phone, see `dial_payload`).
 //!
 //! Written by hand: NDEF records are a few header bytes, the crates that
 //! offer them are unmaintained or pull in platform NFC stacks, and the codec
@@ -12,7 +13,9 @@ use std::fmt;
 
 /// The external type of the binding-token record (TNF 0x04).
 pub const BINDING_RECORD_TYPE: &str = "deskbind.app:bind";
-/// Bounds a token so a corrupt length can never make a reader allocate much.
+/// The external type of the signed dial payload record (TNF 0x04).
+pub const DIAL_RECORD_TYPE: &str = "deskbind.app:dial";
+/// Bounds a payload so a corrupt length can never make a reader allocate much.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 
 const MB: u8 = 0x80;
@@ -32,9 +35,11 @@ pub enum NdefError {
     BadFraming,
     /// Chunked records are not used by deskbind.
     Chunked,
-    /// The message has no `deskbind.app:bind` record.
-    NoBindingRecord,
-    /// The token is empty, too long or not UTF-8.
+    /// The message has no record of the expected deskbind type.
+    MissingRecord {
+        kind: &'static str,
+    },
+    /// The record's payload is empty, too long or not UTF-8.
     BadToken,
 }
 
@@ -45,24 +50,46 @@ impl fmt::Display for NdefError {
             Self::Truncated => "the NDEF message ends inside a record",
             Self::BadFraming => "the NDEF message begin/end flags are wrong",
             Self::Chunked => "chunked NDEF records are not supported",
-            Self::NoBindingRecord => "the NDEF message holds no deskbind binding record",
-            Self::BadToken => "the binding record's token is empty, too long or not UTF-8",
+            Self::MissingRecord { kind } => {
+                return write!(f, "the NDEF message holds no {kind} record");
+            }
+            Self::BadToken => "the deskbind record's payload is empty, too long or not UTF-8",
         })
     }
 }
 
 impl std::error::Error for NdefError {}
 
-/// One NDEF message with one record carrying `token`.
+/// One NDEF message with one record carrying binding token `token`.
 pub fn encode_binding_token(token: &str) -> Result<Vec<u8>, NdefError> {
-    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+    encode_external(BINDING_RECORD_TYPE, token)
+}
+
+/// The binding token in an NDEF message read from a tag or by card
+/// emulation. Other records (an Android Application Record, say) are skipped.
+pub fn decode_binding_token(message: &[u8]) -> Result<String, NdefError> {
+    decode_external(message, BINDING_RECORD_TYPE)
+}
+
+/// One NDEF message with one record carrying signed dial payload `payload`.
+pub fn encode_dial_payload(payload: &str) -> Result<Vec<u8>, NdefError> {
+    encode_external(DIAL_RECORD_TYPE, payload)
+}
+
+/// The signed dial payload in an NDEF message the phone read from the app.
+pub fn decode_dial_payload(message: &[u8]) -> Result<String, NdefError> {
+    decode_external(message, DIAL_RECORD_TYPE)
+}
+
+fn encode_external(kind: &'static str, text: &str) -> Result<Vec<u8>, NdefError> {
+    if text.is_empty() || text.len() > MAX_TOKEN_BYTES {
         return Err(NdefError::BadToken);
     }
     Ok(encode_record(
         MB | ME,
         TNF_EXTERNAL,
-        BINDING_RECORD_TYPE.as_bytes(),
-        token.as_bytes(),
+        kind.as_bytes(),
+        text.as_bytes(),
     ))
 }
 
@@ -86,21 +113,19 @@ fn encode_record(flags: u8, tnf: u8, kind: &[u8], payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The binding token in an NDEF message read from a tag or by card
-/// emulation. Other records (an Android Application Record, say) are skipped.
-pub fn decode_binding_token(message: &[u8]) -> Result<String, NdefError> {
+/// The text of the first external record of type `kind` (types compare
+/// case-insensitively, as NFC Forum RTD 1.0 says).
+fn decode_external(message: &[u8], kind: &'static str) -> Result<String, NdefError> {
     let mut found = None;
     for record in records(message)? {
         if record.tnf == TNF_EXTERNAL
-            && record
-                .kind
-                .eq_ignore_ascii_case(BINDING_RECORD_TYPE.as_bytes())
+            && record.kind.eq_ignore_ascii_case(kind.as_bytes())
             && found.is_none()
         {
             found = Some(record.payload);
         }
     }
-    let payload = found.ok_or(NdefError::NoBindingRecord)?;
+    let payload = found.ok_or(NdefError::MissingRecord { kind })?;
     if payload.is_empty() || payload.len() > MAX_TOKEN_BYTES {
         return Err(NdefError::BadToken);
     }
@@ -225,6 +250,27 @@ mod tests {
     }
 
     #[test]
+    fn dial_payloads_have_their_own_record_type() {
+        let bytes = encode_dial_payload("a.b.c").unwrap_or_default();
+        assert_eq!(&bytes[3..20], DIAL_RECORD_TYPE.as_bytes());
+        assert_eq!(decode_dial_payload(&bytes), Ok("a.b.c".to_owned()));
+        // Neither kind of record passes for the other.
+        assert_eq!(
+            decode_binding_token(&bytes),
+            Err(NdefError::MissingRecord {
+                kind: BINDING_RECORD_TYPE
+            })
+        );
+        let binding = encode_binding_token("a.b.c").unwrap_or_default();
+        assert_eq!(
+            decode_dial_payload(&binding),
+            Err(NdefError::MissingRecord {
+                kind: DIAL_RECORD_TYPE
+            })
+        );
+    }
+
+    #[test]
     fn rejects_broken_messages() {
         let good = encode_binding_token("token").unwrap_or_default();
         assert_eq!(decode_binding_token(&[]), Err(NdefError::Empty));
@@ -241,7 +287,12 @@ mod tests {
         let trailing = [good.clone(), vec![0]].concat();
         assert_eq!(decode_binding_token(&trailing), Err(NdefError::BadFraming));
         let uri = encode_record(MB | ME, 0x01, b"U", b"\x04deskbind.app");
-        assert_eq!(decode_binding_token(&uri), Err(NdefError::NoBindingRecord));
+        assert_eq!(
+            decode_binding_token(&uri),
+            Err(NdefError::MissingRecord {
+                kind: BINDING_RECORD_TYPE
+            })
+        );
         let mut not_utf8 = encode_binding_token("ab").unwrap_or_default();
         let last = not_utf8.len() - 1;
         not_utf8[last] = 0xFF;

@@ -2,7 +2,7 @@
 //! cancel commands, read and set the dial policy.
 
 use deskbind_core::ids::{DialId, PhoneId, UserId};
-use deskbind_core::wire::{CreateDial, Dial, DialPolicy, DialState, Page, PutDialPolicy};
+use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialPolicy, DialState, Page, PutDialPolicy};
 use reqwest::Method;
 
 use crate::Result;
@@ -70,6 +70,12 @@ impl AppClient {
     pub async fn cancel_dial(&self, id: DialId) -> Result<Dial> {
         self.bodyless(Method::POST, &format!("v1/dials/{id}/cancel"))
             .await
+    }
+
+    /// The user's queued dial as a signed payload and its NDEF message, to
+    /// hand the phone over NFC (card emulation or a tag).
+    pub async fn dial_nfc(&self, id: DialId) -> Result<DialNfc> {
+        self.get(&format!("v1/dials/{id}/nfc")).await
     }
 
     pub async fn dial_policy(&self) -> Result<DialPolicy> {

@@ -1,5 +1,7 @@
 use deskbind_core::wire::Problem;
 
+use crate::phone_nfc_dial::NfcDialError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server could not be reached or the connection broke.
@@ -19,13 +21,18 @@ pub enum ClientError {
     /// A local file could not be read or written.
     #[error("file: {0}")]
     Io(String),
+    /// The phone refused an NFC dial payload (see [`NfcDialError::code`]).
+    #[error("NFC dial refused: {0}")]
+    NfcDial(#[from] NfcDialError),
 }
 
 impl ClientError {
-    /// The server's stable error code, for API errors.
+    /// The server's stable error code, for API errors; the SDK's own for
+    /// refused NFC dial payloads.
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api { problem } => Some(&problem.code),
+            Self::NfcDial(e) => Some(e.code()),
             _ => None,
         }
     }

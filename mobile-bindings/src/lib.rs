@@ -13,6 +13,7 @@ mod error;
 mod http;
 mod phone;
 mod phone_link;
+mod phone_nfc_dial;
 mod phone_records;
 mod record_batches;
 
@@ -21,12 +22,14 @@ pub use app_calls::CallQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;
 pub use deskbind_core::ids;
-/// The NDEF codec of NFC binding tokens, shared by the app and the phone.
+/// The NDEF codec of NFC binding tokens and dial payloads, shared by the
+/// app and the phone.
 pub use deskbind_core::nfc;
 pub use deskbind_core::wire;
 pub use error::ClientError;
 pub use phone::PhoneClient;
 pub use phone_link::{LinkOptions, LinkState, PhoneCommand, PhoneLink, PhoneReporter};
+pub use phone_nfc_dial::{DialKeyring, NfcDial, NfcDialError};
 pub use phone_records::{PRESIGNED_FROM_BYTES, file_digest};
 
 pub type Result<T> = std::result::Result<T, ClientError>;

@@ -9,11 +9,13 @@ use serde::de::DeserializeOwned;
 
 use crate::Result;
 use crate::http::{Http, json};
+use crate::phone_nfc_dial::KeyringCache;
 
 #[derive(Clone)]
 pub struct PhoneClient {
     http: Http,
     credential: String,
+    dial_keys: KeyringCache,
 }
 
 impl std::fmt::Debug for PhoneClient {
@@ -31,6 +33,7 @@ impl PhoneClient {
         Ok(Self {
             http: Http::new(base_url)?,
             credential: credential.to_owned(),
+            dial_keys: KeyringCache::default(),
         })
     }
 
@@ -48,6 +51,7 @@ impl PhoneClient {
             Self {
                 http,
                 credential: provisioned.credential.clone(),
+                dial_keys: KeyringCache::default(),
             },
             provisioned,
         ))
@@ -102,6 +106,10 @@ impl PhoneClient {
     pub async fn post_events(&self, events: &PhoneEvents) -> Result<PhoneEventResults> {
         self.call(Method::POST, "v1/phone/events", Some(events))
             .await
+    }
+
+    pub(crate) fn dial_keys(&self) -> &KeyringCache {
+        &self.dial_keys
     }
 
     pub(crate) fn http(&self) -> &Http {

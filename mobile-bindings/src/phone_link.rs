@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::backoff::Backoff;
 use crate::phone::PhoneClient;
+use crate::phone_nfc_dial::NfcDial;
 use crate::{ClientError, Result};
 
 /// Command ids remembered for deduplication (far more than a phone gets
@@ -37,7 +38,9 @@ const UNCONFIRMED_CAPACITY: usize = 10_000;
 /// What the server asks of the phone.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PhoneCommand {
-    /// Dial, unless `expires_at` has passed. Each command id arrives once.
+    /// Dial, unless `expires_at` has passed. Each command id arrives once,
+    /// from the server or from an NFC payload ([`PhoneLink::dial_from_nfc`],
+    /// where `created_at` is when the payload was issued).
     Dial {
         command_id: DialId,
         number: String,
@@ -103,6 +106,8 @@ pub struct PhoneLink {
 #[derive(Debug)]
 enum Control {
     Send(PhoneFrame),
+    /// A dial verified from an NFC payload: handed on unless already seen.
+    NfcDial(NfcDial),
     /// Drop the current connection (tests use it to simulate a network cut).
     Reconnect,
     Stop,
@@ -189,6 +194,13 @@ impl PhoneLink {
         self.reporter().incoming(call_id, from);
     }
 
+    /// Hands a dial verified from an NFC payload to [`PhoneLink::next`],
+    /// unless its command already arrived (from the server, or another
+    /// tap); ack and report it like any other.
+    pub fn dial_from_nfc(&self, dial: NfcDial) {
+        self.reporter().dial_from_nfc(dial);
+    }
+
     /// A handle that sends through this link, for tasks that run calls.
     pub fn reporter(&self) -> PhoneReporter {
         PhoneReporter {
@@ -242,6 +254,11 @@ impl PhoneReporter {
             call_id: call_id.to_owned(),
             from: from.to_owned(),
         });
+    }
+
+    /// See [`PhoneLink::dial_from_nfc`].
+    pub fn dial_from_nfc(&self, dial: NfcDial) {
+        let _ = self.outbox.send(Control::NfcDial(dial));
     }
 
     fn send(&self, frame: PhoneFrame) {
@@ -312,6 +329,8 @@ impl Worker {
                 () = &mut deadline => return false,
                 control = self.control.recv() => match control {
                     Some(Control::Send(frame)) => self.pending.push_back(frame),
+                    // Offline is when NFC matters most: dial now, report later.
+                    Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
                     Some(Control::Reconnect) => {}
                     Some(Control::Stop) | None => return true,
                 },
@@ -391,6 +410,7 @@ impl Worker {
                             return Outcome::Lost;
                         }
                     }
+                    Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
                     Some(Control::Reconnect) => return Outcome::Lost,
                     Some(Control::Stop) | None => {
                         let _ = socket.close(None).await;
@@ -494,6 +514,18 @@ impl Worker {
         };
         let _ = self.commands.send(command);
         None
+    }
+
+    fn offer_nfc_dial(&mut self, dial: NfcDial) {
+        if self.remember(dial.command_id) {
+            let _ = self.commands.send(PhoneCommand::Dial {
+                command_id: dial.command_id,
+                number: dial.number,
+                created_at: dial.issued_at,
+                expires_at: dial.expires_at,
+                received_at: Utc::now(),
+            });
+        }
     }
 
     /// `true` the first time a command id is seen.

@@ -158,6 +158,20 @@ impl AppClient {
         done(out).map(DialInfo::from)
     }
 
+    /// The user's queued dial as a signed NFC payload for the phone
+    /// (docs/sdk.md, "Dialing over NFC").
+    pub async fn dial_nfc(&self, dial_id: String) -> Result<DialNfcInfo> {
+        let offer = done(self.inner.dial_nfc(id("dial_id", &dial_id)?).await)?;
+        let ndef = deskbind_mobile::nfc::encode_dial_payload(&offer.payload).map_err(local)?;
+        Ok(DialNfcInfo {
+            dial_id: offer.dial_id.to_string(),
+            phone_id: offer.phone_id.to_string(),
+            payload: offer.payload,
+            ndef,
+            expires_at: instant(offer.expires_at),
+        })
+    }
+
     pub async fn get_dial(&self, dial_id: String) -> Result<DialInfo> {
         let out = self.inner.get_dial(id("dial_id", &dial_id)?).await;
         done(out).map(DialInfo::from)

@@ -47,6 +47,12 @@ impl From<ClientError> for DeskbindError {
             },
             ClientError::Decode(message) => Self::Server { status: 0, message },
             ClientError::BaseUrl(message) | ClientError::Io(message) => Self::Local { message },
+            // The NDEF message read over NFC is the bad value.
+            ClientError::NfcDial(refused) => Self::Validation {
+                code: refused.code().to_owned(),
+                field: Some("ndef".into()),
+                message: refused.to_string(),
+            },
             ClientError::Api { problem } => {
                 let message = problem.detail.clone().unwrap_or(problem.title.clone());
                 let code = problem.code.clone();

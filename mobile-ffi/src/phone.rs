@@ -106,6 +106,35 @@ impl PhoneClient {
         Ok(self.inner.bind_user(&user, takeover).await?.into())
     }
 
+    /// Fetches the keys this phone verifies NFC dial payloads with and
+    /// returns them as JSON: keep it in secure storage and hand it to
+    /// [`PhoneClient::restore_dial_keys`] after a restart, so the phone
+    /// verifies taps while offline.
+    pub async fn fetch_dial_keys(&self) -> Result<String> {
+        let keyring = self.inner.fetch_dial_keys().await?;
+        serde_json::to_string(&keyring.to_wire()).map_err(local)
+    }
+
+    /// Uses keys kept from [`PhoneClient::fetch_dial_keys`].
+    pub async fn restore_dial_keys(&self, keys_json: String) -> Result<()> {
+        let wire: deskbind_mobile::wire::DialKeys =
+            serde_json::from_str(&keys_json).map_err(|e| DeskbindError::Validation {
+                code: "malformed_json".into(),
+                field: Some("keys_json".into()),
+                message: e.to_string(),
+            })?;
+        let keyring = deskbind_mobile::DialKeyring::from_wire(&wire)?;
+        self.inner.set_dial_keys(keyring).await;
+        Ok(())
+    }
+
+    /// Verifies an NDEF message read from the app (a signed dial payload)
+    /// without dialing it. [`PhoneConnection::dial_ndef`] verifies and
+    /// dials.
+    pub async fn verify_dial_ndef(&self, ndef: Vec<u8>) -> Result<DialCommand> {
+        Ok(command_of(&self.inner.verify_dial_ndef(&ndef).await?))
+    }
+
     /// Opens the live link; it reconnects by itself until closed.
     pub async fn connect(
         &self,
@@ -127,7 +156,11 @@ impl PhoneClient {
             }
             link.close().await;
         });
-        Ok(Arc::new(PhoneConnection { reporter, cancel }))
+        Ok(Arc::new(PhoneConnection {
+            client: self.inner.clone(),
+            reporter,
+            cancel,
+        }))
     }
 
     /// Uploads a call's recording (streamed; presigned to object storage
@@ -226,6 +259,7 @@ fn deliver(listener: &dyn PhoneCommandListener, command: PhoneCommand) {
 /// disconnects.
 #[derive(Debug, uniffi::Object)]
 pub struct PhoneConnection {
+    client: Arc<deskbind_mobile::PhoneClient>,
     reporter: PhoneReporter,
     cancel: CancellationToken,
 }
@@ -240,8 +274,26 @@ fn serde_enum<T: serde::de::DeserializeOwned>(field: &str, raw: &str) -> Result<
     })
 }
 
-#[uniffi::export]
+#[uniffi::export(async_runtime = "tokio")]
 impl PhoneConnection {
+    /// Verifies an NDEF message the app handed over (a signed dial
+    /// payload) and dials it: the listener's `on_dial` gets it, exactly once
+    /// even if the server sends the same dial too; ack and report it as
+    /// usual. Works offline with keys already held (reports wait for the
+    /// connection). Refusals are `Validation` errors with an
+    /// `nfc_dial_...` code.
+    pub async fn dial_ndef(&self, ndef: Vec<u8>) -> Result<DialCommand> {
+        let dial = self.client.verify_dial_ndef(&ndef).await?;
+        Ok(self.dial_verified(dial))
+    }
+
+    /// As [`PhoneConnection::dial_ndef`], for the signed payload itself
+    /// (scanned from the QR code an iPhone shows: iOS cannot emulate a tag).
+    pub async fn dial_payload(&self, payload: String) -> Result<DialCommand> {
+        let dial = self.client.verify_dial_payload(&payload).await?;
+        Ok(self.dial_verified(dial))
+    }
+
     /// Confirms a dial command arrived (send it before dialing).
     pub fn ack(&self, dial_id: String) -> Result<()> {
         self.reporter.ack(id("dial_id", &dial_id)?);
@@ -276,6 +328,22 @@ impl PhoneConnection {
 
     pub fn close(&self) {
         self.cancel.cancel();
+    }
+}
+
+impl PhoneConnection {
+    fn dial_verified(&self, dial: deskbind_mobile::NfcDial) -> DialCommand {
+        let command = command_of(&dial);
+        self.reporter.dial_from_nfc(dial);
+        command
+    }
+}
+
+fn command_of(dial: &deskbind_mobile::NfcDial) -> DialCommand {
+    DialCommand {
+        dial_id: dial.command_id.to_string(),
+        number: dial.number.clone(),
+        expires_at: instant(dial.expires_at),
     }
 }
 

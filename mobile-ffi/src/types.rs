@@ -130,6 +130,17 @@ pub struct BindingTokenInfo {
     pub expires_at: SystemTime,
 }
 
+/// A queued dial as a signed payload for the phone: serve `ndef` by card
+/// emulation (or write it to a tag) until `expires_at`.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DialNfcInfo {
+    pub dial_id: String,
+    pub phone_id: String,
+    pub payload: String,
+    pub ndef: Vec<u8>,
+    pub expires_at: SystemTime,
+}
+
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct DialInfo {
     pub id: String,

@@ -1,8 +1,8 @@
 """End-to-end through the generated Python bindings (module `deskbind`)
 against a live server: an admin sets up; a phone provisions and connects; a
-salesperson binds by NFC, dials; the phone reports the call, uploads its
-record through the offline queue and its recording; the app syncs and
-downloads the recording. scripts/sdk-e2e starts the server and runs this.
+salesperson binds by NFC, dials (by the relay and by an NFC dial payload);
+the phone reports the call, uploads its record through the offline queue
+and its recording; the app syncs and downloads the recording. scripts/sdk-e2e starts the server and runs this.
 
     python3 tests/sdk/e2e.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
 """
@@ -101,6 +101,26 @@ async def expect(error_type, call):
     raise AssertionError(f"expected {error_type.__name__}")
 
 
+async def next_dial(commands):
+    """The next dial command the phone gets (holder changes skipped)."""
+    while True:
+        kind, command = await commands.next("dial command")
+        if kind == "dial":
+            return command
+
+
+async def dial_states(events, dial_id, last):
+    """States of one dial from the app's stream, up to `last`."""
+    seen = []
+    while last not in seen:
+        event = await events.next("dial event")
+        if isinstance(event, tuple):
+            raise AssertionError(f"event stream closed: {event}")
+        if event.kind == "dial" and event.dial.id == dial_id:
+            seen.append(event.dial.state)
+    return seen
+
+
 async def main(base, admin_email, admin_password):
     loop = asyncio.get_running_loop()
     work = tempfile.mkdtemp()
@@ -152,24 +172,42 @@ async def main(base, admin_email, admin_password):
     events = Inbox(loop)
     subscription = await app.subscribe_events(None, Events(events))
     dial = await app.dial("+4930555123", None, "sdk-e2e-1")
-    kind, command = await commands.next("dial command")
-    while kind != "dial":
-        kind, command = await commands.next("dial command")
+    command = await next_dial(commands)
     assert (command.dial_id, command.number) == (dial.id, "+4930555123")
     call_id = "call-1"
     connection.ack(command.dial_id)
     for state in ["dialing", "ringing", "answered", "ended"]:
         connection.report_call(call_id, command.dial_id, state, None)
-    seen = []
-    while "ended" not in seen:
-        event = await events.next("dial event")
-        if isinstance(event, tuple):
-            raise AssertionError(f"event stream closed: {event}")
-        if event.kind == "dial" and event.dial.id == dial.id:
-            seen.append(event.dial.state)
+    seen = await dial_states(events, dial.id, "ended")
     assert seen[-1] == "ended", seen
-    subscription.cancel()
     assert (await app.get_dial(dial.id)).state == "ended"
+
+    # Dial over NFC: the app hands the phone a signed payload; the phone
+    # verifies it with its own key and dials it once, although the server
+    # relays the same command to it too.
+    keys_json = await device.fetch_dial_keys()
+    tapped = await app.dial("+4930555124", None, None)
+    offer = await app.dial_nfc(tapped.id)
+    assert (offer.dial_id, offer.phone_id) == (tapped.id, phone.id), offer
+    forged = bytearray(offer.ndef)
+    forged[-10] = ord("A") if forged[-10] != ord("A") else ord("B")
+    bad = await expect(deskbind.DeskbindError.Validation, connection.dial_ndef(bytes(forged)))
+    assert (bad.code, bad.field) == ("nfc_dial_invalid", "ndef"), bad
+    unreadable = await expect(deskbind.DeskbindError.Validation, connection.dial_payload("x.y.z"))
+    assert unreadable.code == "nfc_dial_unreadable", unreadable
+    verified = await connection.dial_ndef(offer.ndef)
+    assert (verified.dial_id, verified.number) == (tapped.id, "+4930555124"), verified
+    assert (await next_dial(commands)).dial_id == tapped.id
+    connection.ack(tapped.id)
+    connection.report_call("call-nfc", tapped.id, "failed", "busy")
+    seen = await dial_states(events, tapped.id, "failed")
+    assert seen == ["queued", "delivered", "failed"], seen
+    subscription.cancel()
+    # The next command the phone gets is the next dial, not the tapped one again.
+    relayed = await app.dial("+4930555125", None, None)
+    assert (await next_dial(commands)).dial_id == relayed.id
+    connection.ack(relayed.id)
+    await expect(deskbind.DeskbindError.Conflict, app.cancel_dial(tapped.id))
 
     # The record goes through the offline queue, which survives a restart.
     started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=30)
@@ -187,6 +225,10 @@ async def main(base, admin_email, admin_password):
     assert await device.enqueue_call_records([record]) == 1
     restarted = deskbind.PhoneClient.with_credential(base, device.credential(), queue_path)
     assert await restarted.pending_call_records() == 1
+    # Dial keys kept in storage let a restarted phone verify taps offline.
+    await expect(deskbind.DeskbindError.Validation, restarted.restore_dial_keys("{}"))
+    await restarted.restore_dial_keys(keys_json)
+    assert (await restarted.verify_dial_ndef(offer.ndef)).dial_id == tapped.id
     outcomes = await restarted.flush_call_records()
     assert [(o.call_id, o.outcome) for o in outcomes] == [(call_id, "created")], outcomes
     assert await restarted.pending_call_records() == 0

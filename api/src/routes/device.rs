@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use deskbind_core::auth::jwt::BindingClaims;
 use deskbind_core::auth::secrets;
 use deskbind_core::domain::Email;
@@ -12,7 +12,8 @@ use deskbind_core::repo::bindings::{self, BindRequest, Holder, Target};
 use deskbind_core::repo::{RepoError, binding_tokens, provisioning};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::wire::{
-    BindingToken, BindingVia, Phone, PhoneBindingRequest, ProvisionRequest, Provisioned,
+    BindingToken, BindingVia, DialKeyWire, DialKeys, Phone, PhoneBindingRequest, ProvisionRequest,
+    Provisioned,
 };
 
 use super::bindings::{bind_response, log_outcome};
@@ -162,4 +163,25 @@ pub async fn binding_token(
             expires_in: u32::try_from(ttl).unwrap_or(u32::MAX),
         },
     ))
+}
+
+/// The keys this phone verifies NFC dial payloads with (one per server
+/// signing key; derived for this phone alone, see docs/security.md).
+pub async fn dial_keys(state: web::Data<AppState>, phone: AuthPhone) -> HttpResponse {
+    let keys = state
+        .keys
+        .dial_keys(phone.phone_id)
+        .into_iter()
+        .map(|key| DialKeyWire {
+            kid: key.kid,
+            key: URL_SAFE_NO_PAD.encode(key.secret),
+        })
+        .collect();
+    super::secret_json(
+        HttpResponse::Ok(),
+        &DialKeys {
+            phone_id: phone.phone_id,
+            keys,
+        },
+    )
 }

@@ -4,12 +4,15 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use deskbind_core::dial_payload::DialClaims;
 use deskbind_core::domain::E164;
 use deskbind_core::ids::{DialId, PhoneId, UserId};
 use deskbind_core::repo::dials::{self, Created, DialFilter, Idempotency, Moved, NewDial, Scope};
 use deskbind_core::repo::users;
-use deskbind_core::time::{now_micros, seconds};
-use deskbind_core::wire::{CreateDial, Dial, DialState, Page};
+use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialState, Page};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
@@ -177,4 +180,75 @@ pub async fn cancel(
         }
     };
     Ok(web::Json(row.to_wire()?))
+}
+
+/// The caller's queued dial as a signed payload (and its NDEF message) to
+/// hand the phone over NFC; the phone verifies it with its dial key, dials,
+/// and acks and reports it like a relayed command. Only the dial's own user
+/// gets it, and only while the phone could still be sent the command.
+pub async fn nfc(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id: DialId = path_id(&id)?;
+    let now = now_micros();
+    let (caller, org) = (auth.user_id, auth.org_id);
+    let (row, sendable) = state
+        .db
+        .run(move |conn| {
+            let visible = users::visible_ids(conn, visibility(&auth))?;
+            let row = dials::get(conn, auth.org_id, id, visible.as_deref())?;
+            let sendable = dials::is_sendable(conn, id, now)?;
+            Ok::<_, ApiError>((row, sendable))
+        })
+        .await?;
+    if row.user()? != caller {
+        return Err(ApiError::Denied {
+            code: "not_your_dial",
+            detail: "only the user who placed the dial can hand it to the phone".into(),
+        });
+    }
+    let dial_state = row.state()?;
+    if dial_state.is_final() || (dial_state == DialState::Queued && row.expires_at <= now) {
+        return Err(ApiError::Conflict {
+            code: "dial_finished",
+            detail: format!("the dial can no longer be dialed ({dial_state}, or expired)"),
+        });
+    }
+    if dial_state != DialState::Queued {
+        return Err(ApiError::Conflict {
+            code: "dial_delivered",
+            detail: format!("the phone already has this dial ({dial_state})"),
+        });
+    }
+    if !sendable {
+        return Err(ApiError::Conflict {
+            code: "binding_ended",
+            detail: "the binding the dial was placed under has ended".into(),
+        });
+    }
+    let (phone, dial_id) = (row.phone()?, row.dial_id()?);
+    let claims = DialClaims::new(
+        phone,
+        org,
+        dial_id,
+        &row.number,
+        now / 1_000_000,
+        row.expires_at / 1_000_000,
+    );
+    let payload = state.keys.sign_dial(&claims).map_err(ApiError::internal)?;
+    let ndef = deskbind_core::nfc::encode_dial_payload(&payload)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("NDEF encoding: {e}")))?;
+    tracing::info!(dial = %dial_id, phone = %phone, "dial handed out for NFC");
+    Ok(super::secret_json(
+        HttpResponse::Ok(),
+        &DialNfc {
+            dial_id,
+            phone_id: phone,
+            payload,
+            ndef: STANDARD.encode(ndef),
+            expires_at: to_datetime(row.expires_at),
+        },
+    ))
 }

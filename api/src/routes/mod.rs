@@ -114,6 +114,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::POST, "/v1/dials", dials::create),
         at(M::GET, "/v1/dials/{id}", dials::get),
         at(M::POST, "/v1/dials/{id}/cancel", dials::cancel),
+        at(M::GET, "/v1/dials/{id}/nfc", dials::nfc),
         at(M::GET, "/v1/events", events::stream),
         at(M::POST, "/v1/call-records", call_records::app_upload),
         at(M::GET, "/v1/sync/calls", calls::sync),
@@ -135,6 +136,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/phone/me", device::me),
         at(M::POST, "/v1/phone/bindings", device::bind_user),
         at(M::POST, "/v1/phone/binding-tokens", device::binding_token),
+        at(M::GET, "/v1/phone/dial-keys", device::dial_keys),
         at(M::GET, "/v1/phone/ws", phone_channel::socket::connect),
         at(
             M::GET,

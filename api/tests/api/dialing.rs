@@ -51,7 +51,16 @@ pub async fn next_command(link: &mut PhoneLink) -> PhoneCommand {
 }
 
 /// Dial states from the stream until (and including) a final one.
-async fn dial_states_until_final(events: &mut AppEvents<'_>, id: DialId) -> Vec<DialState> {
+pub async fn dial_states_until_final(events: &mut AppEvents<'_>, id: DialId) -> Vec<DialState> {
+    dial_states_until(events, id, DialState::is_final).await
+}
+
+/// Dial states from the stream until (and including) one `last` accepts.
+pub async fn dial_states_until(
+    events: &mut AppEvents<'_>,
+    id: DialId,
+    last: impl Fn(DialState) -> bool,
+) -> Vec<DialState> {
     let mut states = Vec::new();
     loop {
         let event = within(events.next()).await.expect("event");
@@ -59,7 +68,7 @@ async fn dial_states_until_final(events: &mut AppEvents<'_>, id: DialId) -> Vec<
             && dial.id == id
         {
             states.push(dial.state);
-            if dial.state.is_final() {
+            if last(dial.state) {
                 return states;
             }
         }

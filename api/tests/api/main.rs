@@ -9,6 +9,7 @@ mod binding_races;
 mod bindings;
 mod cli;
 mod contract;
+mod dial_nfc;
 mod dial_races;
 mod dialing;
 mod errors;

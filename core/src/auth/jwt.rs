@@ -10,9 +10,12 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hkdf::Hkdf;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
+use crate::dial_payload::{DialClaims, DialKey};
 use crate::ids::{BindingTokenId, OrgId, PhoneId, SessionId, UserId};
 
 pub const ISSUER: &str = "deskbind";
@@ -27,6 +30,8 @@ const KEY_BYTES: usize = 32;
 /// Clock skew tolerated on `exp`.
 const LEEWAY_SECS: i64 = 5;
 const FIRST_KID: &str = "00000000T000000Z";
+/// Separates dial-key derivation from every other use of the ring's keys.
+const DIAL_KEY_SALT: &[u8] = b"deskbind nfc dial key v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -106,6 +111,8 @@ pub enum TokenError {
 struct Key {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The extracted HKDF key phones' dial keys are expanded from.
+    dial: Hkdf<Sha256>,
 }
 
 /// Signing and verification keys by kid.
@@ -185,6 +192,39 @@ impl KeyRing {
             .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
+    /// Phone `phone`'s dial keys, one per ring key (HKDF-SHA256, the phone
+    /// id as info): what the phone verifies NFC dial payloads with. Knowing
+    /// them signs dial payloads for this phone only.
+    pub fn dial_keys(&self, phone: PhoneId) -> Vec<DialKey> {
+        let mut kids: Vec<&String> = self.keys.keys().collect();
+        kids.sort();
+        kids.into_iter()
+            .filter_map(|kid| self.dial_key(kid, phone))
+            .collect()
+    }
+
+    /// A dial payload for `claims.sub`, signed with its active dial key.
+    pub fn sign_dial(&self, claims: &DialClaims) -> Result<String, TokenError> {
+        let key = self
+            .dial_key(&self.active, claims.sub)
+            .ok_or(TokenError::UnknownKey)?;
+        crate::dial_payload::sign(claims, &key).map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    fn dial_key(&self, kid: &str, phone: PhoneId) -> Option<DialKey> {
+        let mut secret = vec![0; crate::dial_payload::KEY_BYTES];
+        self.keys
+            .get(kid)?
+            .dial
+            .expand(phone.to_string().as_bytes(), &mut secret)
+            // 32 bytes is far below HKDF-SHA256's 8160-byte limit.
+            .ok()?;
+        Some(DialKey {
+            kid: kid.to_owned(),
+            secret,
+        })
+    }
+
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let claims: AccessClaims = self.verify_claims(token, AUDIENCE)?;
         if claims.typ != ACCESS_TYPE {
@@ -255,6 +295,7 @@ fn key_from_bytes(bytes: &[u8]) -> Key {
     Key {
         encoding: EncodingKey::from_secret(bytes),
         decoding: DecodingKey::from_secret(bytes),
+        dial: Hkdf::<Sha256>::new(Some(DIAL_KEY_SALT), bytes),
     }
 }
 
@@ -363,6 +404,45 @@ mod tests {
         assert!(rotated.verify(&token).is_ok());
         let retired = KeyRing::from_secrets(&[("b", &[2u8; 32])]).unwrap();
         assert_eq!(retired.verify(&token), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn dial_keys_are_per_phone_and_follow_rotation() {
+        use crate::dial_payload;
+        use crate::ids::DialId;
+        let ring = KeyRing::from_secrets(&[("a", &[1u8; 32]), ("b", &[2u8; 32])]).unwrap();
+        let (phone, other) = (PhoneId::new(), PhoneId::new());
+        let keys = ring.dial_keys(phone);
+        assert_eq!(
+            keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_ne!(keys[0].secret, keys[1].secret);
+        assert_ne!(keys, ring.dial_keys(other));
+        // Stable across restarts (derived, not random).
+        assert_eq!(keys, ring.dial_keys(phone));
+        let now = chrono::Utc::now().timestamp();
+        let claims = DialClaims::new(
+            phone,
+            OrgId::new(),
+            DialId::new(),
+            "+4930901820",
+            now,
+            now + 60,
+        );
+        let token = ring.sign_dial(&claims).unwrap();
+        assert_eq!(
+            dial_payload::verify(&token, &keys, phone, now),
+            Ok(claims.clone())
+        );
+        // Another phone's keys, or an access-token check, refuse it.
+        assert!(dial_payload::verify(&token, &ring.dial_keys(other), phone, now).is_err());
+        assert!(ring.verify(&token).is_err());
+        // A phone that has only the old key is told which one it lacks.
+        assert_eq!(
+            dial_payload::verify(&token, &keys[..1], phone, now),
+            Err(dial_payload::DialPayloadError::UnknownKey { kid: "b".into() })
+        );
     }
 
     #[test]

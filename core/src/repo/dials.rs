@@ -378,6 +378,15 @@ macro_rules! sendable {
     };
 }
 
+/// Whether command `id` may still be sent to its phone: queued, unexpired,
+/// and its binding still holds.
+pub fn is_sendable(conn: &mut DbConn, id: DialId, now: Micros) -> Result<bool, RepoError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        sendable!(now).filter(dial_commands::id.eq(id.to_string())),
+    ))
+    .get_result(conn)?)
+}
+
 /// What a (re)connecting phone is sent.
 pub fn pending_for_phone(
     conn: &mut DbConn,

@@ -101,3 +101,36 @@ pub struct PutDialPolicy {
     #[serde(default)]
     pub do_not_call: Vec<String>,
 }
+
+/// `GET /v1/dials/{id}/nfc`: a queued dial as a signed payload the app
+/// hands the phone over NFC (docs/dialing.md, "Over NFC"). The payload is a
+/// capability: whoever holds it can make that phone dial that number until
+/// `expires_at`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialNfc {
+    pub dial_id: DialId,
+    pub phone_id: PhoneId,
+    /// The signed payload (a JWS the phone verifies with its dial key).
+    pub payload: String,
+    /// The NDEF message carrying `payload`, base64: the bytes the app serves
+    /// by card emulation or writes to a tag.
+    pub ndef: String,
+    /// The dial's own expiry; the phone refuses the payload after it.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /v1/phone/dial-keys`: the keys this phone verifies NFC dial
+/// payloads with, one per server signing key (the newest signs).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialKeys {
+    pub phone_id: PhoneId,
+    pub keys: Vec<DialKeyWire>,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialKeyWire {
+    /// The `kid` a payload signed with this key names.
+    pub kid: String,
+    /// The key, base64url without padding (32 bytes).
+    pub key: String,
+}

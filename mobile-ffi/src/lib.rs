@@ -11,6 +11,7 @@ mod error;
 mod lists;
 mod nfc;
 mod phone;
+mod policies;
 mod queue;
 mod types;
 
@@ -18,6 +19,7 @@ pub use app::{AppClient, AppEventListener, EventSubscription, TokenStore};
 pub use error::DeskbindError;
 pub use lists::*;
 pub use phone::{DialCommand, PhoneClient, PhoneCommandListener, PhoneConnection};
+pub use policies::*;
 pub use types::*;
 
 uniffi::setup_scaffolding!();

@@ -9,7 +9,7 @@ use deskbind_mobile::wire::{self, CallDirection, CallResult, DialState, Page};
 use deskbind_mobile::{BindingQuery, CallQuery, DialQuery, PageQuery};
 
 use crate::app::{AppClient, done};
-use crate::error::{Result, local};
+use crate::error::Result;
 use crate::types::*;
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -78,7 +78,7 @@ pub struct CallFilter {
 }
 
 impl CallFilter {
-    fn query(&self, cursor: Option<String>, limit: Option<u32>) -> Result<CallQuery> {
+    pub(crate) fn query(&self, cursor: Option<String>, limit: Option<u32>) -> Result<CallQuery> {
         Ok(CallQuery {
             page: PageQuery { cursor, limit },
             user_id: self
@@ -118,10 +118,6 @@ fn page<T, U: From<T>>(page: Page<T>) -> (Vec<U>, Option<String>) {
         page.items.into_iter().map(U::from).collect(),
         page.next_cursor,
     )
-}
-
-fn json(value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(local)
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -248,28 +244,6 @@ impl AppClient {
             .export_calls_csv(&filter.query(None, None)?, &PathBuf::from(path))
             .await;
         done(out)
-    }
-
-    /// Statistics per user and local day in `tz` (as JSON, the shape of
-    /// `GET /v1/stats/calls` in openapi.yaml).
-    pub async fn call_stats_json(&self, filter: CallFilter, tz: Option<String>) -> Result<String> {
-        let out = self
-            .inner()
-            .call_stats(&filter.query(None, None)?, tz.as_deref())
-            .await;
-        json(&done(out)?)
-    }
-
-    /// The binding policy (as JSON, the shape of `GET /v1/binding-policy`).
-    pub async fn binding_policy_json(&self) -> Result<String> {
-        let out = self.inner().binding_policy().await;
-        json(&done(out)?)
-    }
-
-    /// The dial policy (as JSON, the shape of `GET /v1/dial-policy`).
-    pub async fn dial_policy_json(&self) -> Result<String> {
-        let out = self.inner().dial_policy().await;
-        json(&done(out)?)
     }
 
     pub async fn default_push_schedule(&self) -> Result<PushScheduleRule> {

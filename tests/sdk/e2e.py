@@ -251,6 +251,14 @@ async def main(base, admin_email, admin_password):
     with open(saved, "rb") as f:
         assert f.read() == audio
 
+    # Review: statistics per user and day, and the organisation's policies.
+    stats = await app.call_stats(deskbind.CallFilter(user_id=sam.id), "Europe/Berlin")
+    assert stats.time_zone == "Europe/Berlin", stats
+    assert [(r.user_id, r.calls, r.answered, r.talk_secs) for r in stats.items] == [(sam.id, 1, 1, 21)], stats
+    policy = await app.binding_policy()
+    assert policy.updated_at is None and policy.max_phones_per_user >= 1, policy
+    assert (await app.dial_policy()).blocked_prefixes == []
+
     # Push registration and schedule.
     device_info = await app.register_push_device("android", "fcm-token-sdk-e2e-123456")
     assert device_info.token_hint == "123456"

@@ -100,6 +100,9 @@ async fn a_killed_worker_loses_no_digest_and_its_duplicates_are_counted() {
 
     let mut successor = spawn_worker(&test_db, &credentials, &standin);
     until_every_device_served(&standin).await;
+    // A device can be served by the dead worker, which died before writing
+    // the answer: its job is sent again once its lease ends.
+    until_every_job_answered(&database, fixture.org.to_string()).await;
     // SIGTERM: a graceful stop records the outcomes of sends in flight.
     let pid = successor.id().expect("running").to_string();
     let status = std::process::Command::new("kill")
@@ -157,6 +160,40 @@ async fn a_killed_worker_loses_no_digest_and_its_duplicates_are_counted() {
         "killed after {delivered_before_kill} deliveries; {} deliveries in all, {extra} duplicates at FCM, {reported} possible duplicates counted",
         standin.deliveries().len()
     );
+}
+
+/// Waits until no job of `org` lacks an outcome. The answers are rows
+/// nothing signals, so this polls the database (every 50 ms, at most 60 s).
+async fn until_every_job_answered(database: &Database, org: String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let org = org.clone();
+        let open: i64 = database
+            .run(move |conn| {
+                diesel::sql_query(format!(
+                    "SELECT COUNT(*) AS n FROM jobs WHERE org_id = '{org}' AND outcome IS NULL"
+                ))
+                .get_result::<Count>(conn)
+                .map(|c| c.n)
+                .map_err(|e| anyhow_free(e.to_string()))
+            })
+            .await
+            .unwrap();
+        if open == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{open} jobs still unanswered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 /// A plain error for `Database::run` without pulling in anyhow.

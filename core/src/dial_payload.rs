@@ -1,14 +1,15 @@
 //! The signed dial payload: what the app hands a desk phone over NFC so the
 //! phone dials without hearing from the server (docs/dialing.md, "Over NFC").
 //!
-//! A compact JWS (HS256) whose key is the phone's own dial key, derived by
-//! the server from its signing key ring for that phone alone (see
-//! `KeyRing::dial_keys`): a phone can verify payloads meant for it, and a
-//! phone's key cannot sign for another phone. A standard JWT, so a phone
-//! that does not run the SDK can verify it with any JWT library.
+//! A compact JWS signed with Ed25519 (`EdDSA`) by a key the server derives
+//! from each key of its signing ring (`KeyRing::dial_keys`). Phones get only
+//! the public keys, so no phone, and no one who steals what a phone holds,
+//! can make a payload; a payload names its phone (`sub`) and any other phone
+//! refuses it. A standard JWT, so a phone that does not run the SDK can
+//! verify it with any JWT library.
 //!
 //! The server signs ([`sign`]); the phone verifies ([`verify`]) with the
-//! keys it fetched from `GET /v1/phone/dial-keys`.
+//! public keys it fetched from `GET /v1/phone/dial-keys`.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -19,10 +20,10 @@ pub const ISSUER: &str = "deskbind";
 /// Neither an access nor a binding token passes for a dial payload.
 pub const AUDIENCE: &str = "deskbind-phone-dial";
 pub const DIAL_TYPE: &str = "nfc_dial";
-const ALGORITHM: Algorithm = Algorithm::HS256;
+const ALGORITHM: Algorithm = Algorithm::EdDSA;
 /// Clock skew tolerated between the server and the phone on `exp`.
 pub const LEEWAY_SECS: i64 = 5;
-/// Bounds the key a phone is handed and accepts.
+/// An Ed25519 public key.
 pub const KEY_BYTES: usize = 32;
 
 /// What the payload says: this phone, dial this number for this command,
@@ -61,19 +62,13 @@ impl DialClaims {
     }
 }
 
-/// One of a phone's dial keys, named by the ring key it was derived from.
-#[derive(Clone, PartialEq, Eq)]
+/// A public key phones verify dial payloads with, named by the ring key
+/// it was derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialKey {
     pub kid: String,
-    pub secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for DialKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DialKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
+    /// The Ed25519 public key ([`KEY_BYTES`] bytes).
+    pub public_key: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,21 +90,23 @@ pub enum DialPayloadError {
     Signing(String),
 }
 
-/// The payload for `claims`, signed with the phone's key `key`.
-pub fn sign(claims: &DialClaims, key: &DialKey) -> Result<String, DialPayloadError> {
-    if key.secret.len() != KEY_BYTES {
-        return Err(DialPayloadError::BadKey);
-    }
+/// The payload for `claims`, signed by `private_key` (an Ed25519 key in
+/// PKCS#8 DER) and naming `kid`.
+pub fn sign(
+    claims: &DialClaims,
+    kid: &str,
+    private_key: &EncodingKey,
+) -> Result<String, DialPayloadError> {
     let mut header = Header::new(ALGORITHM);
-    header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&key.secret))
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, private_key)
         .map_err(|e| DialPayloadError::Signing(e.to_string()))
 }
 
 /// Checks a payload read over NFC by phone `phone` at `now` (Unix seconds):
-/// signature by one of `keys`, algorithm, issuer, audience, type, phone,
-/// then expiry, in that order, so a payload for another phone is refused
-/// as such whether or not it has expired.
+/// algorithm (EdDSA only), signature by one of `keys`, issuer, audience,
+/// type, phone, then expiry, in that order, so a payload for another phone
+/// is refused as such whether or not it has expired.
 pub fn verify(
     token: &str,
     keys: &[DialKey],
@@ -122,6 +119,10 @@ pub fn verify(
         .iter()
         .find(|k| k.kid == kid)
         .ok_or(DialPayloadError::UnknownKey { kid })?;
+    // jsonwebtoken slices the first 32 bytes without checking the length.
+    if key.public_key.len() != KEY_BYTES {
+        return Err(DialPayloadError::BadKey);
+    }
     let mut validation = Validation::new(ALGORITHM);
     validation.algorithms = vec![ALGORITHM];
     validation.set_issuer(&[ISSUER]);
@@ -132,7 +133,7 @@ pub fn verify(
     validation.validate_exp = false;
     let claims = jsonwebtoken::decode::<DialClaims>(
         token,
-        &DecodingKey::from_secret(&key.secret),
+        &DecodingKey::from_ed_der(&key.public_key),
         &validation,
     )
     .map_err(|e| DialPayloadError::Invalid(format!("{:?}", e.kind())))?
@@ -149,15 +150,22 @@ pub fn verify(
     Ok(claims)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+
     use super::*;
 
-    fn key(kid: &str, byte: u8) -> DialKey {
-        DialKey {
+    /// (private key for signing, public key for verifying).
+    fn pair(kid: &str, seed: u8) -> (EncodingKey, DialKey) {
+        let signing = SigningKey::from_bytes(&[seed; 32]);
+        let der = signing.to_pkcs8_der().map(|d| d.as_bytes().to_vec());
+        let public = DialKey {
             kid: kid.to_owned(),
-            secret: vec![byte; KEY_BYTES],
-        }
+            public_key: signing.verifying_key().to_bytes().to_vec(),
+        };
+        (EncodingKey::from_ed_der(&der.unwrap_or_default()), public)
     }
 
     fn claims(phone: PhoneId, exp: i64) -> DialClaims {
@@ -174,9 +182,11 @@ mod tests {
     #[test]
     fn round_trips_and_checks_phone_key_and_expiry() -> Result<(), DialPayloadError> {
         let phone = PhoneId::new();
+        let (private_b, public_b) = pair("b", 1);
+        let (_, public_a) = pair("a", 9);
         let signed = claims(phone, 2_000);
-        let token = sign(&signed, &key("b", 1))?;
-        let keys = [key("a", 9), key("b", 1)];
+        let token = sign(&signed, "b", &private_b)?;
+        let keys = [public_a.clone(), public_b];
         assert_eq!(verify(&token, &keys, phone, 2_000)?, signed);
         assert_eq!(verify(&token, &keys, phone, 2_005)?, signed);
         assert_eq!(
@@ -188,23 +198,29 @@ mod tests {
             Err(DialPayloadError::WrongPhone)
         );
         assert_eq!(
-            verify(&token, &[key("a", 9)], phone, 1_500),
+            verify(&token, std::slice::from_ref(&public_a), phone, 1_500),
             Err(DialPayloadError::UnknownKey { kid: "b".into() })
         );
-        // Same kid, another phone's secret.
+        // Same kid, another key.
+        let impostor = DialKey {
+            kid: "b".into(),
+            ..public_a
+        };
         assert!(matches!(
-            verify(&token, &[key("b", 2)], phone, 1_500),
+            verify(&token, &[impostor], phone, 1_500),
             Err(DialPayloadError::Invalid(_))
         ));
         Ok(())
     }
 
     #[test]
-    fn a_changed_number_breaks_the_signature() -> Result<(), DialPayloadError> {
+    fn a_changed_number_or_algorithm_is_refused() -> Result<(), DialPayloadError> {
         use base64::Engine as _;
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let phone = PhoneId::new();
-        let token = sign(&claims(phone, 2_000), &key("a", 1))?;
+        let (private, public) = pair("a", 1);
+        let keys = [public];
+        let token = sign(&claims(phone, 2_000), "a", &private)?;
         let parts: Vec<&str> = token.split('.').collect();
         let body = URL_SAFE_NO_PAD
             .decode(parts[1])
@@ -217,25 +233,42 @@ mod tests {
             parts[2]
         );
         assert!(matches!(
-            verify(&token, &[key("a", 1)], phone, 1_500),
+            verify(&token, &keys, phone, 1_500),
+            Err(DialPayloadError::Invalid(_))
+        ));
+        // HS256 "signed" with the public key (the classic confusion): refused.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("a".into());
+        let confused = jsonwebtoken::encode(
+            &header,
+            &claims(phone, 2_000),
+            &EncodingKey::from_secret(&keys[0].public_key),
+        )
+        .map_err(|e| DialPayloadError::Signing(e.to_string()))?;
+        assert!(matches!(
+            verify(&confused, &keys, phone, 1_500),
             Err(DialPayloadError::Invalid(_))
         ));
         assert_eq!(
-            verify("not a token", &[key("a", 1)], phone, 1_500),
+            verify("not a token", &keys, phone, 1_500),
             Err(DialPayloadError::Malformed)
         );
         Ok(())
     }
 
     #[test]
-    fn refuses_short_keys() {
+    fn refuses_keys_of_the_wrong_length() -> Result<(), DialPayloadError> {
+        let phone = PhoneId::new();
+        let (private, _) = pair("a", 1);
+        let token = sign(&claims(phone, 2_000), "a", &private)?;
         let short = DialKey {
             kid: "a".into(),
-            secret: vec![1; 8],
+            public_key: vec![1; 8],
         };
         assert_eq!(
-            sign(&claims(PhoneId::new(), 2_000), &short),
+            verify(&token, &[short], phone, 1_500),
             Err(DialPayloadError::BadKey)
         );
+        Ok(())
     }
 }

@@ -327,15 +327,23 @@ impl Worker {
         loop {
             tokio::select! {
                 () = &mut deadline => return false,
-                control = self.control.recv() => match control {
-                    Some(Control::Send(frame)) => self.pending.push_back(frame),
-                    // Offline is when NFC matters most: dial now, report later.
-                    Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
-                    Some(Control::Reconnect) => {}
-                    Some(Control::Stop) | None => return true,
+                control = self.control.recv() => if self.on_control_offline(control) {
+                    return true;
                 },
             }
         }
+    }
+
+    /// Handles a request while there is no connection; `true` means stop.
+    fn on_control_offline(&mut self, control: Option<Control>) -> bool {
+        match control {
+            Some(Control::Send(frame)) => self.pending.push_back(frame),
+            // Offline is when NFC matters most: dial now, report later.
+            Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
+            Some(Control::Reconnect) => {}
+            Some(Control::Stop) | None => return true,
+        }
+        false
     }
 
     async fn open(
@@ -354,17 +362,26 @@ impl Worker {
         request
             .headers_mut()
             .insert("Authorization", self.bearer.clone());
-        match tokio::time::timeout(
+        let connect = tokio::time::timeout(
             self.connect_timeout,
             tokio_tungstenite::connect_async(request),
-        )
-        .await
-        {
-            Ok(Ok((socket, _))) => Ok(socket),
-            Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => {
-                Err(Outcome::Unauthorized)
+        );
+        tokio::pin!(connect);
+        // Requests keep being served while the connection is being made (a
+        // dead network can hold it for the whole timeout).
+        loop {
+            tokio::select! {
+                result = &mut connect => return match result {
+                    Ok(Ok((socket, _))) => Ok(socket),
+                    Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => {
+                        Err(Outcome::Unauthorized)
+                    }
+                    Ok(Err(_)) | Err(_) => Err(Outcome::Lost),
+                },
+                control = self.control.recv() => if self.on_control_offline(control) {
+                    return Err(Outcome::Stop);
+                },
             }
-            Ok(Err(_)) | Err(_) => Err(Outcome::Lost),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Dialing from a signed payload the app hands the phone over NFC
-//! (docs/dialing.md, "Over NFC"). The phone verifies it offline with its
-//! dial keys, fetched once from the server and kept; a payload signed by a
+//! (docs/dialing.md, "Over NFC"). The phone verifies it offline with the
+//! server's public dial keys, fetched once and kept; a payload signed by a
 //! key it lacks (the server rotated its keys) makes it fetch them again.
 //! A verified dial goes into the phone's link like a relayed one, so it
 //! reaches the dialer once however many ways it arrives.
@@ -55,7 +55,7 @@ impl NfcDialError {
     }
 }
 
-/// The keys one phone verifies dial payloads with.
+/// The public keys one phone verifies dial payloads with, and its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DialKeyring {
     phone_id: PhoneId,
@@ -69,14 +69,14 @@ impl DialKeyring {
             .keys
             .iter()
             .map(|k| {
-                let secret = URL_SAFE_NO_PAD
-                    .decode(&k.key)
+                let public_key = URL_SAFE_NO_PAD
+                    .decode(&k.public_key)
                     .ok()
-                    .filter(|s| s.len() == dial_payload::KEY_BYTES)
+                    .filter(|key| k.alg == "EdDSA" && key.len() == dial_payload::KEY_BYTES)
                     .ok_or_else(|| ClientError::Decode(format!("dial key {:?}", k.kid)))?;
                 Ok(DialKey {
                     kid: k.kid.clone(),
-                    secret,
+                    public_key,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -86,8 +86,8 @@ impl DialKeyring {
         })
     }
 
-    /// What to keep (in the phone's secure storage) to verify offline
-    /// after a restart.
+    /// What to keep (public keys: integrity matters, secrecy does not) to
+    /// verify offline after a restart.
     pub fn to_wire(&self) -> DialKeys {
         DialKeys {
             phone_id: self.phone_id,
@@ -96,7 +96,8 @@ impl DialKeyring {
                 .iter()
                 .map(|k| DialKeyWire {
                     kid: k.kid.clone(),
-                    key: URL_SAFE_NO_PAD.encode(&k.secret),
+                    alg: "EdDSA".into(),
+                    public_key: URL_SAFE_NO_PAD.encode(&k.public_key),
                 })
                 .collect(),
         }
@@ -170,12 +171,12 @@ impl PhoneClient {
     /// [`PhoneClient::verify_dial_ndef`] does.
     pub async fn verify_dial_payload(&self, payload: &str) -> Result<NfcDial> {
         let held = self.dial_keys().lock().await.clone();
-        let keyring = match held {
-            Some(keyring) => keyring,
-            None => self.fetch_dial_keys().await?,
+        let (keyring, fresh) = match held {
+            Some(keyring) => (keyring, false),
+            None => (self.fetch_dial_keys().await?, true),
         };
         match keyring.verify_payload(payload, Utc::now()) {
-            Err(NfcDialError::Payload(DialPayloadError::UnknownKey { .. })) => {
+            Err(NfcDialError::Payload(DialPayloadError::UnknownKey { .. })) if !fresh => {
                 let fresh = self.fetch_dial_keys().await?;
                 Ok(fresh.verify_payload(payload, Utc::now())?)
             }

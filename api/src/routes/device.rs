@@ -165,23 +165,21 @@ pub async fn binding_token(
     ))
 }
 
-/// The keys this phone verifies NFC dial payloads with (one per server
-/// signing key; derived for this phone alone, see docs/security.md).
-pub async fn dial_keys(state: web::Data<AppState>, phone: AuthPhone) -> HttpResponse {
+/// The public keys phones verify NFC dial payloads with (one per server
+/// signing key, see docs/security.md).
+pub async fn dial_keys(state: web::Data<AppState>, phone: AuthPhone) -> web::Json<DialKeys> {
     let keys = state
         .keys
-        .dial_keys(phone.phone_id)
+        .dial_keys()
         .into_iter()
         .map(|key| DialKeyWire {
             kid: key.kid,
-            key: URL_SAFE_NO_PAD.encode(key.secret),
+            alg: "EdDSA".into(),
+            public_key: URL_SAFE_NO_PAD.encode(key.public_key),
         })
         .collect();
-    super::secret_json(
-        HttpResponse::Ok(),
-        &DialKeys {
-            phone_id: phone.phone_id,
-            keys,
-        },
-    )
+    web::Json(DialKeys {
+        phone_id: phone.phone_id,
+        keys,
+    })
 }

@@ -91,9 +91,9 @@ async fn tampered_foreign_and_expired_payloads_are_refused() {
     let offer = client.dial_nfc(dial.id).await.unwrap();
     let ndef = STANDARD.decode(&offer.ndef).unwrap();
 
-    // Another phone (same organisation, same server key) cannot use it.
+    // Another phone (same organisation, same server keys) refuses it.
     let err = other_phone.verify_dial_ndef(&ndef).await.unwrap_err();
-    assert_eq!(refusal(&err), "nfc_dial_invalid");
+    assert_eq!(refusal(&err), "nfc_dial_wrong_phone");
 
     // The number changed in transit: the signature no longer holds.
     let parts: Vec<&str> = offer.payload.split('.').collect();
@@ -150,17 +150,17 @@ async fn a_phone_with_stale_keys_fetches_them_again() {
     let wire = keys.to_wire();
     assert_eq!(wire.phone_id, phone.id);
     assert!(!wire.keys.is_empty());
-    assert!(
-        wire.keys
-            .iter()
-            .all(|k| URL_SAFE_NO_PAD.decode(&k.key).is_ok_and(|b| b.len() == 32))
-    );
+    for key in &wire.keys {
+        assert_eq!(key.alg, "EdDSA");
+        assert_eq!(URL_SAFE_NO_PAD.decode(&key.public_key).unwrap().len(), 32);
+    }
     // Keys the phone kept from before a server key rotation.
     let stale = DialKeyring::from_wire(&DialKeys {
         phone_id: phone.id,
         keys: vec![DialKeyWire {
             kid: "retired".into(),
-            key: URL_SAFE_NO_PAD.encode([7u8; 32]),
+            alg: "EdDSA".into(),
+            public_key: URL_SAFE_NO_PAD.encode([7u8; 32]),
         }],
     })
     .unwrap();
@@ -224,11 +224,58 @@ async fn only_the_dials_own_user_gets_a_payload_while_it_can_be_dialed() {
 }
 
 #[tokio::test]
+async fn a_phone_cut_off_from_the_server_dials_a_tap_at_once() {
+    let app = spawn_app().await;
+    let (_, client, _, phone_client) = app.bound_salesperson("sam@acme.test", "+4930905007").await;
+    let keys = phone_client.fetch_dial_keys().await.unwrap();
+    let dial = client.dial("+16502530108", None, None).await.unwrap();
+    let offer = client.dial_nfc(dial.id).await.unwrap();
+    let ndef = STANDARD.decode(&offer.ndef).unwrap();
+
+    // The phone's network swallows connections: a listener that never
+    // answers holds the WebSocket handshake for the whole connect timeout.
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cut_off = deskbind_mobile::PhoneClient::new(
+        &format!("http://{}", blackhole.local_addr().unwrap()),
+        phone_client.credential(),
+    )
+    .unwrap();
+    // Keys kept from before: verifying needs no server.
+    cut_off.set_dial_keys(keys).await;
+    let verified = cut_off.verify_dial_ndef(&ndef).await.unwrap();
+    let mut link = cut_off
+        .connect(deskbind_mobile::LinkOptions {
+            connect_timeout: std::time::Duration::from_secs(600),
+            ..fast_reconnect()
+        })
+        .unwrap();
+    link.dial_from_nfc(verified);
+    // Dialed while the link is still connecting (well inside `within`'s
+    // 20 s, the connect timeout is 600 s).
+    let (command, number) = next_dial(&mut link).await;
+    assert_eq!((command, number.as_str()), (dial.id, "+16502530108"));
+    assert_eq!(link.state(), deskbind_mobile::LinkState::Connecting);
+    link.close().await;
+}
+
+#[tokio::test]
 async fn the_phone_needs_its_credential_for_its_keys() {
     let app = spawn_app().await;
-    let (_, phone_client) = app.provisioned_phone("+4930905006").await;
+    let (phone, phone_client) = app.provisioned_phone("+4930905006").await;
     let response = reqwest::get(app.url("/v1/phone/dial-keys")).await.unwrap();
     assert_eq!(response.status(), 401);
     let keys = phone_client.fetch_dial_keys().await.unwrap();
     assert_eq!(keys.to_wire().keys.len(), 1);
+
+    // The payload is a capability: no cache may keep it.
+    app.admin.bind_phone(phone.id, false).await.unwrap();
+    let dial = app.admin.dial("+16502530109", None, None).await.unwrap();
+    let response = reqwest::Client::new()
+        .get(app.url(&format!("/v1/dials/{}/nfc", dial.id)))
+        .bearer_auth(app.access_token().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
 }

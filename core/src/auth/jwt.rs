@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
 use hkdf::Hkdf;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -30,7 +32,8 @@ const KEY_BYTES: usize = 32;
 /// Clock skew tolerated on `exp`.
 const LEEWAY_SECS: i64 = 5;
 const FIRST_KID: &str = "00000000T000000Z";
-/// Separates dial-key derivation from every other use of the ring's keys.
+/// Separates the dial key pair's derivation from every other use of the
+/// ring's keys.
 const DIAL_KEY_SALT: &[u8] = b"deskbind nfc dial key v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,8 +114,14 @@ pub enum TokenError {
 struct Key {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    /// The extracted HKDF key phones' dial keys are expanded from.
-    dial: Hkdf<Sha256>,
+    dial: DialSigner,
+}
+
+/// The Ed25519 key pair NFC dial payloads are signed with, derived from a
+/// ring key (see `key_from_bytes`).
+struct DialSigner {
+    private: EncodingKey,
+    public: Vec<u8>,
 }
 
 /// Signing and verification keys by kid.
@@ -156,8 +165,8 @@ impl KeyRing {
     pub fn from_secrets(secrets: &[(&str, &[u8])]) -> Result<Self, KeyRingError> {
         let keys = secrets
             .iter()
-            .map(|(kid, bytes)| ((*kid).to_owned(), key_from_bytes(bytes)))
-            .collect();
+            .map(|(kid, bytes)| Ok(((*kid).to_owned(), key_from_bytes(bytes)?)))
+            .collect::<Result<_, KeyRingError>>()?;
         Self::from_keys(keys)
     }
 
@@ -192,37 +201,26 @@ impl KeyRing {
             .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
-    /// Phone `phone`'s dial keys, one per ring key (HKDF-SHA256, the phone
-    /// id as info): what the phone verifies NFC dial payloads with. Knowing
-    /// them signs dial payloads for this phone only.
-    pub fn dial_keys(&self, phone: PhoneId) -> Vec<DialKey> {
-        let mut kids: Vec<&String> = self.keys.keys().collect();
-        kids.sort();
-        kids.into_iter()
-            .filter_map(|kid| self.dial_key(kid, phone))
-            .collect()
+    /// The public keys phones verify NFC dial payloads with, one per ring
+    /// key, by kid.
+    pub fn dial_keys(&self) -> Vec<DialKey> {
+        let mut keys: Vec<DialKey> = self
+            .keys
+            .iter()
+            .map(|(kid, key)| DialKey {
+                kid: kid.clone(),
+                public_key: key.dial.public.clone(),
+            })
+            .collect();
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        keys
     }
 
-    /// A dial payload for `claims.sub`, signed with its active dial key.
+    /// A dial payload signed by the active key's dial key pair.
     pub fn sign_dial(&self, claims: &DialClaims) -> Result<String, TokenError> {
-        let key = self
-            .dial_key(&self.active, claims.sub)
-            .ok_or(TokenError::UnknownKey)?;
-        crate::dial_payload::sign(claims, &key).map_err(|e| TokenError::Invalid(e.to_string()))
-    }
-
-    fn dial_key(&self, kid: &str, phone: PhoneId) -> Option<DialKey> {
-        let mut secret = vec![0; crate::dial_payload::KEY_BYTES];
-        self.keys
-            .get(kid)?
-            .dial
-            .expand(phone.to_string().as_bytes(), &mut secret)
-            // 32 bytes is far below HKDF-SHA256's 8160-byte limit.
-            .ok()?;
-        Some(DialKey {
-            kid: kid.to_owned(),
-            secret,
-        })
+        let key = self.keys.get(&self.active).ok_or(TokenError::UnknownKey)?;
+        crate::dial_payload::sign(claims, &self.active, &key.dial.private)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -291,12 +289,31 @@ fn validation(audience: &str) -> Validation {
     v
 }
 
-fn key_from_bytes(bytes: &[u8]) -> Key {
-    Key {
+fn key_from_bytes(bytes: &[u8]) -> Result<Key, KeyRingError> {
+    Ok(Key {
         encoding: EncodingKey::from_secret(bytes),
         decoding: DecodingKey::from_secret(bytes),
-        dial: Hkdf::<Sha256>::new(Some(DIAL_KEY_SALT), bytes),
-    }
+        dial: dial_signer(bytes)?,
+    })
+}
+
+/// The Ed25519 seed is HKDF-SHA256 of the ring key (salt and info fixed):
+/// nothing more to store or distribute, nodes sharing the ring agree, and
+/// the pair rotates with the ring key.
+fn dial_signer(ring_key: &[u8]) -> Result<DialSigner, KeyRingError> {
+    let failed = || KeyRingError::BadKey {
+        path: PathBuf::from("(dial key derivation)"),
+    };
+    let mut seed = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(DIAL_KEY_SALT), ring_key)
+        .expand(b"ed25519 seed", &mut seed)
+        .map_err(|_| failed())?;
+    let signing = SigningKey::from_bytes(&seed);
+    let der = signing.to_pkcs8_der().map_err(|_| failed())?;
+    Ok(DialSigner {
+        private: EncodingKey::from_ed_der(der.as_bytes()),
+        public: signing.verifying_key().to_bytes().to_vec(),
+    })
 }
 
 fn load_dir(dir: &Path) -> Result<HashMap<String, Key>, KeyRingError> {
@@ -323,7 +340,7 @@ fn load_dir(dir: &Path) -> Result<HashMap<String, Key>, KeyRingError> {
         if bytes.len() != KEY_BYTES {
             return Err(KeyRingError::BadKey { path });
         }
-        keys.insert(kid, key_from_bytes(&bytes));
+        keys.insert(kid, key_from_bytes(&bytes)?);
     }
     Ok(keys)
 }
@@ -407,20 +424,22 @@ mod tests {
     }
 
     #[test]
-    fn dial_keys_are_per_phone_and_follow_rotation() {
+    fn dial_keys_are_public_derived_and_follow_rotation() {
         use crate::dial_payload;
         use crate::ids::DialId;
         let ring = KeyRing::from_secrets(&[("a", &[1u8; 32]), ("b", &[2u8; 32])]).unwrap();
-        let (phone, other) = (PhoneId::new(), PhoneId::new());
-        let keys = ring.dial_keys(phone);
+        let keys = ring.dial_keys();
         assert_eq!(
             keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert_ne!(keys[0].secret, keys[1].secret);
-        assert_ne!(keys, ring.dial_keys(other));
-        // Stable across restarts (derived, not random).
-        assert_eq!(keys, ring.dial_keys(phone));
+        assert_ne!(keys[0].public_key, keys[1].public_key);
+        // Derived, not random: a restart or another node gives the same.
+        let again = KeyRing::from_secrets(&[("a", &[1u8; 32]), ("b", &[2u8; 32])]).unwrap();
+        assert_eq!(keys, again.dial_keys());
+        // The public key is not the ring secret.
+        assert_ne!(keys[0].public_key, vec![1u8; 32]);
+        let (phone, other) = (PhoneId::new(), PhoneId::new());
         let now = chrono::Utc::now().timestamp();
         let claims = DialClaims::new(
             phone,
@@ -435,8 +454,11 @@ mod tests {
             dial_payload::verify(&token, &keys, phone, now),
             Ok(claims.clone())
         );
-        // Another phone's keys, or an access-token check, refuse it.
-        assert!(dial_payload::verify(&token, &ring.dial_keys(other), phone, now).is_err());
+        assert_eq!(
+            dial_payload::verify(&token, &keys, other, now),
+            Err(dial_payload::DialPayloadError::WrongPhone)
+        );
+        // An access-token check refuses it.
         assert!(ring.verify(&token).is_err());
         // A phone that has only the old key is told which one it lacks.
         assert_eq!(

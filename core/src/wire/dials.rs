@@ -119,18 +119,21 @@ pub struct DialNfc {
     pub expires_at: DateTime<Utc>,
 }
 
-/// `GET /v1/phone/dial-keys`: the keys this phone verifies NFC dial
+/// `GET /v1/phone/dial-keys`: the public keys phones verify NFC dial
 /// payloads with, one per server signing key (the newest signs).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialKeys {
+    /// The calling phone: payloads for any other phone are refused.
     pub phone_id: PhoneId,
     pub keys: Vec<DialKeyWire>,
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialKeyWire {
     /// The `kid` a payload signed with this key names.
     pub kid: String,
-    /// The key, base64url without padding (32 bytes).
-    pub key: String,
+    /// Always `EdDSA` (Ed25519).
+    pub alg: String,
+    /// The Ed25519 public key, base64url without padding (32 bytes).
+    pub public_key: String,
 }

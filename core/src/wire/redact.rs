@@ -4,8 +4,8 @@
 use std::fmt;
 
 use super::{
-    BindingToken, CreateBinding, CreateUser, DialKeyWire, DialKeys, DialNfc, LoginRequest,
-    Provisioned, ProvisioningCode, RefreshRequest, TokenResponse, UpdateUser,
+    BindingToken, CreateBinding, CreateUser, DialNfc, LoginRequest, Provisioned, ProvisioningCode,
+    RefreshRequest, TokenResponse, UpdateUser,
 };
 
 const HIDDEN: &str = "****";
@@ -116,24 +116,6 @@ impl fmt::Debug for DialNfc {
     }
 }
 
-impl fmt::Debug for DialKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DialKeys")
-            .field("phone_id", &self.phone_id)
-            .field("keys", &self.keys)
-            .finish()
-    }
-}
-
-impl fmt::Debug for DialKeyWire {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DialKeyWire")
-            .field("kid", &self.kid)
-            .field("key", &HIDDEN)
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,29 +139,15 @@ mod tests {
                 refresh_token: "dbr_secret".into()
             }
         );
-        let keys = DialKeys {
-            phone_id: crate::ids::PhoneId::new(),
-            keys: vec![DialKeyWire {
-                kid: "k".into(),
-                key: "dial_key_secret".into(),
-            }],
-        };
         let offer = DialNfc {
             dial_id: crate::ids::DialId::new(),
-            phone_id: keys.phone_id,
+            phone_id: crate::ids::PhoneId::new(),
             payload: "eyJdial".into(),
             ndef: "1ERuZGVm".into(),
             expires_at: chrono::Utc::now(),
         };
-        let shown = format!("{shown} {keys:?} {offer:?}");
-        for secret in [
-            "hunter2",
-            "eyJsecret",
-            "dbr_secret",
-            "dial_key_secret",
-            "eyJdial",
-            "1ERuZGVm",
-        ] {
+        let shown = format!("{shown} {offer:?}");
+        for secret in ["hunter2", "eyJsecret", "dbr_secret", "eyJdial", "1ERuZGVm"] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

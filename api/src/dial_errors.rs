@@ -37,6 +37,14 @@ impl From<DialError> for ApiError {
     }
 }
 
+/// A dial that has ended, failed, expired or been cancelled; `why` says which.
+pub fn dial_finished(why: String) -> ApiError {
+    ApiError::Conflict {
+        code: "dial_finished",
+        detail: why,
+    }
+}
+
 pub fn idempotency_key_reused() -> ApiError {
     ApiError::Validation {
         code: "idempotency_key_reused",

@@ -21,6 +21,8 @@ pub const ISSUER: &str = "deskbind";
 pub const AUDIENCE: &str = "deskbind-phone-dial";
 pub const DIAL_TYPE: &str = "nfc_dial";
 const ALGORITHM: Algorithm = Algorithm::EdDSA;
+/// `ALGORITHM` as JWS names it, in the key list phones fetch.
+pub const ALGORITHM_NAME: &str = "EdDSA";
 /// Clock skew tolerated between the server and the phone on `exp`.
 pub const LEEWAY_SECS: i64 = 5;
 /// An Ed25519 public key.

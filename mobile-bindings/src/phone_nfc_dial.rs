@@ -72,7 +72,10 @@ impl DialKeyring {
                 let public_key = URL_SAFE_NO_PAD
                     .decode(&k.public_key)
                     .ok()
-                    .filter(|key| k.alg == "EdDSA" && key.len() == dial_payload::KEY_BYTES)
+                    .filter(|key| {
+                        k.alg == dial_payload::ALGORITHM_NAME
+                            && key.len() == dial_payload::KEY_BYTES
+                    })
                     .ok_or_else(|| ClientError::Decode(format!("dial key {:?}", k.kid)))?;
                 Ok(DialKey {
                     kid: k.kid.clone(),
@@ -96,7 +99,7 @@ impl DialKeyring {
                 .iter()
                 .map(|k| DialKeyWire {
                     kid: k.kid.clone(),
-                    alg: "EdDSA".into(),
+                    alg: dial_payload::ALGORITHM_NAME.into(),
                     public_key: URL_SAFE_NO_PAD.encode(&k.public_key),
                 })
                 .collect(),

@@ -78,6 +78,15 @@ impl From<ClientError> for DeskbindError {
 
 pub type Result<T> = std::result::Result<T, DeskbindError>;
 
+/// A JSON argument the SDK could not read (`field` names it, when it is one).
+pub(crate) fn malformed_json(field: Option<&str>, error: serde_json::Error) -> DeskbindError {
+    DeskbindError::Validation {
+        code: "malformed_json".into(),
+        field: field.map(str::to_owned),
+        message: error.to_string(),
+    }
+}
+
 pub(crate) fn local(message: impl std::fmt::Display) -> DeskbindError {
     DeskbindError::Local {
         message: message.to_string(),

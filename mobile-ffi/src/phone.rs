@@ -11,7 +11,7 @@ use deskbind_mobile::wire::{CallState, DialFailure, HangupReason};
 use deskbind_mobile::{LinkOptions, PhoneCommand, PhoneReporter};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{DeskbindError, Result, local};
+use crate::error::{DeskbindError, Result, local, malformed_json};
 use crate::queue::RecordQueue;
 use crate::types::*;
 
@@ -118,11 +118,7 @@ impl PhoneClient {
     /// Uses keys kept from [`PhoneClient::fetch_dial_keys`].
     pub async fn restore_dial_keys(&self, keys_json: String) -> Result<()> {
         let wire: deskbind_mobile::wire::DialKeys =
-            serde_json::from_str(&keys_json).map_err(|e| DeskbindError::Validation {
-                code: "malformed_json".into(),
-                field: Some("keys_json".into()),
-                message: e.to_string(),
-            })?;
+            serde_json::from_str(&keys_json).map_err(|e| malformed_json(Some("keys_json"), e))?;
         let keyring = deskbind_mobile::DialKeyring::from_wire(&wire)?;
         self.inner.set_dial_keys(keyring).await;
         Ok(())
@@ -191,12 +187,8 @@ impl PhoneClient {
     /// shape of `POST /v1/phone/events`); returns the per-frame results as
     /// JSON.
     pub async fn post_events_json(&self, events_json: String) -> Result<String> {
-        let events: deskbind_mobile::wire::PhoneEvents = serde_json::from_str(&events_json)
-            .map_err(|e| DeskbindError::Validation {
-                code: "malformed_json".into(),
-                field: None,
-                message: e.to_string(),
-            })?;
+        let events: deskbind_mobile::wire::PhoneEvents =
+            serde_json::from_str(&events_json).map_err(|e| malformed_json(None, e))?;
         let results = self.inner.post_events(&events).await?;
         serde_json::to_string(&results).map_err(local)
     }

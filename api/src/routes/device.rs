@@ -174,7 +174,7 @@ pub async fn dial_keys(state: web::Data<AppState>, phone: AuthPhone) -> web::Jso
         .into_iter()
         .map(|key| DialKeyWire {
             kid: key.kid,
-            alg: "EdDSA".into(),
+            alg: deskbind_core::dial_payload::ALGORITHM_NAME.into(),
             public_key: URL_SAFE_NO_PAD.encode(key.public_key),
         })
         .collect();

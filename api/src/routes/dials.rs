@@ -17,7 +17,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use super::users::visibility;
-use crate::dial_errors::invalid_idempotency_key;
+use crate::dial_errors::{dial_finished, invalid_idempotency_key};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json, PageParams, Query, id_param, path_id};
 use crate::state::AppState;
@@ -173,10 +173,10 @@ pub async fn cancel(
         }
         Moved::Unchanged(row) => row,
         Moved::Refused(row) => {
-            return Err(ApiError::Conflict {
-                code: "dial_finished",
-                detail: format!("the dial has already finished ({})", row.state),
-            });
+            return Err(dial_finished(format!(
+                "the dial has already finished ({})",
+                row.state
+            )));
         }
     };
     Ok(web::Json(row.to_wire()?))
@@ -211,10 +211,9 @@ pub async fn nfc(
     }
     let dial_state = row.state()?;
     if dial_state.is_final() || (dial_state == DialState::Queued && row.expires_at <= now) {
-        return Err(ApiError::Conflict {
-            code: "dial_finished",
-            detail: format!("the dial can no longer be dialed ({dial_state}, or expired)"),
-        });
+        return Err(dial_finished(format!(
+            "the dial can no longer be dialed ({dial_state}, or expired)"
+        )));
     }
     if dial_state != DialState::Queued {
         return Err(ApiError::Conflict {

@@ -15,6 +15,7 @@ mod dial_races;
 mod dialing;
 mod errors;
 mod helpers;
+mod limit_races;
 mod multi_node;
 mod nfc;
 mod ops;

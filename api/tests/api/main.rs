@@ -3,6 +3,7 @@
 //! driven through the deskbind-mobile SDK and, for malformed input, raw HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_races;
 mod array_bodies;
 mod auth;
 mod binding_audit;

@@ -2,12 +2,13 @@
 //! so concurrent requests cannot all count below the limit and all insert.
 //! (The phones-per-user limit and one holder per phone are raced in
 //! binding_races.rs; one redemption per provisioning code in phones.rs, per
-//! NFC token in nfc.rs.) Run on both backends by scripts/test; PostgreSQL is
+//! NFC token in nfc.rs.) One push schedule per user is a key, but its
+//! first insert is raced here too: it must not fail. Run on both backends by scripts/test; PostgreSQL is
 //! where an unlocked count-then-insert overshoots.
 
 use std::sync::Arc;
 
-use deskbind_core::wire::{MAX_PUSH_DEVICES_PER_USER, PushPlatform, Role};
+use deskbind_core::wire::{MAX_PUSH_DEVICES_PER_USER, PushPlatform, PushScheduleRule, Role};
 
 use crate::helpers::{code, spawn_app};
 
@@ -50,6 +51,40 @@ async fn twenty_concurrent_push_registrations_by_one_user_end_with_exactly_ten()
         .await;
     assert_eq!(stored, MAX_PUSH_DEVICES_PER_USER as i64);
     assert_eq!(client.list_push_devices().await.unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn a_users_first_schedule_requests_at_once_all_succeed_with_one_schedule() {
+    let app = spawn_app().await;
+    let (ann, client) = app.user("ann@acme.test", Role::Salesperson).await;
+    let client = Arc::new(client);
+    let start = Arc::new(tokio::sync::Barrier::new(10));
+    let attempts: Vec<_> = (0..10)
+        .map(|i| {
+            let (client, start) = (client.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let rule = PushScheduleRule {
+                    daily_at: None,
+                    every_minutes: Some(60 + i),
+                    on_missed_call: false,
+                    on_new_records: false,
+                };
+                client.set_push_schedule(&rule).await
+            })
+        })
+        .collect();
+    for attempt in attempts {
+        // Without the lock, PostgreSQL answered some of these 409 `conflict`.
+        attempt.await.unwrap().unwrap();
+    }
+    let schedules = app
+        .scalar(format!(
+            "SELECT COUNT(*) AS n FROM push_schedules WHERE user_id = '{}'",
+            ann.id
+        ))
+        .await;
+    assert_eq!(schedules, 1);
 }
 
 #[tokio::test]

@@ -1,7 +1,10 @@
 //! A strict JSON body extractor: the content type must be JSON, the body is
 //! read up to `max_json_bytes` (413 past it), and every deserialisation error
 //! names the field at fault (`missing_field`, `unknown_field`,
-//! `invalid_field`), using serde_path_to_error for the path.
+//! `invalid_field`), using serde_path_to_error for the path. A body whose
+//! type is an object (every request body in openapi.yaml) must be a JSON
+//! object: an array is 422 `invalid_body`, never read by position; an
+//! array where a nested object belongs is `invalid_field` at its path.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -12,6 +15,8 @@ use serde::de::DeserializeOwned;
 
 use deskbind_core::wire::MAX_RECORD_BATCH_BYTES;
 
+use super::body_shape::{self, Shape};
+use super::objects_only::ObjectsOnly;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -104,11 +109,31 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
 }
 
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body_shape::expected::<T>() == Shape::Object {
+        require_object(body)?;
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(classify)?;
+    let value = serde_path_to_error::deserialize(ObjectsOnly(&mut de)).map_err(classify)?;
     de.end()
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+/// Refuses a top-level value that is not an object (serde would read an
+/// array into a struct by position); a body that is not JSON at all stays
+/// `malformed_json`.
+fn require_object(body: &[u8]) -> Result<(), ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return Ok(());
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Err(ApiError::Validation {
+        code: "invalid_body",
+        field: "body".into(),
+        detail: "the body must be a JSON object".into(),
+    })
 }
 
 fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -164,7 +189,7 @@ fn join_path(path: &str, name: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deskbind_core::wire::{CreateUser, LoginRequest};
+    use deskbind_core::wire::{CreateUser, LoginRequest, UpdateUser};
 
     fn field_error(body: &str) -> (String, String) {
         match parse::<CreateUser>(body.as_bytes()) {
@@ -197,6 +222,121 @@ mod tests {
             ),
             ("invalid_field".into(), "team_ids[0]".into())
         );
+    }
+
+    fn invalid_body<T: DeserializeOwned + std::fmt::Debug>(body: &str) {
+        match parse::<T>(body.as_bytes()) {
+            Err(ApiError::Validation { code, field, .. }) => {
+                assert_eq!((code, field.as_str()), ("invalid_body", "body"), "{body}");
+            }
+            other => panic!("{body}: expected invalid_body, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_array_or_scalar_in_place_of_an_object_is_invalid_body() {
+        // Read by position, this was an admin created by the caller.
+        invalid_body::<CreateUser>(r#"["x@y.example","Name","admin","long-password"]"#);
+        invalid_body::<LoginRequest>(r#" ["a@b.c","pw"]"#);
+        invalid_body::<UpdateUser>("[]");
+        invalid_body::<UpdateUser>("\n[null]");
+        invalid_body::<LoginRequest>(r#""a@b.c""#);
+        invalid_body::<LoginRequest>("null");
+        invalid_body::<LoginRequest>("17");
+        // Not JSON at all stays malformed, whatever its first byte.
+        assert!(matches!(
+            parse::<LoginRequest>(b"[1,"),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse::<LoginRequest>(b""),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn objects_and_array_typed_bodies_still_parse() {
+        assert!(parse::<UpdateUser>(b" \n {}").is_ok());
+        let login: LoginRequest = parse(br#"{"email":"a@b.c","password":"pw"}"#).unwrap();
+        assert_eq!(login.email, "a@b.c");
+        assert_eq!(parse::<Vec<u32>>(b"[1,2]").unwrap(), vec![1, 2]);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        #[allow(dead_code)]
+        a: u32,
+        #[allow(dead_code)]
+        b: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Kind {
+        Struct { a: u32 },
+        Tuple(u32, u32),
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        #[serde(default)]
+        items: Vec<Inner>,
+        #[serde(default)]
+        one: Option<Inner>,
+        #[serde(default)]
+        kind: Option<Kind>,
+    }
+
+    #[test]
+    fn a_nested_array_in_place_of_an_object_is_refused_at_its_path() {
+        assert_eq!(
+            field_error_of::<Outer>(r#"{"items":[{"a":1,"b":"x"},[2,"y"]]}"#),
+            ("invalid_field".into(), "items[1]".into())
+        );
+        assert_eq!(
+            field_error_of::<Outer>(r#"{"one":[1,"x"]}"#),
+            ("invalid_field".into(), "one".into())
+        );
+        assert_eq!(
+            field_error_of::<Outer>(r#"{"kind":{"Struct":[1]}}"#),
+            ("invalid_field".into(), "kind.Struct".into())
+        );
+        let fine: Outer =
+            parse(br#"{"items":[{"a":1,"b":"x"}],"one":{"a":2,"b":"y"},"kind":{"Tuple":[1,2]}}"#)
+                .unwrap();
+        assert_eq!(fine.items.len(), 1);
+        assert!(parse::<Outer>(br#"{"kind":{"Struct":{"a":1}}}"#).is_ok());
+    }
+
+    #[test]
+    fn record_batches_and_phone_frames_refuse_positional_items() {
+        use deskbind_core::wire::{Frame, PhoneCallRecordBatch, PhoneEvents, PhoneFrame};
+        let (code, field) = field_error_of::<PhoneCallRecordBatch>(
+            r#"{"records":[["call-1","outbound",null,"+4930901820","2026-11-30T10:00:00Z"]]}"#,
+        );
+        assert_eq!(
+            (code.as_str(), field.as_str()),
+            ("invalid_field", "records[0]")
+        );
+        // Frames carry a flattened envelope, which serde reads from maps only:
+        // on the WebSocket (read directly) and in long-poll batches.
+        assert!(serde_json::from_str::<Frame<PhoneFrame>>(r#"[1,null,"pong"]"#).is_err());
+        assert!(serde_json::from_str::<Frame<PhoneFrame>>(r#"[1,{"type":"pong"}]"#).is_err());
+        assert!(serde_json::from_str::<Frame<PhoneFrame>>(r#"{"v":1,"type":"pong"}"#).is_ok());
+        let (code, field) = field_error_of::<PhoneEvents>(r#"{"events":[[1,null,"pong"]]}"#);
+        assert_eq!(
+            (code.as_str(), field.as_str()),
+            ("invalid_field", "events[0]")
+        );
+    }
+
+    fn field_error_of<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> (String, String) {
+        match parse::<T>(body.as_bytes()) {
+            Err(ApiError::Validation { code, field, .. }) => (code.to_owned(), field),
+            other => panic!("{body}: expected a validation error, got {other:?}"),
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 mod auth_phone;
 mod auth_user;
 mod bearer;
+mod body_shape;
 mod json;
+mod objects_only;
 mod page;
 mod query;
 

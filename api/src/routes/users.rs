@@ -6,11 +6,10 @@ use actix_web::{HttpResponse, web};
 use deskbind_core::auth::passwords;
 use deskbind_core::domain::{Email, NonBlank, Password, TimeZoneName};
 use deskbind_core::ids::UserId;
-use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::teams;
-use deskbind_core::repo::users::{self, UserChanges, UserRow, Visibility};
+use deskbind_core::repo::users::{self, UpdateError, UserChanges, UserRow, Visibility};
 use deskbind_core::time::now_micros;
-use deskbind_core::wire::{CreateUser, Page, Role, UpdateUser, User};
+use deskbind_core::wire::{CreateUser, Page, UpdateUser, User};
 
 use super::auth::with_teams;
 use crate::error::{ApiError, ApiResult, conflict_as};
@@ -83,6 +82,9 @@ pub async fn create(
         .db
         .run(move |conn| {
             deskbind_core::db::write_tx(conn, |conn| {
+                // The caller may have been demoted or disabled since the
+                // request was authenticated: an ex-admin creates no admins.
+                users::lock_org_as_admin(conn, org, auth.user_id).map_err(refused)?;
                 let found = teams::existing_ids(conn, org, &team_ids)?;
                 if let Some(missing) = team_ids.iter().find(|t| !found.contains(t)) {
                     return Err(ApiError::Validation {
@@ -130,23 +132,6 @@ pub async fn update(
 ) -> ApiResult<web::Json<User>> {
     auth.require_admin()?;
     let id: UserId = path_id(&id)?;
-    if id == auth.user_id {
-        // An admin cannot lock themselves out; another admin must do it.
-        if body.disabled == Some(true) {
-            return Err(ApiError::Validation {
-                code: "self_lockout",
-                field: "disabled".into(),
-                detail: "you cannot disable yourself".into(),
-            });
-        }
-        if body.role.is_some_and(|r| r != Role::Admin) {
-            return Err(ApiError::Validation {
-                code: "self_lockout",
-                field: "role".into(),
-                detail: "you cannot demote yourself".into(),
-            });
-        }
-    }
     let mut changes = UserChanges {
         display_name: body
             .display_name
@@ -178,10 +163,35 @@ pub async fn update(
     let user = state
         .db
         .run(move |conn| {
-            users::update(conn, org, id, changes, By::User(auth.user_id))?;
+            users::update(conn, org, id, changes, auth.user_id).map_err(refused)?;
             let row = users::get(conn, org, id, Visibility::Org)?;
             with_teams(conn, row)
         })
         .await?;
     Ok(web::Json(user))
+}
+
+/// The answer to a user change the rules refuse.
+fn refused(e: UpdateError) -> ApiError {
+    match e {
+        UpdateError::ActorNotAdmin => ApiError::forbidden(),
+        UpdateError::LastAdmin => ApiError::Conflict {
+            code: "last_admin",
+            detail: "this is the organisation's last active admin; make another user admin first"
+                .into(),
+        },
+        UpdateError::SelfLockout { field } => ApiError::Validation {
+            code: "self_lockout",
+            field: field.into(),
+            detail: format!(
+                "you cannot {} yourself; another admin must do it",
+                if field == "disabled" {
+                    "disable"
+                } else {
+                    "demote"
+                }
+            ),
+        },
+        UpdateError::Repo(e) => e.into(),
+    }
 }

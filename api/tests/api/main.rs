@@ -3,6 +3,8 @@
 //! driven through the deskbind-mobile SDK and, for malformed input, raw HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_races;
+mod array_bodies;
 mod auth;
 mod binding_audit;
 mod binding_races;
@@ -14,6 +16,7 @@ mod dial_races;
 mod dialing;
 mod errors;
 mod helpers;
+mod limit_races;
 mod multi_node;
 mod nfc;
 mod ops;

@@ -63,7 +63,10 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Registers `token` for the user; `(row, created)`. Call inside a write
-/// transaction: it also makes sure the user has a push schedule.
+/// transaction: it also makes sure the user has a push schedule. The user's
+/// row lock is taken first and held to commit, so concurrent registrations
+/// by one user count and insert one at a time and the cap holds (on
+/// PostgreSQL two of them would otherwise both count 9 and both insert).
 pub fn register(
     conn: &mut DbConn,
     org: OrgId,
@@ -73,6 +76,7 @@ pub fn register(
     token: &str,
     now: Micros,
 ) -> Result<(PushDeviceRow, bool), RegisterError> {
+    super::users::lock(conn, &user.to_string())?;
     let dead: i64 = push_dead_tokens::table
         .filter(push_dead_tokens::token_sha256.eq(token_hash(token)))
         .count()

@@ -225,6 +225,14 @@ pub fn ensure(
     if let Some(row) = get(conn, user)? {
         return Ok(row);
     }
+    // One schedule per user: two first requests of one user (registering a
+    // device, setting a schedule, asking for a digest) would both insert and
+    // the second fail on the key. Under the user's row lock the second sees
+    // the first's row (lock order: user row, then schedule row).
+    super::users::lock(conn, &user.to_string())?;
+    if let Some(row) = get(conn, user)? {
+        return Ok(row);
+    }
     let rule = org_default(conn, org)?;
     let row = ScheduleRow {
         user_id: user.to_string(),

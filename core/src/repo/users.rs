@@ -184,34 +184,110 @@ pub fn emails_of(
     Ok(pairs.into_iter().collect())
 }
 
-/// Applies `changes`; when the user is being disabled, ends their sessions
-/// and phone bindings in the same transaction so nothing of theirs outlives
-/// the change.
+/// Why a change to a user was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The acting admin was demoted, disabled or removed after their
+    /// request was authenticated.
+    #[error("you are no longer an active admin")]
+    ActorNotAdmin,
+    /// The change would leave the organisation without an active admin.
+    #[error("the organisation's last active admin cannot be demoted or disabled")]
+    LastAdmin,
+    /// An admin demoting or disabling themselves; `field` is the one at fault.
+    #[error("you cannot demote or disable yourself")]
+    SelfLockout { field: &'static str },
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+impl From<diesel::result::Error> for UpdateError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
+/// Takes the organisation's lock and checks that `actor` is still an
+/// enabled admin of it. Every change of who is an active admin (role
+/// changes, disabling, creating users) runs after this in its transaction,
+/// so two admins acting on each other at once run one after the other and
+/// the second sees what the first did (docs/decisions/0003-binding-locks.md).
+pub fn lock_org_as_admin(conn: &mut DbConn, org: OrgId, actor: UserId) -> Result<(), UpdateError> {
+    super::orgs::lock(conn, &org.to_string())?;
+    let active_admin: i64 = active_admins(org)
+        .filter(users::id.eq(actor.to_string()))
+        .count()
+        .get_result(conn)?;
+    if active_admin == 0 {
+        return Err(UpdateError::ActorNotAdmin);
+    }
+    Ok(())
+}
+
+fn active_admins(org: OrgId) -> users::BoxedQuery<'static, crate::db::DbBackend> {
+    users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled_at.is_null())
+        .into_boxed()
+}
+
+/// Applies `changes` made by the admin `actor`; when the user is being
+/// disabled, ends their sessions and phone bindings in the same transaction
+/// so nothing of theirs outlives the change. Refused when the actor is no
+/// longer an active admin, when the target is the organisation's last
+/// active admin and would stop being one, and when the actor would demote
+/// or disable themselves.
 pub fn update(
     conn: &mut DbConn,
     org: OrgId,
     id: UserId,
     mut changes: UserChanges,
-    by: super::binding_events::By,
-) -> Result<(), RepoError> {
+    actor: UserId,
+) -> Result<(), UpdateError> {
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
+    let demoting = changes
+        .role
+        .as_deref()
+        .is_some_and(|r| r != Role::Admin.as_str());
     let password_changed = changes.password_hash.is_some();
     crate::db::write_tx(conn, |conn| {
-        if disabling {
-            // It ends bindings: the organisation's lock comes first.
-            super::orgs::lock(conn, &org.to_string())?;
+        // Lock order: the organisation first (disabling also ends bindings).
+        lock_org_as_admin(conn, org, actor)?;
+        let target = get(conn, org, id, Visibility::Org)?;
+        let active_admin = target.role()? == Role::Admin && target.disabled_at.is_none();
+        if active_admin && (disabling || demoting) {
+            let others: i64 = active_admins(org)
+                .filter(users::id.ne(id.to_string()))
+                .count()
+                .get_result(conn)?;
+            if others == 0 {
+                return Err(UpdateError::LastAdmin);
+            }
         }
-        let n = diesel::update(
+        if id == actor && (disabling || demoting) {
+            return Err(UpdateError::SelfLockout {
+                field: if disabling { "disabled" } else { "role" },
+            });
+        }
+        if disabling {
+            // Binding rows before the user's row (the lock order a dial
+            // takes them in), so a disable never deadlocks with a dial.
+            super::bindings::end_for_user(
+                conn,
+                id,
+                BindingEndReason::UserDisabled,
+                super::binding_events::By::User(actor),
+            )?;
+        }
+        diesel::update(
             users::table
                 .filter(users::org_id.eq(org.to_string()))
                 .filter(users::id.eq(id.to_string())),
         )
         .set(&changes)
         .execute(conn)?;
-        if n == 0 {
-            return Err(RepoError::NotFound);
-        }
         if disabling || password_changed {
             let reason = if disabling {
                 "user_disabled"
@@ -219,9 +295,6 @@ pub fn update(
                 "password_changed"
             };
             super::sessions::revoke_all_for_user(conn, id, reason)?;
-        }
-        if disabling {
-            super::bindings::end_for_user(conn, id, BindingEndReason::UserDisabled, by)?;
         }
         let enabling = matches!(changes.disabled_at, Some(None));
         if changes.time_zone.is_some() || enabling {

@@ -6,12 +6,19 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, Message, MessageStream, ProtocolError, Session};
 use deskbind_core::relay::{Attachment, CloseReason};
 use deskbind_core::repo::phones;
 use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
+use futures_util::Stream;
 
+use super::frame_guard::{FrameGuard, is_overflow};
 use super::frames::{self, Sender};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthPhone;
@@ -30,12 +37,20 @@ pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    let limit = state.settings.phone_max_frame_bytes;
+    // Frame sizes are checked on the raw bytes, before actix-ws buffers them.
+    let guard: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(FrameGuard::new(body.into_inner(), limit));
+    let mut guarded = Payload::from(guard);
+    let body = web::Payload::from_request(&req, &mut guarded)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| ApiError::BadRequest {
             code: "websocket_upgrade_required",
             detail: "this endpoint speaks WebSocket only; send an upgrade request".into(),
         })?;
-    let stream = stream.max_frame_size(state.settings.phone_max_frame_bytes);
+    let stream = stream.max_frame_size(limit);
     actix_web::rt::spawn(async move {
         let ended = Connection::open(&state, &phone, session, stream).await;
         tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
@@ -208,6 +223,9 @@ impl<'a> Connection<'a> {
         let message = match message {
             None => return Err(Ended::Gone),
             Some(Err(ProtocolError::Overflow)) => return Err(Ended::FrameTooLarge),
+            Some(Err(ProtocolError::Io(e))) if is_overflow(&e) => {
+                return Err(Ended::FrameTooLarge);
+            }
             Some(Err(e)) => {
                 tracing::info!(phone = %self.from.phone, error = %e, "phone protocol error");
                 return Err(Ended::ProtocolError);

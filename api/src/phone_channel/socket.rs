@@ -250,6 +250,17 @@ impl<'a> Connection<'a> {
     }
 
     async fn on_text(&mut self, text: &str) -> Result<(), Ended> {
+        // Refused before it is read: no receipt, so the phone sends it again.
+        if let Err(ApiError::RateLimited { retry_after_secs }) = self
+            .state
+            .limits
+            .phone_events(&self.from.phone.to_string(), 1)
+        {
+            let detail = format!(
+                "this phone sent more than phone_event_rate_per_minute frames; send it again in {retry_after_secs} s"
+            );
+            return self.refuse("rate_limited", &detail, None).await;
+        }
         let frame: Frame<PhoneFrame> = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(e) => return self.refuse("invalid_frame", &e.to_string(), None).await,

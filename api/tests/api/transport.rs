@@ -24,11 +24,9 @@ async fn an_upgrade_request_that_is_not_upgraded_gets_a_well_framed_answer() {
     // A browser-style WebSocket client without a credential reads its 401.
     let refused = exchange(
         app.port,
-        &format!(
-            "GET /v1/phone/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n\
-             Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
-        ),
+        "GET /v1/phone/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nAccept-Encoding: gzip, deflate\r\n\r\n",
     )
     .await;
     assert_eq!(refused.status, 401);

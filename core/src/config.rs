@@ -546,6 +546,42 @@ mod tests {
     }
 
     #[test]
+    fn metrics_listen_and_the_phone_event_rate_are_checked() {
+        let problems = |s: Settings| match s.validate() {
+            Err(ConfigError::Invalid(p)) => p.join("; "),
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        let base = Settings {
+            listen: "127.0.0.1:8080".into(),
+            ..Settings::default()
+        };
+        let nowhere = problems(Settings {
+            metrics_listen: Some("nowhere".into()),
+            ..base.clone()
+        });
+        assert!(nowhere.contains("DESKBIND_METRICS_LISTEN"), "{nowhere}");
+        let same = problems(Settings {
+            metrics_listen: Some("127.0.0.1:8080".into()),
+            ..base.clone()
+        });
+        assert!(same.contains("must differ"), "{same}");
+        let apart = problems(Settings {
+            metrics_listen: Some("127.0.0.1:9090".into()),
+            ..base.clone()
+        });
+        assert_eq!(apart, "");
+        let too_low = problems(Settings {
+            phone_event_rate_per_minute: 99,
+            ..base
+        });
+        assert!(
+            too_low.contains("DESKBIND_PHONE_EVENT_RATE_PER_MINUTE"),
+            "{too_low}"
+        );
+    }
+
+    #[test]
     fn unknown_file_keys_and_missing_files_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("typo.toml", "lisen = \"0.0.0.0:1\"\n")?;

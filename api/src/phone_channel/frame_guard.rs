@@ -13,9 +13,13 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::web::Bytes;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest as _, HttpRequest};
 use futures_util::Stream;
+
+use crate::error::ApiError;
 
 /// FIN bit, opcode and mask bit of RFC 6455 section 5.2.
 const FIN: u8 = 0x80;
@@ -24,6 +28,20 @@ const MASKED: u8 = 0x80;
 const LENGTH: u8 = 0x7F;
 const CONTINUATION: u8 = 0x0;
 const LONGEST_HEADER: usize = 14;
+
+/// The request body, guarded, in the form `actix_ws::handle` takes.
+pub async fn guard(
+    req: &HttpRequest,
+    body: web::Payload,
+    limit: usize,
+) -> Result<web::Payload, ApiError> {
+    let guarded: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(FrameGuard::new(body.into_inner(), limit));
+    // web::Payload has no public constructor; its extractor takes a payload.
+    web::Payload::from_request(req, &mut Payload::from(guarded))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))
+}
 
 /// Whether a WebSocket error is this guard's refusal.
 pub fn is_overflow(error: &std::io::Error) -> bool {

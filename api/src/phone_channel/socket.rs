@@ -6,19 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
-use actix_web::error::PayloadError;
-use actix_web::web::Bytes;
-use actix_web::{FromRequest as _, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, Message, MessageStream, ProtocolError, Session};
 use deskbind_core::relay::{Attachment, CloseReason};
 use deskbind_core::repo::phones;
 use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
-use futures_util::Stream;
 
-use super::frame_guard::{FrameGuard, is_overflow};
+use super::frame_guard::{self, is_overflow};
 use super::frames::{self, Sender};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthPhone;
@@ -39,12 +33,7 @@ pub async fn connect(
 ) -> ApiResult<HttpResponse> {
     let limit = state.settings.phone_max_frame_bytes;
     // Frame sizes are checked on the raw bytes, before actix-ws buffers them.
-    let guard: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-        Box::pin(FrameGuard::new(body.into_inner(), limit));
-    let mut guarded = Payload::from(guard);
-    let body = web::Payload::from_request(&req, &mut guarded)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?;
+    let body = frame_guard::guard(&req, body, limit).await?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| ApiError::BadRequest {
             code: "websocket_upgrade_required",

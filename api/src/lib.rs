@@ -16,5 +16,6 @@ pub mod recording_intake;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod upgrade_framing;
 
 pub use startup::Application;

@@ -4,7 +4,9 @@
 //! while one attacker alone cannot lock its owner out), refresh and
 //! provisioning per peer IP; NFC binding redemptions per user, per phone and
 //! (numeric codes, which are guessable) per organisation; phone binding
-//! requests per phone; dial requests per user; on-request pushes per user. With several API nodes each node limits on its own; a shared
+//! requests per phone; frames and events from each phone (socket and long
+//! poll share one bucket); dial requests per user; on-request pushes per
+//! user. With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -25,6 +27,7 @@ pub struct RateLimits {
     redeem_phone: DefaultKeyedRateLimiter<String>,
     redeem_code_org: DefaultKeyedRateLimiter<String>,
     phone_binding: DefaultKeyedRateLimiter<String>,
+    phone_events: DefaultKeyedRateLimiter<String>,
     dial_user: DefaultKeyedRateLimiter<String>,
     push_request_user: DefaultKeyedRateLimiter<String>,
 }
@@ -53,6 +56,7 @@ impl RateLimits {
             redeem_phone: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(3)),
             redeem_code_org: per_minute(settings.binding_redeem_rate_per_minute.saturating_mul(6)),
             phone_binding: per_minute(settings.phone_binding_rate_per_minute),
+            phone_events: per_minute(settings.phone_event_rate_per_minute),
             dial_user: per_minute(settings.dial_rate_per_minute),
             push_request_user: per_minute(settings.push_request_rate_per_minute),
         }
@@ -98,6 +102,26 @@ impl RateLimits {
         check(&self.phone_binding, phone.to_owned())
     }
 
+    /// `n` frames or events from one phone, taken together or not at all.
+    pub fn phone_events(&self, phone: &str, n: usize) -> Result<(), ApiError> {
+        let Some(n) = u32::try_from(n).ok().and_then(NonZeroU32::new) else {
+            return Ok(());
+        };
+        match self.phone_events.check_key_n(&phone.to_owned(), n) {
+            Ok(allowed) => allowed.map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::RateLimited {
+                    retry_after_secs: wait.as_secs().max(1),
+                }
+            }),
+            // More than a whole minute's burst (a batch beyond the
+            // configured rate): never allowed at once.
+            Err(_) => Err(ApiError::RateLimited {
+                retry_after_secs: 60,
+            }),
+        }
+    }
+
     pub fn push_request(&self, user: &str) -> Result<(), ApiError> {
         check(&self.push_request_user, user.to_owned())
     }
@@ -114,6 +138,7 @@ impl RateLimits {
             &self.redeem_phone,
             &self.redeem_code_org,
             &self.phone_binding,
+            &self.phone_events,
             &self.dial_user,
             &self.push_request_user,
         ] {

@@ -25,6 +25,8 @@ use crate::state::AppState;
 pub struct Application {
     server: Server,
     port: u16,
+    /// The separate `/metrics` listener (`metrics_listen`), when configured.
+    metrics: Option<(Server, u16)>,
     background: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -78,6 +80,12 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .with_context(|| format!("cannot listen on {addr}; is another process using it?"))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match settings.metrics_addr()? {
+            Some(addr) => Some(TcpListener::bind(addr).with_context(|| {
+                format!("cannot listen on {addr} (metrics_listen); is another process using it?")
+            })?),
+            None => None,
+        };
         crate::metrics::handle();
 
         let background = CancellationToken::new();
@@ -131,6 +139,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(Compress::default())
+                // Outside Compress: it sees the body that is actually sent.
+                .wrap(from_fn(crate::upgrade_framing::frame_unupgraded))
                 .wrap(from_fn(crate::metrics::observe))
                 .wrap(TracingLogger::default())
                 .configure(crate::routes::configure)
@@ -140,9 +150,11 @@ impl Application {
         .shutdown_timeout(shutdown_timeout)
         .run();
         tracing::info!(%addr, port, "deskbind-api listening");
+        let metrics = metrics_listener.map(metrics_server).transpose()?;
         Ok(Self {
             server,
             port,
+            metrics,
             background,
             tasks,
         })
@@ -152,7 +164,13 @@ impl Application {
         self.port
     }
 
-    /// Stops the server gracefully when called (tests use it).
+    /// The port of the separate `/metrics` listener, when configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
+    /// Stops the server gracefully when called (tests use it); the metrics
+    /// listener stops with it.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
@@ -160,7 +178,15 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (actix handles both: in-flight requests
     /// finish within the shutdown timeout), then stops the background loops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.background.cancel();
         for task in self.tasks {
             let _ = task.await;
@@ -168,6 +194,23 @@ impl Application {
         tracing::info!("deskbind-api stopped");
         result
     }
+}
+
+/// `/metrics` alone, on its own listener (`metrics_listen`): Prometheus
+/// scrapes a private address while the public one never shows it.
+fn metrics_server(listener: TcpListener) -> anyhow::Result<(Server, u16)> {
+    let addr = listener.local_addr()?;
+    let server = HttpServer::new(|| {
+        App::new()
+            .route("/metrics", web::get().to(crate::routes::metrics_exposition))
+            .default_service(web::to(crate::routes::not_found))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .run();
+    tracing::info!(%addr, "/metrics listening");
+    Ok((server, addr.port()))
 }
 
 async fn prune_rate_limits(state: web::Data<AppState>, cancel: CancellationToken) {

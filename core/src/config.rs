@@ -31,6 +31,8 @@ const STANDARD_ENV_NAMES: &[&str] = &[
 pub struct Settings {
     /// Address and port the API listens on.
     pub listen: String,
+    /// When set, `/metrics` is served only on this address:port, not on `listen`.
+    pub metrics_listen: Option<String>,
     /// Directory for the SQLite file, recordings and generated keys.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://...`; default: the SQLite file in `data_dir`.
@@ -75,6 +77,8 @@ pub struct Settings {
     pub phone_idle_timeout_secs: u64,
     /// The largest frame a phone may send; a larger one closes the socket.
     pub phone_max_frame_bytes: usize,
+    /// Frames (socket) or events (long poll) one phone may send per minute.
+    pub phone_event_rate_per_minute: u32,
     /// How long a phone connection is announced in Redis without a heartbeat.
     pub presence_ttl_secs: u64,
     pub max_json_bytes: usize,
@@ -100,6 +104,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             data_dir: PathBuf::from("./deskbind-data"),
             database_url: None,
             db_pool_size: 8,
@@ -128,6 +133,7 @@ impl Default for Settings {
             phone_heartbeat_secs: 15,
             phone_idle_timeout_secs: 45,
             phone_max_frame_bytes: 16 * 1024,
+            phone_event_rate_per_minute: 120,
             presence_ttl_secs: 60,
             max_json_bytes: 64 * 1024,
             recording_max_bytes: 512 * 1024 * 1024,
@@ -222,6 +228,19 @@ impl Settings {
                 "DESKBIND_LISTEN={:?} is not an address:port such as 127.0.0.1:8080 or 0.0.0.0:8080",
                 self.listen
             ));
+        }
+        if let Some(metrics) = &self.metrics_listen {
+            match metrics.parse::<SocketAddr>() {
+                Err(_) => problems.push(format!(
+                    "DESKBIND_METRICS_LISTEN={metrics:?} is not an address:port such as 127.0.0.1:9090"
+                )),
+                Ok(addr) if addr.port() != 0 && Some(addr) == self.listen.parse().ok() => {
+                    problems.push(
+                        "DESKBIND_METRICS_LISTEN must differ from DESKBIND_LISTEN; unset it to serve /metrics on the main listener".into(),
+                    );
+                }
+                Ok(_) => {}
+            }
         }
         if let Some(url) = &self.database_url
             && let Err(e) = DatabaseUrl::parse(url.expose_secret())
@@ -378,6 +397,14 @@ impl Settings {
             1024,
             1024 * 1024,
         );
+        // A long-poll request carries up to 100 events; it must fit a minute.
+        check_range(
+            &mut problems,
+            "phone_event_rate_per_minute",
+            u64::from(self.phone_event_rate_per_minute),
+            100,
+            1_000_000,
+        );
         check_range(
             &mut problems,
             "presence_ttl_secs",
@@ -427,6 +454,20 @@ impl Settings {
                 self.listen
             )])
         })
+    }
+
+    /// `metrics_listen`, when set.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        self.metrics_listen
+            .as_deref()
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    ConfigError::Invalid(vec![format!(
+                        "DESKBIND_METRICS_LISTEN={raw:?} is not an address:port"
+                    )])
+                })
+            })
+            .transpose()
     }
 
     /// `DATABASE_URL`, or the SQLite file in the data directory.
@@ -502,6 +543,42 @@ mod tests {
             }
             Ok(())
         });
+    }
+
+    #[test]
+    fn metrics_listen_and_the_phone_event_rate_are_checked() {
+        let problems = |s: Settings| match s.validate() {
+            Err(ConfigError::Invalid(p)) => p.join("; "),
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        let base = Settings {
+            listen: "127.0.0.1:8080".into(),
+            ..Settings::default()
+        };
+        let nowhere = problems(Settings {
+            metrics_listen: Some("nowhere".into()),
+            ..base.clone()
+        });
+        assert!(nowhere.contains("DESKBIND_METRICS_LISTEN"), "{nowhere}");
+        let same = problems(Settings {
+            metrics_listen: Some("127.0.0.1:8080".into()),
+            ..base.clone()
+        });
+        assert!(same.contains("must differ"), "{same}");
+        let apart = problems(Settings {
+            metrics_listen: Some("127.0.0.1:9090".into()),
+            ..base.clone()
+        });
+        assert_eq!(apart, "");
+        let too_low = problems(Settings {
+            phone_event_rate_per_minute: 99,
+            ..base
+        });
+        assert!(
+            too_low.contains("DESKBIND_PHONE_EVENT_RATE_PER_MINUTE"),
+            "{too_low}"
+        );
     }
 
     #[test]

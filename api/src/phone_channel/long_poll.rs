@@ -106,6 +106,8 @@ impl Drop for Detach {
 }
 
 /// Handles each event in order; one refused event does not stop the rest.
+/// Every event counts against the phone's `phone_event_rate_per_minute`
+/// (shared with its socket): a batch beyond it is refused whole, 429.
 pub async fn events(
     state: web::Data<AppState>,
     phone: AuthPhone,
@@ -118,6 +120,9 @@ pub async fn events(
             detail: format!("send at most {MAX_EVENTS} events per request"),
         });
     }
+    state
+        .limits
+        .phone_events(&phone.phone_id.to_string(), body.events.len())?;
     if let Some(i) = body.events.iter().position(|e| e.v != PROTOCOL_VERSION) {
         return Err(ApiError::Validation {
             code: "unsupported_version",

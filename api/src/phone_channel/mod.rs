@@ -1,8 +1,10 @@
 //! The phone channel (docs/phone-protocol.md): a WebSocket per phone
 //! (`socket`), a long-poll fallback (`long_poll`), the handling of what
-//! phones send, shared by both (`frames`), and the per-node sweep that
+//! phones send, shared by both (`frames`), the size limit on the socket's
+//! raw frames (`frame_guard`), and the per-node sweep that
 //! resends unacknowledged dials (`redelivery`).
 
+pub mod frame_guard;
 pub mod frames;
 pub mod long_poll;
 pub mod redelivery;

@@ -12,6 +12,7 @@ use deskbind_core::relay::{Attachment, CloseReason};
 use deskbind_core::repo::phones;
 use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
 
+use super::frame_guard::{self, is_overflow};
 use super::frames::{self, Sender};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthPhone;
@@ -30,12 +31,15 @@ pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    let limit = state.settings.phone_max_frame_bytes;
+    // Frame sizes are checked on the raw bytes, before actix-ws buffers them.
+    let body = frame_guard::guard(&req, body, limit).await?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| ApiError::BadRequest {
             code: "websocket_upgrade_required",
             detail: "this endpoint speaks WebSocket only; send an upgrade request".into(),
         })?;
-    let stream = stream.max_frame_size(state.settings.phone_max_frame_bytes);
+    let stream = stream.max_frame_size(limit);
     actix_web::rt::spawn(async move {
         let ended = Connection::open(&state, &phone, session, stream).await;
         tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
@@ -208,6 +212,9 @@ impl<'a> Connection<'a> {
         let message = match message {
             None => return Err(Ended::Gone),
             Some(Err(ProtocolError::Overflow)) => return Err(Ended::FrameTooLarge),
+            Some(Err(ProtocolError::Io(e))) if is_overflow(&e) => {
+                return Err(Ended::FrameTooLarge);
+            }
             Some(Err(e)) => {
                 tracing::info!(phone = %self.from.phone, error = %e, "phone protocol error");
                 return Err(Ended::ProtocolError);
@@ -232,6 +239,17 @@ impl<'a> Connection<'a> {
     }
 
     async fn on_text(&mut self, text: &str) -> Result<(), Ended> {
+        // Refused before it is read: no receipt, so the phone sends it again.
+        if let Err(ApiError::RateLimited { retry_after_secs }) = self
+            .state
+            .limits
+            .phone_events(&self.from.phone.to_string(), 1)
+        {
+            let detail = format!(
+                "this phone sent more than phone_event_rate_per_minute frames; send it again in {retry_after_secs} s"
+            );
+            return self.refuse("rate_limited", &detail, None).await;
+        }
         let frame: Frame<PhoneFrame> = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(e) => return self.refuse("invalid_frame", &e.to_string(), None).await,

@@ -209,6 +209,11 @@ pub fn secret_json(
         .json(body)
 }
 
+/// `/metrics` on the separate metrics listener.
+pub async fn metrics_exposition() -> actix_web::HttpResponse {
+    ops::exposition()
+}
+
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }

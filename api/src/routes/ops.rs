@@ -26,8 +26,17 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })))
 }
 
+/// Prometheus text exposition on the main listener, unless `metrics_listen`
+/// moved it to its own.
+pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if state.settings.metrics_listen.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(exposition())
+}
+
 /// Prometheus text exposition.
-pub async fn metrics() -> HttpResponse {
+pub fn exposition() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::metrics::handle().render())

@@ -20,6 +20,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub struct TestApp {
     pub base: String,
     pub port: u16,
+    /// The separate `/metrics` listener, when `metrics_listen` is set.
+    pub metrics_port: Option<u16>,
     pub admin: AppClient,
     pub admin_email: String,
     pub db: Database,
@@ -49,6 +51,7 @@ pub fn test_settings(test_db: &TestDb) -> Settings {
         binding_redeem_rate_per_minute: 100_000,
         phone_binding_rate_per_minute: 100_000,
         dial_rate_per_minute: 100_000,
+        phone_event_rate_per_minute: 100_000,
         embedded_worker: false,
         db_pool_size: 8,
         ..Settings::default()
@@ -67,6 +70,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("build app");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let base = format!("http://127.0.0.1:{port}");
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -82,6 +86,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         base,
         port,
+        metrics_port,
         admin,
         admin_email,
         db,

@@ -17,6 +17,7 @@ mod helpers;
 mod multi_node;
 mod nfc;
 mod ops;
+mod outage;
 mod phone_channel;
 mod phones;
 mod push;

@@ -223,8 +223,8 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         ));
-        if let Self::RateLimited { retry_after_secs } | Self::DatabaseUnavailable { retry_after_secs } =
-            self
+        if let Self::RateLimited { retry_after_secs }
+        | Self::DatabaseUnavailable { retry_after_secs } = self
         {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }

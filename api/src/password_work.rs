@@ -117,7 +117,10 @@ mod tests {
             .unwrap()
             .unwrap();
         // A hasher of its own (not the pool's) accepts the pool's hash.
-        assert!(deskbind_core::auth::passwords::verify("correct horse", &stored));
+        assert!(deskbind_core::auth::passwords::verify(
+            "correct horse",
+            &stored
+        ));
         for (password, expected) in [("correct horse", true), ("wrong horse", false)] {
             let s = stored.clone();
             let got = pool.run(move |h| h.verify(password, &s)).await.unwrap();
@@ -128,9 +131,9 @@ mod tests {
     #[tokio::test]
     async fn many_concurrent_jobs_run_on_the_fixed_threads_only() {
         let pool = PasswordWork::with_threads(2);
-        let names = futures_util::future::join_all((0..40).map(|_| {
-            pool.run(|_| std::thread::current().name().unwrap_or("").to_owned())
-        }))
+        let names = futures_util::future::join_all(
+            (0..40).map(|_| pool.run(|_| std::thread::current().name().unwrap_or("").to_owned())),
+        )
         .await;
         let mut distinct: Vec<String> = names.into_iter().map(Result::unwrap).collect();
         distinct.sort();

@@ -209,12 +209,15 @@ async fn a_database_outage_is_a_fast_503_and_the_node_recovers_on_its_own() {
         .post(url("/v1/auth/login"))
         .json(&json!({ "email": app.admin_email, "password": PASSWORD }));
     assert_unavailable("login", &send(login).await);
-    let write = http.post(url("/v1/users")).bearer_auth(&token).json(&json!({
-        "email": "during-outage@acme.test",
-        "display_name": "Written during the outage",
-        "role": "salesperson",
-        "password": "long-enough-password",
-    }));
+    let write = http
+        .post(url("/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "email": "during-outage@acme.test",
+            "display_name": "Written during the outage",
+            "role": "salesperson",
+            "password": "long-enough-password",
+        }));
     assert_unavailable("POST /v1/users", &send(write).await);
 
     outage.end().await;
@@ -233,8 +236,10 @@ async fn a_database_outage_is_a_fast_503_and_the_node_recovers_on_its_own() {
     }
     assert_eq!(send(http.get(url("/readyz"))).await.status, 200);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) AS n FROM users WHERE email = 'during-outage@acme.test'".into())
-            .await,
+        app.scalar(
+            "SELECT COUNT(*) AS n FROM users WHERE email = 'during-outage@acme.test'".into()
+        )
+        .await,
         0,
         "the refused write left a row behind"
     );

@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_and_verify() {
         let stored = hash("correct horse battery").unwrap_or_default();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(verify("correct horse battery", &stored));
         assert!(!verify("wrong horse battery", &stored));
         assert!(!verify("anything", "not-a-phc-string"));
@@ -205,11 +208,20 @@ mod tests {
             // Argon2's own default hash.
             custom(None, Params::DEFAULT),
             // Smaller and larger memory, more passes, two lanes, longer output.
-            custom(None, Params::new(8 * 1024, 3, 2, Some(48)).unwrap_or_default()),
+            custom(
+                None,
+                Params::new(8 * 1024, 3, 2, Some(48)).unwrap_or_default(),
+            ),
             custom(None, Params::new(32 * 1024, 1, 1, None).unwrap_or_default()),
             // Other variants.
-            custom(Some("argon2i"), Params::new(4096, 2, 1, None).unwrap_or_default()),
-            custom(Some("argon2d"), Params::new(4096, 2, 1, None).unwrap_or_default()),
+            custom(
+                Some("argon2i"),
+                Params::new(4096, 2, 1, None).unwrap_or_default(),
+            ),
+            custom(
+                Some("argon2d"),
+                Params::new(4096, 2, 1, None).unwrap_or_default(),
+            ),
         ];
         // The same hasher (and its memory) serves every call in turn.
         for stored in &stored {

@@ -28,8 +28,13 @@ pub struct Unavailable {
 
 #[derive(Debug)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant, reason: String },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+        reason: String,
+    },
     /// One probe is in flight; everyone else is refused until it reports.
     HalfOpen,
 }
@@ -121,7 +126,9 @@ impl Breaker {
         match &*self.lock() {
             State::Closed { .. } => None,
             State::Open { until, reason } => Some(Unavailable {
-                retry_after: until.saturating_duration_since(Instant::now()).max(COOL_DOWN),
+                retry_after: until
+                    .saturating_duration_since(Instant::now())
+                    .max(COOL_DOWN),
                 reason: reason.clone(),
             }),
             State::HalfOpen => Some(Unavailable {

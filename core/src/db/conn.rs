@@ -311,9 +311,7 @@ impl Database {
         }
         let start = Instant::now();
         loop {
-            let slice = budget
-                .saturating_sub(start.elapsed())
-                .min(CHECKOUT_SLICE);
+            let slice = budget.saturating_sub(start.elapsed()).min(CHECKOUT_SLICE);
             match self.pool.get_timeout(slice) {
                 Ok(conn) => return Ok(conn),
                 Err(e) => {

@@ -32,6 +32,7 @@ impl From<DialError> for ApiError {
                 detail: format!("numbers starting {prefix} are blocked by the dial policy"),
             },
             DialError::KeyReused => idempotency_key_reused(),
+            DialError::Number(e) => e.into(),
             DialError::Repo(e) => e.into(),
         }
     }

@@ -56,14 +56,32 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot be reached (or no connection came free in time);
+    /// answered at once with `Retry-After` instead of after the pool timeout.
+    #[error("database unavailable")]
+    DatabaseUnavailable { retry_after_secs: u64 },
     /// Anything unexpected. The cause is logged, the client sees `internal`.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
 }
 
 impl ApiError {
+    /// Anything unexpected, except a database outage anywhere in the
+    /// error's chain, which is a 503 the client can retry.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(err.into())
+        let err = err.into();
+        match err
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<deskbind_core::db::breaker::Unavailable>())
+        {
+            Some(outage) => {
+                tracing::warn!(reason = %outage.reason, "answered 503: database unavailable");
+                Self::DatabaseUnavailable {
+                    retry_after_secs: outage.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+                }
+            }
+            None => Self::Internal(err),
+        }
     }
 
     pub fn forbidden() -> Self {
@@ -95,7 +113,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "unavailable",
+            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -116,7 +134,7 @@ impl ApiError {
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
             Self::RateLimited { .. } => "Too many requests",
-            Self::Unavailable(_) => "Service unavailable",
+            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => "Service unavailable",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -143,6 +161,9 @@ impl ApiError {
                 Some(format!("retry after {retry_after_secs} s"))
             }
             Self::Unavailable(d) => Some(d.clone()),
+            Self::DatabaseUnavailable { retry_after_secs } => Some(format!(
+                "the database is unreachable; nothing was changed, retry after {retry_after_secs} s"
+            )),
             _ => None,
         }
     }
@@ -162,7 +183,8 @@ impl ApiError {
                 _ => None,
             },
             retry_after: match self {
-                Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                Self::RateLimited { retry_after_secs }
+                | Self::DatabaseUnavailable { retry_after_secs } => Some(*retry_after_secs),
                 _ => None,
             },
         }
@@ -186,7 +208,9 @@ impl ResponseError for ApiError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -199,7 +223,9 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         ));
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs }
+        | Self::DatabaseUnavailable { retry_after_secs } = self
+        {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         if let Self::Unauthorized { .. } = self {
@@ -330,6 +356,34 @@ mod tests {
     }
 
     #[test]
+    fn a_database_outage_under_any_wrapper_is_a_503_with_retry_after() {
+        use deskbind_core::db::DbError;
+        use deskbind_core::db::breaker::Unavailable;
+        let outage = || {
+            DbError::Unavailable(Unavailable {
+                retry_after: std::time::Duration::from_millis(300),
+                reason: "connection refused".into(),
+            })
+        };
+        let wrapped = [
+            ApiError::from(outage()),
+            ApiError::from(RepoError::Db(outage())),
+            ApiError::from(RepoError::from(outage())),
+        ];
+        for err in wrapped {
+            let response = err.error_response();
+            assert_eq!(response.status().as_u16(), 503);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()),
+                Some("1")
+            );
+        }
+    }
+
+    #[test]
     fn status_table_is_explicit() {
         let table: Vec<(ApiError, u16, &str)> = vec![
             (ApiError::MalformedJson("x".into()), 400, "malformed_json"),
@@ -403,6 +457,13 @@ mod tests {
             ),
             (ApiError::internal(anyhow::anyhow!("x")), 500, "internal"),
             (ApiError::Unavailable("db".into()), 503, "unavailable"),
+            (
+                ApiError::DatabaseUnavailable {
+                    retry_after_secs: 1,
+                },
+                503,
+                "unavailable",
+            ),
         ];
         for (err, status, code) in table {
             assert_eq!((err.status_code().as_u16(), err.code()), (status, code));

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use deskbind_core::auth::jwt::{ACCESS_TYPE, AUDIENCE, AccessClaims, ISSUER};
-use deskbind_core::auth::{passwords, secrets};
+use deskbind_core::auth::secrets;
 use deskbind_core::domain::Email;
 use deskbind_core::ids::{OrgId, SessionId, UserId};
 use deskbind_core::repo::sessions::{self, RotateOutcome};
@@ -35,11 +35,11 @@ pub async fn login(
     let password = body.password;
     let verified = state
         .passwords
-        .run(move || match user {
-            Some(user) if passwords::verify(&password, &user.password_hash) => Some(user),
+        .run(move |hasher| match user {
+            Some(user) if hasher.verify(&password, &user.password_hash) => Some(user),
             Some(_) => None,
             None => {
-                passwords::verify_dummy(&password);
+                hasher.verify_dummy(&password);
                 None
             }
         })

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use deskbind_core::dial_payload::DialClaims;
-use deskbind_core::domain::E164;
+use deskbind_core::domain::DialNumber;
 use deskbind_core::ids::{DialId, PhoneId, UserId};
 use deskbind_core::repo::dials::{self, Created, DialFilter, Idempotency, Moved, NewDial, Scope};
 use deskbind_core::repo::users;
@@ -50,9 +50,9 @@ pub async fn create(
     req: HttpRequest,
     Json(body): Json<CreateDial>,
 ) -> ApiResult<HttpResponse> {
-    let number = E164::parse("number", &body.number, None)?;
+    let number = DialNumber::parse("number", &body.number)?;
     let normalised = CreateDial {
-        number: number.as_str().to_owned(),
+        number: number.canonical(),
         phone_id: body.phone_id,
     };
     let idempotency = idempotency(&req, &normalised)?;

@@ -11,17 +11,28 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 otherwise.
+/// How long readiness may wait for a database connection: load balancers
+/// expect an answer within a second.
+const READY_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// The database answers; 503 `unavailable` with `Retry-After` otherwise,
+/// within a second (at once while the database breaker is open).
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let backend = state.db.backend().name();
-    // A pool timeout and a failed query both mean "not ready".
     state
         .db
-        .run(|conn| conn.batch_execute("SELECT 1").map_err(ApiError::from))
+        .run_within(READY_BUDGET, |conn| {
+            conn.batch_execute("SELECT 1").map_err(ApiError::from)
+        })
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::Unavailable("database unreachable".into())
+            match e {
+                ApiError::DatabaseUnavailable { .. } => e,
+                _ => ApiError::DatabaseUnavailable {
+                    retry_after_secs: 1,
+                },
+            }
         })?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })))
 }

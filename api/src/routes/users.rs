@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use deskbind_core::auth::passwords;
 use deskbind_core::domain::{Email, NonBlank, Password, TimeZoneName};
 use deskbind_core::ids::UserId;
 use deskbind_core::repo::teams;
@@ -60,7 +59,7 @@ pub async fn create(
     };
     let password_hash = state
         .passwords
-        .run(move || passwords::hash(password.expose()))
+        .run(move |hasher| hasher.hash(password.expose()))
         .await?
         .map_err(ApiError::internal)?;
     let now = now_micros();
@@ -154,7 +153,7 @@ pub async fn update(
         changes.password_hash = Some(
             state
                 .passwords
-                .run(move || passwords::hash(password.expose()))
+                .run(move |hasher| hasher.hash(password.expose()))
                 .await?
                 .map_err(ApiError::internal)?,
         );

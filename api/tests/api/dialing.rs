@@ -175,6 +175,39 @@ async fn a_failed_call_carries_its_reason_and_repeats_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_national_number_is_read_in_the_country_of_the_phone_that_dials_it() {
+    let app = spawn_app().await;
+    let (_, client, _, phone_client) = app.bound_salesperson("sam@acme.test", "+4940123456").await;
+    let mut link = phone_client.connect(fast_reconnect()).unwrap();
+    let dial = client.dial("030 901820", None, None).await.unwrap();
+    assert_eq!(dial.number, "+4930901820");
+    let (command, number) = next_dial(&mut link).await;
+    assert_eq!((command, number.as_str()), (dial.id, "+4930901820"));
+
+    // Without a phone there is no country to read it in: bind one first.
+    let (_, loner) = app.user("lou@acme.test", Role::Salesperson).await;
+    let err = loner.dial("030 901820", None, None).await.unwrap_err();
+    assert_eq!(code(&err), (409, "no_binding".into()));
+    assert!(err.to_string().contains("bind one first"), "{err}");
+
+    // A phone whose own number belongs to no country (international
+    // freephone): the advice is the one thing the request can carry.
+    let (_, freephone, _, _) = app.bound_salesperson("fay@acme.test", "+80012345678").await;
+    let err = freephone.dial("030 901820", None, None).await.unwrap_err();
+    assert_eq!(code(&err), (422, "invalid_phone_number".into()));
+    assert_eq!(err.field(), Some("number"));
+    let advice = err.to_string();
+    assert!(advice.contains("+ and the country code"), "{advice}");
+    assert!(!advice.contains("region"), "{advice}");
+
+    // A number that is not valid in the phone's country says which country.
+    let err = client.dial("12345", None, None).await.unwrap_err();
+    assert_eq!(code(&err), (422, "invalid_phone_number".into()));
+    assert!(err.to_string().contains("+4940123456"), "{err}");
+    assert_eq!(app.count("dial_commands").await, 1);
+}
+
+#[tokio::test]
 async fn refused_dials_say_why_and_store_nothing() {
     let app = spawn_app().await;
     let (_, loner) = app.user("lou@acme.test", Role::Salesperson).await;

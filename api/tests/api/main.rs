@@ -20,6 +20,7 @@ mod limit_races;
 mod multi_node;
 mod nfc;
 mod ops;
+mod outage;
 mod phone_channel;
 mod phone_event_limits;
 mod phone_frame_limits;

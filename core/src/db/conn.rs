@@ -1,14 +1,32 @@
 //! The connection enum, the pool that builds the right variant from the URL,
 //! and [`Database::run`], which moves blocking diesel work off the async
-//! runtime.
+//! runtime. Checkouts go through a circuit breaker ([`super::breaker`]) so an
+//! unreachable database is answered at once instead of after the pool
+//! timeout.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 
 use super::DatabaseUrl;
+use super::breaker::{Admission, Breaker, Unavailable};
+
+/// How long a checkout may wait for a free connection while the database is
+/// reachable (all connections busy).
+const CHECKOUT_BUDGET: Duration = Duration::from_secs(10);
+
+/// Checkouts wait in slices this long, looking at the breaker in between, so
+/// a caller already waiting when the database goes away is released as soon
+/// as the breaker opens.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(100);
+
+/// r2d2's own connection timeout. Its reconnect back-off is capped at half of
+/// it, so the pool retries an unreachable database at least every second and
+/// has connections again about a second after it returns.
+const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -50,6 +68,11 @@ pub enum DbError {
     Connect(#[from] diesel::ConnectionError),
     #[error("database task panicked or was cancelled")]
     Join,
+    /// The database is unreachable (the breaker is open) or no connection
+    /// came free in time. The [`Unavailable`] is the error's source, so it
+    /// stays findable through the transparent wrappers above it.
+    #[error("database unavailable")]
+    Unavailable(#[source] Unavailable),
 }
 
 /// Builds connections of the variant the URL names. The derived
@@ -59,6 +82,82 @@ pub enum DbError {
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: DatabaseUrl,
+    breaker: Arc<Breaker>,
+    /// The SQLite file this node opened at start. A connection is only
+    /// good while that same file is at the configured path: writes through a
+    /// connection to a moved or replaced file would be lost.
+    sqlite_file: Option<FileIdentity>,
+}
+
+/// Device and inode of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &std::path::Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        Ok(Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+impl DbManager {
+    /// Whether the file at the SQLite path is still the one opened at start.
+    fn check_sqlite_file(&self) -> Result<(), diesel::r2d2::Error> {
+        let (DatabaseUrl::Sqlite(path), Some(expected)) = (&self.url, self.sqlite_file) else {
+            return Ok(());
+        };
+        match FileIdentity::of(path) {
+            Ok(found) if found == expected => Ok(()),
+            Ok(_) => Err(bad_connection(format!(
+                "{} is no longer the database file this node opened",
+                path.display()
+            ))),
+            Err(e) => Err(bad_connection(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// Connects, and tells the breaker how it went.
+    fn connect_and_report(&self) -> Result<DbConn, diesel::r2d2::Error> {
+        let outcome = self.connect_inner();
+        match &outcome {
+            Ok(_) => self.breaker.succeeded(),
+            Err(e) => self.breaker.failed(&e.to_string()),
+        }
+        outcome
+    }
+
+    fn connect_inner(&self) -> Result<DbConn, diesel::r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Postgresql)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                // Checked before opening too: SQLite would create a new,
+                // empty file where the database went missing.
+                self.check_sqlite_file()?;
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                self.check_sqlite_file()?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+fn bad_connection(message: String) -> diesel::r2d2::Error {
+    diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(message))
 }
 
 /// Per-connection SQLite settings: a busy timeout so concurrent writers queue
@@ -77,23 +176,19 @@ impl r2d2::ManageConnection for DbManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
-        match &self.url {
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Postgresql)
-                .map_err(diesel::r2d2::Error::ConnectionError),
-            DatabaseUrl::Sqlite(path) => {
-                let path = path.to_string_lossy();
-                let mut conn = diesel::SqliteConnection::establish(&path)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
-            }
-        }
+        self.connect_and_report()
     }
 
+    /// Run on every checkout: a ping, and for SQLite the file check.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        let outcome = self
+            .check_sqlite_file()
+            .and_then(|()| conn.ping().map_err(diesel::r2d2::Error::QueryError));
+        match &outcome {
+            Ok(()) => self.breaker.succeeded(),
+            Err(e) => self.breaker.failed(&e.to_string()),
+        }
+        outcome
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
@@ -105,6 +200,7 @@ impl r2d2::ManageConnection for DbManager {
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<DbManager>,
+    manager: DbManager,
     backend: super::Backend,
     url: DatabaseUrl,
 }
@@ -118,6 +214,7 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens a pool; fails when the first connection cannot be made.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        let mut sqlite_file = None;
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(parent) = path.parent()
                 && !parent.as_os_str().is_empty()
@@ -127,16 +224,32 @@ impl Database {
             }
             let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())?;
             conn.batch_execute(SQLITE_ONCE)?;
+            sqlite_file = Some(FileIdentity::of(path).map_err(|e| {
+                DbError::Connect(diesel::ConnectionError::BadConnection(format!(
+                    "{}: {e}",
+                    path.display()
+                )))
+            })?);
         }
+        let manager = DbManager {
+            url: url.clone(),
+            breaker: Arc::default(),
+            sqlite_file,
+        };
+        // Unchecked: r2d2's own check would wait for every idle connection
+        // within POOL_TIMEOUT; one working connection is what start needs.
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
-            .connection_timeout(Duration::from_secs(10))
-            .build(DbManager { url: url.clone() })?;
-        Ok(Self {
+            .connection_timeout(POOL_TIMEOUT)
+            .build_unchecked(manager.clone());
+        let db = Self {
             pool,
+            manager,
             backend: url.backend(),
             url: url.clone(),
-        })
+        };
+        drop(db.checkout(CHECKOUT_BUDGET)?);
+        Ok(db)
     }
 
     pub fn backend(&self) -> Backend {
@@ -145,7 +258,7 @@ impl Database {
 
     /// A connection for synchronous callers (CLI commands, tests).
     pub fn get(&self) -> Result<r2d2::PooledConnection<DbManager>, DbError> {
-        Ok(self.pool.get()?)
+        self.checkout(CHECKOUT_BUDGET)
     }
 
     /// Runs blocking database work on tokio's blocking pool.
@@ -155,14 +268,70 @@ impl Database {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        self.run_within(CHECKOUT_BUDGET, work).await
+    }
+
+    /// [`Database::run`] with at most `budget` spent waiting for a
+    /// connection (readiness checks answer within a second).
+    pub async fn run_within<T, E, F>(&self, budget: Duration, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
+            let mut conn = db.checkout(budget)?;
             work(&mut conn)
         })
         .await
         .map_err(|_| DbError::Join)?
     }
+
+    /// True while the breaker refuses checkouts.
+    pub fn is_unavailable(&self) -> bool {
+        self.manager.breaker.is_open()
+    }
+
+    /// A pooled connection, or [`DbError::Unavailable`] at once while the
+    /// breaker is open, or once it opens while waiting, or when none came
+    /// free within `budget`.
+    fn checkout(&self, budget: Duration) -> Result<r2d2::PooledConnection<DbManager>, DbError> {
+        let breaker = &self.manager.breaker;
+        match breaker.admit() {
+            Admission::Go => {}
+            Admission::Refused(unavailable) => return Err(DbError::Unavailable(unavailable)),
+            // A fresh connection of our own, not one from the pool, whose
+            // reconnects may be waiting out their back-off.
+            Admission::Probe => {
+                if let Err(e) = self.manager.connect_and_report() {
+                    return Err(unavailable(e.to_string()));
+                }
+            }
+        }
+        let start = Instant::now();
+        loop {
+            let slice = budget.saturating_sub(start.elapsed()).min(CHECKOUT_SLICE);
+            match self.pool.get_timeout(slice) {
+                Ok(conn) => return Ok(conn),
+                Err(e) => {
+                    if let Some(unavailable) = breaker.refusing() {
+                        return Err(DbError::Unavailable(unavailable));
+                    }
+                    if start.elapsed() >= budget {
+                        return Err(unavailable(format!("no connection free in time: {e}")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unavailable(reason: String) -> DbError {
+    DbError::Unavailable(Unavailable {
+        retry_after: super::breaker::COOL_DOWN,
+        reason,
+    })
 }
 
 /// Runs `work` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so
@@ -221,6 +390,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let manager = DbManager {
             url: DatabaseUrl::sqlite_file(&dir.path().join("fresh.sqlite3")),
+            breaker: Arc::default(),
+            sqlite_file: None,
         };
         let start = Arc::new(Barrier::new(8));
         let opened: Vec<_> = (0..8)

@@ -3,6 +3,7 @@
 //! picked at run time from the database URL; nothing else branches on it
 //! except [`write_tx`] and the migration runner.
 
+pub mod breaker;
 mod conn;
 mod migrate;
 pub mod schema;

@@ -48,7 +48,7 @@ impl DialRules {
         }
         let mut do_not_call = BTreeSet::new();
         for raw in &body.do_not_call {
-            do_not_call.insert(E164::parse("do_not_call", raw, None)?.into_inner());
+            do_not_call.insert(E164::parse_international("do_not_call", raw)?.into_inner());
         }
         Ok(Self {
             blocked_prefixes,
@@ -102,7 +102,7 @@ mod tests {
     }
 
     fn number(raw: &str) -> E164 {
-        E164::parse("number", raw, None).unwrap()
+        E164::parse_international("number", raw).unwrap()
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod push_schedule;
 mod text;
 
 pub use email::Email;
-pub use phone_number::{E164, Region, best_effort_e164, region_of};
+pub use phone_number::{DialNumber, E164, Region, best_effort_e164, region_of};
 pub use text::{NonBlank, Password, TimeZoneName};
 
 /// A request field that failed to parse.

@@ -13,10 +13,10 @@ use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{bindings, dial_commands};
-use crate::domain::E164;
+use crate::db::schema::{bindings, dial_commands, phones};
 use crate::domain::dial_lifecycle::{self, Step};
 use crate::domain::dial_policy::Refusal;
+use crate::domain::{DialNumber, FieldError};
 use crate::ids::{DialId, OrgId, PhoneId, UserId};
 use crate::time::{Micros, now_micros, to_datetime};
 use crate::wire::{AppEvent, Dial, DialFailure, DialState, Page};
@@ -94,7 +94,8 @@ pub struct NewDial {
     pub org: OrgId,
     pub user: UserId,
     pub phone: Option<PhoneId>,
-    pub number: E164,
+    /// Read in the country of the held phone's own number when national.
+    pub number: DialNumber,
     pub idempotency: Option<Idempotency>,
     /// How long the phone may still act on it.
     pub ttl: Micros,
@@ -119,6 +120,9 @@ pub enum DialError {
     Refused(Refusal),
     #[error("the Idempotency-Key was used with a different request")]
     KeyReused,
+    /// The number cannot be read for the phone that would dial it.
+    #[error("{0}")]
+    Number(FieldError),
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -205,15 +209,24 @@ fn create_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError>
     {
         return Ok(done);
     }
+    let phone_number: String = phones::table
+        .filter(phones::id.eq(&binding.phone_id))
+        .select(phones::number_e164)
+        .first(conn)
+        .map_err(RepoError::from)?;
+    let number = req
+        .number
+        .resolve("number", &phone_number)
+        .map_err(DialError::Number)?;
     let (rules, _) = super::dial_policy::get(conn, req.org)?;
-    rules.check(&req.number).map_err(DialError::Refused)?;
+    rules.check(&number).map_err(DialError::Refused)?;
     let row = DialRow {
         id: DialId::new().to_string(),
         org_id: req.org.to_string(),
         user_id: req.user.to_string(),
         phone_id: binding.phone_id,
         binding_id: binding.id,
-        number: req.number.as_str().to_owned(),
+        number: number.into_inner(),
         state: DialState::Queued.as_str().to_owned(),
         failure: None,
         idempotency_key: req.idempotency.as_ref().map(|i| i.key.clone()),

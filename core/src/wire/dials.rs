@@ -76,7 +76,9 @@ pub struct Dial {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDial {
-    /// E.164 (`+` and digits); spaces, dashes and brackets are ignored.
+    /// E.164 (`+` and digits), or a national number read in the country of
+    /// the dialling phone's own number; spaces, dashes and brackets are
+    /// ignored.
     pub number: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_id: Option<PhoneId>,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build -p deskbind-api -p deskbind-bench
-//! target/debug/ws-flood --api-bin /work/baseline/deskbind-api   # before
+//! target/debug/ws-flood --api-bin $BEFORE   # before: deskbind-api built at e92625d
 //! target/debug/ws-flood --api-bin target/debug/deskbind-api     # after
 //! ```
 //!

@@ -3,6 +3,7 @@
 //! driven through the deskbind-mobile SDK and, for malformed input, raw HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod app_recordings;
 mod auth;
 mod binding_audit;
 mod binding_races;
@@ -20,6 +21,8 @@ mod ops;
 mod phone_channel;
 mod phones;
 mod push;
+mod recording_formats;
+mod recording_ranges;
 mod recordings;
 mod records;
 mod s3;

@@ -255,8 +255,8 @@ async def main(base, admin_email, admin_password):
     # The NFC path: the phone hands a call and its recording to the app,
     # which sends both on, the recording first; they link either way.
     handed_id = "call-handed"
-    # Just now: the user held the phone then.
-    handed_start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+    # Now: the user holds the phone (bound a moment ago, so not earlier).
+    handed_start = datetime.datetime.now(datetime.timezone.utc)
     handed_path = os.path.join(work, "call-2.wav")
     handed_audio = wav(handed_path, seconds=2)
     handed = await app.upload_recording(phone.id, handed_id, handed_start, handed_path)
@@ -287,7 +287,7 @@ async def main(base, admin_email, admin_password):
     # Review: statistics per user and day, and the organisation's policies.
     stats = await app.call_stats(deskbind.CallFilter(user_id=sam.id), "Europe/Berlin")
     assert stats.time_zone == "Europe/Berlin", stats
-    assert [(r.user_id, r.calls, r.answered, r.talk_secs) for r in stats.items] == [(sam.id, 1, 1, 21)], stats
+    assert [(r.user_id, r.calls, r.answered, r.talk_secs) for r in stats.items] == [(sam.id, 2, 2, 28)], stats
     policy = await app.binding_policy()
     assert policy.updated_at is None and policy.max_phones_per_user >= 1, policy
     assert (await app.dial_policy()).blocked_prefixes == []

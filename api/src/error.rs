@@ -60,6 +60,16 @@ pub enum ApiError {
     /// answered at once with `Retry-After` instead of after the pool timeout.
     #[error("database unavailable")]
     DatabaseUnavailable { retry_after_secs: u64 },
+    /// A Range that selects no byte of the representation; `len` is its size.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { len: u64 },
+    /// A recording on another node's local disk (recordings need S3 or a
+    /// shared directory when several nodes serve them).
+    #[error("recording on another node")]
+    RecordingOnOtherNode,
+    /// A stored recording that is not the audio its header claims.
+    #[error("invalid audio: {0}")]
+    InvalidAudio(String),
     /// Anything unexpected. The cause is logged, the client sees `internal`.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
@@ -114,6 +124,9 @@ impl ApiError {
             Self::Conflict { code, .. } => code,
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => "unavailable",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            Self::RecordingOnOtherNode => "recording_on_other_node",
+            Self::InvalidAudio(_) => "invalid_audio",
             Self::Internal(_) => "internal",
         }
     }
@@ -134,7 +147,11 @@ impl ApiError {
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
             Self::RateLimited { .. } => "Too many requests",
-            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => "Service unavailable",
+            Self::Unavailable(_)
+            | Self::DatabaseUnavailable { .. }
+            | Self::RecordingOnOtherNode => "Service unavailable",
+            Self::RangeNotSatisfiable { .. } => "Range not satisfiable",
+            Self::InvalidAudio(_) => "Invalid audio",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -164,6 +181,17 @@ impl ApiError {
             Self::DatabaseUnavailable { retry_after_secs } => Some(format!(
                 "the database is unreachable; nothing was changed, retry after {retry_after_secs} s"
             )),
+            Self::RangeNotSatisfiable { len } => Some(format!(
+                "the range selects none of the {len} bytes; ask for bytes 0-{}",
+                len.saturating_sub(1)
+            )),
+            Self::RecordingOnOtherNode => Some(
+                "this recording is on another API node's local disk; recordings need S3 \
+                 (DESKBIND_S3_BUCKET) or a recordings directory shared by every node \
+                 when several nodes serve them"
+                    .into(),
+            ),
+            Self::InvalidAudio(d) => Some(d.clone()),
             _ => None,
         }
     }
@@ -208,9 +236,11 @@ impl ResponseError for ApiError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Unavailable(_)
+            | Self::DatabaseUnavailable { .. }
+            | Self::RecordingOnOtherNode => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::InvalidAudio(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -227,6 +257,9 @@ impl ResponseError for ApiError {
         | Self::DatabaseUnavailable { retry_after_secs } = self
         {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let Self::RangeNotSatisfiable { len } = self {
+            response.insert_header((header::CONTENT_RANGE, format!("bytes */{len}")));
         }
         if let Self::Unauthorized { .. } = self {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));

@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::web;
 use base64::Engine as _;
 use deskbind_core::domain::audio::{SNIFF_BYTES, duration_ms, sniff};
+use deskbind_core::domain::audio_structure::{self, MP3_FRAME_WINDOW, id3v2_len};
 use deskbind_core::wire::RecordingFormat;
 use futures_util::{Stream, StreamExt as _};
 use sha2::{Digest as _, Sha256};
@@ -94,9 +95,7 @@ fn sha256_member(value: &str) -> Option<[u8; 32]> {
 #[derive(Debug)]
 pub struct Received {
     pub file: tempfile::TempPath,
-    pub size: u64,
-    pub format: RecordingFormat,
-    pub duration_ms: Option<u64>,
+    pub checked: Checked,
 }
 
 /// Streams `body` into a spool file and verifies it against `declared`.
@@ -150,20 +149,18 @@ where
     }
     let (file, print) = written.map_err(ApiError::internal)?;
     let checked = check(&print, declared)?;
-    Ok(Received {
-        file,
-        size: print.size,
-        format: checked.format,
-        duration_ms: checked.duration_ms,
-    })
+    Ok(Received { file, checked })
 }
 
-/// What the checks need of a file: its size, SHA-256 and first bytes.
+/// What the checks need of a file: its size, SHA-256, first bytes, and
+/// the bytes where its audio frames start after an ID3v2 tag (which may be
+/// longer than the first bytes kept).
 #[derive(Debug, Default)]
 pub struct Fingerprint {
     pub size: u64,
     pub sha256: [u8; 32],
     pub prefix: Vec<u8>,
+    pub frames: Vec<u8>,
 }
 
 /// Builds a [`Fingerprint`] chunk by chunk, so no file is ever held whole.
@@ -171,6 +168,9 @@ pub struct Fingerprint {
 struct Fingerprinter {
     hasher: Sha256,
     prefix: Vec<u8>,
+    /// Where an ID3v2 tag ends, once the first bytes have told.
+    tag_end: Option<u64>,
+    frames: Vec<u8>,
     size: u64,
 }
 
@@ -181,14 +181,35 @@ impl Fingerprinter {
             let take = (SNIFF_BYTES - self.prefix.len()).min(chunk.len());
             self.prefix.extend_from_slice(&chunk[..take]);
         }
+        if self.tag_end.is_none() && self.prefix.len() >= 10 {
+            self.tag_end = Some(id3v2_len(&self.prefix));
+        }
+        // Keep the frame window after a tag (a tag is at least 10 bytes
+        // long, so no byte of it came before the tag was known).
+        if let Some(tag_end) = self.tag_end.filter(|t| *t > 0) {
+            let window_end = tag_end + MP3_FRAME_WINDOW as u64;
+            let chunk_end = self.size + chunk.len() as u64;
+            let from = tag_end.max(self.size);
+            let to = window_end.min(chunk_end);
+            if from < to {
+                let start = usize::try_from(from - self.size).unwrap_or(usize::MAX);
+                let end = usize::try_from(to - self.size).unwrap_or(usize::MAX);
+                self.frames.extend_from_slice(&chunk[start..end]);
+            }
+        }
         self.size += chunk.len() as u64;
     }
 
     fn finish(self) -> Fingerprint {
+        let frames = match self.tag_end {
+            Some(0) | None => self.prefix.clone(),
+            Some(_) => self.frames,
+        };
         Fingerprint {
             size: self.size,
             sha256: self.hasher.finalize().into(),
             prefix: self.prefix,
+            frames,
         }
     }
 }
@@ -228,6 +249,8 @@ pub fn check(print: &Fingerprint, declared: Declared) -> Result<Checked, ApiErro
         });
     }
     let format = sniff(&print.prefix).ok_or(ApiError::NotAudio)?;
+    audio_structure::check(format, &print.prefix, &print.frames, print.size)
+        .map_err(|malformed| ApiError::InvalidAudio(malformed.0))?;
     Ok(Checked {
         format,
         duration_ms: duration_ms(format, &print.prefix, print.size),
@@ -266,5 +289,27 @@ mod tests {
         assert_eq!(sha256_member(&value), Some(<[u8; 32]>::from(digest)));
         assert_eq!(sha256_member("sha-256=:bm90IDMyIGJ5dGVz:"), None);
         assert_eq!(sha256_member(&format!("sha-256={b64}")), None);
+    }
+
+    #[test]
+    fn the_frames_after_a_long_id3_tag_are_kept_whatever_the_chunks() {
+        use deskbind_core::domain::audio_structure::samples;
+        let file = samples::mp3(12, 100_000);
+        for chunk in [3, 4096, 70_000] {
+            let mut print = Fingerprinter::default();
+            file.chunks(chunk).for_each(|c| print.update(c));
+            let print = print.finish();
+            assert_eq!(print.prefix.len(), SNIFF_BYTES);
+            assert_eq!(print.frames[..], file[100_010..100_010 + MP3_FRAME_WINDOW]);
+            let declared = Declared {
+                size: file.len() as u64,
+                sha256: Sha256::digest(&file).into(),
+            };
+            assert_eq!(
+                check(&print, declared).map(|c| c.format).ok(),
+                Some(RecordingFormat::Mp3),
+                "chunks of {chunk}"
+            );
+        }
     }
 }

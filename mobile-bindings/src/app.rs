@@ -471,15 +471,35 @@ impl AppClient {
         query: &[(&str, String)],
         extra: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<reqwest::Response> {
-        let build = |access: &str| -> Result<RequestBuilder> {
-            let mut request = self.http.request(method.clone(), path)?.bearer_auth(access);
+        self.authed_try(method, path, query, |mut request| {
             if let Some(body) = body {
                 request = request.json(body);
             }
+            Ok(extra(request))
+        })
+        .await
+    }
+
+    /// The client for requests to other hosts (presigned URLs).
+    pub(crate) fn http_raw(&self) -> &reqwest::Client {
+        self.http.raw()
+    }
+
+    /// Sends the request `finish` completes (it may be called twice: once
+    /// more after refreshing an expired token).
+    pub(crate) async fn authed_try(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        finish: impl Fn(RequestBuilder) -> Result<RequestBuilder>,
+    ) -> Result<reqwest::Response> {
+        let build = |access: &str| -> Result<RequestBuilder> {
+            let mut request = self.http.request(method.clone(), path)?.bearer_auth(access);
             if !query.is_empty() {
                 request = request.query(query);
             }
-            Ok(extra(request))
+            finish(request)
         };
         let access = self
             .tokens

@@ -8,6 +8,7 @@ mod app_calls;
 mod app_dials;
 mod app_events;
 mod app_push;
+mod app_recordings;
 mod backoff;
 mod error;
 mod http;
@@ -16,11 +17,13 @@ mod phone_link;
 mod phone_nfc_dial;
 mod phone_records;
 mod record_batches;
+mod recording_upload;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery, TokenListener};
 pub use app_calls::CallQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;
+pub use app_recordings::RelayedCall;
 pub use deskbind_core::ids;
 /// The NDEF codec of NFC binding tokens and dial payloads, shared by the
 /// app and the phone.
@@ -30,6 +33,6 @@ pub use error::ClientError;
 pub use phone::PhoneClient;
 pub use phone_link::{LinkOptions, LinkState, PhoneCommand, PhoneLink, PhoneReporter};
 pub use phone_nfc_dial::{DialKeyring, NfcDial, NfcDialError};
-pub use phone_records::{PRESIGNED_FROM_BYTES, file_digest};
+pub use recording_upload::{PRESIGNED_FROM_BYTES, file_digest};
 
 pub type Result<T> = std::result::Result<T, ClientError>;

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use deskbind_mobile::wire::{
     CreatePhone, CreateUser, PhoneGrants, PushPlatform, PushScheduleRule as WireRule, Role,
@@ -259,6 +260,29 @@ impl AppClient {
             .upload_call_records(id("phone_id", &phone_id)?, &records)
             .await;
         done(out).map(outcomes)
+    }
+
+    /// The NFC path: the recording the phone handed over, uploaded for it
+    /// (streamed; presigned to object storage for large files when the
+    /// server offers it). `call_id` and `started_at` as in the call's
+    /// record: the user must have held the phone then (`not_your_call`).
+    pub async fn upload_recording(
+        &self,
+        phone_id: String,
+        call_id: String,
+        started_at: SystemTime,
+        path: String,
+    ) -> Result<RecordingInfo> {
+        let call = deskbind_mobile::RelayedCall {
+            phone_id: id("phone_id", &phone_id)?,
+            call_id,
+            started_at: datetime(started_at),
+        };
+        let out = self
+            .inner
+            .upload_recording(&call, &PathBuf::from(path))
+            .await;
+        done(out).map(RecordingInfo::from)
     }
 
     /// Saves the call's recording to `path`; returns its size in bytes.

@@ -166,13 +166,7 @@ impl PhoneClient {
             .inner
             .upload_recording(&call_id, &PathBuf::from(path))
             .await?;
-        Ok(RecordingInfo {
-            id: r.id.to_string(),
-            size_bytes: r.size_bytes,
-            sha256: r.sha256,
-            format: r.format.as_str().to_owned(),
-            duration_ms: r.duration_ms,
-        })
+        Ok(RecordingInfo::from(r))
     }
 
     /// The WebSocket fallback for networks that block it: frames waiting

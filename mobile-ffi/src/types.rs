@@ -180,6 +180,18 @@ pub struct RecordingInfo {
     pub duration_ms: Option<u64>,
 }
 
+impl From<wire::Recording> for RecordingInfo {
+    fn from(r: wire::Recording) -> Self {
+        Self {
+            id: r.id.to_string(),
+            size_bytes: r.size_bytes,
+            sha256: r.sha256,
+            format: r.format.as_str().to_owned(),
+            duration_ms: r.duration_ms,
+        }
+    }
+}
+
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct CallRecordInfo {
     pub id: String,
@@ -216,13 +228,7 @@ impl From<wire::CallRecord> for CallRecordInfo {
             ended_at: c.ended_at.map(instant),
             duration_secs: c.duration_secs,
             result: c.result.map(|r| r.as_str().to_owned()),
-            recording: c.recording.map(|r| RecordingInfo {
-                id: r.id.to_string(),
-                size_bytes: r.size_bytes,
-                sha256: r.sha256,
-                format: r.format.as_str().to_owned(),
-                duration_ms: r.duration_ms,
-            }),
+            recording: c.recording.map(RecordingInfo::from),
             updated_at: instant(c.updated_at),
         }
     }

@@ -2,7 +2,8 @@
 against a live server: an admin sets up; a phone provisions and connects; a
 salesperson binds by NFC, dials (by the relay and by an NFC dial payload);
 the phone reports the call, uploads its record through the offline queue
-and its recording; the app syncs and downloads the recording. scripts/sdk-e2e starts the server and runs this.
+and its recording; the app syncs and downloads the recording, then sends a
+call and recording the phone handed it (the NFC path). scripts/sdk-e2e starts the server and runs this.
 
     python3 tests/sdk/e2e.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
 """
@@ -251,10 +252,42 @@ async def main(base, admin_email, admin_password):
     with open(saved, "rb") as f:
         assert f.read() == audio
 
+    # The NFC path: the phone hands a call and its recording to the app,
+    # which sends both on, the recording first; they link either way.
+    handed_id = "call-handed"
+    # Now: the user holds the phone (bound a moment ago, so not earlier).
+    handed_start = datetime.datetime.now(datetime.timezone.utc)
+    handed_path = os.path.join(work, "call-2.wav")
+    handed_audio = wav(handed_path, seconds=2)
+    handed = await app.upload_recording(phone.id, handed_id, handed_start, handed_path)
+    assert (handed.format, handed.size_bytes, handed.duration_ms) == ("wav", len(handed_audio), 2000), handed
+    handed_record = deskbind.CallRecordInput(
+        call_id=handed_id,
+        direction="inbound",
+        remote_number="+4930555126",
+        local_number=None,
+        started_at=handed_start,
+        answered_at=handed_start + datetime.timedelta(seconds=2),
+        ended_at=handed_start + datetime.timedelta(seconds=9),
+        result="answered",
+        dial_id=None,
+    )
+    outcomes = await app.upload_call_records(phone.id, [handed_record])
+    assert [o.outcome for o in outcomes] == ["created"], outcomes
+    handed_call = [c for c in (await app.sync_calls(later.next_cursor, None)).items if c.call_id == handed_id]
+    assert handed_call and handed_call[0].recording.id == handed.id, handed_call
+    # A call from before the user held the phone is not theirs to send.
+    long_ago = started - datetime.timedelta(days=3)
+    refused = await expect(
+        deskbind.DeskbindError.Forbidden,
+        app.upload_recording(phone.id, "call-before", long_ago, handed_path),
+    )
+    assert refused.code == "not_your_call", refused
+
     # Review: statistics per user and day, and the organisation's policies.
     stats = await app.call_stats(deskbind.CallFilter(user_id=sam.id), "Europe/Berlin")
     assert stats.time_zone == "Europe/Berlin", stats
-    assert [(r.user_id, r.calls, r.answered, r.talk_secs) for r in stats.items] == [(sam.id, 1, 1, 21)], stats
+    assert [(r.user_id, r.calls, r.answered, r.talk_secs) for r in stats.items] == [(sam.id, 2, 2, 28)], stats
     policy = await app.binding_policy()
     assert policy.updated_at is None and policy.max_phones_per_user >= 1, policy
     assert (await app.dial_policy()).blocked_prefixes == []

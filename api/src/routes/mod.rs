@@ -19,6 +19,7 @@ mod grants;
 mod ops;
 mod phones;
 mod push;
+mod recording_download;
 mod recordings;
 mod teams;
 mod users;
@@ -117,12 +118,31 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/dials/{id}/nfc", dials::nfc),
         at(M::GET, "/v1/events", events::stream),
         at(M::POST, "/v1/call-records", call_records::app_upload),
+        at(
+            M::PUT,
+            "/v1/phones/{id}/recordings/{call_id}",
+            recordings::app_put,
+        ),
+        at(
+            M::POST,
+            "/v1/phones/{id}/recordings/{call_id}/uploads",
+            recordings::app_create_upload,
+        ),
+        at(
+            M::POST,
+            "/v1/recording-uploads/{id}/complete",
+            recordings::app_complete_upload,
+        ),
         at(M::GET, "/v1/sync/calls", calls::sync),
         // Before /v1/calls/{id}, which would otherwise take "export.csv" as an id.
         at(M::GET, "/v1/calls/export.csv", call_export::csv),
         at(M::GET, "/v1/calls", calls::list),
         at(M::GET, "/v1/calls/{id}", calls::get),
-        at(M::GET, "/v1/calls/{id}/recording", recordings::download),
+        at(
+            M::GET,
+            "/v1/calls/{id}/recording",
+            recording_download::download,
+        ),
         at(M::GET, "/v1/stats/calls", call_stats::get),
         at(M::GET, "/v1/push/devices", push::list),
         at(M::POST, "/v1/push/devices", push::register),

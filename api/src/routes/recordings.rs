@@ -1,26 +1,27 @@
-//! Recordings: the phone uploads one per call, keyed by its call id, either
-//! streamed through the API (`PUT /v1/phone/recordings/{call_id}`) or, on
-//! S3, straight to the bucket with a presigned URL
-//! (`POST .../uploads`, then `POST /v1/phone/recording-uploads/{id}/complete`).
-//! Reviewers fetch it with `GET /v1/calls/{id}/recording`: served with
-//! Range support from a local store, or a redirect to a short-lived
-//! presigned URL on S3. See docs/records.md.
+//! Recording uploads, one per call keyed by the phone's call id, either
+//! streamed through the API or, on S3, straight to the bucket with a
+//! presigned URL (ask for a ticket, PUT, then complete it). Two senders
+//! share every check and the storing: the phone itself
+//! (`/v1/phone/recordings/...`), and the app user it handed the recording
+//! to (`/v1/phones/{id}/recordings/...`), who may send only the recordings
+//! of calls they held that phone for. See docs/records.md and
+//! docs/decisions/0009-app-recordings-and-local-stores.md.
 
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use deskbind_core::domain::call_facts::parse_call_id;
-use deskbind_core::ids::{CallRecordId, PhoneId, RecordingId, RecordingUploadId};
-use deskbind_core::repo::call_records;
-use deskbind_core::repo::recordings::{self, RecordingRow, Stored, UploadRow};
-use deskbind_core::repo::users;
+use deskbind_core::ids::{OrgId, PhoneId, RecordingId, RecordingUploadId};
+use deskbind_core::repo::phones;
+use deskbind_core::repo::recordings::{
+    self, RecordingRow, Sender, Stored, TicketHolder, UploadRow,
+};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::wire::{CreateRecordingUpload, RecordingFormat, RecordingUpload};
+use serde::Deserialize;
 
-use super::users::visibility;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthPhone, AuthUser, Json, path_id};
+use crate::extract::{AuthPhone, AuthUser, Json, Query, path_id, time_param};
 use crate::recording_intake::{self, Declared, Received};
 use crate::state::AppState;
 
@@ -28,16 +29,97 @@ use crate::state::AppState;
 /// worker removes abandoned uploads only later (an hour after expiry).
 const COMPLETE_GRACE_SECS: i64 = 1800;
 
+/// Who sends a recording, for which phone.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    org: OrgId,
+    phone: PhoneId,
+    sender: Sender,
+}
+
+impl Origin {
+    fn phone(phone: &AuthPhone) -> Self {
+        Self {
+            org: phone.org_id,
+            phone: phone.phone_id,
+            sender: Sender::Phone,
+        }
+    }
+
+    /// An app user sending for `phone` (404 for a phone of another
+    /// organisation) the call that started at `started_at`.
+    async fn app(
+        state: &AppState,
+        auth: &AuthUser,
+        phone: &str,
+        started_at: &CallStart,
+    ) -> ApiResult<Self> {
+        // The phone first: another organisation's is not found, whatever
+        // else is wrong with the request.
+        let phone: PhoneId = path_id(phone)?;
+        let org = auth.org_id;
+        state
+            .db
+            .run(move |conn| phones::get(conn, org, phone))
+            .await?;
+        let started_at = time_param("started_at", started_at.started_at.as_deref())?.ok_or_else(
+            || ApiError::InvalidQuery {
+                field: "started_at".into(),
+                detail: "say when the call started (RFC 3339): who held the phone then may send its recording".into(),
+            },
+        )?;
+        Ok(Self {
+            org,
+            phone,
+            sender: Sender::App {
+                user: auth.user_id,
+                started_at,
+            },
+        })
+    }
+
+    /// Where a new recording goes: generated, never from the request.
+    fn storage_key(&self, id: RecordingId, format: Option<RecordingFormat>) -> String {
+        let ext = format.map_or("upload", RecordingFormat::as_str);
+        format!("{}/{}/{id}.{ext}", self.org, self.phone)
+    }
+
+    /// Refuses (403 `not_your_call`) an app user's recording of a call
+    /// they did not hold the phone for, before any bytes are taken.
+    async fn may_send(&self, state: &AppState, call_id: &str) -> ApiResult<()> {
+        if self.sender == Sender::Phone {
+            return Ok(());
+        }
+        let (phone, sender, call_id) = (self.phone, self.sender, call_id.to_owned());
+        let allowed = state
+            .db
+            .run(move |conn| recordings::may_send(conn, phone, &call_id, sender))
+            .await?;
+        if allowed {
+            Ok(())
+        } else {
+            Err(not_your_call())
+        }
+    }
+}
+
+/// `?started_at=` of the app's routes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallStart {
+    started_at: Option<String>,
+}
+
+fn not_your_call() -> ApiError {
+    ApiError::Forbidden {
+        code: "not_your_call",
+    }
+}
+
 /// The call id from the path, checked and trimmed exactly like a record's,
 /// so the two match.
 fn call_id_param(raw: &str) -> ApiResult<String> {
     Ok(parse_call_id(raw)?)
-}
-
-/// Where a new recording goes: generated, never from the request.
-fn storage_key(phone: &AuthPhone, id: RecordingId, format: Option<RecordingFormat>) -> String {
-    let ext = format.map_or("upload", RecordingFormat::as_str);
-    format!("{}/{}/{id}.{ext}", phone.org_id, phone.phone_id)
 }
 
 /// What to answer when the call already has a recording.
@@ -63,6 +145,33 @@ async fn stored_recording(
         .await?)
 }
 
+/// A new recording's row.
+fn new_row(
+    state: &AppState,
+    origin: Origin,
+    id: RecordingId,
+    call_id: String,
+    storage_key: String,
+    declared: Declared,
+    checked: recording_intake::Checked,
+) -> ApiResult<RecordingRow> {
+    Ok(RecordingRow {
+        id: id.to_string(),
+        org_id: origin.org.to_string(),
+        phone_id: origin.phone.to_string(),
+        call_id,
+        storage_key,
+        size_bytes: i64::try_from(declared.size).map_err(ApiError::internal)?,
+        sha256: declared.sha256_hex(),
+        format: checked.format.as_str().to_owned(),
+        duration_ms: checked.duration_ms.and_then(|d| i64::try_from(d).ok()),
+        uploaded_at: now_micros(),
+        uploaded_by: origin.sender.user().map(|u| u.to_string()),
+        store_id: state.storage.store_id().map(str::to_owned),
+    })
+}
+
+/// `PUT /v1/phone/recordings/{call_id}`: the phone streams the file.
 pub async fn put(
     state: web::Data<AppState>,
     phone: AuthPhone,
@@ -70,39 +179,48 @@ pub async fn put(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let call_id = call_id_param(&call_id)?;
+    streamed(&state, Origin::phone(&phone), &call_id, &req, body).await
+}
+
+/// `PUT /v1/phones/{id}/recordings/{call_id}?started_at=`: an app user
+/// streams the recording the phone handed them.
+pub async fn app_put(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(String, String)>,
+    Query(start): Query<CallStart>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (phone, call_id) = path.into_inner();
+    let origin = Origin::app(&state, &auth, &phone, &start).await?;
+    streamed(&state, origin, &call_id, &req, body).await
+}
+
+async fn streamed(
+    state: &AppState,
+    origin: Origin,
+    call_id: &str,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let call_id = call_id_param(call_id)?;
     let declared = Declared::from_headers(req.headers(), state.settings.recording_max_bytes)?;
-    if let Some(existing) = stored_recording(&state, phone.phone_id, call_id.clone()).await? {
+    origin.may_send(state, &call_id).await?;
+    if let Some(existing) = stored_recording(state, origin.phone, call_id.clone()).await? {
         return existing_answer(&existing, &declared.sha256_hex());
     }
     let received = recording_intake::receive(body, declared, state.storage.spool_dir()).await?;
+    let Received { file, checked } = received;
     let id = RecordingId::new();
-    let key = storage_key(&phone, id, Some(received.format));
-    let size = received.size;
-    let Received {
-        file,
-        format,
-        duration_ms,
-        ..
-    } = received;
+    let key = origin.storage_key(id, Some(checked.format));
     state
         .storage
-        .put_file(&key, file, size)
+        .put_file(&key, file, declared.size)
         .await
         .map_err(ApiError::internal)?;
-    let row = RecordingRow {
-        id: id.to_string(),
-        org_id: phone.org_id.to_string(),
-        phone_id: phone.phone_id.to_string(),
-        call_id,
-        storage_key: key,
-        size_bytes: i64::try_from(size).map_err(ApiError::internal)?,
-        sha256: declared.sha256_hex(),
-        format: format.as_str().to_owned(),
-        duration_ms: duration_ms.and_then(|d| i64::try_from(d).ok()),
-        uploaded_at: now_micros(),
-    };
-    save(&state, row, None).await
+    let row = new_row(state, origin, id, call_id, key, declared, checked)?;
+    save(state, row, origin.sender, None).await
 }
 
 /// Records the stored object (and retires the presigned `ticket` it came
@@ -112,13 +230,14 @@ pub async fn put(
 async fn save(
     state: &AppState,
     row: RecordingRow,
+    sender: Sender,
     ticket: Option<String>,
 ) -> ApiResult<HttpResponse> {
     let to_store = row.clone();
     let now = now_micros();
     let stored = state
         .db
-        .run(move |conn| recordings::store(conn, &to_store, ticket.as_deref(), now))
+        .run(move |conn| recordings::store(conn, &to_store, sender, ticket.as_deref(), now))
         .await;
     match stored {
         Ok(Stored::New { linked }) => {
@@ -127,6 +246,7 @@ async fn save(
                 phone = %row.phone_id,
                 call = %row.call_id,
                 bytes = row.size_bytes,
+                by_app = row.uploaded_by.is_some(),
                 linked,
                 "recording stored"
             );
@@ -137,6 +257,10 @@ async fn save(
                 discard(state, &row.storage_key).await;
             }
             existing_answer(&existing, &row.sha256)
+        }
+        Ok(Stored::NotYours) => {
+            discard(state, &row.storage_key).await;
+            Err(not_your_call())
         }
         Err(e) => {
             // The transaction rolled back: no row points at the object.
@@ -160,7 +284,30 @@ pub async fn create_upload(
     call_id: web::Path<String>,
     Json(body): Json<CreateRecordingUpload>,
 ) -> ApiResult<HttpResponse> {
-    let call_id = call_id_param(&call_id)?;
+    ticket(&state, Origin::phone(&phone), &call_id, &body).await
+}
+
+/// `POST /v1/phones/{id}/recordings/{call_id}/uploads?started_at=`: the
+/// same for an app user.
+pub async fn app_create_upload(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(String, String)>,
+    Query(start): Query<CallStart>,
+    Json(body): Json<CreateRecordingUpload>,
+) -> ApiResult<HttpResponse> {
+    let (phone, call_id) = path.into_inner();
+    let origin = Origin::app(&state, &auth, &phone, &start).await?;
+    ticket(&state, origin, &call_id, &body).await
+}
+
+async fn ticket(
+    state: &AppState,
+    origin: Origin,
+    call_id: &str,
+    body: &CreateRecordingUpload,
+) -> ApiResult<HttpResponse> {
+    let call_id = call_id_param(call_id)?;
     let max = state.settings.recording_max_bytes;
     if body.size_bytes == 0 || body.size_bytes > max {
         return Err(ApiError::Validation {
@@ -178,15 +325,16 @@ pub async fn create_upload(
     if !state.storage.presigns() {
         return Err(ApiError::Conflict {
             code: "presigned_upload_unavailable",
-            detail: "recordings are stored locally; PUT the file to /v1/phone/recordings/{call_id}"
+            detail: "recordings are stored locally; PUT the file to the recording's URL instead"
                 .into(),
         });
     }
-    if let Some(existing) = stored_recording(&state, phone.phone_id, call_id.clone()).await? {
+    origin.may_send(state, &call_id).await?;
+    if let Some(existing) = stored_recording(state, origin.phone, call_id.clone()).await? {
         return existing_answer(&existing, &declared.sha256_hex());
     }
     let id = RecordingUploadId::new();
-    let key = storage_key(&phone, RecordingId::new(), None);
+    let key = origin.storage_key(RecordingId::new(), None);
     let ttl_secs = state.settings.recording_upload_url_ttl_secs;
     let presigned = state
         .storage
@@ -197,14 +345,16 @@ pub async fn create_upload(
     let now = now_micros();
     let row = UploadRow {
         id: id.to_string(),
-        org_id: phone.org_id.to_string(),
-        phone_id: phone.phone_id.to_string(),
+        org_id: origin.org.to_string(),
+        phone_id: origin.phone.to_string(),
         call_id,
         storage_key: key,
         size_bytes: i64::try_from(declared.size).map_err(ApiError::internal)?,
         sha256: declared.sha256_hex(),
         created_at: now,
         expires_at: now + seconds(i64::try_from(ttl_secs).unwrap_or(900)),
+        user_id: origin.sender.user().map(|u| u.to_string()),
+        call_started_at: origin.sender.started_at(),
     };
     let expires_at = to_datetime(row.expires_at);
     state
@@ -228,12 +378,26 @@ pub async fn complete_upload(
     phone: AuthPhone,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id: RecordingUploadId = path_id(&id)?;
-    let phone_id = phone.phone_id;
+    complete(&state, TicketHolder::Phone(phone.phone_id), &id).await
+}
+
+/// `POST /v1/recording-uploads/{id}/complete`: the same for an app user's
+/// ticket.
+pub async fn app_complete_upload(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    complete(&state, TicketHolder::User(auth.org_id, auth.user_id), &id).await
+}
+
+async fn complete(state: &AppState, holder: TicketHolder, id: &str) -> ApiResult<HttpResponse> {
+    let id: RecordingUploadId = path_id(id)?;
     let upload = state
         .db
-        .run(move |conn| recordings::upload(conn, phone_id, id))
+        .run(move |conn| recordings::upload(conn, holder, id))
         .await?;
+    let origin = ticket_origin(&upload)?;
     let declared = Declared::from_hex(
         u64::try_from(upload.size_bytes).unwrap_or_default(),
         &upload.sha256,
@@ -276,10 +440,10 @@ pub async fn complete_upload(
             ),
         })
     };
-    let received = match checked {
-        Ok(r) => r,
+    let checked = match checked {
+        Ok(c) => c,
         Err(refusal) => {
-            discard(&state, &upload.storage_key).await;
+            discard(state, &upload.storage_key).await;
             let upload_id = upload.id.clone();
             state
                 .db
@@ -288,64 +452,35 @@ pub async fn complete_upload(
             return Err(refusal);
         }
     };
-    let row = RecordingRow {
-        id: RecordingId::new().to_string(),
-        org_id: upload.org_id.clone(),
-        phone_id: upload.phone_id.clone(),
-        call_id: upload.call_id.clone(),
-        storage_key: upload.storage_key.clone(),
-        size_bytes: upload.size_bytes,
-        sha256: upload.sha256.clone(),
-        format: received.format.as_str().to_owned(),
-        duration_ms: received.duration_ms.and_then(|d| i64::try_from(d).ok()),
-        uploaded_at: now_micros(),
-    };
-    save(&state, row, Some(upload.id)).await
+    let row = new_row(
+        state,
+        origin,
+        RecordingId::new(),
+        upload.call_id.clone(),
+        upload.storage_key.clone(),
+        declared,
+        checked,
+    )?;
+    save(state, row, origin.sender, Some(upload.id)).await
 }
 
-/// `GET /v1/calls/{id}/recording`.
-pub async fn download(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    id: web::Path<String>,
-    req: HttpRequest,
-) -> ApiResult<HttpResponse> {
-    let id: CallRecordId = path_id(&id)?;
-    let recording = state
-        .db
-        .run(move |conn| {
-            let scope = users::visible_ids(conn, visibility(&auth))?;
-            let call = call_records::get(conn, auth.org_id, &scope, id)?;
-            let recording_id = call.recording_id.ok_or(ApiError::NotFound)?;
-            let recording_id: RecordingId = recording_id.parse().map_err(ApiError::internal)?;
-            Ok::<_, ApiError>(recordings::get(conn, auth.org_id, recording_id)?)
-        })
-        .await?;
-    let format = recording.format()?;
-    if let Some(path) = state.storage.local_path(&recording.storage_key) {
-        let file = actix_files::NamedFile::open_async(path)
-            .await
-            .map_err(ApiError::internal)?
-            .set_content_type(format.content_type().parse().map_err(ApiError::internal)?)
-            .use_last_modified(true)
-            // Audio is already compressed; gzip would also defeat Range.
-            .set_content_encoding(actix_web::http::header::ContentEncoding::Identity);
-        let mut response = file.into_response(&req);
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("private, no-store"),
-        );
-        return Ok(response);
-    }
-    let ttl = Duration::from_secs(state.settings.recording_download_url_ttl_secs);
-    let url = state
-        .storage
-        .presign_get(&recording.storage_key, ttl, format.content_type())
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no local path and no presigned URL")))?;
-    Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, url))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .finish())
+/// The sender a ticket was handed to.
+fn ticket_origin(upload: &UploadRow) -> ApiResult<Origin> {
+    let sender = match (&upload.user_id, upload.call_started_at) {
+        (None, _) => Sender::Phone,
+        (Some(user), Some(started_at)) => Sender::App {
+            user: user.parse().map_err(ApiError::internal)?,
+            started_at,
+        },
+        (Some(_), None) => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "an app's upload ticket without its call's start"
+            )));
+        }
+    };
+    Ok(Origin {
+        org: upload.org_id.parse().map_err(ApiError::internal)?,
+        phone: upload.phone_id.parse().map_err(ApiError::internal)?,
+        sender,
+    })
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_races;
+mod app_recordings;
 mod array_bodies;
 mod auth;
 mod binding_audit;
@@ -28,6 +29,8 @@ mod phones;
 mod push;
 mod raw_http;
 mod raw_ws;
+mod recording_formats;
+mod recording_ranges;
 mod recordings;
 mod records;
 mod s3;

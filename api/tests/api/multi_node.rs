@@ -8,7 +8,7 @@ use deskbind_core::wire::{AppEvent, DialState};
 use deskbind_mobile::{AppClient, PhoneClient};
 
 use crate::dialing::{fast_reconnect, next_dial, within};
-use crate::helpers::{PASSWORD, redis_url, spawn_app_with};
+use crate::helpers::{PASSWORD, redis_url, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dial_on_one_node_reaches_a_phone_on_another() {
@@ -76,4 +76,55 @@ async fn when_a_node_dies_its_phones_get_pending_dials_elsewhere() {
     let (command, _) = next_dial(&mut link).await;
     assert_eq!(command, dial.id);
     link.close().await;
+}
+
+/// Nodes with recordings on their own disks: a recording saved through one
+/// node is answered by the other with a 503 naming the fix; a node sharing
+/// the directory serves it.
+#[tokio::test]
+async fn a_recording_on_another_nodes_disk_is_a_clear_503() {
+    let app = spawn_app().await;
+    let own_disk = tempfile::tempdir().unwrap();
+    let keys = app.settings.token_keys_dir();
+    let other = app
+        .spawn_node(|s| {
+            s.data_dir = own_disk.path().to_path_buf();
+            s.token_keys_dir = Some(keys.clone());
+        })
+        .await;
+    let shared = app.spawn_node(|_| {}).await;
+    let (_, sam_app, _, phone) = app.bound_salesperson("sam@acme.test", "+4930901872").await;
+    crate::records::backdate_bindings(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audio = crate::recordings::wav(4_000);
+    phone
+        .upload_recording("c1", &crate::recordings::write(dir.path(), "r.wav", &audio))
+        .await
+        .unwrap();
+    let record = phone
+        .upload_call_records(&[crate::records::call("c1", 5)])
+        .await
+        .unwrap();
+    let path = format!("/v1/calls/{}/recording", record.results[0].id.unwrap());
+    let token = sam_app.tokens().await.unwrap().0;
+
+    let elsewhere = reqwest::Client::new()
+        .get(format!("{}{path}", other.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 503);
+    let body: serde_json::Value = elsewhere.json().await.unwrap();
+    assert_eq!(body["code"], "recording_on_other_node");
+    assert!(body["detail"].as_str().unwrap().contains("S3"), "{body}");
+
+    let same_disk = reqwest::Client::new()
+        .get(format!("{}{path}", shared.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_disk.status(), 200);
+    assert_eq!(&same_disk.bytes().await.unwrap()[..], &audio[..]);
 }

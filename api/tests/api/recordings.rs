@@ -15,13 +15,13 @@ use crate::s3::{S3Server, count_files};
 
 /// A WAV file of `data_len` bytes of audio (a pattern, not silence, so a
 /// wrong byte range shows).
-fn wav(data_len: u32) -> Vec<u8> {
+pub fn wav(data_len: u32) -> Vec<u8> {
     let mut bytes = wav_header(data_len);
     bytes.extend((0..data_len).map(|i| (i % 251) as u8));
     bytes
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
@@ -63,7 +63,7 @@ async fn put_signed(
 }
 
 /// Files kept under the local recordings directory (not the spool).
-fn stored_files(app: &TestApp) -> usize {
+pub fn stored_files(app: &TestApp) -> usize {
     let root = app.settings.data_dir.join("recordings");
     count_files(&root) - count_files(&root.join(".incoming"))
 }
@@ -323,9 +323,21 @@ async fn presigned_put(
     call_id: &str,
     audio: &[u8],
 ) -> deskbind_core::wire::RecordingUpload {
+    let path = format!("/v1/phone/recordings/{call_id}/uploads");
+    ticket_then_put(app, &path, phone.credential(), audio).await
+}
+
+/// Asks `path` (with `token`) for a presigned upload of `audio` and PUTs it
+/// to the bucket, without completing it.
+pub async fn ticket_then_put(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    audio: &[u8],
+) -> deskbind_core::wire::RecordingUpload {
     let ticket: deskbind_core::wire::RecordingUpload = reqwest::Client::new()
-        .post(app.url(&format!("/v1/phone/recordings/{call_id}/uploads")))
-        .bearer_auth(phone.credential())
+        .post(app.url(path))
+        .bearer_auth(token)
         .json(&serde_json::json!({
             "size_bytes": audio.len(),
             "sha256": hex::encode(Sha256::digest(audio)),

@@ -238,6 +238,8 @@ diesel::table! {
         format -> Text,
         duration_ms -> Nullable<BigInt>,
         uploaded_at -> BigInt,
+        uploaded_by -> Nullable<Text>,
+        store_id -> Nullable<Text>,
     }
 }
 
@@ -279,6 +281,8 @@ diesel::table! {
         sha256 -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
+        user_id -> Nullable<Text>,
+        call_started_at -> Nullable<BigInt>,
     }
 }
 

@@ -2,6 +2,7 @@
 //! database work, and each failure names the request field at fault.
 
 pub mod audio;
+pub mod audio_structure;
 pub mod binding_policy;
 pub mod call_facts;
 pub mod call_stats;

@@ -634,3 +634,24 @@ pub fn holders(
         })
         .collect()
 }
+
+/// Who held `phone_id` at `at` (the same rule record uploads use: a binding
+/// counts from its start until it ended or expired).
+pub fn holder_at(
+    conn: &mut DbConn,
+    phone_id: &str,
+    at: Micros,
+) -> Result<Option<String>, RepoError> {
+    Ok(bindings::table
+        .filter(bindings::phone_id.eq(phone_id))
+        .filter(bindings::started_at.le(at))
+        .filter(bindings::ended_at.is_null().or(bindings::ended_at.gt(at)))
+        .filter(
+            bindings::expires_at
+                .is_null()
+                .or(bindings::expires_at.gt(at)),
+        )
+        .select(bindings::user_id)
+        .first(conn)
+        .optional()?)
+}

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::call_records::CallRecordRow;
-use super::{DbConn, RepoError, push_schedules, sync_seq};
-use crate::db::schema::{bindings, call_records, dial_commands, recordings};
+use super::{DbConn, RepoError, push_schedules, recordings, sync_seq};
+use crate::db::schema::recordings as recordings_t;
+use crate::db::schema::{bindings, call_records, dial_commands};
 use crate::db::write_tx;
 use crate::domain::FieldError;
 use crate::domain::call_facts::{CallFacts, Reporter};
@@ -78,10 +79,25 @@ struct Context {
     /// Dial id → the user who asked for it, for this phone's dials only.
     dial_users: HashMap<String, String>,
     spans: Vec<HolderSpan>,
-    /// Call id → recording id, for recordings that arrived first.
-    recordings: HashMap<String, String>,
+    /// Call id → the recording already uploaded (it may have arrived
+    /// first).
+    recordings: HashMap<String, StoredRecording>,
     org_id: String,
     phone_id: String,
+}
+
+/// A recording of one of the batch's calls, and the app user who sent it
+/// (`None`: the phone).
+struct StoredRecording {
+    id: String,
+    uploaded_by: Option<String>,
+}
+
+impl StoredRecording {
+    /// The recording's id if it may belong to a call of `owner`.
+    fn for_owner(&self, owner: Option<&str>) -> Option<String> {
+        recordings::may_link(self.uploaded_by.as_deref(), owner).then(|| self.id.clone())
+    }
 }
 
 /// A binding of the phone: who held it from `start` until `end`.
@@ -110,12 +126,20 @@ impl Context {
                 .select(CallRecordRow::as_select())
                 .load(conn)?;
             stored.extend(rows.into_iter().map(|r| (r.call_id.clone(), r)));
-            let found: Vec<(String, String)> = recordings::table
-                .filter(recordings::phone_id.eq(phone_id))
-                .filter(recordings::call_id.eq_any(chunk))
-                .select((recordings::call_id, recordings::id))
+            let found: Vec<(String, String, Option<String>)> = recordings_t::table
+                .filter(recordings_t::phone_id.eq(phone_id))
+                .filter(recordings_t::call_id.eq_any(chunk))
+                .select((
+                    recordings_t::call_id,
+                    recordings_t::id,
+                    recordings_t::uploaded_by,
+                ))
                 .load(conn)?;
-            recordings_by_call.extend(found);
+            recordings_by_call.extend(
+                found
+                    .into_iter()
+                    .map(|(call, id, uploaded_by)| (call, StoredRecording { id, uploaded_by })),
+            );
         }
 
         let mut dial_ids: Vec<String> = items
@@ -269,6 +293,12 @@ impl Work {
             if let Some(user) = owner {
                 row.user_id = Some(user);
             }
+            // The call may have moved to another user: an app user's
+            // recording follows only that user's calls.
+            row.recording_id = context
+                .recordings
+                .get(&facts.call_id)
+                .and_then(|r| r.for_owner(row.user_id.as_deref()));
         }
         match who.reporter {
             Reporter::Phone => row.phone_reported_at = row.phone_reported_at.or(Some(now)),
@@ -353,7 +383,10 @@ fn new_row(
         reporter,
         now,
     );
-    row.recording_id = context.recordings.get(&facts.call_id).cloned();
+    row.recording_id = context
+        .recordings
+        .get(&facts.call_id)
+        .and_then(|r| r.for_owner(row.user_id.as_deref()));
     row
 }
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::{DbConn, RepoError, stored_id, sync_seq};
 use crate::db::schema::{call_records, recording_uploads, recordings};
 use crate::db::write_tx;
-use crate::ids::{OrgId, PhoneId, RecordingId, RecordingUploadId};
+use crate::ids::{OrgId, PhoneId, RecordingId, RecordingUploadId, UserId};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{Recording, RecordingFormat};
 
@@ -26,6 +26,11 @@ pub struct RecordingRow {
     pub format: String,
     pub duration_ms: Option<i64>,
     pub uploaded_at: i64,
+    /// The app user who uploaded it; `None` when the phone did.
+    pub uploaded_by: Option<String>,
+    /// The local store holding the file (`None` on S3): another node with
+    /// its own disk cannot serve it.
+    pub store_id: Option<String>,
 }
 
 impl RecordingRow {
@@ -76,17 +81,80 @@ pub enum Stored {
     New { linked: bool },
     /// The call already had a recording (a replay or a race); nothing
     /// written. The caller compares checksums and drops its own copy.
-    Existing(RecordingRow),
+    Existing(Box<RecordingRow>),
+    /// An app user's upload for a call they did not hold the phone for;
+    /// nothing written.
+    NotYours,
+}
+
+/// Who sends a recording: the phone itself, or an app user relaying it
+/// (the phone handed it over), who says when the call started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    Phone,
+    App { user: UserId, started_at: Micros },
+}
+
+impl Sender {
+    pub fn user(self) -> Option<UserId> {
+        match self {
+            Self::Phone => None,
+            Self::App { user, .. } => Some(user),
+        }
+    }
+
+    pub fn started_at(self) -> Option<Micros> {
+        match self {
+            Self::Phone => None,
+            Self::App { started_at, .. } => Some(started_at),
+        }
+    }
+}
+
+/// A recording uploaded by `uploaded_by` may be linked to a record owned
+/// by `record_user`: the phone's go with any record, an app user's only
+/// with that user's own calls.
+pub fn may_link(uploaded_by: Option<&str>, record_user: Option<&str>) -> bool {
+    uploaded_by.is_none_or(|u| record_user == Some(u))
+}
+
+/// Whether `sender` may send the recording of `call_id`: the phone always;
+/// an app user when the stored record is theirs, or (no record yet) when
+/// they held the phone at the start they claim.
+pub fn may_send(
+    conn: &mut DbConn,
+    phone_id: PhoneId,
+    call_id: &str,
+    sender: Sender,
+) -> Result<bool, RepoError> {
+    let Sender::App { user, started_at } = sender else {
+        return Ok(true);
+    };
+    let user = user.to_string();
+    let record: Option<Option<String>> = call_records::table
+        .filter(call_records::phone_id.eq(phone_id.to_string()))
+        .filter(call_records::call_id.eq(call_id))
+        .select(call_records::user_id)
+        .first(conn)
+        .optional()?;
+    let owner = match record {
+        Some(owner) => owner,
+        None => super::bindings::holder_at(conn, &phone_id.to_string(), started_at)?,
+    };
+    Ok(owner.as_deref() == Some(user.as_str()))
 }
 
 /// Stores a verified recording's row and links it to its record if the
 /// record has arrived; linking counts as a change of the record for sync.
 /// `ticket`, the presigned upload the object came from, is removed in the
 /// same transaction: once the recording is stored nothing may treat its
-/// object as abandoned.
+/// object as abandoned. An app user's claim is checked again here, under
+/// the lock a record upload also takes, so a record arriving meanwhile
+/// cannot slip between check and write.
 pub fn store(
     conn: &mut DbConn,
     row: &RecordingRow,
+    sender: Sender,
     ticket: Option<&str>,
     now: Micros,
 ) -> Result<Stored, RepoError> {
@@ -97,18 +165,23 @@ pub fn store(
         }
         let phone_id: PhoneId = stored_id(&row.phone_id)?;
         if let Some(existing) = for_call(conn, phone_id, &row.call_id)? {
-            return Ok(Stored::Existing(existing));
+            return Ok(Stored::Existing(Box::new(existing)));
+        }
+        if !may_send(conn, phone_id, &row.call_id, sender)? {
+            return Ok(Stored::NotYours);
         }
         diesel::insert_into(recordings::table)
             .values(row)
             .execute(conn)?;
-        let record: Option<String> = call_records::table
+        let record: Option<(String, Option<String>)> = call_records::table
             .filter(call_records::phone_id.eq(&row.phone_id))
             .filter(call_records::call_id.eq(&row.call_id))
-            .select(call_records::id)
+            .select((call_records::id, call_records::user_id))
             .first(conn)
             .optional()?;
-        let Some(record_id) = record else {
+        let Some((record_id, _)) =
+            record.filter(|(_, owner)| may_link(row.uploaded_by.as_deref(), owner.as_deref()))
+        else {
             return Ok(Stored::New { linked: false });
         };
         let seq = sync_seq::reserve(conn, &row.org_id, 1)?;
@@ -135,6 +208,10 @@ pub struct UploadRow {
     pub sha256: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The app user the ticket was handed to; `None` for the phone.
+    pub user_id: Option<String>,
+    /// When that user says the call started.
+    pub call_started_at: Option<i64>,
 }
 
 pub fn create_upload(conn: &mut DbConn, row: &UploadRow) -> Result<(), RepoError> {
@@ -144,17 +221,33 @@ pub fn create_upload(conn: &mut DbConn, row: &UploadRow) -> Result<(), RepoError
     Ok(())
 }
 
-/// The phone's pending upload `id`; another phone's is not found.
+/// Whose pending upload is asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketHolder {
+    Phone(PhoneId),
+    User(OrgId, UserId),
+}
+
+/// The pending upload `id` handed to `holder`; anyone else's is not found
+/// (a phone's is not a user's, and the reverse).
 pub fn upload(
     conn: &mut DbConn,
-    phone_id: PhoneId,
+    holder: TicketHolder,
     id: RecordingUploadId,
 ) -> Result<UploadRow, RepoError> {
-    Ok(recording_uploads::table
+    let query = recording_uploads::table
         .filter(recording_uploads::id.eq(id.to_string()))
-        .filter(recording_uploads::phone_id.eq(phone_id.to_string()))
-        .select(UploadRow::as_select())
-        .first(conn)?)
+        .select(UploadRow::as_select());
+    Ok(match holder {
+        TicketHolder::Phone(phone) => query
+            .filter(recording_uploads::phone_id.eq(phone.to_string()))
+            .filter(recording_uploads::user_id.is_null())
+            .first(conn)?,
+        TicketHolder::User(org, user) => query
+            .filter(recording_uploads::org_id.eq(org.to_string()))
+            .filter(recording_uploads::user_id.eq(user.to_string()))
+            .first(conn)?,
+    })
 }
 
 pub fn delete_upload(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {

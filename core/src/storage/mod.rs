@@ -84,6 +84,15 @@ impl Storage {
         }
     }
 
+    /// The id of a local store's directory (`None` on S3, which every
+    /// node reaches): a recording saved with one id is on that disk.
+    pub fn store_id(&self) -> Option<&str> {
+        match self {
+            Self::Local(l) => Some(l.id()),
+            Self::S3(_) => None,
+        }
+    }
+
     pub fn presigns(&self) -> bool {
         matches!(self, Self::S3(_))
     }

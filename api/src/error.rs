@@ -75,6 +75,29 @@ pub enum ApiError {
     Internal(anyhow::Error),
 }
 
+/// SQLite's own texts (sqlite3_errstr) for a database it cannot write or
+/// read right now: a full disk, a read-only or vanished file, an I/O error.
+/// The statement failed and its transaction rolled back, so these are a
+/// retryable outage (503), not a bug (500). diesel exposes no extended
+/// result code, and the repository errors wrap its error transparently, so
+/// the text is what reaches this mapping.
+const SQLITE_STORAGE_FAILURES: [&str; 4] = [
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "disk I/O error",
+    "unable to open database file",
+];
+
+/// `Retry-After` for a storage failure: an operator has to act (free disk),
+/// so clients back off longer than for a breaker probe.
+const STORAGE_RETRY_AFTER_SECS: u64 = 5;
+
+fn is_storage_failure(message: &str) -> bool {
+    SQLITE_STORAGE_FAILURES
+        .iter()
+        .any(|text| message.starts_with(text))
+}
+
 impl ApiError {
     /// Anything unexpected, except a database outage anywhere in the
     /// error's chain, which is a 503 the client can retry.
@@ -88,6 +111,15 @@ impl ApiError {
                 tracing::warn!(reason = %outage.reason, "answered 503: database unavailable");
                 Self::DatabaseUnavailable {
                     retry_after_secs: outage.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+                }
+            }
+            None if err
+                .chain()
+                .any(|cause| is_storage_failure(&cause.to_string())) =>
+            {
+                tracing::warn!(error = %format!("{err:#}"), "answered 503: database storage failed");
+                Self::DatabaseUnavailable {
+                    retry_after_secs: STORAGE_RETRY_AFTER_SECS,
                 }
             }
             None => Self::Internal(err),
@@ -179,7 +211,7 @@ impl ApiError {
             }
             Self::Unavailable(d) => Some(d.clone()),
             Self::DatabaseUnavailable { retry_after_secs } => Some(format!(
-                "the database is unreachable; nothing was changed, retry after {retry_after_secs} s"
+                "the database cannot be reached or written right now; retry after {retry_after_secs} s"
             )),
             Self::RangeNotSatisfiable { len } => Some(format!(
                 "the range selects none of the {len} bytes; ask for bytes 0-{}",
@@ -363,6 +395,26 @@ mod tests {
             body,
             r#"{"type":"urn:deskbind:problem:internal","title":"Internal server error","status":500,"code":"internal"}"#
         );
+    }
+
+    #[test]
+    fn a_full_or_unwritable_sqlite_database_is_a_503_not_a_bug() {
+        for text in SQLITE_STORAGE_FAILURES {
+            let failure = diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(text.to_owned()),
+            );
+            let wrapped = anyhow::Error::new(failure).context("inserting a call record");
+            let (status, _, body) = render(ApiError::internal(wrapped));
+            assert_eq!(status, 503, "{text}");
+            assert!(body.contains(r#""code":"unavailable""#), "{body}");
+        }
+        let other = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("no such column: x".to_owned()),
+        );
+        let (status, _, _) = render(ApiError::internal(other));
+        assert_eq!(status, 500);
     }
 
     #[test]

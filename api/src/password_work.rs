@@ -16,6 +16,10 @@ use crate::error::{ApiError, ApiResult};
 
 type Job = Box<dyn FnOnce(&mut Hasher) + Send>;
 
+/// Each thread keeps ~19 MiB for the life of the process; on a many-core
+/// host two per core would keep gigabytes for what is a rare burst.
+const MAX_THREADS: usize = 8;
+
 /// Jobs waiting per thread before callers wait to enqueue.
 const QUEUE_PER_THREAD: usize = 8;
 
@@ -30,7 +34,7 @@ impl Default for PasswordWork {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        Self::with_threads(cores * 2)
+        Self::with_threads((cores * 2).min(MAX_THREADS))
     }
 }
 
@@ -70,7 +74,11 @@ impl PasswordWork {
     ) -> ApiResult<T> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |hasher| {
-            // The caller may have gone (client disconnected); nothing to do.
+            // A caller that has gone (client disconnected, request timed
+            // out) needs no answer: skip the argon2 work.
+            if reply.is_closed() {
+                return;
+            }
             let _ = reply.send(work(hasher));
         });
         self.queue

@@ -110,7 +110,10 @@ where
                         this.state = State::Done;
                         Poll::Ready(Some(Err(PayloadError::Overflow)))
                     } else {
-                        // Complete frames before the offending one still count.
+                        // Pass on the bytes before the offending header, so
+                        // nothing past the limit ever reaches actix-ws. It
+                        // may still drop them when the error follows; a
+                        // frame without a receipt is resent by the phone.
                         this.state = State::Refusing;
                         Poll::Ready(Some(Ok(chunk.slice(..frame_start))))
                     }

@@ -60,7 +60,12 @@ async fn serve_local(
     path: &std::path::Path,
     req: &HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let elsewhere = recording.store_id.as_deref() != state.storage.store_id();
+    // A recording without a store id was saved before stores had ids: it
+    // can only be this node's own file (missing is then a real fault).
+    let elsewhere = recording
+        .store_id
+        .as_deref()
+        .is_some_and(|id| Some(id) != state.storage.store_id());
     let mut file = match tokio::fs::File::open(path).await {
         Ok(file) => file,
         // Saved by a node whose disk this node does not share.

@@ -1,7 +1,7 @@
 //! A circuit breaker around getting a database connection. While the
 //! database is unreachable every checkout would otherwise wait out the pool
 //! timeout (10 s) and fail anyway; after [`TRIP_AFTER`] consecutive failed
-//! connects or connection checks the breaker opens and checkouts fail at
+//! connects the breaker opens and checkouts fail at
 //! once with [`Unavailable`] (503 `unavailable` with `Retry-After`). After
 //! [`COOL_DOWN`] one caller probes with a fresh connection (half-open); its
 //! success closes the breaker, its failure opens it again. Any connection the
@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Consecutive failures (connects or validations) that open the breaker.
+/// Consecutive failed connects that open the breaker.
 /// Two, so one dropped connection does not refuse traffic.
 pub const TRIP_AFTER: u32 = 2;
 

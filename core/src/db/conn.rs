@@ -138,9 +138,11 @@ impl DbManager {
 
     fn connect_inner(&self) -> Result<DbConn, diesel::r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Postgresql)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(
+                &self.url.libpq_url().unwrap_or_else(|| url.clone()),
+            )
+            .map(DbConn::Postgresql)
+            .map_err(diesel::r2d2::Error::ConnectionError),
             DatabaseUrl::Sqlite(path) => {
                 // Checked before opening too: SQLite would create a new,
                 // empty file where the database went missing.
@@ -179,14 +181,17 @@ impl r2d2::ManageConnection for DbManager {
         self.connect_and_report()
     }
 
-    /// Run on every checkout: a ping, and for SQLite the file check.
+    /// Run on every checkout: a ping, and for SQLite the file check. A
+    /// failed check only drops that one connection (r2d2 then hands out or
+    /// makes another): idle connections closed by the server's idle
+    /// timeout, a pooler or a firewall fail here while the database is
+    /// fine, so only failed connects count towards opening the breaker.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
         let outcome = self
             .check_sqlite_file()
             .and_then(|()| conn.ping().map_err(diesel::r2d2::Error::QueryError));
-        match &outcome {
-            Ok(()) => self.breaker.succeeded(),
-            Err(e) => self.breaker.failed(&e.to_string()),
+        if outcome.is_ok() {
+            self.breaker.succeeded();
         }
         outcome
     }

@@ -6,6 +6,17 @@ use std::path::{Path, PathBuf};
 
 use super::Backend;
 
+/// libpq parameters added to a PostgreSQL URL unless given: fail a connect
+/// after 5 s, and drop a connection whose sent data goes unacknowledged for
+/// 10 s (`tcp_user_timeout`, in ms) or whose keepalive probes go unanswered.
+const LIBPQ_TIME_LIMITS: [(&str, &str); 5] = [
+    ("connect_timeout", "5"),
+    ("tcp_user_timeout", "10000"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "30"),
+    ("keepalives_interval", "10"),
+];
+
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite database file (created when missing).
@@ -60,6 +71,34 @@ impl DatabaseUrl {
         }
     }
 
+    /// The PostgreSQL URL handed to libpq, with time limits added where the
+    /// operator set none: without them a database host that drops packets
+    /// (rather than refusing) makes connects, and queries on pooled
+    /// connections, wait for TCP's own retransmission timeout (minutes),
+    /// and the outage breaker never hears of it. An operator's own value
+    /// for any of these parameters wins.
+    pub fn libpq_url(&self) -> Option<String> {
+        let Self::Postgres(raw) = self else {
+            return None;
+        };
+        let query = raw.split_once('?').map_or("", |(_, q)| q);
+        let given = |name: &str| {
+            query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(name))
+        };
+        let mut url = raw.clone();
+        for (name, value) in LIBPQ_TIME_LIMITS {
+            if !given(name) {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(name);
+                url.push('=');
+                url.push_str(value);
+            }
+        }
+        Some(url)
+    }
+
     /// The URL with any password replaced, for logs.
     pub fn redacted(&self) -> String {
         match self {
@@ -107,6 +146,31 @@ mod tests {
         assert_eq!(
             DatabaseUrl::parse("sqlite://"),
             Err(DatabaseUrlError::EmptySqlitePath)
+        );
+    }
+
+    #[test]
+    fn libpq_time_limits_are_added_unless_given() {
+        let url = |raw: &str| {
+            DatabaseUrl::parse(raw)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .libpq_url()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            url("postgres://db/deskbind"),
+            "postgres://db/deskbind?connect_timeout=5&tcp_user_timeout=10000\
+             &keepalives=1&keepalives_idle=30&keepalives_interval=10"
+        );
+        let kept = url("postgres://db/deskbind?sslmode=require&connect_timeout=2&keepalives=0");
+        assert!(kept.starts_with("postgres://db/deskbind?sslmode=require&connect_timeout=2&keepalives=0&tcp_user_timeout=10000&"), "{kept}");
+        assert_eq!(kept.matches("connect_timeout").count(), 1, "{kept}");
+        assert_eq!(kept.matches("keepalives=").count(), 1, "{kept}");
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./a.db")
+                .ok()
+                .and_then(|u| u.libpq_url()),
+            None
         );
     }
 

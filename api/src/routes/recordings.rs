@@ -14,7 +14,7 @@ use deskbind_core::domain::call_facts::parse_call_id;
 use deskbind_core::ids::{OrgId, PhoneId, RecordingId, RecordingUploadId};
 use deskbind_core::repo::phones;
 use deskbind_core::repo::recordings::{
-    self, RecordingRow, Sender, Stored, TicketHolder, UploadRow,
+    self, Claim, RecordingRow, Sender, Stored, TicketHolder, UploadRow,
 };
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::wire::{CreateRecordingUpload, RecordingFormat, RecordingUpload};
@@ -28,6 +28,11 @@ use crate::state::AppState;
 /// How long after its URL expired an upload may still be completed; the
 /// worker removes abandoned uploads only later (an hour after expiry).
 const COMPLETE_GRACE_SECS: i64 = 1800;
+
+/// How far ahead of the server's clock an app's `started_at` may be (its
+/// clock may run fast); later is refused, so nobody claims a call that has
+/// not happened.
+const START_SKEW_SECS: i64 = 300;
 
 /// Who sends a recording, for which phone.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +73,15 @@ impl Origin {
                 detail: "say when the call started (RFC 3339): who held the phone then may send its recording".into(),
             },
         )?;
+        if started_at > now_micros() + seconds(START_SKEW_SECS) {
+            return Err(ApiError::Validation {
+                code: "started_at_in_future",
+                field: "started_at".into(),
+                detail: format!(
+                    "the call cannot start in the future (more than {START_SKEW_SECS} s from now)"
+                ),
+            });
+        }
         Ok(Self {
             org,
             phone,
@@ -85,20 +99,24 @@ impl Origin {
     }
 
     /// Refuses (403 `not_your_call`) an app user's recording of a call
-    /// they did not hold the phone for, before any bytes are taken.
-    async fn may_send(&self, state: &AppState, call_id: &str) -> ApiResult<()> {
-        if self.sender == Sender::Phone {
-            return Ok(());
-        }
+    /// they did not hold the phone for, and answers a recording stored
+    /// already (to whoever may know of it), before any bytes are taken.
+    /// `Ok(None)`: go on and take the file.
+    async fn claim(
+        &self,
+        state: &AppState,
+        call_id: &str,
+        sha256_hex: &str,
+    ) -> ApiResult<Option<HttpResponse>> {
         let (phone, sender, call_id) = (self.phone, self.sender, call_id.to_owned());
-        let allowed = state
+        let claim = state
             .db
-            .run(move |conn| recordings::may_send(conn, phone, &call_id, sender))
+            .run(move |conn| recordings::claim(conn, phone, &call_id, sender))
             .await?;
-        if allowed {
-            Ok(())
-        } else {
-            Err(not_your_call())
+        match claim {
+            Claim::NotYours => Err(not_your_call()),
+            Claim::Existing(existing) => existing_answer(&existing, sha256_hex).map(Some),
+            Claim::Free { .. } => Ok(None),
         }
     }
 }
@@ -132,17 +150,6 @@ fn existing_answer(existing: &RecordingRow, sha256_hex: &str) -> ApiResult<HttpR
             detail: "this call already has a different recording".into(),
         })
     }
-}
-
-async fn stored_recording(
-    state: &AppState,
-    phone: PhoneId,
-    call_id: String,
-) -> ApiResult<Option<RecordingRow>> {
-    Ok(state
-        .db
-        .run(move |conn| recordings::for_call(conn, phone, &call_id))
-        .await?)
 }
 
 /// A new recording's row.
@@ -206,9 +213,11 @@ async fn streamed(
 ) -> ApiResult<HttpResponse> {
     let call_id = call_id_param(call_id)?;
     let declared = Declared::from_headers(req.headers(), state.settings.recording_max_bytes)?;
-    origin.may_send(state, &call_id).await?;
-    if let Some(existing) = stored_recording(state, origin.phone, call_id.clone()).await? {
-        return existing_answer(&existing, &declared.sha256_hex());
+    if let Some(answer) = origin
+        .claim(state, &call_id, &declared.sha256_hex())
+        .await?
+    {
+        return Ok(answer);
     }
     let received = recording_intake::receive(body, declared, state.storage.spool_dir()).await?;
     let Received { file, checked } = received;
@@ -240,7 +249,11 @@ async fn save(
         .run(move |conn| recordings::store(conn, &to_store, sender, ticket.as_deref(), now))
         .await;
     match stored {
-        Ok(Stored::New { linked }) => {
+        Ok(Stored::New { linked, replaced }) => {
+            if let Some(orphan) = &replaced {
+                // Committed: nothing points at the orphan's object now.
+                discard(state, orphan).await;
+            }
             tracing::info!(
                 recording = %row.id,
                 phone = %row.phone_id,
@@ -248,6 +261,7 @@ async fn save(
                 bytes = row.size_bytes,
                 by_app = row.uploaded_by.is_some(),
                 linked,
+                replaced_orphan = replaced.is_some(),
                 "recording stored"
             );
             Ok(HttpResponse::Created().json(row.to_wire()?))
@@ -329,9 +343,11 @@ async fn ticket(
                 .into(),
         });
     }
-    origin.may_send(state, &call_id).await?;
-    if let Some(existing) = stored_recording(state, origin.phone, call_id.clone()).await? {
-        return existing_answer(&existing, &declared.sha256_hex());
+    if let Some(answer) = origin
+        .claim(state, &call_id, &declared.sha256_hex())
+        .await?
+    {
+        return Ok(answer);
     }
     let id = RecordingUploadId::new();
     let key = origin.storage_key(RecordingId::new(), None);

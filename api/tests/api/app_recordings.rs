@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use deskbind_core::ids::PhoneId;
-use deskbind_mobile::{AppClient, RelayedCall, file_digest};
+use deskbind_mobile::{AppClient, PhoneClient, RelayedCall, file_digest};
 use sha2::{Digest as _, Sha256};
 
 use crate::helpers::{TestApp, code, spawn_app, spawn_app_with};
@@ -106,9 +106,17 @@ async fn problem_code(response: reqwest::Response) -> (u16, String) {
     (status, body["code"].as_str().unwrap_or("?").to_owned())
 }
 
-#[tokio::test]
-async fn an_app_may_send_only_recordings_of_calls_its_user_held_the_phone_for() {
-    let app = spawn_app().await;
+/// Sam and Eve share a phone: Eve held it from 3 h to 2 h ago, Sam from
+/// 2 h ago until now.
+async fn eve_then_sam(
+    app: &TestApp,
+) -> (
+    deskbind_core::wire::User,
+    AppClient,
+    deskbind_core::wire::Phone,
+    PhoneClient,
+    AppClient,
+) {
     let (sam, sam_app, phone, device) = app.bound_salesperson("sam@acme.test", "+4930111").await;
     let (eve, eve_app) = app
         .user("eve@acme.test", deskbind_core::wire::Role::Salesperson)
@@ -133,6 +141,32 @@ async fn an_app_may_send_only_recordings_of_calls_its_user_held_the_phone_for() 
         sam.id
     ))
     .await;
+    (sam, sam_app, phone, device, eve_app)
+}
+
+/// Whether the local store still holds the object of recording `id`.
+fn object_exists(app: &TestApp, id: impl std::fmt::Display) -> bool {
+    fn find(dir: &std::path::Path, name: &str) -> bool {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    find(&path, name)
+                } else {
+                    e.file_name().to_string_lossy().starts_with(name)
+                }
+            })
+    }
+    find(&app.settings.data_dir.join("recordings"), &id.to_string())
+}
+
+#[tokio::test]
+async fn an_app_may_send_only_recordings_of_calls_its_user_held_the_phone_for() {
+    let app = spawn_app().await;
+    let (sam, sam_app, phone, device, eve_app) = eve_then_sam(&app).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "r.wav", &wav(8_000));
 
@@ -276,4 +310,111 @@ async fn on_s3_an_app_sends_streamed_and_presigned_and_tickets_stay_with_their_h
     assert_eq!(sam.status(), 201);
     assert_eq!(app.count("recordings").await, 3);
     assert_eq!(app.count("recording_uploads").await, 0);
+}
+
+#[tokio::test]
+async fn a_past_holders_early_claim_gives_way_to_the_rightful_recording() {
+    let app = spawn_app().await;
+    let (sam, sam_app, phone, device, eve_app) = eve_then_sam(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "junk.wav", &wav(8_000));
+    let audio = wav(16_000);
+    let real = write(dir.path(), "real.wav", &audio);
+
+    // Eve claims Sam's call ids before their records arrive, with a start
+    // when she held the phone; then the records come, Sam's, and the real
+    // recording is sent by Sam's app, then (second call) by the phone.
+    for (call_id, by_phone) in [("by-app", false), ("by-phone", true)] {
+        let claimed = eve_app
+            .upload_recording(&relayed(phone.id, call_id, 150), &junk)
+            .await
+            .unwrap();
+        assert!(object_exists(&app, claimed.id));
+        let record = device
+            .upload_call_records(&[call(call_id, 5)])
+            .await
+            .unwrap();
+        let record_id = record.results[0].id.unwrap();
+        let recording = if by_phone {
+            device.upload_recording(call_id, &real).await.unwrap()
+        } else {
+            sam_app
+                .upload_recording(&relayed(phone.id, call_id, 5), &real)
+                .await
+                .unwrap()
+        };
+        assert_ne!(recording.id, claimed.id, "{call_id}");
+        assert_eq!(recording.sha256, hex::encode(Sha256::digest(&audio)));
+        let linked = sam_app.get_call(record_id).await.unwrap();
+        assert_eq!(linked.user_id, Some(sam.id));
+        assert_eq!(linked.recording.map(|r| r.id), Some(recording.id));
+        let saved = dir.path().join(format!("{call_id}.wav"));
+        sam_app.download_recording(record_id, &saved).await.unwrap();
+        assert_eq!(std::fs::read(&saved).unwrap(), audio, "{call_id}");
+        assert!(!object_exists(&app, claimed.id), "{call_id}: junk removed");
+        // Eve's claim is gone for good: her replay is not hers to send.
+        let err = eve_app
+            .upload_recording(&relayed(phone.id, call_id, 150), &junk)
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), (403, "not_your_call".into()));
+    }
+    assert_eq!(app.count("recordings").await, 2);
+    assert_eq!(stored_files(&app), 2, "no orphan object left");
+}
+
+#[tokio::test]
+async fn a_past_holder_learns_nothing_of_a_recording_the_phone_sent() {
+    let app = spawn_app().await;
+    let (_, _, phone, device, eve_app) = eve_then_sam(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "r.wav", &wav(8_000));
+    let other = write(dir.path(), "o.wav", &wav(8_001));
+    // The phone sent a call's recording; its record has not arrived.
+    device.upload_recording("quiet", &file).await.unwrap();
+    // Eve, with a start when she held the phone, is told only what she is
+    // told for any call not hers: not whether it has a recording, nor
+    // (same bytes) the recording itself.
+    for bytes in [&file, &other] {
+        let err = eve_app
+            .upload_recording(&relayed(phone.id, "quiet", 150), bytes)
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), (403, "not_your_call".into()));
+    }
+    assert_eq!(app.count("recordings").await, 1);
+    assert_eq!(stored_files(&app), 1);
+}
+
+#[tokio::test]
+async fn a_call_start_in_the_future_is_refused() {
+    let app = spawn_app().await;
+    let (_, sam_app, phone, _) = app.bound_salesperson("sam@acme.test", "+4930111").await;
+    let at = |offset: Duration| {
+        format!("?started_at={}", (Utc::now() + offset).to_rfc3339()).replace('+', "%2B")
+    };
+    let phone_id = phone.id.to_string();
+    let future = put_as(
+        &app,
+        &sam_app,
+        &phone_id,
+        &at(Duration::minutes(10)),
+        wav(100),
+    )
+    .await;
+    assert_eq!(
+        problem_code(future).await,
+        (422, "started_at_in_future".into())
+    );
+    assert_eq!(app.count("recordings").await, 0);
+    // A clock a minute fast is within the skew allowed.
+    let fast = put_as(
+        &app,
+        &sam_app,
+        &phone_id,
+        &at(Duration::minutes(1)),
+        wav(100),
+    )
+    .await;
+    assert_eq!(fast.status(), 201);
 }

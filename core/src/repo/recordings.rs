@@ -77,13 +77,17 @@ pub fn get(conn: &mut DbConn, org: OrgId, id: RecordingId) -> Result<RecordingRo
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
-    /// Stored now; `linked` says whether its record was already there.
-    New { linked: bool },
+    /// Stored now; `linked` says whether its record was already there;
+    /// `replaced` is the object of an orphan it took the place of, to
+    /// delete once this transaction has committed.
+    New {
+        linked: bool,
+        replaced: Option<String>,
+    },
     /// The call already had a recording (a replay or a race); nothing
     /// written. The caller compares checksums and drops its own copy.
     Existing(Box<RecordingRow>),
-    /// An app user's upload for a call they did not hold the phone for;
-    /// nothing written.
+    /// Not the sender's call to send (or to learn about); nothing written.
     NotYours,
 }
 
@@ -118,39 +122,80 @@ pub fn may_link(uploaded_by: Option<&str>, record_user: Option<&str>) -> bool {
     uploaded_by.is_none_or(|u| record_user == Some(u))
 }
 
-/// Whether `sender` may send the recording of `call_id`: the phone always;
-/// an app user when the stored record is theirs, or (no record yet) when
-/// they held the phone at the start they claim.
-pub fn may_send(
+/// What a sender may do with the recording of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Not theirs to send; a recording stored already is not revealed.
+    NotYours,
+    /// The call's recording, stored already, which the sender may know of
+    /// (the phone; the uploader itself; the owner of the record it is
+    /// linked to).
+    Existing(Box<RecordingRow>),
+    /// The sender may store it, replacing `orphan` if set: an app user's
+    /// upload that the arrived record shows was never theirs to send
+    /// (`may_link` refuses it), so it cannot keep the rightful one out.
+    Free { orphan: Option<Box<RecordingRow>> },
+}
+
+/// Who may send the recording of `call_id`, and what is in the way: the
+/// phone always; an app user when the stored record is theirs, or (no
+/// record yet) when they held the phone at the start they claim. The one
+/// rule for the check before the bytes are taken and the one under the
+/// lock in [`store`].
+pub fn claim(
     conn: &mut DbConn,
     phone_id: PhoneId,
     call_id: &str,
     sender: Sender,
-) -> Result<bool, RepoError> {
-    let Sender::App { user, started_at } = sender else {
-        return Ok(true);
-    };
-    let user = user.to_string();
-    let record: Option<Option<String>> = call_records::table
+) -> Result<Claim, RepoError> {
+    let record_owner: Option<Option<String>> = call_records::table
         .filter(call_records::phone_id.eq(phone_id.to_string()))
         .filter(call_records::call_id.eq(call_id))
         .select(call_records::user_id)
         .first(conn)
         .optional()?;
-    let owner = match record {
-        Some(owner) => owner,
-        None => super::bindings::holder_at(conn, &phone_id.to_string(), started_at)?,
+    let user = sender.user().map(|u| u.to_string());
+    let allowed = match (sender, &record_owner) {
+        (Sender::Phone, _) => true,
+        (Sender::App { .. }, Some(owner)) => owner.is_some() && *owner == user,
+        (Sender::App { started_at, .. }, None) => {
+            let holder = super::bindings::holder_at(conn, &phone_id.to_string(), started_at)?;
+            holder.is_some() && holder == user
+        }
     };
-    Ok(owner.as_deref() == Some(user.as_str()))
+    if !allowed {
+        return Ok(Claim::NotYours);
+    }
+    let Some(existing) = for_call(conn, phone_id, call_id)? else {
+        return Ok(Claim::Free { orphan: None });
+    };
+    let existing = Box::new(existing);
+    Ok(match &record_owner {
+        Some(owner) if !may_link(existing.uploaded_by.as_deref(), owner.as_deref()) => {
+            Claim::Free {
+                orphan: Some(existing),
+            }
+        }
+        // With the record here the sender is the phone or its owner, and
+        // the recording is linked to it.
+        Some(_) => Claim::Existing(existing),
+        // No record yet: an app user learns only of their own upload.
+        None if sender == Sender::Phone || existing.uploaded_by == user => {
+            Claim::Existing(existing)
+        }
+        None => Claim::NotYours,
+    })
 }
 
 /// Stores a verified recording's row and links it to its record if the
 /// record has arrived; linking counts as a change of the record for sync.
 /// `ticket`, the presigned upload the object came from, is removed in the
 /// same transaction: once the recording is stored nothing may treat its
-/// object as abandoned. An app user's claim is checked again here, under
+/// object as abandoned. The sender's [`claim`] is checked again here, under
 /// the lock a record upload also takes, so a record arriving meanwhile
-/// cannot slip between check and write.
+/// cannot slip between check and write; an orphan it replaces leaves its
+/// object to the caller, to delete after the commit (never before: the
+/// row must not point at a deleted object if this rolls back).
 pub fn store(
     conn: &mut DbConn,
     row: &RecordingRow,
@@ -164,12 +209,17 @@ pub fn store(
             delete_upload(conn, ticket)?;
         }
         let phone_id: PhoneId = stored_id(&row.phone_id)?;
-        if let Some(existing) = for_call(conn, phone_id, &row.call_id)? {
-            return Ok(Stored::Existing(Box::new(existing)));
+        let orphan = match claim(conn, phone_id, &row.call_id, sender)? {
+            Claim::NotYours => return Ok(Stored::NotYours),
+            Claim::Existing(existing) => return Ok(Stored::Existing(existing)),
+            Claim::Free { orphan } => orphan,
+        };
+        // The orphan is linked to no record (`may_link` refused it), and
+        // its row goes in the transaction that stores the rightful one.
+        if let Some(orphan) = &orphan {
+            diesel::delete(recordings::table.find(&orphan.id)).execute(conn)?;
         }
-        if !may_send(conn, phone_id, &row.call_id, sender)? {
-            return Ok(Stored::NotYours);
-        }
+        let replaced = orphan.map(|o| o.storage_key);
         diesel::insert_into(recordings::table)
             .values(row)
             .execute(conn)?;
@@ -182,7 +232,10 @@ pub fn store(
         let Some((record_id, _)) =
             record.filter(|(_, owner)| may_link(row.uploaded_by.as_deref(), owner.as_deref()))
         else {
-            return Ok(Stored::New { linked: false });
+            return Ok(Stored::New {
+                linked: false,
+                replaced,
+            });
         };
         let seq = sync_seq::reserve(conn, &row.org_id, 1)?;
         diesel::update(call_records::table.find(record_id))
@@ -192,7 +245,10 @@ pub fn store(
                 call_records::updated_at.eq(now),
             ))
             .execute(conn)?;
-        Ok(Stored::New { linked: true })
+        Ok(Stored::New {
+            linked: true,
+            replaced,
+        })
     })
 }
 

@@ -149,7 +149,7 @@ async fn save_body(response: reqwest::Response, dest: &Path) -> Result<u64> {
     let mut body = response.bytes_stream();
     let mut written = 0u64;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ClientError::Network(e.to_string()))?;
+        let chunk = chunk.map_err(crate::http::network)?;
         file.write_all(&chunk).await.map_err(io)?;
         written += chunk.len() as u64;
     }

@@ -24,7 +24,7 @@ impl Http {
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
             .build()
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+            .map_err(network)?;
         Ok(Self { client, base })
     }
 
@@ -46,18 +46,12 @@ impl Http {
     }
 
     pub async fn send(&self, request: RequestBuilder) -> Result<Response> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let response = request.send().await.map_err(network)?;
         if response.status().is_success() {
             return Ok(response);
         }
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let body = response.bytes().await.map_err(network)?;
         match serde_json::from_slice::<deskbind_core::wire::Problem>(&body) {
             Ok(problem) => Err(ClientError::Api {
                 problem: Box::new(problem),
@@ -69,10 +63,21 @@ impl Http {
     }
 }
 
+/// A transport failure with its causes: reqwest's own text ("error sending
+/// request for url ...") says nothing of why (refused, reset, closed early,
+/// timed out); the app and its logs need the why.
+pub(crate) fn network(error: reqwest::Error) -> ClientError {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    ClientError::Network(message)
+}
+
 pub(crate) async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
+    let body = response.bytes().await.map_err(network)?;
     serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))
 }

@@ -169,7 +169,7 @@ pub(crate) async fn presigned(
         .body(file_body(path)?)
         .send()
         .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
+        .map_err(crate::http::network)?;
     if !stored.status().is_success() {
         return Err(ClientError::Network(format!(
             "object storage refused the upload: HTTP {}",

@@ -22,10 +22,14 @@ use crate::state::AppState;
 
 const FALLBACK_LIMIT: usize = 64 * 1024;
 
+/// Bodies up to this size are parsed in place; larger ones on the blocking
+/// pool.
+const PARSE_INLINE_BYTES: usize = 16 * 1024;
+
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + Send + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -40,7 +44,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 #[derive(Debug)]
 pub struct BatchJson<T>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for BatchJson<T> {
+impl<T: DeserializeOwned + Send + 'static> FromRequest for BatchJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -58,7 +62,7 @@ fn configured_limit(req: &HttpRequest) -> usize {
         .unwrap_or(FALLBACK_LIMIT)
 }
 
-fn read_json<T: DeserializeOwned + 'static>(
+fn read_json<T: DeserializeOwned + Send + 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
@@ -86,7 +90,19 @@ fn read_json<T: DeserializeOwned + 'static>(
             }
             body.extend_from_slice(&chunk);
         }
-        parse(&body).map(Json)
+        if body.len() <= PARSE_INLINE_BYTES {
+            return parse(&body).map(Json);
+        }
+        // A record batch (up to 1 MiB) takes milliseconds to parse, tens of
+        // them unoptimised: on the worker thread that stalls every other
+        // connection it serves, and its cached clock, by which keep-alive
+        // deadlines are set, falls behind (under load a connection was
+        // closed the moment its answer was written).
+        let body = body.freeze();
+        tokio::task::spawn_blocking(move || parse::<T>(&body))
+            .await
+            .map_err(ApiError::internal)?
+            .map(Json)
     })
 }
 

@@ -5,27 +5,17 @@
 //! redelivery sweep, and a stream that misses a wake re-reads on its
 //! keep-alive.
 
-use deskbind_core::db::DbConn;
 use deskbind_core::ids::{PhoneId, UserId};
 use deskbind_core::relay::{CloseReason, Relay};
 use deskbind_core::repo::RepoError;
-use deskbind_core::repo::bindings::{self, BindingRow};
+use deskbind_core::repo::bindings::BindingRow;
 use deskbind_core::repo::dials::DialRow;
-use deskbind_core::time::to_datetime;
-use deskbind_core::wire::{BoundUser, DialState, HangupReason, ServerFrame};
+use deskbind_core::wire::{DialState, HangupReason, ServerFrame};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The `dial` frame of a stored command.
-pub fn dial_frame(row: &DialRow) -> Result<ServerFrame, RepoError> {
-    Ok(ServerFrame::Dial {
-        command_id: row.dial_id()?,
-        number: row.number.clone(),
-        created_at: to_datetime(row.created_at),
-        expires_at: to_datetime(row.expires_at),
-    })
-}
+pub use deskbind_core::usecases::phone_frames::{dial_frame, holder_frame};
 
 /// After a command changed: the phone hears what it must act on, the user's
 /// streams wake.
@@ -64,19 +54,6 @@ pub async fn binding_changed(state: &AppState, row: &BindingRow) {
         Ok(frame) => state.relay.send_to_phone(phone, frame).await,
         Err(e) => tracing::warn!(%phone, error = %e, "cannot tell the phone its holder"),
     }
-}
-
-/// The phone's current holder as a `binding` frame.
-pub fn holder_frame(conn: &mut DbConn, phone: PhoneId) -> Result<ServerFrame, RepoError> {
-    let key = phone.to_string();
-    let user = bindings::holders(conn, std::slice::from_ref(&key))?
-        .into_values()
-        .next()
-        .map(|h| BoundUser {
-            id: h.user_id,
-            display_name: h.display_name,
-        });
-    Ok(ServerFrame::Binding { user })
 }
 
 /// A phone that lost its credential or was disabled is disconnected at once.

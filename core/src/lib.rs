@@ -32,6 +32,8 @@ pub mod repo;
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "server")]
+pub mod usecases;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "server")]

@@ -1,10 +1,12 @@
 //! Persistence: one diesel connection type over SQLite and PostgreSQL, the
 //! pool, embedded migrations and the write-transaction helper. The backend is
-//! picked at run time from the database URL; nothing else branches on it
-//! except [`write_tx`] and the migration runner.
+//! picked at run time from the database URL; nothing else branches on it:
+//! the differences live in [`dialect`] (and in [`write_tx`] and the
+//! migration runner).
 
 pub mod breaker;
 mod conn;
+pub mod dialect;
 mod migrate;
 pub mod schema;
 mod url;

@@ -1,0 +1,36 @@
+//! Use cases: one module per capability (bindings, dials, records, push,
+//! provisioning, people). This is the only layer that writes.
+//!
+//! A use case owns everything a change needs: it opens the write
+//! transaction ([`crate::db::write_tx`]), takes row locks in the documented
+//! order (organisation → binding → user → push schedule), runs the checks
+//! (the pure rules live in [`crate::domain`]), calls the table functions in
+//! [`crate::repo`] (one module per table, no transactions, no imports of
+//! each other), and once the transaction has committed runs what follows
+//! it ([`AfterCommit`]: frames to phones, wakes of users' event streams).
+//!
+//! API handlers and worker loops call use cases and nothing else writes, so
+//! a binding ended by the worker's expiry sweep tells the phone exactly as
+//! one ended through the API does.
+
+mod after_commit;
+pub mod phone_frames;
+
+pub use after_commit::{AfterCommit, Effect};
+
+use crate::db::Database;
+use crate::relay::Relay;
+
+/// What every use case may touch: the database and the relay that carries
+/// after-commit notices to phones and to users' streams. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Database,
+    pub relay: Relay,
+}
+
+impl Services {
+    pub fn new(db: Database, relay: Relay) -> Self {
+        Self { db, relay }
+    }
+}

@@ -7,34 +7,12 @@
 
 use deskbind_core::ids::{PhoneId, UserId};
 use deskbind_core::relay::{CloseReason, Relay};
-use deskbind_core::repo::RepoError;
 use deskbind_core::repo::bindings::BindingRow;
-use deskbind_core::repo::dials::DialRow;
-use deskbind_core::wire::{DialState, HangupReason, ServerFrame};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use deskbind_core::usecases::phone_frames::{dial_frame, holder_frame};
-
-/// After a command changed: the phone hears what it must act on, the user's
-/// streams wake.
-pub async fn dial_changed(relay: &Relay, row: &DialRow) -> Result<(), RepoError> {
-    let phone = row.phone()?;
-    match row.state()? {
-        DialState::Queued => relay.send_to_phone(phone, dial_frame(row)?).await,
-        DialState::Cancelled => {
-            let frame = ServerFrame::Hangup {
-                command_id: row.dial_id()?,
-                reason: HangupReason::Cancelled,
-            };
-            relay.send_to_phone(phone, frame).await;
-        }
-        _ => {}
-    }
-    relay.wake_user(row.user()?).await;
-    Ok(())
-}
 
 /// After a binding started or ended through the API: the phone learns its
 /// holder now, the holder's streams wake. (Ids come from the database; an

@@ -22,3 +22,10 @@ pub struct AppState {
     /// Where recordings are kept: a local directory or S3.
     pub storage: Storage,
 }
+
+impl AppState {
+    /// What the use cases run with: this node's database and relay.
+    pub fn services(&self) -> deskbind_core::usecases::Services {
+        deskbind_core::usecases::Services::new(self.db.clone(), self.relay.clone())
+    }
+}

@@ -9,12 +9,29 @@
 //! each other), and once the transaction has committed runs what follows
 //! it ([`AfterCommit`]: frames to phones, wakes of users' event streams).
 //!
+//! An entry point is async and runs its transaction through the pool. One
+//! with after-commit effects takes [`Services`]; one with none (push
+//! schedules and jobs, record ingest, recordings, the dial policy) takes
+//! only the [`Database`], so the worker's push loops need no relay. Sync
+//! `*_in` functions take a connection for callers that hold one already.
+//!
 //! API handlers and worker loops call use cases and nothing else writes, so
 //! a binding ended by the worker's expiry sweep tells the phone exactly as
 //! one ended through the API does.
 
 mod after_commit;
+pub mod dial_policy;
+pub mod dial_reports;
+pub mod dial_sweeps;
+pub mod dials;
+pub mod digests;
 pub mod phone_frames;
+pub mod push_devices;
+pub mod push_jobs;
+pub mod push_schedules;
+pub mod record_ingest;
+pub mod record_reads;
+pub mod recordings;
 
 pub use after_commit::{AfterCommit, Effect};
 

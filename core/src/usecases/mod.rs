@@ -46,6 +46,12 @@ pub struct Services {
     pub relay: Relay,
 }
 
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").finish_non_exhaustive()
+    }
+}
+
 impl Services {
     pub fn new(db: Database, relay: Relay) -> Self {
         Self { db, relay }

@@ -29,6 +29,15 @@ pub struct Services {
     pub relay: Relay,
 }
 
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("backend", &self.db.backend())
+            .field("relay_node", &self.relay.node())
+            .finish()
+    }
+}
+
 impl Services {
     pub fn new(db: Database, relay: Relay) -> Self {
         Self { db, relay }

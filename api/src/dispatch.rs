@@ -5,17 +5,12 @@
 //! redelivery sweep, and a stream that misses a wake re-reads on its
 //! keep-alive.
 
-use deskbind_core::ids::{PhoneId, UserId};
-use deskbind_core::relay::{CloseReason, Relay};
+use deskbind_core::relay::Relay;
 use deskbind_core::repo::RepoError;
-use deskbind_core::repo::bindings::BindingRow;
 use deskbind_core::repo::dials::DialRow;
 use deskbind_core::wire::{DialState, HangupReason, ServerFrame};
 
-use crate::error::ApiError;
-use crate::state::AppState;
-
-pub use deskbind_core::usecases::phone_frames::{dial_frame, holder_frame};
+pub use deskbind_core::usecases::phone_frames::dial_frame;
 
 /// After a command changed: the phone hears what it must act on, the user's
 /// streams wake.
@@ -34,29 +29,4 @@ pub async fn dial_changed(relay: &Relay, row: &DialRow) -> Result<(), RepoError>
     }
     relay.wake_user(row.user()?).await;
     Ok(())
-}
-
-/// After a binding started or ended through the API: the phone learns its
-/// holder now, the holder's streams wake. (Ids come from the database; an
-/// unreadable one only costs the notice, which the next connect repeats.)
-pub async fn binding_changed(state: &AppState, row: &BindingRow) {
-    if let Ok(user) = row.user_id.parse::<UserId>() {
-        state.relay.wake_user(user).await;
-    }
-    let Ok(phone) = row.phone_id.parse::<PhoneId>() else {
-        return;
-    };
-    let frame = state
-        .db
-        .run(move |conn| holder_frame(conn, phone).map_err(ApiError::from))
-        .await;
-    match frame {
-        Ok(frame) => state.relay.send_to_phone(phone, frame).await,
-        Err(e) => tracing::warn!(%phone, error = %e, "cannot tell the phone its holder"),
-    }
-}
-
-/// A phone that lost its credential or was disabled is disconnected at once.
-pub async fn phone_revoked(relay: &Relay, phone: PhoneId) {
-    relay.close_phone(phone, CloseReason::Revoked).await;
 }

@@ -6,6 +6,7 @@ use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
 use deskbind_core::relay::Relay;
 use deskbind_core::storage::Storage;
+use deskbind_core::usecases::Services;
 
 use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimits;
@@ -21,4 +22,11 @@ pub struct AppState {
     pub relay: Relay,
     /// Where recordings are kept: a local directory or S3.
     pub storage: Storage,
+}
+
+impl AppState {
+    /// What use cases run with: this state's database and relay.
+    pub fn services(&self) -> Services {
+        Services::new(self.db.clone(), self.relay.clone())
+    }
 }

@@ -21,8 +21,6 @@ pub mod db;
 #[cfg(feature = "server")]
 pub mod domain;
 #[cfg(feature = "server")]
-pub mod maintenance;
-#[cfg(feature = "server")]
 pub mod push;
 #[cfg(feature = "server")]
 pub mod relay;
@@ -32,9 +30,9 @@ pub mod repo;
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod telemetry;
-#[cfg(feature = "server")]
-pub mod usecases;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "server")]
 pub mod time;
+#[cfg(feature = "server")]
+pub mod usecases;

@@ -5,8 +5,9 @@
 use deskbind_core::domain::dial_lifecycle::from_call_state;
 use deskbind_core::ids::{DialId, OrgId, PhoneId};
 use deskbind_core::repo::dials::{self, DialRow, Moved, Scope};
-use deskbind_core::repo::{RepoError, app_events, bindings};
+use deskbind_core::repo::{RepoError, bindings};
 use deskbind_core::time::{now_micros, to_datetime};
+use deskbind_core::usecases::app_events;
 use deskbind_core::wire::{
     AppEvent, CallState, DialFailure, DialState, FrameRefusal, HangupReason, PhoneFrame,
     ServerFrame,

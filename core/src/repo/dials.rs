@@ -249,7 +249,7 @@ fn announce(conn: &mut DbConn, row: &DialRow) -> Result<(), RepoError> {
     let event = AppEvent::Dial {
         dial: row.to_wire()?,
     };
-    super::app_events::record(conn, &row.org_id, &row.user_id, &event, row.updated_at)
+    crate::usecases::app_events::record(conn, &row.org_id, &row.user_id, &event, row.updated_at)
 }
 
 /// The result of asking a command to move to a state.

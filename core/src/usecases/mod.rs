@@ -14,7 +14,19 @@
 //! one ended through the API does.
 
 mod after_commit;
+pub mod app_events;
+pub mod binding_policy;
+pub mod binding_tokens;
+pub mod bindings;
+pub mod grants;
+pub mod housekeeping;
+pub mod orgs;
 pub mod phone_frames;
+pub mod phones;
+pub mod provisioning;
+pub mod sessions;
+pub mod teams;
+pub mod users;
 
 pub use after_commit::{AfterCommit, Effect};
 
@@ -23,7 +35,7 @@ use crate::relay::Relay;
 
 /// What every use case may touch: the database and the relay that carries
 /// after-commit notices to phones and to users' streams. Cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Services {
     pub db: Database,
     pub relay: Relay,

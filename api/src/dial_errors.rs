@@ -3,7 +3,7 @@
 //! rule, an ambiguous or reused request 422.
 
 use deskbind_core::domain::dial_policy::Refusal;
-use deskbind_core::repo::dials::DialError;
+use deskbind_core::usecases::dials::DialError;
 
 use crate::error::ApiError;
 

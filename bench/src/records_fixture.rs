@@ -522,7 +522,7 @@ fn remote_number(rng: &mut fastrand::Rng) -> String {
     }
 }
 
-/// The stored row for `facts`, as `call_ingest` would write it for a new
+/// The stored row for `facts`, as `record_ingest` would write it for a new
 /// record reported by the phone (without a recording).
 pub fn row_for(
     fixture: &Fixture,

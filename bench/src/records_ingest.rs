@@ -1,14 +1,14 @@
 //! Ingestion runs: batches of generated uploads through the server's path
 //! minus HTTP — `CallFacts::parse` for each record, then one
-//! `call_ingest::ingest` transaction per batch — from one or more threads.
+//! `record_ingest::ingest` transaction per batch — from one or more threads.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use deskbind_core::db::{Database, DbConn};
 use deskbind_core::domain::call_facts::{CallFacts, Reporter};
-use deskbind_core::repo::call_ingest::{self, ItemOutcome, Uploader};
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::record_ingest::{self, ItemOutcome, Uploader};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -174,7 +174,7 @@ fn writer(db: &Database, fixture: &Fixture, batches: &[BatchSpec]) -> anyhow::Re
             reporter: Reporter::Phone,
             app_user: None,
         };
-        let outcomes = call_ingest::ingest(conn, &uploader, &facts, now)
+        let outcomes = record_ingest::ingest(conn, &uploader, &facts, now)
             .with_context(|| format!("ingest of {spec:?}"))?;
         let t3 = Instant::now();
         for (outcome, f) in outcomes.iter().zip(&facts) {

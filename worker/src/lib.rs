@@ -17,11 +17,11 @@ use std::time::Duration;
 use deskbind_core::db::Database;
 use deskbind_core::push::PushSender;
 use deskbind_core::relay::Relay;
-use deskbind_core::repo::{RepoError, dials, jobs, recordings};
+use deskbind_core::repo::RepoError;
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
-use deskbind_core::usecases::{Services, bindings};
+use deskbind_core::usecases::{Services, bindings, dial_sweeps, push_jobs, recordings};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -66,9 +66,7 @@ const FINISHED_JOB_RETENTION_SECS: i64 = 7 * 24 * 3600;
 pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoError> {
     let report = db.run(housekeeping::purge_now).await?;
     let before = now_micros() - seconds(FINISHED_JOB_RETENTION_SECS);
-    let jobs = db
-        .run(move |conn| jobs::purge_finished(conn, before))
-        .await?;
+    let jobs = push_jobs::purge_finished(db, before).await?;
     if jobs > 0 {
         tracing::info!(jobs, "finished push jobs purged");
     }
@@ -89,31 +87,7 @@ pub async fn run_upload_cleanup_once(
     storage: &Storage,
 ) -> Result<(usize, usize), RepoError> {
     let before = now_micros() - seconds(UPLOAD_GRACE_SECS);
-    let abandoned = db
-        .run(move |conn| recordings::abandoned_uploads(conn, before, EXPIRY_BATCH))
-        .await?;
-    let mut removed = 0;
-    for upload in abandoned {
-        let key = upload.storage_key.clone();
-        let in_use = db
-            .run(move |conn| recordings::key_in_use(conn, &key))
-            .await?;
-        if in_use {
-            // A recording was stored from it; only the ticket is stale.
-            let id = upload.id.clone();
-            db.run(move |conn| recordings::delete_upload(conn, &id))
-                .await?;
-            continue;
-        }
-        if let Err(e) = storage.delete(&upload.storage_key).await {
-            tracing::warn!(key = %upload.storage_key, error = %e, "could not delete an abandoned upload");
-            continue;
-        }
-        let id = upload.id.clone();
-        db.run(move |conn| recordings::delete_upload(conn, &id))
-            .await?;
-        removed += 1;
-    }
+    let removed = recordings::remove_abandoned_uploads(db, storage, before, EXPIRY_BATCH).await?;
     let spool = storage.spool_dir().to_owned();
     let spooled = tokio::task::spawn_blocking(move || purge_spool(&spool))
         .await
@@ -152,15 +126,11 @@ pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usi
 /// user's streams; returns how many. (Delivery already refuses expired
 /// commands; this makes their state say so.)
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
+    let services = Services::new(db.clone(), relay.clone());
     let mut total = 0;
     loop {
-        let expired = db
-            .run(|conn| dials::expire_due(conn, now_micros(), EXPIRY_BATCH))
-            .await?;
+        let expired = dial_sweeps::expire_due(&services, now_micros(), EXPIRY_BATCH).await?;
         total += expired.len();
-        for row in &expired {
-            relay.wake_user(row.user()?).await;
-        }
         if (expired.len() as i64) < EXPIRY_BATCH {
             return Ok(total);
         }

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deskbind_core::db::Database;
-use deskbind_core::push::digests::{self, DueReport};
 use deskbind_core::push::{PushSender, SendOutcome, backoff};
-use deskbind_core::repo::jobs::{self, Claimed, JobRow, Outcome};
+use deskbind_core::repo::jobs::{Claimed, JobRow, Outcome};
 use deskbind_core::repo::{RepoError, push_devices};
 use deskbind_core::time::{now_micros, seconds};
+use deskbind_core::usecases::digests::{self, DueReport};
+use deskbind_core::usecases::{push_devices as devices, push_jobs};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -22,16 +23,7 @@ const SCHEDULE_BATCH: i64 = 200;
 
 /// Runs the scheduler until no schedule is due at `now`.
 pub async fn run_scheduler_once(db: &Database, now: i64) -> Result<DueReport, RepoError> {
-    let mut total = DueReport::default();
-    loop {
-        let report = db
-            .run(move |conn| digests::enqueue_due(conn, now, SCHEDULE_BATCH))
-            .await?;
-        total += report;
-        if (report.schedules as i64) < SCHEDULE_BATCH {
-            return Ok(total);
-        }
-    }
+    digests::enqueue_all_due(db, now, SCHEDULE_BATCH).await
 }
 
 /// How the sender runs.
@@ -78,10 +70,7 @@ pub async fn run_sender(
             let owner = options.owner.clone();
             let lease = i64::try_from(options.lease.as_micros()).unwrap_or(i64::MAX / 2);
             let now = now_micros();
-            match db
-                .run(move |conn| jobs::claim(conn, &owner, now, now + lease, free as i64))
-                .await
-            {
+            match push_jobs::claim(&db, owner, now, now + lease, free as i64).await {
                 Ok(claimed) => claimed,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming push jobs failed; retrying");
@@ -167,17 +156,13 @@ pub async fn send_one(
         .increment(1);
     match outcome {
         SendOutcome::Delivered => {
-            let (id, now) = (device.id.clone(), now_micros());
-            db.run(move |conn| push_devices::mark_sent(conn, &id, now))
-                .await?;
+            devices::mark_sent(db, device.id.clone(), now_micros()).await?;
             finish(db, job, Outcome::Sent, None).await?;
         }
         SendOutcome::Unregistered => {
             tracing::info!(device = %device.id, "FCM says the token is unregistered; device removed");
-            let (id, token, now) = (device.id.clone(), device.token.clone(), now_micros());
             finish(db, job, Outcome::Dropped, Some("token unregistered")).await?;
-            db.run(move |conn| push_devices::bury(conn, &id, &token, now))
-                .await?;
+            devices::bury(db, device.id.clone(), device.token.clone(), now_micros()).await?;
         }
         SendOutcome::Rejected(reason) => {
             tracing::warn!(job = %job.id, %reason, "FCM refused the message; not retried");
@@ -195,10 +180,9 @@ pub async fn send_one(
                 finish(db, job, Outcome::Failed, Some(&reason)).await?;
             } else {
                 tracing::debug!(job = %job.id, %reason, wait_ms = wait.as_millis() as u64, "push will be retried");
-                let (row, reason) = (job.clone(), reason.clone());
-                let kept = db
-                    .run(move |conn| jobs::retry_at(conn, &row, run_at, &reason, maybe_delivered))
-                    .await?;
+                let kept =
+                    push_jobs::retry_at(db, job.clone(), run_at, reason.clone(), maybe_delivered)
+                        .await?;
                 lost_lease(kept, job);
             }
         }
@@ -227,10 +211,8 @@ async fn finish(
     outcome: Outcome,
     error: Option<&str>,
 ) -> Result<(), RepoError> {
-    let (row, error) = (job.clone(), error.map(str::to_owned));
-    let kept = db
-        .run(move |conn| jobs::finish(conn, &row, outcome, error.as_deref(), now_micros()))
-        .await?;
+    let error = error.map(str::to_owned);
+    let kept = push_jobs::finish(db, job.clone(), outcome, error, now_micros()).await?;
     lost_lease(kept, job);
     Ok(())
 }

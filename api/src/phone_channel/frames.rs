@@ -4,13 +4,12 @@
 
 use deskbind_core::domain::dial_lifecycle::from_call_state;
 use deskbind_core::ids::{DialId, OrgId, PhoneId};
-use deskbind_core::repo::dials::{self, DialRow, Moved, Scope};
-use deskbind_core::repo::{RepoError, bindings};
-use deskbind_core::time::{now_micros, to_datetime};
-use deskbind_core::usecases::app_events;
+use deskbind_core::repo::RepoError;
+use deskbind_core::repo::dials::{DialRow, Scope};
+use deskbind_core::usecases::dial_reports;
+use deskbind_core::usecases::dials::{self as dialing, Moved};
 use deskbind_core::wire::{
-    AppEvent, CallState, DialFailure, DialState, FrameRefusal, HangupReason, PhoneFrame,
-    ServerFrame,
+    CallState, DialFailure, DialState, FrameRefusal, HangupReason, PhoneFrame, ServerFrame,
 };
 
 use crate::state::AppState;
@@ -87,7 +86,9 @@ pub async fn handle(
         } => {
             check_len("call_id", &call_id, MAX_CALL_ID)?;
             check_len("from", &caller, MAX_FROM)?;
-            incoming(state, from, call_id, caller).await?;
+            dial_reports::incoming_call(&state.services(), from.org, from.phone, call_id, caller)
+                .await
+                .map_err(internal)?;
             Ok(None)
         }
         PhoneFrame::Pong => Ok(None),
@@ -125,86 +126,13 @@ async fn advance(
     to: DialState,
     failure: Option<DialFailure>,
 ) -> Result<Moved, FrameRefusal> {
-    let moved = state
-        .db
-        .run(move |conn| {
-            dials::advance(
-                conn,
-                Scope::Phone(from.phone),
-                id,
-                to,
-                failure,
-                now_micros(),
-            )
-        })
-        .await;
-    match moved {
-        Ok(moved) => {
-            if let Moved::Changed(row) = &moved {
-                crate::dispatch::dial_changed(&state.relay, row)
-                    .await
-                    .map_err(internal)?;
-            }
-            Ok(moved)
-        }
+    let scope = Scope::Phone(from.phone);
+    match dialing::advance(&state.services(), scope, id, to, failure).await {
+        Ok(moved) => Ok(moved),
         Err(RepoError::NotFound) => Err(refusal(
             "unknown_command",
             "no command with this id was sent to this phone",
         )),
         Err(e) => Err(internal(e)),
     }
-}
-
-/// Tells the phone's holder (if any) that a call rings in.
-async fn incoming(
-    state: &AppState,
-    from: Sender,
-    call_id: String,
-    caller: String,
-) -> Result<(), FrameRefusal> {
-    let now = now_micros();
-    let holder = state
-        .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                incoming_event(conn, from, call_id, caller, now)
-            })
-        })
-        .await
-        .map_err(internal)?;
-    if let Some(user) = holder {
-        state.relay.wake_user(user).await;
-    }
-    Ok(())
-}
-
-/// Records `incoming_call` for the holder, if the phone has one.
-fn incoming_event(
-    conn: &mut deskbind_core::db::DbConn,
-    from: Sender,
-    call_id: String,
-    caller: String,
-    now: deskbind_core::time::Micros,
-) -> Result<Option<deskbind_core::ids::UserId>, RepoError> {
-    let key = from.phone.to_string();
-    let Some(holder) = bindings::holders(conn, std::slice::from_ref(&key))?
-        .into_values()
-        .next()
-    else {
-        return Ok::<_, RepoError>(None);
-    };
-    let event = AppEvent::IncomingCall {
-        phone_id: from.phone,
-        call_id,
-        from: caller,
-        at: to_datetime(now),
-    };
-    app_events::record(
-        conn,
-        &from.org.to_string(),
-        &holder.user_id.to_string(),
-        &event,
-        now,
-    )?;
-    Ok(Some(holder.user_id))
 }

@@ -45,6 +45,6 @@ pub async fn greeting(state: &AppState, phone: PhoneId) -> ApiResult<Vec<ServerF
 fn pending_in(conn: &mut DbConn, phone: PhoneId) -> Result<Vec<ServerFrame>, RepoError> {
     dials::pending_for_phone(conn, phone, now_micros())?
         .iter()
-        .map(crate::dispatch::dial_frame)
+        .map(deskbind_core::usecases::phone_frames::dial_frame)
         .collect()
 }

@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use actix_web::web;
-use deskbind_core::repo::dials;
+use deskbind_core::repo::RepoError;
 use deskbind_core::time::{Micros, now_micros};
+use deskbind_core::usecases::dial_sweeps;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -19,8 +19,6 @@ pub const INTERVAL: Duration = Duration::from_secs(2);
 /// and merely not committed yet (resending them under load would only add
 /// duplicate frames).
 const UNACKED_FOR: Duration = Duration::from_secs(5);
-/// Phones per query (bound parameters stay well under SQLite's limit).
-const CHUNK: usize = 500;
 
 pub async fn run(state: web::Data<AppState>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(INTERVAL);
@@ -37,25 +35,11 @@ pub async fn run(state: web::Data<AppState>, cancel: CancellationToken) {
 }
 
 /// One pass over this node's phones; returns how many frames it resent.
-pub async fn sweep(state: &AppState) -> Result<usize, ApiError> {
+pub async fn sweep(state: &AppState) -> Result<usize, RepoError> {
     let local = state.relay.local_phone_ids();
     let now = now_micros();
     let older_than = now - Micros::try_from(UNACKED_FOR.as_micros()).unwrap_or(5_000_000);
-    let mut resent = 0;
-    for chunk in local.chunks(CHUNK) {
-        let phones: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-        let rows = state
-            .db
-            .run(move |conn| {
-                dials::unacknowledged(conn, &phones, older_than, now).map_err(ApiError::from)
-            })
-            .await?;
-        for row in rows {
-            let frame = crate::dispatch::dial_frame(&row)?;
-            state.relay.send_to_phone(row.phone()?, frame).await;
-            resent += 1;
-        }
-    }
+    let resent = dial_sweeps::redeliver(&state.services(), &local, older_than, now).await?;
     if resent > 0 {
         tracing::debug!(resent, "unacknowledged dials resent");
     }

@@ -7,9 +7,9 @@
 use actix_web::web;
 use deskbind_core::domain::call_facts::{CallFacts, Reporter};
 use deskbind_core::domain::{Region, region_of};
-use deskbind_core::repo::call_ingest::{self, ItemOutcome, Uploader};
-use deskbind_core::repo::{RepoError, phones};
+use deskbind_core::repo::phones;
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::record_ingest::{self, ItemOutcome, Uploader};
 use deskbind_core::wire::{
     AppCallRecordBatch, CallRecordUpload, IngestItemResult, IngestOutcome, IngestResults,
     ItemError, MAX_RECORD_BATCH, PhoneCallRecordBatch,
@@ -82,11 +82,7 @@ async fn ingest(
         }
     }
     let facts: Vec<CallFacts> = accepted.iter().map(|(_, f)| f.clone()).collect();
-    let outcomes = state
-        .db
-        .run(move |conn| call_ingest::ingest(conn, &uploader, &facts, now))
-        .await
-        .map_err(|e: RepoError| ApiError::from(e))?;
+    let outcomes = record_ingest::store(&state.db, uploader, facts, now).await?;
     let (mut created, mut updated) = (0_u32, 0_u32);
     for ((index, _), outcome) in accepted.iter().zip(outcomes) {
         let upload = &records[*index];

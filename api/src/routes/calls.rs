@@ -9,6 +9,7 @@ use deskbind_core::db::DbConn;
 use deskbind_core::ids::{CallRecordId, PhoneId, TeamId, UserId};
 use deskbind_core::repo::call_records::{self, CallFilter, ListCursor, Scope};
 use deskbind_core::repo::{RepoError, teams, users};
+use deskbind_core::usecases::record_reads;
 use deskbind_core::wire::{
     CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, SyncPage,
 };
@@ -192,7 +193,7 @@ pub async fn list(
             let next_cursor = more
                 .then(|| rows.last().map(|r| ListCursor::of(r).encode()))
                 .flatten();
-            let items = call_records::to_wire_all(conn, &rows)?;
+            let items = record_reads::with_recordings(conn, &rows)?;
             Ok::<_, ApiError>(Page { items, next_cursor })
         })
         .await?;
@@ -210,7 +211,7 @@ pub async fn get(
         .run(move |conn| {
             let scope = users::visible_ids(conn, visibility(&auth))?;
             let row = call_records::get(conn, auth.org_id, &scope, id)?;
-            let mut wire = call_records::to_wire_all(conn, std::slice::from_ref(&row))?;
+            let mut wire = record_reads::with_recordings(conn, std::slice::from_ref(&row))?;
             wire.pop().ok_or(ApiError::NotFound)
         })
         .await?;
@@ -261,7 +262,7 @@ pub async fn sync(
                 // so a change committed after this read is not skipped.
                 None => after,
             };
-            let items = call_records::to_wire_all(conn, &rows)?;
+            let items = record_reads::with_recordings(conn, &rows)?;
             Ok::<_, ApiError>(SyncPage {
                 items,
                 next_cursor: next.to_string(),

@@ -6,6 +6,7 @@ use actix_web::web;
 use deskbind_core::domain::dial_policy::DialRules;
 use deskbind_core::repo::dial_policy;
 use deskbind_core::time::{Micros, now_micros, to_datetime};
+use deskbind_core::usecases;
 use deskbind_core::wire::{DialPolicy, PutDialPolicy};
 
 use crate::error::ApiResult;
@@ -38,10 +39,7 @@ pub async fn put(
     let rules = DialRules::parse(&body)?;
     let now = now_micros();
     let stored = rules.clone();
-    state
-        .db
-        .run(move |conn| dial_policy::put(conn, auth.org_id, &stored, auth.user_id, now))
-        .await?;
+    usecases::dial_policy::replace(&state.db, auth.org_id, stored, auth.user_id, now).await?;
     tracing::info!(
         by = %auth.user_id,
         blocked_prefixes = rules.blocked_prefixes.len(),

@@ -8,10 +8,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use deskbind_core::dial_payload::DialClaims;
 use deskbind_core::domain::DialNumber;
+use deskbind_core::domain::dial_policy::{HandoutRefusal, may_hand_out};
 use deskbind_core::ids::{DialId, PhoneId, UserId};
-use deskbind_core::repo::dials::{self, Created, DialFilter, Idempotency, Moved, NewDial, Scope};
+use deskbind_core::repo::dials::{self, DialFilter};
 use deskbind_core::repo::users;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::usecases::dials::{self as dialing, Created, Idempotency, Moved, NewDial};
 use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialState, Page};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -65,14 +67,11 @@ pub async fn create(
         idempotency,
         ttl: seconds(i64::try_from(state.settings.dial_ttl_secs).unwrap_or(60)),
     };
-    let created = state
-        .db
-        .run(move |conn| dials::create(conn, &request))
+    let created = dialing::place(&state.services(), request)
         .await
         .inspect_err(|e| tracing::info!(error = %e, "dial refused"))?;
     let (row, replayed) = match created {
         Created::New(row) => {
-            crate::dispatch::dial_changed(&state.relay, &row).await?;
             tracing::info!(dial = %row.id, phone = %row.phone_id, "dial queued");
             (row, false)
         }
@@ -150,24 +149,9 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Dial>> {
     let id: DialId = path_id(&id)?;
-    let moved = state
-        .db
-        .run(move |conn| {
-            let visible = users::visible_ids(conn, visibility(&auth))?;
-            dials::get(conn, auth.org_id, id, visible.as_deref())?;
-            dials::advance(
-                conn,
-                Scope::Org(auth.org_id),
-                id,
-                DialState::Cancelled,
-                None,
-                now_micros(),
-            )
-        })
-        .await?;
+    let moved = dialing::cancel(&state.services(), auth.org_id, visibility(&auth), id).await?;
     let row = match moved {
         Moved::Changed(row) => {
-            crate::dispatch::dial_changed(&state.relay, &row).await?;
             tracing::info!(dial = %row.id, "dial cancelled");
             row
         }
@@ -209,24 +193,21 @@ pub async fn nfc(
             detail: "only the user who placed the dial can hand it to the phone".into(),
         });
     }
-    let dial_state = row.state()?;
-    if dial_state.is_final() || (dial_state == DialState::Queued && row.expires_at <= now) {
-        return Err(dial_finished(format!(
-            "the dial can no longer be dialed ({dial_state}, or expired)"
-        )));
-    }
-    if dial_state != DialState::Queued {
-        return Err(ApiError::Conflict {
-            code: "dial_delivered",
-            detail: format!("the phone already has this dial ({dial_state})"),
-        });
-    }
-    if !sendable {
-        return Err(ApiError::Conflict {
-            code: "binding_ended",
-            detail: "the binding the dial was placed under has ended".into(),
-        });
-    }
+    may_hand_out(row.state()?, row.expires_at <= now, sendable).map_err(
+        |refusal| match refusal {
+            HandoutRefusal::Finished(state) => dial_finished(format!(
+                "the dial can no longer be dialed ({state}, or expired)"
+            )),
+            HandoutRefusal::Delivered(state) => ApiError::Conflict {
+                code: "dial_delivered",
+                detail: format!("the phone already has this dial ({state})"),
+            },
+            HandoutRefusal::BindingEnded => ApiError::Conflict {
+                code: "binding_ended",
+                detail: "the binding the dial was placed under has ended".into(),
+            },
+        },
+    )?;
     let (phone, dial_id) = (row.phone()?, row.dial_id()?);
     let claims = DialClaims::new(
         phone,

@@ -7,11 +7,11 @@ use actix_web::{HttpResponse, web};
 use deskbind_core::domain::FieldError;
 use deskbind_core::domain::push_schedule::ScheduleRule;
 use deskbind_core::ids::PushDeviceId;
-use deskbind_core::push::digests;
-use deskbind_core::repo::push_devices::{self, RegisterError};
 use deskbind_core::repo::users::Visibility;
-use deskbind_core::repo::{RepoError, push_schedules, users};
+use deskbind_core::repo::{RepoError, push_devices, push_schedules, users};
 use deskbind_core::time::{now_micros, to_datetime};
+use deskbind_core::usecases::push_devices::RegisterError;
+use deskbind_core::usecases::{self, digests};
 use deskbind_core::wire::{
     MAX_PUSH_TOKEN_LEN, Page, PushDevice, PushRequested, PushSchedule, PushScheduleRule,
     PushScheduleSource, PushScheduleUpdate, RegisterPushDevice,
@@ -43,40 +43,30 @@ pub async fn register(
     Json(body): Json<RegisterPushDevice>,
 ) -> ApiResult<HttpResponse> {
     let token = check_token(&body.token)?;
-    let (row, created) = state
-        .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                let me = users::get(conn, auth.org_id, auth.user_id, Visibility::Org)?;
-                push_devices::register(
-                    conn,
-                    auth.org_id,
-                    auth.user_id,
-                    &me.time_zone,
-                    body.platform,
-                    &token,
-                    now_micros(),
-                )
-                .map_err(|e| match e {
-                    RegisterError::Dead => ApiError::Validation {
-                        code: "push_token_unregistered",
-                        field: "token".into(),
-                        detail:
-                            "FCM reported this token unregistered; get a new one from the FCM SDK"
-                                .into(),
-                    },
-                    RegisterError::TooMany => ApiError::Conflict {
-                        code: "push_device_limit",
-                        detail: format!(
-                            "at most {} devices per user; delete one first",
-                            deskbind_core::wire::MAX_PUSH_DEVICES_PER_USER
-                        ),
-                    },
-                    RegisterError::Repo(e) => e.into(),
-                })
-            })
-        })
-        .await?;
+    let (row, created) = usecases::push_devices::register(
+        &state.db,
+        auth.org_id,
+        auth.user_id,
+        body.platform,
+        token,
+        now_micros(),
+    )
+    .await
+    .map_err(|e| match e {
+        RegisterError::Dead => ApiError::Validation {
+            code: "push_token_unregistered",
+            field: "token".into(),
+            detail: "FCM reported this token unregistered; get a new one from the FCM SDK".into(),
+        },
+        RegisterError::TooMany => ApiError::Conflict {
+            code: "push_device_limit",
+            detail: format!(
+                "at most {} devices per user; delete one first",
+                deskbind_core::wire::MAX_PUSH_DEVICES_PER_USER
+            ),
+        },
+        RegisterError::Repo(e) => e.into(),
+    })?;
     let device = row.to_wire()?;
     Ok(if created {
         HttpResponse::Created()
@@ -114,14 +104,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: PushDeviceId = path_id(&id)?;
-    state
-        .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                push_devices::delete(conn, auth.org_id, auth.user_id, id)
-            })
-        })
-        .await?;
+    usecases::push_devices::delete(&state.db, auth.org_id, auth.user_id, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -189,23 +172,15 @@ pub async fn put_schedule(
     } else {
         Some(ScheduleRule::parse(&body.rule())?)
     };
-    let schedule = state
-        .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                let me = users::get(conn, auth.org_id, auth.user_id, Visibility::Org)?;
-                push_schedules::set_user_rule(
-                    conn,
-                    auth.org_id,
-                    auth.user_id,
-                    &me.time_zone,
-                    rule.as_ref(),
-                    now_micros(),
-                )?;
-                effective(conn, &auth)
-            })
-        })
-        .await?;
+    usecases::push_schedules::set_user_rule(
+        &state.db,
+        auth.org_id,
+        auth.user_id,
+        rule,
+        now_micros(),
+    )
+    .await?;
+    let schedule = state.db.run(move |conn| effective(conn, &auth)).await?;
     Ok(web::Json(schedule))
 }
 
@@ -230,14 +205,9 @@ pub async fn put_default(
 ) -> ApiResult<web::Json<PushScheduleRule>> {
     auth.require_admin()?;
     let rule = ScheduleRule::parse(&body)?;
-    let moved = state
-        .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                push_schedules::set_org_default(conn, auth.org_id, &rule, now_micros())
-            })
-        })
-        .await?;
+    let moved =
+        usecases::push_schedules::set_org_default(&state.db, auth.org_id, rule, now_micros())
+            .await?;
     tracing::info!(org = %auth.org_id, users = moved, "default push schedule changed");
     Ok(web::Json(rule.to_wire()))
 }
@@ -245,10 +215,7 @@ pub async fn put_default(
 /// `POST /v1/push/request`: queues the caller's digest now (202).
 pub async fn request(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
     state.limits.push_request(&auth.user_id.to_string())?;
-    let queued = state
-        .db
-        .run(move |conn| digests::request_now(conn, auth.org_id, auth.user_id, now_micros()))
-        .await;
+    let queued = digests::request_now(&state.db, auth.org_id, auth.user_id, now_micros()).await;
     let (devices, records) = match queued {
         Ok(counts) => counts,
         Err(RepoError::NotFound) => {

@@ -13,10 +13,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use deskbind_core::domain::call_facts::parse_call_id;
 use deskbind_core::ids::{OrgId, PhoneId, RecordingId, RecordingUploadId};
 use deskbind_core::repo::phones;
-use deskbind_core::repo::recordings::{
-    self, Claim, RecordingRow, Sender, Stored, TicketHolder, UploadRow,
-};
+use deskbind_core::repo::recordings::{RecordingRow, TicketHolder, UploadRow};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::usecases::recordings::{self, Claim, Sender, Stored};
 use deskbind_core::wire::{CreateRecordingUpload, RecordingFormat, RecordingUpload};
 use serde::Deserialize;
 
@@ -108,11 +107,8 @@ impl Origin {
         call_id: &str,
         sha256_hex: &str,
     ) -> ApiResult<Option<HttpResponse>> {
-        let (phone, sender, call_id) = (self.phone, self.sender, call_id.to_owned());
-        let claim = state
-            .db
-            .run(move |conn| recordings::claim(conn, phone, &call_id, sender))
-            .await?;
+        let claim =
+            recordings::claim(&state.db, self.phone, call_id.to_owned(), self.sender).await?;
         match claim {
             Claim::NotYours => Err(not_your_call()),
             Claim::Existing(existing) => existing_answer(&existing, sha256_hex).map(Some),
@@ -242,12 +238,7 @@ async fn save(
     sender: Sender,
     ticket: Option<String>,
 ) -> ApiResult<HttpResponse> {
-    let to_store = row.clone();
-    let now = now_micros();
-    let stored = state
-        .db
-        .run(move |conn| recordings::store(conn, &to_store, sender, ticket.as_deref(), now))
-        .await;
+    let stored = recordings::store(&state.db, row.clone(), sender, ticket, now_micros()).await;
     match stored {
         Ok(Stored::New { linked, replaced }) => {
             if let Some(orphan) = &replaced {
@@ -373,10 +364,7 @@ async fn ticket(
         call_started_at: origin.sender.started_at(),
     };
     let expires_at = to_datetime(row.expires_at);
-    state
-        .db
-        .run(move |conn| recordings::create_upload(conn, &row))
-        .await?;
+    recordings::open_ticket(&state.db, row).await?;
     Ok(HttpResponse::Created().json(RecordingUpload {
         id,
         method: presigned.method,
@@ -409,10 +397,7 @@ pub async fn app_complete_upload(
 
 async fn complete(state: &AppState, holder: TicketHolder, id: &str) -> ApiResult<HttpResponse> {
     let id: RecordingUploadId = path_id(id)?;
-    let upload = state
-        .db
-        .run(move |conn| recordings::upload(conn, holder, id))
-        .await?;
+    let upload = recordings::ticket(&state.db, holder, id).await?;
     let origin = ticket_origin(&upload)?;
     let declared = Declared::from_hex(
         u64::try_from(upload.size_bytes).unwrap_or_default(),
@@ -460,11 +445,7 @@ async fn complete(state: &AppState, holder: TicketHolder, id: &str) -> ApiResult
         Ok(c) => c,
         Err(refusal) => {
             discard(state, &upload.storage_key).await;
-            let upload_id = upload.id.clone();
-            state
-                .db
-                .run(move |conn| recordings::delete_upload(conn, &upload_id))
-                .await?;
+            recordings::drop_ticket(&state.db, upload.id.clone()).await?;
             return Err(refusal);
         }
     };

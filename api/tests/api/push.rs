@@ -491,23 +491,26 @@ async fn an_unregistered_token_is_removed_and_never_used_again() {
 #[tokio::test]
 async fn an_answer_from_a_claim_whose_lease_ran_out_is_not_recorded() {
     use deskbind_core::repo::jobs::{self, Outcome};
+    use deskbind_core::usecases::push_jobs;
     let app = spawn_app().await;
     let client = ann_with_device(&app, "ann-phone").await;
     client.request_push().await.unwrap();
     let now = now_micros();
     let second = 1_000_000;
-    let first = app
-        .db
-        .run(move |conn| jobs::claim(conn, "worker-a", now, now + second, 10))
+    let first = push_jobs::claim(&app.db, "worker-a".into(), now, now + second, 10)
         .await
         .unwrap();
     assert!(!first[0].taken_over);
     // The lease ran out mid-send; the same worker (or another) claims again.
-    let again = app
-        .db
-        .run(move |conn| jobs::claim(conn, "worker-a", now + 2 * second, now + 3 * second, 10))
-        .await
-        .unwrap();
+    let again = push_jobs::claim(
+        &app.db,
+        "worker-a".into(),
+        now + 2 * second,
+        now + 3 * second,
+        10,
+    )
+    .await
+    .unwrap();
     assert!(again[0].taken_over, "in flight when taken over");
     let stale = first[0].job.clone();
     let recorded = app
@@ -806,7 +809,7 @@ async fn workers_racing_on_the_same_schedules_send_each_digest_once() {
             loop {
                 let report = db
                     .run(move |conn| {
-                        deskbind_core::push::digests::enqueue_due(conn, now_micros(), 7)
+                        deskbind_core::usecases::digests::enqueue_due(conn, now_micros(), 7)
                     })
                     .await
                     .unwrap();

@@ -13,7 +13,7 @@
 //! binding history, then:
 //!
 //! 1. ingestion: `--records` records in batches of `--batch` through
-//!    `CallFacts::parse` + `call_ingest::ingest` (the phone upload route
+//!    `CallFacts::parse` + `record_ingest::ingest` (the phone upload route
 //!    minus HTTP and JSON) from one thread; another `--records` from
 //!    `--writers` threads on disjoint phones; then the first run's batches
 //!    again (a replay: every record unchanged).

@@ -6,3 +6,125 @@
 
 #[allow(unused_imports)]
 use super::DbConn;
+
+use diesel::prelude::*;
+
+use crate::db::schema::{call_records, jobs, push_schedules};
+use crate::repo::call_records::CallRecordRow;
+use crate::repo::jobs::JobRow;
+use crate::repo::push_schedules::ScheduleRow;
+use crate::time::Micros;
+
+/// One multi-row INSERT of call records. Diesel implements batch inserts
+/// per backend, not for the multi-backend connection.
+pub fn insert_call_records(conn: &mut DbConn, rows: &[CallRecordRow]) -> QueryResult<usize> {
+    let query = diesel::insert_into(call_records::table).values(rows);
+    match conn {
+        DbConn::Postgresql(pg) => query.execute(pg),
+        DbConn::Sqlite(lite) => query.execute(lite),
+    }
+}
+
+/// One multi-row INSERT of jobs (batch inserts exist per backend only).
+pub fn insert_jobs(conn: &mut DbConn, rows: &[JobRow]) -> QueryResult<usize> {
+    let query = diesel::insert_into(jobs::table).values(rows);
+    match conn {
+        DbConn::Postgresql(pg) => query.execute(pg),
+        DbConn::Sqlite(lite) => query.execute(lite),
+    }
+}
+
+/// Up to `limit` unfinished jobs due at `now` whose lease is free, earliest
+/// first, with their in-flight flag. PostgreSQL locks them `FOR UPDATE SKIP
+/// LOCKED`, so concurrent claimers split the queue; SQLite has no row
+/// locks and needs none (its single writer serialises claims).
+pub fn lock_due_jobs(
+    conn: &mut DbConn,
+    now: Micros,
+    limit: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    let due = || {
+        jobs::table
+            .filter(jobs::outcome.is_null())
+            .filter(jobs::run_at.le(now))
+            .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
+            .order(jobs::run_at.asc())
+            .limit(limit)
+            .select((jobs::id, jobs::in_flight))
+    };
+    match conn {
+        DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg),
+        DbConn::Sqlite(lite) => due().load(lite),
+    }
+}
+
+/// Up to `limit` push schedules due at `now`, earliest first; on
+/// PostgreSQL locked `FOR UPDATE SKIP LOCKED` so schedulers never take one
+/// occurrence twice (SQLite's single writer serialises them).
+pub fn lock_due_schedules(
+    conn: &mut DbConn,
+    now: Micros,
+    limit: i64,
+) -> QueryResult<Vec<ScheduleRow>> {
+    let query = || {
+        push_schedules::table
+            .filter(push_schedules::next_due_at.le(now))
+            .order(push_schedules::next_due_at.asc())
+            .limit(limit)
+            // Column order equals the struct's; `as_select` would fix one backend.
+            .select(push_schedules::all_columns)
+    };
+    match conn {
+        DbConn::Postgresql(pg) => query().for_update().skip_locked().load(pg),
+        DbConn::Sqlite(lite) => query().load(lite),
+    }
+}
+
+/// Locks the schedule rows of the organisation's users who follow its
+/// default, in user id order (PostgreSQL; SQLite's writer serialises and
+/// has no `FOR UPDATE`).
+pub fn lock_schedule_followers(conn: &mut DbConn, org_id: &str) -> QueryResult<()> {
+    if let DbConn::Postgresql(pg) = conn {
+        push_schedules::table
+            .filter(push_schedules::org_id.eq(org_id))
+            .filter(push_schedules::custom.eq(0))
+            .order(push_schedules::user_id.asc())
+            .select(push_schedules::user_id)
+            .for_update()
+            .load::<String>(pg)?;
+    }
+    Ok(())
+}
+
+/// The users among `users` whose digest a new record makes due now (they
+/// asked for it on new records, or on missed calls and are in `missed`),
+/// not already due; on PostgreSQL their rows are locked in user id order.
+pub fn lock_schedules_due_on_records(
+    conn: &mut DbConn,
+    users: &[String],
+    missed: &[String],
+    now: Micros,
+) -> QueryResult<Vec<String>> {
+    let wanted = || {
+        push_schedules::table
+            .filter(push_schedules::user_id.eq_any(users))
+            .filter(
+                push_schedules::on_new_records
+                    .eq(1)
+                    .or(push_schedules::on_missed_call
+                        .eq(1)
+                        .and(push_schedules::user_id.eq_any(missed))),
+            )
+            .filter(
+                push_schedules::next_due_at
+                    .is_null()
+                    .or(push_schedules::next_due_at.gt(now)),
+            )
+            .order(push_schedules::user_id.asc())
+            .select(push_schedules::user_id)
+    };
+    match conn {
+        DbConn::Postgresql(pg) => wanted().for_update().load(pg),
+        DbConn::Sqlite(lite) => wanted().load(lite),
+    }
+}

@@ -48,6 +48,18 @@ pub fn step(from: DialState, to: DialState) -> Step {
     if allowed { Step::Apply } else { Step::Refuse }
 }
 
+/// The state a request to move a command to `to` really asks for: a
+/// command still queued past its expiry must not be dialed, so whatever the
+/// phone says about it first (an ack, a call report) expires it instead.
+/// Cancelling stays cancelling.
+pub fn target(from: DialState, to: DialState, past_expiry: bool) -> DialState {
+    if from == DialState::Queued && past_expiry && to != DialState::Cancelled {
+        DialState::Expired
+    } else {
+        to
+    }
+}
+
 /// The command state a phone's call report moves to.
 pub fn from_call_state(state: CallState) -> DialState {
     match state {
@@ -105,5 +117,13 @@ mod tests {
         assert_eq!(step(S::Delivered, S::Answered), Step::Apply);
         assert_eq!(step(S::Queued, S::Failed), Step::Apply);
         assert_eq!(step(S::Answered, S::Cancelled), Step::Apply);
+    }
+
+    #[test]
+    fn a_queued_command_past_its_expiry_expires_instead() {
+        assert_eq!(target(S::Queued, S::Delivered, true), S::Expired);
+        assert_eq!(target(S::Queued, S::Cancelled, true), S::Cancelled);
+        assert_eq!(target(S::Queued, S::Delivered, false), S::Delivered);
+        assert_eq!(target(S::Delivered, S::Ringing, true), S::Ringing);
     }
 }

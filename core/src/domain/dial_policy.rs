@@ -1,10 +1,12 @@
-//! The organisation's dial policy: blocked E.164 prefixes and a do-not-call
-//! list. Checked before a dial command is stored.
+//! What may be dialed, decided without the database: the organisation's
+//! dial policy (blocked E.164 prefixes and a do-not-call list, checked
+//! before a command is stored), which of the caller's phones a dial goes
+//! to, and whether a command may still be handed to the phone over NFC.
 
 use std::collections::BTreeSet;
 
 use super::{E164, FieldError};
-use crate::wire::PutDialPolicy;
+use crate::wire::{DialState, PutDialPolicy};
 
 pub const MAX_BLOCKED_PREFIXES: usize = 1_000;
 /// Bounded so the whole policy fits the default request body limit
@@ -89,6 +91,68 @@ fn parse_prefix(raw: &str) -> Result<String, FieldError> {
     Ok(compact)
 }
 
+/// Why a dial has no phone to go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneChoiceRefusal {
+    /// The caller holds no phone.
+    NoBinding,
+    /// The caller named a phone they do not hold.
+    NotHeld,
+    /// The caller holds several phones and named none.
+    PhoneRequired,
+}
+
+/// Which of the caller's `held` bindings a dial goes through: the one of
+/// the phone `asked` for, else the only one. `phone_of` gives a binding's
+/// phone id.
+pub fn choose_held<T>(
+    held: Vec<T>,
+    asked: Option<&str>,
+    phone_of: impl Fn(&T) -> &str,
+) -> Result<T, PhoneChoiceRefusal> {
+    match asked {
+        Some(phone) => held
+            .into_iter()
+            .find(|b| phone_of(b) == phone)
+            .ok_or(PhoneChoiceRefusal::NotHeld),
+        None => {
+            let mut held = held.into_iter();
+            match (held.next(), held.next()) {
+                (None, _) => Err(PhoneChoiceRefusal::NoBinding),
+                (Some(one), None) => Ok(one),
+                (Some(_), Some(_)) => Err(PhoneChoiceRefusal::PhoneRequired),
+            }
+        }
+    }
+}
+
+/// Why a command cannot be handed to the phone over NFC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoutRefusal {
+    /// Finished, or queued past its expiry: it can no longer be dialed.
+    Finished(DialState),
+    /// The phone already has it (delivered or further).
+    Delivered(DialState),
+    /// The binding it was placed under has ended.
+    BindingEnded,
+}
+
+/// Whether a command in `state` may be handed to its phone: it must be
+/// queued and unexpired (`expired`), and its binding must still hold
+/// (`sendable`, which also says queued and unexpired).
+pub fn may_hand_out(state: DialState, expired: bool, sendable: bool) -> Result<(), HandoutRefusal> {
+    if state.is_final() || (state == DialState::Queued && expired) {
+        return Err(HandoutRefusal::Finished(state));
+    }
+    if state != DialState::Queued {
+        return Err(HandoutRefusal::Delivered(state));
+    }
+    if !sendable {
+        return Err(HandoutRefusal::BindingEnded);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +195,47 @@ mod tests {
             do_not_call: vec!["+1".into()],
         });
         assert_eq!(bad.unwrap_err().field, "do_not_call");
+    }
+
+    fn choose(held: &[&str], asked: Option<&str>) -> Result<String, PhoneChoiceRefusal> {
+        let held = held.iter().map(|p| p.to_string()).collect();
+        choose_held(held, asked, |b: &String| b.as_str())
+    }
+
+    #[test]
+    fn a_dial_goes_to_the_named_phone_or_the_only_one() {
+        assert_eq!(choose(&["p1", "p2"], Some("p2")), Ok("p2".into()));
+        assert_eq!(choose(&["p1"], None), Ok("p1".into()));
+        assert_eq!(
+            choose(&["p1"], Some("p9")),
+            Err(PhoneChoiceRefusal::NotHeld)
+        );
+        assert_eq!(choose(&[], None), Err(PhoneChoiceRefusal::NoBinding));
+        assert_eq!(
+            choose(&["p1", "p2"], None),
+            Err(PhoneChoiceRefusal::PhoneRequired)
+        );
+    }
+
+    #[test]
+    fn only_a_queued_live_command_is_handed_out() {
+        use DialState as S;
+        assert_eq!(may_hand_out(S::Queued, false, true), Ok(()));
+        assert_eq!(
+            may_hand_out(S::Queued, true, false),
+            Err(HandoutRefusal::Finished(S::Queued))
+        );
+        assert_eq!(
+            may_hand_out(S::Cancelled, false, false),
+            Err(HandoutRefusal::Finished(S::Cancelled))
+        );
+        assert_eq!(
+            may_hand_out(S::Ringing, false, false),
+            Err(HandoutRefusal::Delivered(S::Ringing))
+        );
+        assert_eq!(
+            may_hand_out(S::Queued, false, false),
+            Err(HandoutRefusal::BindingEnded)
+        );
     }
 }

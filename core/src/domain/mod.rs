@@ -13,6 +13,7 @@ mod email;
 mod phone_number;
 pub mod push_message;
 pub mod push_schedule;
+pub mod recording_link;
 mod text;
 
 pub use email::Email;

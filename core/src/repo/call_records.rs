@@ -1,20 +1,20 @@
-//! Reading call records: one by id, the review list (newest first, keyset),
-//! the sync feed (by change number) and the rows behind statistics. Every
-//! query is scoped to the caller's organisation and to the users the
-//! caller's role may see; `call_ingest` writes them.
-
-use std::collections::HashMap;
+//! The `call_records` table. Reads: one by id, the review list (newest
+//! first, keyset), the sync feed (by change number) and the rows behind
+//! statistics and digests; every one is scoped to the caller's organisation
+//! and to the users the caller's role may see. Writes are the record
+//! ingest's and recording linking's (`usecases::record_ingest`,
+//! `usecases::recordings`), which number each change (`sync_seq`).
 
 use diesel::prelude::*;
 
-use super::recordings::RecordingRow;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{call_records, recordings};
+use crate::db::dialect;
+use crate::db::schema::call_records;
 use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::domain::push_message::{DIGEST_LATEST, Digest, DigestCall};
 use crate::ids::{CallRecordId, OrgId, PhoneId};
 use crate::time::{Micros, to_datetime};
-use crate::wire::{CallDirection, CallRecord, CallResult};
+use crate::wire::{CallDirection, CallRecord, CallResult, Recording};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = call_records)]
@@ -135,7 +135,8 @@ impl CallRecordRow {
         self.dial_id = facts.dial_id.map(|d| d.to_string());
     }
 
-    pub fn to_wire(&self, recording: Option<&RecordingRow>) -> Result<CallRecord, RepoError> {
+    /// The record as sent, with its recording (read from `recordings`).
+    pub fn to_wire(&self, recording: Option<Recording>) -> Result<CallRecord, RepoError> {
         Ok(CallRecord {
             id: self.record_id()?,
             phone_id: stored_id(&self.phone_id)?,
@@ -152,7 +153,7 @@ impl CallRecordRow {
             ended_at: self.ended_at.map(to_datetime),
             duration_secs: self.duration_secs,
             result: self.result()?,
-            recording: recording.map(RecordingRow::to_wire).transpose()?,
+            recording,
             reported_by_phone: self.phone_reported_at.is_some(),
             reported_by_app: self.app_reported_at.is_some(),
             created_at: to_datetime(self.created_at),
@@ -411,32 +412,61 @@ fn in_range<ST>(
         .filter(call_records::sync_seq.le(through))
 }
 
-/// The recordings of `rows`, by recording id, in one query.
-pub fn recordings_of(
+/// The phone's records of `call_ids`.
+pub fn by_call_ids(
     conn: &mut DbConn,
-    rows: &[CallRecordRow],
-) -> Result<HashMap<String, RecordingRow>, RepoError> {
-    let ids: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.recording_id.as_deref())
-        .collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found: Vec<RecordingRow> = recordings::table
-        .filter(recordings::id.eq_any(ids))
-        .select(RecordingRow::as_select())
-        .load(conn)?;
-    Ok(found.into_iter().map(|r| (r.id.clone(), r)).collect())
+    phone_id: &str,
+    call_ids: &[&str],
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    Ok(call_records::table
+        .filter(call_records::phone_id.eq(phone_id))
+        .filter(call_records::call_id.eq_any(call_ids))
+        .select(CallRecordRow::as_select())
+        .load(conn)?)
 }
 
-/// Rows with their recordings, in wire form.
-pub fn to_wire_all(
+/// The phone's record of `call_id` as `(id, owner)`, if it has arrived.
+pub fn id_and_owner(
     conn: &mut DbConn,
-    rows: &[CallRecordRow],
-) -> Result<Vec<CallRecord>, RepoError> {
-    let recordings = recordings_of(conn, rows)?;
-    rows.iter()
-        .map(|r| r.to_wire(r.recording_id.as_ref().and_then(|id| recordings.get(id))))
-        .collect()
+    phone_id: &str,
+    call_id: &str,
+) -> Result<Option<(String, Option<String>)>, RepoError> {
+    Ok(call_records::table
+        .filter(call_records::phone_id.eq(phone_id))
+        .filter(call_records::call_id.eq(call_id))
+        .select((call_records::id, call_records::user_id))
+        .first(conn)
+        .optional()?)
+}
+
+/// New rows, in multi-row INSERTs.
+pub fn insert_many(conn: &mut DbConn, rows: &[CallRecordRow]) -> Result<(), RepoError> {
+    dialect::insert_call_records(conn, rows)?;
+    Ok(())
+}
+
+/// Writes every column of a stored row.
+pub fn update(conn: &mut DbConn, row: &CallRecordRow) -> Result<(), RepoError> {
+    diesel::update(call_records::table.find(row.id.clone()))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Links recording `recording_id` to record `record_id` as change `seq`.
+pub fn link_recording(
+    conn: &mut DbConn,
+    record_id: &str,
+    recording_id: &str,
+    seq: i64,
+    now: Micros,
+) -> Result<(), RepoError> {
+    diesel::update(call_records::table.find(record_id))
+        .set((
+            call_records::recording_id.eq(recording_id),
+            call_records::sync_seq.eq(seq),
+            call_records::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

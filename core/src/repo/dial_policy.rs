@@ -34,8 +34,10 @@ pub fn get(conn: &mut DbConn, org: OrgId) -> Result<(DialRules, Option<Micros>),
     Ok((rules, updated_at))
 }
 
-/// Replaces the whole policy in one transaction.
-pub fn put(
+/// Replaces the whole policy. Call inside a write transaction holding the
+/// organisation's lock (two replacements at once would collide on the rule
+/// keys).
+pub fn replace(
     conn: &mut DbConn,
     org: OrgId,
     rules: &DialRules,
@@ -43,41 +45,36 @@ pub fn put(
     now: Micros,
 ) -> Result<(), RepoError> {
     let org_id = org.to_string();
-    crate::db::write_tx(conn, |conn| {
-        // Two replacements at once would collide on the rule keys.
-        super::orgs::lock(conn, &org_id)?;
-        diesel::delete(dial_rules::table.filter(dial_rules::org_id.eq(&org_id))).execute(conn)?;
-        // One statement per row: MultiConnection has no batch insert.
-        let rows = rules
-            .blocked_prefixes
-            .iter()
-            .map(|v| (BLOCKED_PREFIX, v))
-            .chain(rules.do_not_call.iter().map(|v| (DO_NOT_CALL, v)));
-        for (kind, value) in rows {
-            diesel::insert_into(dial_rules::table)
-                .values((
-                    dial_rules::org_id.eq(&org_id),
-                    dial_rules::kind.eq(kind),
-                    dial_rules::value.eq(value),
-                ))
-                .execute(conn)?;
-        }
-        let updated =
-            diesel::update(dial_policies::table.filter(dial_policies::org_id.eq(&org_id)))
-                .set((
-                    dial_policies::updated_at.eq(now),
-                    dial_policies::updated_by.eq(by.to_string()),
-                ))
-                .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(dial_policies::table)
-                .values((
-                    dial_policies::org_id.eq(&org_id),
-                    dial_policies::updated_at.eq(now),
-                    dial_policies::updated_by.eq(by.to_string()),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
+    diesel::delete(dial_rules::table.filter(dial_rules::org_id.eq(&org_id))).execute(conn)?;
+    // One statement per row: MultiConnection has no batch insert.
+    let rows = rules
+        .blocked_prefixes
+        .iter()
+        .map(|v| (BLOCKED_PREFIX, v))
+        .chain(rules.do_not_call.iter().map(|v| (DO_NOT_CALL, v)));
+    for (kind, value) in rows {
+        diesel::insert_into(dial_rules::table)
+            .values((
+                dial_rules::org_id.eq(&org_id),
+                dial_rules::kind.eq(kind),
+                dial_rules::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    let updated = diesel::update(dial_policies::table.filter(dial_policies::org_id.eq(&org_id)))
+        .set((
+            dial_policies::updated_at.eq(now),
+            dial_policies::updated_by.eq(by.to_string()),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(dial_policies::table)
+            .values((
+                dial_policies::org_id.eq(&org_id),
+                dial_policies::updated_at.eq(now),
+                dial_policies::updated_by.eq(by.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }

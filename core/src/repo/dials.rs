@@ -1,25 +1,16 @@
-//! Dial commands: the stored source of truth for what a phone was asked to
-//! dial (docs/dialing.md). Creation checks the binding and the dial policy
-//! and honours the Idempotency-Key in one transaction that locks the
-//! binding's row and then the user's row, the order binding changes take
-//! them in (docs/decisions/0003): a concurrent unbind either waits for the
-//! command (which it then strands: commands of an ended binding are never
-//! sent) or wins, and the dial sees the binding gone. Dials of different
-//! phones do not wait for each other. State changes are compare-and-set on
-//! the current state and write the user's live event in the same
-//! transaction.
+//! The `dial_commands` table: the stored source of truth for what a phone
+//! was asked to dial (docs/dialing.md). Placing, cancelling and advancing a
+//! command (with its locks and the user's event) is `usecases::dials`;
+//! here are the rows, the compare-and-set state update and the reads.
 
 use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{bindings, dial_commands, phones};
-use crate::domain::dial_lifecycle::{self, Step};
-use crate::domain::dial_policy::Refusal;
-use crate::domain::{DialNumber, FieldError};
+use crate::db::schema::{bindings, dial_commands};
 use crate::ids::{DialId, OrgId, PhoneId, UserId};
-use crate::time::{Micros, now_micros, to_datetime};
-use crate::wire::{AppEvent, Dial, DialFailure, DialState, Page};
+use crate::time::{Micros, to_datetime};
+use crate::wire::{Dial, DialFailure, DialState, Page};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dial_commands)]
@@ -82,193 +73,25 @@ impl DialRow {
     }
 }
 
-/// A client's Idempotency-Key and a hash of the request it came with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Idempotency {
-    pub key: String,
-    pub request_hash: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewDial {
-    pub org: OrgId,
-    pub user: UserId,
-    pub phone: Option<PhoneId>,
-    /// Read in the country of the held phone's own number when national.
-    pub number: DialNumber,
-    pub idempotency: Option<Idempotency>,
-    /// How long the phone may still act on it.
-    pub ttl: Micros,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Created {
-    New(DialRow),
-    /// The same Idempotency-Key and request again: the first command.
-    Replayed(DialRow),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DialError {
-    #[error("you hold no phone")]
-    NoBinding,
-    #[error("you do not hold this phone")]
-    NotHeld,
-    #[error("you hold several phones; say which")]
-    PhoneRequired,
-    #[error("the dial policy refuses the number")]
-    Refused(Refusal),
-    #[error("the Idempotency-Key was used with a different request")]
-    KeyReused,
-    /// The number cannot be read for the phone that would dial it.
-    #[error("{0}")]
-    Number(FieldError),
-    #[error(transparent)]
-    Repo(#[from] RepoError),
-}
-
-impl From<diesel::result::Error> for DialError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Repo(e.into())
-    }
-}
-
-impl From<crate::db::DbError> for DialError {
-    fn from(e: crate::db::DbError) -> Self {
-        Self::Repo(e.into())
-    }
-}
-
-pub fn create(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
-    // A retry of a stored request needs no lock (and no binding any more).
-    if let Some(idem) = &req.idempotency
-        && let Some(done) = replay(conn, req.user, idem)?
-    {
-        return Ok(done);
-    }
-    let outcome = crate::db::write_tx(conn, |conn| create_locked(conn, req));
-    match (outcome, &req.idempotency) {
-        // Two requests with one key raced past the lookup (impossible under
-        // the user lock, kept as the index's second line): the first won.
-        (Err(DialError::Repo(RepoError::Conflict)), Some(idem)) => {
-            replay(conn, req.user, idem)?.ok_or(DialError::Repo(RepoError::Conflict))
-        }
-        (outcome, _) => outcome,
-    }
-}
-
-fn replay(
+/// The user's command stored under Idempotency-Key `key`, if any.
+pub fn find_by_idempotency_key(
     conn: &mut DbConn,
     user: UserId,
-    idem: &Idempotency,
-) -> Result<Option<Created>, DialError> {
-    let existing: Option<DialRow> = dial_commands::table
+    key: &str,
+) -> Result<Option<DialRow>, RepoError> {
+    Ok(dial_commands::table
         .filter(dial_commands::user_id.eq(user.to_string()))
-        .filter(dial_commands::idempotency_key.eq(&idem.key))
+        .filter(dial_commands::idempotency_key.eq(key))
         .select(DialRow::as_select())
         .first(conn)
-        .optional()?;
-    match existing {
-        None => Ok(None),
-        Some(row) if row.request_hash.as_deref() == Some(idem.request_hash.as_str()) => {
-            Ok(Some(Created::Replayed(row)))
-        }
-        Some(_) => Err(DialError::KeyReused),
-    }
+        .optional()?)
 }
 
-fn create_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
-    let now = now_micros();
-    let user_id = req.user.to_string();
-    let held = super::bindings::held_by(conn, &user_id, now)?;
-    let binding = match req.phone {
-        Some(phone) => held
-            .into_iter()
-            .find(|b| b.phone_id == phone.to_string())
-            .ok_or(DialError::NotHeld)?,
-        None => {
-            let mut held = held.into_iter();
-            match (held.next(), held.next()) {
-                (None, _) => return Err(DialError::NoBinding),
-                (Some(one), None) => one,
-                (Some(_), Some(_)) => return Err(DialError::PhoneRequired),
-            }
-        }
-    };
-    if !super::bindings::lock_active(conn, &binding.id)? {
-        // Ended between the read and the lock.
-        return Err(match req.phone {
-            Some(_) => DialError::NotHeld,
-            None => DialError::NoBinding,
-        });
-    }
-    super::users::lock(conn, &user_id)?;
-    // Concurrent requests with one key serialise on the user's lock.
-    if let Some(idem) = &req.idempotency
-        && let Some(done) = replay(conn, req.user, idem)?
-    {
-        return Ok(done);
-    }
-    let phone_number: String = phones::table
-        .filter(phones::id.eq(&binding.phone_id))
-        .select(phones::number_e164)
-        .first(conn)
-        .map_err(RepoError::from)?;
-    let number = req
-        .number
-        .resolve("number", &phone_number)
-        .map_err(DialError::Number)?;
-    let (rules, _) = super::dial_policy::get(conn, req.org)?;
-    rules.check(&number).map_err(DialError::Refused)?;
-    let row = DialRow {
-        id: DialId::new().to_string(),
-        org_id: req.org.to_string(),
-        user_id: req.user.to_string(),
-        phone_id: binding.phone_id,
-        binding_id: binding.id,
-        number: number.into_inner(),
-        state: DialState::Queued.as_str().to_owned(),
-        failure: None,
-        idempotency_key: req.idempotency.as_ref().map(|i| i.key.clone()),
-        request_hash: req.idempotency.as_ref().map(|i| i.request_hash.clone()),
-        created_at: now,
-        expires_at: now + req.ttl,
-        delivered_at: None,
-        updated_at: now,
-    };
+pub fn insert(conn: &mut DbConn, row: &DialRow) -> Result<(), RepoError> {
     diesel::insert_into(dial_commands::table)
-        .values(&row)
-        .execute(conn)
-        .map_err(RepoError::from)?;
-    announce(conn, &row)?;
-    Ok(Created::New(row))
-}
-
-/// Writes the user's live event for the row's current state.
-fn announce(conn: &mut DbConn, row: &DialRow) -> Result<(), RepoError> {
-    let event = AppEvent::Dial {
-        dial: row.to_wire()?,
-    };
-    crate::usecases::app_events::record(conn, &row.org_id, &row.user_id, &event, row.updated_at)
-}
-
-/// The result of asking a command to move to a state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Moved {
-    Changed(DialRow),
-    /// It was already there (a repeated event).
-    Unchanged(DialRow),
-    /// Not allowed from its current state (the row as it is).
-    Refused(DialRow),
-}
-
-impl Moved {
-    /// The command as it is now, whatever happened.
-    pub fn row(&self) -> &DialRow {
-        match self {
-            Self::Changed(row) | Self::Unchanged(row) | Self::Refused(row) => row,
-        }
-    }
+        .values(row)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Which commands a caller may move.
@@ -280,43 +103,8 @@ pub enum Scope {
     Org(OrgId),
 }
 
-/// Moves a command to `to`. Any report of a queued command past its expiry
-/// makes it `expired` instead: the phone must not dial it.
-pub fn advance(
-    conn: &mut DbConn,
-    scope: Scope,
-    id: DialId,
-    to: DialState,
-    failure: Option<DialFailure>,
-    now: Micros,
-) -> Result<Moved, RepoError> {
-    // Compare-and-set on the state: a concurrent change makes the update
-    // miss, and the loop reads the new state and decides again.
-    loop {
-        let row = find(conn, scope, id)?.ok_or(RepoError::NotFound)?;
-        let from = row.state()?;
-        // A command past its expiry must not be dialed: whatever the phone
-        // says about it first (ack, a call report) expires it instead.
-        let to = if from == DialState::Queued && row.expires_at <= now && to != DialState::Cancelled
-        {
-            DialState::Expired
-        } else {
-            to
-        };
-        match dial_lifecycle::step(from, to) {
-            Step::Repeat => return Ok(Moved::Unchanged(row)),
-            Step::Refuse => return Ok(Moved::Refused(row)),
-            Step::Apply => {}
-        }
-        if let Some(moved) =
-            crate::db::write_tx(conn, |conn| set_state(conn, &row, to, failure, now))?
-        {
-            return Ok(Moved::Changed(moved));
-        }
-    }
-}
-
-fn find(conn: &mut DbConn, scope: Scope, id: DialId) -> Result<Option<DialRow>, RepoError> {
+/// The command `id`, if `scope` may move it.
+pub fn find(conn: &mut DbConn, scope: Scope, id: DialId) -> Result<Option<DialRow>, RepoError> {
     let query = dial_commands::table
         .filter(dial_commands::id.eq(id.to_string()))
         .select(DialRow::as_select())
@@ -328,8 +116,9 @@ fn find(conn: &mut DbConn, scope: Scope, id: DialId) -> Result<Option<DialRow>, 
     Ok(query.first(conn).optional()?)
 }
 
-/// The update itself; `None` when the row's state changed since it was read.
-fn set_state(
+/// Compare-and-set of the command's state from the one in `row` to `to`;
+/// `None` when the row's state changed since it was read (nothing written).
+pub fn set_state(
     conn: &mut DbConn,
     row: &DialRow,
     to: DialState,
@@ -363,15 +152,13 @@ fn set_state(
     if updated == 0 {
         return Ok(None);
     }
-    let moved = DialRow {
+    Ok(Some(DialRow {
         state: to.as_str().to_owned(),
         failure,
         delivered_at,
         updated_at: now,
         ..row.clone()
-    };
-    announce(conn, &moved)?;
-    Ok(Some(moved))
+    }))
 }
 
 /// Queued commands whose binding still holds (a command never reaches the
@@ -429,26 +216,35 @@ pub fn unacknowledged(
         .load(conn)?)
 }
 
-/// Marks queued commands past their expiry `expired`, at most `limit`;
-/// returns those it changed.
-pub fn expire_due(conn: &mut DbConn, now: Micros, limit: i64) -> Result<Vec<DialRow>, RepoError> {
-    let due: Vec<DialRow> = dial_commands::table
+/// Queued commands past their expiry, oldest expiry first, at most `limit`.
+pub fn due_to_expire(
+    conn: &mut DbConn,
+    now: Micros,
+    limit: i64,
+) -> Result<Vec<DialRow>, RepoError> {
+    Ok(dial_commands::table
         .filter(dial_commands::state.eq(DialState::Queued.as_str()))
         .filter(dial_commands::expires_at.le(now))
         .order(dial_commands::expires_at.asc())
         .limit(limit)
         .select(DialRow::as_select())
-        .load(conn)?;
-    let mut expired = Vec::with_capacity(due.len());
-    for row in due {
-        // Each row on its own: an ack racing the sweep wins or loses whole.
-        if let Some(moved) = crate::db::write_tx(conn, |conn| {
-            set_state(conn, &row, DialState::Expired, None, now)
-        })? {
-            expired.push(moved);
-        }
-    }
-    Ok(expired)
+        .load(conn)?)
+}
+
+/// Of the commands `ids`, those sent to `phone_id` of the organisation,
+/// each with the user who asked for it: `(dial id, user id)`.
+pub fn users_of(
+    conn: &mut DbConn,
+    org_id: &str,
+    phone_id: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, RepoError> {
+    Ok(dial_commands::table
+        .filter(dial_commands::org_id.eq(org_id))
+        .filter(dial_commands::phone_id.eq(phone_id))
+        .filter(dial_commands::id.eq_any(ids))
+        .select((dial_commands::id, dial_commands::user_id))
+        .load(conn)?)
 }
 
 pub fn get(

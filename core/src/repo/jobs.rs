@@ -9,7 +9,8 @@
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError};
-use crate::db::schema::jobs;
+use crate::db::dialect;
+use crate::db::schema::{jobs, push_devices};
 use crate::domain::push_message::PushMessage;
 use crate::ids::JobId;
 use crate::time::Micros;
@@ -48,7 +49,9 @@ impl JobRow {
 pub const PUSH: &str = "push";
 
 /// Queues `message` for each of the user's devices; returns how many jobs.
-/// Call inside the transaction of the change it reports.
+/// Call inside the transaction of the change it reports. (It reads the
+/// user's device ids itself, by table and not through `push_devices`, so
+/// the event log can queue its pushes without a use case.)
 pub fn enqueue_push(
     conn: &mut DbConn,
     org_id: &str,
@@ -57,20 +60,38 @@ pub fn enqueue_push(
     message: &PushMessage,
     now: Micros,
 ) -> Result<usize, RepoError> {
-    let devices = super::push_devices::ids_of(conn, user_id)?;
+    let devices: Vec<String> = push_devices::table
+        .filter(push_devices::user_id.eq(user_id))
+        .order(push_devices::id.asc())
+        .select(push_devices::id)
+        .load(conn)?;
+    enqueue_push_to(conn, org_id, user_id, &devices, topic, message, now)
+}
+
+/// Queues `message` once for each of `devices` (the user's); returns how
+/// many jobs.
+pub fn enqueue_push_to(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    devices: &[String],
+    topic: &str,
+    message: &PushMessage,
+    now: Micros,
+) -> Result<usize, RepoError> {
     if devices.is_empty() {
         return Ok(0);
     }
     let payload = serde_json::to_string(message)
         .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
     let rows: Vec<JobRow> = devices
-        .into_iter()
+        .iter()
         .map(|device| JobRow {
             id: JobId::new().to_string(),
             kind: PUSH.into(),
             org_id: org_id.to_owned(),
             user_id: Some(user_id.to_owned()),
-            device_id: Some(device),
+            device_id: Some(device.clone()),
             topic: topic.to_owned(),
             payload: payload.clone(),
             run_at: now,
@@ -85,14 +106,8 @@ pub fn enqueue_push(
             finished_at: None,
         })
         .collect();
-    let count = rows.len();
-    // Batch inserts exist per backend, not for the multi-backend connection.
-    let query = diesel::insert_into(jobs::table).values(&rows);
-    match conn {
-        DbConn::Postgresql(pg) => query.execute(pg)?,
-        DbConn::Sqlite(lite) => query.execute(lite)?,
-    };
-    Ok(count)
+    dialect::insert_jobs(conn, &rows)?;
+    Ok(rows.len())
 }
 
 /// A job as claimed.
@@ -105,60 +120,47 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
-/// first. Runs its own write transaction.
-pub fn claim(
+/// first. Call inside a write transaction (the rows stay locked on
+/// PostgreSQL until it commits).
+pub fn claim_due(
     conn: &mut DbConn,
     owner: &str,
     now: Micros,
     lease_until: Micros,
     limit: i64,
 ) -> Result<Vec<Claimed>, RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        let due = || {
-            jobs::table
-                .filter(jobs::outcome.is_null())
-                .filter(jobs::run_at.le(now))
-                .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
-                .order(jobs::run_at.asc())
-                .limit(limit)
-                .select((jobs::id, jobs::in_flight))
-        };
-        let found: Vec<(String, i64)> = match conn {
-            DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
-            DbConn::Sqlite(lite) => due().load(lite)?,
-        };
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
-        diesel::update(jobs::table.filter(jobs::id.eq_any(&ids)))
-            .set((
-                jobs::lease_owner.eq(owner),
-                jobs::lease_until.eq(lease_until),
-                jobs::attempts.eq(jobs::attempts + 1),
-                // Still in flight: the last holder died mid-send.
-                jobs::possible_duplicates.eq(jobs::possible_duplicates + jobs::in_flight),
-                jobs::in_flight.eq(1),
-            ))
-            .execute(conn)?;
-        let taken_over: std::collections::HashSet<&str> = found
-            .iter()
-            .filter(|(_, in_flight)| *in_flight == 1)
-            .map(|(id, _)| id.as_str())
-            .collect();
-        let rows: Vec<JobRow> = jobs::table
-            .filter(jobs::id.eq_any(&ids))
-            .order(jobs::run_at.asc())
-            .select(JobRow::as_select())
-            .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|job| Claimed {
-                taken_over: taken_over.contains(job.id.as_str()),
-                job,
-            })
-            .collect())
-    })
+    let found = dialect::lock_due_jobs(conn, now, limit)?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+    diesel::update(jobs::table.filter(jobs::id.eq_any(&ids)))
+        .set((
+            jobs::lease_owner.eq(owner),
+            jobs::lease_until.eq(lease_until),
+            jobs::attempts.eq(jobs::attempts + 1),
+            // Still in flight: the last holder died mid-send.
+            jobs::possible_duplicates.eq(jobs::possible_duplicates + jobs::in_flight),
+            jobs::in_flight.eq(1),
+        ))
+        .execute(conn)?;
+    let taken_over: std::collections::HashSet<&str> = found
+        .iter()
+        .filter(|(_, in_flight)| *in_flight == 1)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let rows: Vec<JobRow> = jobs::table
+        .filter(jobs::id.eq_any(&ids))
+        .order(jobs::run_at.asc())
+        .select(JobRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|job| Claimed {
+            taken_over: taken_over.contains(job.id.as_str()),
+            job,
+        })
+        .collect())
 }
 
 /// How a claimed job ended.

@@ -7,7 +7,6 @@ pub mod binding_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
-pub mod call_ingest;
 pub mod call_records;
 pub mod dial_policy;
 pub mod dials;

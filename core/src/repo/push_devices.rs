@@ -5,11 +5,11 @@
 use diesel::prelude::*;
 use sha2::{Digest as _, Sha256};
 
-use super::{DbConn, RepoError, push_schedules, stored_id};
+use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{push_dead_tokens, push_devices};
 use crate::ids::{OrgId, PushDeviceId, UserId};
 use crate::time::{Micros, to_datetime};
-use crate::wire::{MAX_PUSH_DEVICES_PER_USER, PushDevice, PushPlatform};
+use crate::wire::{PushDevice, PushPlatform};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = push_devices)]
@@ -42,68 +42,52 @@ impl PushDeviceRow {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RegisterError {
-    #[error("FCM reported this token unregistered")]
-    Dead,
-    #[error("the user has the most devices allowed")]
-    TooMany,
-    #[error(transparent)]
-    Repo(#[from] RepoError),
-}
-
-impl From<diesel::result::Error> for RegisterError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Repo(e.into())
-    }
-}
-
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Registers `token` for the user; `(row, created)`. Call inside a write
-/// transaction: it also makes sure the user has a push schedule. The user's
-/// row lock is taken first and held to commit, so concurrent registrations
-/// by one user count and insert one at a time and the cap holds (on
-/// PostgreSQL two of them would otherwise both count 9 and both insert).
-pub fn register(
-    conn: &mut DbConn,
-    org: OrgId,
-    user: UserId,
-    time_zone: &str,
-    platform: PushPlatform,
-    token: &str,
-    now: Micros,
-) -> Result<(PushDeviceRow, bool), RegisterError> {
-    super::users::lock(conn, &user.to_string())?;
+/// Whether FCM once reported `token` unregistered.
+pub fn is_dead(conn: &mut DbConn, token: &str) -> Result<bool, RepoError> {
     let dead: i64 = push_dead_tokens::table
         .filter(push_dead_tokens::token_sha256.eq(token_hash(token)))
         .count()
         .get_result(conn)?;
-    if dead > 0 {
-        return Err(RegisterError::Dead);
-    }
-    let existing: Option<PushDeviceRow> = push_devices::table
+    Ok(dead > 0)
+}
+
+/// The device registered with `token`, whoever's it is.
+pub fn find_by_token(conn: &mut DbConn, token: &str) -> Result<Option<PushDeviceRow>, RepoError> {
+    Ok(push_devices::table
         .filter(push_devices::token.eq(token))
         .select(PushDeviceRow::as_select())
         .first(conn)
-        .optional()?;
-    if let Some(row) = existing {
-        if row.user_id == user.to_string() && row.platform == platform.as_str() {
-            return Ok((row, false));
-        }
-        // The install changed hands (or platforms): the old owner loses it.
-        remove(conn, &row.id)?;
-    }
-    let owned: i64 = push_devices::table
+        .optional()?)
+}
+
+/// How many devices the user has.
+pub fn count_of(conn: &mut DbConn, user: UserId) -> Result<i64, RepoError> {
+    Ok(push_devices::table
         .filter(push_devices::user_id.eq(user.to_string()))
         .count()
-        .get_result(conn)?;
-    if owned >= MAX_PUSH_DEVICES_PER_USER as i64 {
-        return Err(RegisterError::TooMany);
-    }
-    let row = PushDeviceRow {
+        .get_result(conn)?)
+}
+
+pub fn insert(conn: &mut DbConn, row: &PushDeviceRow) -> Result<(), RepoError> {
+    diesel::insert_into(push_devices::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A new row for `token` (not yet stored).
+pub fn new_row(
+    org: OrgId,
+    user: UserId,
+    platform: PushPlatform,
+    token: &str,
+    now: Micros,
+) -> PushDeviceRow {
+    PushDeviceRow {
         id: PushDeviceId::new().to_string(),
         org_id: org.to_string(),
         user_id: user.to_string(),
@@ -111,12 +95,7 @@ pub fn register(
         token: token.to_owned(),
         created_at: now,
         last_sent_at: None,
-    };
-    diesel::insert_into(push_devices::table)
-        .values(&row)
-        .execute(conn)?;
-    push_schedules::ensure(conn, org, user, time_zone, now)?;
-    Ok((row, true))
+    }
 }
 
 /// The user's devices, oldest first.
@@ -137,49 +116,41 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<PushDeviceRow>, RepoErr
         .optional()?)
 }
 
-/// Deletes the user's device; `NotFound` when it is not theirs.
-pub fn delete(
+/// Whether device `id` is the user's (in their organisation).
+pub fn is_owned_by(
     conn: &mut DbConn,
     org: OrgId,
     user: UserId,
     id: PushDeviceId,
-) -> Result<(), RepoError> {
+) -> Result<bool, RepoError> {
     let owned: i64 = push_devices::table
         .filter(push_devices::id.eq(id.to_string()))
         .filter(push_devices::org_id.eq(org.to_string()))
         .filter(push_devices::user_id.eq(user.to_string()))
         .count()
         .get_result(conn)?;
-    if owned == 0 {
-        return Err(RepoError::NotFound);
-    }
-    remove(conn, &id.to_string())
+    Ok(owned > 0)
 }
 
-/// Removes a device and drops its pending sends.
-fn remove(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
+/// Deletes a device row (its pending jobs are the caller's to drop).
+pub fn remove(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
     diesel::delete(push_devices::table.find(id)).execute(conn)?;
-    super::jobs::drop_pending_for_device(conn, id, "device removed")?;
     Ok(())
 }
 
-/// FCM said the token is gone: forget the device and never accept the
-/// token again.
-pub fn bury(conn: &mut DbConn, device_id: &str, token: &str, now: Micros) -> Result<(), RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        remove(conn, device_id)?;
-        let inserted = diesel::insert_into(push_dead_tokens::table)
-            .values((
-                push_dead_tokens::token_sha256.eq(token_hash(token)),
-                push_dead_tokens::dead_at.eq(now),
-            ))
-            .execute(conn);
-        match inserted.map_err(RepoError::from) {
-            // Two sends to the token both heard UNREGISTERED.
-            Ok(_) | Err(RepoError::Conflict) => Ok(()),
-            Err(e) => Err(e),
-        }
-    })
+/// Remembers `token` as dead, so it is refused if registered again. Two
+/// sends to the token that both heard UNREGISTERED remember it once.
+pub fn remember_dead(conn: &mut DbConn, token: &str, now: Micros) -> Result<(), RepoError> {
+    let inserted = diesel::insert_into(push_dead_tokens::table)
+        .values((
+            push_dead_tokens::token_sha256.eq(token_hash(token)),
+            push_dead_tokens::dead_at.eq(now),
+        ))
+        .execute(conn);
+    match inserted.map_err(RepoError::from) {
+        Ok(_) | Err(RepoError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Notes a delivered push.

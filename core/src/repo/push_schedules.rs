@@ -7,7 +7,8 @@
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::{DbConn, RepoError, sync_seq};
+use super::{DbConn, RepoError};
+use crate::db::dialect;
 use crate::db::schema::{push_default_schedules, push_schedules, users};
 use crate::domain::push_schedule::{ScheduleRule, format_daily_at, parse_daily_at};
 use crate::ids::{OrgId, UserId};
@@ -94,7 +95,8 @@ const RETIME_BATCH: i64 = 1000;
 
 /// Sets the organisation's default and moves every user who follows it
 /// onto it; returns how many users that was. Call inside a write
-/// transaction.
+/// transaction. (Reads the followers' time zones from `users` in the same
+/// query.)
 pub fn set_org_default(
     conn: &mut DbConn,
     org: OrgId,
@@ -118,7 +120,9 @@ pub fn set_org_default(
             .values((push_default_schedules::org_id.eq(org.to_string()), values()))
             .execute(conn)?;
     }
-    lock_followers(conn, org)?;
+    // Locked in user id order: call ingest locks schedule rows in the same
+    // order (`due_now_for_new_records`), so the two cannot deadlock.
+    dialect::lock_schedule_followers(conn, &org.to_string())?;
     let mut moved = 0;
     let mut after = String::new();
     loop {
@@ -161,22 +165,6 @@ fn keep_pending(
     })
 }
 
-/// Locks the rows of the users who follow the organisation's default, in
-/// user id order: call ingest locks schedule rows in the same order (see
-/// `due_now_for_new_records`), so the two cannot deadlock.
-fn lock_followers(conn: &mut DbConn, org: OrgId) -> Result<(), RepoError> {
-    if let DbConn::Postgresql(pg) = conn {
-        push_schedules::table
-            .filter(push_schedules::org_id.eq(org.to_string()))
-            .filter(push_schedules::custom.eq(0))
-            .order(push_schedules::user_id.asc())
-            .select(push_schedules::user_id)
-            .for_update()
-            .load::<String>(pg)?;
-    }
-    Ok(())
-}
-
 fn write_rule(
     conn: &mut DbConn,
     user: &str,
@@ -212,29 +200,17 @@ pub fn get(conn: &mut DbConn, user: UserId) -> Result<Option<ScheduleRow>, RepoE
         .optional()?)
 }
 
-/// Gives the user a row following the organisation's default, if they have
-/// none. Their cursor starts at the present: the first digest covers what
-/// arrives from now on, not the whole history.
-pub fn ensure(
-    conn: &mut DbConn,
+/// A row for `user` following `rule` (the organisation's default), their
+/// cursor at `pushed_seq` and first due after `now`; not yet stored.
+pub fn new_row(
     org: OrgId,
     user: UserId,
+    rule: &ScheduleRule,
     time_zone: &str,
+    pushed_seq: i64,
     now: Micros,
-) -> Result<ScheduleRow, RepoError> {
-    if let Some(row) = get(conn, user)? {
-        return Ok(row);
-    }
-    // One schedule per user: two first requests of one user (registering a
-    // device, setting a schedule, asking for a digest) would both insert and
-    // the second fail on the key. Under the user's row lock the second sees
-    // the first's row (lock order: user row, then schedule row).
-    super::users::lock(conn, &user.to_string())?;
-    if let Some(row) = get(conn, user)? {
-        return Ok(row);
-    }
-    let rule = org_default(conn, org)?;
-    let row = ScheduleRow {
+) -> ScheduleRow {
+    ScheduleRow {
         user_id: user.to_string(),
         org_id: org.to_string(),
         custom: 0,
@@ -242,15 +218,18 @@ pub fn ensure(
         every_minutes: rule.every_minutes.map(i64::from),
         on_missed_call: i64::from(rule.on_missed_call),
         on_new_records: i64::from(rule.on_new_records),
-        pushed_seq: sync_seq::current(conn, &org.to_string())?,
+        pushed_seq,
         last_pushed_at: None,
-        next_due_at: next_due(&rule, time_zone, now, None),
+        next_due_at: next_due(rule, time_zone, now, None),
         updated_at: now,
-    };
+    }
+}
+
+pub fn insert(conn: &mut DbConn, row: &ScheduleRow) -> Result<(), RepoError> {
     diesel::insert_into(push_schedules::table)
-        .values(&row)
+        .values(row)
         .execute(conn)?;
-    Ok(row)
+    Ok(())
 }
 
 /// Takes the user's schedule row lock (PostgreSQL; SQLite's writer
@@ -264,7 +243,7 @@ pub fn lock(conn: &mut DbConn, user: &str) -> Result<(), RepoError> {
 }
 
 /// Sets the user's own rule, or (`None`) makes them follow the default
-/// again. Call inside a write transaction.
+/// again. Call inside a write transaction, on a row that exists.
 pub fn set_user_rule(
     conn: &mut DbConn,
     org: OrgId,
@@ -273,7 +252,6 @@ pub fn set_user_rule(
     rule: Option<&ScheduleRule>,
     now: Micros,
 ) -> Result<ScheduleRow, RepoError> {
-    ensure(conn, org, user, time_zone, now)?;
     lock(conn, &user.to_string())?;
     let (custom, rule) = match rule {
         Some(rule) => (true, *rule),
@@ -323,18 +301,7 @@ pub fn claim_due(
     now: Micros,
     limit: i64,
 ) -> Result<Vec<DueSchedule>, RepoError> {
-    let query = || {
-        push_schedules::table
-            .filter(push_schedules::next_due_at.le(now))
-            .order(push_schedules::next_due_at.asc())
-            .limit(limit)
-            // Column order equals the struct's; `as_select` would fix one backend.
-            .select(push_schedules::all_columns)
-    };
-    let rows: Vec<ScheduleRow> = match conn {
-        DbConn::Postgresql(pg) => query().for_update().skip_locked().load(pg)?,
-        DbConn::Sqlite(lite) => query().load(lite)?,
-    };
+    let rows = dialect::lock_due_schedules(conn, now, limit)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -406,28 +373,7 @@ pub fn due_now_for_new_records(
     if users.is_empty() {
         return Ok(());
     }
-    let wanted = || {
-        push_schedules::table
-            .filter(push_schedules::user_id.eq_any(users))
-            .filter(
-                push_schedules::on_new_records
-                    .eq(1)
-                    .or(push_schedules::on_missed_call
-                        .eq(1)
-                        .and(push_schedules::user_id.eq_any(missed))),
-            )
-            .filter(
-                push_schedules::next_due_at
-                    .is_null()
-                    .or(push_schedules::next_due_at.gt(now)),
-            )
-            .order(push_schedules::user_id.asc())
-            .select(push_schedules::user_id)
-    };
-    let due: Vec<String> = match conn {
-        DbConn::Postgresql(pg) => wanted().for_update().load(pg)?,
-        DbConn::Sqlite(lite) => wanted().load(lite)?,
-    };
+    let due = dialect::lock_schedules_due_on_records(conn, users, missed, now)?;
     if !due.is_empty() {
         diesel::update(push_schedules::table.filter(push_schedules::user_id.eq_any(&due)))
             .set(push_schedules::next_due_at.eq(now))

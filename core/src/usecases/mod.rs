@@ -9,6 +9,12 @@
 //! each other), and once the transaction has committed runs what follows
 //! it ([`AfterCommit`]: frames to phones, wakes of users' event streams).
 //!
+//! An entry point is async and runs its transaction through the pool. One
+//! with after-commit effects takes [`Services`]; one with none (push
+//! schedules and jobs, record ingest, recordings, the dial policy) takes
+//! only the [`Database`], so the worker's push loops need no relay. Sync
+//! `*_in` functions take a connection for callers that hold one already.
+//!
 //! API handlers and worker loops call use cases and nothing else writes, so
 //! a binding ended by the worker's expiry sweep tells the phone exactly as
 //! one ended through the API does.
@@ -18,12 +24,23 @@ pub mod app_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod dial_policy;
+pub mod dial_reports;
+pub mod dial_sweeps;
+pub mod dials;
+pub mod digests;
 pub mod grants;
 pub mod housekeeping;
 pub mod orgs;
 pub mod phone_frames;
 pub mod phones;
 pub mod provisioning;
+pub mod push_devices;
+pub mod push_jobs;
+pub mod push_schedules;
+pub mod record_ingest;
+pub mod record_reads;
+pub mod recordings;
 pub mod sessions;
 pub mod teams;
 pub mod users;
@@ -35,7 +52,7 @@ use crate::relay::Relay;
 
 /// What every use case may touch: the database and the relay that carries
 /// after-commit notices to phones and to users' streams. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Services {
     pub db: Database,
     pub relay: Relay,

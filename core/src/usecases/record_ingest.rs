@@ -12,14 +12,15 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::call_records::CallRecordRow;
-use super::{DbConn, RepoError, push_schedules, recordings, sync_seq};
-use crate::db::schema::recordings as recordings_t;
-use crate::db::schema::{bindings, call_records, dial_commands};
-use crate::db::write_tx;
+use crate::db::Database;
+use crate::db::schema::bindings;
+use crate::db::{DbConn, write_tx};
 use crate::domain::FieldError;
 use crate::domain::call_facts::{CallFacts, Reporter};
+use crate::domain::recording_link::may_link;
 use crate::ids::{CallRecordId, OrgId, PhoneId, UserId};
+use crate::repo::call_records::{self, CallRecordRow};
+use crate::repo::{RepoError, dials, push_schedules, recordings, sync_seq};
 use crate::time::Micros;
 use crate::wire::CallDirection;
 
@@ -47,8 +48,19 @@ pub enum ItemOutcome {
     Rejected(FieldError),
 }
 
-/// Stores `items` (already checked by `CallFacts::parse`); one outcome per
-/// item, in order.
+/// Stores an uploaded batch (already checked by `CallFacts::parse`); one
+/// outcome per item, in order. Nothing follows the commit: the digests the
+/// new records make due are due in the same transaction.
+pub async fn store(
+    db: &Database,
+    who: Uploader,
+    items: Vec<CallFacts>,
+    now: Micros,
+) -> Result<Vec<ItemOutcome>, RepoError> {
+    db.run(move |conn| ingest(conn, &who, &items, now)).await
+}
+
+/// [`store`] on a connection.
 pub fn ingest(
     conn: &mut DbConn,
     who: &Uploader,
@@ -96,7 +108,7 @@ struct StoredRecording {
 impl StoredRecording {
     /// The recording's id if it may belong to a call of `owner`.
     fn for_owner(&self, owner: Option<&str>) -> Option<String> {
-        recordings::may_link(self.uploaded_by.as_deref(), owner).then(|| self.id.clone())
+        may_link(self.uploaded_by.as_deref(), owner).then(|| self.id.clone())
     }
 }
 
@@ -120,21 +132,9 @@ impl Context {
         let mut stored = HashMap::new();
         let mut recordings_by_call = HashMap::new();
         for chunk in keys.chunks(KEY_CHUNK) {
-            let rows: Vec<CallRecordRow> = call_records::table
-                .filter(call_records::phone_id.eq(phone_id))
-                .filter(call_records::call_id.eq_any(chunk))
-                .select(CallRecordRow::as_select())
-                .load(conn)?;
+            let rows = call_records::by_call_ids(conn, phone_id, chunk)?;
             stored.extend(rows.into_iter().map(|r| (r.call_id.clone(), r)));
-            let found: Vec<(String, String, Option<String>)> = recordings_t::table
-                .filter(recordings_t::phone_id.eq(phone_id))
-                .filter(recordings_t::call_id.eq_any(chunk))
-                .select((
-                    recordings_t::call_id,
-                    recordings_t::id,
-                    recordings_t::uploaded_by,
-                ))
-                .load(conn)?;
+            let found = recordings::for_calls(conn, phone_id, chunk)?;
             recordings_by_call.extend(
                 found
                     .into_iter()
@@ -150,32 +150,12 @@ impl Context {
         dial_ids.dedup();
         let mut dial_users = HashMap::new();
         for chunk in dial_ids.chunks(KEY_CHUNK) {
-            let found: Vec<(String, String)> = dial_commands::table
-                .filter(dial_commands::org_id.eq(org_id))
-                .filter(dial_commands::phone_id.eq(phone_id))
-                .filter(dial_commands::id.eq_any(chunk))
-                .select((dial_commands::id, dial_commands::user_id))
-                .load(conn)?;
-            dial_users.extend(found);
+            dial_users.extend(dials::users_of(conn, org_id, phone_id, chunk)?);
         }
 
         let earliest = items.iter().map(|f| f.started_at).min().unwrap_or_default();
         let latest = items.iter().map(|f| f.started_at).max().unwrap_or_default();
-        let spans = bindings::table
-            .filter(bindings::phone_id.eq(phone_id))
-            .filter(bindings::started_at.le(latest))
-            .filter(
-                bindings::ended_at
-                    .is_null()
-                    .or(bindings::ended_at.gt(earliest)),
-            )
-            .select((
-                bindings::user_id,
-                bindings::started_at,
-                bindings::ended_at,
-                bindings::expires_at,
-            ))
-            .load::<(String, i64, Option<i64>, Option<i64>)>(conn)?
+        let spans = binding_spans(conn, phone_id, earliest, latest)?
             .into_iter()
             .map(|(user_id, start, ended, expires)| HolderSpan {
                 user_id,
@@ -328,13 +308,11 @@ impl Work {
             if *is_new {
                 inserts.push(row);
             } else {
-                diesel::update(call_records::table.find(row.id.clone()))
-                    .set(&row)
-                    .execute(conn)?;
+                call_records::update(conn, &row)?;
             }
         }
         for chunk in inserts.chunks(INSERT_CHUNK) {
-            insert_many(conn, chunk)?;
+            call_records::insert_many(conn, chunk)?;
         }
         due_now_for_pushes(conn, &inserts)
     }
@@ -390,13 +368,28 @@ fn new_row(
     row
 }
 
-/// One multi-row INSERT, on the concrete connection: diesel's batch insert
-/// is implemented per backend, not for the multi-backend connection.
-fn insert_many(conn: &mut DbConn, rows: &[CallRecordRow]) -> Result<(), RepoError> {
-    let query = diesel::insert_into(call_records::table).values(rows);
-    match conn {
-        DbConn::Postgresql(pg) => query.execute(pg)?,
-        DbConn::Sqlite(lite) => query.execute(lite)?,
-    };
-    Ok(())
+/// The phone's bindings that overlap `[earliest, latest]`: `(user, start,
+/// ended, expires)`. (A read of the bindings table that `repo::bindings`
+/// does not offer yet; it belongs there.)
+fn binding_spans(
+    conn: &mut DbConn,
+    phone_id: &str,
+    earliest: Micros,
+    latest: Micros,
+) -> Result<Vec<(String, i64, Option<i64>, Option<i64>)>, RepoError> {
+    Ok(bindings::table
+        .filter(bindings::phone_id.eq(phone_id))
+        .filter(bindings::started_at.le(latest))
+        .filter(
+            bindings::ended_at
+                .is_null()
+                .or(bindings::ended_at.gt(earliest)),
+        )
+        .select((
+            bindings::user_id,
+            bindings::started_at,
+            bindings::ended_at,
+            bindings::expires_at,
+        ))
+        .load(conn)?)
 }

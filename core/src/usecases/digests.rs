@@ -3,12 +3,14 @@
 //! transaction, so a digest is queued exactly once per occurrence and
 //! covers exactly the records after the previous one.
 
+use super::push_schedules as schedules;
+use crate::db::Database;
 use crate::db::{DbConn, write_tx};
 use crate::domain::push_message::{Digest, digest_message};
 use crate::ids::{OrgId, UserId};
 use crate::repo::push_schedules::{self, DueSchedule, ScheduleRow};
 use crate::repo::users::Visibility;
-use crate::repo::{RepoError, call_records, jobs, sync_seq, users};
+use crate::repo::{RepoError, call_records, jobs, push_devices, sync_seq, users};
 use crate::time::Micros;
 use crate::wire::Role;
 
@@ -31,6 +33,23 @@ impl std::ops::AddAssign for DueReport {
         self.schedules += other.schedules;
         self.digests += other.digests;
         self.jobs += other.jobs;
+    }
+}
+
+/// Runs the scheduler until no schedule is due at `now`, `batch` schedules
+/// per transaction.
+pub async fn enqueue_all_due(
+    db: &Database,
+    now: Micros,
+    batch: i64,
+) -> Result<DueReport, RepoError> {
+    let mut total = DueReport::default();
+    loop {
+        let report = db.run(move |conn| enqueue_due(conn, now, batch)).await?;
+        total += report;
+        if (report.schedules as i64) < batch {
+            return Ok(total);
+        }
     }
 }
 
@@ -124,10 +143,12 @@ fn queue(
     digest: &Digest,
     now: Micros,
 ) -> Result<usize, RepoError> {
-    jobs::enqueue_push(
+    let devices = push_devices::ids_of(conn, &row.user_id)?;
+    jobs::enqueue_push_to(
         conn,
         &row.org_id,
         &row.user_id,
+        &devices,
         DIGEST,
         &digest_message(digest),
         now,
@@ -137,7 +158,17 @@ fn queue(
 /// `POST /v1/push/request`: queues the user's current digest now, even if
 /// empty, without touching when the next scheduled one is due. Returns
 /// `(devices, records)`; `NotFound` when the user has no device.
-pub fn request_now(
+pub async fn request_now(
+    db: &Database,
+    org: OrgId,
+    user: UserId,
+    now: Micros,
+) -> Result<(usize, u32), RepoError> {
+    db.run(move |conn| request_now_in(conn, org, user, now))
+        .await
+}
+
+fn request_now_in(
     conn: &mut DbConn,
     org: OrgId,
     user: UserId,
@@ -145,7 +176,7 @@ pub fn request_now(
 ) -> Result<(usize, u32), RepoError> {
     write_tx(conn, |conn| {
         let person = users::get(conn, org, user, Visibility::Org)?;
-        push_schedules::ensure(conn, org, user, &person.time_zone, now)?;
+        schedules::ensure(conn, org, user, &person.time_zone, now)?;
         push_schedules::lock(conn, &user.to_string())?;
         let row = push_schedules::get(conn, user)?.ok_or(RepoError::NotFound)?;
         let role = person.role()?;

@@ -1,0 +1,323 @@
+//! Dial commands (docs/dialing.md): placing one, honouring its
+//! Idempotency-Key, and moving it through its states (a cancel, a phone's
+//! ack or call report). Every change writes the user's live event in its
+//! transaction; after the commit the phone hears what it must act on (a
+//! queued command's `dial` frame, a cancelled one's `hangup`) and the
+//! user's streams wake.
+//!
+//! Placing locks the binding's row and then the user's row, the order
+//! binding changes take them in (docs/decisions/0003): a concurrent unbind
+//! either waits for the command (which it then strands: commands of an
+//! ended binding are never sent) or wins, and the dial sees the binding
+//! gone. Dials of different phones do not wait for each other. State
+//! changes are compare-and-set on the current state, then the user's lock
+//! (taken by the event); a dial row is never held while waiting for a
+//! binding or the organisation.
+
+use super::app_events;
+use super::{AfterCommit, Services, phone_frames};
+use crate::db::{DbConn, DbError, write_tx};
+use crate::domain::dial_lifecycle::{self, Step};
+use crate::domain::dial_policy::{PhoneChoiceRefusal, Refusal, choose_held};
+use crate::domain::{DialNumber, FieldError};
+use crate::ids::{DialId, OrgId, PhoneId, UserId};
+use crate::repo::dials::{self, DialRow, Scope};
+use crate::repo::users::Visibility;
+use crate::repo::{RepoError, bindings, dial_policy, phones, stored_id, users};
+use crate::time::{Micros, now_micros};
+use crate::wire::{AppEvent, DialFailure, DialState, HangupReason, ServerFrame};
+
+/// A client's Idempotency-Key and a hash of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDial {
+    pub org: OrgId,
+    pub user: UserId,
+    pub phone: Option<PhoneId>,
+    /// Read in the country of the held phone's own number when national.
+    pub number: DialNumber,
+    pub idempotency: Option<Idempotency>,
+    /// How long the phone may still act on it.
+    pub ttl: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New(DialRow),
+    /// The same Idempotency-Key and request again: the first command.
+    Replayed(DialRow),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    #[error("you hold no phone")]
+    NoBinding,
+    #[error("you do not hold this phone")]
+    NotHeld,
+    #[error("you hold several phones; say which")]
+    PhoneRequired,
+    #[error("the dial policy refuses the number")]
+    Refused(Refusal),
+    #[error("the Idempotency-Key was used with a different request")]
+    KeyReused,
+    /// The number cannot be read for the phone that would dial it.
+    #[error("{0}")]
+    Number(FieldError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+impl From<diesel::result::Error> for DialError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
+impl From<DbError> for DialError {
+    fn from(e: DbError) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
+impl From<PhoneChoiceRefusal> for DialError {
+    fn from(refusal: PhoneChoiceRefusal) -> Self {
+        match refusal {
+            PhoneChoiceRefusal::NoBinding => Self::NoBinding,
+            PhoneChoiceRefusal::NotHeld => Self::NotHeld,
+            PhoneChoiceRefusal::PhoneRequired => Self::PhoneRequired,
+        }
+    }
+}
+
+/// Places a dial (or finds the one its Idempotency-Key placed); a new one
+/// is sent to the phone after the commit.
+pub async fn place(services: &Services, req: NewDial) -> Result<Created, DialError> {
+    let created = services.db.run(move |conn| place_in(conn, &req)).await?;
+    if let Created::New(row) = &created {
+        changed(row)?.run(services).await;
+    }
+    Ok(created)
+}
+
+/// [`place`] on a connection, without the after-commit effects.
+pub fn place_in(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
+    // A retry of a stored request needs no lock (and no binding any more).
+    if let Some(idem) = &req.idempotency
+        && let Some(done) = replay(conn, req.user, idem)?
+    {
+        return Ok(done);
+    }
+    let outcome = write_tx(conn, |conn| place_locked(conn, req));
+    match (outcome, &req.idempotency) {
+        // Two requests with one key raced past the lookup (impossible under
+        // the user lock, kept as the index's second line): the first won.
+        (Err(DialError::Repo(RepoError::Conflict)), Some(idem)) => {
+            replay(conn, req.user, idem)?.ok_or(DialError::Repo(RepoError::Conflict))
+        }
+        (outcome, _) => outcome,
+    }
+}
+
+fn replay(
+    conn: &mut DbConn,
+    user: UserId,
+    idem: &Idempotency,
+) -> Result<Option<Created>, DialError> {
+    match dials::find_by_idempotency_key(conn, user, &idem.key)? {
+        None => Ok(None),
+        Some(row) if row.request_hash.as_deref() == Some(idem.request_hash.as_str()) => {
+            Ok(Some(Created::Replayed(row)))
+        }
+        Some(_) => Err(DialError::KeyReused),
+    }
+}
+
+fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
+    let now = now_micros();
+    let user_id = req.user.to_string();
+    let asked = req.phone.map(|p| p.to_string());
+    let held = bindings::held_by(conn, &user_id, now)?;
+    let binding = choose_held(held, asked.as_deref(), |b| b.phone_id.as_str())?;
+    if !bindings::lock_active(conn, &binding.id)? {
+        // Ended between the read and the lock.
+        return Err(match req.phone {
+            Some(_) => DialError::NotHeld,
+            None => DialError::NoBinding,
+        });
+    }
+    users::lock(conn, &user_id)?;
+    // Concurrent requests with one key serialise on the user's lock.
+    if let Some(idem) = &req.idempotency
+        && let Some(done) = replay(conn, req.user, idem)?
+    {
+        return Ok(done);
+    }
+    let phone = phones::get(conn, req.org, stored_id(&binding.phone_id)?)?;
+    let number = req
+        .number
+        .resolve("number", &phone.number_e164)
+        .map_err(DialError::Number)?;
+    let (rules, _) = dial_policy::get(conn, req.org)?;
+    rules.check(&number).map_err(DialError::Refused)?;
+    let row = DialRow {
+        id: DialId::new().to_string(),
+        org_id: req.org.to_string(),
+        user_id,
+        phone_id: binding.phone_id,
+        binding_id: binding.id,
+        number: number.into_inner(),
+        state: DialState::Queued.as_str().to_owned(),
+        failure: None,
+        idempotency_key: req.idempotency.as_ref().map(|i| i.key.clone()),
+        request_hash: req.idempotency.as_ref().map(|i| i.request_hash.clone()),
+        created_at: now,
+        expires_at: now + req.ttl,
+        delivered_at: None,
+        updated_at: now,
+    };
+    dials::insert(conn, &row)?;
+    announce(conn, &row)?;
+    Ok(Created::New(row))
+}
+
+/// Writes the user's live event for the row's current state (taking the
+/// user's lock, which orders their events).
+fn announce(conn: &mut DbConn, row: &DialRow) -> Result<(), RepoError> {
+    let event = AppEvent::Dial {
+        dial: row.to_wire()?,
+    };
+    app_events::record(conn, &row.org_id, &row.user_id, &event, row.updated_at)
+}
+
+/// What follows a committed change of a command: the phone hears what it
+/// must act on, the user's streams wake.
+pub fn changed(row: &DialRow) -> Result<AfterCommit, RepoError> {
+    let mut after = AfterCommit::new();
+    let phone = row.phone()?;
+    match row.state()? {
+        DialState::Queued => {
+            after.send_to_phone(phone, phone_frames::dial_frame(row)?);
+        }
+        DialState::Cancelled => {
+            let frame = ServerFrame::Hangup {
+                command_id: row.dial_id()?,
+                reason: HangupReason::Cancelled,
+            };
+            after.send_to_phone(phone, frame);
+        }
+        _ => {}
+    }
+    after.wake_user(row.user()?);
+    Ok(after)
+}
+
+/// The result of asking a command to move to a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    Changed(DialRow),
+    /// It was already there (a repeated event).
+    Unchanged(DialRow),
+    /// Not allowed from its current state (the row as it is).
+    Refused(DialRow),
+}
+
+impl Moved {
+    /// The command as it is now, whatever happened.
+    pub fn row(&self) -> &DialRow {
+        match self {
+            Self::Changed(row) | Self::Unchanged(row) | Self::Refused(row) => row,
+        }
+    }
+}
+
+/// Moves a command to `to` (a phone's ack or call report, or a cancel)
+/// and, when it changed, runs what follows. Any report of a queued command
+/// past its expiry makes it `expired` instead: the phone must not dial it.
+pub async fn advance(
+    services: &Services,
+    scope: Scope,
+    id: DialId,
+    to: DialState,
+    failure: Option<DialFailure>,
+) -> Result<Moved, RepoError> {
+    let moved = services
+        .db
+        .run(move |conn| advance_in(conn, scope, id, to, failure, now_micros()))
+        .await?;
+    if let Moved::Changed(row) = &moved {
+        changed(row)?.run(services).await;
+    }
+    Ok(moved)
+}
+
+/// Cancels a command the caller may see (`visibility`); the phone is told
+/// to hang up.
+pub async fn cancel(
+    services: &Services,
+    org: OrgId,
+    visibility: Visibility,
+    id: DialId,
+) -> Result<Moved, RepoError> {
+    let moved = services
+        .db
+        .run(move |conn| {
+            let visible = users::visible_ids(conn, visibility)?;
+            dials::get(conn, org, id, visible.as_deref())?;
+            let to = DialState::Cancelled;
+            advance_in(conn, Scope::Org(org), id, to, None, now_micros())
+        })
+        .await?;
+    if let Moved::Changed(row) = &moved {
+        changed(row)?.run(services).await;
+    }
+    Ok(moved)
+}
+
+/// [`advance`] on a connection, without the after-commit effects.
+pub fn advance_in(
+    conn: &mut DbConn,
+    scope: Scope,
+    id: DialId,
+    to: DialState,
+    failure: Option<DialFailure>,
+    now: Micros,
+) -> Result<Moved, RepoError> {
+    // Compare-and-set on the state: a concurrent change makes the update
+    // miss, and the loop reads the new state and decides again.
+    loop {
+        let row = dials::find(conn, scope, id)?.ok_or(RepoError::NotFound)?;
+        let from = row.state()?;
+        let to = dial_lifecycle::target(from, to, row.expires_at <= now);
+        match dial_lifecycle::step(from, to) {
+            Step::Repeat => return Ok(Moved::Unchanged(row)),
+            Step::Refuse => return Ok(Moved::Refused(row)),
+            Step::Apply => {}
+        }
+        if let Some(moved) = set_state(conn, &row, to, failure, now)? {
+            return Ok(Moved::Changed(moved));
+        }
+    }
+}
+
+/// The state change and the user's event, in one transaction; `None` when
+/// the row's state changed since it was read.
+pub(super) fn set_state(
+    conn: &mut DbConn,
+    row: &DialRow,
+    to: DialState,
+    failure: Option<DialFailure>,
+    now: Micros,
+) -> Result<Option<DialRow>, RepoError> {
+    write_tx(conn, |conn| {
+        let Some(moved) = dials::set_state(conn, row, to, failure, now)? else {
+            return Ok(None);
+        };
+        announce(conn, &moved)?;
+        Ok(Some(moved))
+    })
+}

@@ -3,8 +3,8 @@
 //! 403 with the rule's code; token problems 400 (409 when already spent).
 
 use deskbind_core::repo::binding_tokens::TokenProblem;
-use deskbind_core::repo::bindings::{BindError, UnbindError};
-use deskbind_core::repo::grants::GrantError;
+use deskbind_core::usecases::bindings::{BindError, UnbindError};
+use deskbind_core::usecases::grants::GrantError;
 
 use crate::error::ApiError;
 

@@ -6,9 +6,9 @@ use deskbind_core::auth::{passwords, secrets};
 use deskbind_core::db::Database;
 use deskbind_core::domain::{Email, NonBlank, Password};
 use deskbind_core::ids::UserId;
-use deskbind_core::repo::orgs;
 use deskbind_core::repo::users::{self, UserRow};
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::orgs;
 use deskbind_core::wire::Role;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -53,27 +53,18 @@ pub fn init_admin(
     };
     let hash = passwords::hash(password.expose())?;
     let user_id = UserId::new();
-    deskbind_core::db::write_tx(&mut conn, |conn| {
-        let org = match orgs::find_by_name(conn, &org_name)? {
-            Some(org) => org,
-            None => orgs::insert(conn, &org_name)?,
-        };
-        let now = now_micros();
-        users::insert(
-            conn,
-            &UserRow {
-                id: user_id.to_string(),
-                org_id: org.to_string(),
-                email: email.as_str().to_owned(),
-                display_name: "Administrator".into(),
-                role: Role::Admin.as_str().into(),
-                password_hash: hash,
-                time_zone: "UTC".into(),
-                disabled_at: None,
-                created_at: now,
-                updated_at: now,
-            },
-        )
+    let now = now_micros();
+    orgs::add_admin(&mut conn, &org_name, |org| UserRow {
+        id: user_id.to_string(),
+        org_id: org.to_string(),
+        email: email.as_str().to_owned(),
+        display_name: "Administrator".into(),
+        role: Role::Admin.as_str().into(),
+        password_hash: hash,
+        time_zone: "UTC".into(),
+        disabled_at: None,
+        created_at: now,
+        updated_at: now,
     })
     .map_err(|e| match e {
         deskbind_core::repo::RepoError::Conflict => {

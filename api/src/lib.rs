@@ -6,7 +6,6 @@ pub mod binding_errors;
 pub mod byte_ranges;
 pub mod cli;
 pub mod dial_errors;
-pub mod dispatch;
 pub mod error;
 pub mod extract;
 pub mod metrics;

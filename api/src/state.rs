@@ -6,6 +6,7 @@ use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
 use deskbind_core::relay::Relay;
 use deskbind_core::storage::Storage;
+use deskbind_core::usecases::Services;
 
 use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimits;
@@ -24,8 +25,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// What the use cases run with: this node's database and relay.
-    pub fn services(&self) -> deskbind_core::usecases::Services {
-        deskbind_core::usecases::Services::new(self.db.clone(), self.relay.clone())
+    /// What use cases run with: this state's database and relay.
+    pub fn services(&self) -> Services {
+        Services::new(self.db.clone(), self.relay.clone())
     }
 }

@@ -14,7 +14,7 @@ use deskbind_core::repo::bindings::BindingRow;
 use deskbind_core::repo::call_records::CallRecordRow;
 use deskbind_core::repo::phones::PhoneRow;
 use deskbind_core::repo::users::UserRow;
-use deskbind_core::repo::{orgs, phones, users};
+use deskbind_core::repo::{phones, users};
 use deskbind_core::time::{Micros, now_micros, seconds, to_datetime};
 use deskbind_core::wire::{CallDirection, CallRecordUpload, CallResult};
 use diesel::connection::SimpleConnection as _;
@@ -196,7 +196,7 @@ impl Fixture {
             execute(conn, sql).with_context(|| format!("--setup-sql {sql:?}"))?;
         }
         let now = now_micros();
-        let org = orgs::insert(conn, "Records bench")?;
+        let org = deskbind_core::usecases::orgs::create(conn, "Records bench")?;
         let org_s = org.to_string();
         let mut user_ids = Vec::with_capacity(users_n);
         for u in 0..=users_n {

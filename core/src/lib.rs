@@ -21,8 +21,6 @@ pub mod db;
 #[cfg(feature = "server")]
 pub mod domain;
 #[cfg(feature = "server")]
-pub mod maintenance;
-#[cfg(feature = "server")]
 pub mod push;
 #[cfg(feature = "server")]
 pub mod relay;

@@ -15,13 +15,13 @@ pub mod push;
 use std::time::Duration;
 
 use deskbind_core::db::Database;
-use deskbind_core::maintenance::{self, PurgeReport};
 use deskbind_core::push::PushSender;
 use deskbind_core::relay::Relay;
-use deskbind_core::repo::{RepoError, bindings};
+use deskbind_core::repo::RepoError;
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
-use deskbind_core::usecases::{Services, dial_sweeps, push_jobs, recordings};
+use deskbind_core::usecases::housekeeping::{self, PurgeReport};
+use deskbind_core::usecases::{Services, bindings, dial_sweeps, push_jobs, recordings};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ const FINISHED_JOB_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
 /// One housekeeping pass; tests drive this directly.
 pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoError> {
-    let report = db.run(maintenance::purge_now).await?;
+    let report = db.run(housekeeping::purge_now).await?;
     let before = now_micros() - seconds(FINISHED_JOB_RETENTION_SECS);
     let jobs = push_jobs::purge_finished(db, before).await?;
     if jobs > 0 {
@@ -112,27 +112,14 @@ fn purge_spool(dir: &std::path::Path) -> usize {
         .count()
 }
 
-/// Bindings ended per transaction of the sweep.
+/// Rows handled per batch of the upload and dial sweeps.
 const EXPIRY_BATCH: i64 = 500;
 
-/// Ends every binding whose expiry has passed and wakes its holder's
-/// streams (the `binding` event is already in their log); returns how many.
+/// Ends every binding whose expiry has passed, through the same use case
+/// as an unbind: the phone is sent its `binding` frame (nobody) and the
+/// holder's streams wake. Returns how many ended.
 pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
-    let mut total = 0;
-    loop {
-        let (ended, due) = db
-            .run(|conn| bindings::end_expired(conn, EXPIRY_BATCH))
-            .await?;
-        total += ended.len();
-        for row in &ended {
-            if let Ok(user) = row.user_id.parse() {
-                relay.wake_user(user).await;
-            }
-        }
-        if (due as i64) < EXPIRY_BATCH {
-            return Ok(total);
-        }
-    }
+    bindings::end_expired(&Services::new(db.clone(), relay.clone())).await
 }
 
 /// Marks every queued dial command past its expiry `expired` and wakes its

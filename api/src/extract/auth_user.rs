@@ -7,7 +7,7 @@ use actix_web::{FromRequest, HttpRequest};
 use deskbind_core::auth::jwt::TokenError;
 use deskbind_core::auth::secrets::PHONE_CREDENTIAL_PREFIX;
 use deskbind_core::ids::{OrgId, SessionId, UserId};
-use deskbind_core::repo::sessions;
+use deskbind_core::repo::users;
 use deskbind_core::wire::Role;
 use futures_util::future::LocalBoxFuture;
 
@@ -53,7 +53,7 @@ impl FromRequest for AuthUser {
             let (session, user) = (claims.sid, claims.sub);
             let row = state
                 .db
-                .run(move |conn| sessions::principal(conn, session, user).map_err(ApiError::from))
+                .run(move |conn| users::principal(conn, session, user).map_err(ApiError::from))
                 .await?
                 .ok_or(ApiError::invalid_token())?;
             let org_id = row.org()?;

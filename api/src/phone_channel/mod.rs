@@ -15,6 +15,7 @@ use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::RepoError;
 use deskbind_core::repo::dials;
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::phone_frames;
 use deskbind_core::wire::ServerFrame;
 
 use crate::error::{ApiError, ApiResult};
@@ -34,7 +35,7 @@ pub async fn greeting(state: &AppState, phone: PhoneId) -> ApiResult<Vec<ServerF
     state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let mut frames = vec![crate::dispatch::holder_frame(conn, phone)?];
+            let mut frames = vec![phone_frames::holder_frame(conn, phone)?];
             frames.extend(pending_in(conn, phone)?);
             Ok(frames)
         })
@@ -44,6 +45,6 @@ pub async fn greeting(state: &AppState, phone: PhoneId) -> ApiResult<Vec<ServerF
 fn pending_in(conn: &mut DbConn, phone: PhoneId) -> Result<Vec<ServerFrame>, RepoError> {
     dials::pending_for_phone(conn, phone, now_micros())?
         .iter()
-        .map(crate::dispatch::dial_frame)
+        .map(deskbind_core::usecases::phone_frames::dial_frame)
         .collect()
 }

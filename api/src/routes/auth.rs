@@ -5,9 +5,9 @@ use deskbind_core::auth::jwt::{ACCESS_TYPE, AUDIENCE, AccessClaims, ISSUER};
 use deskbind_core::auth::secrets;
 use deskbind_core::domain::Email;
 use deskbind_core::ids::{OrgId, SessionId, UserId};
-use deskbind_core::repo::sessions::{self, RotateOutcome};
 use deskbind_core::repo::users::{self, UserRow, Visibility};
 use deskbind_core::time::{now_micros, seconds};
+use deskbind_core::usecases::sessions::{self, RotateOutcome};
 use deskbind_core::wire::{LoginRequest, RefreshRequest, TokenResponse, User};
 
 use super::secret_json;
@@ -54,12 +54,7 @@ pub async fn login(
     let refresh = secrets::new_secret(secrets::REFRESH_PREFIX).map_err(ApiError::internal)?;
     let refresh_hash = secrets::hash_secret(&refresh);
     let expires = refresh_expiry(&state);
-    let session = state
-        .db
-        .run(move |conn| {
-            sessions::create(conn, org, user_id, &refresh_hash, expires).map_err(ApiError::from)
-        })
-        .await?;
+    let session = sessions::start(&state.services(), org, user_id, refresh_hash, expires).await?;
     tracing::info!(user = %user_id, %session, "login");
     Ok(secret_json(
         HttpResponse::Ok(),
@@ -82,12 +77,7 @@ pub async fn refresh(
     let next = secrets::new_secret(secrets::REFRESH_PREFIX).map_err(ApiError::internal)?;
     let next_hash = secrets::hash_secret(&next);
     let expires = refresh_expiry(&state);
-    let outcome = state
-        .db
-        .run(move |conn| {
-            sessions::rotate(conn, &presented, &next_hash, expires).map_err(ApiError::from)
-        })
-        .await?;
+    let outcome = sessions::rotate(&state.services(), presented, next_hash, expires).await?;
     match outcome {
         RotateOutcome::Rotated { session, user } => Ok(secret_json(
             HttpResponse::Ok(),
@@ -107,11 +97,7 @@ pub async fn refresh(
 
 /// Ends the caller's session: its refresh tokens and access tokens stop working.
 pub async fn logout(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    let session = auth.session_id;
-    state
-        .db
-        .run(move |conn| sessions::revoke(conn, session, "logout").map_err(ApiError::from))
-        .await?;
+    sessions::end(&state.services(), auth.session_id, "logout").await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -3,7 +3,8 @@
 
 use actix_web::web;
 use deskbind_core::domain::binding_policy::Policy;
-use deskbind_core::repo::binding_policy;
+use deskbind_core::repo::binding_policy as policy_rows;
+use deskbind_core::usecases::binding_policy;
 use deskbind_core::wire::{BindingPolicy, PutBindingPolicy};
 
 use crate::error::ApiResult;
@@ -16,7 +17,7 @@ pub async fn get(
 ) -> ApiResult<web::Json<BindingPolicy>> {
     let (policy, updated_at) = state
         .db
-        .run(move |conn| binding_policy::get(conn, auth.org_id))
+        .run(move |conn| policy_rows::get(conn, auth.org_id))
         .await?;
     Ok(web::Json(policy.to_wire(updated_at)))
 }
@@ -29,10 +30,8 @@ pub async fn put(
 ) -> ApiResult<web::Json<BindingPolicy>> {
     auth.require_admin()?;
     let policy = Policy::parse(&body)?;
-    let updated_at = state
-        .db
-        .run(move |conn| binding_policy::put(conn, auth.org_id, &policy, auth.user_id))
-        .await?;
+    let updated_at =
+        binding_policy::replace(&state.services(), auth.org_id, policy, auth.user_id).await?;
     tracing::info!(by = %auth.user_id, ?policy, "binding policy changed");
     Ok(web::Json(policy.to_wire(Some(updated_at))))
 }

@@ -1,6 +1,6 @@
 //! `/v1/bindings`: the app binds its user to a phone (by phone id, or by the
 //! phone's NFC token or numeric code), lists and ends bindings. The policy
-//! decision and the write happen in one transaction in the repository.
+//! decision, the write and what follows it are `usecases::bindings`.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -9,10 +9,12 @@ use deskbind_core::auth::secrets;
 use deskbind_core::ids::{BindingId, PhoneId, UserId};
 use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::binding_tokens::{TokenProblem, TokenRef};
-use deskbind_core::repo::bindings::{
-    self, BindError, BindOutcome, BindRequest, BindingFilter, Holder, Target,
-};
+use deskbind_core::repo::bindings::{self, BindingFilter};
+use deskbind_core::repo::users;
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::bindings::{
+    self as binding_changes, BindError, BindOutcome, BindRequest, Holder, Target,
+};
 use deskbind_core::wire::{Binding, BindingVia, CreateBinding, Page};
 use serde::Deserialize;
 
@@ -100,24 +102,14 @@ pub async fn create(
         takeover,
         phone_credential: None,
     };
-    let outcome = state
-        .db
-        .run(move |conn| bindings::bind(conn, &request))
+    let outcome = binding_changes::bind(&state.services(), request)
         .await
         .map_err(|e| match e {
             BindError::Token(_) if by_code => binding_code_invalid(),
             other => other.into(),
         })?;
     log_outcome(&outcome, "app");
-    announce(&state, &outcome).await;
     bind_response(outcome, true)
-}
-
-/// Tells the phone and the new holder's streams about a new binding.
-pub async fn announce(state: &AppState, outcome: &BindOutcome) {
-    if let BindOutcome::Created(row) = outcome {
-        crate::dispatch::binding_changed(state, row).await;
-    }
 }
 
 pub fn log_outcome(outcome: &BindOutcome, path: &str) {
@@ -150,7 +142,10 @@ pub async fn list(
     let visibility = visibility(&auth);
     let page = state
         .db
-        .run(move |conn| bindings::list(conn, auth.org_id, visibility, &filter, &page))
+        .run(move |conn| {
+            let scope = users::visible_ids(conn, visibility)?;
+            bindings::list(conn, auth.org_id, scope, &filter, &page)
+        })
         .await?;
     let now = now_micros();
     Ok(web::Json(page.try_map(|r| r.to_wire(now))?))
@@ -165,7 +160,10 @@ pub async fn get(
     let visibility = visibility(&auth);
     let row = state
         .db
-        .run(move |conn| bindings::get(conn, auth.org_id, id, visibility))
+        .run(move |conn| {
+            let scope = users::visible_ids(conn, visibility)?;
+            bindings::get(conn, auth.org_id, id, scope)
+        })
         .await?;
     Ok(web::Json(row.to_wire(now_micros())?))
 }
@@ -177,14 +175,9 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Binding>> {
     let id: BindingId = path_id(&id)?;
-    let visibility = visibility(&auth);
-    let row = state
-        .db
-        .run(move |conn| {
-            bindings::unbind(conn, auth.org_id, id, visibility, By::User(auth.user_id))
-        })
-        .await?;
+    let by = By::User(auth.user_id);
+    let row =
+        binding_changes::unbind(&state.services(), auth.org_id, id, visibility(&auth), by).await?;
     tracing::info!(binding = %row.id, phone = %row.phone_id, "phone unbound");
-    crate::dispatch::binding_changed(&state, &row).await;
     Ok(web::Json(row.to_wire(now_micros())?))
 }

@@ -8,9 +8,11 @@ use deskbind_core::auth::secrets;
 use deskbind_core::domain::Email;
 use deskbind_core::ids::{BindingTokenId, UserId};
 use deskbind_core::repo::binding_events::By;
-use deskbind_core::repo::bindings::{self, BindRequest, Holder, Target};
-use deskbind_core::repo::{RepoError, binding_tokens, provisioning};
+use deskbind_core::repo::{RepoError, bindings};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::usecases::binding_tokens::{self, NewToken};
+use deskbind_core::usecases::bindings::{self as binding_changes, BindRequest, Holder, Target};
+use deskbind_core::usecases::provisioning;
 use deskbind_core::wire::{
     BindingToken, BindingVia, DialKeyWire, DialKeys, Phone, PhoneBindingRequest, ProvisionRequest,
     Provisioned,
@@ -45,18 +47,12 @@ pub async fn provision(
     let credential =
         secrets::new_secret(secrets::PHONE_CREDENTIAL_PREFIX).map_err(ApiError::internal)?;
     let credential_hash = secrets::hash_secret(&credential);
-    let phone = state
-        .db
-        .run(move |conn| {
-            provisioning::redeem(conn, &code_hash, &credential_hash).map_err(ApiError::from)
-        })
+    // The connection made with the previous credential is closed.
+    let phone = provisioning::redeem(&state.services(), code_hash, credential_hash)
         .await?
         .ok_or_else(invalid_code)?;
     let phone_id = phone.phone_id()?;
     tracing::info!(phone = %phone_id, "phone provisioned");
-    // The previous credential is dead: so is a connection made with it.
-    // (The new one cannot have connected yet: it is in this response.)
-    crate::dispatch::phone_revoked(&state.relay, phone_id).await;
     Ok(super::secret_json(
         HttpResponse::Ok(),
         &Provisioned {
@@ -98,12 +94,8 @@ pub async fn bind_user(
         takeover: body.takeover,
         phone_credential: Some(phone.credential_hash),
     };
-    let outcome = state
-        .db
-        .run(move |conn| bindings::bind(conn, &request))
-        .await?;
+    let outcome = binding_changes::bind(&state.services(), request).await?;
     log_outcome(&outcome, "phone");
-    super::bindings::announce(&state, &outcome).await;
     bind_response(outcome, false)
 }
 
@@ -136,15 +128,20 @@ pub async fn binding_token(
     let code = loop {
         attempts += 1;
         let code = secrets::new_binding_code().map_err(ApiError::internal)?;
-        let code_hash = secrets::hash_secret(&code);
-        let (org, phone_id, credential) =
-            (phone.org_id, phone.phone_id, phone.credential_hash.clone());
-        let issued = state
-            .db
-            .run(move |conn| {
-                binding_tokens::issue(conn, org, phone_id, &credential, id, &code_hash, expires_at)
-            })
-            .await;
+        let token = NewToken {
+            id,
+            code_hash: secrets::hash_secret(&code),
+            expires_at,
+        };
+        let credential = phone.credential_hash.clone();
+        let issued = binding_tokens::issue(
+            &state.services(),
+            phone.org_id,
+            phone.phone_id,
+            credential,
+            token,
+        )
+        .await;
         match issued {
             Ok(()) => break code,
             Err(RepoError::Conflict) if attempts < 5 => continue,

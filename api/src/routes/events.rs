@@ -13,7 +13,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use deskbind_core::ids::{SessionId, UserId};
 use deskbind_core::relay::UserWatch;
-use deskbind_core::repo::{app_events, sessions};
+use deskbind_core::repo::{app_events, users};
 use deskbind_core::wire::{AppEvent, SequencedEvent};
 use serde::Deserialize;
 
@@ -143,7 +143,7 @@ impl EventStream {
         let (session, user) = self.session;
         self.state
             .db
-            .run(move |conn| sessions::principal(conn, session, user).map_err(ApiError::from))
+            .run(move |conn| users::principal(conn, session, user).map_err(ApiError::from))
             .await
             // A database hiccup is not a logout.
             .map_or(true, |principal| principal.is_some())

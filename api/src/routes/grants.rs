@@ -4,6 +4,7 @@ use actix_web::web;
 use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::grants;
 use deskbind_core::repo::phones;
+use deskbind_core::usecases::grants as grant_changes;
 use deskbind_core::wire::PhoneGrants;
 
 use crate::error::{ApiError, ApiResult};
@@ -52,10 +53,7 @@ pub async fn put(
             });
         }
     }
-    let grants = state
-        .db
-        .run(move |conn| grants::replace(conn, auth.org_id, id, &body))
-        .await?;
+    let grants = grant_changes::replace(&state.services(), auth.org_id, id, body).await?;
     tracing::info!(phone = %id, by = %auth.user_id, ?grants, "phone grants replaced");
     Ok(web::Json(grants))
 }

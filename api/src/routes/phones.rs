@@ -11,8 +11,9 @@ use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::bindings;
 use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
-use deskbind_core::repo::provisioning;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::usecases::phones as phone_changes;
+use deskbind_core::usecases::provisioning::{self, IssueError};
 use deskbind_core::wire::{CreatePhone, Page, Phone, ProvisioningCode, UpdatePhone};
 
 use crate::error::{ApiError, ApiResult, conflict_as};
@@ -108,13 +109,10 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let phone = state
-        .db
-        .run(move |conn| {
-            phones::insert(conn, &row).map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
-            Ok::<_, ApiError>(row.to_wire(false, None)?)
-        })
-        .await?;
+    let phone = phone_changes::register(&state.services(), row)
+        .await
+        .map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?
+        .to_wire(false, None)?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/phones/{}", phone.id)))
         .json(phone))
@@ -171,18 +169,12 @@ pub async fn update(
         disabled_at: body.disabled.map(|d| d.then(now_micros)),
         updated_at: None,
     };
-    let disabling = body.disabled == Some(true);
-    let phone = state
-        .db
-        .run(move |conn| {
-            let row = phones::update(conn, auth.org_id, id, changes, By::User(auth.user_id))
-                .map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
-            to_wire(conn, row)
-        })
-        .await?;
-    if disabling {
-        crate::dispatch::phone_revoked(&state.relay, id).await;
-    }
+    // Disabling also ends the binding and closes the phone's connection.
+    let by = By::User(auth.user_id);
+    let row = phone_changes::update(&state.services(), auth.org_id, id, changes, by)
+        .await
+        .map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
+    let phone = state.db.run(move |conn| to_wire(conn, row)).await?;
     Ok(web::Json(phone))
 }
 
@@ -197,20 +189,23 @@ pub async fn provisioning_code(
     let code = secrets::new_provisioning_code().map_err(ApiError::internal)?;
     let code_hash = secrets::hash_secret(&secrets::normalise_code(&code));
     let expires_at = now_micros() + seconds(state.settings.provisioning_code_ttl_secs as i64);
-    state
-        .db
-        .run(move |conn| {
-            let row = phones::get(conn, auth.org_id, id)?;
-            if row.disabled_at.is_some() {
-                return Err(ApiError::Conflict {
-                    code: "phone_disabled",
-                    detail: "enable the phone before provisioning it".into(),
-                });
-            }
-            provisioning::issue(conn, auth.org_id, id, auth.user_id, &code_hash, expires_at)
-                .map_err(ApiError::from)
-        })
-        .await?;
+    let services = state.services();
+    provisioning::issue(
+        &services,
+        auth.org_id,
+        id,
+        auth.user_id,
+        code_hash,
+        expires_at,
+    )
+    .await
+    .map_err(|e| match e {
+        IssueError::PhoneDisabled => ApiError::Conflict {
+            code: "phone_disabled",
+            detail: "enable the phone before provisioning it".into(),
+        },
+        IssueError::Repo(e) => e.into(),
+    })?;
     Ok(super::secret_json(
         HttpResponse::Created(),
         &ProvisioningCode {
@@ -229,11 +224,7 @@ pub async fn revoke_credential(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let id: PhoneId = path_id(&id)?;
-    state
-        .db
-        .run(move |conn| phones::revoke(conn, auth.org_id, id, By::User(auth.user_id)))
-        .await?;
-    // Its live connection closes now, on whichever node holds it.
-    crate::dispatch::phone_revoked(&state.relay, id).await;
+    // Its live connection closes too, on whichever node holds it.
+    phone_changes::revoke(&state.services(), auth.org_id, id, By::User(auth.user_id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

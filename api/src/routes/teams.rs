@@ -3,11 +3,11 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use deskbind_core::db::DbConn;
 use deskbind_core::domain::NonBlank;
-use deskbind_core::ids::{OrgId, TeamId, UserId};
-use deskbind_core::repo::RepoError;
+use deskbind_core::ids::{TeamId, UserId};
 use deskbind_core::repo::teams::{self, TeamVisibility};
+use deskbind_core::repo::users;
+use deskbind_core::usecases::teams as team_changes;
 use deskbind_core::wire::{CreateTeam, Page, Role, Team, UpdateTeam, User};
 
 use super::users::to_wire_page;
@@ -45,12 +45,9 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let name = NonBlank::parse("name", &body.name, 100)?.into_inner();
-    let row = state
-        .db
-        .run(move |conn| {
-            teams::insert(conn, auth.org_id, &name).map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))
-        })
-        .await?;
+    let row = team_changes::create(&state.services(), auth.org_id, name)
+        .await
+        .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))?;
     let team = row.to_wire()?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/teams/{}", team.id)))
@@ -81,13 +78,9 @@ pub async fn rename(
     auth.require_admin()?;
     let id: TeamId = path_id(&id)?;
     let name = NonBlank::parse("name", &body.name, 100)?.into_inner();
-    let row = state
-        .db
-        .run(move |conn| {
-            teams::rename(conn, auth.org_id, id, &name)
-                .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))
-        })
-        .await?;
+    let row = team_changes::rename(&state.services(), auth.org_id, id, name)
+        .await
+        .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))?;
     Ok(web::Json(row.to_wire()?))
 }
 
@@ -98,10 +91,7 @@ pub async fn delete(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let id: TeamId = path_id(&id)?;
-    state
-        .db
-        .run(move |conn| teams::delete(conn, auth.org_id, id).map_err(ApiError::from))
-        .await?;
+    team_changes::delete(&state.services(), auth.org_id, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -120,7 +110,7 @@ pub async fn members(
         .db
         .run(move |conn| {
             teams::get(conn, auth.org_id, id, visibility(&auth))?;
-            let rows = teams::members(conn, auth.org_id, id, &page)?;
+            let rows = users::in_team(conn, auth.org_id, id, &page)?;
             to_wire_page(conn, rows)
         })
         .await?;
@@ -132,7 +122,9 @@ pub async fn add_member(
     auth: AuthUser,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    change_membership(state, auth, path, teams::add_member).await
+    let (team, user) = membership(&auth, &path)?;
+    team_changes::add_member(&state.services(), auth.org_id, team, user).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn remove_member(
@@ -140,23 +132,13 @@ pub async fn remove_member(
     auth: AuthUser,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    change_membership(state, auth, path, teams::remove_member).await
+    let (team, user) = membership(&auth, &path)?;
+    team_changes::remove_member(&state.services(), auth.org_id, team, user).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
-type MembershipChange = fn(&mut DbConn, OrgId, TeamId, UserId) -> Result<(), RepoError>;
-
-/// Admin-only `/v1/teams/{id}/members/{user_id}` changes; 204 on success.
-async fn change_membership(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-    path: web::Path<(String, String)>,
-    change: MembershipChange,
-) -> ApiResult<HttpResponse> {
+/// Admin-only `/v1/teams/{id}/members/{user_id}`: the (team, user) named.
+fn membership(auth: &AuthUser, path: &(String, String)) -> ApiResult<(TeamId, UserId)> {
     auth.require_admin()?;
-    let (team, user): (TeamId, UserId) = (path_id(&path.0)?, path_id(&path.1)?);
-    state
-        .db
-        .run(move |conn| change(conn, auth.org_id, team, user).map_err(ApiError::from))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok((path_id(&path.0)?, path_id(&path.1)?))
 }

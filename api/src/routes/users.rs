@@ -5,9 +5,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use deskbind_core::domain::{Email, NonBlank, Password, TimeZoneName};
 use deskbind_core::ids::UserId;
-use deskbind_core::repo::teams;
-use deskbind_core::repo::users::{self, UpdateError, UserChanges, UserRow, Visibility};
+use deskbind_core::repo::RepoError;
+use deskbind_core::repo::users::{self, UserChanges, UserRow, Visibility};
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::users::{self as user_changes, CreateError, UpdateError};
 use deskbind_core::wire::{CreateUser, Page, UpdateUser, User};
 
 use super::auth::with_teams;
@@ -75,33 +76,20 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let team_ids = body.team_ids;
-    let org = auth.org_id;
-    let user = state
-        .db
-        .run(move |conn| {
-            deskbind_core::db::write_tx(conn, |conn| {
-                // The caller may have been demoted or disabled since the
-                // request was authenticated: an ex-admin creates no admins.
-                users::lock_org_as_admin(conn, org, auth.user_id).map_err(refused)?;
-                let found = teams::existing_ids(conn, org, &team_ids)?;
-                if let Some(missing) = team_ids.iter().find(|t| !found.contains(t)) {
-                    return Err(ApiError::Validation {
-                        code: "unknown_team",
-                        field: "team_ids".into(),
-                        detail: format!("no team {missing} in this organisation"),
-                    });
-                }
-                users::insert(conn, &row)
-                    .map_err(conflict_as("email_taken", "a user with this email exists"))?;
-                let user_id: UserId = row.user_id()?;
-                for team in &team_ids {
-                    teams::insert_membership(conn, org, *team, user_id)?;
-                }
-                with_teams(conn, row)
-            })
-        })
-        .await?;
+    let row = user_changes::create(&state.services(), auth.user_id, row, body.team_ids)
+        .await
+        .map_err(|e| match e {
+            CreateError::Refused(e) => refused(e),
+            CreateError::UnknownTeam(missing) => ApiError::Validation {
+                code: "unknown_team",
+                field: "team_ids".into(),
+                detail: format!("no team {missing} in this organisation"),
+            },
+            CreateError::EmailTaken => {
+                conflict_as("email_taken", "a user with this email exists")(RepoError::Conflict)
+            }
+        })?;
+    let user = state.db.run(move |conn| with_teams(conn, row)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/users/{}", user.id)))
         .json(user))
@@ -159,10 +147,13 @@ pub async fn update(
         );
     }
     let org = auth.org_id;
+    // Disabling also ends the user's bindings and sessions; their phones hear it.
+    user_changes::update(&state.services(), org, id, changes, auth.user_id)
+        .await
+        .map_err(refused)?;
     let user = state
         .db
         .run(move |conn| {
-            users::update(conn, org, id, changes, auth.user_id).map_err(refused)?;
             let row = users::get(conn, org, id, Visibility::Org)?;
             with_teams(conn, row)
         })

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use deskbind_core::ids::{OrgId, UserId};
-use deskbind_core::repo::users::{self, UpdateError, UserChanges};
+use deskbind_core::repo::users::UserChanges;
+use deskbind_core::usecases::users::{self, UpdateError};
 use deskbind_core::wire::{Role, UpdateUser};
 use deskbind_mobile::AppClient;
 
@@ -168,7 +169,7 @@ async fn an_admin_demoted_after_authenticating_changes_nothing() {
         let outcome = app
             .db
             .run(move |conn| {
-                Ok::<_, deskbind_core::db::DbError>(users::update(
+                Ok::<_, deskbind_core::db::DbError>(users::update_in(
                     conn, org, rep.id, changes, second.id,
                 ))
             })

@@ -5,9 +5,10 @@
 //! A stream reads "events after my cursor", which is only sound if a row
 //! with a lower `seq` can never become visible after one with a higher
 //! `seq`. PostgreSQL assigns identity values at insert, not at commit, so
-//! two transactions could commit out of order. [`record`] therefore takes
-//! the user's row lock first and callers hold it until commit: one user's
-//! events are numbered in commit order. (SQLite has one writer at a time.)
+//! two transactions could commit out of order. Writers therefore go through
+//! `usecases::app_events::record`, which takes the user's row lock first and
+//! holds it until commit: one user's events are numbered in commit order.
+//! (SQLite has one writer at a time.)
 
 use diesel::prelude::*;
 
@@ -16,15 +17,15 @@ use crate::db::schema::app_events;
 use crate::time::Micros;
 use crate::wire::{AppEvent, SequencedEvent};
 
-/// Appends the event; call it inside the change's transaction.
-pub fn record(
+/// Appends the event. Call it inside the change's transaction, holding the
+/// user's row lock (see the module notes).
+pub fn insert(
     conn: &mut DbConn,
     org_id: &str,
     user_id: &str,
     event: &AppEvent,
     at: Micros,
 ) -> Result<(), RepoError> {
-    super::users::lock(conn, user_id)?;
     let payload = serde_json::to_string(event)
         .map_err(|e| RepoError::Corrupt(format!("unserialisable event: {e}")))?;
     diesel::insert_into(app_events::table)
@@ -36,11 +37,6 @@ pub fn record(
             app_events::at.eq(at),
         ))
         .execute(conn)?;
-    // What the app misses when it is not streaming also goes out as a push,
-    // queued with the change so it cannot be lost.
-    if let Some(message) = crate::domain::push_message::event_message(event) {
-        super::jobs::enqueue_push(conn, org_id, user_id, event.kind(), &message, at)?;
-    }
     Ok(())
 }
 

@@ -51,7 +51,9 @@ pub struct NewEvent<'a> {
     pub at: Micros,
 }
 
-pub fn record(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), RepoError> {
+/// Appends the audit entry; call it inside the change's transaction (the
+/// holder's [`app_event`] goes into their event log in the same one).
+pub fn insert(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), RepoError> {
     let (action, via, reason) = match event.change {
         Change::Bound(via) => (BindingAction::Bound, Some(via.as_str()), None),
         Change::Ended(reason) => (BindingAction::Ended, None, Some(reason.as_str())),
@@ -72,8 +74,16 @@ pub fn record(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), RepoError> 
             binding_events::at.eq(event.at),
         ))
         .execute(conn)?;
-    // The user's live stream hears of it too, in the same transaction.
-    let app_event = AppEvent::Binding {
+    Ok(())
+}
+
+/// The entry as the holder's event stream shows it.
+pub fn app_event(event: &NewEvent<'_>) -> Result<AppEvent, RepoError> {
+    let action = match event.change {
+        Change::Bound(_) => BindingAction::Bound,
+        Change::Ended(_) => BindingAction::Ended,
+    };
+    Ok(AppEvent::Binding {
         binding_id: stored_id(event.binding_id)?,
         phone_id: stored_id(event.phone_id)?,
         action,
@@ -86,8 +96,7 @@ pub fn record(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), RepoError> 
             Change::Bound(_) => None,
         },
         at: to_datetime(event.at),
-    };
-    super::app_events::record(conn, event.org_id, event.user_id, &app_event, event.at)
+    })
 }
 
 #[derive(Debug, Clone, Default)]

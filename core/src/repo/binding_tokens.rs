@@ -27,37 +27,27 @@ pub enum TokenRef {
     CodeHash(String),
 }
 
-/// Stores a token for the phone and deletes the phone's unspent earlier
-/// ones: a phone offers one live token at a time. `Conflict` when the code
-/// collides with another of the organisation's codes (the caller retries);
-/// `NotFound` when the asking credential was revoked meanwhile.
-pub fn issue(
+/// Stores a token for the phone. `Conflict` when the code collides with
+/// another of the organisation's codes.
+pub fn insert(
     conn: &mut DbConn,
     org: OrgId,
     phone: PhoneId,
-    credential_hash: &str,
     id: BindingTokenId,
     code_hash: &str,
     expires_at: i64,
 ) -> Result<(), RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        super::phones::lock(conn, &phone.to_string())?;
-        if !super::phones::credential_is_live(conn, &phone.to_string(), credential_hash)? {
-            return Err(RepoError::NotFound);
-        }
-        revoke_for_phone(conn, phone)?;
-        diesel::insert_into(binding_tokens::table)
-            .values((
-                binding_tokens::id.eq(id.to_string()),
-                binding_tokens::org_id.eq(org.to_string()),
-                binding_tokens::phone_id.eq(phone.to_string()),
-                binding_tokens::code_hash.eq(code_hash),
-                binding_tokens::created_at.eq(now_micros()),
-                binding_tokens::expires_at.eq(expires_at),
-            ))
-            .execute(conn)?;
-        Ok(())
-    })
+    diesel::insert_into(binding_tokens::table)
+        .values((
+            binding_tokens::id.eq(id.to_string()),
+            binding_tokens::org_id.eq(org.to_string()),
+            binding_tokens::phone_id.eq(phone.to_string()),
+            binding_tokens::code_hash.eq(code_hash),
+            binding_tokens::created_at.eq(now_micros()),
+            binding_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// A token row as the redeemer names it.

@@ -1,38 +1,13 @@
-//! Per-phone grants: who besides admins may bind a phone. `replace` swaps the
-//! whole set in one transaction; `permits` answers for one user.
+//! Per-phone grants: who besides admins may bind a phone. `usecases::grants`
+//! swaps the whole set in one transaction; `permits` answers for one user.
 
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{phone_grants, team_members, users};
+use crate::db::schema::{phone_grants, team_members};
 use crate::ids::{GrantId, OrgId, PhoneId, TeamId, UserId};
 use crate::time::now_micros;
 use crate::wire::PhoneGrants;
-
-/// A listed grantee that is not in the organisation: (field, index).
-#[derive(Debug)]
-pub enum GrantError {
-    UnknownGrantee { field: &'static str, index: usize },
-    Repo(RepoError),
-}
-
-impl From<RepoError> for GrantError {
-    fn from(e: RepoError) -> Self {
-        Self::Repo(e)
-    }
-}
-
-impl From<crate::db::DbError> for GrantError {
-    fn from(e: crate::db::DbError) -> Self {
-        RepoError::Db(e).into()
-    }
-}
-
-impl From<diesel::result::Error> for GrantError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Repo(e.into())
-    }
-}
 
 pub fn get(conn: &mut DbConn, phone: PhoneId) -> Result<PhoneGrants, RepoError> {
     let rows: Vec<(String, Option<String>, Option<String>)> = phone_grants::table
@@ -56,83 +31,51 @@ pub fn get(conn: &mut DbConn, phone: PhoneId) -> Result<PhoneGrants, RepoError> 
     Ok(grants)
 }
 
-/// Replaces the phone's grants (duplicates collapse). Every user and team
-/// must belong to `org`, else nothing changes.
-pub fn replace(
+/// Deletes every grant of the phone.
+pub fn delete_for_phone(conn: &mut DbConn, phone: PhoneId) -> Result<usize, RepoError> {
+    Ok(
+        diesel::delete(phone_grants::table.filter(phone_grants::phone_id.eq(phone.to_string())))
+            .execute(conn)?,
+    )
+}
+
+/// Stores the grants (duplicates collapse); call after [`delete_for_phone`]
+/// in one transaction to replace the phone's set.
+pub fn insert(
     conn: &mut DbConn,
     org: OrgId,
     phone: PhoneId,
     grants: &PhoneGrants,
-) -> Result<PhoneGrants, GrantError> {
-    crate::db::write_tx(conn, |conn| {
-        super::phones::get(conn, org, phone)?;
-        // Concurrent replaces of one phone's grants run one after the other.
-        super::phones::lock(conn, &phone.to_string())?;
-        check_members(conn, org, &grants.user_ids, &grants.team_ids)?;
-        diesel::delete(phone_grants::table.filter(phone_grants::phone_id.eq(phone.to_string())))
-            .execute(conn)?;
-        let now = now_micros();
-        let row = |kind: &str, user: Option<UserId>, team: Option<TeamId>| {
-            (
-                phone_grants::id.eq(GrantId::new().to_string()),
-                phone_grants::phone_id.eq(phone.to_string()),
-                phone_grants::org_id.eq(org.to_string()),
-                phone_grants::grantee_kind.eq(kind.to_owned()),
-                phone_grants::user_id.eq(user.map(|u| u.to_string())),
-                phone_grants::team_id.eq(team.map(|t| t.to_string())),
-                phone_grants::created_at.eq(now),
-            )
-        };
-        let mut rows = Vec::new();
-        if grants.everyone {
-            rows.push(row("everyone", None, None));
-        }
-        let mut seen_users = std::collections::HashSet::new();
-        for user in grants.user_ids.iter().filter(|u| seen_users.insert(**u)) {
-            rows.push(row("user", Some(*user), None));
-        }
-        let mut seen_teams = std::collections::HashSet::new();
-        for team in grants.team_ids.iter().filter(|t| seen_teams.insert(**t)) {
-            rows.push(row("team", None, Some(*team)));
-        }
-        // One row per statement: MultiConnection has no portable batch insert.
-        for r in rows {
-            diesel::insert_into(phone_grants::table)
-                .values(r)
-                .execute(conn)?;
-        }
-        Ok(get(conn, phone)?)
-    })
-}
-
-fn check_members(
-    conn: &mut DbConn,
-    org: OrgId,
-    user_ids: &[UserId],
-    team_ids: &[TeamId],
-) -> Result<(), GrantError> {
-    let wanted: Vec<String> = user_ids.iter().map(ToString::to_string).collect();
-    let known: std::collections::HashSet<String> = users::table
-        .filter(users::org_id.eq(org.to_string()))
-        .filter(users::id.eq_any(&wanted))
-        .select(users::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    if let Some(index) = wanted.iter().position(|u| !known.contains(u)) {
-        return Err(GrantError::UnknownGrantee {
-            field: "user_ids",
-            index,
-        });
+) -> Result<(), RepoError> {
+    let now = now_micros();
+    let row = |kind: &str, user: Option<UserId>, team: Option<TeamId>| {
+        (
+            phone_grants::id.eq(GrantId::new().to_string()),
+            phone_grants::phone_id.eq(phone.to_string()),
+            phone_grants::org_id.eq(org.to_string()),
+            phone_grants::grantee_kind.eq(kind.to_owned()),
+            phone_grants::user_id.eq(user.map(|u| u.to_string())),
+            phone_grants::team_id.eq(team.map(|t| t.to_string())),
+            phone_grants::created_at.eq(now),
+        )
+    };
+    let mut rows = Vec::new();
+    if grants.everyone {
+        rows.push(row("everyone", None, None));
     }
-    let known: std::collections::HashSet<TeamId> = super::teams::existing_ids(conn, org, team_ids)?
-        .into_iter()
-        .collect();
-    if let Some(index) = team_ids.iter().position(|t| !known.contains(t)) {
-        return Err(GrantError::UnknownGrantee {
-            field: "team_ids",
-            index,
-        });
+    let mut seen_users = std::collections::HashSet::new();
+    for user in grants.user_ids.iter().filter(|u| seen_users.insert(**u)) {
+        rows.push(row("user", Some(*user), None));
+    }
+    let mut seen_teams = std::collections::HashSet::new();
+    for team in grants.team_ids.iter().filter(|t| seen_teams.insert(**t)) {
+        rows.push(row("team", None, Some(*team)));
+    }
+    // One row per statement: MultiConnection has no portable batch insert.
+    for r in rows {
+        diesel::insert_into(phone_grants::table)
+            .values(r)
+            .execute(conn)?;
     }
     Ok(())
 }

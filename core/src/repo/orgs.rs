@@ -13,6 +13,8 @@ pub struct OrgRow {
     pub created_at: i64,
 }
 
+/// Stores the organisation row only; `usecases::orgs::create` adds what an
+/// organisation needs besides.
 pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
     let id = OrgId::new();
     diesel::insert_into(organisations::table)
@@ -22,7 +24,6 @@ pub fn insert(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
             created_at: now_micros(),
         })
         .execute(conn)?;
-    super::sync_seq::create(conn, &id.to_string())?;
     Ok(id)
 }
 

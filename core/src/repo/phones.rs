@@ -1,14 +1,16 @@
+//! Phones and their credentials. Changes that span tables (disabling ends
+//! the binding, revoking ends it too) are in `usecases::phones`.
+
 use std::collections::HashSet;
 
 use diesel::prelude::*;
 
-use super::binding_events::By;
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{phone_credentials, phone_provisioning_codes, phones};
-use crate::ids::{OrgId, PhoneId};
-use crate::time::{now_micros, to_datetime};
-use crate::wire::{BindingEndReason, Page, Phone, PhoneHolder};
+use crate::db::schema::{phone_credentials, phones};
+use crate::ids::{CredentialId, OrgId, PhoneId};
+use crate::time::{Micros, now_micros, to_datetime};
+use crate::wire::{Page, Phone, PhoneHolder};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = phones)]
@@ -107,39 +109,24 @@ pub fn provisioned_among(conn: &mut DbConn, ids: &[String]) -> Result<HashSet<St
     Ok(live.into_iter().collect())
 }
 
-/// Applies `changes`; disabling a phone ends its binding and revokes its
-/// credentials in the same transaction, so a disabled phone is locked out
-/// and free at once.
-pub fn update(
+/// Applies `changes` to the phone of `org`; `NotFound` when there is none.
+pub fn apply(
     conn: &mut DbConn,
     org: OrgId,
     id: PhoneId,
-    mut changes: PhoneChanges,
-    by: By,
-) -> Result<PhoneRow, RepoError> {
-    changes.updated_at = Some(now_micros());
-    let disabling = matches!(changes.disabled_at, Some(Some(_)));
-    crate::db::write_tx(conn, |conn| {
-        if disabling {
-            // It ends bindings: the organisation's lock comes first.
-            super::orgs::lock(conn, &org.to_string())?;
-        }
-        let n = diesel::update(
-            phones::table
-                .filter(phones::org_id.eq(org.to_string()))
-                .filter(phones::id.eq(id.to_string())),
-        )
-        .set(&changes)
-        .execute(conn)?;
-        if n == 0 {
-            return Err(RepoError::NotFound);
-        }
-        if disabling {
-            super::bindings::end_for_phone(conn, id, BindingEndReason::PhoneDisabled, by)?;
-            revoke_only(conn, org, id)?;
-        }
-        get(conn, org, id)
-    })
+    changes: &PhoneChanges,
+) -> Result<(), RepoError> {
+    let n = diesel::update(
+        phones::table
+            .filter(phones::org_id.eq(org.to_string()))
+            .filter(phones::id.eq(id.to_string())),
+    )
+    .set(changes)
+    .execute(conn)?;
+    if n == 0 {
+        return Err(RepoError::NotFound);
+    }
+    Ok(())
 }
 
 /// Takes the phone's row lock (PostgreSQL; SQLite's write transaction already
@@ -151,54 +138,50 @@ pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// An admin revokes the phone's credential: it must be provisioned again,
-/// and its binding ends.
-pub fn revoke(conn: &mut DbConn, org: OrgId, id: PhoneId, by: By) -> Result<usize, RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        super::orgs::lock(conn, &org.to_string())?;
-        get(conn, org, id)?;
-        lock(conn, &id.to_string())?;
-        revoke_credentials(conn, org, id, by)
-    })
+/// The phone with this id if it is enabled, whatever its organisation (a
+/// provisioning code names its phone).
+pub fn find_enabled(conn: &mut DbConn, id: &str) -> Result<Option<PhoneRow>, RepoError> {
+    Ok(phones::table
+        .filter(phones::id.eq(id))
+        .filter(phones::disabled_at.is_null())
+        .select(PhoneRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
-/// Revokes every live credential of the phone and deletes its unused
-/// provisioning codes and NFC binding tokens; a revoked credential also ends
-/// the phone's binding. Call inside a write transaction holding the
-/// organisation's and the phone's locks; returns how many credentials were
-/// revoked.
-pub fn revoke_credentials(
+/// Marks every live credential of the phone revoked; returns how many.
+pub fn revoke_live_credentials(
     conn: &mut DbConn,
     org: OrgId,
     id: PhoneId,
-    by: By,
 ) -> Result<usize, RepoError> {
-    let revoked = revoke_only(conn, org, id)?;
-    if revoked > 0 {
-        super::bindings::end_for_phone(conn, id, BindingEndReason::CredentialRevoked, by)?;
-    }
-    Ok(revoked)
-}
-
-/// [`revoke_credentials`] without ending the binding (the caller ends it
-/// with its own reason).
-fn revoke_only(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<usize, RepoError> {
-    diesel::delete(
-        phone_provisioning_codes::table
-            .filter(phone_provisioning_codes::phone_id.eq(id.to_string()))
-            .filter(phone_provisioning_codes::used_at.is_null()),
-    )
-    .execute(conn)?;
-    let revoked = diesel::update(
+    Ok(diesel::update(
         phone_credentials::table
             .filter(phone_credentials::org_id.eq(org.to_string()))
             .filter(phone_credentials::phone_id.eq(id.to_string()))
             .filter(phone_credentials::revoked_at.is_null()),
     )
     .set(phone_credentials::revoked_at.eq(now_micros()))
-    .execute(conn)?;
-    super::binding_tokens::revoke_for_phone(conn, id)?;
-    Ok(revoked)
+    .execute(conn)?)
+}
+
+/// Stores a new live credential of the phone.
+pub fn insert_credential(
+    conn: &mut DbConn,
+    phone: &PhoneRow,
+    secret_hash: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    diesel::insert_into(phone_credentials::table)
+        .values((
+            phone_credentials::id.eq(CredentialId::new().to_string()),
+            phone_credentials::phone_id.eq(&phone.id),
+            phone_credentials::org_id.eq(&phone.org_id),
+            phone_credentials::secret_hash.eq(secret_hash),
+            phone_credentials::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Whether `secret_hash` is a live credential of the phone. Phone requests

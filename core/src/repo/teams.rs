@@ -1,9 +1,8 @@
 use diesel::prelude::*;
 
 use super::page::PageRequest;
-use super::users::UserRow;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{team_members, teams, users};
+use crate::db::schema::{team_members, teams};
 use crate::ids::{OrgId, TeamId, UserId};
 use crate::time::{now_micros, to_datetime};
 use crate::wire::{Page, Team};
@@ -116,40 +115,39 @@ pub fn rename(conn: &mut DbConn, org: OrgId, id: TeamId, name: &str) -> Result<T
     get(conn, org, id, TeamVisibility::Org)
 }
 
-/// Deletes the team and its memberships (the users stay).
-pub fn delete(conn: &mut DbConn, org: OrgId, id: TeamId) -> Result<(), RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        diesel::delete(
-            team_members::table
-                .filter(team_members::team_id.eq(id.to_string()))
-                .filter(team_members::org_id.eq(org.to_string())),
-        )
-        .execute(conn)?;
-        let n = diesel::delete(
-            teams::table
-                .filter(teams::org_id.eq(org.to_string()))
-                .filter(teams::id.eq(id.to_string())),
-        )
-        .execute(conn)?;
-        if n == 0 {
-            Err(RepoError::NotFound)
-        } else {
-            Ok(())
-        }
-    })
+/// Deletes the team's memberships (the users stay).
+pub fn delete_memberships(conn: &mut DbConn, org: OrgId, id: TeamId) -> Result<usize, RepoError> {
+    Ok(diesel::delete(
+        team_members::table
+            .filter(team_members::team_id.eq(id.to_string()))
+            .filter(team_members::org_id.eq(org.to_string())),
+    )
+    .execute(conn)?)
 }
 
-/// Adds `user` to `team`, both of `org`; adding twice is a no-op.
-pub fn add_member(
-    conn: &mut DbConn,
-    org: OrgId,
-    team: TeamId,
-    user: UserId,
-) -> Result<(), RepoError> {
-    crate::db::write_tx(conn, |conn| {
-        ensure_in_org(conn, org, team, user)?;
-        insert_membership(conn, org, team, user)
-    })
+/// Deletes the team row; `NotFound` when `org` has no such team.
+pub fn delete(conn: &mut DbConn, org: OrgId, id: TeamId) -> Result<(), RepoError> {
+    let n = diesel::delete(
+        teams::table
+            .filter(teams::org_id.eq(org.to_string()))
+            .filter(teams::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        Err(RepoError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `org` has the team.
+pub fn exists(conn: &mut DbConn, org: OrgId, id: TeamId) -> Result<bool, RepoError> {
+    let found: i64 = teams::table
+        .filter(teams::org_id.eq(org.to_string()))
+        .filter(teams::id.eq(id.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
 }
 
 /// Inserts a membership unless it exists. Runs inside the caller's
@@ -183,15 +181,8 @@ pub fn insert_membership(
     Ok(())
 }
 
-/// Removes `user` from `team`; `NotFound` when the team or user is not in
-/// `org`, success when the user was not a member.
-pub fn remove_member(
-    conn: &mut DbConn,
-    org: OrgId,
-    team: TeamId,
-    user: UserId,
-) -> Result<(), RepoError> {
-    ensure_in_org(conn, org, team, user)?;
+/// Removes `user` from `team` (nothing when not a member).
+pub fn delete_membership(conn: &mut DbConn, team: TeamId, user: UserId) -> Result<(), RepoError> {
     diesel::delete(
         team_members::table
             .filter(team_members::team_id.eq(team.to_string()))
@@ -199,55 +190,6 @@ pub fn remove_member(
     )
     .execute(conn)?;
     Ok(())
-}
-
-fn ensure_in_org(
-    conn: &mut DbConn,
-    org: OrgId,
-    team: TeamId,
-    user: UserId,
-) -> Result<(), RepoError> {
-    let team_found: i64 = teams::table
-        .filter(teams::org_id.eq(org.to_string()))
-        .filter(teams::id.eq(team.to_string()))
-        .count()
-        .get_result(conn)?;
-    let user_found: i64 = users::table
-        .filter(users::org_id.eq(org.to_string()))
-        .filter(users::id.eq(user.to_string()))
-        .count()
-        .get_result(conn)?;
-    if team_found == 0 || user_found == 0 {
-        Err(RepoError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
-/// Members of a team, by user id.
-pub fn members(
-    conn: &mut DbConn,
-    org: OrgId,
-    team: TeamId,
-    page: &PageRequest,
-) -> Result<Page<UserRow>, RepoError> {
-    let member_ids = team_members::table
-        .filter(team_members::team_id.eq(team.to_string()))
-        .filter(team_members::org_id.eq(org.to_string()))
-        .select(team_members::user_id);
-    let mut query = users::table
-        .filter(users::org_id.eq(org.to_string()))
-        .filter(users::id.eq_any(member_ids))
-        .select(UserRow::as_select())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(users::id.gt(after.clone()));
-    }
-    let rows = query
-        .order(users::id.asc())
-        .limit(page.fetch())
-        .load(conn)?;
-    Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
 
 /// Ids of the given teams that exist in `org` (to validate `team_ids` input).

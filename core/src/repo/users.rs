@@ -4,10 +4,10 @@ use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{team_members, users};
-use crate::ids::{OrgId, TeamId, UserId};
-use crate::time::{now_micros, to_datetime};
-use crate::wire::{BindingEndReason, Page, Role, User};
+use crate::db::schema::{sessions, team_members, users};
+use crate::ids::{OrgId, SessionId, TeamId, UserId};
+use crate::time::to_datetime;
+use crate::wire::{Page, Role, User};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -184,130 +184,159 @@ pub fn emails_of(
     Ok(pairs.into_iter().collect())
 }
 
-/// Why a change to a user was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError {
-    /// The acting admin was demoted, disabled or removed after their
-    /// request was authenticated.
-    #[error("you are no longer an active admin")]
-    ActorNotAdmin,
-    /// The change would leave the organisation without an active admin.
-    #[error("the organisation's last active admin cannot be demoted or disabled")]
-    LastAdmin,
-    /// An admin demoting or disabling themselves; `field` is the one at fault.
-    #[error("you cannot demote or disable yourself")]
-    SelfLockout { field: &'static str },
-    #[error(transparent)]
-    Repo(#[from] RepoError),
+/// The user of `org` with this e-mail address, if any.
+pub fn find_in_org_by_email(
+    conn: &mut DbConn,
+    org: OrgId,
+    email: &str,
+) -> Result<Option<UserRow>, RepoError> {
+    Ok(users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
-impl From<diesel::result::Error> for UpdateError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Repo(e.into())
-    }
+/// Which of `ids` are users of `org`.
+pub fn existing_ids(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[UserId],
+) -> Result<std::collections::HashSet<UserId>, RepoError> {
+    let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let found: Vec<String> = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq_any(&wanted))
+        .select(users::id)
+        .load(conn)?;
+    found.iter().map(|raw| stored_id(raw)).collect()
 }
 
-/// Takes the organisation's lock and checks that `actor` is still an
-/// enabled admin of it. Every change of who is an active admin (role
-/// changes, disabling, creating users) runs after this in its transaction,
-/// so two admins acting on each other at once run one after the other and
-/// the second sees what the first did (docs/decisions/0003-binding-locks.md).
-pub fn lock_org_as_admin(conn: &mut DbConn, org: OrgId, actor: UserId) -> Result<(), UpdateError> {
-    super::orgs::lock(conn, &org.to_string())?;
-    let active_admin: i64 = active_admins(org)
-        .filter(users::id.eq(actor.to_string()))
+/// The user behind an access token, when its session is live and the user
+/// enabled; `None` otherwise. Checked on every authenticated request so
+/// logout, reuse detection and disabling take effect at once.
+pub fn principal(
+    conn: &mut DbConn,
+    session: SessionId,
+    user: UserId,
+) -> Result<Option<UserRow>, RepoError> {
+    Ok(sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session.to_string()))
+        .filter(sessions::user_id.eq(user.to_string()))
+        .filter(sessions::revoked_at.is_null())
+        .filter(users::disabled_at.is_null())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The enabled user a session belongs to, if any.
+pub fn enabled_in_session(
+    conn: &mut DbConn,
+    session: SessionId,
+) -> Result<Option<UserRow>, RepoError> {
+    Ok(sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session.to_string()))
+        .filter(users::disabled_at.is_null())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether `org` has the user.
+pub fn exists_in_org(conn: &mut DbConn, org: OrgId, id: UserId) -> Result<bool, RepoError> {
+    let found: i64 = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq(id.to_string()))
         .count()
         .get_result(conn)?;
-    if active_admin == 0 {
-        return Err(UpdateError::ActorNotAdmin);
+    Ok(found > 0)
+}
+
+/// Members of a team of `org`, by user id.
+pub fn in_team(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    page: &PageRequest,
+) -> Result<Page<UserRow>, RepoError> {
+    let member_ids = team_members::table
+        .filter(team_members::team_id.eq(team.to_string()))
+        .filter(team_members::org_id.eq(org.to_string()))
+        .select(team_members::user_id);
+    let mut query = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq_any(member_ids))
+        .select(UserRow::as_select())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(users::id.gt(after.clone()));
+    }
+    let rows = query
+        .order(users::id.asc())
+        .limit(page.fetch())
+        .load(conn)?;
+    Ok(page.finish(rows, |r| r.id.clone(), |r| r))
+}
+
+/// How many enabled admins `org` has, leaving out `except`.
+pub fn active_admin_count(
+    conn: &mut DbConn,
+    org: OrgId,
+    except: Option<UserId>,
+) -> Result<i64, RepoError> {
+    let mut query = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled_at.is_null())
+        .into_boxed();
+    if let Some(except) = except {
+        query = query.filter(users::id.ne(except.to_string()));
+    }
+    Ok(query.count().get_result(conn)?)
+}
+
+/// Whether `id` is an enabled admin of `org`.
+pub fn is_active_admin(conn: &mut DbConn, org: OrgId, id: UserId) -> Result<bool, RepoError> {
+    let hits: i64 = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq(id.to_string()))
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(hits > 0)
+}
+
+/// Applies `changes` to the user of `org`; `NotFound` when there is none.
+pub fn apply(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: UserId,
+    changes: &UserChanges,
+) -> Result<(), RepoError> {
+    let n = diesel::update(
+        users::table
+            .filter(users::org_id.eq(org.to_string()))
+            .filter(users::id.eq(id.to_string())),
+    )
+    .set(changes)
+    .execute(conn)?;
+    if n == 0 {
+        return Err(RepoError::NotFound);
     }
     Ok(())
 }
 
-fn active_admins(org: OrgId) -> users::BoxedQuery<'static, crate::db::DbBackend> {
-    users::table
-        .filter(users::org_id.eq(org.to_string()))
-        .filter(users::role.eq(Role::Admin.as_str()))
-        .filter(users::disabled_at.is_null())
-        .into_boxed()
-}
-
-/// Applies `changes` made by the admin `actor`; when the user is being
-/// disabled, ends their sessions and phone bindings in the same transaction
-/// so nothing of theirs outlives the change. Refused when the actor is no
-/// longer an active admin, when the target is the organisation's last
-/// active admin and would stop being one, and when the actor would demote
-/// or disable themselves.
-pub fn update(
-    conn: &mut DbConn,
-    org: OrgId,
-    id: UserId,
-    mut changes: UserChanges,
-    actor: UserId,
-) -> Result<(), UpdateError> {
-    changes.updated_at = Some(now_micros());
-    let disabling = matches!(changes.disabled_at, Some(Some(_)));
-    let demoting = changes
-        .role
-        .as_deref()
-        .is_some_and(|r| r != Role::Admin.as_str());
-    let password_changed = changes.password_hash.is_some();
-    crate::db::write_tx(conn, |conn| {
-        // Lock order: the organisation first (disabling also ends bindings).
-        lock_org_as_admin(conn, org, actor)?;
-        let target = get(conn, org, id, Visibility::Org)?;
-        let active_admin = target.role()? == Role::Admin && target.disabled_at.is_none();
-        if active_admin && (disabling || demoting) {
-            let others: i64 = active_admins(org)
-                .filter(users::id.ne(id.to_string()))
-                .count()
-                .get_result(conn)?;
-            if others == 0 {
-                return Err(UpdateError::LastAdmin);
-            }
-        }
-        if id == actor && (disabling || demoting) {
-            return Err(UpdateError::SelfLockout {
-                field: if disabling { "disabled" } else { "role" },
-            });
-        }
-        if disabling {
-            // Binding rows before the user's row (the lock order a dial
-            // takes them in), so a disable never deadlocks with a dial.
-            super::bindings::end_for_user(
-                conn,
-                id,
-                BindingEndReason::UserDisabled,
-                super::binding_events::By::User(actor),
-            )?;
-        }
-        diesel::update(
-            users::table
-                .filter(users::org_id.eq(org.to_string()))
-                .filter(users::id.eq(id.to_string())),
-        )
-        .set(&changes)
-        .execute(conn)?;
-        if disabling || password_changed {
-            let reason = if disabling {
-                "user_disabled"
-            } else {
-                "password_changed"
-            };
-            super::sessions::revoke_all_for_user(conn, id, reason)?;
-        }
-        let enabling = matches!(changes.disabled_at, Some(None));
-        if changes.time_zone.is_some() || enabling {
-            // A daily digest is at a local time: when it is due moves with
-            // the zone; a disabled user's schedule was stopped.
-            let tz: String = users::table
-                .find(id.to_string())
-                .select(users::time_zone)
-                .first(conn)?;
-            super::push_schedules::retime(conn, id, &tz, now_micros())?;
-        }
-        Ok(())
-    })
+/// The user's time zone as stored.
+pub fn time_zone_of(conn: &mut DbConn, id: UserId) -> Result<String, RepoError> {
+    Ok(users::table
+        .find(id.to_string())
+        .select(users::time_zone)
+        .first(conn)?)
 }
 
 /// The ids `visibility` allows, or `None` for the whole organisation (the

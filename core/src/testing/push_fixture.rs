@@ -13,7 +13,7 @@ use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::ids::{OrgId, PhoneId, PushDeviceId, UserId};
 use crate::repo::call_records::CallRecordRow;
 use crate::repo::phones::PhoneRow;
-use crate::repo::{RepoError, orgs, phones, sync_seq};
+use crate::repo::{RepoError, phones, sync_seq};
 use crate::time::{Micros, now_micros};
 use crate::wire::{CallDirection, CallRecordUpload, CallResult};
 
@@ -38,7 +38,7 @@ impl PushFixture {
     ) -> Result<Self, RepoError> {
         let now = now_micros();
         write_tx(conn, |conn| {
-            let org = orgs::insert(conn, "Push fixture")?;
+            let org = crate::usecases::orgs::create(conn, "Push fixture")?;
             let org_s = org.to_string();
             let phone = PhoneId::new().to_string();
             phones::insert(

@@ -2,10 +2,11 @@
 //! in, which becomes the holder's `incoming_call` event. (Acks and call
 //! reports of commands are [`super::dials::advance`].)
 
+use super::app_events;
 use super::{AfterCommit, Services};
 use crate::db::{DbConn, write_tx};
 use crate::ids::{OrgId, PhoneId, UserId};
-use crate::repo::{RepoError, app_events, bindings};
+use crate::repo::{RepoError, bindings};
 use crate::time::{Micros, now_micros, to_datetime};
 use crate::wire::AppEvent;
 

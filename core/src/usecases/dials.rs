@@ -14,6 +14,7 @@
 //! (taken by the event); a dial row is never held while waiting for a
 //! binding or the organisation.
 
+use super::app_events;
 use super::{AfterCommit, Services, phone_frames};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::dial_lifecycle::{self, Step};
@@ -22,7 +23,7 @@ use crate::domain::{DialNumber, FieldError};
 use crate::ids::{DialId, OrgId, PhoneId, UserId};
 use crate::repo::dials::{self, DialRow, Scope};
 use crate::repo::users::Visibility;
-use crate::repo::{RepoError, app_events, bindings, dial_policy, phones, stored_id, users};
+use crate::repo::{RepoError, bindings, dial_policy, phones, stored_id, users};
 use crate::time::{Micros, now_micros};
 use crate::wire::{AppEvent, DialFailure, DialState, HangupReason, ServerFrame};
 

@@ -20,18 +20,30 @@
 //! one ended through the API does.
 
 mod after_commit;
+pub mod app_events;
+pub mod binding_policy;
+pub mod binding_tokens;
+pub mod bindings;
 pub mod dial_policy;
 pub mod dial_reports;
 pub mod dial_sweeps;
 pub mod dials;
 pub mod digests;
+pub mod grants;
+pub mod housekeeping;
+pub mod orgs;
 pub mod phone_frames;
+pub mod phones;
+pub mod provisioning;
 pub mod push_devices;
 pub mod push_jobs;
 pub mod push_schedules;
 pub mod record_ingest;
 pub mod record_reads;
 pub mod recordings;
+pub mod sessions;
+pub mod teams;
+pub mod users;
 
 pub use after_commit::{AfterCommit, Effect};
 
@@ -48,7 +60,10 @@ pub struct Services {
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Services").finish_non_exhaustive()
+        f.debug_struct("Services")
+            .field("backend", &self.db.backend())
+            .field("relay_node", &self.relay.node())
+            .finish()
     }
 }
 

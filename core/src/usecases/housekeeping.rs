@@ -1,9 +1,11 @@
 //! Housekeeping that keeps credential tables from growing without bound:
 //! expired refresh tokens, long-revoked sessions, spent provisioning codes
 //! and NFC binding tokens, and the live-stream event log.
-//! Run by the worker (or the API's embedded worker) on an interval.
+//! Run by the worker (or the API's embedded worker) on an interval. Plain
+//! deletes, no transaction: each is idempotent and any number may run.
 
-use crate::repo::{DbConn, RepoError, app_events, binding_tokens, provisioning, sessions};
+use crate::db::DbConn;
+use crate::repo::{RepoError, app_events, binding_tokens, provisioning, sessions};
 use crate::time::{Micros, now_micros, seconds};
 
 /// How long spent rows are kept for forensics before they are deleted.

@@ -1,0 +1,31 @@
+//! Appending to a user's event log (`GET /v1/events`), the one way every
+//! use case does it: the user's row lock first, held to commit, so one
+//! user's events commit in `seq` order and a stream reading "after my
+//! cursor" never skips a late-committing lower `seq`
+//! (docs/decisions/0003-binding-locks.md). What the app misses when it is
+//! not streaming also goes out as a push, queued in the same transaction so
+//! it cannot be lost.
+
+use crate::db::DbConn;
+use crate::domain::push_message::event_message;
+use crate::repo::{RepoError, app_events, jobs, users};
+use crate::time::Micros;
+use crate::wire::AppEvent;
+
+/// Records the event for the user; call it inside the change's
+/// transaction, after any binding row lock (the lock order). The caller
+/// wakes the user's streams after commit (`AfterCommit::wake_user`).
+pub fn record(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    event: &AppEvent,
+    at: Micros,
+) -> Result<(), RepoError> {
+    users::lock(conn, user_id)?;
+    app_events::insert(conn, org_id, user_id, event, at)?;
+    if let Some(message) = event_message(event) {
+        jobs::enqueue_push(conn, org_id, user_id, event.kind(), &message, at)?;
+    }
+    Ok(())
+}

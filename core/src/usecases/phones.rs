@@ -1,0 +1,110 @@
+//! Admins changing phones: registering, editing, disabling, revoking the
+//! credential.
+//! Disabling and revoking end the phone's binding in the same transaction
+//! (under the organisation's lock, then the phone's), so a disabled or
+//! revoked phone is locked out and free at once; after the commit its live
+//! connection is closed on whichever node holds it.
+
+use super::{AfterCommit, Services, bindings};
+use crate::db::{DbConn, write_tx};
+use crate::ids::{OrgId, PhoneId};
+use crate::repo::binding_events::By;
+use crate::repo::phones::{self, PhoneChanges, PhoneRow};
+use crate::repo::{RepoError, binding_tokens, orgs, provisioning};
+use crate::time::now_micros;
+use crate::wire::BindingEndReason;
+
+/// Registers a phone; `Conflict` when its number and extension are taken.
+pub async fn register(services: &Services, row: PhoneRow) -> Result<PhoneRow, RepoError> {
+    services
+        .db
+        .run(move |conn| phones::insert(conn, &row).map(|()| row))
+        .await
+}
+
+/// Applies `changes`; disabling a phone also ends its binding and revokes
+/// its credentials. `Conflict` when the new number is taken.
+pub async fn update(
+    services: &Services,
+    org: OrgId,
+    id: PhoneId,
+    mut changes: PhoneChanges,
+    by: By,
+) -> Result<PhoneRow, RepoError> {
+    changes.updated_at = Some(now_micros());
+    let disabling = matches!(changes.disabled_at, Some(Some(_)));
+    let (row, after) = services
+        .db
+        .run(move |conn| {
+            let mut after = AfterCommit::new();
+            let row = write_tx(conn, |conn| {
+                if disabling {
+                    // It ends bindings: the organisation's lock comes first.
+                    orgs::lock(conn, &org.to_string())?;
+                }
+                phones::apply(conn, org, id, &changes)?;
+                if disabling {
+                    let reason = BindingEndReason::PhoneDisabled;
+                    bindings::end_for_phone(conn, id, reason, by, &mut after)?;
+                    revoke_only(conn, org, id)?;
+                    after.close_phone(id);
+                }
+                phones::get(conn, org, id)
+            })?;
+            Ok::<_, RepoError>((row, after))
+        })
+        .await?;
+    after.run(services).await;
+    Ok(row)
+}
+
+/// An admin revokes the phone's credential: it must be provisioned again,
+/// its binding ends and its connection closes.
+pub async fn revoke(services: &Services, org: OrgId, id: PhoneId, by: By) -> Result<(), RepoError> {
+    let after = services
+        .db
+        .run(move |conn| {
+            let mut after = AfterCommit::new();
+            write_tx(conn, |conn| {
+                orgs::lock(conn, &org.to_string())?;
+                phones::get(conn, org, id)?;
+                phones::lock(conn, &id.to_string())?;
+                revoke_credentials(conn, org, id, by, &mut after)
+            })?;
+            // Closed even when nothing was live: a connection may outlive
+            // its credential's row by a moment on another node.
+            after.close_phone(id);
+            Ok::<_, RepoError>(after)
+        })
+        .await?;
+    after.run(services).await;
+    Ok(())
+}
+
+/// Revokes every live credential of the phone and deletes its unused
+/// provisioning codes and NFC binding tokens; a revoked credential also
+/// ends the phone's binding. Call inside a write transaction holding the
+/// organisation's and the phone's locks; returns how many credentials were
+/// revoked.
+pub fn revoke_credentials(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: PhoneId,
+    by: By,
+    after: &mut AfterCommit,
+) -> Result<usize, RepoError> {
+    let revoked = revoke_only(conn, org, id)?;
+    if revoked > 0 {
+        bindings::end_for_phone(conn, id, BindingEndReason::CredentialRevoked, by, after)?;
+    }
+    Ok(revoked)
+}
+
+/// [`revoke_credentials`] without ending the binding (the caller ends it
+/// with its own reason).
+fn revoke_only(conn: &mut DbConn, org: OrgId, id: PhoneId) -> Result<usize, RepoError> {
+    provisioning::delete_unused(conn, id)?;
+    let revoked = phones::revoke_live_credentials(conn, org, id)?;
+    binding_tokens::revoke_for_phone(conn, id)?;
+    Ok(revoked)
+}

@@ -368,15 +368,17 @@ fn new_row(
     row
 }
 
-/// The phone's bindings that overlap `[earliest, latest]`: `(user, start,
-/// ended, expires)`. (A read of the bindings table that `repo::bindings`
+/// A binding as the ingest reads it: `(user, start, ended, expires)`.
+type SpanRow = (String, Micros, Option<Micros>, Option<Micros>);
+
+/// The phone's bindings that overlap `[earliest, latest]`. (A read of the bindings table that `repo::bindings`
 /// does not offer yet; it belongs there.)
 fn binding_spans(
     conn: &mut DbConn,
     phone_id: &str,
     earliest: Micros,
     latest: Micros,
-) -> Result<Vec<(String, i64, Option<i64>, Option<i64>)>, RepoError> {
+) -> Result<Vec<SpanRow>, RepoError> {
     Ok(bindings::table
         .filter(bindings::phone_id.eq(phone_id))
         .filter(bindings::started_at.le(latest))

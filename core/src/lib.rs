@@ -29,12 +29,14 @@ pub mod relay;
 #[cfg(feature = "server")]
 pub mod repo;
 #[cfg(feature = "server")]
+pub mod request_id;
+#[cfg(feature = "server")]
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod telemetry;
-#[cfg(feature = "server")]
-pub mod usecases;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "server")]
 pub mod time;
+#[cfg(feature = "server")]
+pub mod usecases;

@@ -62,6 +62,7 @@ impl WorkerOptions {
 const FINISHED_JOB_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
 /// One housekeeping pass; tests drive this directly.
+#[tracing::instrument(name = "housekeeping", skip_all)]
 pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoError> {
     let report = db.run(maintenance::purge_now).await?;
     let before = now_micros() - seconds(FINISHED_JOB_RETENTION_SECS);
@@ -83,6 +84,7 @@ const SPOOL_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// Deletes presigned uploads never completed (their objects and tickets)
 /// and stale spool files; returns how many of each.
+#[tracing::instrument(name = "upload_cleanup", skip_all)]
 pub async fn run_upload_cleanup_once(
     db: &Database,
     storage: &Storage,
@@ -142,6 +144,7 @@ const EXPIRY_BATCH: i64 = 500;
 
 /// Ends every binding whose expiry has passed and wakes its holder's
 /// streams (the `binding` event is already in their log); returns how many.
+#[tracing::instrument(name = "binding_expiry", skip_all)]
 pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let mut total = 0;
     loop {
@@ -163,6 +166,7 @@ pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usi
 /// Marks every queued dial command past its expiry `expired` and wakes its
 /// user's streams; returns how many. (Delivery already refuses expired
 /// commands; this makes their state say so.)
+#[tracing::instrument(name = "dial_expiry", skip_all)]
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let mut total = 0;
     loop {

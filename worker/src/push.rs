@@ -135,7 +135,7 @@ pub async fn run_sender(
         job = %claimed.job.id,
         topic = %claimed.job.topic,
         attempt = claimed.job.attempts,
-        request_id = claimed.job.request_id.as_deref(),
+        request_id = claimed.job.request_id.as_deref().map(tracing::field::display),
     )
 )]
 pub async fn send_one(

@@ -13,6 +13,7 @@ pub mod password_work;
 pub mod phone_channel;
 pub mod rate_limit;
 pub mod recording_intake;
+pub mod request_scope;
 pub mod routes;
 pub mod startup;
 pub mod state;

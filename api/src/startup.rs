@@ -142,6 +142,8 @@ impl Application {
                 // Outside Compress: it sees the body that is actually sent.
                 .wrap(from_fn(crate::upgrade_framing::frame_unupgraded))
                 .wrap(from_fn(crate::metrics::observe))
+                // Inside TracingLogger, which gives the request its id.
+                .wrap(from_fn(crate::request_scope::carry_request_id))
                 .wrap(TracingLogger::default())
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::routes::not_found))

@@ -27,6 +27,8 @@ pub mod relay;
 #[cfg(feature = "server")]
 pub mod repo;
 #[cfg(feature = "server")]
+pub mod request_id;
+#[cfg(feature = "server")]
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod telemetry;

@@ -3,6 +3,10 @@
 //! tests create a fresh database on the server named by
 //! `DESKBIND_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
 //! and drop it afterwards. A missing server fails the test loudly.
+//!
+//! Two switches for a failing test (docs/testing.md): `DESKBIND_TEST_LOG`
+//! shows the server's logs ([`test_logs`]), `DESKBIND_TEST_KEEP_DB=1` keeps
+//! the test's database and scratch directory and prints where they are.
 
 use diesel::connection::SimpleConnection as _;
 use diesel::{Connection as _, PgConnection};
@@ -10,6 +14,10 @@ use diesel::{Connection as _, PgConnection};
 use crate::db::{Backend, DatabaseUrl};
 
 pub mod push_fixture;
+pub mod test_logs;
+
+/// Keeps each test's database (and scratch directory) after the test.
+pub const KEEP_DB_ENV: &str = "DESKBIND_TEST_KEEP_DB";
 
 /// `sslmode=disable`: libpq would otherwise negotiate TLS with a local server,
 /// and OpenSSL's exit-time cleanup then races with the server threads a test
@@ -30,17 +38,40 @@ pub struct TestDb {
     pub url: DatabaseUrl,
     pg: Option<(String, String)>,
     dir: tempfile::TempDir,
+    keep: bool,
 }
 
 impl TestDb {
     /// A new empty database on the backend chosen by the environment.
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        test_logs::init();
+        let mut dir =
+            tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        let keep = keep_db();
+        dir.disable_cleanup(keep);
+        let db = Self::create(dir, keep);
+        if keep {
+            // Printed at the start: a test that hangs or aborts never drops.
+            let open = match &db.url {
+                DatabaseUrl::Sqlite(path) => format!("sqlite3 {}", path.display()),
+                DatabaseUrl::Postgres(url) => format!("psql '{url}'"),
+            };
+            eprintln!(
+                "{KEEP_DB_ENV}: this test's database is kept, open it with: {open} \
+                 (scratch directory, with the server's data dir: {})",
+                db.dir().display()
+            );
+        }
+        db
+    }
+
+    fn create(dir: tempfile::TempDir, keep: bool) -> Self {
         match backend() {
             Backend::Sqlite => Self {
                 url: DatabaseUrl::sqlite_file(&dir.path().join("test.sqlite3")),
                 pg: None,
                 dir,
+                keep,
             },
             Backend::Postgres => {
                 let admin = std::env::var("DESKBIND_TEST_POSTGRES_URL")
@@ -59,6 +90,7 @@ impl TestDb {
                     url: DatabaseUrl::Postgres(url),
                     pg: Some((admin, name)),
                     dir,
+                    keep,
                 }
             }
         }
@@ -78,6 +110,9 @@ impl Default for TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         if let Some((admin, name)) = &self.pg
             && let Ok(mut conn) = PgConnection::establish(admin)
             && let Err(e) =
@@ -86,6 +121,13 @@ impl Drop for TestDb {
             eprintln!("warning: could not drop test database {name}: {e}");
         }
     }
+}
+
+fn keep_db() -> bool {
+    matches!(
+        std::env::var(KEEP_DB_ENV).as_deref().map(str::trim),
+        Ok("1" | "true" | "yes" | "on")
+    )
 }
 
 /// `url` with its database path replaced by `name`.

@@ -63,6 +63,7 @@ impl WorkerOptions {
 const FINISHED_JOB_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
 /// One housekeeping pass; tests drive this directly.
+#[tracing::instrument(name = "housekeeping", skip_all)]
 pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoError> {
     let report = db.run(housekeeping::purge_now).await?;
     let before = now_micros() - seconds(FINISHED_JOB_RETENTION_SECS);
@@ -82,6 +83,7 @@ const SPOOL_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// Deletes presigned uploads never completed (their objects and tickets)
 /// and stale spool files; returns how many of each.
+#[tracing::instrument(name = "upload_cleanup", skip_all)]
 pub async fn run_upload_cleanup_once(
     db: &Database,
     storage: &Storage,
@@ -118,6 +120,7 @@ const EXPIRY_BATCH: i64 = 500;
 /// Ends every binding whose expiry has passed, through the same use case
 /// as an unbind: the phone is sent its `binding` frame (nobody) and the
 /// holder's streams wake. Returns how many ended.
+#[tracing::instrument(name = "binding_expiry", skip_all)]
 pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     bindings::end_expired(&Services::new(db.clone(), relay.clone())).await
 }
@@ -125,6 +128,7 @@ pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usi
 /// Marks every queued dial command past its expiry `expired` and wakes its
 /// user's streams; returns how many. (Delivery already refuses expired
 /// commands; this makes their state say so.)
+#[tracing::instrument(name = "dial_expiry", skip_all)]
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let services = Services::new(db.clone(), relay.clone());
     let mut total = 0;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 const SCHEDULE_BATCH: i64 = 200;
 
 /// Runs the scheduler until no schedule is due at `now`.
+#[tracing::instrument(name = "push_schedules", skip(db))]
 pub async fn run_scheduler_once(db: &Database, now: i64) -> Result<DueReport, RepoError> {
     digests::enqueue_all_due(db, now, SCHEDULE_BATCH).await
 }
@@ -52,6 +53,7 @@ impl Default for SenderOptions {
 
 /// Leases due jobs and sends them, at most `concurrency` at a time, until
 /// `cancel` fires; then waits for the sends in flight and returns.
+#[tracing::instrument(name = "push_sender", skip_all, fields(owner = %options.owner))]
 pub async fn run_sender(
     db: Database,
     sender: PushSender,
@@ -113,7 +115,18 @@ pub async fn run_sender(
     tracing::info!(owner = %options.owner, "push sender stopped");
 }
 
-/// Sends one claimed job and records its outcome.
+/// Sends one claimed job and records its outcome. Its span carries the
+/// id of the request that queued the job, when one did.
+#[tracing::instrument(
+    name = "push_send",
+    skip_all,
+    fields(
+        job = %claimed.job.id,
+        topic = %claimed.job.topic,
+        attempt = claimed.job.attempts,
+        request_id = claimed.job.request_id.as_deref().map(tracing::field::display),
+    )
+)]
 pub async fn send_one(
     db: &Database,
     sender: &PushSender,

@@ -33,6 +33,7 @@ mod recording_formats;
 mod recording_ranges;
 mod recordings;
 mod records;
+mod request_ids;
 mod s3;
 mod tenancy;
 mod tokens;

@@ -285,9 +285,15 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
+        // The caller's span and request id follow the work onto the pool
+        // thread: its logs and the jobs it queues name the request.
+        let (span, request) = (tracing::Span::current(), crate::request_id::current());
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.checkout(budget)?;
-            work(&mut conn)
+            let _entered = span.enter();
+            crate::request_id::within(request, || {
+                let mut conn = db.checkout(budget)?;
+                work(&mut conn)
+            })
         })
         .await
         .map_err(|_| DbError::Join)?

@@ -351,6 +351,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         finished_at -> Nullable<BigInt>,
+        request_id -> Nullable<Text>,
     }
 }
 

@@ -36,6 +36,8 @@ pub struct JobRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// The request that queued the job (`x-request-id`), for the worker's logs.
+    pub request_id: Option<String>,
 }
 
 impl JobRow {
@@ -104,6 +106,7 @@ pub fn enqueue_push_to(
             last_error: None,
             created_at: now,
             finished_at: None,
+            request_id: crate::request_id::current(),
         })
         .collect();
     dialect::insert_jobs(conn, &rows)?;

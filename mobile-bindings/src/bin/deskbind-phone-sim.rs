@@ -1,21 +1,27 @@
 //! `deskbind-phone-sim`: a desk phone without hardware. It provisions with
 //! a code (or reuses a saved credential), holds the phone's live link, and
 //! "dials" each command it receives: acks it, reports dialing, ringing and
-//! the configured outcome after the configured delays, and hangs up when
-//! the app cancels. See README ("See a dial end to end").
+//! the configured outcome after the configured delays, hangs up when the
+//! app cancels, and uploads the call's record when it is over. When the
+//! server revokes its credential it says so and exits non-zero. See README
+//! ("See a dial end to end").
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use clap::{Parser, ValueEnum};
 use deskbind_mobile::ids::DialId;
-use deskbind_mobile::wire::{CallState, DialFailure};
+use deskbind_mobile::wire::{
+    CallDirection, CallRecordUpload, CallResult, CallState, DialFailure, IngestOutcome,
+};
 use deskbind_mobile::{
-    LinkOptions, LinkState, PhoneClient, PhoneCommand, PhoneLink, PhoneReporter,
+    ClientError, LinkOptions, LinkState, PhoneClient, PhoneCommand, PhoneLink, PhoneReporter,
 };
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,6 +79,14 @@ impl Outcome {
     }
 }
 
+/// Why the simulator stops when the server refuses its credential.
+const REVOKED: &str = "the server refused this phone's credential (401): it was revoked, \
+    because the phone was provisioned again with a new code, or disabled, or deleted. \
+    Get a new provisioning code and start again with --code";
+
+/// Record uploads tried per call before giving up (network errors only).
+const UPLOAD_ATTEMPTS: u32 = 3;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -83,13 +97,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let client = phone_client(&cli).await?;
-    let me = client
-        .me()
-        .await
-        .context("the server refused the credential")?;
-    tracing::info!(phone = %me.id, number = %me.number, "phone ready");
+    let me = match client.me().await {
+        Ok(me) => me,
+        Err(e) if e.status() == Some(401) => anyhow::bail!("{REVOKED} ({e})"),
+        Err(e) => return Err(e).context("the server refused the credential"),
+    };
+    tracing::info!(phone = %me.id, number = %me.number, server = %cli.server, "phone ready");
     let mut link = client.connect(LinkOptions::default())?;
-    run(&cli, &mut link).await
+    run(&cli, &client, &mut link).await
 }
 
 async fn phone_client(cli: &Cli) -> anyhow::Result<PhoneClient> {
@@ -113,8 +128,14 @@ async fn phone_client(cli: &Cli) -> anyhow::Result<PhoneClient> {
     Ok(PhoneClient::new(&cli.server, credential.trim())?)
 }
 
-async fn run(cli: &Cli, link: &mut PhoneLink) -> anyhow::Result<()> {
-    let mut calls: HashMap<DialId, JoinHandle<()>> = HashMap::new();
+/// A call in progress: its task, and how to hang it up.
+struct Call {
+    task: JoinHandle<()>,
+    hangup: CancellationToken,
+}
+
+async fn run(cli: &Cli, client: &PhoneClient, link: &mut PhoneLink) -> anyhow::Result<()> {
+    let mut calls: HashMap<DialId, Call> = HashMap::new();
     let script = Script {
         outcome: cli.outcome,
         dial: Duration::from_millis(cli.dial_ms),
@@ -124,10 +145,11 @@ async fn run(cli: &Cli, link: &mut PhoneLink) -> anyhow::Result<()> {
     loop {
         let command = tokio::select! {
             command = link.next() => command,
-            _ = tokio::signal::ctrl_c() => None,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
         };
+        // `None`: the link stopped, which it only does on a refused credential.
         let Some(command) = command else { break };
-        calls.retain(|_, call| !call.is_finished());
+        calls.retain(|_, call| !call.task.is_finished());
         match command {
             PhoneCommand::Dial {
                 command_id,
@@ -142,12 +164,21 @@ async fn run(cli: &Cli, link: &mut PhoneLink) -> anyhow::Result<()> {
                 }
                 link.ack(command_id);
                 tracing::info!(%command_id, %number, "dialing");
-                let call = simulate(script, link.reporter(), command_id);
-                calls.insert(command_id, tokio::spawn(call));
+                let hangup = CancellationToken::new();
+                let call = SimulatedCall {
+                    script,
+                    client: client.clone(),
+                    link: link.reporter(),
+                    command_id,
+                    number,
+                    hangup: hangup.clone(),
+                };
+                let task = tokio::spawn(call.run());
+                calls.insert(command_id, Call { task, hangup });
             }
             PhoneCommand::Hangup { command_id, reason } => {
                 if let Some(call) = calls.remove(&command_id) {
-                    call.abort();
+                    call.hangup.cancel();
                 }
                 tracing::info!(%command_id, ?reason, "hung up");
             }
@@ -159,11 +190,11 @@ async fn run(cli: &Cli, link: &mut PhoneLink) -> anyhow::Result<()> {
                 tracing::warn!(%code, %detail, "the server refused a frame");
             }
         }
-        if link.state() == LinkState::Unauthorized {
-            anyhow::bail!("the credential was revoked");
-        }
     }
-    Ok(())
+    match link.state() {
+        LinkState::Unauthorized => anyhow::bail!(REVOKED),
+        state => anyhow::bail!("the phone's link stopped ({state:?})"),
+    }
 }
 
 /// How each simulated call goes.
@@ -175,28 +206,123 @@ struct Script {
     talk: Duration,
 }
 
-async fn simulate(script: Script, link: PhoneReporter, command_id: DialId) {
-    let call_id = format!("sim-{command_id}");
-    let Script {
-        outcome,
-        dial,
-        ring,
-        talk,
-    } = script;
-    link.report(&call_id, Some(command_id), CallState::Dialing, None);
-    tokio::time::sleep(dial).await;
-    link.report(&call_id, Some(command_id), CallState::Ringing, None);
-    tokio::time::sleep(ring).await;
-    match outcome.failure() {
-        Some(failure) => {
-            link.report(&call_id, Some(command_id), CallState::Failed, Some(failure));
-            tracing::info!(%command_id, ?failure, "call failed");
+/// One dial command played out: progress reported on the link, then the
+/// call's record uploaded (under a `call_id` derived from the command, so
+/// a resend merges into the same record).
+struct SimulatedCall {
+    script: Script,
+    client: PhoneClient,
+    link: PhoneReporter,
+    command_id: DialId,
+    number: String,
+    hangup: CancellationToken,
+}
+
+impl SimulatedCall {
+    async fn run(self) {
+        let call_id = format!("sim-{}", self.command_id);
+        let started_at = Utc::now();
+        let (result, answered_at) = self.play(&call_id).await;
+        let record = CallRecordUpload {
+            call_id,
+            direction: CallDirection::Outbound,
+            local_number: None,
+            remote_number: self.number.clone(),
+            started_at,
+            answered_at,
+            ended_at: Some(Utc::now()),
+            duration_secs: None,
+            result: Some(result),
+            dial_id: Some(self.command_id),
+        };
+        upload_record(&self.client, &record).await;
+    }
+
+    /// Reports the call's progress; returns how it ended and when it was
+    /// answered. A hangup from the app ends it at once, silently (the
+    /// server already knows).
+    async fn play(&self, call_id: &str) -> (CallResult, Option<DateTime<Utc>>) {
+        let Script {
+            outcome,
+            dial,
+            ring,
+            talk,
+        } = self.script;
+        let command_id = self.command_id;
+        self.report(call_id, CallState::Dialing, None);
+        if !self.pause(dial).await {
+            return (CallResult::Cancelled, None);
         }
-        None => {
-            link.report(&call_id, Some(command_id), CallState::Answered, None);
-            tokio::time::sleep(talk).await;
-            link.report(&call_id, Some(command_id), CallState::Ended, None);
+        self.report(call_id, CallState::Ringing, None);
+        if !self.pause(ring).await {
+            return (CallResult::Cancelled, None);
+        }
+        if let Some(failure) = outcome.failure() {
+            self.report(call_id, CallState::Failed, Some(failure));
+            tracing::info!(%command_id, ?failure, "call failed");
+            return (result_of(failure), None);
+        }
+        self.report(call_id, CallState::Answered, None);
+        let answered_at = Some(Utc::now());
+        if self.pause(talk).await {
+            self.report(call_id, CallState::Ended, None);
             tracing::info!(%command_id, "call ended");
+        }
+        (CallResult::Answered, answered_at)
+    }
+
+    fn report(&self, call_id: &str, state: CallState, failure: Option<DialFailure>) {
+        self.link
+            .report(call_id, Some(self.command_id), state, failure);
+    }
+
+    /// Waits `time`; `false` when the app hung up meanwhile.
+    async fn pause(&self, time: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(time) => true,
+            () = self.hangup.cancelled() => false,
+        }
+    }
+}
+
+fn result_of(failure: DialFailure) -> CallResult {
+    match failure {
+        DialFailure::Busy => CallResult::Busy,
+        DialFailure::NoAnswer => CallResult::NoAnswer,
+        DialFailure::Rejected => CallResult::Rejected,
+        DialFailure::InvalidNumber | DialFailure::Error => CallResult::Failed,
+    }
+}
+
+/// Uploads one call record, retrying network failures (the upload is
+/// idempotent by `call_id`).
+async fn upload_record(client: &PhoneClient, record: &CallRecordUpload) {
+    let call_id = &record.call_id;
+    for attempt in 1..=UPLOAD_ATTEMPTS {
+        match client
+            .upload_call_records(std::slice::from_ref(record))
+            .await
+        {
+            Ok(answer) => {
+                match answer.results.first() {
+                    Some(item) if item.outcome != IngestOutcome::Rejected => {
+                        tracing::info!(%call_id, outcome = %item.outcome, "call record uploaded");
+                    }
+                    item => {
+                        let error = item.and_then(|i| i.error.as_ref());
+                        tracing::warn!(%call_id, ?error, "the server refused the call record");
+                    }
+                }
+                return;
+            }
+            Err(ClientError::Network(e)) if attempt < UPLOAD_ATTEMPTS => {
+                tracing::warn!(%call_id, error = %e, "call record upload failed; retrying");
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
+            Err(e) => {
+                tracing::warn!(%call_id, error = %e, "call record not uploaded");
+                return;
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ use deskbind_core::repo::bindings::{
     self, BindError, BindOutcome, BindRequest, BindingFilter, Holder, Target,
 };
 use deskbind_core::time::now_micros;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{Binding, BindingVia, CreateBinding, Page};
 use serde::Deserialize;
 
@@ -41,7 +42,7 @@ pub fn bind_response(outcome: BindOutcome, with_location: bool) -> ApiResult<Htt
 
 fn one_of_required() -> ApiError {
     ApiError::Validation {
-        code: "one_of_required",
+        code: ErrorCode::OneOfRequired,
         field: "phone_id".into(),
         detail: "give exactly one of phone_id, token and code".into(),
     }

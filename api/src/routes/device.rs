@@ -11,6 +11,7 @@ use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::bindings::{self, BindRequest, Holder, Target};
 use deskbind_core::repo::{RepoError, binding_tokens, provisioning};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{
     BindingToken, BindingVia, DialKeyWire, DialKeys, Phone, PhoneBindingRequest, ProvisionRequest,
     Provisioned,
@@ -25,7 +26,7 @@ const CODE_CHARS: usize = 12;
 
 fn invalid_code() -> ApiError {
     ApiError::BadRequest {
-        code: "invalid_provisioning_code",
+        code: ErrorCode::InvalidProvisioningCode,
         detail: "the code is unknown, used or expired; ask an admin for a new one".into(),
     }
 }

@@ -12,6 +12,7 @@ use deskbind_core::ids::{DialId, PhoneId, UserId};
 use deskbind_core::repo::dials::{self, Created, DialFilter, Idempotency, Moved, NewDial, Scope};
 use deskbind_core::repo::users;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialState, Page};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -205,7 +206,7 @@ pub async fn nfc(
         .await?;
     if row.user()? != caller {
         return Err(ApiError::Denied {
-            code: "not_your_dial",
+            code: ErrorCode::NotYourDial,
             detail: "only the user who placed the dial can hand it to the phone".into(),
         });
     }
@@ -217,13 +218,13 @@ pub async fn nfc(
     }
     if dial_state != DialState::Queued {
         return Err(ApiError::Conflict {
-            code: "dial_delivered",
+            code: ErrorCode::DialDelivered,
             detail: format!("the phone already has this dial ({dial_state})"),
         });
     }
     if !sendable {
         return Err(ApiError::Conflict {
-            code: "binding_ended",
+            code: ErrorCode::BindingEnded,
             detail: "the binding the dial was placed under has ended".into(),
         });
     }

@@ -8,6 +8,7 @@ use deskbind_core::ids::UserId;
 use deskbind_core::repo::teams;
 use deskbind_core::repo::users::{self, UpdateError, UserChanges, UserRow, Visibility};
 use deskbind_core::time::now_micros;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreateUser, Page, UpdateUser, User};
 
 use super::auth::with_teams;
@@ -87,13 +88,15 @@ pub async fn create(
                 let found = teams::existing_ids(conn, org, &team_ids)?;
                 if let Some(missing) = team_ids.iter().find(|t| !found.contains(t)) {
                     return Err(ApiError::Validation {
-                        code: "unknown_team",
+                        code: ErrorCode::UnknownTeam,
                         field: "team_ids".into(),
                         detail: format!("no team {missing} in this organisation"),
                     });
                 }
-                users::insert(conn, &row)
-                    .map_err(conflict_as("email_taken", "a user with this email exists"))?;
+                users::insert(conn, &row).map_err(conflict_as(
+                    ErrorCode::EmailTaken,
+                    "a user with this email exists",
+                ))?;
                 let user_id: UserId = row.user_id()?;
                 for team in &team_ids {
                     teams::insert_membership(conn, org, *team, user_id)?;
@@ -175,12 +178,12 @@ fn refused(e: UpdateError) -> ApiError {
     match e {
         UpdateError::ActorNotAdmin => ApiError::forbidden(),
         UpdateError::LastAdmin => ApiError::Conflict {
-            code: "last_admin",
+            code: ErrorCode::LastAdmin,
             detail: "this is the organisation's last active admin; make another user admin first"
                 .into(),
         },
         UpdateError::SelfLockout { field } => ApiError::Validation {
-            code: "self_lockout",
+            code: ErrorCode::SelfLockout,
             field: field.into(),
             detail: format!(
                 "you cannot {} yourself; another admin must do it",

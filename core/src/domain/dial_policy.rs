@@ -1,6 +1,7 @@
 //! The organisation's dial policy: blocked E.164 prefixes and a do-not-call
 //! list. Checked before a dial command is stored.
 
+use crate::wire::ErrorCode;
 use std::collections::BTreeSet;
 
 use super::{E164, FieldError};
@@ -31,14 +32,14 @@ impl DialRules {
         if body.blocked_prefixes.len() > MAX_BLOCKED_PREFIXES {
             return Err(FieldError::new(
                 "blocked_prefixes",
-                "too_many",
+                ErrorCode::TooMany,
                 format!("at most {MAX_BLOCKED_PREFIXES} prefixes"),
             ));
         }
         if body.do_not_call.len() > MAX_DO_NOT_CALL {
             return Err(FieldError::new(
                 "do_not_call",
-                "too_many",
+                ErrorCode::TooMany,
                 format!("at most {MAX_DO_NOT_CALL} numbers"),
             ));
         }
@@ -82,7 +83,7 @@ fn parse_prefix(raw: &str) -> Result<String, FieldError> {
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FieldError::new(
             "blocked_prefixes",
-            "invalid_prefix",
+            ErrorCode::InvalidPrefix,
             format!("{raw:?} is not an E.164 prefix: `+` and 1 to 15 digits, such as +1900"),
         ));
     }

@@ -12,6 +12,7 @@
 //! Every transaction that changes bindings takes its organisation's lock
 //! first (see `orgs::lock` and docs/decisions/0003-binding-locks.md).
 
+use crate::wire::ErrorCode;
 use std::collections::HashMap;
 
 use chrono_tz::Tz;
@@ -97,14 +98,14 @@ pub enum Denial {
 }
 
 impl Denial {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            Self::PhoneDisabled => "phone_disabled",
-            Self::UserDisabled => "user_disabled",
-            Self::NotGranted => "not_granted",
-            Self::PhoneBoundToOther => "phone_bound_to_other",
-            Self::TakeoverNotPermitted => "takeover_not_permitted",
-            Self::LimitReached => "limit_reached",
+            Self::PhoneDisabled => ErrorCode::PhoneDisabled,
+            Self::UserDisabled => ErrorCode::UserDisabled,
+            Self::NotGranted => ErrorCode::NotGranted,
+            Self::PhoneBoundToOther => ErrorCode::PhoneBoundToOther,
+            Self::TakeoverNotPermitted => ErrorCode::TakeoverNotPermitted,
+            Self::LimitReached => ErrorCode::LimitReached,
         }
     }
 

@@ -44,6 +44,7 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    // 400 Bad Request: the request cannot be honoured as sent
     MalformedJson = "malformed_json", 400;
     InvalidQuery = "invalid_query", 400;
     InvalidProvisioningCode = "invalid_provisioning_code", 400;
@@ -55,12 +56,16 @@ error_codes! {
     SizeMismatch = "size_mismatch", 400;
     UploadInterrupted = "upload_interrupted", 400;
     WebsocketUpgradeRequired = "websocket_upgrade_required", 400;
+
+    // 401 Unauthorized: credentials missing or refused (with WWW-Authenticate)
     MissingCredentials = "missing_credentials", 401;
     InvalidToken = "invalid_token", 401;
     TokenExpired = "token_expired", 401;
     InvalidCredentials = "invalid_credentials", 401;
     InvalidRefreshToken = "invalid_refresh_token", 401;
     RefreshTokenReused = "refresh_token_reused", 401;
+
+    // 403 Forbidden: the caller may ask, but a role or policy refuses
     Forbidden = "forbidden", 403;
     NumberBlocked = "number_blocked", 403;
     NumberDoNotCall = "number_do_not_call", 403;
@@ -72,8 +77,14 @@ error_codes! {
     LimitReached = "limit_reached", 403;
     PhoneDisabled = "phone_disabled", 403;
     UserDisabled = "user_disabled", 403;
+
+    // 404 Not Found
     NotFound = "not_found", 404;
+
+    // 405 Method Not Allowed
     MethodNotAllowed = "method_not_allowed", 405;
+
+    // 409 Conflict: the current state refuses it
     EmailTaken = "email_taken", 409;
     TeamNameTaken = "team_name_taken", 409;
     PhoneNumberTaken = "phone_number_taken", 409;
@@ -92,11 +103,22 @@ error_codes! {
     LastAdmin = "last_admin", 409;
     NoPushDevice = "no_push_device", 409;
     Conflict = "conflict", 409;
+
+    // 411 Length Required
     LengthRequired = "length_required", 411;
+
+    // 413 Content Too Large
     PayloadTooLarge = "payload_too_large", 413;
+
+    // 415 Unsupported Media Type
     UnsupportedMediaType = "unsupported_media_type", 415;
     NotAudio = "not_audio", 415;
+
+    // 416 Range Not Satisfiable (with Content-Range)
     RangeNotSatisfiable = "range_not_satisfiable", 416;
+
+    // 422 Unprocessable Content: a value is not acceptable; `field` names it.
+    // The last seven are sent only per record in a call-record upload.
     InvalidBody = "invalid_body", 422;
     MissingField = "missing_field", 422;
     UnknownField = "unknown_field", 422;
@@ -142,8 +164,14 @@ error_codes! {
     InconsistentCall = "inconsistent_call", 422;
     ConflictsWithStored = "conflicts_with_stored", 422;
     DialNotFound = "dial_not_found", 422;
+
+    // 429 Too Many Requests (with Retry-After)
     RateLimited = "rate_limited", 429;
+
+    // 500 Internal Server Error
     Internal = "internal", 500;
+
+    // 503 Service Unavailable
     Unavailable = "unavailable", 503;
     RecordingOnOtherNode = "recording_on_other_node", 503;
 }

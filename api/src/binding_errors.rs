@@ -5,6 +5,7 @@
 use deskbind_core::repo::binding_tokens::TokenProblem;
 use deskbind_core::usecases::bindings::{BindError, UnbindError};
 use deskbind_core::usecases::grants::GrantError;
+use deskbind_core::wire::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -17,11 +18,11 @@ impl From<BindError> for ApiError {
             },
             BindError::Token(TokenProblem::Invalid) => binding_token_invalid(),
             BindError::Token(TokenProblem::Expired) => ApiError::BadRequest {
-                code: "binding_token_expired",
+                code: ErrorCode::BindingTokenExpired,
                 detail: "the token expired; ask the phone for a new one".into(),
             },
             BindError::Token(TokenProblem::Used) => ApiError::Conflict {
-                code: "binding_token_used",
+                code: ErrorCode::BindingTokenUsed,
                 detail: "the token was already redeemed; ask the phone for a new one".into(),
             },
             BindError::PhoneNotFound | BindError::UserNotFound => ApiError::NotFound,
@@ -36,7 +37,7 @@ impl From<UnbindError> for ApiError {
         match err {
             UnbindError::NotFound => ApiError::NotFound,
             UnbindError::AlreadyEnded => ApiError::Conflict {
-                code: "binding_already_ended",
+                code: ErrorCode::BindingAlreadyEnded,
                 detail: "this binding has already ended".into(),
             },
             UnbindError::Repo(e) => e.into(),
@@ -48,7 +49,7 @@ impl From<GrantError> for ApiError {
     fn from(err: GrantError) -> Self {
         match err {
             GrantError::UnknownGrantee { field, index } => ApiError::Validation {
-                code: "unknown_grantee",
+                code: ErrorCode::UnknownGrantee,
                 field: format!("{field}[{index}]"),
                 detail: "no such user or team in this organisation".into(),
             },
@@ -59,7 +60,7 @@ impl From<GrantError> for ApiError {
 
 pub fn binding_token_invalid() -> ApiError {
     ApiError::BadRequest {
-        code: "binding_token_invalid",
+        code: ErrorCode::BindingTokenInvalid,
         detail: "the token is not one of ours; read it from the phone again".into(),
     }
 }
@@ -68,7 +69,7 @@ pub fn binding_token_invalid() -> ApiError {
 /// nothing about why it failed.
 pub fn binding_code_invalid() -> ApiError {
     ApiError::BadRequest {
-        code: "binding_code_invalid",
+        code: ErrorCode::BindingCodeInvalid,
         detail: "the code is wrong, used or expired; check the phone's display".into(),
     }
 }

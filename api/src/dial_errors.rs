@@ -4,6 +4,7 @@
 
 use deskbind_core::domain::dial_policy::Refusal;
 use deskbind_core::usecases::dials::DialError;
+use deskbind_core::wire::ErrorCode;
 
 use crate::error::ApiError;
 
@@ -11,24 +12,24 @@ impl From<DialError> for ApiError {
     fn from(err: DialError) -> Self {
         match err {
             DialError::NoBinding => ApiError::Conflict {
-                code: "no_binding",
+                code: ErrorCode::NoBinding,
                 detail: "you hold no desk phone; bind one first".into(),
             },
             DialError::NotHeld => ApiError::Conflict {
-                code: "phone_not_held",
+                code: ErrorCode::PhoneNotHeld,
                 detail: "you do not hold this phone; bind it first".into(),
             },
             DialError::PhoneRequired => ApiError::Validation {
-                code: "phone_required",
+                code: ErrorCode::PhoneRequired,
                 field: "phone_id".into(),
                 detail: "you hold several phones; say which one dials".into(),
             },
             DialError::Refused(Refusal::DoNotCall) => ApiError::Denied {
-                code: "number_do_not_call",
+                code: ErrorCode::NumberDoNotCall,
                 detail: "the number is on the organisation's do-not-call list".into(),
             },
             DialError::Refused(Refusal::BlockedPrefix(prefix)) => ApiError::Denied {
-                code: "number_blocked",
+                code: ErrorCode::NumberBlocked,
                 detail: format!("numbers starting {prefix} are blocked by the dial policy"),
             },
             DialError::KeyReused => idempotency_key_reused(),
@@ -41,14 +42,14 @@ impl From<DialError> for ApiError {
 /// A dial that has ended, failed, expired or been cancelled; `why` says which.
 pub fn dial_finished(why: String) -> ApiError {
     ApiError::Conflict {
-        code: "dial_finished",
+        code: ErrorCode::DialFinished,
         detail: why,
     }
 }
 
 pub fn idempotency_key_reused() -> ApiError {
     ApiError::Validation {
-        code: "idempotency_key_reused",
+        code: ErrorCode::IdempotencyKeyReused,
         field: "Idempotency-Key".into(),
         detail: "this key was used with a different request; use a new key per dial".into(),
     }
@@ -56,7 +57,7 @@ pub fn idempotency_key_reused() -> ApiError {
 
 pub fn invalid_idempotency_key() -> ApiError {
     ApiError::Validation {
-        code: "invalid_idempotency_key",
+        code: ErrorCode::InvalidIdempotencyKey,
         field: "Idempotency-Key".into(),
         detail: "must be 1 to 255 visible ASCII characters".into(),
     }

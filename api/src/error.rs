@@ -1,13 +1,17 @@
-//! The one API error type. Each variant has a fixed HTTP status and a stable
-//! snake_case `code` (the table in `status` and `code` below, also in
-//! docs/errors.md); it renders as application/problem+json. Internal causes
-//! are logged with the request's span and never sent to the client.
+//! The one API error type; it renders as application/problem+json. Its code
+//! is an `ErrorCode` (core/src/wire/error_code.rs), which alone decides the
+//! HTTP status: variants without a `code` field have a fixed one (`code`
+//! below), the others carry the code their rule refuses with. docs/errors.md
+//! lists every code, and api/tests/error_codes.rs checks it against the enum.
+//! Internal causes are logged with the request's span and never sent to the
+//! client.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use deskbind_core::domain::FieldError;
 use deskbind_core::repo::RepoError;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{PROBLEM_CONTENT_TYPE, Problem, problem_type_uri};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +33,7 @@ pub enum ApiError {
     /// A request field is missing, unknown, or has an invalid value.
     #[error("invalid field {field}: {detail}")]
     Validation {
-        code: &'static str,
+        code: ErrorCode,
         field: String,
         detail: String,
     },
@@ -38,20 +42,20 @@ pub enum ApiError {
     InvalidQuery { field: String, detail: String },
     /// A request that is well-formed but cannot be honoured as asked.
     #[error("bad request: {code}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: ErrorCode, detail: String },
     #[error("unauthorized: {code}")]
-    Unauthorized { code: &'static str },
+    Unauthorized { code: ErrorCode },
     #[error("forbidden: {code}")]
-    Forbidden { code: &'static str },
+    Forbidden { code: ErrorCode },
     /// The caller may ask, but a policy refuses this request; `code` says which rule.
     #[error("denied: {code}")]
-    Denied { code: &'static str, detail: String },
+    Denied { code: ErrorCode, detail: String },
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ErrorCode, detail: String },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
@@ -127,39 +131,41 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        Self::Forbidden { code: "forbidden" }
+        Self::Forbidden {
+            code: ErrorCode::Forbidden,
+        }
     }
 
     /// Bad, forged, revoked or wrong-kind credentials.
     pub fn invalid_token() -> Self {
         Self::Unauthorized {
-            code: "invalid_token",
+            code: ErrorCode::InvalidToken,
         }
     }
 
-    /// The stable machine code.
-    pub fn code(&self) -> &'static str {
+    /// The stable machine code; its status is the response's.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::MalformedJson(_) => "malformed_json",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::LengthRequired => "length_required",
-            Self::NotAudio => "not_audio",
-            Self::Validation { code, .. } => code,
-            Self::InvalidQuery { .. } => "invalid_query",
-            Self::BadRequest { code, .. } => code,
-            Self::Unauthorized { code } => code,
-            Self::Forbidden { code } => code,
-            Self::Denied { code, .. } => code,
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict { code, .. } => code,
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => "unavailable",
-            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
-            Self::RecordingOnOtherNode => "recording_on_other_node",
-            Self::InvalidAudio(_) => "invalid_audio",
-            Self::Internal(_) => "internal",
+            Self::MalformedJson(_) => ErrorCode::MalformedJson,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::LengthRequired => ErrorCode::LengthRequired,
+            Self::NotAudio => ErrorCode::NotAudio,
+            Self::Validation { code, .. } => *code,
+            Self::InvalidQuery { .. } => ErrorCode::InvalidQuery,
+            Self::BadRequest { code, .. } => *code,
+            Self::Unauthorized { code } => *code,
+            Self::Forbidden { code } => *code,
+            Self::Denied { code, .. } => *code,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::Conflict { code, .. } => *code,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => ErrorCode::Unavailable,
+            Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
+            Self::RecordingOnOtherNode => ErrorCode::RecordingOnOtherNode,
+            Self::InvalidAudio(_) => ErrorCode::InvalidAudio,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -170,14 +176,16 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::LengthRequired => "Length required",
             Self::NotAudio => "Not audio",
-            Self::Validation { .. } => "Invalid request field",
+            // The code decides the status, so the title follows the status.
+            Self::Validation { code, .. }
+            | Self::BadRequest { code, .. }
+            | Self::Unauthorized { code }
+            | Self::Forbidden { code }
+            | Self::Denied { code, .. }
+            | Self::Conflict { code, .. } => title_of_status(code.status()),
             Self::InvalidQuery { .. } => "Invalid query parameter",
-            Self::BadRequest { .. } => "Bad request",
-            Self::Unauthorized { .. } => "Unauthorized",
-            Self::Forbidden { .. } | Self::Denied { .. } => "Forbidden",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
-            Self::Conflict { .. } => "Conflict",
             Self::RateLimited { .. } => "Too many requests",
             Self::Unavailable(_)
             | Self::DatabaseUnavailable { .. }
@@ -229,12 +237,12 @@ impl ApiError {
     }
 
     pub fn problem(&self) -> Problem {
-        let code = self.code();
+        let code = self.code().as_str();
         Problem {
             kind: problem_type_uri(code),
             title: self.title().to_owned(),
             status: self.status_code().as_u16(),
-            code: code.to_owned(),
+            code: code.to_string(),
             detail: self.detail(),
             field: match self {
                 Self::Validation { field, .. } | Self::InvalidQuery { field, .. } => {
@@ -251,29 +259,22 @@ impl ApiError {
     }
 }
 
+/// The title of a problem whose variant carries its code: what each variant
+/// said before the code decided the status (`Validation` is the only 422 one).
+fn title_of_status(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        409 => "Conflict",
+        422 => "Invalid request field",
+        _ => "Error",
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::MalformedJson(_) | Self::InvalidQuery { .. } | Self::BadRequest { .. } => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden { .. } | Self::Denied { .. } => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType | Self::NotAudio => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::LengthRequired => StatusCode::LENGTH_REQUIRED,
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_)
-            | Self::DatabaseUnavailable { .. }
-            | Self::RecordingOnOtherNode => StatusCode::SERVICE_UNAVAILABLE,
-            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            Self::InvalidAudio(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        }
+        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -316,7 +317,7 @@ impl From<RepoError> for ApiError {
             RepoError::NotFound => Self::NotFound,
             // Callers that expect a conflict map it to a specific code first.
             RepoError::Conflict => Self::Conflict {
-                code: "conflict",
+                code: ErrorCode::Conflict,
                 detail: "conflicts with an existing resource".into(),
             },
             other => Self::internal(other),
@@ -337,7 +338,7 @@ impl From<deskbind_core::db::DbError> for ApiError {
 }
 
 /// Maps a unique-constraint conflict to a specific code; other errors pass.
-pub fn conflict_as(code: &'static str, detail: &'static str) -> impl Fn(RepoError) -> ApiError {
+pub fn conflict_as(code: ErrorCode, detail: &'static str) -> impl Fn(RepoError) -> ApiError {
     move |e| match e {
         RepoError::Conflict => ApiError::Conflict {
             code,
@@ -373,7 +374,7 @@ mod tests {
     #[test]
     fn validation_wire_format_is_pinned() {
         let (status, content_type, body) = render(ApiError::Validation {
-            code: "invalid_email",
+            code: ErrorCode::InvalidEmail,
             field: "email".into(),
             detail: "not a valid email address".into(),
         });
@@ -482,7 +483,7 @@ mod tests {
             ),
             (
                 ApiError::BadRequest {
-                    code: "invalid_provisioning_code",
+                    code: ErrorCode::InvalidProvisioningCode,
                     detail: "x".into(),
                 },
                 400,
@@ -490,7 +491,7 @@ mod tests {
             ),
             (
                 ApiError::Unauthorized {
-                    code: "invalid_token",
+                    code: ErrorCode::InvalidToken,
                 },
                 401,
                 "invalid_token",
@@ -498,7 +499,7 @@ mod tests {
             (ApiError::forbidden(), 403, "forbidden"),
             (
                 ApiError::Denied {
-                    code: "not_granted",
+                    code: ErrorCode::NotGranted,
                     detail: "x".into(),
                 },
                 403,
@@ -508,7 +509,7 @@ mod tests {
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
             (
                 ApiError::Conflict {
-                    code: "email_taken",
+                    code: ErrorCode::EmailTaken,
                     detail: "x".into(),
                 },
                 409,
@@ -526,7 +527,7 @@ mod tests {
             ),
             (
                 ApiError::Validation {
-                    code: "missing_field",
+                    code: ErrorCode::MissingField,
                     field: "f".into(),
                     detail: "x".into(),
                 },
@@ -551,7 +552,10 @@ mod tests {
             ),
         ];
         for (err, status, code) in table {
-            assert_eq!((err.status_code().as_u16(), err.code()), (status, code));
+            assert_eq!(
+                (err.status_code().as_u16(), err.code().as_str()),
+                (status, code)
+            );
         }
     }
 }

@@ -4,6 +4,7 @@
 //! audio format all check out does the caller get the file to store; on any
 //! failure the spool file is deleted (it is a `TempPath`).
 
+use deskbind_core::wire::ErrorCode;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -49,7 +50,7 @@ impl Declared {
         }
         if size == 0 {
             return Err(ApiError::BadRequest {
-                code: "empty_recording",
+                code: ErrorCode::EmptyRecording,
                 detail: "the recording has no bytes".into(),
             });
         }
@@ -58,7 +59,7 @@ impl Declared {
             .and_then(|v| v.to_str().ok())
             .and_then(sha256_member)
             .ok_or_else(|| ApiError::BadRequest {
-                code: "digest_required",
+                code: ErrorCode::DigestRequired,
                 detail: "send Content-Digest: sha-256=:<base64 of the SHA-256>: (RFC 9530)".into(),
             })?;
         Ok(Self {
@@ -117,7 +118,7 @@ where
     loop {
         let Ok(next) = tokio::time::timeout(IDLE_BODY, body.next()).await else {
             failure = Some(ApiError::BadRequest {
-                code: "upload_interrupted",
+                code: ErrorCode::UploadInterrupted,
                 detail: format!("no bytes arrived for {} s", IDLE_BODY.as_secs()),
             });
             break;
@@ -127,7 +128,7 @@ where
             Ok(c) => c,
             Err(e) => {
                 failure = Some(ApiError::BadRequest {
-                    code: "upload_interrupted",
+                    code: ErrorCode::UploadInterrupted,
                     detail: format!("the body could not be read: {e}"),
                 });
                 break;
@@ -243,7 +244,7 @@ pub fn check(print: &Fingerprint, declared: Declared) -> Result<Checked, ApiErro
     }
     if print.sha256 != declared.sha256 {
         return Err(ApiError::Validation {
-            code: "checksum_mismatch",
+            code: ErrorCode::ChecksumMismatch,
             field: "sha256".into(),
             detail: "the bytes received do not have the SHA-256 declared".into(),
         });
@@ -272,7 +273,7 @@ where
 
 fn size_mismatch(declared: u64, got: u64) -> ApiError {
     ApiError::BadRequest {
-        code: "size_mismatch",
+        code: ErrorCode::SizeMismatch,
         detail: format!("Content-Length said {declared} bytes but {got} arrived"),
     }
 }

@@ -8,6 +8,7 @@ use deskbind_core::auth::jwt::TokenError;
 use deskbind_core::auth::secrets::PHONE_CREDENTIAL_PREFIX;
 use deskbind_core::ids::{OrgId, SessionId, UserId};
 use deskbind_core::repo::users;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::Role;
 use futures_util::future::LocalBoxFuture;
 
@@ -46,7 +47,7 @@ impl FromRequest for AuthUser {
             }
             let claims = state.keys.verify(&token).map_err(|e| match e {
                 TokenError::Expired => ApiError::Unauthorized {
-                    code: "token_expired",
+                    code: ErrorCode::TokenExpired,
                 },
                 _ => ApiError::invalid_token(),
             })?;

@@ -1,5 +1,6 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
+use deskbind_core::wire::ErrorCode;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or(ApiError::Unauthorized {
-            code: "missing_credentials",
+            code: ErrorCode::MissingCredentials,
         })?
         .to_str()
         .map_err(|_| ApiError::invalid_token())?;

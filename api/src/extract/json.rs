@@ -9,6 +9,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use deskbind_core::wire::ErrorCode;
 use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -146,7 +147,7 @@ fn require_object(body: &[u8]) -> Result<(), ApiError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Err(ApiError::Validation {
-        code: "invalid_body",
+        code: ErrorCode::InvalidBody,
         field: "body".into(),
         detail: "the body must be a JSON object".into(),
     })
@@ -169,12 +170,12 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
                 .to_owned();
             let named = between_backticks(&message);
             let (code, field) = if message.starts_with("unknown field") {
-                ("unknown_field", join_path(&path, named))
+                (ErrorCode::UnknownField, join_path(&path, named))
             } else if message.starts_with("missing field") {
-                ("missing_field", join_path(&path, named))
+                (ErrorCode::MissingField, join_path(&path, named))
             } else {
                 (
-                    "invalid_field",
+                    ErrorCode::InvalidField,
                     if path == "." { "body".to_owned() } else { path },
                 )
             };
@@ -209,7 +210,7 @@ mod tests {
 
     fn field_error(body: &str) -> (String, String) {
         match parse::<CreateUser>(body.as_bytes()) {
-            Err(ApiError::Validation { code, field, .. }) => (code.to_owned(), field),
+            Err(ApiError::Validation { code, field, .. }) => (code.to_string(), field),
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
@@ -243,7 +244,11 @@ mod tests {
     fn invalid_body<T: DeserializeOwned + std::fmt::Debug>(body: &str) {
         match parse::<T>(body.as_bytes()) {
             Err(ApiError::Validation { code, field, .. }) => {
-                assert_eq!((code, field.as_str()), ("invalid_body", "body"), "{body}");
+                assert_eq!(
+                    (code.as_str(), field.as_str()),
+                    ("invalid_body", "body"),
+                    "{body}"
+                );
             }
             other => panic!("{body}: expected invalid_body, got {other:?}"),
         }
@@ -350,7 +355,7 @@ mod tests {
 
     fn field_error_of<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> (String, String) {
         match parse::<T>(body.as_bytes()) {
-            Err(ApiError::Validation { code, field, .. }) => (code.to_owned(), field),
+            Err(ApiError::Validation { code, field, .. }) => (code.to_string(), field),
             other => panic!("{body}: expected a validation error, got {other:?}"),
         }
     }

@@ -8,6 +8,7 @@
 //! answer to a posted event (a hangup for an ack of a command that expired
 //! or was cancelled) comes back in its result.
 
+use deskbind_core::wire::ErrorCode;
 use std::time::Duration;
 
 use actix_web::web;
@@ -115,7 +116,7 @@ pub async fn events(
 ) -> ApiResult<web::Json<PhoneEventResults>> {
     if body.events.len() > MAX_EVENTS {
         return Err(ApiError::Validation {
-            code: "too_many_events",
+            code: ErrorCode::TooManyEvents,
             field: "events".into(),
             detail: format!("send at most {MAX_EVENTS} events per request"),
         });
@@ -125,7 +126,7 @@ pub async fn events(
         .phone_events(&phone.phone_id.to_string(), body.events.len())?;
     if let Some(i) = body.events.iter().position(|e| e.v != PROTOCOL_VERSION) {
         return Err(ApiError::Validation {
-            code: "unsupported_version",
+            code: ErrorCode::UnsupportedVersion,
             field: format!("events[{i}].v"),
             detail: format!("this server speaks protocol version {PROTOCOL_VERSION}"),
         });

@@ -4,6 +4,7 @@
 //! own (its frame queue, its socket, its heartbeat), so a slow or dead
 //! phone never holds up another.
 
+use deskbind_core::wire::ErrorCode;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -36,7 +37,7 @@ pub async fn connect(
     let body = frame_guard::guard(&req, body, limit).await?;
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| ApiError::BadRequest {
-            code: "websocket_upgrade_required",
+            code: ErrorCode::WebsocketUpgradeRequired,
             detail: "this endpoint speaks WebSocket only; send an upgrade request".into(),
         })?;
     let stream = stream.max_frame_size(limit);

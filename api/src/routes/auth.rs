@@ -8,6 +8,7 @@ use deskbind_core::ids::{OrgId, SessionId, UserId};
 use deskbind_core::repo::users::{self, UserRow, Visibility};
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::sessions::{self, RotateOutcome};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{LoginRequest, RefreshRequest, TokenResponse, User};
 
 use super::secret_json;
@@ -24,7 +25,7 @@ pub async fn login(
     state.limits.login(&peer_ip(&req), email.as_str())?;
     if body.password.is_empty() || body.password.len() > 1024 {
         return Err(ApiError::Unauthorized {
-            code: "invalid_credentials",
+            code: ErrorCode::InvalidCredentials,
         });
     }
     let lookup = email.as_str().to_owned();
@@ -47,7 +48,7 @@ pub async fn login(
     let user = verified
         .filter(|u| u.disabled_at.is_none())
         .ok_or(ApiError::Unauthorized {
-            code: "invalid_credentials",
+            code: ErrorCode::InvalidCredentials,
         })?;
 
     let (org, user_id) = (user.org()?, user.user_id()?);
@@ -70,7 +71,7 @@ pub async fn refresh(
     state.limits.refresh(&peer_ip(&req))?;
     if !body.refresh_token.starts_with(secrets::REFRESH_PREFIX) {
         return Err(ApiError::Unauthorized {
-            code: "invalid_refresh_token",
+            code: ErrorCode::InvalidRefreshToken,
         });
     }
     let presented = secrets::hash_secret(&body.refresh_token);
@@ -86,11 +87,11 @@ pub async fn refresh(
         RotateOutcome::Reused => {
             tracing::warn!("a rotated refresh token was presented again; its session is revoked");
             Err(ApiError::Unauthorized {
-                code: "refresh_token_reused",
+                code: ErrorCode::RefreshTokenReused,
             })
         }
         RotateOutcome::Invalid => Err(ApiError::Unauthorized {
-            code: "invalid_refresh_token",
+            code: ErrorCode::InvalidRefreshToken,
         }),
     }
 }

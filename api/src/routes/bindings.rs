@@ -15,6 +15,7 @@ use deskbind_core::time::now_micros;
 use deskbind_core::usecases::bindings::{
     self as binding_changes, BindError, BindOutcome, BindRequest, Holder, Target,
 };
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{Binding, BindingVia, CreateBinding, Page};
 use serde::Deserialize;
 
@@ -43,7 +44,7 @@ pub fn bind_response(outcome: BindOutcome, with_location: bool) -> ApiResult<Htt
 
 fn one_of_required() -> ApiError {
     ApiError::Validation {
-        code: "one_of_required",
+        code: ErrorCode::OneOfRequired,
         field: "phone_id".into(),
         detail: "give exactly one of phone_id, token and code".into(),
     }

@@ -10,6 +10,7 @@ use deskbind_core::domain::{Region, region_of};
 use deskbind_core::repo::phones;
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::record_ingest::{self, ItemOutcome, Uploader};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{
     AppCallRecordBatch, CallRecordUpload, IngestItemResult, IngestOutcome, IngestResults,
     ItemError, MAX_RECORD_BATCH, PhoneCallRecordBatch,
@@ -63,7 +64,7 @@ async fn ingest(
 ) -> ApiResult<web::Json<IngestResults>> {
     if records.is_empty() || records.len() > MAX_RECORD_BATCH {
         return Err(ApiError::Validation {
-            code: "invalid_batch_size",
+            code: ErrorCode::InvalidBatchSize,
             field: "records".into(),
             detail: format!("send 1 to {MAX_RECORD_BATCH} records per request"),
         });
@@ -132,7 +133,7 @@ fn rejected(
         outcome: IngestOutcome::Rejected,
         id: None,
         error: Some(ItemError {
-            code: e.code.to_owned(),
+            code: e.code.to_string(),
             field: Some(e.field.to_owned()),
             detail: e.message,
         }),

@@ -13,6 +13,7 @@ use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::usecases::binding_tokens::{self, NewToken};
 use deskbind_core::usecases::bindings::{self as binding_changes, BindRequest, Holder, Target};
 use deskbind_core::usecases::provisioning;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{
     BindingToken, BindingVia, DialKeyWire, DialKeys, Phone, PhoneBindingRequest, ProvisionRequest,
     Provisioned,
@@ -27,7 +28,7 @@ const CODE_CHARS: usize = 12;
 
 fn invalid_code() -> ApiError {
     ApiError::BadRequest {
-        code: "invalid_provisioning_code",
+        code: ErrorCode::InvalidProvisioningCode,
         detail: "the code is unknown, used or expired; ask an admin for a new one".into(),
     }
 }

@@ -14,6 +14,7 @@ use deskbind_core::repo::dials::{self, DialFilter};
 use deskbind_core::repo::users;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::usecases::dials::{self as dialing, Created, Idempotency, Moved, NewDial};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialState, Page};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -189,7 +190,7 @@ pub async fn nfc(
         .await?;
     if row.user()? != caller {
         return Err(ApiError::Denied {
-            code: "not_your_dial",
+            code: ErrorCode::NotYourDial,
             detail: "only the user who placed the dial can hand it to the phone".into(),
         });
     }
@@ -199,11 +200,11 @@ pub async fn nfc(
                 "the dial can no longer be dialed ({state}, or expired)"
             )),
             HandoutRefusal::Delivered(state) => ApiError::Conflict {
-                code: "dial_delivered",
+                code: ErrorCode::DialDelivered,
                 detail: format!("the phone already has this dial ({state})"),
             },
             HandoutRefusal::BindingEnded => ApiError::Conflict {
-                code: "binding_ended",
+                code: ErrorCode::BindingEnded,
                 detail: "the binding the dial was placed under has ended".into(),
             },
         },

@@ -5,6 +5,7 @@ use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::grants;
 use deskbind_core::repo::phones;
 use deskbind_core::usecases::grants as grant_changes;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::PhoneGrants;
 
 use crate::error::{ApiError, ApiResult};
@@ -47,7 +48,7 @@ pub async fn put(
     ] {
         if len > MAX_GRANTEES {
             return Err(ApiError::Validation {
-                code: "too_many_grantees",
+                code: ErrorCode::TooManyGrantees,
                 field: field.into(),
                 detail: format!("at most {MAX_GRANTEES} entries"),
             });

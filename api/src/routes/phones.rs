@@ -14,14 +14,15 @@ use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::usecases::phones as phone_changes;
 use deskbind_core::usecases::provisioning::{self, IssueError};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreatePhone, Page, Phone, ProvisioningCode, UpdatePhone};
 
 use crate::error::{ApiError, ApiResult, conflict_as};
 use crate::extract::{AuthUser, Json, PageParams, path_id};
 use crate::state::AppState;
 
-const NUMBER_TAKEN: (&str, &str) = (
-    "phone_number_taken",
+const NUMBER_TAKEN: (ErrorCode, &str) = (
+    ErrorCode::PhoneNumberTaken,
     "a phone with this number and extension exists",
 );
 
@@ -34,7 +35,7 @@ fn extension(raw: &str) -> Result<String, FieldError> {
     {
         return Err(FieldError::new(
             "extension",
-            "invalid_extension",
+            ErrorCode::InvalidExtension,
             "must be at most 16 digits, * or #",
         ));
     }
@@ -145,7 +146,7 @@ pub async fn update(
     if body.region.is_some() && body.number.is_none() {
         return Err(FieldError::new(
             "region",
-            "invalid_region",
+            ErrorCode::InvalidRegion,
             "region only applies together with number",
         )
         .into());
@@ -200,8 +201,8 @@ pub async fn provisioning_code(
     )
     .await
     .map_err(|e| match e {
-        IssueError::PhoneDisabled => ApiError::Conflict {
-            code: "phone_disabled",
+        IssueError::PhoneDisabled => ApiError::Denied {
+            code: ErrorCode::PhoneDisabled,
             detail: "enable the phone before provisioning it".into(),
         },
         IssueError::Repo(e) => e.into(),

@@ -12,6 +12,7 @@ use deskbind_core::repo::{RepoError, push_devices, push_schedules, users};
 use deskbind_core::time::{now_micros, to_datetime};
 use deskbind_core::usecases::push_devices::RegisterError;
 use deskbind_core::usecases::{self, digests};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{
     MAX_PUSH_TOKEN_LEN, Page, PushDevice, PushRequested, PushSchedule, PushScheduleRule,
     PushScheduleSource, PushScheduleUpdate, RegisterPushDevice,
@@ -22,7 +23,7 @@ use crate::extract::{AuthUser, Json, path_id};
 use crate::state::AppState;
 
 fn check_token(raw: &str) -> Result<String, FieldError> {
-    let bad = |why: &str| FieldError::new("token", "invalid_push_token", why);
+    let bad = |why: &str| FieldError::new("token", ErrorCode::InvalidPushToken, why);
     if raw.is_empty() {
         return Err(bad("must not be empty"));
     }
@@ -54,12 +55,12 @@ pub async fn register(
     .await
     .map_err(|e| match e {
         RegisterError::Dead => ApiError::Validation {
-            code: "push_token_unregistered",
+            code: ErrorCode::PushTokenUnregistered,
             field: "token".into(),
             detail: "FCM reported this token unregistered; get a new one from the FCM SDK".into(),
         },
         RegisterError::TooMany => ApiError::Conflict {
-            code: "push_device_limit",
+            code: ErrorCode::PushDeviceLimit,
             detail: format!(
                 "at most {} devices per user; delete one first",
                 deskbind_core::wire::MAX_PUSH_DEVICES_PER_USER
@@ -163,7 +164,7 @@ pub async fn put_schedule(
         {
             return Err(FieldError::new(
                 "use_default",
-                "invalid_schedule",
+                ErrorCode::InvalidSchedule,
                 "use_default cannot be combined with a rule",
             )
             .into());
@@ -220,7 +221,7 @@ pub async fn request(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<Ht
         Ok(counts) => counts,
         Err(RepoError::NotFound) => {
             return Err(ApiError::Conflict {
-                code: "no_push_device",
+                code: ErrorCode::NoPushDevice,
                 detail: "register a device with POST /v1/push/devices first".into(),
             });
         }

@@ -7,6 +7,7 @@
 //! of calls they held that phone for. See docs/records.md and
 //! docs/decisions/0009-app-recordings-and-local-stores.md.
 
+use deskbind_core::wire::ErrorCode;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -74,7 +75,7 @@ impl Origin {
         )?;
         if started_at > now_micros() + seconds(START_SKEW_SECS) {
             return Err(ApiError::Validation {
-                code: "started_at_in_future",
+                code: ErrorCode::StartedAtInFuture,
                 field: "started_at".into(),
                 detail: format!(
                     "the call cannot start in the future (more than {START_SKEW_SECS} s from now)"
@@ -126,7 +127,7 @@ pub struct CallStart {
 
 fn not_your_call() -> ApiError {
     ApiError::Forbidden {
-        code: "not_your_call",
+        code: ErrorCode::NotYourCall,
     }
 }
 
@@ -142,7 +143,7 @@ fn existing_answer(existing: &RecordingRow, sha256_hex: &str) -> ApiResult<HttpR
         Ok(HttpResponse::Ok().json(existing.to_wire()?))
     } else {
         Err(ApiError::Conflict {
-            code: "recording_exists",
+            code: ErrorCode::RecordingExists,
             detail: "this call already has a different recording".into(),
         })
     }
@@ -316,20 +317,20 @@ async fn ticket(
     let max = state.settings.recording_max_bytes;
     if body.size_bytes == 0 || body.size_bytes > max {
         return Err(ApiError::Validation {
-            code: "invalid_size",
+            code: ErrorCode::InvalidSize,
             field: "size_bytes".into(),
             detail: format!("must be from 1 to {max} bytes"),
         });
     }
     let sha256 = body.sha256.to_ascii_lowercase();
     let declared = Declared::from_hex(body.size_bytes, &sha256).ok_or(ApiError::Validation {
-        code: "invalid_sha256",
+        code: ErrorCode::InvalidSha256,
         field: "sha256".into(),
         detail: "must be 64 hex digits".into(),
     })?;
     if !state.storage.presigns() {
         return Err(ApiError::Conflict {
-            code: "presigned_upload_unavailable",
+            code: ErrorCode::PresignedUploadUnavailable,
             detail: "recordings are stored locally; PUT the file to the recording's URL instead"
                 .into(),
         });
@@ -407,7 +408,7 @@ async fn complete(state: &AppState, holder: TicketHolder, id: &str) -> ApiResult
     // Past this the worker may be deleting the object as abandoned.
     if now_micros() > upload.expires_at + seconds(COMPLETE_GRACE_SECS) {
         return Err(ApiError::Conflict {
-            code: "upload_expired",
+            code: ErrorCode::UploadExpired,
             detail: "this upload expired; ask for a new one".into(),
         });
     }
@@ -418,7 +419,7 @@ async fn complete(state: &AppState, holder: TicketHolder, id: &str) -> ApiResult
         .map_err(ApiError::internal)?
     else {
         return Err(ApiError::Conflict {
-            code: "upload_incomplete",
+            code: ErrorCode::UploadIncomplete,
             detail: "nothing has been uploaded to the URL yet".into(),
         });
     };
@@ -434,7 +435,7 @@ async fn complete(state: &AppState, holder: TicketHolder, id: &str) -> ApiResult
         recording_intake::check(&print, declared)
     } else {
         Err(ApiError::BadRequest {
-            code: "size_mismatch",
+            code: ErrorCode::SizeMismatch,
             detail: format!(
                 "{} bytes were declared but {size} were uploaded",
                 declared.size

@@ -8,6 +8,7 @@ use deskbind_core::ids::{TeamId, UserId};
 use deskbind_core::repo::teams::{self, TeamVisibility};
 use deskbind_core::repo::users;
 use deskbind_core::usecases::teams as team_changes;
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreateTeam, Page, Role, Team, UpdateTeam, User};
 
 use super::users::to_wire_page;
@@ -22,7 +23,7 @@ fn visibility(auth: &AuthUser) -> TeamVisibility {
     }
 }
 
-const NAME_TAKEN: (&str, &str) = ("team_name_taken", "a team with this name exists");
+const NAME_TAKEN: (ErrorCode, &str) = (ErrorCode::TeamNameTaken, "a team with this name exists");
 
 pub async fn list(
     state: web::Data<AppState>,

@@ -9,6 +9,7 @@ use deskbind_core::repo::RepoError;
 use deskbind_core::repo::users::{self, UserChanges, UserRow, Visibility};
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::users::{self as user_changes, CreateError, UpdateError};
+use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreateUser, Page, UpdateUser, User};
 
 use super::auth::with_teams;
@@ -81,13 +82,14 @@ pub async fn create(
         .map_err(|e| match e {
             CreateError::Refused(e) => refused(e),
             CreateError::UnknownTeam(missing) => ApiError::Validation {
-                code: "unknown_team",
+                code: ErrorCode::UnknownTeam,
                 field: "team_ids".into(),
                 detail: format!("no team {missing} in this organisation"),
             },
-            CreateError::EmailTaken => {
-                conflict_as("email_taken", "a user with this email exists")(RepoError::Conflict)
-            }
+            CreateError::EmailTaken => conflict_as(
+                ErrorCode::EmailTaken,
+                "a user with this email exists",
+            )(RepoError::Conflict),
         })?;
     let user = state.db.run(move |conn| with_teams(conn, row)).await?;
     Ok(HttpResponse::Created()
@@ -166,12 +168,12 @@ fn refused(e: UpdateError) -> ApiError {
     match e {
         UpdateError::ActorNotAdmin => ApiError::forbidden(),
         UpdateError::LastAdmin => ApiError::Conflict {
-            code: "last_admin",
+            code: ErrorCode::LastAdmin,
             detail: "this is the organisation's last active admin; make another user admin first"
                 .into(),
         },
         UpdateError::SelfLockout { field } => ApiError::Validation {
-            code: "self_lockout",
+            code: ErrorCode::SelfLockout,
             field: field.into(),
             detail: format!(
                 "you cannot {} yourself; another admin must do it",

@@ -15,6 +15,7 @@ mod contract;
 mod dial_nfc;
 mod dial_races;
 mod dialing;
+mod error_codes;
 mod errors;
 mod helpers;
 mod limit_races;

@@ -227,6 +227,7 @@ async fn disabling_a_phone_locks_it_out_and_blocks_provisioning() {
                 .await
                 .unwrap_err()
         ),
-        (409, "phone_disabled".into())
+        // One status per code (issue 16): 403, as binding a disabled phone.
+        (403, "phone_disabled".into())
     );
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use deskbind_core::config::Settings;
 use deskbind_core::push::PushSender;
-use deskbind_core::repo::jobs;
 use deskbind_core::time::{now_micros, seconds};
+use deskbind_core::usecases::push_jobs;
 use deskbind_core::wire::PushPlatform;
 use deskbind_worker::push::send_one;
 
@@ -46,9 +46,7 @@ async fn a_dial_s_push_job_and_its_send_span_carry_the_dial_request_s_id() {
     );
 
     let now = now_micros();
-    let claimed = app
-        .db
-        .run(move |conn| jobs::claim(conn, "test-worker", now, now + seconds(60), 10))
+    let claimed = push_jobs::claim(&app.db, "test-worker".into(), now, now + seconds(60), 10)
         .await
         .unwrap();
     let sender = PushSender::from_settings(&Settings::default()).unwrap();

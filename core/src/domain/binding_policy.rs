@@ -2,6 +2,7 @@
 //! over a held phone, how long a binding lasts, how many phones one user may
 //! hold. Parsed from the wire form with each field checked.
 
+use crate::wire::ErrorCode;
 use chrono::{Days, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
@@ -62,7 +63,7 @@ impl Policy {
             Some(raw) => parse_workday_end(raw).ok_or_else(|| {
                 FieldError::new(
                     "workday_end",
-                    "invalid_workday_end",
+                    ErrorCode::InvalidWorkdayEnd,
                     "must be a local time HH:MM, e.g. 18:00",
                 )
             })?,
@@ -74,14 +75,14 @@ impl Policy {
             (BindingDuration::Hours, _) => {
                 return Err(FieldError::new(
                     "duration_hours",
-                    "invalid_duration_hours",
+                    ErrorCode::InvalidDurationHours,
                     format!("duration hours needs duration_hours from 1 to {MAX_DURATION_HOURS}"),
                 ));
             }
             (_, Some(_)) => {
                 return Err(FieldError::new(
                     "duration_hours",
-                    "invalid_duration_hours",
+                    ErrorCode::InvalidDurationHours,
                     "duration_hours applies only when duration is hours",
                 ));
             }
@@ -91,7 +92,7 @@ impl Policy {
         if !(1..=MAX_PHONES_PER_USER).contains(&body.max_phones_per_user) {
             return Err(FieldError::new(
                 "max_phones_per_user",
-                "invalid_max_phones_per_user",
+                ErrorCode::InvalidMaxPhonesPerUser,
                 format!("must be from 1 to {MAX_PHONES_PER_USER}"),
             ));
         }

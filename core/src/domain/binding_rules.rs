@@ -4,6 +4,7 @@
 //! [`admission`], [`against_current_holder`], [`within_limit`].
 
 use super::binding_policy::Policy;
+use crate::wire::ErrorCode;
 use crate::wire::Role;
 
 /// Why the policy refuses a binding; each has a stable API code.
@@ -18,14 +19,14 @@ pub enum Denial {
 }
 
 impl Denial {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            Self::PhoneDisabled => "phone_disabled",
-            Self::UserDisabled => "user_disabled",
-            Self::NotGranted => "not_granted",
-            Self::PhoneBoundToOther => "phone_bound_to_other",
-            Self::TakeoverNotPermitted => "takeover_not_permitted",
-            Self::LimitReached => "limit_reached",
+            Self::PhoneDisabled => ErrorCode::PhoneDisabled,
+            Self::UserDisabled => ErrorCode::UserDisabled,
+            Self::NotGranted => ErrorCode::NotGranted,
+            Self::PhoneBoundToOther => ErrorCode::PhoneBoundToOther,
+            Self::TakeoverNotPermitted => ErrorCode::TakeoverNotPermitted,
+            Self::LimitReached => ErrorCode::LimitReached,
         }
     }
 

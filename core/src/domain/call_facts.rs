@@ -11,6 +11,7 @@ use super::FieldError;
 use super::phone_number::best_effort_e164;
 use crate::ids::DialId;
 use crate::time::{Micros, seconds};
+use crate::wire::ErrorCode;
 use crate::wire::{CallDirection, CallRecordUpload, CallResult};
 
 const MAX_CALL_ID_CHARS: usize = 128;
@@ -58,12 +59,19 @@ impl CallFacts {
             "remote_number",
             &upload.remote_number,
             MAX_NUMBER_CHARS,
-            "invalid_phone_number",
+            ErrorCode::InvalidPhoneNumber,
         )?;
         let local_number = upload
             .local_number
             .as_deref()
-            .map(|n| printable("local_number", n, MAX_NUMBER_CHARS, "invalid_phone_number"))
+            .map(|n| {
+                printable(
+                    "local_number",
+                    n,
+                    MAX_NUMBER_CHARS,
+                    ErrorCode::InvalidPhoneNumber,
+                )
+            })
             .transpose()?;
         if upload
             .duration_secs
@@ -71,7 +79,7 @@ impl CallFacts {
         {
             return Err(FieldError::new(
                 "duration_secs",
-                "invalid_duration",
+                ErrorCode::InvalidDuration,
                 format!("must be between 0 and {MAX_CALL_SECS}"),
             ));
         }
@@ -100,19 +108,19 @@ impl CallFacts {
         if self.started_at < EARLIEST || self.started_at > now + seconds(CLOCK_SKEW_SECS) {
             return Err(FieldError::new(
                 "started_at",
-                "invalid_time",
+                ErrorCode::InvalidTime,
                 "must be after 2000 and not in the future",
             ));
         }
         let after_start = |field, at: Option<Micros>| match at {
             Some(at) if at < self.started_at => Err(FieldError::new(
                 field,
-                "invalid_time_order",
+                ErrorCode::InvalidTimeOrder,
                 "must not be before started_at",
             )),
             Some(at) if at - self.started_at > seconds(MAX_CALL_SECS) => Err(FieldError::new(
                 field,
-                "call_too_long",
+                ErrorCode::CallTooLong,
                 "a call may last at most 24 hours",
             )),
             _ => Ok(()),
@@ -124,7 +132,7 @@ impl CallFacts {
         {
             return Err(FieldError::new(
                 "ended_at",
-                "invalid_time_order",
+                ErrorCode::InvalidTimeOrder,
                 "must not be before answered_at",
             ));
         }
@@ -132,14 +140,14 @@ impl CallFacts {
         if self.direction == CallDirection::Missed && answered {
             return Err(FieldError::new(
                 "direction",
-                "inconsistent_call",
+                ErrorCode::InconsistentCall,
                 "a missed call has no answered_at and no result answered",
             ));
         }
         if self.answered_at.is_some() && self.result.is_some_and(|r| r != CallResult::Answered) {
             return Err(FieldError::new(
                 "result",
-                "inconsistent_call",
+                ErrorCode::InconsistentCall,
                 "a call with answered_at has result answered",
             ));
         }
@@ -210,7 +218,7 @@ impl CallFacts {
         merged.check(now).map_err(|e| {
             FieldError::new(
                 e.field,
-                "conflicts_with_stored",
+                ErrorCode::ConflictsWithStored,
                 format!("merged with the stored record: {}", e.message),
             )
         })?;
@@ -222,14 +230,14 @@ impl CallFacts {
 /// The phone's call id, as records and recordings both key it: trimmed,
 /// 1 to 128 characters, no control characters.
 pub fn parse_call_id(raw: &str) -> Result<String, FieldError> {
-    printable("call_id", raw, MAX_CALL_ID_CHARS, "invalid_call_id")
+    printable("call_id", raw, MAX_CALL_ID_CHARS, ErrorCode::InvalidCallId)
 }
 
 fn printable(
     field: &'static str,
     raw: &str,
     max: usize,
-    code: &'static str,
+    code: ErrorCode,
 ) -> Result<String, FieldError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control)

@@ -3,6 +3,7 @@
 //! before a command is stored), which of the caller's phones a dial goes
 //! to, and whether a command may still be handed to the phone over NFC.
 
+use crate::wire::ErrorCode;
 use std::collections::BTreeSet;
 
 use super::{E164, FieldError};
@@ -33,14 +34,14 @@ impl DialRules {
         if body.blocked_prefixes.len() > MAX_BLOCKED_PREFIXES {
             return Err(FieldError::new(
                 "blocked_prefixes",
-                "too_many",
+                ErrorCode::TooMany,
                 format!("at most {MAX_BLOCKED_PREFIXES} prefixes"),
             ));
         }
         if body.do_not_call.len() > MAX_DO_NOT_CALL {
             return Err(FieldError::new(
                 "do_not_call",
-                "too_many",
+                ErrorCode::TooMany,
                 format!("at most {MAX_DO_NOT_CALL} numbers"),
             ));
         }
@@ -84,7 +85,7 @@ fn parse_prefix(raw: &str) -> Result<String, FieldError> {
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FieldError::new(
             "blocked_prefixes",
-            "invalid_prefix",
+            ErrorCode::InvalidPrefix,
             format!("{raw:?} is not an E.164 prefix: `+` and 1 to 15 digits, such as +1900"),
         ));
     }

@@ -1,3 +1,4 @@
+use crate::wire::ErrorCode;
 use std::str::FromStr;
 
 use super::FieldError;
@@ -13,7 +14,7 @@ impl Email {
         if trimmed.len() > 254 {
             return Err(FieldError::new(
                 field,
-                "invalid_email",
+                ErrorCode::InvalidEmail,
                 "must be at most 254 characters",
             ));
         }
@@ -22,7 +23,7 @@ impl Email {
             .map_err(|e| {
                 FieldError::new(
                     field,
-                    "invalid_email",
+                    ErrorCode::InvalidEmail,
                     format!("not a valid email address: {e}"),
                 )
             })
@@ -49,7 +50,7 @@ mod tests {
         );
         let err = Email::parse("email", "not-an-email").err();
         assert_eq!(
-            err.map(|e| (e.field, e.code)),
+            err.map(|e| (e.field, e.code.as_str())),
             Some(("email", "invalid_email"))
         );
     }

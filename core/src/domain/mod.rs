@@ -20,17 +20,19 @@ pub use email::Email;
 pub use phone_number::{DialNumber, E164, Region, best_effort_e164, region_of};
 pub use text::{NonBlank, Password, TimeZoneName};
 
+use crate::wire::ErrorCode;
+
 /// A request field that failed to parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: &'static str,
     /// Stable machine code, e.g. `invalid_email`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             field,
             code,

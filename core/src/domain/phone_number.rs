@@ -1,4 +1,5 @@
 use super::FieldError;
+use crate::wire::ErrorCode;
 
 /// A valid phone number in E.164 form (`+` and digits).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +24,7 @@ impl E164 {
                     .map_err(|_| {
                         FieldError::new(
                             "region",
-                            "invalid_region",
+                            ErrorCode::InvalidRegion,
                             "must be an ISO 3166-1 alpha-2 region code such as DE or US",
                         )
                     })?,
@@ -32,7 +33,7 @@ impl E164 {
         if !raw.starts_with('+') && region.is_none() {
             return Err(FieldError::new(
                 field,
-                "invalid_phone_number",
+                ErrorCode::InvalidPhoneNumber,
                 "give the number in E.164 form (+ and country code, e.g. +4930901820), \
                  or a national number together with region (e.g. DE)",
             ));
@@ -45,7 +46,11 @@ impl E164 {
     pub fn parse_international(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         let raw = check_length(field, raw)?;
         if !raw.starts_with('+') {
-            return Err(FieldError::new(field, "invalid_phone_number", E164_ONLY));
+            return Err(FieldError::new(
+                field,
+                ErrorCode::InvalidPhoneNumber,
+                E164_ONLY,
+            ));
         }
         parse_in(field, raw, None)
     }
@@ -76,7 +81,7 @@ fn check_length<'a>(field: &'static str, raw: &'a str) -> Result<&'a str, FieldE
     if raw.is_empty() || raw.len() > 40 {
         return Err(FieldError::new(
             field,
-            "invalid_phone_number",
+            ErrorCode::InvalidPhoneNumber,
             "must be a phone number of at most 40 characters",
         ));
     }
@@ -87,14 +92,14 @@ fn parse_in(field: &'static str, raw: &str, region: Option<Region>) -> Result<E1
     let parsed = phonenumber::parse(region, raw).map_err(|e| {
         FieldError::new(
             field,
-            "invalid_phone_number",
+            ErrorCode::InvalidPhoneNumber,
             format!("not a phone number: {e}"),
         )
     })?;
     if !phonenumber::is_valid(&parsed) {
         return Err(FieldError::new(
             field,
-            "invalid_phone_number",
+            ErrorCode::InvalidPhoneNumber,
             "not a valid number for its country",
         ));
     }
@@ -125,7 +130,7 @@ impl DialNumber {
         if !separators_only || !(3..=17).contains(&digits) {
             return Err(FieldError::new(
                 field,
-                "invalid_phone_number",
+                ErrorCode::InvalidPhoneNumber,
                 "not a phone number: give it with + and the country code (e.g. +4930901820) \
                  or as dialled in the country of your desk phone's own number (e.g. 030 901820)",
             ));
@@ -159,7 +164,7 @@ impl DialNumber {
                 }),
                 None => Err(FieldError::new(
                     field,
-                    "invalid_phone_number",
+                    ErrorCode::InvalidPhoneNumber,
                     format!(
                         "your desk phone's own number {phone_e164} belongs to no single country \
                          to read {raw} in; give the number with + and the country code"
@@ -210,7 +215,7 @@ mod tests {
         assert_eq!(
             E164::parse("number", "030 901820", None)
                 .err()
-                .map(|e| e.code),
+                .map(|e| e.code.as_str()),
             Some("invalid_phone_number")
         );
         assert_eq!(
@@ -220,7 +225,7 @@ mod tests {
         assert_eq!(
             E164::parse("number", "123", Some("XX"))
                 .err()
-                .map(|e| e.code),
+                .map(|e| e.code.as_str()),
             Some("invalid_region")
         );
     }
@@ -258,7 +263,7 @@ mod tests {
         );
         let refused = E164::parse_international("do_not_call", "030 901820").err();
         assert_eq!(
-            refused.as_ref().map(|e| e.code),
+            refused.as_ref().map(|e| e.code.as_str()),
             Some("invalid_phone_number")
         );
         let advice = refused.map(|e| e.message).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! to the user's time zone and resolved per date, so a daily 18:00 stays at
 //! 18:00 local across DST changes (the UTC instant moves by an hour).
 
+use crate::wire::ErrorCode;
 use chrono::{
     DateTime, Days, LocalResult, NaiveDate, NaiveTime, Offset as _, TimeDelta, TimeZone as _, Utc,
 };
@@ -40,7 +41,7 @@ impl ScheduleRule {
         {
             return Err(FieldError::new(
                 "every_minutes",
-                "invalid_schedule",
+                ErrorCode::InvalidSchedule,
                 format!("must be between {MIN_EVERY_MINUTES} and {MAX_EVERY_MINUTES}"),
             ));
         }
@@ -91,7 +92,7 @@ pub fn parse_daily_at(raw: &str) -> Result<NaiveTime, FieldError> {
     let bad = || {
         FieldError::new(
             "daily_at",
-            "invalid_schedule",
+            ErrorCode::InvalidSchedule,
             "must be a local time HH:MM, 00:00 to 23:59",
         )
     };

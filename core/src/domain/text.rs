@@ -1,4 +1,5 @@
 use super::FieldError;
+use crate::wire::ErrorCode;
 
 /// Trimmed text that is not empty and at most `max` characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,19 +9,23 @@ impl NonBlank {
     pub fn parse(field: &'static str, raw: &str, max: usize) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::new(field, "blank", "must not be empty"));
+            return Err(FieldError::new(
+                field,
+                ErrorCode::Blank,
+                "must not be empty",
+            ));
         }
         if trimmed.chars().count() > max {
             return Err(FieldError::new(
                 field,
-                "too_long",
+                ErrorCode::TooLong,
                 format!("must be at most {max} characters"),
             ));
         }
         if trimmed.chars().any(char::is_control) {
             return Err(FieldError::new(
                 field,
-                "invalid_characters",
+                ErrorCode::InvalidCharacters,
                 "must not contain control characters",
             ));
         }
@@ -52,14 +57,14 @@ impl Password {
         if n < Self::MIN_CHARS {
             return Err(FieldError::new(
                 field,
-                "weak_password",
+                ErrorCode::WeakPassword,
                 format!("must be at least {} characters", Self::MIN_CHARS),
             ));
         }
         if n > Self::MAX_CHARS {
             return Err(FieldError::new(
                 field,
-                "too_long",
+                ErrorCode::TooLong,
                 format!("must be at most {} characters", Self::MAX_CHARS),
             ));
         }
@@ -83,7 +88,7 @@ impl TimeZoneName {
             .map_err(|_| {
                 FieldError::new(
                     field,
-                    "invalid_time_zone",
+                    ErrorCode::InvalidTimeZone,
                     "must be an IANA time zone such as Europe/Berlin",
                 )
             })

@@ -8,6 +8,7 @@
 //! batch serialise on the lock, so each call becomes exactly one row (the
 //! unique index on (phone_id, call_id) backs that up).
 
+use crate::wire::ErrorCode;
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -217,7 +218,7 @@ impl Work {
         {
             return Ok(ItemOutcome::Rejected(FieldError::new(
                 "dial_id",
-                "dial_not_found",
+                ErrorCode::DialNotFound,
                 "no dial command with this id was sent to this phone",
             )));
         }
@@ -341,7 +342,7 @@ fn due_now_for_pushes(conn: &mut DbConn, inserted: &[CallRecordRow]) -> Result<(
 fn not_your_call() -> FieldError {
     FieldError::new(
         "call_id",
-        "not_your_call",
+        ErrorCode::NotYourCall,
         "you did not hold this phone when the call started",
     )
 }

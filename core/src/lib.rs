@@ -32,9 +32,9 @@ pub mod repo;
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod telemetry;
-#[cfg(feature = "server")]
-pub mod usecases;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "server")]
 pub mod time;
+#[cfg(feature = "server")]
+pub mod usecases;

@@ -128,3 +128,7 @@ pub fn server_processes(conn: &mut DbConn) -> QueryResult<Vec<ServerProcess>> {
         DbConn::Sqlite(_) => Ok(Vec::new()),
     }
 }
+
+#[cfg(test)]
+#[path = "dialect_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use deskbind_core::db::schema::{bindings, call_records, sync_counters};
-use deskbind_core::db::{self, Database, DatabaseUrl, DbConn, DbManager};
+use deskbind_core::db::{self, Database, DatabaseUrl, DbConn, DbManager, dialect};
 use deskbind_core::domain::{Region, region_of};
 use deskbind_core::ids::{BindingId, OrgId, PhoneId};
 use deskbind_core::repo::bindings::BindingRow;
@@ -271,11 +271,7 @@ impl Fixture {
         let bindings_n = rows.len();
         conn.transaction(|conn| {
             for chunk in rows.chunks(FILL_CHUNK) {
-                let query = diesel::insert_into(bindings::table).values(chunk);
-                match conn {
-                    DbConn::Postgresql(pg) => query.execute(pg)?,
-                    DbConn::Sqlite(lite) => query.execute(lite)?,
-                };
+                dialect::insert_batch(conn, diesel::insert_into(bindings::table).values(chunk))?;
             }
             diesel::QueryResult::Ok(())
         })?;
@@ -592,10 +588,7 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
             conn.transaction(|conn| {
                 for chunk in rows.chunks(FILL_CHUNK) {
                     let query = diesel::insert_into(call_records::table).values(chunk);
-                    match conn {
-                        DbConn::Postgresql(pg) => query.execute(pg)?,
-                        DbConn::Sqlite(lite) => query.execute(lite)?,
-                    };
+                    dialect::insert_batch(conn, query)?;
                 }
                 diesel::QueryResult::Ok(())
             })?;
@@ -616,12 +609,9 @@ pub fn fill_to(db: &Database, fixture: &Fixture, target: usize) -> anyhow::Resul
     })
 }
 
-/// Runs SQL statements (no results) on the concrete connection.
+/// Runs SQL statements (no results).
 pub fn execute(conn: &mut DbConn, sql: &str) -> diesel::QueryResult<()> {
-    match conn {
-        DbConn::Postgresql(pg) => pg.batch_execute(sql),
-        DbConn::Sqlite(lite) => lite.batch_execute(sql),
-    }
+    conn.batch_execute(sql)
 }
 
 /// Rows in `call_records`.
@@ -638,16 +628,9 @@ pub fn data_size_bytes(db: &Database, bench: &BenchDb) -> anyhow::Result<(u64, u
         let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
         return Ok((main, wal));
     }
-    #[derive(QueryableByName)]
-    struct Size {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        bytes: i64,
-    }
     let mut conn = db.get()?;
-    let DbConn::Postgresql(pg) = &mut *conn else {
+    let Some(bytes) = dialect::table_size_bytes(&mut conn, "call_records")? else {
         bail!("not PostgreSQL");
     };
-    let size: Size = diesel::sql_query("SELECT pg_total_relation_size('call_records') AS bytes")
-        .get_result(pg)?;
-    Ok((u64::try_from(size.bytes).unwrap_or(0), 0))
+    Ok((u64::try_from(bytes).unwrap_or(0), 0))
 }

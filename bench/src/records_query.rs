@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use deskbind_core::db::{Database, DbConn};
+use deskbind_core::db::{Backend, Database, DbConn, dialect};
 use deskbind_core::repo::call_records::{self, CallFilter, Scope};
 use deskbind_core::time::seconds;
 use deskbind_core::wire::{CallDirection, CallResult};
-use diesel::prelude::*;
 use hdrhistogram::Histogram;
 
 use crate::records_fixture::{CUSTOMERS, Fixture, customer_digits};
@@ -237,18 +236,6 @@ pub fn sql_of(fixture: &Fixture, p: &Params, postgres: bool) -> String {
     )
 }
 
-#[derive(QueryableByName)]
-struct PgPlanLine {
-    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-    line: String,
-}
-
-#[derive(QueryableByName)]
-struct SqlitePlanLine {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    detail: String,
-}
-
 /// The plan of `p`'s query: `EXPLAIN (ANALYZE, BUFFERS)` on PostgreSQL (it
 /// runs the query), `EXPLAIN QUERY PLAN` on SQLite. With the values inlined
 /// PostgreSQL shows its custom plan; the timed queries go through diesel's
@@ -256,20 +243,7 @@ struct SqlitePlanLine {
 /// after five executions (compare a run with `--no-statement-cache`).
 pub fn explain(db: &Database, fixture: &Fixture, p: &Params) -> anyhow::Result<Vec<String>> {
     let mut conn = fixture.conn(db)?;
-    match &mut *conn {
-        DbConn::Postgresql(pg) => {
-            let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", sql_of(fixture, p, true));
-            let lines: Vec<PgPlanLine> = diesel::sql_query(&sql)
-                .load(pg)
-                .with_context(|| sql.clone())?;
-            Ok(lines.into_iter().map(|l| l.line).collect())
-        }
-        DbConn::Sqlite(lite) => {
-            let sql = format!("EXPLAIN QUERY PLAN {}", sql_of(fixture, p, false));
-            let lines: Vec<SqlitePlanLine> = diesel::sql_query(&sql)
-                .load(lite)
-                .with_context(|| sql.clone())?;
-            Ok(lines.into_iter().map(|l| l.detail).collect())
-        }
-    }
+    let postgres = dialect::backend_of(&conn) == Backend::Postgres;
+    let sql = sql_of(fixture, p, postgres);
+    dialect::query_plan(&mut conn, &sql).with_context(|| sql.clone())
 }

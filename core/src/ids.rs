@@ -6,6 +6,10 @@ macro_rules! id_type {
     ($($name:ident),* $(,)?) => {$(
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
+        // A diesel `Text` column (the hyphenated text form, see
+        // docs/decisions/0001-storage-types.md); ToSql/FromSql in db::column_types.
+        #[cfg_attr(feature = "server", derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow))]
+        #[cfg_attr(feature = "server", diesel(sql_type = diesel::sql_types::Text))]
         pub struct $name(pub uuid::Uuid);
 
         impl $name {

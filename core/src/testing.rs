@@ -44,12 +44,18 @@ pub struct TestDb {
 impl TestDb {
     /// A new empty database on the backend chosen by the environment.
     pub fn new() -> Self {
+        Self::on(backend())
+    }
+
+    /// A new empty database on `backend`, whatever the environment chose
+    /// (for tests that compare the two backends).
+    pub fn on(backend: Backend) -> Self {
         test_logs::init();
         let mut dir =
             tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
         let keep = keep_db();
         dir.disable_cleanup(keep);
-        let db = Self::create(dir, keep);
+        let db = Self::create(backend, dir, keep);
         if keep {
             // Printed at the start: a test that hangs or aborts never drops.
             let open = match &db.url {
@@ -65,8 +71,8 @@ impl TestDb {
         db
     }
 
-    fn create(dir: tempfile::TempDir, keep: bool) -> Self {
-        match backend() {
+    fn create(backend: Backend, dir: tempfile::TempDir, keep: bool) -> Self {
+        match backend {
             Backend::Sqlite => Self {
                 url: DatabaseUrl::sqlite_file(&dir.path().join("test.sqlite3")),
                 pg: None,
@@ -79,7 +85,7 @@ impl TestDb {
                 let name = format!("deskbind_test_{}", uuid::Uuid::now_v7().simple());
                 let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
                     panic!(
-                        "PostgreSQL is required for DESKBIND_TEST_BACKEND=postgres but {admin} is unreachable: {e}. \
+                        "PostgreSQL is required for this test but {admin} is unreachable: {e}. \
                          Start it (see README) or point DESKBIND_TEST_POSTGRES_URL at a server."
                     )
                 });

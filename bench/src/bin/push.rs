@@ -41,7 +41,8 @@ use deskbind_bench::records_fixture::{self, BenchDb, DEFAULT_POSTGRES_ADMIN_URL,
 use deskbind_bench::report::Quantiles;
 use deskbind_bench::sys::{CpuSample, rss_kib};
 use deskbind_core::config::Settings;
-use deskbind_core::db::{self, Database, DbConn};
+use deskbind_core::db::dialect::{self, ServerProcess};
+use deskbind_core::db::{self, Database};
 use deskbind_core::push::PushSender;
 use deskbind_core::testing::push_fixture::{PushFixture, job_outcomes};
 use deskbind_core::time::now_micros;
@@ -656,20 +657,9 @@ async fn db_size(db: &Database, bench: &BenchDb) -> anyhow::Result<(u64, u64)> {
     if bench.kind == DbKind::Sqlite {
         return records_fixture::data_size_bytes(db, bench);
     }
-    #[derive(QueryableByName)]
-    struct Size {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        bytes: i64,
-    }
     let size = db
         .run(|conn| {
-            let DbConn::Postgresql(pg) = conn else {
-                bail!("not PostgreSQL");
-            };
-            let size: Size =
-                diesel::sql_query("SELECT pg_database_size(current_database()) AS bytes")
-                    .get_result(pg)?;
-            Ok(size.bytes)
+            dialect::database_size_bytes(conn)?.ok_or_else(|| anyhow::anyhow!("not PostgreSQL"))
         })
         .await?;
     Ok((u64::try_from(size).unwrap_or(0), 0))
@@ -709,29 +699,10 @@ fn set_on_database(bench: &BenchDb, settings: &[String]) -> anyhow::Result<()> {
 /// the pool's connections (all opened when the pool was built) and the WAL
 /// writer, checkpointer and background writer. Empty on SQLite.
 async fn postgres_pids(db: &Database) -> anyhow::Result<(Vec<u32>, Vec<u32>)> {
-    #[derive(QueryableByName)]
-    struct Backend {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        pid: i32,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        ours: bool,
-    }
     let rows = db
-        .run(|conn| {
-            let DbConn::Postgresql(pg) = conn else {
-                return Ok(Vec::new());
-            };
-            let rows: Vec<Backend> = diesel::sql_query(
-                "SELECT pid, datname IS NOT DISTINCT FROM current_database() AS ours \
-                 FROM pg_stat_activity \
-                 WHERE datname = current_database() \
-                    OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
-            )
-            .load(pg)?;
-            anyhow::Ok(rows)
-        })
+        .run(|conn| anyhow::Ok(dialect::server_processes(conn)?))
         .await?;
-    let pid = |b: &Backend| u32::try_from(b.pid).ok();
+    let pid = |b: &ServerProcess| u32::try_from(b.pid).ok();
     Ok((
         rows.iter().filter(|b| b.ours).filter_map(pid).collect(),
         rows.iter().filter(|b| !b.ours).filter_map(pid).collect(),

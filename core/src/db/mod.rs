@@ -5,12 +5,14 @@
 //! migration runner).
 
 pub mod breaker;
+mod column_types;
 mod conn;
 pub mod dialect;
 mod migrate;
 pub mod schema;
 mod url;
 
+pub use column_types::UnreadableValue;
 pub use conn::{
     Backend, Database, DbConn, DbError, DbManager, MultiBackend as DbBackend, write_tx,
 };

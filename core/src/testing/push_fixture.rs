@@ -8,7 +8,7 @@ use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{jobs, push_devices, push_schedules, users};
-use crate::db::{DbConn, write_tx};
+use crate::db::{DbConn, dialect, write_tx};
 use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::ids::{OrgId, PhoneId, PushDeviceId, UserId};
 use crate::repo::call_records::CallRecordRow;
@@ -81,7 +81,7 @@ impl PushFixture {
                         )
                     })
                     .collect();
-                insert_rows(conn, diesel::insert_into(users::table).values(people))?;
+                dialect::insert_batch(conn, diesel::insert_into(users::table).values(people))?;
                 let devices: Vec<_> = chunk
                     .iter()
                     .enumerate()
@@ -96,7 +96,7 @@ impl PushFixture {
                         )
                     })
                     .collect();
-                insert_rows(
+                dialect::insert_batch(
                     conn,
                     diesel::insert_into(push_devices::table).values(devices),
                 )?;
@@ -116,7 +116,7 @@ impl PushFixture {
                         )
                     })
                     .collect();
-                insert_rows(
+                dialect::insert_batch(
                     conn,
                     diesel::insert_into(push_schedules::table).values(schedules),
                 )?;
@@ -140,7 +140,7 @@ impl PushFixture {
                     })
                     .collect::<Result<_, RepoError>>()?;
                 for chunk in rows.chunks(20) {
-                    insert_rows(
+                    dialect::insert_batch(
                         conn,
                         diesel::insert_into(crate::db::schema::call_records::table).values(chunk),
                     )?;
@@ -179,26 +179,6 @@ fn upload(i: usize) -> CallRecordUpload {
         }),
         dial_id: None,
     }
-}
-
-/// Runs a multi-row INSERT on the concrete connection (batch inserts are
-/// implemented per backend).
-fn insert_rows<Q>(conn: &mut DbConn, query: Q) -> Result<(), RepoError>
-where
-    Q: diesel::query_dsl::methods::ExecuteDsl<diesel::PgConnection>
-        + diesel::query_dsl::methods::ExecuteDsl<diesel::SqliteConnection>,
-{
-    match conn {
-        DbConn::Postgresql(pg) => {
-            diesel::query_dsl::methods::ExecuteDsl::<diesel::PgConnection>::execute(query, pg)?
-        }
-        DbConn::Sqlite(lite) => {
-            diesel::query_dsl::methods::ExecuteDsl::<diesel::SqliteConnection>::execute(
-                query, lite,
-            )?
-        }
-    };
-    Ok(())
 }
 
 /// Jobs by outcome for the fixture's organisation, for assertions.

@@ -52,6 +52,13 @@ impl Http {
         }
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(network)?;
+        if status == 408 {
+            // The server gave up reading the request (actix sends 408 with
+            // no body): a transport failure, like a reset, not a refusal.
+            return Err(ClientError::Network(
+                "the server timed out reading the request (HTTP 408)".into(),
+            ));
+        }
         match serde_json::from_slice::<deskbind_core::wire::Problem>(&body) {
             Ok(problem) => Err(ClientError::Api {
                 problem: Box::new(problem),

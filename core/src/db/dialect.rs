@@ -7,9 +7,7 @@
 #[allow(unused_imports)]
 use super::DbConn;
 
-use crate::db::schema::{call_records, jobs, push_schedules};
-use crate::repo::call_records::CallRecordRow;
-use crate::repo::jobs::JobRow;
+use crate::db::schema::{jobs, push_schedules};
 use crate::repo::push_schedules::ScheduleRow;
 use crate::time::Micros;
 use diesel::prelude::*;
@@ -137,25 +135,6 @@ pub fn server_processes(conn: &mut DbConn) -> QueryResult<Vec<ServerProcess>> {
 #[cfg(test)]
 #[path = "dialect_tests.rs"]
 mod tests;
-
-/// One multi-row INSERT of call records. Diesel implements batch inserts
-/// per backend, not for the multi-backend connection.
-pub fn insert_call_records(conn: &mut DbConn, rows: &[CallRecordRow]) -> QueryResult<usize> {
-    let query = diesel::insert_into(call_records::table).values(rows);
-    match conn {
-        DbConn::Postgresql(pg) => query.execute(pg),
-        DbConn::Sqlite(lite) => query.execute(lite),
-    }
-}
-
-/// One multi-row INSERT of jobs (batch inserts exist per backend only).
-pub fn insert_jobs(conn: &mut DbConn, rows: &[JobRow]) -> QueryResult<usize> {
-    let query = diesel::insert_into(jobs::table).values(rows);
-    match conn {
-        DbConn::Postgresql(pg) => query.execute(pg),
-        DbConn::Sqlite(lite) => query.execute(lite),
-    }
-}
 
 /// Up to `limit` unfinished jobs due at `now` whose lease is free, earliest
 /// first, with their in-flight flag. PostgreSQL locks them `FOR UPDATE SKIP

@@ -441,7 +441,7 @@ pub fn id_and_owner(
 
 /// New rows, in multi-row INSERTs.
 pub fn insert_many(conn: &mut DbConn, rows: &[CallRecordRow]) -> Result<(), RepoError> {
-    dialect::insert_call_records(conn, rows)?;
+    dialect::insert_batch(conn, diesel::insert_into(call_records::table).values(rows))?;
     Ok(())
 }
 

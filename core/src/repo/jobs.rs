@@ -109,7 +109,7 @@ pub fn enqueue_push_to(
             request_id: crate::request_id::current(),
         })
         .collect();
-    dialect::insert_jobs(conn, &rows)?;
+    dialect::insert_batch(conn, diesel::insert_into(jobs::table).values(&rows))?;
     Ok(rows.len())
 }
 

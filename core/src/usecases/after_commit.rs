@@ -16,7 +16,7 @@ use crate::wire::ServerFrame;
 use super::Services;
 
 /// One thing to do after the commit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Wake the user's event streams (their new event is in the log).
     WakeUser(UserId),
@@ -41,8 +41,15 @@ impl AfterCommit {
         Self::default()
     }
 
+    /// Adds an effect. A wake, a holder notice or a close already queued
+    /// is not queued again (one change may reach the same user or phone
+    /// twice, e.g. a takeover ends and starts a binding on one phone);
+    /// frames are always sent as asked.
     pub fn push(&mut self, effect: Effect) -> &mut Self {
-        self.effects.push(effect);
+        let idempotent = !matches!(effect, Effect::SendToPhone(..));
+        if !(idempotent && self.effects.contains(&effect)) {
+            self.effects.push(effect);
+        }
         self
     }
 
@@ -64,7 +71,9 @@ impl AfterCommit {
 
     /// Adds another change's effects after these.
     pub fn extend(&mut self, other: AfterCommit) -> &mut Self {
-        self.effects.extend(other.effects);
+        for effect in other.effects {
+            self.push(effect);
+        }
         self
     }
 

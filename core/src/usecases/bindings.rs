@@ -11,7 +11,7 @@
 
 use chrono_tz::Tz;
 
-use super::{AfterCommit, Effect, Services, app_events};
+use super::{AfterCommit, Services, app_events};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::binding_rules::{self, Asker, CurrentHolder, Proceed};
 use crate::ids::{BindingId, OrgId, PhoneId, UserId};
@@ -443,20 +443,8 @@ fn log_change(
     binding_events::insert(conn, event)?;
     let app_event = binding_events::app_event(event)?;
     app_events::record(conn, event.org_id, event.user_id, &app_event, event.at)?;
-    // Once each: a takeover ends and starts on one phone.
-    let (user, phone) = (stored_id(event.user_id)?, stored_id(event.phone_id)?);
-    let effects = after.effects();
-    let wake = !effects
-        .iter()
-        .any(|e| matches!(e, Effect::WakeUser(u) if *u == user));
-    let tell = !effects
-        .iter()
-        .any(|e| matches!(e, Effect::HolderChanged(p) if *p == phone));
-    if wake {
-        after.wake_user(user);
-    }
-    if tell {
-        after.holder_changed(phone);
-    }
+    // AfterCommit queues each once (a takeover ends and starts on one phone).
+    after.wake_user(stored_id(event.user_id)?);
+    after.holder_changed(stored_id(event.phone_id)?);
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod binding_errors;
 pub mod byte_ranges;
 pub mod cli;
+pub mod console;
 pub mod dial_errors;
 pub mod error;
 pub mod extract;

@@ -139,6 +139,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(Compress::default())
+                .wrap(from_fn(crate::console::headers::add_security_headers))
                 // Outside Compress: it sees the body that is actually sent.
                 .wrap(from_fn(crate::upgrade_framing::frame_unupgraded))
                 .wrap(from_fn(crate::metrics::observe))
@@ -146,7 +147,7 @@ impl Application {
                 .wrap(from_fn(crate::request_scope::carry_request_id))
                 .wrap(TracingLogger::default())
                 .configure(crate::routes::configure)
-                .default_service(web::to(crate::routes::not_found))
+                .default_service(web::to(crate::console::not_found))
         })
         .listen(listener)?
         .shutdown_timeout(shutdown_timeout)

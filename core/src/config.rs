@@ -58,6 +58,10 @@ pub struct Settings {
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub provisioning_code_ttl_secs: u64,
+    /// A console (browser) session ends after this long without a request.
+    pub console_idle_timeout_secs: u64,
+    /// ... and this long after sign-in, however busy.
+    pub console_session_max_secs: u64,
     pub login_rate_per_minute: u32,
     pub refresh_rate_per_minute: u32,
     pub provision_rate_per_minute: u32,
@@ -122,6 +126,8 @@ impl Default for Settings {
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             provisioning_code_ttl_secs: 900,
+            console_idle_timeout_secs: 30 * 60,
+            console_session_max_secs: 12 * 3600,
             login_rate_per_minute: 10,
             refresh_rate_per_minute: 60,
             provision_rate_per_minute: 20,
@@ -290,6 +296,20 @@ impl Settings {
             self.refresh_token_ttl_secs,
             3600,
             365 * 24 * 3600,
+        );
+        check_range(
+            &mut problems,
+            "console_idle_timeout_secs",
+            self.console_idle_timeout_secs,
+            60,
+            24 * 3600,
+        );
+        check_range(
+            &mut problems,
+            "console_session_max_secs",
+            self.console_session_max_secs,
+            600,
+            30 * 24 * 3600,
         );
         check_range(
             &mut problems,

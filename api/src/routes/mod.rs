@@ -42,7 +42,7 @@ impl std::fmt::Debug for ApiRoute {
     }
 }
 
-fn at<F, Args>(method: Method, path: &'static str, handler: F) -> ApiRoute
+pub(crate) fn at<F, Args>(method: Method, path: &'static str, handler: F) -> ApiRoute
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
@@ -195,10 +195,14 @@ pub fn route_signatures() -> Vec<(String, &'static str)> {
         .collect()
 }
 
-/// Registers [`api_routes`], one resource per path.
+/// Registers [`api_routes`] and the console's pages
+/// ([`crate::console::console_routes`]), one resource per path.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut by_path: Vec<(&'static str, Vec<Route>)> = Vec::new();
-    for r in api_routes() {
+    for r in api_routes()
+        .into_iter()
+        .chain(crate::console::console_routes())
+    {
         match by_path.iter_mut().find(|(p, _)| *p == r.path) {
             Some((_, routes)) => routes.push(r.route),
             None => by_path.push((r.path, vec![r.route])),

@@ -45,6 +45,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (session_id) {
+        session_id -> Text,
+        token_hash -> Text,
+        csrf_token -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         org_id -> Text,
@@ -361,6 +372,7 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(console_sessions -> sessions (session_id));
 diesel::joinable!(phones -> organisations (org_id));
 diesel::joinable!(phone_provisioning_codes -> phones (phone_id));
 diesel::joinable!(phone_credentials -> phones (phone_id));
@@ -374,6 +386,7 @@ diesel::joinable!(push_devices -> users (user_id));
 diesel::joinable!(push_schedules -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    console_sessions,
     organisations,
     users,
     teams,

@@ -8,6 +8,7 @@ pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
 pub mod call_records;
+pub mod console_sessions;
 pub mod dial_policy;
 pub mod dials;
 pub mod grants;

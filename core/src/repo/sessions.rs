@@ -9,7 +9,7 @@
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{refresh_tokens, sessions};
+use crate::db::schema::{console_sessions, refresh_tokens, sessions};
 use crate::ids::{OrgId, RefreshTokenId, SessionId, UserId};
 use crate::time::{Micros, now_micros};
 
@@ -137,12 +137,15 @@ pub fn purge_expired(conn: &mut DbConn, cutoff: i64) -> Result<usize, RepoError>
             .execute(conn)?;
     let revoked =
         diesel::delete(sessions::table.filter(sessions::revoked_at.lt(cutoff))).execute(conn)?;
-    // Sessions abandoned without logout: old, and no refresh token left.
+    // Sessions abandoned without logout: old, and no refresh token or
+    // console session left.
     let with_tokens = refresh_tokens::table.select(refresh_tokens::session_id);
+    let in_browsers = console_sessions::table.select(console_sessions::session_id);
     let abandoned = diesel::delete(
         sessions::table
             .filter(sessions::created_at.lt(cutoff))
-            .filter(sessions::id.ne_all(with_tokens)),
+            .filter(sessions::id.ne_all(with_tokens))
+            .filter(sessions::id.ne_all(in_browsers)),
     )
     .execute(conn)?;
     Ok(tokens + revoked + abandoned)

@@ -5,7 +5,9 @@
 //! deletes, no transaction: each is idempotent and any number may run.
 
 use crate::db::DbConn;
-use crate::repo::{RepoError, app_events, binding_tokens, provisioning, sessions};
+use crate::repo::{
+    RepoError, app_events, binding_tokens, console_sessions, provisioning, sessions,
+};
 use crate::time::{Micros, now_micros, seconds};
 
 /// How long spent rows are kept for forensics before they are deleted.
@@ -23,8 +25,11 @@ pub struct PurgeReport {
 /// Deletes rows that expired, were used or were revoked before `now - RETENTION_SECS`.
 pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
     let cutoff = now - seconds(RETENTION_SECS);
+    // Console sessions first: a login session is purged only once no
+    // browser holds it.
+    let browsers = console_sessions::purge_expired(conn, cutoff)?;
     Ok(PurgeReport {
-        sessions_and_tokens: sessions::purge_expired(conn, cutoff)?,
+        sessions_and_tokens: browsers + sessions::purge_expired(conn, cutoff)?,
         provisioning_codes: provisioning::purge_expired(conn, cutoff)?,
         binding_tokens: binding_tokens::purge_expired(conn, cutoff)?,
         app_events: app_events::purge(conn, cutoff)?,

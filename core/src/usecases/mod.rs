@@ -24,6 +24,7 @@ pub mod app_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod console_sessions;
 pub mod dial_policy;
 pub mod dial_reports;
 pub mod dial_sweeps;

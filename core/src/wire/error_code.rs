@@ -77,6 +77,7 @@ error_codes! {
     LimitReached = "limit_reached", 403;
     PhoneDisabled = "phone_disabled", 403;
     UserDisabled = "user_disabled", 403;
+    CsrfFailed = "csrf_failed", 403;
 
     // 404 Not Found
     NotFound = "not_found", 404;

@@ -1,0 +1,94 @@
+//! What every signed-in page's frame shows: the navigation the user's role
+//! may use, who is signed in, and the CSRF token for the sign-out form.
+//! Every page template has a `chrome` field and extends base.html.
+
+use actix_web::HttpResponse;
+use askama::Template;
+use deskbind_core::wire::Role;
+
+use super::error::ConsoleResult;
+use super::session::ConsoleUser;
+
+/// The console's sections, in navigation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Calls,
+    Stats,
+    Live,
+    Admin,
+}
+
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub csrf_token: String,
+    pub display_name: String,
+    pub role: Role,
+    pub section: Section,
+}
+
+impl Chrome {
+    pub fn new(user: &ConsoleUser, section: Section) -> Self {
+        Self {
+            csrf_token: user.csrf_token.clone(),
+            display_name: user.display_name.clone(),
+            role: user.auth.role,
+            section,
+        }
+    }
+
+    pub fn role_label(&self) -> &'static str {
+        match self.role {
+            Role::Admin => "Admin",
+            Role::Manager => "Manager",
+            Role::Salesperson => "Salesperson",
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// The sections this role may open.
+    pub fn nav(&self) -> Vec<NavItem> {
+        let mut items = vec![
+            (Section::Calls, "/calls", "Calls"),
+            (Section::Stats, "/stats", "Statistics"),
+        ];
+        if matches!(self.role, Role::Admin | Role::Manager) {
+            items.push((Section::Live, "/live", "Live board"));
+        }
+        if self.role == Role::Admin {
+            items.push((Section::Admin, "/admin", "Administration"));
+        }
+        items
+            .into_iter()
+            .map(|(section, href, label)| NavItem {
+                href,
+                label,
+                current: section == self.section,
+            })
+            .collect()
+    }
+}
+
+/// A rendered page, 200 text/html.
+pub fn page(template: &impl Template) -> ConsoleResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(template.render()?))
+}
+
+/// After a successful form post: back to a page with GET (no resubmit on
+/// reload).
+pub fn see_other(location: impl Into<String>) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.into()))
+        .finish()
+}

@@ -1,0 +1,6 @@
+//! One module per console page (or small family of pages). Each handler
+//! takes a [`super::session::ConsoleUser`] (or a [`super::csrf::ConsoleForm`]
+//! for a state change), calls the same repo reads and use cases as the JSON
+//! API, and renders a template from api/templates/.
+
+pub mod sign_in;

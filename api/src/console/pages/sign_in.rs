@@ -1,0 +1,204 @@
+//! Signing in and out. The sign-in form is protected from login CSRF by a
+//! double-submit token (a short-lived SameSite=Strict cookie and the same
+//! value in the form) and the Origin check; the password check, the rate
+//! limit and the refusal of disabled users are the JSON API's.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use deskbind_core::auth::secrets;
+use deskbind_core::domain::Email;
+use deskbind_core::repo::users;
+use deskbind_core::time::now_micros;
+use deskbind_core::usecases::console_sessions::{self, NewConsoleSession};
+use serde::Deserialize;
+
+use crate::console::chrome::see_other;
+use crate::console::csrf::{ConsoleForm, same_origin, tokens_match};
+use crate::console::error::{ConsoleError, ConsoleResult};
+use crate::console::session::{
+    CONSOLE_SECRET_PREFIX, ConsoleUser, cleared_session_cookie, lifetimes, over_tls, session_cookie,
+};
+use crate::error::ApiError;
+use crate::extract::peer_ip;
+use crate::state::AppState;
+
+/// The pre-session cookie of the double-submit check.
+const SIGN_IN_COOKIE: &str = "deskbind_sign_in";
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    csrf_token: String,
+    next: String,
+    email: String,
+    message: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only a path on this server is a place to come back to (no open
+/// redirect to `//evil.example` or `https://...`).
+pub fn safe_next(raw: Option<&str>) -> String {
+    match raw {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".into(),
+    }
+}
+
+fn sign_in_page(
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    next: String,
+    email: String,
+    message: Option<String>,
+) -> ConsoleResult<HttpResponse> {
+    let token = secrets::new_secret("").map_err(ApiError::internal)?;
+    let cookie = Cookie::build(SIGN_IN_COOKIE, token.clone())
+        .path("/sign-in")
+        .http_only(true)
+        .secure(over_tls(req))
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::hours(1))
+        .finish();
+    let body = SignInPage {
+        csrf_token: token,
+        next,
+        email,
+        message,
+    }
+    .render()?;
+    Ok(HttpResponse::build(status)
+        .cookie(cookie)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+pub async fn form(
+    req: HttpRequest,
+    web::Query(query): web::Query<NextQuery>,
+) -> ConsoleResult<HttpResponse> {
+    sign_in_page(
+        &req,
+        actix_web::http::StatusCode::OK,
+        safe_next(query.next.as_deref()),
+        String::new(),
+        None,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    web::Form(form): web::Form<SignInForm>,
+) -> ConsoleResult<HttpResponse> {
+    let expected = req.cookie(SIGN_IN_COOKIE).map(|c| c.value().to_owned());
+    if !same_origin(&req) || !expected.is_some_and(|e| tokens_match(&e, &form.csrf)) {
+        return Err(ConsoleError::CsrfRejected);
+    }
+    let next = safe_next(form.next.as_deref());
+    let refused = |message: &str| {
+        sign_in_page(
+            &req,
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            next.clone(),
+            form.email.clone(),
+            Some(message.to_owned()),
+        )
+    };
+    let Ok(email) = Email::parse("email", &form.email) else {
+        return refused("Enter the email address you sign in with.");
+    };
+    if let Err(ApiError::RateLimited { .. }) = state.limits.login(&peer_ip(&req), email.as_str()) {
+        return refused("Too many attempts. Wait a minute and try again.");
+    }
+    if form.password.is_empty() || form.password.len() > 1024 {
+        return refused("That email and password do not match an active account.");
+    }
+    let lookup = email.as_str().to_owned();
+    let user = state
+        .db
+        .run(move |conn| users::find_by_email(conn, &lookup).map_err(ApiError::from))
+        .await?;
+    let password = form.password.clone();
+    let verified = state
+        .passwords
+        .run(move |hasher| match user {
+            Some(user) if hasher.verify(&password, &user.password_hash) => Some(user),
+            Some(_) => None,
+            None => {
+                hasher.verify_dummy(&password);
+                None
+            }
+        })
+        .await?;
+    let Some(user) = verified.filter(|u| u.disabled_at.is_none()) else {
+        return refused("That email and password do not match an active account.");
+    };
+    let secret = secrets::new_secret(CONSOLE_SECRET_PREFIX).map_err(ApiError::internal)?;
+    let csrf_token = secrets::new_secret("").map_err(ApiError::internal)?;
+    let session = console_sessions::start(
+        &state.db,
+        NewConsoleSession {
+            org: user.org()?,
+            user: user.user_id()?,
+            token_hash: secrets::hash_secret(&secret),
+            csrf_token,
+        },
+        lifetimes(&state),
+        now_micros(),
+    )
+    .await
+    .map_err(ApiError::from)?;
+    tracing::info!(user = %user.id, %session, "console sign-in");
+    let mut spent = Cookie::build(SIGN_IN_COOKIE, "").path("/sign-in").finish();
+    spent.make_removal();
+    let mut res = see_other(next);
+    res.add_cookie(&session_cookie(
+        &req,
+        secret,
+        state.settings.console_session_max_secs,
+    ))
+    .map_err(ApiError::internal)?;
+    res.add_cookie(&spent).map_err(ApiError::internal)?;
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignOutForm {}
+
+/// Ends the session server-side, then clears the cookie.
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: ConsoleForm<SignOutForm>,
+) -> ConsoleResult<HttpResponse> {
+    let user: ConsoleUser = form.user;
+    console_sessions::end(&state.db, user.session())
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(user = %user.auth.user_id, session = %user.session(), "console sign-out");
+    let mut res = see_other("/sign-in");
+    res.add_cookie(&cleared_session_cookie(&req))
+        .map_err(ApiError::internal)?;
+    Ok(res)
+}
+
+/// `/`: the call log for everyone signed in; the sign-in page otherwise.
+pub async fn home(_user: ConsoleUser) -> HttpResponse {
+    see_other("/calls")
+}

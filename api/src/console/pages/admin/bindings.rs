@@ -10,7 +10,7 @@ use deskbind_core::repo::binding_events;
 use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::bindings::{self, BindingFilter};
 use deskbind_core::usecases::bindings as binding_changes;
-use deskbind_core::wire::{ActorKind, BindingAction, BindingVia};
+use deskbind_core::wire::{ActorKind, BindingAction, BindingVia, DEFAULT_PAGE_LIMIT};
 
 use super::form::{Choice, NoticeQuery, local_time, notice, page_with};
 use super::names::{Directory, choices, phones_of, users_of};
@@ -154,12 +154,14 @@ struct LogPage {
 }
 
 /// The log page's link with these filters (and a cursor).
-fn log_href(q: &EventQuery, cursor: Option<&str>) -> String {
+fn log_href(q: &EventQuery, limit: Option<u32>, cursor: Option<&str>) -> String {
+    let limit = limit.map(|l| l.to_string());
     let mut parts = Vec::new();
     for (key, value) in [
         ("phone_id", q.phone_id.as_deref()),
         ("user_id", q.user_id.as_deref()),
         ("action", q.action.as_deref()),
+        ("limit", limit.as_deref()),
         ("cursor", cursor),
     ] {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -184,6 +186,8 @@ pub async fn log(
     let SeqPageParams(page) = SeqPageParams::extract(&req).await?;
     let crate::extract::Query(q) = crate::extract::Query::<EventQuery>::extract(&req).await?;
     let filter = q.filter()?;
+    // A limit asked for is kept from page to page.
+    let limit = (page.limit != DEFAULT_PAGE_LIMIT).then_some(page.limit);
     let org = user.auth.org_id;
     let (events, names, users, phones) = state
         .db
@@ -261,8 +265,11 @@ pub async fn log(
                 selected: a.as_str() == action,
             })
             .collect(),
-        next_href: events.next_cursor.as_deref().map(|c| log_href(&q, Some(c))),
-        first_href: log_href(&q, None),
+        next_href: events
+            .next_cursor
+            .as_deref()
+            .map(|c| log_href(&q, limit, Some(c))),
+        first_href: log_href(&q, limit, None),
     };
     page_with(actix_web::http::StatusCode::OK, &page)
 }

@@ -36,7 +36,7 @@ pub fn users_of(conn: &mut DbConn, org: OrgId) -> Result<Vec<Named>, RepoError> 
             id: u.id,
         })
         .collect();
-    out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    out.sort_by_key(|a| a.label.to_lowercase());
     Ok(out)
 }
 
@@ -50,7 +50,7 @@ pub fn phones_of(conn: &mut DbConn, org: OrgId) -> Result<Vec<Named>, RepoError>
             id: p.id,
         })
         .collect();
-    out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    out.sort_by_key(|a| a.label.to_lowercase());
     Ok(out)
 }
 
@@ -64,7 +64,7 @@ pub fn teams_of(conn: &mut DbConn, org: OrgId) -> Result<Vec<Named>, RepoError> 
             label: t.name,
         })
         .collect();
-    out.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    out.sort_by_key(|a| a.label.to_lowercase());
     Ok(out)
 }
 

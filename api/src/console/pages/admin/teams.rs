@@ -192,7 +192,7 @@ async fn render_team(
             })
         })
         .collect::<ConsoleResult<Vec<_>>>()?;
-    lines.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    lines.sort_by_key(|a| a.name.to_lowercase());
     let (status, message) = status_and_message(refused);
     let page = TeamPage {
         chrome: Chrome::admin(user, AdminSection::Teams),

@@ -273,3 +273,25 @@ pub async fn log(
     };
     page_with(actix_web::http::StatusCode::OK, &page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_links_keep_the_filters_and_escape_them() {
+        let q = EventQuery {
+            phone_id: Some("p 1".into()),
+            action: Some(String::new()),
+            ..EventQuery::default()
+        };
+        assert_eq!(
+            log_href(&q, Some(4), Some("12")),
+            "/admin/bindings/log?phone_id=p+1&limit=4&cursor=12"
+        );
+        assert_eq!(
+            log_href(&EventQuery::default(), None, None),
+            "/admin/bindings/log"
+        );
+    }
+}

@@ -62,6 +62,7 @@ fn field_label(field: &str) -> &str {
         "email" => "Email",
         "password" => "Password",
         "role" => "Role",
+        "disabled" => "Status",
         "time_zone" => "Time zone",
         "team_ids" => "Teams",
         "name" => "Name",
@@ -175,4 +176,55 @@ pub fn role_choices(current: &str) -> Vec<Choice> {
 /// A role from a form; a refusal naming the field otherwise.
 pub fn parse_role(raw: &str) -> Result<Role, Refusal> {
     Role::parse(raw).ok_or_else(|| Refusal::invalid("Role: choose admin, manager or salesperson"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskbind_core::wire::ErrorCode;
+
+    #[test]
+    fn a_refusal_names_the_field_in_words_and_keeps_the_status() {
+        let r = refusal(ApiError::Validation {
+            code: ErrorCode::WeakPassword,
+            field: "password".into(),
+            detail: "must be at least 10 characters".into(),
+        })
+        .unwrap();
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.message, "Password: must be at least 10 characters");
+        let r = refusal(ApiError::Conflict {
+            code: ErrorCode::LastAdmin,
+            detail: "this is the organisation's last active admin".into(),
+        })
+        .unwrap();
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert_eq!(r.message, "This is the organisation's last active admin");
+        // Not a form's business: the error page.
+        assert!(refusal(ApiError::NotFound).is_err());
+        assert!(refusal(ApiError::forbidden()).is_err());
+    }
+
+    #[test]
+    fn only_fixed_notices_are_shown() {
+        assert_eq!(notice(Some("saved")), Some("Saved."));
+        assert_eq!(notice(Some("<b>pwned</b>")), None);
+        assert_eq!(notice(None), None);
+    }
+
+    #[test]
+    fn fields_keep_repeated_values_in_order() {
+        let f: Fields = serde_urlencoded::from_str("a=1&t=x&t=y&a=2").unwrap();
+        assert_eq!(f.one("a"), "1");
+        assert_eq!(f.all("t").collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(f.one("missing"), "");
+    }
+
+    #[test]
+    fn times_are_in_the_viewers_zone() {
+        // 2026-07-01T12:00:00Z
+        let at = 1_782_907_200_000_000;
+        assert_eq!(local_time(at, "Europe/Berlin"), "2026-07-01 14:00 CEST");
+        assert_eq!(local_time(at, "not/a-zone"), "2026-07-01 12:00 UTC");
+    }
 }

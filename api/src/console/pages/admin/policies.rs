@@ -308,3 +308,57 @@ pub async fn save_dial(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_dial_line_is_named_and_blank_lines_are_skipped() {
+        let form = DialPolicyForm {
+            blocked_prefixes: "+1900\n\n+12a\r\n +44 70 ".into(),
+            do_not_call: "12345\n+4930123456".into(),
+        };
+        let (put, errors) = form.to_put();
+        assert_eq!(put.blocked_prefixes, ["+1900", "+12a", "+44 70"]);
+        assert_eq!(put.do_not_call, ["12345", "+4930123456"]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("Blocked prefixes, line 3: \"+12a\" is not an E.164 prefix"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("Do-not-call numbers, line 1 (12345): "),
+            "{}",
+            errors[1]
+        );
+        let (_, none) = DialPolicyForm {
+            blocked_prefixes: "+1 900".into(),
+            do_not_call: String::new(),
+        }
+        .to_put();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn the_binding_form_wants_numbers_where_the_api_does() {
+        let mut form = BindingPolicyForm {
+            takeover: "admins".into(),
+            duration: "hours".into(),
+            duration_hours: " 8 ".into(),
+            workday_end: String::new(),
+            max_phones_per_user: "2".into(),
+        };
+        let put = form.to_put().unwrap();
+        assert_eq!(put.duration_hours, Some(8));
+        assert_eq!(put.workday_end, None);
+        form.max_phones_per_user = "two".into();
+        assert_eq!(
+            form.to_put().unwrap_err().message,
+            "Phones per user: must be a whole number"
+        );
+        form.takeover = "everyone".into();
+        assert!(form.to_put().unwrap_err().message.starts_with("Takeover"));
+    }
+}

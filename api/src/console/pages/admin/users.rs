@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use deskbind_core::ids::{TeamId, UserId};
+use deskbind_core::repo::teams::TeamVisibility;
 use deskbind_core::repo::users::{self, Visibility};
 use deskbind_core::usecases::teams as team_changes;
 use deskbind_core::wire::{CreateUser, UpdateUser};
@@ -80,15 +81,33 @@ async fn render_list(
             let rows = users::list(conn, org, Visibility::Org, &page)?;
             let ids: Vec<String> = rows.items.iter().map(|r| r.id.clone()).collect();
             let memberships = users::team_ids_of(conn, &ids)?;
-            Ok((rows, memberships, teams_of(conn, org)?))
+            let mut teams = teams_of(conn, org)?;
+            // A team beyond the listed ones still shows by name.
+            let listed: HashSet<String> = teams.iter().map(|t| t.id.clone()).collect();
+            let missing: HashSet<TeamId> = memberships
+                .values()
+                .flatten()
+                .filter(|t| !listed.contains(&t.to_string()))
+                .copied()
+                .collect();
+            for team in missing {
+                let row = deskbind_core::repo::teams::get(conn, org, team, TeamVisibility::Org)?;
+                teams.push(Named {
+                    id: row.id,
+                    label: row.name,
+                });
+            }
+            Ok((rows, memberships, teams))
         })
         .await?;
+    let team_names: std::collections::HashMap<&str, &str> = teams
+        .iter()
+        .map(|t| (t.id.as_str(), t.label.as_str()))
+        .collect();
     let team_name = |id: &str| {
-        teams
-            .iter()
-            .find(|t| t.id == id)
-            .map(|t| t.label.clone())
-            .unwrap_or_else(|| id.to_owned())
+        team_names
+            .get(id)
+            .map_or_else(|| id.to_owned(), |n| (*n).to_owned())
     };
     let lines = rows
         .items

@@ -11,6 +11,7 @@ pub mod names;
 pub mod policies;
 pub mod push;
 pub mod teams;
+pub mod user_page;
 pub mod users;
 
 use actix_web::HttpResponse;

@@ -77,6 +77,8 @@ impl Chrome {
             (AdminSection::Push, "/admin/push", "Push defaults"),
         ]
         .into_iter()
+        // Managers see their own teams there, read-only; nothing else.
+        .filter(|(section, ..)| self.is_admin() || *section == AdminSection::Teams)
         .map(|(section, href, label)| NavItem {
             href,
             label,

@@ -301,18 +301,38 @@ test("the audit log pages by keyset, filters kept", async () => {
   await page.context().close();
 });
 
-test("a manager gets the 403 page on the administration pages", async () => {
-  await admin.createUser({ email: "mona@acme.example", name: "Mona", role: "manager" });
+test("a manager gets the 403 page on the administration pages, and sees only their own teams, read-only", async () => {
+  const mine = await admin.createTeam("Mona's team");
+  const theirs = await admin.createTeam("Someone else's team");
+  await admin.createUser({ email: "mona@acme.example", name: "Mona", role: "manager", teamIds: [mine.id] });
+  await admin.createUser({ email: "sid@acme.example", name: "Sid", teamIds: [mine.id] });
+  await admin.createUser({ email: "sal@acme.example", name: "Sal", teamIds: [mine.id] });
   const page = await newPage(browser);
   await signIn(page, server.url, "mona@acme.example", "user-password-123");
-  for (const path of ["/admin", "/admin/users", "/admin/teams", "/admin/policies"]) {
+  for (const path of ["/admin", "/admin/users", "/admin/bindings", "/admin/bindings/log", "/admin/policies", "/admin/push"]) {
     const res = await page.goto(server.url + path);
     assert.equal(res.status(), 403, path);
     assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Not allowed");
   }
   await assertAccessible(page);
   await screenshot(page, "admin-forbidden");
-  // A manager's form post is refused the same way, and changes nothing.
+
+  // Her teams: only hers, and no way to change them.
+  await page.goto(server.url + "/admin/teams");
+  const names = await page.locator("tbody th").allTextContents();
+  assert.deepEqual(names.map((n) => n.trim()), ["Mona's team"]);
+  assert.equal(await page.getByRole("button", { name: "Create team" }).count(), 0);
+  await checkPage(page, "teams-manager", "Teams");
+  await page.getByRole("link", { name: "Mona's team" }).click();
+  await page.waitForURL(new RegExp(`/admin/teams/${mine.id}$`));
+  assert.equal(await page.locator("tbody tr").count(), 3);
+  assert.equal(await page.locator("main form").count(), 0);
+  await checkPage(page, "team-manager", "Teams");
+  const other = await page.goto(`${server.url}/admin/teams/${theirs.id}`);
+  assert.equal(other.status(), 404);
+
+  // Her form posts are refused the same way, and change nothing.
+  await page.goto(server.url + "/admin/teams");
   const status = await page.evaluate(async () => {
     const token = document.querySelector('meta[name="csrf-token"]')?.content || "";
     const res = await fetch("/admin/teams", {
@@ -326,6 +346,13 @@ test("a manager gets the 403 page on the administration pages", async () => {
   const teams = await admin.get("/v1/teams?limit=200");
   assert.equal(teams.items.some((t) => t.name === "Managers Own"), false);
   await page.context().close();
+
+  // A salesperson has no administration page at all.
+  const sals = await newPage(browser);
+  await signIn(sals, server.url, "sal@acme.example", "user-password-123");
+  const refused = await sals.goto(server.url + "/admin/teams");
+  assert.equal(refused.status(), 403);
+  await sals.context().close();
 });
 
 test("an admin form posted without the CSRF token is refused with 403 and changes nothing", async () => {

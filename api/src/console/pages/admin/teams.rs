@@ -1,7 +1,9 @@
 //! `/admin/teams`: teams with their member counts, create, rename, delete
 //! (memberships go, users stay) and members added and removed. The checks
 //! and use cases are `/v1/teams`'s (`routes::teams::{create_team,
-//! rename_team}`, `usecases::teams`).
+//! rename_team}`, `usecases::teams`). Managers see the teams they belong
+//! to, read-only (as `GET /v1/teams` and `/v1/teams/{id}/members` let
+//! them); salespeople get the 403 page.
 
 use std::collections::HashSet;
 
@@ -13,14 +15,14 @@ use deskbind_core::repo::page::PageRequest;
 use deskbind_core::repo::teams::{self, TeamVisibility};
 use deskbind_core::repo::users;
 use deskbind_core::usecases::teams as team_changes;
-use deskbind_core::wire::MAX_PAGE_LIMIT;
+use deskbind_core::wire::{MAX_PAGE_LIMIT, Role};
 use serde::Deserialize;
 
 use super::form::{NoticeQuery, Refusal, notice, page_with, refusal, role_label};
 use super::names::{Named, users_of};
 use crate::console::chrome::{AdminSection, Chrome, see_other};
 use crate::console::csrf::ConsoleForm;
-use crate::console::error::ConsoleResult;
+use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::ConsoleUser;
 use crate::error::ApiError;
 use crate::extract::{PageParams, path_id};
@@ -38,11 +40,21 @@ pub struct TeamLine {
 #[template(path = "admin_teams.html")]
 struct TeamsPage {
     chrome: Chrome,
+    can_edit: bool,
     rows: Vec<TeamLine>,
     next_cursor: Option<String>,
     draft_name: String,
     message: Option<String>,
     notice: Option<&'static str>,
+}
+
+/// Which teams the viewer may see, and whether they may change them.
+fn scope(user: &ConsoleUser) -> ConsoleResult<(TeamVisibility, bool)> {
+    match user.auth.role {
+        Role::Admin => Ok((TeamVisibility::Org, true)),
+        Role::Manager => Ok((TeamVisibility::MemberOf(user.auth.user_id), false)),
+        Role::Salesperson => Err(ConsoleError::forbidden()),
+    }
 }
 
 fn status_and_message(refused: Option<Refusal>) -> (StatusCode, Option<String>) {
@@ -60,12 +72,13 @@ async fn render_list(
     refused: Option<Refusal>,
     notice_key: Option<&str>,
 ) -> ConsoleResult<HttpResponse> {
+    let (visibility, can_edit) = scope(user)?;
     let PageParams(page) = PageParams::extract(req).await?;
     let org = user.auth.org_id;
     let (rows, counts) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let rows = teams::list(conn, org, TeamVisibility::Org, &page)?;
+            let rows = teams::list(conn, org, visibility, &page)?;
             let ids: Vec<String> = rows.items.iter().map(|t| t.id.clone()).collect();
             let counts = teams::member_counts(conn, org, &ids)?;
             Ok((rows, counts))
@@ -74,6 +87,7 @@ async fn render_list(
     let (status, message) = status_and_message(refused);
     let page = TeamsPage {
         chrome: Chrome::admin(user, AdminSection::Teams),
+        can_edit,
         rows: rows
             .items
             .iter()
@@ -98,7 +112,6 @@ pub async fn list(
     req: HttpRequest,
     web::Query(q): web::Query<NoticeQuery>,
 ) -> ConsoleResult<HttpResponse> {
-    user.require_admin()?;
     render_list(
         &state,
         &user,
@@ -146,6 +159,7 @@ pub struct MemberLine {
 #[template(path = "admin_team.html")]
 struct TeamPage {
     chrome: Chrome,
+    can_edit: bool,
     id: String,
     name: String,
     draft_name: String,
@@ -164,14 +178,22 @@ async fn render_team(
     refused: Option<Refusal>,
     notice_key: Option<&str>,
 ) -> ConsoleResult<HttpResponse> {
+    let (visibility, can_edit) = scope(user)?;
     let org = user.auth.org_id;
     let (team, members, everyone) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let team = teams::get(conn, org, id, TeamVisibility::Org)?;
+            // Another organisation's team, or (for a manager) one they are
+            // not in, is not found.
+            let team = teams::get(conn, org, id, visibility)?;
             let page = PageRequest::new(None, Some(MAX_PAGE_LIMIT));
             let members = users::in_team(conn, org, id, &page)?;
-            Ok((team, members, users_of(conn, org)?))
+            let everyone = if can_edit {
+                users_of(conn, org)?
+            } else {
+                Vec::new()
+            };
+            Ok((team, members, everyone))
         })
         .await?;
     let in_team: HashSet<&str> = members.items.iter().map(|m| m.id.as_str()).collect();
@@ -196,6 +218,7 @@ async fn render_team(
     let (status, message) = status_and_message(refused);
     let page = TeamPage {
         chrome: Chrome::admin(user, AdminSection::Teams),
+        can_edit,
         id: team.id,
         draft_name: draft_name.unwrap_or_else(|| team.name.clone()),
         name: team.name,
@@ -215,7 +238,6 @@ pub async fn show(
     id: web::Path<String>,
     web::Query(q): web::Query<NoticeQuery>,
 ) -> ConsoleResult<HttpResponse> {
-    user.require_admin()?;
     let id: TeamId = path_id(&id)?;
     render_team(&state, &user, id, None, None, q.notice.as_deref()).await
 }

@@ -18,6 +18,18 @@ pub enum Section {
     Admin,
 }
 
+/// The administration pages, in their sub-navigation's order
+/// (api/templates/admin_nav.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminSection {
+    Users,
+    Teams,
+    Phones,
+    Bindings,
+    Policies,
+    Push,
+}
+
 #[derive(Debug, Clone)]
 pub struct NavItem {
     pub href: &'static str,
@@ -31,6 +43,8 @@ pub struct Chrome {
     pub display_name: String,
     pub role: Role,
     pub section: Section,
+    /// Which administration page this is, for admin_nav.html.
+    pub admin_section: Option<AdminSection>,
 }
 
 impl Chrome {
@@ -40,7 +54,37 @@ impl Chrome {
             display_name: user.display_name.clone(),
             role: user.auth.role,
             section,
+            admin_section: None,
         }
+    }
+
+    /// The frame of an administration page.
+    pub fn admin(user: &ConsoleUser, section: AdminSection) -> Self {
+        Self {
+            admin_section: Some(section),
+            ..Self::new(user, Section::Admin)
+        }
+    }
+
+    /// The administration sub-navigation, the current page marked.
+    pub fn admin_nav(&self) -> Vec<NavItem> {
+        [
+            (AdminSection::Users, "/admin/users", "Users"),
+            (AdminSection::Teams, "/admin/teams", "Teams"),
+            (AdminSection::Phones, "/admin/phones", "Phones"),
+            (AdminSection::Bindings, "/admin/bindings", "Bindings"),
+            (AdminSection::Policies, "/admin/policies", "Policies"),
+            (AdminSection::Push, "/admin/push", "Push defaults"),
+        ]
+        .into_iter()
+        // Managers see their own teams there, read-only; nothing else.
+        .filter(|(section, ..)| self.is_admin() || *section == AdminSection::Teams)
+        .map(|(section, href, label)| NavItem {
+            href,
+            label,
+            current: self.admin_section == Some(section),
+        })
+        .collect()
     }
 
     pub fn role_label(&self) -> &'static str {

@@ -26,7 +26,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::sign_in;
+use pages::{admin, sign_in};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -38,6 +38,57 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::POST, "/sign-in", sign_in::submit),
         at(M::POST, "/sign-out", sign_in::sign_out),
         at(M::GET, "/assets/{path:.*}", assets::serve),
+        at(M::GET, "/admin", admin::index),
+        at(M::GET, "/admin/users", admin::users::list),
+        at(M::POST, "/admin/users", admin::users::create),
+        at(M::GET, "/admin/users/{id}", admin::user_page::show),
+        at(
+            M::POST,
+            "/admin/users/{id}",
+            admin::user_page::update_profile,
+        ),
+        at(
+            M::POST,
+            "/admin/users/{id}/teams",
+            admin::user_page::set_teams,
+        ),
+        at(
+            M::POST,
+            "/admin/users/{id}/status",
+            admin::user_page::set_status,
+        ),
+        at(
+            M::POST,
+            "/admin/users/{id}/password",
+            admin::user_page::set_password,
+        ),
+        at(M::GET, "/admin/teams", admin::teams::list),
+        at(M::POST, "/admin/teams", admin::teams::create),
+        at(M::GET, "/admin/teams/{id}", admin::teams::show),
+        at(M::POST, "/admin/teams/{id}", admin::teams::rename),
+        at(M::POST, "/admin/teams/{id}/delete", admin::teams::delete),
+        at(
+            M::POST,
+            "/admin/teams/{id}/members",
+            admin::teams::add_member,
+        ),
+        at(
+            M::POST,
+            "/admin/teams/{id}/members/{user_id}/remove",
+            admin::teams::remove_member,
+        ),
+        at(M::GET, "/admin/bindings", admin::bindings::list),
+        at(M::POST, "/admin/bindings/{id}/end", admin::bindings::end),
+        at(M::GET, "/admin/bindings/log", admin::bindings::log),
+        at(M::GET, "/admin/policies", admin::policies::show),
+        at(
+            M::POST,
+            "/admin/policies/binding",
+            admin::policies::save_binding,
+        ),
+        at(M::POST, "/admin/policies/dial", admin::policies::save_dial),
+        at(M::GET, "/admin/push", admin::push::show),
+        at(M::POST, "/admin/push", admin::push::save),
     ]
 }
 

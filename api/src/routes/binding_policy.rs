@@ -4,6 +4,7 @@
 use actix_web::web;
 use deskbind_core::domain::binding_policy::Policy;
 use deskbind_core::repo::binding_policy as policy_rows;
+use deskbind_core::time::Micros;
 use deskbind_core::usecases::binding_policy;
 use deskbind_core::wire::{BindingPolicy, PutBindingPolicy};
 
@@ -28,10 +29,21 @@ pub async fn put(
     auth: AuthUser,
     Json(body): Json<PutBindingPolicy>,
 ) -> ApiResult<web::Json<BindingPolicy>> {
+    let (policy, updated_at) = replace(&state, &auth, &body).await?;
+    Ok(web::Json(policy.to_wire(Some(updated_at))))
+}
+
+/// `PUT /v1/binding-policy` without the response (the console's form
+/// too): checks the policy and stores it; when it was stored.
+pub(crate) async fn replace(
+    state: &AppState,
+    auth: &AuthUser,
+    body: &PutBindingPolicy,
+) -> ApiResult<(Policy, Micros)> {
     auth.require_admin()?;
-    let policy = Policy::parse(&body)?;
+    let policy = Policy::parse(body)?;
     let updated_at =
         binding_policy::replace(&state.services(), auth.org_id, policy, auth.user_id).await?;
     tracing::info!(by = %auth.user_id, ?policy, "binding policy changed");
-    Ok(web::Json(policy.to_wire(Some(updated_at))))
+    Ok((policy, updated_at))
 }

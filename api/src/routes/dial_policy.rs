@@ -13,7 +13,7 @@ use crate::error::ApiResult;
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 
-fn to_wire(rules: DialRules, updated_at: Option<Micros>) -> DialPolicy {
+pub(crate) fn to_wire(rules: DialRules, updated_at: Option<Micros>) -> DialPolicy {
     DialPolicy {
         blocked_prefixes: rules.blocked_prefixes.into_iter().collect(),
         do_not_call: rules.do_not_call.into_iter().collect(),
@@ -35,8 +35,19 @@ pub async fn put(
     auth: AuthUser,
     Json(body): Json<PutDialPolicy>,
 ) -> ApiResult<web::Json<DialPolicy>> {
+    let (rules, now) = replace(&state, &auth, &body).await?;
+    Ok(web::Json(to_wire(rules, Some(now))))
+}
+
+/// `PUT /v1/dial-policy` without the response (the console's form too):
+/// checks both lists and stores them; when they were stored.
+pub(crate) async fn replace(
+    state: &AppState,
+    auth: &AuthUser,
+    body: &PutDialPolicy,
+) -> ApiResult<(DialRules, Micros)> {
     auth.require_admin()?;
-    let rules = DialRules::parse(&body)?;
+    let rules = DialRules::parse(body)?;
     let now = now_micros();
     let stored = rules.clone();
     usecases::dial_policy::replace(&state.db, auth.org_id, stored, auth.user_id, now).await?;
@@ -46,5 +57,5 @@ pub async fn put(
         do_not_call = rules.do_not_call.len(),
         "dial policy changed"
     );
-    Ok(web::Json(to_wire(rules, Some(now))))
+    Ok((rules, now))
 }

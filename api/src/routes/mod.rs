@@ -4,25 +4,25 @@
 //! other methods; unknown paths answer 404, both as problem+json.
 
 mod auth;
-mod binding_events;
-mod binding_policy;
-mod bindings;
+pub(crate) mod binding_events;
+pub(crate) mod binding_policy;
+pub(crate) mod bindings;
 mod call_export;
 mod call_records;
 mod call_stats;
 mod calls;
 mod device;
-mod dial_policy;
+pub(crate) mod dial_policy;
 mod dials;
 mod events;
 mod grants;
 mod ops;
 mod phones;
-mod push;
+pub(crate) mod push;
 mod recording_download;
 mod recordings;
-mod teams;
-mod users;
+pub(crate) mod teams;
+pub(crate) mod users;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, Route, web};

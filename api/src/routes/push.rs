@@ -204,13 +204,25 @@ pub async fn put_default(
     auth: AuthUser,
     Json(body): Json<PushScheduleRule>,
 ) -> ApiResult<web::Json<PushScheduleRule>> {
+    let rule = replace_default(&state, &auth, &body).await?;
+    Ok(web::Json(rule.to_wire()))
+}
+
+/// `PUT /v1/push/default-schedule` without the response (the console's
+/// form too): checks the rule and moves every user who follows the
+/// default onto it.
+pub(crate) async fn replace_default(
+    state: &AppState,
+    auth: &AuthUser,
+    body: &PushScheduleRule,
+) -> ApiResult<ScheduleRule> {
     auth.require_admin()?;
-    let rule = ScheduleRule::parse(&body)?;
+    let rule = ScheduleRule::parse(body)?;
     let moved =
         usecases::push_schedules::set_org_default(&state.db, auth.org_id, rule, now_micros())
             .await?;
     tracing::info!(org = %auth.org_id, users = moved, "default push schedule changed");
-    Ok(web::Json(rule.to_wire()))
+    Ok(rule)
 }
 
 /// `POST /v1/push/request`: queues the caller's digest now (202).

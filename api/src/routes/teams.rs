@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use deskbind_core::domain::NonBlank;
 use deskbind_core::ids::{TeamId, UserId};
-use deskbind_core::repo::teams::{self, TeamVisibility};
+use deskbind_core::repo::teams::{self, TeamRow, TeamVisibility};
 use deskbind_core::repo::users;
 use deskbind_core::usecases::teams as team_changes;
 use deskbind_core::wire::ErrorCode;
@@ -44,11 +44,7 @@ pub async fn create(
     auth: AuthUser,
     Json(body): Json<CreateTeam>,
 ) -> ApiResult<HttpResponse> {
-    auth.require_admin()?;
-    let name = NonBlank::parse("name", &body.name, 100)?.into_inner();
-    let row = team_changes::create(&state.services(), auth.org_id, name)
-        .await
-        .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))?;
+    let row = create_team(&state, &auth, &body.name).await?;
     let team = row.to_wire()?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/teams/{}", team.id)))
@@ -78,11 +74,35 @@ pub async fn rename(
 ) -> ApiResult<web::Json<Team>> {
     auth.require_admin()?;
     let id: TeamId = path_id(&id)?;
-    let name = NonBlank::parse("name", &body.name, 100)?.into_inner();
-    let row = team_changes::rename(&state.services(), auth.org_id, id, name)
-        .await
-        .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))?;
+    let row = rename_team(&state, &auth, id, &body.name).await?;
     Ok(web::Json(row.to_wire()?))
+}
+
+/// `POST /v1/teams` without the response (the console's form too).
+pub(crate) async fn create_team(
+    state: &AppState,
+    auth: &AuthUser,
+    name: &str,
+) -> ApiResult<TeamRow> {
+    auth.require_admin()?;
+    let name = NonBlank::parse("name", name, 100)?.into_inner();
+    team_changes::create(&state.services(), auth.org_id, name)
+        .await
+        .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))
+}
+
+/// `PATCH /v1/teams/{id}` without the response (the console's form too).
+pub(crate) async fn rename_team(
+    state: &AppState,
+    auth: &AuthUser,
+    id: TeamId,
+    name: &str,
+) -> ApiResult<TeamRow> {
+    auth.require_admin()?;
+    let name = NonBlank::parse("name", name, 100)?.into_inner();
+    team_changes::rename(&state.services(), auth.org_id, id, name)
+        .await
+        .map_err(conflict_as(NAME_TAKEN.0, NAME_TAKEN.1))
 }
 
 pub async fn delete(

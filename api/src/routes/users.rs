@@ -51,6 +51,21 @@ pub async fn create(
     auth: AuthUser,
     Json(body): Json<CreateUser>,
 ) -> ApiResult<HttpResponse> {
+    let row = create_user(&state, &auth, body).await?;
+    let user = state.db.run(move |conn| with_teams(conn, row)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/users/{}", user.id)))
+        .json(user))
+}
+
+/// `POST /v1/users` without the response: checks every field, hashes the
+/// password and creates the user with their teams. The console's form
+/// calls it too, so both refuse the same input with the same words.
+pub(crate) async fn create_user(
+    state: &AppState,
+    auth: &AuthUser,
+    body: CreateUser,
+) -> ApiResult<UserRow> {
     auth.require_admin()?;
     let email = Email::parse("email", &body.email)?;
     let display_name = NonBlank::parse("display_name", &body.display_name, 200)?;
@@ -77,7 +92,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let row = user_changes::create(&state.services(), auth.user_id, row, body.team_ids)
+    user_changes::create(&state.services(), auth.user_id, row, body.team_ids)
         .await
         .map_err(|e| match e {
             CreateError::Refused(e) => refused(e),
@@ -90,11 +105,7 @@ pub async fn create(
                 ErrorCode::EmailTaken,
                 "a user with this email exists",
             )(RepoError::Conflict),
-        })?;
-    let user = state.db.run(move |conn| with_teams(conn, row)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/users/{}", user.id)))
-        .json(user))
+        })
 }
 
 pub async fn get(
@@ -121,6 +132,28 @@ pub async fn update(
 ) -> ApiResult<web::Json<User>> {
     auth.require_admin()?;
     let id: UserId = path_id(&id)?;
+    update_user(&state, &auth, id, body).await?;
+    let org = auth.org_id;
+    let user = state
+        .db
+        .run(move |conn| {
+            let row = users::get(conn, org, id, Visibility::Org)?;
+            with_teams(conn, row)
+        })
+        .await?;
+    Ok(web::Json(user))
+}
+
+/// `PATCH /v1/users/{id}` without the response (the console's user page
+/// calls it too): checks the fields given and applies them; disabling also
+/// ends the user's bindings and sessions, and their phones hear it.
+pub(crate) async fn update_user(
+    state: &AppState,
+    auth: &AuthUser,
+    id: UserId,
+    body: UpdateUser,
+) -> ApiResult<()> {
+    auth.require_admin()?;
     let mut changes = UserChanges {
         display_name: body
             .display_name
@@ -148,19 +181,9 @@ pub async fn update(
                 .map_err(ApiError::internal)?,
         );
     }
-    let org = auth.org_id;
-    // Disabling also ends the user's bindings and sessions; their phones hear it.
-    user_changes::update(&state.services(), org, id, changes, auth.user_id)
+    user_changes::update(&state.services(), auth.org_id, id, changes, auth.user_id)
         .await
-        .map_err(refused)?;
-    let user = state
-        .db
-        .run(move |conn| {
-            let row = users::get(conn, org, id, Visibility::Org)?;
-            with_teams(conn, row)
-        })
-        .await?;
-    Ok(web::Json(user))
+        .map_err(refused)
 }
 
 /// The answer to a user change the rules refuse.

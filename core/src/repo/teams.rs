@@ -216,3 +216,19 @@ pub fn member_ids(conn: &mut DbConn, org: OrgId, team: TeamId) -> Result<Vec<Str
         .select(team_members::user_id)
         .load(conn)?)
 }
+
+/// How many members each of the given teams of `org` has (teams without
+/// members are absent), in one query for a page of teams.
+pub fn member_counts(
+    conn: &mut DbConn,
+    org: OrgId,
+    team_ids: &[String],
+) -> Result<std::collections::HashMap<String, i64>, RepoError> {
+    let pairs: Vec<(String, i64)> = team_members::table
+        .filter(team_members::org_id.eq(org.to_string()))
+        .filter(team_members::team_id.eq_any(team_ids))
+        .group_by(team_members::team_id)
+        .select((team_members::team_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(pairs.into_iter().collect())
+}

@@ -1,0 +1,27 @@
+//! The administration pages (admins only; docs/console.md,
+//! "Administration"): users, teams, bindings and their audit log, the
+//! binding and dial policies, push defaults. Every write goes through the
+//! JSON API's own checks and use cases (`crate::routes::*::{create_user,
+//! update_user, replace, ...}`), so a form refuses exactly what the API
+//! refuses, with the same words.
+
+pub mod bindings;
+pub mod form;
+pub mod names;
+pub mod policies;
+pub mod push;
+pub mod teams;
+pub mod user_page;
+pub mod users;
+
+use actix_web::HttpResponse;
+
+use crate::console::chrome::see_other;
+use crate::console::error::ConsoleResult;
+use crate::console::session::ConsoleUser;
+
+/// `GET /admin`: the users page.
+pub async fn index(user: ConsoleUser) -> ConsoleResult<HttpResponse> {
+    user.require_admin()?;
+    Ok(see_other("/admin/users"))
+}

@@ -5,7 +5,8 @@
 //! The console's statistics and call log both use these.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone};
-use chrono_tz::Tz;
+/// Re-exported so callers name zones without depending on chrono-tz.
+pub use chrono_tz::Tz;
 
 use crate::time::{Micros, to_datetime};
 
@@ -121,9 +122,9 @@ pub enum RangeError {
 impl std::fmt::Display for RangeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RangeError::Reversed => f.write_str("the last day must not be before the first"),
+            RangeError::Reversed => f.write_str("The last day must not be before the first."),
             RangeError::TooLong => {
-                write!(f, "a period may cover at most {MAX_WINDOW_DAYS} days")
+                write!(f, "A period may cover at most {MAX_WINDOW_DAYS} days.")
             }
         }
     }

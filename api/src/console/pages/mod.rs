@@ -4,3 +4,4 @@
 //! API, and renders a template from api/templates/.
 
 pub mod sign_in;
+pub mod stats;

@@ -74,6 +74,7 @@ const BAR_LEFT: f64 = 40.0;
 const BAR_RIGHT: f64 = 10.0;
 const BAR_TOP: f64 = 12.0;
 const BAR_BOTTOM: f64 = 28.0;
+const MAX_BAR_W: f64 = 48.0;
 
 fn day_label(day: NaiveDate, count: usize) -> String {
     if count <= 7 {
@@ -98,6 +99,8 @@ pub fn calls_per_day(days: &[NaiveDate], tallies: &BTreeMap<NaiveDate, Tally>) -
     let plot_h = BAR_HEIGHT - BAR_TOP - BAR_BOTTOM;
     let baseline = BAR_TOP + plot_h;
     let slot = plot_w / days.len().max(1) as f64;
+    // A few days' bars stay slim rather than filling the plot.
+    let bar_w = (slot * 0.7).min(MAX_BAR_W);
     // Label at most about 15 days so the labels do not overlap.
     let every = days.len().div_ceil(15).max(1);
     let scale = |n: u64| n as f64 / max as f64 * plot_h;
@@ -119,8 +122,8 @@ pub fn calls_per_day(days: &[NaiveDate], tallies: &BTreeMap<NaiveDate, Tally>) -
                     plural(t.calls, "call", "calls"),
                     t.answered
                 ),
-                x: px(x + slot * 0.15),
-                width: px(slot * 0.7),
+                x: px(x + (slot - bar_w) / 2.0),
+                width: px(bar_w),
                 answered_y: px(baseline - answered_h),
                 answered_h: px(answered_h),
                 other_y: px(baseline - answered_h - other_h),

@@ -151,6 +151,7 @@ impl Report {
                 name: people[l.index].1.clone(),
                 value: metric_value(l.metric, l.value),
                 versus: match l.vs_average_pct {
+                    Some(0) => "equal to the team average".into(),
                     Some(p) => format!("+{p} % vs team average"),
                     None => "team average 0".into(),
                 },

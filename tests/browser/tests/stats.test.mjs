@@ -179,6 +179,17 @@ test("a manager without a filter sees their teams only, and an empty period says
   const options = await page.locator("#team_id option").allTextContents();
   assert.deepEqual(options, ["All teams", "Inside sales"]);
 
+  // Thirty local days: a bar for each, today's carrying the calls.
+  await page.goto(`${server.url}/stats?period=last_30_days`);
+  const bars = page.locator("svg.chart-bars g.bar");
+  assert.equal(await bars.count(), 30);
+  const busy = await bars.evaluateAll((els) => els.filter((e) => e.dataset.calls !== "0").map((e) => e.dataset.calls));
+  assert.deepEqual(busy, ["8"]);
+  assert.equal(await page.locator("svg.chart-bars g.bar").last().getAttribute("data-calls"), "8");
+  await assertAccessible(page);
+  assertNoProblems(page);
+  await screenshot(page, "stats-last-30-days");
+
   await page.goto(`${server.url}/stats?period=yesterday`);
   await page.getByRole("status").filter({ hasText: "No calls in this period." }).waitFor();
   assert.equal(await page.locator("svg").count(), 0);

@@ -34,7 +34,7 @@ pub async fn page(
         .map_err(|_| ConsoleError::invalid("query", "the filters could not be read"))?;
     let tz: Tz = user.time_zone.parse().unwrap_or(Tz::UTC);
     let mut filters = FilterQuery::people(query.user_id.clone(), query.team_id.clone()).parse()?;
-    let auth = user.auth.clone();
+    let auth = user.auth;
     let choices = state.db.run(move |conn| Choices::load(conn, &auth)).await?;
     // A team or person outside the viewer's scope does not exist for them.
     let team_id = filters.team().map(|t| t.to_string()).unwrap_or_default();
@@ -79,7 +79,7 @@ pub async fn page(
 
     filters.base.from = Some(from);
     filters.base.until = Some(until);
-    let auth = user.auth.clone();
+    let auth = user.auth;
     let (scope, mut filter) = state
         .db
         .run(move |conn| filters.resolve(conn, &auth))

@@ -173,3 +173,76 @@ impl Choices {
             .map_or_else(|| id.to_owned(), |p| p.name.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(period: Option<&str>, from: Option<&str>, until: Option<&str>) -> StatsQuery {
+        StatsQuery {
+            period: period.map(Into::into),
+            from: from.map(Into::into),
+            until: until.map(Into::into),
+            ..StatsQuery::default()
+        }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_period_defaults_to_today_and_days_alone_mean_custom() {
+        assert_eq!(
+            query(None, None, None).period().unwrap(),
+            Period::Preset(Preset::Today)
+        );
+        // A preset wins over the custom fields the page pre-fills.
+        assert_eq!(
+            query(Some("last_week"), Some("2026-01-01"), Some("2026-01-02"))
+                .period()
+                .unwrap(),
+            Period::Preset(Preset::LastWeek)
+        );
+        assert_eq!(
+            query(None, Some("2026-01-01"), Some("2026-01-31"))
+                .period()
+                .unwrap(),
+            Period::Days(day("2026-01-01"), day("2026-01-31"))
+        );
+    }
+
+    #[test]
+    fn bad_periods_name_the_field_at_fault() {
+        assert_eq!(
+            query(Some("forever"), None, None)
+                .period()
+                .unwrap_err()
+                .field,
+            "period"
+        );
+        assert_eq!(
+            query(Some("custom"), Some("2026-02-30"), Some("2026-03-01"))
+                .period()
+                .unwrap_err()
+                .field,
+            "from"
+        );
+        assert_eq!(
+            query(Some("custom"), Some("2026-03-01"), None)
+                .period()
+                .unwrap_err()
+                .field,
+            "until"
+        );
+        let reversed = Period::Days(day("2026-03-02"), day("2026-03-01"));
+        assert_eq!(window(reversed, Tz::UTC, 0).unwrap_err().field, "until");
+        let long = Period::Days(day("2025-01-01"), day("2026-01-02"));
+        assert!(
+            window(long, Tz::UTC, 0)
+                .unwrap_err()
+                .message
+                .contains("366")
+        );
+    }
+}

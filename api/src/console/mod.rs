@@ -26,7 +26,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, sign_in};
+use pages::{admin, sign_in, stats};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -37,6 +37,7 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/sign-in", sign_in::form),
         at(M::POST, "/sign-in", sign_in::submit),
         at(M::POST, "/sign-out", sign_in::sign_out),
+        at(M::GET, "/stats", stats::page),
         at(M::GET, "/assets/{path:.*}", assets::serve),
         at(M::GET, "/admin", admin::index),
         at(M::GET, "/admin/users", admin::users::list),

@@ -6,7 +6,9 @@ use actix_web::web;
 use chrono::{Duration, Utc};
 use deskbind_core::domain::TimeZoneName;
 use deskbind_core::domain::call_stats::{CallSample, DayTallies};
-use deskbind_core::repo::call_records::{self, ListCursor};
+use deskbind_core::domain::periods::MAX_WINDOW_DAYS;
+use deskbind_core::ids::OrgId;
+use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
 use deskbind_core::time::to_datetime;
 use deskbind_core::wire::CallStats;
 use serde::Deserialize;
@@ -16,7 +18,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
 
-const MAX_WINDOW_DAYS: i64 = 366;
 const DEFAULT_WINDOW_DAYS: i64 = 7;
 /// Calls read per database round trip.
 const STATS_PAGE: i64 = 2000;
@@ -66,13 +67,41 @@ pub async fn get(
     }
     filters.base.from = Some(from);
     filters.base.until = Some(until);
-    // Page through the window so memory stays bounded however many calls
-    // it holds.
     let (scope, filter) = state
         .db
         .run(move |conn| filters.resolve(conn, &auth))
         .await?;
     let mut tallies = DayTallies::new(tz);
+    for_each_call(&state, org, scope, filter, |r| {
+        if let Some(user) = r.user_id {
+            tallies.add(CallSample::new(
+                user,
+                r.started_at,
+                r.result.as_deref(),
+                r.answered_at,
+                r.duration_secs,
+            ));
+        }
+    })
+    .await?;
+    Ok(web::Json(CallStats {
+        time_zone: tz.name().to_owned(),
+        from: to_datetime(from),
+        until: to_datetime(until),
+        items: tallies.finish(),
+    }))
+}
+
+/// Hands every call of `scope` matching `filter` to `each`, newest first,
+/// reading [`STATS_PAGE`] rows per round trip so memory stays bounded
+/// however many calls the window holds.
+pub async fn for_each_call(
+    state: &AppState,
+    org: OrgId,
+    scope: Scope,
+    filter: CallFilter,
+    mut each: impl FnMut(CallRecordRow),
+) -> ApiResult<()> {
     let mut cursor: Option<ListCursor> = None;
     loop {
         let (scope, filter, after) = (scope.clone(), filter.clone(), cursor.clone());
@@ -84,25 +113,9 @@ pub async fn get(
             .await?;
         cursor = rows.last().map(ListCursor::of);
         let full = rows.len() as i64 == STATS_PAGE;
-        for r in rows {
-            if let Some(user) = r.user_id {
-                tallies.add(CallSample::new(
-                    user,
-                    r.started_at,
-                    r.result.as_deref(),
-                    r.answered_at,
-                    r.duration_secs,
-                ));
-            }
-        }
+        rows.into_iter().for_each(&mut each);
         if !full {
-            break;
+            return Ok(());
         }
     }
-    Ok(web::Json(CallStats {
-        time_zone: tz.name().to_owned(),
-        from: to_datetime(from),
-        until: to_datetime(until),
-        items: tallies.finish(),
-    }))
 }

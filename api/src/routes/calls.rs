@@ -48,6 +48,16 @@ pub struct Filters {
 }
 
 impl FilterQuery {
+    /// Only a person and a team, as raw query values (the console's
+    /// statistics page filters on nothing else).
+    pub fn people(user_id: Option<String>, team_id: Option<String>) -> Self {
+        Self {
+            user_id,
+            team_id,
+            ..Self::default()
+        }
+    }
+
     pub fn parse(&self) -> ApiResult<Filters> {
         let direction = non_empty(self.direction.as_deref())
             .map(|d| {
@@ -109,6 +119,14 @@ impl FilterQuery {
 }
 
 impl Filters {
+    pub fn user(&self) -> Option<UserId> {
+        self.user
+    }
+
+    pub fn team(&self) -> Option<TeamId> {
+        self.team
+    }
+
     /// The caller's scope and the filter with user and team turned into
     /// the user ids they stand for.
     pub fn resolve(

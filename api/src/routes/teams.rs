@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, conflict_as};
 use crate::extract::{AuthUser, Json, PageParams, path_id};
 use crate::state::AppState;
 
-fn visibility(auth: &AuthUser) -> TeamVisibility {
+pub fn visibility(auth: &AuthUser) -> TeamVisibility {
     match auth.role {
         Role::Admin => TeamVisibility::Org,
         Role::Manager | Role::Salesperson => TeamVisibility::MemberOf(auth.user_id),

@@ -10,10 +10,12 @@ pub mod call_stats;
 pub mod dial_lifecycle;
 pub mod dial_policy;
 mod email;
+pub mod periods;
 mod phone_number;
 pub mod push_message;
 pub mod push_schedule;
 pub mod recording_link;
+pub mod team_stats;
 mod text;
 
 pub use email::Email;

@@ -5,3 +5,4 @@
 
 pub mod admin;
 pub mod sign_in;
+pub mod stats;

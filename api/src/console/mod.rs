@@ -26,7 +26,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::sign_in;
+use pages::{live, phones, sign_in};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -38,6 +38,21 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::POST, "/sign-in", sign_in::submit),
         at(M::POST, "/sign-out", sign_in::sign_out),
         at(M::GET, "/assets/{path:.*}", assets::serve),
+        at(M::GET, "/live", live::page),
+        at(M::GET, "/live/events", live::events),
+        at(M::GET, "/admin/phones", phones::index),
+        at(M::POST, "/admin/phones", phones::register),
+        at(M::GET, "/admin/phones/{id}", phones::show),
+        at(
+            M::POST,
+            "/admin/phones/{id}/provisioning-code",
+            phones::issue_code,
+        ),
+        at(M::POST, "/admin/phones/{id}/bind", phones::bind),
+        at(M::POST, "/admin/phones/{id}/unbind", phones::unbind),
+        at(M::POST, "/admin/phones/{id}/grants", phones::set_grants),
+        at(M::POST, "/admin/phones/{id}/revoke", phones::revoke),
+        at(M::POST, "/admin/phones/{id}/enabled", phones::set_enabled),
     ]
 }
 

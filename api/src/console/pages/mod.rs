@@ -3,4 +3,6 @@
 //! for a state change), calls the same repo reads and use cases as the JSON
 //! API, and renders a template from api/templates/.
 
+pub mod live;
+pub mod phones;
 pub mod sign_in;

@@ -1,6 +1,6 @@
 // deskbind console: the live board follows /live/events (server-sent
 // events). Each `board` event carries the re-rendered board fragment,
-// which replaces the one on the page; `end` means the session is over.
+// which replaces the one on the page; `end` means the stream is over.
 // Without this script (or EventSource) the page is a snapshot with a
 // Refresh link.
 "use strict";
@@ -24,9 +24,15 @@
     updates += 1;
     board.setAttribute("data-updates", String(updates));
   });
-  source.addEventListener("end", function () {
+  // The server ends the stream for good: the session is over, or a newer
+  // board of the same person took this one's place (too many tabs).
+  source.addEventListener("end", function (event) {
     source.close();
-    say("Live updates stopped: your session ended. Sign in again to continue.");
+    if (String(event.data).indexOf("replaced") === 0) {
+      say("Live updates stopped: the board is open in too many tabs. Use Refresh to follow it here.");
+    } else {
+      say("Live updates stopped: your session ended. Sign in again to continue.");
+    }
   });
   source.addEventListener("error", function () {
     if (source.readyState === EventSource.CLOSED) {

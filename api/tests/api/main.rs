@@ -11,6 +11,7 @@ mod binding_audit;
 mod binding_races;
 mod bindings;
 mod cli;
+mod console_live;
 mod contract;
 mod dial_nfc;
 mod dial_races;

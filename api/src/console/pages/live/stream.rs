@@ -5,7 +5,9 @@
 //! connecting or leaving, through Redis to every node) and on a keep-alive
 //! tick; each time it re-checks the console session (signed out, expired,
 //! disabled or no longer a manager: an `end` event, then the stream
-//! closes), reads the board, and sends it if it changed.
+//! closes), reads the board, and sends it if it changed. A person has at
+//! most `limit::MAX_STREAMS_PER_USER` streams on a node; opening another
+//! ends their oldest with an `end` event saying so.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -46,7 +48,7 @@ pub async fn events(
         .cookie(SESSION_COOKIE)
         .map(|c| secrets::hash_secret(c.value()))
         .ok_or_else(ConsoleError::forbidden)?;
-    let permit = limit::acquire(user.auth.user_id)?;
+    let permit = limit::acquire(user.auth.user_id);
     // Watch before the first read: a change committed in between wakes us.
     let watch = state.relay.watch_org(viewer.org);
     let stream = BoardStream {
@@ -59,7 +61,7 @@ pub async fn events(
         fresh: true,
         ended: false,
         last_read: Instant::now(),
-        _permit: permit,
+        permit,
     };
     let body = futures_util::stream::unfold(stream, |mut s| async move {
         let chunk = s.next_chunk().await?;
@@ -87,7 +89,9 @@ struct BoardStream {
     fresh: bool,
     ended: bool,
     last_read: Instant,
-    _permit: Permit,
+    /// This stream's place among the user's; ends the stream if a newer
+    /// one took it.
+    permit: Permit,
 }
 
 /// Why a read happened.
@@ -114,6 +118,13 @@ impl BoardStream {
                 tokio::select! {
                     () = self.watch.changed() => Reason::Wake,
                     () = tokio::time::sleep(KEEPALIVE) => Reason::Tick,
+                    () = self.permit.evicted.cancelled() => {
+                        self.out.push_back(Bytes::from_static(
+                            b"event: end\ndata: replaced: this board is open in too many tabs\n\n",
+                        ));
+                        self.ended = true;
+                        continue;
+                    }
                 }
             };
             if reason == Reason::Wake {
@@ -130,8 +141,9 @@ impl BoardStream {
         match self.session().await {
             Ok(Some(viewer)) => self.viewer = viewer,
             Ok(None) => {
-                self.out
-                    .push_back(Bytes::from_static(b"event: end\ndata: session ended\n\n"));
+                self.out.push_back(Bytes::from_static(
+                    b"event: end\ndata: signed-out: the session ended\n\n",
+                ));
                 self.ended = true;
                 return;
             }

@@ -101,9 +101,11 @@ test("an admin sets up a phone on the page and a dial walks across the live boar
   await recordBoardStates(page);
 
   const sam = await Api.login(server.url, seller.email, seller.password);
+  const placedAt = Date.now();
   const dial = await sam.post("/v1/dials", { number: "+1 650 253 0000" }, { headers: { "Idempotency-Key": "live-board-1" } });
   const dialRow = page.locator(`tr[data-dial-id="${dial.id}"]`);
   await dialRow.waitFor({ timeout: 10_000 });
+  t.diagnostic(`the dial was on the board ${Date.now() - placedAt} ms after it was posted`);
   await dialRow.locator('[data-state="ended"]').waitFor({ timeout: 30_000 });
   await sim.waitFor(/call ended/);
   const { states, notReloaded } = await recordedStates(page, dial.id);

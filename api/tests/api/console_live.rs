@@ -13,7 +13,7 @@ use reqwest::header;
 use crate::helpers::{PASSWORD, TestApp, redis_url, spawn_app, spawn_app_with};
 
 /// A browser's console session: its cookie header and CSRF token.
-struct Console {
+pub(crate) struct Console {
     base: String,
     cookie: String,
     csrf: String,
@@ -39,7 +39,7 @@ fn hidden_value(html: &str, name: &str) -> Option<String> {
 
 impl Console {
     /// Signs in through the sign-in form, as a browser does.
-    async fn sign_in(base: &str, email: &str) -> Console {
+    pub(crate) async fn sign_in(base: &str, email: &str) -> Console {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -113,6 +113,39 @@ impl Console {
             body: Box::pin(res.bytes_stream()),
             buffer: String::new(),
         }
+    }
+
+    /// Posts a console form (with this session's CSRF token) to `path`;
+    /// the status and the page or redirect target.
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut all = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&all).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, location.unwrap_or(res.text().await.unwrap()))
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
     }
 
     async fn sign_out(&self) {

@@ -64,6 +64,10 @@ pub struct PhonePage {
     pub teams: Vec<Choice>,
     /// More users than one form can list: bind by email instead.
     pub users_truncated: bool,
+    /// Grants of people and teams beyond the listed ones, carried as
+    /// hidden fields so saving the form keeps them.
+    pub unlisted_users: Vec<String>,
+    pub unlisted_teams: Vec<String>,
     pub notice: Option<String>,
     pub message: Option<String>,
 }
@@ -114,6 +118,16 @@ pub async fn render(
     let granted_users: HashSet<String> = granted.user_ids.iter().map(|u| u.to_string()).collect();
     let granted_teams: HashSet<String> = granted.team_ids.iter().map(|t| t.to_string()).collect();
     let users_truncated = people.next_cursor.is_some();
+    // Disabled people are not offered; their grants are kept as unlisted.
+    let active: Vec<_> = people
+        .items
+        .into_iter()
+        .filter(|u| u.disabled_at.is_none())
+        .collect();
+    let listed_users: HashSet<&str> = active.iter().map(|u| u.id.as_str()).collect();
+    let listed_teams: HashSet<&str> = groups.items.iter().map(|t| t.id.as_str()).collect();
+    let unlisted_users = unlisted(&granted_users, &listed_users);
+    let unlisted_teams = unlisted(&granted_teams, &listed_teams);
     let page = PhonePage {
         chrome: Chrome::new(user, Section::Admin),
         credential: credential_state(row.disabled_at.is_some(), provisioned),
@@ -121,10 +135,8 @@ pub async fn render(
         holder: holder.map(|h| holder_of(h, &user.time_zone)),
         online,
         everyone: granted.everyone,
-        users: people
-            .items
+        users: active
             .into_iter()
-            .filter(|u| u.disabled_at.is_none())
             .map(|u| Choice {
                 checked: granted_users.contains(&u.id),
                 label: format!("{} ({})", u.display_name, u.email),
@@ -141,6 +153,8 @@ pub async fn render(
             })
             .collect(),
         users_truncated,
+        unlisted_users,
+        unlisted_teams,
         id: row.id,
         label: row.label,
         number: row.number_e164,
@@ -152,6 +166,17 @@ pub async fn render(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
+}
+
+/// The granted ids the form does not list, in a stable order.
+fn unlisted(granted: &HashSet<String>, listed: &HashSet<&str>) -> Vec<String> {
+    let mut ids: Vec<String> = granted
+        .iter()
+        .filter(|id| !listed.contains(id.as_str()))
+        .cloned()
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// What a redirect after an action says happened (`?done=`).

@@ -71,6 +71,8 @@ pub struct Board {
     pub phones: Vec<BoardPhone>,
     pub phones_truncated: bool,
     pub dials: Vec<BoardDial>,
+    /// When it was read; shown by the page, not in the fragment, so an
+    /// unchanged board renders the same and is not sent again.
     pub as_of: String,
 }
 

@@ -26,7 +26,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, sign_in, stats};
+use pages::{admin, live, phones, sign_in, stats};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -90,6 +90,21 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::POST, "/admin/policies/dial", admin::policies::save_dial),
         at(M::GET, "/admin/push", admin::push::show),
         at(M::POST, "/admin/push", admin::push::save),
+        at(M::GET, "/live", live::page),
+        at(M::GET, "/live/events", live::events),
+        at(M::GET, "/admin/phones", phones::index),
+        at(M::POST, "/admin/phones", phones::register),
+        at(M::GET, "/admin/phones/{id}", phones::show),
+        at(
+            M::POST,
+            "/admin/phones/{id}/provisioning-code",
+            phones::issue_code,
+        ),
+        at(M::POST, "/admin/phones/{id}/bind", phones::bind),
+        at(M::POST, "/admin/phones/{id}/unbind", phones::unbind),
+        at(M::POST, "/admin/phones/{id}/grants", phones::set_grants),
+        at(M::POST, "/admin/phones/{id}/revoke", phones::revoke),
+        at(M::POST, "/admin/phones/{id}/enabled", phones::set_enabled),
     ]
 }
 

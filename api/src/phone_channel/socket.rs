@@ -111,6 +111,8 @@ impl<'a> Connection<'a> {
             last_seen: Instant::now(),
         };
         tracing::info!(phone = %from.phone, conn = attachment.conn, "phone connected");
+        // The console's live board shows which phones are online.
+        state.relay.wake_org(from.org).await;
         // A revoke between the upgrade's check and the attach found nothing
         // to close; look again now that a revoke would find us.
         let ended = if !conn.credential_live().await {
@@ -122,6 +124,7 @@ impl<'a> Connection<'a> {
             }
         };
         state.relay.detach_phone(from.phone, attachment.conn).await;
+        state.relay.wake_org(from.org).await;
         if let Some(reason) = ended.close_reason() {
             let _ = tokio::time::timeout(SEND_TIMEOUT, conn.session.close(Some(reason))).await;
         }

@@ -86,6 +86,26 @@ fn target(
     }
 }
 
+/// Who will hold the phone: the caller, or (admins, by phone id) the
+/// `user_id` the body names.
+fn holder(auth: &AuthUser, body: &CreateBinding) -> ApiResult<UserId> {
+    match body.user_id {
+        None => Ok(auth.user_id),
+        Some(user) if user == auth.user_id => Ok(user),
+        Some(user) => {
+            auth.require_admin()?;
+            if body.phone_id.is_none() {
+                return Err(ApiError::Validation {
+                    code: ErrorCode::InvalidField,
+                    field: "user_id".into(),
+                    detail: "binding someone else takes phone_id; tokens and codes are redeemed by the holder's own app".into(),
+                });
+            }
+            Ok(user)
+        }
+    }
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -93,12 +113,14 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let by_code = body.code.is_some();
     let takeover = body.takeover;
+    let holder_id = holder(&auth, &body)?;
     let (target, via) = target(&state, &auth, body)?;
     let request = BindRequest {
         org: auth.org_id,
         target,
-        holder: Holder::Id(auth.user_id),
+        holder: Holder::Id(holder_id),
         via,
+        // The audit log records who asked: the admin, for someone else.
         by: By::User(auth.user_id),
         takeover,
         phone_credential: None,
@@ -107,6 +129,11 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             BindError::Token(_) if by_code => binding_code_invalid(),
+            BindError::UserNotFound => ApiError::Validation {
+                code: ErrorCode::InvalidField,
+                field: "user_id".into(),
+                detail: "no user of this organisation has this id".into(),
+            },
             other => other.into(),
         })?;
     log_outcome(&outcome, "app");

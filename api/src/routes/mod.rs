@@ -17,7 +17,7 @@ mod dials;
 mod events;
 mod grants;
 mod ops;
-mod phones;
+pub(crate) mod phones;
 pub(crate) mod push;
 mod recording_download;
 mod recordings;

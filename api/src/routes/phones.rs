@@ -26,7 +26,7 @@ const NUMBER_TAKEN: (ErrorCode, &str) = (
     "a phone with this number and extension exists",
 );
 
-fn extension(raw: &str) -> Result<String, FieldError> {
+pub(crate) fn extension(raw: &str) -> Result<String, FieldError> {
     let ext = raw.trim();
     if ext.len() > 16
         || !ext
@@ -42,7 +42,10 @@ fn extension(raw: &str) -> Result<String, FieldError> {
     Ok(ext.to_owned())
 }
 
-fn optional_text(field: &'static str, raw: Option<&str>) -> Result<Option<String>, FieldError> {
+pub(crate) fn optional_text(
+    field: &'static str,
+    raw: Option<&str>,
+) -> Result<Option<String>, FieldError> {
     raw.map(|v| NonBlank::parse(field, v, 100).map(NonBlank::into_inner))
         .transpose()
 }

@@ -467,3 +467,90 @@ async fn disabling_the_phone_or_user_or_revoking_the_credential_ends_the_binding
     let err = device4.bind_user("bob@acme.test", false).await.unwrap_err();
     assert_eq!(code(&err), (403, "user_disabled".into()));
 }
+
+#[tokio::test]
+async fn an_admin_binds_another_user_by_id_under_that_users_grants() {
+    use deskbind_core::wire::{ActorKind, BindingAction, CreateBinding};
+    let app = spawn_app().await;
+    let (phone, _) = app.provisioned_phone("+4930901201").await;
+    let (ann, ann_app) = app.user("ann@acme.test", Role::Salesperson).await;
+    let (_, manager) = app.user("mel@acme.test", Role::Manager).await;
+    let for_ann = CreateBinding {
+        phone_id: Some(phone.id),
+        user_id: Some(ann.id),
+        ..Default::default()
+    };
+    // Only admins bind someone else; the grant rule is Ann's.
+    for other in [&ann_app, &manager] {
+        let err = other
+            .create_binding(&CreateBinding {
+                user_id: Some(deskbind_core::ids::UserId::new()),
+                ..for_ann.clone()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), (403, "forbidden".into()));
+    }
+    let err = manager.create_binding(&for_ann).await.unwrap_err();
+    assert_eq!(code(&err), (403, "forbidden".into()));
+    let err = app.admin.create_binding(&for_ann).await.unwrap_err();
+    assert_eq!(code(&err), (403, "not_granted".into()));
+    assert_eq!(written(&app).await, (0, 0));
+    // Not with a token or code, and not for someone of another organisation.
+    let err = app
+        .admin
+        .create_binding(&CreateBinding {
+            phone_id: None,
+            code: Some("123456789".into()),
+            ..for_ann.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), (422, "invalid_field".into()));
+    let err = app
+        .admin
+        .create_binding(&CreateBinding {
+            user_id: Some(deskbind_core::ids::UserId::new()),
+            ..for_ann.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), (422, "invalid_field".into()));
+    assert_eq!(written(&app).await, (0, 0));
+
+    app.grant(phone.id, &[ann.id]).await;
+    let binding = app.admin.create_binding(&for_ann).await.unwrap();
+    assert_eq!((binding.user_id, binding.via), (ann.id, BindingVia::App));
+    assert_eq!(
+        app.admin
+            .get_phone(phone.id)
+            .await
+            .unwrap()
+            .holder
+            .unwrap()
+            .user_id,
+        ann.id
+    );
+    // Ann sees it as hers; the audit log names the admin who made it.
+    let hers = ann_app
+        .list_bindings(&BindingQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(hers.items.len(), 1);
+    let events = app
+        .admin
+        .list_binding_events(&deskbind_mobile::BindingEventQuery {
+            binding_id: Some(binding.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let bound = &events.items[0];
+    assert_eq!(bound.action, BindingAction::Bound);
+    assert_eq!(bound.actor.kind, ActorKind::User);
+    let me = app.admin.me().await.unwrap();
+    assert_eq!(bound.actor.id, Some(me.id.to_string()));
+    // Binding again answers the existing binding.
+    let again = app.admin.create_binding(&for_ann).await.unwrap();
+    assert_eq!(again.id, binding.id);
+}

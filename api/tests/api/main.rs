@@ -12,6 +12,8 @@ mod binding_races;
 mod bindings;
 mod cli;
 mod console_sessions;
+mod console_live;
+mod console_phones;
 mod contract;
 mod dial_nfc;
 mod dial_races;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::ids::{PhoneId, UserId};
+use crate::ids::{OrgId, PhoneId, UserId};
 use crate::wire::ServerFrame;
 
 /// Frames queued for one phone before it counts as too slow.
@@ -59,6 +59,8 @@ pub enum Delivery {
 pub struct LocalHub {
     phones: Mutex<HashMap<PhoneId, PhoneSlot>>,
     users: Mutex<HashMap<UserId, watch::Sender<u64>>>,
+    /// Organisation-wide watchers (the console's live board).
+    orgs: Mutex<HashMap<OrgId, watch::Sender<u64>>>,
     next_conn: AtomicU64,
 }
 
@@ -172,6 +174,32 @@ impl LocalHub {
         for tx in self.lock_users().values() {
             tx.send_modify(|n| *n = n.wrapping_add(1));
         }
+        for tx in self.lock_orgs().values() {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// A receiver that changes whenever something on the organisation's
+    /// live board changed (a dial, a holder, a phone coming or going).
+    pub fn watch_org(&self, org: OrgId) -> watch::Receiver<u64> {
+        self.lock_orgs()
+            .entry(org)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// Drops the organisation's entry once nothing watches it.
+    pub fn unwatch_org(&self, org: OrgId) {
+        let mut orgs = self.lock_orgs();
+        if orgs.get(&org).is_some_and(|tx| tx.receiver_count() == 0) {
+            orgs.remove(&org);
+        }
+    }
+
+    pub fn wake_org(&self, org: OrgId) {
+        if let Some(tx) = self.lock_orgs().get(&org) {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     // A panic while holding these locks cannot leave the maps inconsistent
@@ -182,6 +210,10 @@ impl LocalHub {
 
     fn lock_users(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, watch::Sender<u64>>> {
         self.users.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_orgs(&self) -> std::sync::MutexGuard<'_, HashMap<OrgId, watch::Sender<u64>>> {
+        self.orgs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -232,5 +264,22 @@ mod tests {
         drop(watch);
         hub.unwatch_user(user);
         assert!(hub.lock_users().is_empty());
+    }
+
+    #[test]
+    fn org_watches_wake_and_clean_up() {
+        let hub = LocalHub::default();
+        let (org, other) = (OrgId::new(), OrgId::new());
+        let mut watch = hub.watch_org(org);
+        hub.wake_org(other);
+        assert!(!watch.has_changed().unwrap());
+        hub.wake_org(org);
+        assert!(watch.has_changed().unwrap());
+        watch.mark_unchanged();
+        hub.wake_all_users();
+        assert!(watch.has_changed().unwrap());
+        drop(watch);
+        hub.unwatch_org(org);
+        assert!(hub.lock_orgs().is_empty());
     }
 }

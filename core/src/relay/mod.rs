@@ -20,7 +20,9 @@ use redis_bus::RedisBus;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::ids::{PhoneId, UserId};
+use std::collections::HashSet;
+
+use crate::ids::{OrgId, PhoneId, UserId};
 use crate::wire::ServerFrame;
 
 #[derive(Clone)]
@@ -175,6 +177,52 @@ impl Relay {
         }
     }
 
+    /// Tells the organisation's live-board streams, on every node, to read
+    /// the board again (a dial moved, a holder changed, a phone came or
+    /// went). Like user wakes, it carries no data: the database and the
+    /// presence keys are the truth.
+    pub async fn wake_org(&self, org: OrgId) {
+        self.inner.hub.wake_org(org);
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.wake_org(org).await
+        {
+            tracing::warn!(%org, error = %e, "cannot relay an organisation wake through Redis");
+        }
+    }
+
+    /// Watches for wakes of the organisation's live board on this node.
+    pub fn watch_org(&self, org: OrgId) -> OrgWatch {
+        OrgWatch {
+            rx: self.inner.hub.watch_org(org),
+            org,
+            hub: self.inner.hub.clone(),
+        }
+    }
+
+    /// Which of `phones` hold a live connection on any node: this node's
+    /// own, then (with Redis) the presence keys of the others. A Redis
+    /// failure answers with what this node knows.
+    pub async fn online_among(&self, phones: &[PhoneId]) -> HashSet<PhoneId> {
+        let mut online: HashSet<PhoneId> = phones
+            .iter()
+            .copied()
+            .filter(|p| self.inner.hub.has_phone(*p))
+            .collect();
+        if let Some(redis) = &self.inner.redis {
+            match redis.present(phones).await {
+                Ok(present) => {
+                    for (phone, here) in phones.iter().zip(present) {
+                        if here {
+                            online.insert(*phone);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read phone presence from Redis"),
+            }
+        }
+        online
+    }
+
     /// Watches for wakes of the user's streams on this node.
     pub fn watch_user(&self, user: UserId) -> UserWatch {
         UserWatch {
@@ -209,5 +257,31 @@ impl Drop for UserWatch {
         let (_, placeholder) = tokio::sync::watch::channel(0);
         drop(std::mem::replace(&mut self.rx, placeholder));
         self.hub.unwatch_user(self.user);
+    }
+}
+
+/// A live board's subscription to its organisation's wakes; dropping it
+/// unsubscribes.
+#[derive(Debug)]
+pub struct OrgWatch {
+    rx: tokio::sync::watch::Receiver<u64>,
+    org: OrgId,
+    hub: Arc<LocalHub>,
+}
+
+impl OrgWatch {
+    /// Waits for the next wake (returns at once if one came since the last).
+    pub async fn changed(&mut self) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for OrgWatch {
+    fn drop(&mut self) {
+        let (_, placeholder) = tokio::sync::watch::channel(0);
+        drop(std::mem::replace(&mut self.rx, placeholder));
+        self.hub.unwatch_org(self.org);
     }
 }

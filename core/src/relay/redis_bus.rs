@@ -5,7 +5,9 @@
 //! Keys and channels:
 //! - `deskbind:presence:{phone}` = `{node}/{conn}`, TTL `presence_ttl_secs`;
 //! - `deskbind:node:{node}`: frames and closes for phones connected there;
-//! - `deskbind:users`: `{node}/{user}` wakes, heard by every node.
+//! - `deskbind:users`: `{node}/{user}` wakes, heard by every node;
+//! - `deskbind:orgs`: `{node}/{org}` wakes of organisation-wide watchers
+//!   (the console's live board), heard by every node.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{CloseReason, LocalHub};
-use crate::ids::{PhoneId, UserId};
+use crate::ids::{OrgId, PhoneId, UserId};
 use crate::wire::ServerFrame;
 
 const USERS_CHANNEL: &str = "deskbind:users";
+const ORGS_CHANNEL: &str = "deskbind:orgs";
 
 fn presence_key(phone: PhoneId) -> String {
     format!("deskbind:presence:{phone}")
@@ -184,6 +187,26 @@ impl RedisBus {
         }
     }
 
+    pub async fn wake_org(&self, org: OrgId) -> redis::RedisResult<()> {
+        let mut redis = self.conn.clone();
+        redis
+            .publish(ORGS_CHANNEL, format!("{}/{org}", self.node))
+            .await
+    }
+
+    /// Which of `phones` have a live connection on some node (their
+    /// presence key exists), in one round trip.
+    pub async fn present(&self, phones: &[PhoneId]) -> redis::RedisResult<Vec<bool>> {
+        if phones.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut redis = self.conn.clone();
+        let keys: Vec<String> = phones.iter().map(|p| presence_key(*p)).collect();
+        let owners: Vec<Option<String>> =
+            redis::cmd("MGET").arg(keys).query_async(&mut redis).await?;
+        Ok(owners.into_iter().map(|o| o.is_some()).collect())
+    }
+
     pub async fn wake_user(&self, user: UserId) -> redis::RedisResult<()> {
         let mut redis = self.conn.clone();
         redis
@@ -216,6 +239,7 @@ async fn subscribe(client: &redis::Client, node: &str) -> redis::RedisResult<red
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(node_channel(node)).await?;
     pubsub.subscribe(USERS_CHANNEL).await?;
+    pubsub.subscribe(ORGS_CHANNEL).await?;
     Ok(pubsub)
 }
 
@@ -275,6 +299,15 @@ fn dispatch(hub: &LocalHub, node: &str, message: &redis::Msg) {
             && let Ok(user) = user.parse()
         {
             hub.wake_user(user);
+        }
+        return;
+    }
+    if message.get_channel_name() == ORGS_CHANNEL {
+        if let Some((from, org)) = payload.rsplit_once('/')
+            && from != node
+            && let Ok(org) = org.parse()
+        {
+            hub.wake_org(org);
         }
         return;
     }

@@ -304,3 +304,71 @@ pub fn list(
         .load(conn)?;
     Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
+
+/// The smallest command id that can have been made at `at` or later: ids
+/// are UUIDv7, so they sort by creation time and a time range is an id
+/// range (served by the `(org_id, user_id, id)` index).
+fn first_id_at(at: Micros) -> String {
+    let millis = u64::try_from(at.max(0) / 1000).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10])
+        .into_uuid()
+        .to_string()
+}
+
+/// The console's live board: commands of the organisation (of
+/// `visible_users` when given) made since `created_since` that are still
+/// in progress or changed since `changed_since`, newest first, at most
+/// `limit`.
+pub fn board(
+    conn: &mut DbConn,
+    org: OrgId,
+    visible_users: Option<Vec<String>>,
+    created_since: Micros,
+    changed_since: Micros,
+    limit: i64,
+) -> Result<Vec<DialRow>, RepoError> {
+    let in_progress = [
+        DialState::Queued,
+        DialState::Delivered,
+        DialState::Dialing,
+        DialState::Ringing,
+        DialState::Answered,
+    ]
+    .map(DialState::as_str);
+    let mut query = dial_commands::table
+        .filter(dial_commands::org_id.eq(org.to_string()))
+        .filter(dial_commands::id.ge(first_id_at(created_since)))
+        .filter(
+            dial_commands::state
+                .eq_any(in_progress)
+                .or(dial_commands::updated_at.ge(changed_since)),
+        )
+        .select(DialRow::as_select())
+        .into_boxed();
+    if let Some(users) = visible_users {
+        query = query.filter(dial_commands::user_id.eq_any(users));
+    }
+    Ok(query
+        .order(dial_commands::id.desc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+#[cfg(test)]
+mod board_tests {
+    use super::first_id_at;
+
+    #[test]
+    fn first_id_at_sorts_before_ids_made_then_and_after_older_ones() {
+        let at = 1_780_000_000_123_456;
+        let floor = first_id_at(at);
+        let made_then = uuid::Builder::from_unix_timestamp_millis(1_780_000_000_123, &[7; 10])
+            .into_uuid()
+            .to_string();
+        let older = uuid::Builder::from_unix_timestamp_millis(1_780_000_000_122, &[255; 10])
+            .into_uuid()
+            .to_string();
+        assert!(floor <= made_then);
+        assert!(older < floor);
+    }
+}

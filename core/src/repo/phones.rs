@@ -99,6 +99,15 @@ pub fn list(
     Ok(page.finish(rows, |r| r.id.clone(), |r| r))
 }
 
+/// The phones of `org` among `ids` (unknown or foreign ids are left out).
+pub fn by_ids(conn: &mut DbConn, org: OrgId, ids: &[String]) -> Result<Vec<PhoneRow>, RepoError> {
+    Ok(phones::table
+        .filter(phones::org_id.eq(org.to_string()))
+        .filter(phones::id.eq_any(ids))
+        .select(PhoneRow::as_select())
+        .load(conn)?)
+}
+
 /// Which of `ids` hold a live credential.
 pub fn provisioned_among(conn: &mut DbConn, ids: &[String]) -> Result<HashSet<String>, RepoError> {
     let live: Vec<String> = phone_credentials::table

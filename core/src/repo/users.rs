@@ -341,6 +341,20 @@ pub fn time_zone_of(conn: &mut DbConn, id: UserId) -> Result<String, RepoError> 
 
 /// The ids `visibility` allows, or `None` for the whole organisation (the
 /// caller scopes by organisation itself).
+/// The display names of the users of `org` among `ids`, by id.
+pub fn display_names(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[String],
+) -> Result<HashMap<String, String>, RepoError> {
+    let rows: Vec<(String, String)> = users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn visible_ids(
     conn: &mut DbConn,
     visibility: Visibility,

@@ -9,7 +9,7 @@
 //! frame gets its holder on the next connect, and a stream that misses a
 //! wake re-reads on its keep-alive.
 
-use crate::ids::{PhoneId, UserId};
+use crate::ids::{OrgId, PhoneId, UserId};
 use crate::relay::{CloseReason, Relay};
 use crate::wire::ServerFrame;
 
@@ -27,6 +27,9 @@ pub enum Effect {
     HolderChanged(PhoneId),
     /// The phone lost its credential or was disabled: close its socket.
     ClosePhone(PhoneId),
+    /// Something on the organisation's live board changed (a dial's state,
+    /// a holder, a phone): wake the console's board streams on every node.
+    WakeOrg(OrgId),
 }
 
 /// The effects of one committed change, run in the order they were added.
@@ -55,6 +58,10 @@ impl AfterCommit {
 
     pub fn wake_user(&mut self, user: UserId) -> &mut Self {
         self.push(Effect::WakeUser(user))
+    }
+
+    pub fn wake_org(&mut self, org: OrgId) -> &mut Self {
+        self.push(Effect::WakeOrg(org))
     }
 
     pub fn send_to_phone(&mut self, phone: PhoneId, frame: ServerFrame) -> &mut Self {
@@ -98,6 +105,7 @@ async fn run_one(services: &Services, effect: Effect) {
     let relay: &Relay = &services.relay;
     match effect {
         Effect::WakeUser(user) => relay.wake_user(user).await,
+        Effect::WakeOrg(org) => relay.wake_org(org).await,
         Effect::SendToPhone(phone, frame) => relay.send_to_phone(phone, frame).await,
         Effect::ClosePhone(phone) => relay.close_phone(phone, CloseReason::Revoked).await,
         Effect::HolderChanged(phone) => {

@@ -446,5 +446,7 @@ fn log_change(
     // AfterCommit queues each once (a takeover ends and starts on one phone).
     after.wake_user(stored_id(event.user_id)?);
     after.holder_changed(stored_id(event.phone_id)?);
+    // The console's live board shows who holds which phone.
+    after.wake_org(stored_id(event.org_id)?);
     Ok(())
 }

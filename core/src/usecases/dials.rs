@@ -213,6 +213,8 @@ pub fn changed(row: &DialRow) -> Result<AfterCommit, RepoError> {
         _ => {}
     }
     after.wake_user(row.user()?);
+    // The console's live board shows every dial's state.
+    after.wake_org(stored_id(&row.org_id)?);
     Ok(after)
 }
 

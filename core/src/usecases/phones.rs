@@ -43,6 +43,8 @@ pub async fn update(
                     orgs::lock(conn, &org.to_string())?;
                 }
                 phones::apply(conn, org, id, &changes)?;
+                // The live board shows labels, numbers and disabled phones.
+                after.wake_org(org);
                 if disabling {
                     let reason = BindingEndReason::PhoneDisabled;
                     bindings::end_for_phone(conn, id, reason, by, &mut after)?;
@@ -74,6 +76,7 @@ pub async fn revoke(services: &Services, org: OrgId, id: PhoneId, by: By) -> Res
             // Closed even when nothing was live: a connection may outlive
             // its credential's row by a moment on another node.
             after.close_phone(id);
+            after.wake_org(org);
             Ok::<_, RepoError>(after)
         })
         .await?;

@@ -144,6 +144,10 @@ pub struct CreateBinding {
     /// Take the phone over from its current holder, where the policy allows.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub takeover: bool,
+    /// Admins only, with `phone_id`: bind this user of the organisation
+    /// instead of the caller (the web console's "bind to a user").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
 }
 
 /// `POST /v1/phone/bindings`: the phone asks to bind a user.

@@ -63,6 +63,7 @@ impl fmt::Debug for CreateBinding {
             .field("token", &self.token.as_ref().map(|_| HIDDEN))
             .field("code", &self.code.as_ref().map(|_| HIDDEN))
             .field("takeover", &self.takeover)
+            .field("user_id", &self.user_id)
             .finish()
     }
 }

@@ -4,5 +4,7 @@
 //! API, and renders a template from api/templates/.
 
 pub mod admin;
+pub mod live;
+pub mod phones;
 pub mod sign_in;
 pub mod stats;

@@ -135,9 +135,13 @@ impl Application {
             background.child_token(),
         )));
 
+        let console_policy = web::Data::new(crate::console::headers::ConsolePolicy::for_settings(
+            &state.settings,
+        ));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(console_policy.clone())
                 .wrap(Compress::default())
                 .wrap(from_fn(crate::console::headers::add_security_headers))
                 // Outside Compress: it sees the body that is actually sent.

@@ -71,7 +71,11 @@ async fn a_busy_session_still_ends_at_its_absolute_limit() {
     // A request every 10 minutes for 12 hours keeps it alive...
     while t + seconds(600) < t0 + seconds(LIFETIMES.max_secs) {
         t += seconds(600);
-        assert!(alive(&app, &hash, t).await, "alive at +{} s", (t - t0) / 1_000_000);
+        assert!(
+            alive(&app, &hash, t).await,
+            "alive at +{} s",
+            (t - t0) / 1_000_000
+        );
     }
     // ...but not past the 12 h limit, however busy.
     assert!(!alive(&app, &hash, t0 + seconds(LIFETIMES.max_secs) + 1).await);
@@ -88,7 +92,9 @@ async fn signing_out_and_disabling_end_console_sessions() {
         .await
         .unwrap()
         .unwrap();
-    console_sessions::end(&app.db, principal.session).await.unwrap();
+    console_sessions::end(&app.db, principal.session)
+        .await
+        .unwrap();
     assert!(!alive(&app, &first, t0).await, "signed out");
     assert!(alive(&app, &second, t0).await, "another browser stays");
     app.disable_user(user.id).await.unwrap();
@@ -240,5 +246,10 @@ async fn a_console_cookie_is_not_an_api_token_and_an_api_token_is_not_a_cookie()
         .await
         .unwrap();
     assert_eq!(page.status(), 303);
-    assert!(page.headers()["location"].to_str().unwrap().starts_with("/sign-in"));
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/sign-in")
+    );
 }

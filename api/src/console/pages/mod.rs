@@ -3,4 +3,5 @@
 //! for a state change), calls the same repo reads and use cases as the JSON
 //! API, and renders a template from api/templates/.
 
+pub mod calls;
 pub mod sign_in;

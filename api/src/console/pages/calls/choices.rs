@@ -21,6 +21,8 @@ const MAX_CHOICES: usize = 2000;
 pub struct Choice {
     pub id: String,
     pub label: String,
+    /// What a table cell shows (the label without details).
+    pub short: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -36,6 +38,7 @@ impl Choices {
             .into_iter()
             .map(|u| Choice {
                 label: format!("{} ({})", u.display_name, u.email),
+                short: u.display_name,
                 id: u.id,
             })
             .collect();
@@ -47,6 +50,7 @@ impl Choices {
             .into_iter()
             .map(|t| Choice {
                 id: t.id,
+                short: t.name.clone(),
                 label: t.name,
             })
             .collect();
@@ -54,6 +58,7 @@ impl Choices {
             .into_iter()
             .map(|p| Choice {
                 label: phone_label(&p.label, &p.number_e164, &p.extension),
+                short: p.label.clone(),
                 id: p.id,
             })
             .collect();
@@ -64,10 +69,11 @@ impl Choices {
         })
     }
 
+    /// Display names by user id.
     pub fn user_names(&self) -> HashMap<String, String> {
         self.users
             .iter()
-            .map(|c| (c.id.clone(), c.label.clone()))
+            .map(|c| (c.id.clone(), c.short.clone()))
             .collect()
     }
 

@@ -193,6 +193,7 @@ fn render_page(
             .map(|(id, label)| Choice {
                 id: id.to_owned(),
                 label: label.to_owned(),
+                short: label.to_owned(),
             })
             .collect();
         options(&choices, current, any)

@@ -90,7 +90,10 @@ enum Viewer {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    ensure!(args.users >= 11, "--users must be at least 11 (a team of ten and an admin)");
+    ensure!(
+        args.users >= 11,
+        "--users must be at least 11 (a team of ten and an admin)"
+    );
     let started = Instant::now();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
@@ -139,7 +142,9 @@ async fn run(args: &Args, db: &Database, bench_db: &BenchDb) -> anyhow::Result<s
     let manager: UserId = fixture.user_ids[1].parse()?;
     let team = make_team(db, fixture.org, &fixture.user_ids[1..=10]).await?;
 
-    let data_dir = tempfile::Builder::new().prefix("deskbind-bench-console").tempdir()?;
+    let data_dir = tempfile::Builder::new()
+        .prefix("deskbind-bench-console")
+        .tempdir()?;
     let settings = Settings {
         listen: "127.0.0.1:0".into(),
         data_dir: data_dir.path().to_path_buf(),
@@ -148,7 +153,9 @@ async fn run(args: &Args, db: &Database, bench_db: &BenchDb) -> anyhow::Result<s
         db_pool_size: 4,
         ..Settings::default()
     };
-    let app = Application::build(settings).await.context("start the server")?;
+    let app = Application::build(settings)
+        .await
+        .context("start the server")?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let server = tokio::spawn(app.run_until_stopped());
@@ -187,7 +194,9 @@ async fn run(args: &Args, db: &Database, bench_db: &BenchDb) -> anyhow::Result<s
             query: format!("team_id={team}&window=this_week"),
         },
     ];
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()?;
     let mut rng = fastrand::Rng::with_seed(0xCA11);
     println!(
         "== GET /calls render time (ms), {} requests per kind after {} untimed, over {} rows ==",
@@ -243,7 +252,11 @@ async fn run(args: &Args, db: &Database, bench_db: &BenchDb) -> anyhow::Result<s
     }
     println!(
         "target          page render p99 <= {P99_TARGET_MS} ms: worst p99 {worst:.2} ms -> {}",
-        if worst <= P99_TARGET_MS { "met" } else { "MISSED" }
+        if worst <= P99_TARGET_MS {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     handle.stop(true).await;
     server.await??;

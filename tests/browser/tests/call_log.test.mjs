@@ -34,6 +34,7 @@ before(async () => {
     role: "manager",
     teamIds: [org.north.id],
     password: org.manager.password,
+    timeZone: "Europe/Berlin",
   });
   org.manager.api = await Api.login(server.url, org.manager.email, org.manager.password);
   org.manager.user = manager;
@@ -84,7 +85,7 @@ function rowIds(page) {
 }
 
 test("a manager filters the log to their team and a number, pages, and exports the API's CSV", async () => {
-  const page = await newPage(browser, { timezoneId: "Europe/Berlin" });
+  const page = await newPage(browser, { timezoneId: "America/New_York" });
   await signIn(page, server.url, org.manager.email, org.manager.password);
   assert.match(page.url(), /\/calls$/);
   assert.equal(await page.title(), "Call log · deskbind");
@@ -118,9 +119,15 @@ test("a manager filters the log to their team and a number, pages, and exports t
     await page.getByRole("link", { name: "First page" }).waitFor();
   }
   assert.deepEqual(seen, org.expected.map((c) => c.id), "the pages walk the API's list in order");
-  // Times show in the viewer's zone (the manager's profile zone, UTC by default).
-  const firstTime = await page.locator("table.calls time").first().getAttribute("datetime");
-  assert.ok(firstTime.endsWith("Z"));
+  // Times show in the viewer's zone (the manager's profile zone), not the browser's.
+  const last = org.expected[org.expected.length - 1];
+  const berlin = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: "Europe/Berlin",
+    year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).format(new Date(last.started_at));
+  assert.equal(await page.locator("table.calls time").last().textContent(), berlin);
+  await page.getByText("Days and times are in Europe/Berlin").waitFor();
 
   // Back to the first page, then export what the filter selects.
   await Promise.all([page.waitForURL((u) => !u.searchParams.has("cursor")), page.getByRole("link", { name: "First page" }).click()]);

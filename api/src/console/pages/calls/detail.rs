@@ -161,10 +161,12 @@ pub async fn recording(
     state: web::Data<AppState>,
     user: ConsoleUser,
     id: web::Path<String>,
-    web::Query(query): web::Query<RecordingQuery>,
     req: HttpRequest,
 ) -> ConsoleResult<HttpResponse> {
     let id = call_id(&id)?;
+    // Anything but a clear "download" plays inline (the harmless default).
+    let query: RecordingQuery =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or(RecordingQuery { download: None });
     let disposition = match query.download.as_deref() {
         Some("1" | "true") => Disposition::Attachment,
         _ => Disposition::Inline,

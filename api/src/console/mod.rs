@@ -26,7 +26,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, live, phones, sign_in, stats};
+use pages::{admin, calls, live, phones, sign_in, stats};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -37,6 +37,10 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/sign-in", sign_in::form),
         at(M::POST, "/sign-in", sign_in::submit),
         at(M::POST, "/sign-out", sign_in::sign_out),
+        at(M::GET, "/calls", calls::list),
+        at(M::GET, "/calls/export.csv", calls::export::csv),
+        at(M::GET, "/calls/{id}", calls::detail::show),
+        at(M::GET, "/calls/{id}/recording", calls::detail::recording),
         at(M::GET, "/stats", stats::page),
         at(M::GET, "/assets/{path:.*}", assets::serve),
         at(M::GET, "/admin", admin::index),

@@ -9,7 +9,7 @@ use deskbind_core::repo::users;
 use deskbind_core::time::to_datetime;
 use futures_util::stream;
 
-use super::calls::FilterQuery;
+use super::calls::{FilterQuery, Filters};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
@@ -52,7 +52,16 @@ pub async fn csv(
     auth: AuthUser,
     Query(query): Query<FilterQuery>,
 ) -> ApiResult<HttpResponse> {
-    let filters = query.parse()?;
+    respond(state, auth, query.parse()?).await
+}
+
+/// The CSV of every call `filters` select within the caller's scope:
+/// `GET /v1/calls/export.csv` and the console's export.
+pub async fn respond(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    filters: Filters,
+) -> ApiResult<HttpResponse> {
     let (scope, filter) = state
         .db
         .run(move |conn| filters.resolve(conn, &auth))

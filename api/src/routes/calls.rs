@@ -24,19 +24,27 @@ use crate::state::AppState;
 pub const MAX_SYNC_LIMIT: u32 = 500;
 const DEFAULT_SYNC_LIMIT: u32 = 100;
 /// The longest number search accepted.
-const MAX_NUMBER_SEARCH: usize = 32;
+pub const MAX_NUMBER_SEARCH: usize = 32;
+/// The largest duration bound accepted (a week, in seconds).
+pub const MAX_DURATION_BOUND: i64 = 7 * 24 * 3600;
 
-/// The filters shared by the list, the export and the statistics.
-#[derive(Debug, Default, Deserialize)]
+/// The filters shared by the list, the export and the statistics (the
+/// console's call log builds one from its form).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct FilterQuery {
-    user_id: Option<String>,
-    team_id: Option<String>,
-    phone_id: Option<String>,
-    direction: Option<String>,
-    result: Option<String>,
-    from: Option<String>,
-    until: Option<String>,
-    number: Option<String>,
+    pub user_id: Option<String>,
+    pub team_id: Option<String>,
+    pub phone_id: Option<String>,
+    pub direction: Option<String>,
+    pub result: Option<String>,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub number: Option<String>,
+    /// `true`: only calls with a recording; `false`: only calls without.
+    pub has_recording: Option<String>,
+    /// Seconds; calls without a duration never match a bound.
+    pub min_duration_secs: Option<String>,
+    pub max_duration_secs: Option<String>,
 }
 
 /// The filters, checked, before any database work.
@@ -102,6 +110,26 @@ impl FilterQuery {
                 detail: "must be after from".into(),
             });
         }
+        let has_recording = non_empty(self.has_recording.as_deref())
+            .map(|h| match h {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::InvalidQuery {
+                    field: "has_recording".into(),
+                    detail: "must be true or false".into(),
+                }),
+            })
+            .transpose()?;
+        let min_duration = duration_bound("min_duration_secs", self.min_duration_secs.as_deref())?;
+        let max_duration = duration_bound("max_duration_secs", self.max_duration_secs.as_deref())?;
+        if let (Some(min), Some(max)) = (min_duration, max_duration)
+            && max < min
+        {
+            return Err(ApiError::InvalidQuery {
+                field: "max_duration_secs".into(),
+                detail: "must not be less than min_duration_secs".into(),
+            });
+        }
         Ok(Filters {
             user: id_param("user_id", self.user_id.as_deref())?,
             team: id_param("team_id", self.team_id.as_deref())?,
@@ -113,9 +141,29 @@ impl FilterQuery {
                 from,
                 until,
                 number,
+                has_recording,
+                min_duration_secs: min_duration,
+                max_duration_secs: max_duration,
             },
         })
     }
+}
+
+/// A duration bound in whole seconds, 0 to [`MAX_DURATION_BOUND`].
+fn duration_bound(field: &str, raw: Option<&str>) -> ApiResult<Option<i64>> {
+    non_empty(raw.map(str::trim))
+        .map(|r| {
+            r.parse::<i64>()
+                .ok()
+                .filter(|n| (0..=MAX_DURATION_BOUND).contains(n))
+                .ok_or_else(|| ApiError::InvalidQuery {
+                    field: field.into(),
+                    detail: format!(
+                        "must be a whole number of seconds from 0 to {MAX_DURATION_BOUND}"
+                    ),
+                })
+        })
+        .transpose()
 }
 
 impl Filters {
@@ -161,7 +209,8 @@ pub struct ListQuery {
     limit: Option<String>,
 }
 
-fn limit_param(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+/// A page size from 1 to `max`, `default` when absent.
+pub fn limit_param(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
     raw.filter(|r| !r.is_empty())
         .map(|r| {
             r.parse::<u32>()
@@ -183,39 +232,51 @@ pub async fn list(
 ) -> ApiResult<web::Json<Page<CallRecord>>> {
     let filters = query.filters.parse()?;
     let limit = limit_param(query.limit.as_deref(), DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)?;
-    let cursor = query
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
+    let cursor = cursor_param(query.cursor.as_deref())?;
+    let page = state
+        .db
+        .run(move |conn| list_page(conn, &auth, &filters, cursor.as_ref(), limit))
+        .await?;
+    Ok(web::Json(page))
+}
+
+/// A `cursor` query value: one this API returned, or absent.
+pub fn cursor_param(raw: Option<&str>) -> ApiResult<Option<ListCursor>> {
+    raw.filter(|c| !c.is_empty())
         .map(|c| {
             ListCursor::decode(c).ok_or_else(|| ApiError::InvalidQuery {
                 field: "cursor".into(),
                 detail: "not a cursor this API returned".into(),
             })
         })
-        .transpose()?;
-    let page = state
-        .db
-        .run(move |conn| {
-            let (scope, filter) = filters.resolve(conn, &auth)?;
-            let mut rows = call_records::list(
-                conn,
-                auth.org_id,
-                &scope,
-                &filter,
-                cursor.as_ref(),
-                i64::from(limit) + 1,
-            )?;
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            let next_cursor = more
-                .then(|| rows.last().map(|r| ListCursor::of(r).encode()))
-                .flatten();
-            let items = record_reads::with_recordings(conn, &rows)?;
-            Ok::<_, ApiError>(Page { items, next_cursor })
-        })
-        .await?;
-    Ok(web::Json(page))
+        .transpose()
+}
+
+/// One page of the caller's filtered calls, newest first, with their
+/// recordings: `GET /v1/calls` and the console's call log.
+pub fn list_page(
+    conn: &mut DbConn,
+    auth: &AuthUser,
+    filters: &Filters,
+    cursor: Option<&ListCursor>,
+    limit: u32,
+) -> ApiResult<Page<CallRecord>> {
+    let (scope, filter) = filters.resolve(conn, auth)?;
+    let mut rows = call_records::list(
+        conn,
+        auth.org_id,
+        &scope,
+        &filter,
+        cursor,
+        i64::from(limit) + 1,
+    )?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| ListCursor::of(r).encode()))
+        .flatten();
+    let items = record_reads::with_recordings(conn, &rows)?;
+    Ok(Page { items, next_cursor })
 }
 
 pub async fn get(
@@ -224,16 +285,17 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<CallRecord>> {
     let id: CallRecordId = path_id(&id)?;
-    let record = state
-        .db
-        .run(move |conn| {
-            let scope = users::visible_ids(conn, visibility(&auth))?;
-            let row = call_records::get(conn, auth.org_id, &scope, id)?;
-            let mut wire = record_reads::with_recordings(conn, std::slice::from_ref(&row))?;
-            wire.pop().ok_or(ApiError::NotFound)
-        })
-        .await?;
+    let record = state.db.run(move |conn| get_one(conn, &auth, id)).await?;
     Ok(web::Json(record))
+}
+
+/// One call the caller may see, with its recording; not found otherwise
+/// (also for another organisation's id).
+pub fn get_one(conn: &mut DbConn, auth: &AuthUser, id: CallRecordId) -> ApiResult<CallRecord> {
+    let scope = users::visible_ids(conn, visibility(auth))?;
+    let row = call_records::get(conn, auth.org_id, &scope, id)?;
+    let mut wire = record_reads::with_recordings(conn, std::slice::from_ref(&row))?;
+    wire.pop().ok_or(ApiError::NotFound)
 }
 
 #[derive(Debug, Deserialize)]

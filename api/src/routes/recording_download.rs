@@ -27,6 +27,35 @@ pub async fn download(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let id: CallRecordId = path_id(&id)?;
+    serve(&state, auth, id, &req, Disposition::Inline).await
+}
+
+/// How the browser should treat the file: play it, or save it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Inline,
+    Attachment,
+}
+
+impl Disposition {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Inline => "inline",
+            Self::Attachment => "attachment",
+        }
+    }
+}
+
+/// The recording of call `id` if `auth` may see the call: the local file
+/// (Range, conditional requests) or a redirect to the object store. Shared
+/// by the JSON API and the console's player.
+pub async fn serve(
+    state: &web::Data<AppState>,
+    auth: AuthUser,
+    id: CallRecordId,
+    req: &HttpRequest,
+    disposition: Disposition,
+) -> ApiResult<HttpResponse> {
     let recording = state
         .db
         .run(move |conn| {
@@ -38,7 +67,7 @@ pub async fn download(
         })
         .await?;
     if let Some(path) = state.storage.local_path(&recording.storage_key) {
-        return serve_local(&state, &recording, &path, &req).await;
+        return serve_local(state, &recording, &path, req, disposition).await;
     }
     let format = recording.format()?;
     let ttl = Duration::from_secs(state.settings.recording_download_url_ttl_secs);
@@ -59,6 +88,7 @@ async fn serve_local(
     recording: &RecordingRow,
     path: &std::path::Path,
     req: &HttpRequest,
+    disposition: Disposition,
 ) -> ApiResult<HttpResponse> {
     // A recording without a store id was saved before stores had ids: it
     // can only be this node's own file (missing is then a real fault).
@@ -133,7 +163,12 @@ async fn serve_local(
         .insert_header((header::CONTENT_TYPE, format.content_type()))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"{}.{}\"", recording.id, format.as_str()),
+            format!(
+                "{}; filename=\"{}.{}\"",
+                disposition.as_str(),
+                recording.id,
+                format.as_str()
+            ),
         ))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::ETAG, etag))

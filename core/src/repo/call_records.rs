@@ -180,6 +180,13 @@ pub struct CallFilter {
     pub until: Option<Micros>,
     /// Digits (or text) the remote number contains.
     pub number: Option<String>,
+    /// Only calls with (true) or without (false) a linked recording.
+    pub has_recording: Option<bool>,
+    /// Only calls that lasted at least this many seconds (calls without a
+    /// duration never match a duration bound).
+    pub min_duration_secs: Option<i64>,
+    /// Only calls that lasted at most this many seconds.
+    pub max_duration_secs: Option<i64>,
 }
 
 /// A position in the newest-first list: the last row's start and id.
@@ -258,6 +265,17 @@ fn filtered<ST>(query: Boxed<ST>, org: OrgId, scope: &Scope, filter: &CallFilter
     }
     if let Some(until) = filter.until {
         query = query.filter(call_records::started_at.lt(until));
+    }
+    match filter.has_recording {
+        Some(true) => query = query.filter(call_records::recording_id.is_not_null()),
+        Some(false) => query = query.filter(call_records::recording_id.is_null()),
+        None => {}
+    }
+    if let Some(min) = filter.min_duration_secs {
+        query = query.filter(call_records::duration_secs.ge(min));
+    }
+    if let Some(max) = filter.max_duration_secs {
+        query = query.filter(call_records::duration_secs.le(max));
     }
     if let Some(number) = &filter.number {
         let pattern = format!("%{}%", escape_like(number));

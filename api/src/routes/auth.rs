@@ -28,25 +28,8 @@ pub async fn login(
             code: ErrorCode::InvalidCredentials,
         });
     }
-    let lookup = email.as_str().to_owned();
-    let user = state
-        .db
-        .run(move |conn| users::find_by_email(conn, &lookup).map_err(ApiError::from))
-        .await?;
-    let password = body.password;
-    let verified = state
-        .passwords
-        .run(move |hasher| match user {
-            Some(user) if hasher.verify(&password, &user.password_hash) => Some(user),
-            Some(_) => None,
-            None => {
-                hasher.verify_dummy(&password);
-                None
-            }
-        })
-        .await?;
-    let user = verified
-        .filter(|u| u.disabled_at.is_none())
+    let user = verify_password(&state, &email, body.password)
+        .await?
         .ok_or(ApiError::Unauthorized {
             code: ErrorCode::InvalidCredentials,
         })?;
@@ -61,6 +44,33 @@ pub async fn login(
         HttpResponse::Ok(),
         &token_response(&state, org, user_id, session, refresh)?,
     ))
+}
+
+/// The enabled user with this email and password, or `None`. An unknown
+/// email costs a dummy hash, so timing does not tell which emails exist.
+/// Shared by the API's login and the console's sign-in.
+pub async fn verify_password(
+    state: &AppState,
+    email: &Email,
+    password: String,
+) -> ApiResult<Option<UserRow>> {
+    let lookup = email.as_str().to_owned();
+    let user = state
+        .db
+        .run(move |conn| users::find_by_email(conn, &lookup).map_err(ApiError::from))
+        .await?;
+    let verified = state
+        .passwords
+        .run(move |hasher| match user {
+            Some(user) if hasher.verify(&password, &user.password_hash) => Some(user),
+            Some(_) => None,
+            None => {
+                hasher.verify_dummy(&password);
+                None
+            }
+        })
+        .await?;
+    Ok(verified.filter(|u| u.disabled_at.is_none()))
 }
 
 pub async fn refresh(

@@ -3,7 +3,7 @@
 //! the contract cannot drift from the code. Paths that exist answer 405 for
 //! other methods; unknown paths answer 404, both as problem+json.
 
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod binding_events;
 pub(crate) mod binding_policy;
 pub(crate) mod bindings;

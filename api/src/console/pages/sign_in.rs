@@ -8,7 +8,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use deskbind_core::auth::secrets;
 use deskbind_core::domain::Email;
-use deskbind_core::repo::users;
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::console_sessions::{self, NewConsoleSession};
 use serde::Deserialize;
@@ -21,6 +20,7 @@ use crate::console::session::{
 };
 use crate::error::ApiError;
 use crate::extract::peer_ip;
+use crate::routes::auth::verify_password;
 use crate::state::AppState;
 
 /// The pre-session cookie of the double-submit check.
@@ -129,24 +129,8 @@ pub async fn submit(
     if form.password.is_empty() || form.password.len() > 1024 {
         return refused("That email and password do not match an active account.");
     }
-    let lookup = email.as_str().to_owned();
-    let user = state
-        .db
-        .run(move |conn| users::find_by_email(conn, &lookup).map_err(ApiError::from))
-        .await?;
-    let password = form.password.clone();
-    let verified = state
-        .passwords
-        .run(move |hasher| match user {
-            Some(user) if hasher.verify(&password, &user.password_hash) => Some(user),
-            Some(_) => None,
-            None => {
-                hasher.verify_dummy(&password);
-                None
-            }
-        })
-        .await?;
-    let Some(user) = verified.filter(|u| u.disabled_at.is_none()) else {
+    let verified = verify_password(&state, &email, form.password.clone()).await?;
+    let Some(user) = verified else {
         return refused("That email and password do not match an active account.");
     };
     let secret = secrets::new_secret(CONSOLE_SECRET_PREFIX).map_err(ApiError::internal)?;

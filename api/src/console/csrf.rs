@@ -100,8 +100,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ConsoleForm<T> {
                 }
                 .into());
             }
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_bytes(&body).map_err(|_| ConsoleError::CsrfRejected)?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                .map_err(|_| ConsoleError::invalid("form", "not a urlencoded form"))?;
             let presented = pairs
                 .iter()
                 .find(|(k, _)| k == CSRF_FIELD)

@@ -48,6 +48,9 @@ fn origin_of(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return String::new();
     };
+    if !matches!(scheme, "http" | "https") {
+        return String::new();
+    }
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty()
         || host
@@ -133,6 +136,7 @@ mod tests {
     fn an_endpoint_that_is_not_a_plain_origin_adds_nothing() {
         assert_eq!(origin_of("http://a b;script-src *"), "");
         assert_eq!(origin_of("no-scheme"), "");
+        assert_eq!(origin_of("x; script-src *://h"), "");
         assert_eq!(
             origin_of("https://s3.example:443/x?y"),
             "https://s3.example:443"

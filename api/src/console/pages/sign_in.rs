@@ -44,7 +44,16 @@ pub struct NextQuery {
 /// redirect to `//evil.example` or `https://...`).
 pub fn safe_next(raw: Option<&str>) -> String {
     match raw {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        // Only visible ASCII: browsers drop tabs and newlines from a URL,
+        // so `/\t/evil.example` would become `//evil.example`.
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            p.to_owned()
+        }
         _ => "/".into(),
     }
 }
@@ -185,4 +194,26 @@ pub async fn sign_out(
 /// `/`: the call log for everyone signed in; the sign-in page otherwise.
 pub async fn home(_user: ConsoleUser) -> HttpResponse {
     see_other("/calls")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_a_path_on_this_server_is_a_place_to_return_to() {
+        assert_eq!(safe_next(Some("/calls?team_id=x")), "/calls?team_id=x");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "https://evil.example",
+            "calls",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod headers;
 pub mod pages;
 pub mod session;
+pub mod time;
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};

@@ -6,7 +6,6 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
-use deskbind_core::domain::TimeZoneName;
 use deskbind_core::time::{Micros, to_datetime};
 use deskbind_core::wire::Role;
 use serde::Deserialize;
@@ -136,11 +135,8 @@ pub struct NoticeQuery {
 
 /// A stored time as the viewer reads it: their zone, to the minute.
 pub fn local_time(at: Micros, zone: &str) -> String {
-    let tz = TimeZoneName::parse("time_zone", zone)
-        .unwrap_or_else(|_| TimeZoneName::utc())
-        .tz();
     to_datetime(at)
-        .with_timezone(&tz)
+        .with_timezone(&crate::console::time::zone_named(zone))
         .format("%Y-%m-%d %H:%M %Z")
         .to_string()
 }

@@ -2,23 +2,9 @@
 //! minutes and seconds, directions and results in words.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use deskbind_core::domain::TimeZoneName;
 use deskbind_core::wire::{CallDirection, CallResult};
 
-use crate::console::session::ConsoleUser;
-
-/// The viewer's zone; UTC if the stored name no longer parses.
-pub fn viewer_zone(user: &ConsoleUser) -> Tz {
-    TimeZoneName::parse("time_zone", &user.time_zone)
-        .map(|z| z.tz())
-        .unwrap_or(Tz::UTC)
-}
-
-/// `2026-12-02 09:15:03`, in `tz`.
-pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
-}
+pub use crate::console::time::{local_time, viewer_zone};
 
 /// The machine-readable instant for `<time datetime>`.
 pub fn iso(t: DateTime<Utc>) -> String {
@@ -85,7 +71,7 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2026-12-02T23:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
         assert_eq!(local_time(t, berlin), "2026-12-03 00:30:00");
     }
 }

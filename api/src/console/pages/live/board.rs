@@ -15,8 +15,8 @@ use deskbind_core::repo::{RepoError, dials};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::wire::{DialState, Role};
 
-use super::when::local_time;
 use crate::console::error::ConsoleResult;
+use crate::console::time::{local_time, zone_named};
 use crate::state::AppState;
 
 /// Phones on one board (a larger organisation sees the first ones and a
@@ -161,7 +161,7 @@ pub async fn load(state: &AppState, viewer: &Viewer) -> ConsoleResult<Board> {
         .map(PhoneRow::phone_id)
         .collect::<Result<_, _>>()?;
     let online = state.relay.online_among(&ids).await;
-    let zone = viewer.time_zone.as_str();
+    let zone = zone_named(&viewer.time_zone);
     let labels: HashMap<&str, &str> = phone_rows
         .iter()
         .chain(dial_phones.iter())

@@ -9,7 +9,6 @@
 pub mod board;
 mod limit;
 mod stream;
-pub mod when;
 
 pub use stream::events;
 

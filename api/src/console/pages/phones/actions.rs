@@ -25,8 +25,8 @@ use super::{phone_id, phone_path, qr};
 use crate::console::chrome::see_other;
 use crate::console::csrf::ConsoleForm;
 use crate::console::error::{ConsoleError, ConsoleResult};
-use crate::console::pages::live::when::local_time;
 use crate::console::session::ConsoleUser;
+use crate::console::time::{local_time, viewer_zone};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -97,7 +97,7 @@ pub async fn issue_code(
     let extras = Extras {
         code: Some(IssuedCode {
             qr_svg: qr::svg_of(&code, "QR code of the provisioning code")?,
-            expires: local_time(to_datetime(expires_at), &user.time_zone),
+            expires: local_time(to_datetime(expires_at), viewer_zone(&user)),
             code,
         }),
         ..Extras::default()

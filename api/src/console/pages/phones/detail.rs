@@ -18,8 +18,10 @@ use super::list::credential_state;
 use super::phone_id;
 use crate::console::chrome::{AdminSection, Chrome};
 use crate::console::error::ConsoleResult;
-use crate::console::pages::live::when::local_time;
+use chrono_tz::Tz;
+
 use crate::console::session::ConsoleUser;
+use crate::console::time::{local_time, zone_named};
 use crate::state::AppState;
 
 /// A person or team in the bind and grant forms.
@@ -81,7 +83,7 @@ pub struct Extras {
     pub message: Option<String>,
 }
 
-fn holder_of(h: PhoneHolder, zone: &str) -> Holder {
+fn holder_of(h: PhoneHolder, zone: Tz) -> Holder {
     Holder {
         binding_id: h.binding_id.to_string(),
         name: h.display_name,
@@ -132,7 +134,7 @@ pub async fn render(
         chrome: Chrome::admin(user, AdminSection::Phones),
         credential: credential_state(row.disabled_at.is_some(), provisioned),
         disabled: row.disabled_at.is_some(),
-        holder: holder.map(|h| holder_of(h, &user.time_zone)),
+        holder: holder.map(|h| holder_of(h, zone_named(&user.time_zone))),
         online,
         everyone: granted.everyone,
         users: active

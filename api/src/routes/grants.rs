@@ -32,6 +32,24 @@ pub async fn get(
     Ok(web::Json(grants))
 }
 
+/// At most [`MAX_GRANTEES`] people and as many teams; shared with the
+/// console's grant form.
+pub(crate) fn check_counts(grants: &PhoneGrants) -> ApiResult<()> {
+    for (field, len) in [
+        ("user_ids", grants.user_ids.len()),
+        ("team_ids", grants.team_ids.len()),
+    ] {
+        if len > MAX_GRANTEES {
+            return Err(ApiError::Validation {
+                code: ErrorCode::TooManyGrantees,
+                field: field.into(),
+                detail: format!("at most {MAX_GRANTEES} entries"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Replaces the phone's grants. Existing bindings are not ended by a grant
 /// being withdrawn; unbind them if that is wanted.
 pub async fn put(
@@ -42,18 +60,7 @@ pub async fn put(
 ) -> ApiResult<web::Json<PhoneGrants>> {
     auth.require_admin()?;
     let id: PhoneId = path_id(&id)?;
-    for (field, len) in [
-        ("user_ids", body.user_ids.len()),
-        ("team_ids", body.team_ids.len()),
-    ] {
-        if len > MAX_GRANTEES {
-            return Err(ApiError::Validation {
-                code: ErrorCode::TooManyGrantees,
-                field: field.into(),
-                detail: format!("at most {MAX_GRANTEES} entries"),
-            });
-        }
-    }
+    check_counts(&body)?;
     let grants = grant_changes::replace(&state.services(), auth.org_id, id, body).await?;
     tracing::info!(phone = %id, by = %auth.user_id, ?grants, "phone grants replaced");
     Ok(web::Json(grants))

@@ -15,7 +15,7 @@ mod device;
 pub(crate) mod dial_policy;
 mod dials;
 mod events;
-mod grants;
+pub(crate) mod grants;
 mod ops;
 pub(crate) mod phones;
 pub(crate) mod push;

@@ -190,12 +190,22 @@ pub async fn provisioning_code(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let id: PhoneId = path_id(&id)?;
+    let issued = issue_code(&state, &auth, id).await?;
+    Ok(super::secret_json(HttpResponse::Created(), &issued))
+}
+
+/// Issues the phone a new one-time provisioning code (the caller checked
+/// the role); shared with the console's phone page.
+pub(crate) async fn issue_code(
+    state: &AppState,
+    auth: &AuthUser,
+    id: PhoneId,
+) -> ApiResult<ProvisioningCode> {
     let code = secrets::new_provisioning_code().map_err(ApiError::internal)?;
     let code_hash = secrets::hash_secret(&secrets::normalise_code(&code));
     let expires_at = now_micros() + seconds(state.settings.provisioning_code_ttl_secs as i64);
-    let services = state.services();
     provisioning::issue(
-        &services,
+        &state.services(),
         auth.org_id,
         id,
         auth.user_id,
@@ -210,13 +220,10 @@ pub async fn provisioning_code(
         },
         IssueError::Repo(e) => e.into(),
     })?;
-    Ok(super::secret_json(
-        HttpResponse::Created(),
-        &ProvisioningCode {
-            code,
-            expires_at: to_datetime(expires_at),
-        },
-    ))
+    Ok(ProvisioningCode {
+        code,
+        expires_at: to_datetime(expires_at),
+    })
 }
 
 /// Revokes the phone's credential: it must be provisioned again, and its

@@ -9,7 +9,7 @@ use deskbind_core::ids::CallRecordId;
 use deskbind_core::wire::CallRecord;
 use serde::Deserialize;
 
-use super::choices::Choices;
+use super::choices::names_of_call;
 use super::view;
 use crate::console::chrome::{Chrome, Section, page};
 use crate::console::error::{ConsoleError, ConsoleResult};
@@ -57,17 +57,27 @@ pub async fn show(
 ) -> ConsoleResult<HttpResponse> {
     let id = call_id(&id)?;
     let auth = user.auth;
-    let (call, choices) = state
+    let (call, names) = state
         .db
         .run(move |conn| {
             let call = get_one(conn, &auth, id)?;
-            Ok::<_, ApiError>((call, Choices::load(conn, &auth)?))
+            let names = names_of_call(
+                conn,
+                auth.org_id,
+                call.user_id.map(|u| u.to_string()),
+                call.phone_id.to_string(),
+            )?;
+            Ok::<_, ApiError>((call, names))
         })
         .await?;
-    page(&detail_page(&user, &call, &choices))
+    page(&detail_page(&user, &call, names))
 }
 
-fn detail_page(user: &ConsoleUser, call: &CallRecord, choices: &Choices) -> CallDetailPage {
+fn detail_page(
+    user: &ConsoleUser,
+    call: &CallRecord,
+    (user_name, phone_name): (Option<String>, String),
+) -> CallDetailPage {
     let tz = view::viewer_zone(user);
     let at = |label, t: Option<chrono::DateTime<chrono::Utc>>| Fact {
         label,
@@ -80,12 +90,6 @@ fn detail_page(user: &ConsoleUser, call: &CallRecord, choices: &Choices) -> Call
         iso: None,
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let user_name = call.user_id.map(|u| {
-        let u = u.to_string();
-        choices.user_names().get(&u).cloned().unwrap_or(u)
-    });
-    let phone = call.phone_id.to_string();
-    let phone_name = choices.phone_names().get(&phone).cloned().unwrap_or(phone);
     let reported_by = match (call.reported_by_phone, call.reported_by_app) {
         (true, true) => "The phone and the app",
         (true, false) => "The phone",

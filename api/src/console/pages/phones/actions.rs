@@ -7,16 +7,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
-use deskbind_core::auth::secrets;
 use deskbind_core::ids::{BindingId, PhoneId, TeamId, UserId};
 use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::phones::PhoneChanges;
 use deskbind_core::repo::users::Visibility;
-use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::time::now_micros;
 use deskbind_core::usecases::bindings::{self as binding_changes, BindRequest, Holder, Target};
 use deskbind_core::usecases::grants as grant_changes;
 use deskbind_core::usecases::phones as phone_changes;
-use deskbind_core::usecases::provisioning::{self, IssueError};
 use deskbind_core::wire::{BindingVia, ErrorCode, PhoneGrants};
 use serde::Deserialize;
 
@@ -28,11 +26,8 @@ use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::ConsoleUser;
 use crate::console::time::{local_time, viewer_zone};
 use crate::error::ApiError;
+use crate::routes;
 use crate::state::AppState;
-
-/// The grant form lists at most this many people and teams (the JSON
-/// API's bound).
-const MAX_GRANTEES: usize = 1000;
 
 /// A form with no fields but the CSRF token.
 #[derive(Debug, Deserialize)]
@@ -70,35 +65,17 @@ pub async fn issue_code(
 ) -> ConsoleResult<HttpResponse> {
     user.require_admin()?;
     let id = phone_id(&path)?;
-    let code = secrets::new_provisioning_code().map_err(ApiError::internal)?;
-    let code_hash = secrets::hash_secret(&secrets::normalise_code(&code));
-    let expires_at = now_micros() + seconds(state.settings.provisioning_code_ttl_secs as i64);
-    let issued = provisioning::issue(
-        &state.services(),
-        user.auth.org_id,
-        id,
-        user.auth.user_id,
-        code_hash,
-        expires_at,
-    )
-    .await;
-    match issued {
-        Ok(()) => {}
-        Err(IssueError::PhoneDisabled) => {
-            let err = ApiError::Denied {
-                code: ErrorCode::PhoneDisabled,
-                detail: "enable the phone before provisioning it".into(),
-            };
-            return refused(&state, &user, id, err).await;
-        }
-        Err(IssueError::Repo(e)) => return Err(e.into()),
-    }
+    let issued = match routes::phones::issue_code(&state, &user.auth, id).await {
+        Ok(issued) => issued,
+        Err(err @ ApiError::Denied { .. }) => return refused(&state, &user, id, err).await,
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(phone = %id, by = %user.auth.user_id, "provisioning code issued in the console");
     let extras = Extras {
         code: Some(IssuedCode {
-            qr_svg: qr::svg_of(&code, "QR code of the provisioning code")?,
-            expires: local_time(to_datetime(expires_at), viewer_zone(&user)),
-            code,
+            qr_svg: qr::svg_of(&issued.code, "QR code of the provisioning code")?,
+            expires: local_time(issued.expires_at, viewer_zone(&user)),
+            code: issued.code,
         }),
         ..Extras::default()
     };
@@ -230,12 +207,7 @@ pub async fn set_grants(
             _ => {}
         }
     }
-    if wanted.user_ids.len() > MAX_GRANTEES || wanted.team_ids.len() > MAX_GRANTEES {
-        let err = ApiError::Validation {
-            code: ErrorCode::TooManyGrantees,
-            field: "user".into(),
-            detail: format!("at most {MAX_GRANTEES} people and {MAX_GRANTEES} teams"),
-        };
+    if let Err(err) = routes::grants::check_counts(&wanted) {
         return refused(&state, &user, id, err).await;
     }
     match grant_changes::replace(&state.services(), user.auth.org_id, id, wanted).await {

@@ -164,14 +164,6 @@ impl Choices {
     pub fn has_person(&self, id: &str) -> bool {
         self.people.iter().any(|p| p.id == id)
     }
-
-    /// A person's name; their id when they are not listed.
-    pub fn name_of(&self, id: &str) -> String {
-        self.people
-            .iter()
-            .find(|p| p.id == id)
-            .map_or_else(|| id.to_owned(), |p| p.name.clone())
-    }
 }
 
 #[cfg(test)]

@@ -133,10 +133,21 @@ impl Report {
             return None;
         }
         let several_days = days.len() > 1;
+        // Named once each: the day rows repeat people many times.
+        let names: std::collections::HashMap<&str, &str> = choices
+            .people
+            .iter()
+            .map(|p| (p.id.as_str(), p.name.as_str()))
+            .collect();
+        let name_of = |id: &str| {
+            names
+                .get(id)
+                .map_or_else(|| id.to_owned(), |n| (*n).to_owned())
+        };
         let mut people: Vec<(String, String, &Tally)> = report
             .people
             .iter()
-            .map(|(id, t)| (id.clone(), choices.name_of(id), t))
+            .map(|(id, t)| (id.clone(), name_of(id), t))
             .collect();
         people.sort_by(|a, b| {
             a.1.to_lowercase()
@@ -163,7 +174,7 @@ impl Report {
             .map(|(id, day, t)| DayRow {
                 day: format!("{} {}", charts::weekday_of(*day), day.format("%-d %b %Y")),
                 iso: day.format("%Y-%m-%d").to_string(),
-                name: choices.name_of(id),
+                name: name_of(id),
                 figures: Figures::of(t, tz, false),
             })
             .collect();

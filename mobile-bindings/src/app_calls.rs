@@ -32,6 +32,11 @@ pub struct CallQuery {
     pub until: Option<DateTime<Utc>>,
     /// Part of the remote number.
     pub number: Option<String>,
+    /// Only calls with (`true`) or without (`false`) a recording.
+    pub has_recording: Option<bool>,
+    /// Talk time bounds, in seconds, inclusive.
+    pub min_duration_secs: Option<u32>,
+    pub max_duration_secs: Option<u32>,
 }
 
 impl CallQuery {
@@ -60,6 +65,15 @@ impl CallQuery {
         }
         if let Some(number) = &self.number {
             out.push(("number", number.clone()));
+        }
+        if let Some(has) = self.has_recording {
+            out.push(("has_recording", has.to_string()));
+        }
+        if let Some(min) = self.min_duration_secs {
+            out.push(("min_duration_secs", min.to_string()));
+        }
+        if let Some(max) = self.max_duration_secs {
+            out.push(("max_duration_secs", max.to_string()));
         }
         out
     }

@@ -75,6 +75,14 @@ pub struct CallFilter {
     /// Digits the remote number contains.
     #[uniffi(default = None)]
     pub number: Option<String>,
+    /// Only calls with (`true`) or without (`false`) a recording.
+    #[uniffi(default = None)]
+    pub has_recording: Option<bool>,
+    /// Talk time bounds, in seconds, inclusive.
+    #[uniffi(default = None)]
+    pub min_duration_secs: Option<u32>,
+    #[uniffi(default = None)]
+    pub max_duration_secs: Option<u32>,
 }
 
 impl CallFilter {
@@ -109,6 +117,9 @@ impl CallFilter {
             from: self.from.map(datetime),
             until: self.until.map(datetime),
             number: self.number.clone(),
+            has_recording: self.has_recording,
+            min_duration_secs: self.min_duration_secs,
+            max_duration_secs: self.max_duration_secs,
         })
     }
 }

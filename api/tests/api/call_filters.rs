@@ -3,6 +3,7 @@
 //! the statistics, and their refusals.
 
 use deskbind_core::wire::CallResult;
+use deskbind_mobile::CallQuery;
 
 use crate::helpers::spawn_app;
 use crate::recordings::{wav, write};
@@ -111,6 +112,31 @@ async fn recording_and_duration_filters_select_the_same_calls_everywhere() {
         .map(|r| r["calls"].as_i64().unwrap())
         .sum();
     assert_eq!(calls, 1);
+
+    // The SDK sends the same filters.
+    let through_sdk = |has_recording, min, max| CallQuery {
+        has_recording,
+        min_duration_secs: min,
+        max_duration_secs: max,
+        ..CallQuery::default()
+    };
+    for (query, expected) in [
+        (through_sdk(Some(true), None, None), vec!["medium"]),
+        (through_sdk(Some(false), Some(6), Some(600)), vec!["long"]),
+        (through_sdk(None, None, Some(60)), vec!["medium", "short"]),
+    ] {
+        let mut ids: Vec<String> = app
+            .admin
+            .list_calls(&query)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.call_id)
+            .collect();
+        ids.sort();
+        assert_eq!(ids, expected, "{query:?}");
+    }
 
     for (query, field) in [
         ("has_recording=yes", "has_recording"),

@@ -9,6 +9,7 @@
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
 use deskbind_core::auth::secrets;
 use deskbind_core::ids::SessionId;
@@ -96,6 +97,10 @@ pub fn cleared_session_cookie(req: &HttpRequest) -> Cookie<'static> {
 
 /// Where to come back to after signing in: this request's path and query.
 fn return_path(req: &HttpRequest) -> String {
+    // A form post cannot be repeated by a redirect: come back to the start.
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return "/".into();
+    }
     let uri = req.uri();
     uri.path_and_query()
         .map(|pq| pq.as_str().to_owned())

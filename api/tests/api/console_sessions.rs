@@ -128,6 +128,17 @@ fn browser() -> reqwest::Client {
 
 /// Signs in through the form: GET the page for its token and cookie, POST.
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    sign_in_holding(app, email, password, None).await
+}
+
+/// [`sign_in`] from a browser that still sends `held` (an earlier
+/// session's cookie).
+async fn sign_in_holding(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    held: Option<&str>,
+) -> reqwest::Response {
     let client = browser();
     let page = client.get(app.url("/sign-in")).send().await.unwrap();
     let cookie = page
@@ -140,6 +151,10 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
         .next()
         .unwrap()
         .to_owned();
+    let cookie = match held {
+        Some(held) => format!("{cookie}; {held}"),
+        None => cookie,
+    };
     let html = page.text().await.unwrap();
     let token = html
         .split("name=\"_csrf\" value=\"")
@@ -252,4 +267,37 @@ async fn a_console_cookie_is_not_an_api_token_and_an_api_token_is_not_a_cookie()
             .unwrap()
             .starts_with("/sign-in")
     );
+}
+
+#[tokio::test]
+async fn signing_in_again_in_the_same_browser_ends_its_earlier_session() {
+    let app = spawn_app().await;
+    let first = sign_in(&app, &app.admin_email, PASSWORD).await;
+    let held = session_cookie(&first).unwrap();
+    let held = held.split(';').next().unwrap().to_owned();
+    let opens = |cookie: String| {
+        let url = app.url("/");
+        async move {
+            browser()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .headers()["location"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(opens(held.clone()).await, "/calls");
+    let second = sign_in_holding(&app, &app.admin_email, PASSWORD, Some(&held)).await;
+    assert_eq!(second.status(), 303);
+    let fresh = session_cookie(&second).unwrap();
+    let fresh = fresh.split(';').next().unwrap().to_owned();
+    assert!(
+        opens(held).await.starts_with("/sign-in"),
+        "the earlier session ended"
+    );
+    assert_eq!(opens(fresh).await, "/calls");
 }

@@ -4,6 +4,7 @@
 //! limit and the refusal of disabled users are the JSON API's.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use deskbind_core::auth::secrets;
@@ -16,7 +17,8 @@ use crate::console::chrome::see_other;
 use crate::console::csrf::{ConsoleForm, same_origin, tokens_match};
 use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::{
-    CONSOLE_SECRET_PREFIX, ConsoleUser, cleared_session_cookie, lifetimes, over_tls, session_cookie,
+    CONSOLE_SECRET_PREFIX, ConsoleUser, SESSION_COOKIE, cleared_session_cookie, lifetimes,
+    over_tls, session_cookie,
 };
 use crate::error::ApiError;
 use crate::extract::peer_ip;
@@ -120,20 +122,24 @@ pub async fn submit(
         return Err(ConsoleError::CsrfRejected);
     }
     let next = safe_next(form.next.as_deref());
-    let refused = |message: &str| {
+    let refused_with = |status, message: &str| {
         sign_in_page(
             &req,
-            actix_web::http::StatusCode::UNAUTHORIZED,
+            status,
             next.clone(),
             form.email.clone(),
             Some(message.to_owned()),
         )
     };
+    let refused = |message: &str| refused_with(StatusCode::UNAUTHORIZED, message);
     let Ok(email) = Email::parse("email", &form.email) else {
         return refused("Enter the email address you sign in with.");
     };
     if let Err(ApiError::RateLimited { .. }) = state.limits.login(&peer_ip(&req), email.as_str()) {
-        return refused("Too many attempts. Wait a minute and try again.");
+        return refused_with(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts. Wait a minute and try again.",
+        );
     }
     if form.password.is_empty() || form.password.len() > 1024 {
         return refused("That email and password do not match an active account.");
@@ -142,6 +148,7 @@ pub async fn submit(
     let Some(user) = verified else {
         return refused("That email and password do not match an active account.");
     };
+    end_previous_session(&state, &req).await?;
     let secret = secrets::new_secret(CONSOLE_SECRET_PREFIX).map_err(ApiError::internal)?;
     let csrf_token = secrets::new_secret("").map_err(ApiError::internal)?;
     let session = console_sessions::start(
@@ -169,6 +176,24 @@ pub async fn submit(
     .map_err(ApiError::internal)?;
     res.add_cookie(&spent).map_err(ApiError::internal)?;
     Ok(res)
+}
+
+/// Signing in again in a browser that still holds a live session ends
+/// that session: one browser, one session.
+async fn end_previous_session(state: &AppState, req: &HttpRequest) -> ConsoleResult<()> {
+    let Some(old) = req.cookie(SESSION_COOKIE) else {
+        return Ok(());
+    };
+    let hash = secrets::hash_secret(old.value());
+    let live = console_sessions::resolve(&state.db, hash, lifetimes(state), now_micros())
+        .await
+        .map_err(ApiError::from)?;
+    if let Some(previous) = live {
+        console_sessions::end(&state.db, previous.session)
+            .await
+            .map_err(ApiError::from)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]

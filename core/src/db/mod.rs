@@ -11,6 +11,8 @@ pub mod dialect;
 mod migrate;
 pub mod schema;
 mod url;
+mod wal_guard;
+pub mod write_queue;
 
 pub use column_types::UnreadableValue;
 pub use conn::{

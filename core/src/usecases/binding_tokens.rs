@@ -4,7 +4,6 @@
 //! Spending a token is part of the bind (`usecases::bindings`).
 
 use super::Services;
-use crate::db::write_tx;
 use crate::ids::{BindingTokenId, OrgId, PhoneId};
 use crate::repo::{RepoError, binding_tokens, phones};
 use crate::time::Micros;
@@ -29,22 +28,20 @@ pub async fn issue(
 ) -> Result<(), RepoError> {
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                phones::lock(conn, &phone.to_string())?;
-                if !phones::credential_is_live(conn, &phone.to_string(), &credential_hash)? {
-                    return Err(RepoError::NotFound);
-                }
-                binding_tokens::revoke_for_phone(conn, phone)?;
-                binding_tokens::insert(
-                    conn,
-                    org,
-                    phone,
-                    token.id,
-                    &token.code_hash,
-                    token.expires_at,
-                )
-            })
+        .write(move |conn| {
+            phones::lock(conn, &phone.to_string())?;
+            if !phones::credential_is_live(conn, &phone.to_string(), &credential_hash)? {
+                return Err(RepoError::NotFound);
+            }
+            binding_tokens::revoke_for_phone(conn, phone)?;
+            binding_tokens::insert(
+                conn,
+                org,
+                phone,
+                token.id,
+                &token.code_hash,
+                token.expires_at,
+            )
         })
         .await
 }

@@ -92,7 +92,14 @@ pub enum BindOutcome {
 /// Binds, then tells the phone its holder and wakes the streams of everyone
 /// whose binding started or ended.
 pub async fn bind(services: &Services, req: BindRequest) -> Result<BindOutcome, BindError> {
-    let (outcome, after) = services.db.run(move |conn| bind_in(conn, &req)).await?;
+    let (outcome, after) = services
+        .db
+        .write(move |conn| {
+            let mut after = AfterCommit::new();
+            let outcome = bind_locked(conn, &req, &mut after)?;
+            Ok::<_, BindError>((outcome, after))
+        })
+        .await?;
     after.run(services).await;
     Ok(outcome)
 }
@@ -276,23 +283,21 @@ pub async fn unbind(
 ) -> Result<BindingRow, UnbindError> {
     let (row, after) = services
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let mut after = AfterCommit::new();
-            let row = write_tx(conn, |conn| {
-                orgs::lock(conn, &org.to_string())?;
-                let scope = users::visible_ids(conn, visibility)?;
-                let row = bindings::get(conn, org, id, scope)?;
-                let now = now_micros();
-                if row.ended_at.is_some() || row.is_expired(now) {
-                    return Err(UnbindError::AlreadyEnded);
-                }
-                end(conn, &row, BindingEndReason::Unbound, by, now, &mut after)?;
-                Ok(BindingRow {
-                    ended_at: Some(now),
-                    end_reason: Some(BindingEndReason::Unbound.as_str().to_owned()),
-                    ..row
-                })
-            })?;
+            orgs::lock(conn, &org.to_string())?;
+            let scope = users::visible_ids(conn, visibility)?;
+            let row = bindings::get(conn, org, id, scope)?;
+            let now = now_micros();
+            if row.ended_at.is_some() || row.is_expired(now) {
+                return Err(UnbindError::AlreadyEnded);
+            }
+            end(conn, &row, BindingEndReason::Unbound, by, now, &mut after)?;
+            let row = BindingRow {
+                ended_at: Some(now),
+                end_reason: Some(BindingEndReason::Unbound.as_str().to_owned()),
+                ..row
+            };
             Ok::<_, UnbindError>((row, after))
         })
         .await?;
@@ -321,12 +326,10 @@ pub async fn end_expired(services: &Services) -> Result<usize, RepoError> {
         for row in due {
             let (done, after) = services
                 .db
-                .run(move |conn| {
+                .write(move |conn| {
                     let mut after = AfterCommit::new();
-                    let done = write_tx(conn, |conn| {
-                        orgs::lock(conn, &row.org_id)?;
-                        end_as_expired(conn, &row, now, &mut after)
-                    })?;
+                    orgs::lock(conn, &row.org_id)?;
+                    let done = end_as_expired(conn, &row, now, &mut after)?;
                     Ok::<_, RepoError>((done, after))
                 })
                 .await?;

@@ -6,7 +6,7 @@
 //! Every function takes `now` so the deadlines can be tested without
 //! waiting.
 
-use crate::db::{Database, write_tx};
+use crate::db::Database;
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::repo::console_sessions::{self, ConsolePrincipal};
 use crate::repo::{RepoError, sessions};
@@ -47,18 +47,16 @@ pub async fn start(
     now: Micros,
 ) -> Result<SessionId, RepoError> {
     let session = SessionId::new();
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            sessions::insert(conn, session, new.org, new.user)?;
-            console_sessions::insert(
-                conn,
-                session,
-                &new.token_hash,
-                &new.csrf_token,
-                now,
-                lifetimes.deadline(now, now),
-            )
-        })
+    db.write(move |conn| {
+        sessions::insert(conn, session, new.org, new.user)?;
+        console_sessions::insert(
+            conn,
+            session,
+            &new.token_hash,
+            &new.csrf_token,
+            now,
+            lifetimes.deadline(now, now),
+        )
     })
     .await?;
     Ok(session)
@@ -72,24 +70,26 @@ pub async fn resolve(
     lifetimes: Lifetimes,
     now: Micros,
 ) -> Result<Option<ConsolePrincipal>, RepoError> {
-    db.run(move |conn| {
-        let Some(mut principal) = console_sessions::principal(conn, &token_hash, now)? else {
-            return Ok(None);
-        };
-        if now - principal.last_seen_at >= seconds(TOUCH_EVERY_SECS) {
-            let expires_at = lifetimes.deadline(principal.created_at, now);
-            console_sessions::touch(conn, principal.session, now, expires_at)?;
-            principal.last_seen_at = now;
-            principal.expires_at = expires_at;
-        }
-        Ok(Some(principal))
-    })
-    .await
+    let found = db
+        .run(move |conn| console_sessions::principal(conn, &token_hash, now))
+        .await?;
+    let Some(mut principal) = found else {
+        return Ok(None);
+    };
+    if now - principal.last_seen_at >= seconds(TOUCH_EVERY_SECS) {
+        let expires_at = lifetimes.deadline(principal.created_at, now);
+        let session = principal.session;
+        db.write(move |conn| console_sessions::touch(conn, session, now, expires_at))
+            .await?;
+        principal.last_seen_at = now;
+        principal.expires_at = expires_at;
+    }
+    Ok(Some(principal))
 }
 
 /// Signs out: the login session is revoked, so the cookie and any token
 /// of the session stop working at once.
 pub async fn end(db: &Database, session: SessionId) -> Result<(), RepoError> {
-    db.run(move |conn| sessions::revoke(conn, session, "console_sign_out"))
+    db.write(move |conn| sessions::revoke(conn, session, "console_sign_out"))
         .await
 }

@@ -2,7 +2,6 @@
 //! not re-checked.
 
 use crate::db::Database;
-use crate::db::write_tx;
 use crate::domain::dial_policy::DialRules;
 use crate::ids::{OrgId, UserId};
 use crate::repo::{RepoError, dial_policy, orgs};
@@ -17,11 +16,9 @@ pub async fn replace(
     by: UserId,
     now: Micros,
 ) -> Result<(), RepoError> {
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            orgs::lock(conn, &org.to_string())?;
-            dial_policy::replace(conn, org, &rules, by, now)
-        })
+    db.write(move |conn| {
+        orgs::lock(conn, &org.to_string())?;
+        dial_policy::replace(conn, org, &rules, by, now)
     })
     .await
 }

@@ -4,7 +4,7 @@
 
 use super::app_events;
 use super::{AfterCommit, Services};
-use crate::db::{DbConn, write_tx};
+use crate::db::DbConn;
 use crate::ids::{OrgId, PhoneId, UserId};
 use crate::repo::{RepoError, bindings};
 use crate::time::{Micros, now_micros, to_datetime};
@@ -22,11 +22,7 @@ pub async fn incoming_call(
     let now = now_micros();
     let holder = services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                incoming_event(conn, org, phone, call_id, caller, now)
-            })
-        })
+        .write(move |conn| incoming_event(conn, org, phone, call_id, caller, now))
         .await?;
     let mut after = AfterCommit::new();
     if let Some(user) = holder {

@@ -26,18 +26,19 @@ pub async fn expire_due(
     now: Micros,
     limit: i64,
 ) -> Result<Vec<DialRow>, RepoError> {
-    let expired = services
+    let due = services
         .db
-        .run(move |conn| {
-            let mut expired = Vec::new();
-            for row in dial_rows::due_to_expire(conn, now, limit)? {
-                if let Some(moved) = dials::set_state(conn, &row, DialState::Expired, None, now)? {
-                    expired.push(moved);
-                }
-            }
-            Ok::<_, RepoError>(expired)
-        })
+        .run(move |conn| dial_rows::due_to_expire(conn, now, limit))
         .await?;
+    let mut expired = Vec::new();
+    for row in due {
+        let to = DialState::Expired;
+        let moved = services
+            .db
+            .write(move |conn| dials::apply_state(conn, &row, to, None, now))
+            .await?;
+        expired.extend(moved);
+    }
     let mut after = AfterCommit::new();
     for row in &expired {
         after.extend(dials::changed(row)?);

@@ -97,16 +97,48 @@ impl From<PhoneChoiceRefusal> for DialError {
 /// Places a dial (or finds the one its Idempotency-Key placed); a new one
 /// is sent to the phone after the commit.
 pub async fn place(services: &Services, req: NewDial) -> Result<Created, DialError> {
-    let created = services.db.run(move |conn| place_in(conn, &req)).await?;
+    let req = std::sync::Arc::new(req);
+    // A retry of a stored request needs no lock (and no binding any more).
+    if let Some(done) = replay_of(services, &req).await? {
+        return Ok(done);
+    }
+    let outcome = {
+        let req = req.clone();
+        services
+            .db
+            .write(move |conn| place_locked(conn, &req))
+            .await
+    };
+    let created = match outcome {
+        // Two requests with one key raced past the lookup (impossible under
+        // the user lock, kept as the index's second line): the first won.
+        Err(DialError::Repo(RepoError::Conflict)) if req.idempotency.is_some() => {
+            replay_of(services, &req)
+                .await?
+                .ok_or(DialError::Repo(RepoError::Conflict))?
+        }
+        outcome => outcome?,
+    };
     if let Created::New(row) = &created {
         changed(row)?.run(services).await;
     }
     Ok(created)
 }
 
+/// The command a stored request with the same Idempotency-Key placed.
+async fn replay_of(
+    services: &Services,
+    req: &std::sync::Arc<NewDial>,
+) -> Result<Option<Created>, DialError> {
+    let Some(idem) = req.idempotency.clone() else {
+        return Ok(None);
+    };
+    let user = req.user;
+    services.db.run(move |conn| replay(conn, user, &idem)).await
+}
+
 /// [`place`] on a connection, without the after-commit effects.
 pub fn place_in(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
-    // A retry of a stored request needs no lock (and no binding any more).
     if let Some(idem) = &req.idempotency
         && let Some(done) = replay(conn, req.user, idem)?
     {
@@ -114,8 +146,6 @@ pub fn place_in(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
     }
     let outcome = write_tx(conn, |conn| place_locked(conn, req));
     match (outcome, &req.idempotency) {
-        // Two requests with one key raced past the lookup (impossible under
-        // the user lock, kept as the index's second line): the first won.
         (Err(DialError::Repo(RepoError::Conflict)), Some(idem)) => {
             replay(conn, req.user, idem)?.ok_or(DialError::Repo(RepoError::Conflict))
         }
@@ -249,7 +279,7 @@ pub async fn advance(
 ) -> Result<Moved, RepoError> {
     let moved = services
         .db
-        .run(move |conn| advance_in(conn, scope, id, to, failure, now_micros()))
+        .write(move |conn| advance_with(conn, scope, id, to, failure, now_micros(), apply_state))
         .await?;
     if let Moved::Changed(row) = &moved {
         changed(row)?.run(services).await;
@@ -267,11 +297,19 @@ pub async fn cancel(
 ) -> Result<Moved, RepoError> {
     let moved = services
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let visible = users::visible_ids(conn, visibility)?;
             dials::get(conn, org, id, visible.as_deref())?;
             let to = DialState::Cancelled;
-            advance_in(conn, Scope::Org(org), id, to, None, now_micros())
+            advance_with(
+                conn,
+                Scope::Org(org),
+                id,
+                to,
+                None,
+                now_micros(),
+                apply_state,
+            )
         })
         .await?;
     if let Moved::Changed(row) = &moved {
@@ -289,6 +327,28 @@ pub fn advance_in(
     failure: Option<DialFailure>,
     now: Micros,
 ) -> Result<Moved, RepoError> {
+    advance_with(conn, scope, id, to, failure, now, set_state)
+}
+
+/// How a state change is written: in its own transaction ([`set_state`]),
+/// or inside one the caller holds ([`apply_state`]).
+type StateWrite = fn(
+    &mut DbConn,
+    &DialRow,
+    DialState,
+    Option<DialFailure>,
+    Micros,
+) -> Result<Option<DialRow>, RepoError>;
+
+fn advance_with(
+    conn: &mut DbConn,
+    scope: Scope,
+    id: DialId,
+    to: DialState,
+    failure: Option<DialFailure>,
+    now: Micros,
+    write: StateWrite,
+) -> Result<Moved, RepoError> {
     // Compare-and-set on the state: a concurrent change makes the update
     // miss, and the loop reads the new state and decides again.
     loop {
@@ -300,7 +360,7 @@ pub fn advance_in(
             Step::Refuse => return Ok(Moved::Refused(row)),
             Step::Apply => {}
         }
-        if let Some(moved) = set_state(conn, &row, to, failure, now)? {
+        if let Some(moved) = write(conn, &row, to, failure, now)? {
             return Ok(Moved::Changed(moved));
         }
     }
@@ -315,11 +375,20 @@ pub(super) fn set_state(
     failure: Option<DialFailure>,
     now: Micros,
 ) -> Result<Option<DialRow>, RepoError> {
-    write_tx(conn, |conn| {
-        let Some(moved) = dials::set_state(conn, row, to, failure, now)? else {
-            return Ok(None);
-        };
-        announce(conn, &moved)?;
-        Ok(Some(moved))
-    })
+    write_tx(conn, |conn| apply_state(conn, row, to, failure, now))
+}
+
+/// [`set_state`] inside a transaction the caller holds.
+pub(super) fn apply_state(
+    conn: &mut DbConn,
+    row: &DialRow,
+    to: DialState,
+    failure: Option<DialFailure>,
+    now: Micros,
+) -> Result<Option<DialRow>, RepoError> {
+    let Some(moved) = dials::set_state(conn, row, to, failure, now)? else {
+        return Ok(None);
+    };
+    announce(conn, &moved)?;
+    Ok(Some(moved))
 }

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::Services;
-use crate::db::{DbError, write_tx};
+use crate::db::DbError;
 use crate::ids::{OrgId, PhoneId, TeamId, UserId};
 use crate::repo::{RepoError, grants, phones, teams, users};
 use crate::wire::PhoneGrants;
@@ -45,20 +45,17 @@ pub async fn replace(
 ) -> Result<PhoneGrants, GrantError> {
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                phones::get(conn, org, phone)?;
-                phones::lock(conn, &phone.to_string())?;
-                let known_users = users::existing_ids(conn, org, &wanted.user_ids)?;
-                let known_teams: HashSet<TeamId> =
-                    teams::existing_ids(conn, org, &wanted.team_ids)?
-                        .into_iter()
-                        .collect();
-                unknown_grantee(&wanted, &known_users, &known_teams)?;
-                grants::delete_for_phone(conn, phone)?;
-                grants::insert(conn, org, phone, &wanted)?;
-                Ok(grants::get(conn, phone)?)
-            })
+        .write(move |conn| {
+            phones::get(conn, org, phone)?;
+            phones::lock(conn, &phone.to_string())?;
+            let known_users = users::existing_ids(conn, org, &wanted.user_ids)?;
+            let known_teams: HashSet<TeamId> = teams::existing_ids(conn, org, &wanted.team_ids)?
+                .into_iter()
+                .collect();
+            unknown_grantee(&wanted, &known_users, &known_teams)?;
+            grants::delete_for_phone(conn, phone)?;
+            grants::insert(conn, org, phone, &wanted)?;
+            Ok(grants::get(conn, phone)?)
         })
         .await
 }

@@ -2,14 +2,17 @@
 //! provisioning, people). This is the only layer that writes.
 //!
 //! A use case owns everything a change needs: it opens the write
-//! transaction ([`crate::db::write_tx`]), takes row locks in the documented
+//! transaction ([`crate::db::Database::write`], which on SQLite queues the
+//! body for the process's one writer; [`crate::db::write_tx`] on a
+//! connection for sync callers), takes row locks in the documented
 //! order (organisation → binding → user → push schedule), runs the checks
 //! (the pure rules live in [`crate::domain`]), calls the table functions in
 //! [`crate::repo`] (one module per table, no transactions, no imports of
 //! each other), and once the transaction has committed runs what follows
 //! it ([`AfterCommit`]: frames to phones, wakes of users' event streams).
 //!
-//! An entry point is async and runs its transaction through the pool. One
+//! An entry point is async and runs its transaction through
+//! `Database::write` (reads through the pool). One
 //! with after-commit effects takes [`Services`]; one with none (push
 //! schedules and jobs, record ingest, recordings, the dial policy) takes
 //! only the [`Database`], so the worker's push loops need no relay. Sync

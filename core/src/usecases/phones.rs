@@ -6,7 +6,7 @@
 //! connection is closed on whichever node holds it.
 
 use super::{AfterCommit, Services, bindings};
-use crate::db::{DbConn, write_tx};
+use crate::db::DbConn;
 use crate::ids::{OrgId, PhoneId};
 use crate::repo::binding_events::By;
 use crate::repo::phones::{self, PhoneChanges, PhoneRow};
@@ -18,7 +18,7 @@ use crate::wire::BindingEndReason;
 pub async fn register(services: &Services, row: PhoneRow) -> Result<PhoneRow, RepoError> {
     services
         .db
-        .run(move |conn| phones::insert(conn, &row).map(|()| row))
+        .write(move |conn| phones::insert(conn, &row).map(|()| row))
         .await
 }
 
@@ -35,24 +35,22 @@ pub async fn update(
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
     let (row, after) = services
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let mut after = AfterCommit::new();
-            let row = write_tx(conn, |conn| {
-                if disabling {
-                    // It ends bindings: the organisation's lock comes first.
-                    orgs::lock(conn, &org.to_string())?;
-                }
-                phones::apply(conn, org, id, &changes)?;
-                // The live board shows labels, numbers and disabled phones.
-                after.wake_org(org);
-                if disabling {
-                    let reason = BindingEndReason::PhoneDisabled;
-                    bindings::end_for_phone(conn, id, reason, by, &mut after)?;
-                    revoke_only(conn, org, id)?;
-                    after.close_phone(id);
-                }
-                phones::get(conn, org, id)
-            })?;
+            if disabling {
+                // It ends bindings: the organisation's lock comes first.
+                orgs::lock(conn, &org.to_string())?;
+            }
+            phones::apply(conn, org, id, &changes)?;
+            // The live board shows labels, numbers and disabled phones.
+            after.wake_org(org);
+            if disabling {
+                let reason = BindingEndReason::PhoneDisabled;
+                bindings::end_for_phone(conn, id, reason, by, &mut after)?;
+                revoke_only(conn, org, id)?;
+                after.close_phone(id);
+            }
+            let row = phones::get(conn, org, id)?;
             Ok::<_, RepoError>((row, after))
         })
         .await?;
@@ -65,14 +63,12 @@ pub async fn update(
 pub async fn revoke(services: &Services, org: OrgId, id: PhoneId, by: By) -> Result<(), RepoError> {
     let after = services
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let mut after = AfterCommit::new();
-            write_tx(conn, |conn| {
-                orgs::lock(conn, &org.to_string())?;
-                phones::get(conn, org, id)?;
-                phones::lock(conn, &id.to_string())?;
-                revoke_credentials(conn, org, id, by, &mut after)
-            })?;
+            orgs::lock(conn, &org.to_string())?;
+            phones::get(conn, org, id)?;
+            phones::lock(conn, &id.to_string())?;
+            revoke_credentials(conn, org, id, by, &mut after)?;
             // Closed even when nothing was live: a connection may outlive
             // its credential's row by a moment on another node.
             after.close_phone(id);

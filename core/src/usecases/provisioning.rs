@@ -6,7 +6,7 @@
 //! and closes the connection made with it.
 
 use super::{AfterCommit, Services, phones as phone_changes};
-use crate::db::{DbError, write_tx};
+use crate::db::DbError;
 use crate::ids::{OrgId, PhoneId, UserId};
 use crate::repo::binding_events::By;
 use crate::repo::phones::{self, PhoneRow};
@@ -50,17 +50,15 @@ pub async fn issue(
 ) -> Result<(), IssueError> {
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                phones::get(conn, org, phone)?;
-                phones::lock(conn, &phone.to_string())?;
-                if phones::get(conn, org, phone)?.disabled_at.is_some() {
-                    return Err(IssueError::PhoneDisabled);
-                }
-                provisioning::delete_unused(conn, phone)?;
-                provisioning::insert(conn, org, phone, created_by, &code_hash, expires_at)?;
-                Ok(())
-            })
+        .write(move |conn| {
+            phones::get(conn, org, phone)?;
+            phones::lock(conn, &phone.to_string())?;
+            if phones::get(conn, org, phone)?.disabled_at.is_some() {
+                return Err(IssueError::PhoneDisabled);
+            }
+            provisioning::delete_unused(conn, phone)?;
+            provisioning::insert(conn, org, phone, created_by, &code_hash, expires_at)?;
+            Ok(())
         })
         .await
 }
@@ -75,39 +73,36 @@ pub async fn redeem(
 ) -> Result<Option<PhoneRow>, RepoError> {
     let outcome = services
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let mut after = AfterCommit::new();
-            let phone = write_tx(conn, |conn| {
-                let now = now_micros();
-                // Locks in the order every binding change uses (organisation,
-                // phone, then the code row): redeeming revokes credentials
-                // and so ends the phone's binding.
-                let (phone_raw, org_raw) =
-                    provisioning::named_by(conn, &code_hash)?.ok_or(RepoError::NotFound)?;
-                orgs::lock(conn, &org_raw)?;
-                phones::lock(conn, &phone_raw)?;
-                if !provisioning::consume(conn, &code_hash, now)? {
-                    return Err(RepoError::NotFound);
-                }
-                let phone = phones::find_enabled(conn, &phone_raw)?.ok_or(RepoError::NotFound)?;
-                let org: OrgId = stored_id(&phone.org_id)?;
-                let phone_id = phone.phone_id()?;
-                let by = By::Phone(phone_id);
-                phone_changes::revoke_credentials(conn, org, phone_id, by, &mut after)?;
-                phones::insert_credential(conn, &phone, &credential_hash, now)?;
-                // The previous credential is dead: so is a connection made
-                // with it. (The new one cannot have connected yet.)
-                after.close_phone(phone_id);
-                Ok(phone)
-            });
-            match phone {
-                Ok(phone) => Ok((Some(phone), after)),
-                Err(RepoError::NotFound) => Ok((None, AfterCommit::new())),
-                Err(other) => Err(other),
+            let now = now_micros();
+            // Locks in the order every binding change uses (organisation,
+            // phone, then the code row): redeeming revokes credentials
+            // and so ends the phone's binding.
+            let (phone_raw, org_raw) =
+                provisioning::named_by(conn, &code_hash)?.ok_or(RepoError::NotFound)?;
+            orgs::lock(conn, &org_raw)?;
+            phones::lock(conn, &phone_raw)?;
+            if !provisioning::consume(conn, &code_hash, now)? {
+                return Err(RepoError::NotFound);
             }
+            let phone = phones::find_enabled(conn, &phone_raw)?.ok_or(RepoError::NotFound)?;
+            let org: OrgId = stored_id(&phone.org_id)?;
+            let phone_id = phone.phone_id()?;
+            let by = By::Phone(phone_id);
+            phone_changes::revoke_credentials(conn, org, phone_id, by, &mut after)?;
+            phones::insert_credential(conn, &phone, &credential_hash, now)?;
+            // The previous credential is dead: so is a connection made
+            // with it. (The new one cannot have connected yet.)
+            after.close_phone(phone_id);
+            Ok((Some(phone), after))
         })
         .await;
-    let (phone, after) = outcome?;
+    // An unknown, used or expired code rolled back whatever it touched.
+    let (phone, after) = match outcome {
+        Err(RepoError::NotFound) => (None, AfterCommit::new()),
+        other => other?,
+    };
     after.run(services).await;
     Ok(phone)
 }

@@ -6,7 +6,7 @@
 
 use super::push_schedules as schedules;
 use crate::db::Database;
-use crate::db::{DbConn, write_tx};
+use crate::db::DbConn;
 use crate::ids::{OrgId, PushDeviceId, UserId};
 use crate::repo::push_devices::{self, PushDeviceRow};
 use crate::repo::users::{self, Visibility};
@@ -49,11 +49,9 @@ pub async fn register(
     token: String,
     now: Micros,
 ) -> Result<(PushDeviceRow, bool), RegisterError> {
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            let me = users::get(conn, org, user, Visibility::Org)?;
-            register_locked(conn, org, user, &me.time_zone, platform, &token, now)
-        })
+    db.write(move |conn| {
+        let me = users::get(conn, org, user, Visibility::Org)?;
+        register_locked(conn, org, user, &me.time_zone, platform, &token, now)
     })
     .await
 }
@@ -101,13 +99,11 @@ pub async fn delete(
     user: UserId,
     id: PushDeviceId,
 ) -> Result<(), RepoError> {
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            if !push_devices::is_owned_by(conn, org, user, id)? {
-                return Err(RepoError::NotFound);
-            }
-            remove(conn, &id.to_string())
-        })
+    db.write(move |conn| {
+        if !push_devices::is_owned_by(conn, org, user, id)? {
+            return Err(RepoError::NotFound);
+        }
+        remove(conn, &id.to_string())
     })
     .await
 }
@@ -120,11 +116,9 @@ pub async fn bury(
     token: String,
     now: Micros,
 ) -> Result<(), RepoError> {
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            remove(conn, &device_id)?;
-            push_devices::remember_dead(conn, &token, now)
-        })
+    db.write(move |conn| {
+        remove(conn, &device_id)?;
+        push_devices::remember_dead(conn, &token, now)
     })
     .await
 }

@@ -6,7 +6,7 @@
 //! which a record upload also takes before reading.
 
 use crate::db::Database;
-use crate::db::{DbConn, write_tx};
+use crate::db::DbConn;
 use crate::domain::recording_link::may_link;
 use crate::ids::{PhoneId, RecordingUploadId, UserId};
 use crate::repo::recordings::{self, RecordingRow, TicketHolder, UploadRow};
@@ -143,12 +143,8 @@ pub async fn store(
     ticket: Option<String>,
     now: Micros,
 ) -> Result<Stored, RepoError> {
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            store_in(conn, &row, sender, ticket.as_deref(), now)
-        })
-    })
-    .await
+    db.write(move |conn| store_in(conn, &row, sender, ticket.as_deref(), now))
+        .await
 }
 
 fn store_in(
@@ -194,7 +190,7 @@ fn store_in(
 
 /// Keeps a presigned upload's ticket until it is completed or abandoned.
 pub async fn open_ticket(db: &Database, row: UploadRow) -> Result<(), RepoError> {
-    db.run(move |conn| recordings::create_upload(conn, &row))
+    db.write(move |conn| recordings::create_upload(conn, &row))
         .await
 }
 
@@ -204,14 +200,14 @@ pub async fn ticket(
     holder: TicketHolder,
     id: RecordingUploadId,
 ) -> Result<UploadRow, RepoError> {
-    db.run(move |conn| recordings::upload(conn, holder, id))
+    db.write(move |conn| recordings::upload(conn, holder, id))
         .await
 }
 
 /// Forgets a ticket whose upload was refused (its object is the caller's
 /// to delete).
 pub async fn drop_ticket(db: &Database, id: String) -> Result<(), RepoError> {
-    db.run(move |conn| recordings::delete_upload(conn, &id))
+    db.write(move |conn| recordings::delete_upload(conn, &id))
         .await
 }
 

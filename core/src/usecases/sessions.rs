@@ -6,7 +6,6 @@
 //! that carries the session id.
 
 use super::Services;
-use crate::db::write_tx;
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::repo::users::{self, UserRow};
 use crate::repo::{RepoError, sessions};
@@ -23,11 +22,9 @@ pub async fn start(
     let session = SessionId::new();
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                sessions::insert(conn, session, org, user)?;
-                sessions::insert_refresh(conn, session, &token_hash, expires_at)
-            })
+        .write(move |conn| {
+            sessions::insert(conn, session, org, user)?;
+            sessions::insert_refresh(conn, session, &token_hash, expires_at)
         })
         .await?;
     Ok(session)
@@ -54,28 +51,25 @@ pub async fn rotate(
 ) -> Result<RotateOutcome, RepoError> {
     let outcome = services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let now = now_micros();
-                let consumed = sessions::consume_refresh(conn, &presented_hash, now)?;
-                let Some((session, used_at)) = sessions::refresh_token(conn, &presented_hash)?
-                else {
-                    return Ok(RotateOutcome::Invalid);
-                };
-                if !consumed {
-                    if used_at.is_some() {
-                        sessions::revoke(conn, session, "refresh_token_reused")?;
-                        return Ok(RotateOutcome::Reused);
-                    }
-                    return Ok(RotateOutcome::Invalid);
+        .write(move |conn| {
+            let now = now_micros();
+            let consumed = sessions::consume_refresh(conn, &presented_hash, now)?;
+            let Some((session, used_at)) = sessions::refresh_token(conn, &presented_hash)? else {
+                return Ok(RotateOutcome::Invalid);
+            };
+            if !consumed {
+                if used_at.is_some() {
+                    sessions::revoke(conn, session, "refresh_token_reused")?;
+                    return Ok(RotateOutcome::Reused);
                 }
-                // A disabled user's token is not consumed: roll back, answer Invalid.
-                let user = users::enabled_in_session(conn, session)?.ok_or(RepoError::NotFound)?;
-                sessions::insert_refresh(conn, session, &new_hash, new_expires_at)?;
-                Ok(RotateOutcome::Rotated {
-                    session,
-                    user: Box::new(user),
-                })
+                return Ok(RotateOutcome::Invalid);
+            }
+            // A disabled user's token is not consumed: roll back, answer Invalid.
+            let user = users::enabled_in_session(conn, session)?.ok_or(RepoError::NotFound)?;
+            sessions::insert_refresh(conn, session, &new_hash, new_expires_at)?;
+            Ok(RotateOutcome::Rotated {
+                session,
+                user: Box::new(user),
             })
         })
         .await;
@@ -94,6 +88,6 @@ pub async fn end(
 ) -> Result<(), RepoError> {
     services
         .db
-        .run(move |conn| sessions::revoke(conn, session, reason))
+        .write(move |conn| sessions::revoke(conn, session, reason))
         .await
 }

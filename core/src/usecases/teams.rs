@@ -4,7 +4,7 @@
 //! organisation).
 
 use super::Services;
-use crate::db::{DbConn, write_tx};
+use crate::db::DbConn;
 use crate::ids::{OrgId, TeamId, UserId};
 use crate::repo::teams::TeamRow;
 use crate::repo::{RepoError, teams, users};
@@ -12,7 +12,7 @@ use crate::repo::{RepoError, teams, users};
 pub async fn create(services: &Services, org: OrgId, name: String) -> Result<TeamRow, RepoError> {
     services
         .db
-        .run(move |conn| teams::insert(conn, org, &name))
+        .write(move |conn| teams::insert(conn, org, &name))
         .await
 }
 
@@ -32,11 +32,9 @@ pub async fn rename(
 pub async fn delete(services: &Services, org: OrgId, id: TeamId) -> Result<(), RepoError> {
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                teams::delete_memberships(conn, org, id)?;
-                teams::delete(conn, org, id)
-            })
+        .write(move |conn| {
+            teams::delete_memberships(conn, org, id)?;
+            teams::delete(conn, org, id)
         })
         .await
 }
@@ -50,11 +48,9 @@ pub async fn add_member(
 ) -> Result<(), RepoError> {
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                ensure_in_org(conn, org, team, user)?;
-                teams::insert_membership(conn, org, team, user)
-            })
+        .write(move |conn| {
+            ensure_in_org(conn, org, team, user)?;
+            teams::insert_membership(conn, org, team, user)
         })
         .await
 }
@@ -68,7 +64,7 @@ pub async fn remove_member(
 ) -> Result<(), RepoError> {
     services
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             ensure_in_org(conn, org, team, user)?;
             teams::delete_membership(conn, team, user)
         })

@@ -90,24 +90,22 @@ pub async fn create(
 ) -> Result<UserRow, CreateError> {
     services
         .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let org = row.org()?;
-                lock_org_as_admin(conn, org, actor).map_err(CreateError::Refused)?;
-                let found = teams::existing_ids(conn, org, &team_ids)?;
-                if let Some(missing) = team_ids.iter().find(|t| !found.contains(t)) {
-                    return Err(CreateError::UnknownTeam(*missing));
-                }
-                match users::insert(conn, &row) {
-                    Err(RepoError::Conflict) => return Err(CreateError::EmailTaken),
-                    other => other?,
-                }
-                let user_id = row.user_id()?;
-                for team in &team_ids {
-                    teams::insert_membership(conn, org, *team, user_id)?;
-                }
-                Ok(row)
-            })
+        .write(move |conn| {
+            let org = row.org()?;
+            lock_org_as_admin(conn, org, actor).map_err(CreateError::Refused)?;
+            let found = teams::existing_ids(conn, org, &team_ids)?;
+            if let Some(missing) = team_ids.iter().find(|t| !found.contains(t)) {
+                return Err(CreateError::UnknownTeam(*missing));
+            }
+            match users::insert(conn, &row) {
+                Err(RepoError::Conflict) => return Err(CreateError::EmailTaken),
+                other => other?,
+            }
+            let user_id = row.user_id()?;
+            for team in &team_ids {
+                teams::insert_membership(conn, org, *team, user_id)?;
+            }
+            Ok(row)
         })
         .await
 }
@@ -123,7 +121,7 @@ pub async fn update(
 ) -> Result<(), UpdateError> {
     let after = services
         .db
-        .run(move |conn| update_in(conn, org, id, changes, actor))
+        .write(move |conn| update_in(conn, org, id, changes, actor))
         .await?;
     after.run(services).await;
     Ok(())

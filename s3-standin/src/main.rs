@@ -22,7 +22,8 @@ async fn main() -> std::io::Result<()> {
     };
     let root = PathBuf::from(root);
     std::fs::create_dir_all(root.join(bucket))?;
-    let fs = s3s_fs::FileSystem::new(&root).map_err(std::io::Error::other)?;
+    let fs = s3s_fs::FileSystem::new(&root)
+        .map_err(|e| std::io::Error::other(format!("s3s-fs over {}: {e:?}", root.display())))?;
     let service = {
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(

@@ -63,10 +63,10 @@ fn parse(text: &str) -> (BTreeMap<String, String>, Vec<Stage>) {
             });
         } else if let Some(stage) = stages.last_mut() {
             stage.instructions.push((keyword, rest));
-        } else if keyword == "ARG" {
-            if let Some((name, value)) = rest.split_once('=') {
-                args.insert(name.to_owned(), value.to_owned());
-            }
+        } else if keyword == "ARG"
+            && let Some((name, value)) = rest.split_once('=')
+        {
+            args.insert(name.to_owned(), value.to_owned());
         }
     }
     (args, stages)

@@ -8,7 +8,7 @@ use serde_yaml_ng::Value;
 
 use super::dockerfile::assert_pinned;
 use super::files::{at, keys, scalar, seconds, text, yaml};
-use super::settings::{assert_known, listen_port, shutdown_budget_secs};
+use super::settings::{assert_valid, listen_port, shutdown_budget_secs};
 
 fn services() -> BTreeMap<String, Value> {
     let compose = yaml("compose.yaml");
@@ -135,7 +135,7 @@ fn compose_runs_two_api_nodes_a_worker_and_every_service_they_need() {
     // they point at the services above.
     for name in api_nodes.iter().chain(workers.iter()) {
         let settings = env(&services[name.as_str()]);
-        assert_known(settings.keys().cloned(), &format!("compose service {name}"));
+        assert_valid(&settings, &format!("compose service {name}"));
         assert_eq!(
             settings.get("DESKBIND_EMBEDDED_WORKER").map(String::as_str),
             Some("false"),

@@ -10,7 +10,9 @@ use serde_yaml_ng::Value;
 
 use super::dockerfile::assert_pinned;
 use super::files::{all_files, at, keys, scalar, text, yaml, yaml_docs};
-use super::settings::{SECRET_NAMES, assert_known, listen_port, shutdown_budget_secs};
+use super::settings::{
+    SECRET_NAMES, assert_known, assert_valid, listen_port, shutdown_budget_secs,
+};
 use crate::helpers::spawn_app;
 
 /// Files applied by `kubectl apply -k` (kustomization.yaml's resources).
@@ -236,6 +238,24 @@ fn settings_use_names_the_configuration_reads_and_secrets_stay_secret() {
             "Secret deskbind-secrets lacks {needed}"
         );
     }
+    // What a pod gets (ConfigMap and Secret together) is a configuration
+    // the node starts with.
+    let mut env = settings.clone();
+    let docs = secret_docs();
+    let secret = docs
+        .iter()
+        .find(|d| d["metadata"]["name"].as_str() == Some("deskbind-secrets"))
+        .expect("deskbind-secrets");
+    for key in keys(&secret["stringData"]) {
+        env.insert(
+            key.clone(),
+            scalar(&secret["stringData"][key.as_str()]).unwrap_or_default(),
+        );
+    }
+    assert_valid(
+        &env,
+        "ConfigMap deskbind-settings with Secret deskbind-secrets",
+    );
     // The key ring's files are named `<kid>.key` (core/src/auth/jwt.rs).
     assert!(
         secret_keys("deskbind-token-keys")

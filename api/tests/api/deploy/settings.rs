@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 
 use deskbind_core::config::{Settings, env_name};
+use figment::Figment;
+use figment::providers::Serialized;
+use figment::value::{Dict, Value};
 
 /// Every environment name `Settings::load` reads.
 pub fn env_names() -> Vec<String> {
@@ -19,6 +22,32 @@ pub fn assert_known(names: impl IntoIterator<Item = String>, where_: &str) {
         "{where_} sets {unknown:?}, which deskbind's configuration does not read \
          (known names: core/src/config.rs, docs/configuration.md)"
     );
+}
+
+/// Loads `env` as `Settings::load` loads the environment (defaults, then
+/// each value parsed as figment's environment provider parses it) and
+/// validates the result, so a value out of range or of the wrong type
+/// fails here as it would fail the node's start. Paths of files that exist
+/// only in the container (the FCM key) are not checked.
+pub fn assert_valid(env: &BTreeMap<String, String>, where_: &str) {
+    assert_known(env.keys().cloned(), where_);
+    let mut dict = Dict::new();
+    for key in Settings::keys() {
+        if key == "google_application_credentials" {
+            continue;
+        }
+        if let Some(value) = env.get(&env_name(&key)) {
+            let parsed: Value = value.parse().unwrap_or_else(|never| match never {});
+            dict.insert(key, parsed);
+        }
+    }
+    let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+        .merge(Serialized::globals(dict))
+        .extract()
+        .unwrap_or_else(|e| panic!("{where_}: deskbind would not start: {e}"));
+    if let Err(e) = settings.validate() {
+        panic!("{where_}: deskbind would not start: {e}");
+    }
 }
 
 /// Settings that must come from a Secret, never a ConfigMap or a plain file.
@@ -62,6 +91,14 @@ pub fn listen_port(env: &BTreeMap<String, String>) -> u16 {
         "DESKBIND_LISTEN={listen}: a container must listen on all interfaces"
     );
     addr.port()
+}
+
+#[test]
+#[should_panic(expected = "would not start")]
+fn a_value_the_configuration_refuses_fails() {
+    let mut env = BTreeMap::new();
+    env.insert("DESKBIND_DB_POOL_SIZE".to_owned(), "5000".to_owned());
+    assert_valid(&env, "test");
 }
 
 #[test]

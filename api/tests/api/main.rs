@@ -16,6 +16,7 @@ mod console_live;
 mod console_phones;
 mod console_sessions;
 mod contract;
+mod deploy;
 mod dial_nfc;
 mod dial_races;
 mod dialing;

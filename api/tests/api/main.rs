@@ -19,6 +19,7 @@ mod contract;
 mod dial_nfc;
 mod dial_races;
 mod dialing;
+mod drain;
 mod error_codes;
 mod errors;
 mod helpers;

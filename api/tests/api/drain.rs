@@ -3,8 +3,9 @@
 //! load balancer; every phone moves to the other node at the time it was
 //! told, dials posted meanwhile each reach their phone once, a phone that
 //! ignores the `reconnect` frame is closed with 1012, and the node exits
-//! cleanly. In process: `/readyz` and new phone connections answer 503
-//! `node_draining`, and a waiting long poll is answered with `reconnect`.
+//! cleanly. In process: `/readyz` and new phone connections (socket and
+//! long poll) answer 503 `node_draining`, and a waiting long poll is
+//! answered with `reconnect`.
 
 use std::collections::HashSet;
 use std::process::Stdio;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use deskbind_core::ids::DialId;
 use deskbind_core::wire::{AppEvent, DialState};
 use deskbind_mobile::{AppClient, PhoneClient, PhoneCommand, PhoneLink};
+use futures_util::future::join_all;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
@@ -193,36 +195,32 @@ async fn sigterm_moves_every_phone_to_the_other_node_and_loses_no_dial() {
     assert!(killed.success());
     wait_for_line(&mut log_a, "SIGTERM: draining").await;
 
-    // Draining: A refuses new phones and tells the balancer so.
-    let ready = reqwest::get(format!("http://127.0.0.1:{port_a}/readyz"))
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    assert_eq!(
-        ready.json::<serde_json::Value>().await.unwrap()["code"],
-        "node_draining"
-    );
-    let poll = reqwest::Client::new()
-        .get(format!(
-            "http://127.0.0.1:{port_a}/v1/phone/commands?wait=0"
-        ))
-        .bearer_auth(stubborn.credential())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(poll.status(), 503);
-    assert_eq!(poll.headers()["retry-after"], "1");
-
-    // Dials posted while the phones are moving, to both nodes.
-    let mut posted = Vec::new();
-    for (i, ((client, _, _), on_a)) in phones.iter().zip(&on_a).enumerate() {
-        let first = on_a.dial("+16502530040", None, None).await.unwrap();
-        let second = client
-            .dial(&format!("+1650253005{i}"), None, None)
+    // Draining: A tells the balancer so, and dials are posted to both
+    // nodes while the phones move, all at once (A stays up for at least
+    // the stubborn phone's 2 s margin; in sequence, on a loaded machine,
+    // the posts could outlast it).
+    let ready = async {
+        let ready = reqwest::get(format!("http://127.0.0.1:{port_a}/readyz"))
             .await
             .unwrap();
-        posted.push(vec![first.id, second.id]);
-    }
+        assert_eq!(ready.status(), 503);
+        let body = ready.json::<serde_json::Value>().await.unwrap();
+        assert_eq!(body["code"], "node_draining");
+    };
+    let to_a = join_all(on_a.iter().map(|a| a.dial("+16502530040", None, None)));
+    let numbers: Vec<String> = (0..PHONES).map(|i| format!("+1650253005{i}")).collect();
+    let to_b = join_all(
+        phones
+            .iter()
+            .zip(&numbers)
+            .map(|((b, _, _), number)| b.dial(number, None, None)),
+    );
+    let ((), to_a, to_b) = tokio::join!(ready, to_a, to_b);
+    let posted: Vec<Vec<DialId>> = to_a
+        .into_iter()
+        .zip(to_b)
+        .map(|(a, b)| vec![a.unwrap().id, b.unwrap().id])
+        .collect();
 
     // The stubborn phone was told too, and closed after its delay.
     let reconnect = old_phone.next_json().await;
@@ -315,6 +313,14 @@ async fn a_draining_node_answers_readiness_and_phones_with_node_draining() {
     assert_eq!(upgrade.status(), 503);
     let body: serde_json::Value = upgrade.json().await.unwrap();
     assert_eq!(body["code"], "node_draining");
+    let poll = http
+        .get(app.url("/v1/phone/commands?wait=0"))
+        .bearer_auth(polling.credential())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), 503);
+    assert_eq!(poll.headers()["retry-after"], "1");
     // Other requests are still served while the node drains.
     assert!(app.admin.me().await.is_ok());
     // The socket's time is up: closed with 1012, and the node stops.

@@ -71,6 +71,9 @@ pub enum ApiError {
     /// shared directory when several nodes serve them).
     #[error("recording on another node")]
     RecordingOnOtherNode,
+    /// This node is shutting down: phones and load balancers go elsewhere.
+    #[error("node draining")]
+    NodeDraining,
     /// A stored recording that is not the audio its header claims.
     #[error("invalid audio: {0}")]
     InvalidAudio(String),
@@ -164,6 +167,7 @@ impl ApiError {
             Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => ErrorCode::Unavailable,
             Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
             Self::RecordingOnOtherNode => ErrorCode::RecordingOnOtherNode,
+            Self::NodeDraining => ErrorCode::NodeDraining,
             Self::InvalidAudio(_) => ErrorCode::InvalidAudio,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -189,7 +193,8 @@ impl ApiError {
             Self::RateLimited { .. } => "Too many requests",
             Self::Unavailable(_)
             | Self::DatabaseUnavailable { .. }
-            | Self::RecordingOnOtherNode => "Service unavailable",
+            | Self::RecordingOnOtherNode
+            | Self::NodeDraining => "Service unavailable",
             Self::RangeNotSatisfiable { .. } => "Range not satisfiable",
             Self::InvalidAudio(_) => "Invalid audio",
             Self::Internal(_) => "Internal server error",
@@ -231,6 +236,9 @@ impl ApiError {
                  when several nodes serve them"
                     .into(),
             ),
+            Self::NodeDraining => {
+                Some("this node is shutting down; connect again (another node will answer)".into())
+            }
             Self::InvalidAudio(d) => Some(d.clone()),
             _ => None,
         }
@@ -253,6 +261,7 @@ impl ApiError {
             retry_after: match self {
                 Self::RateLimited { retry_after_secs }
                 | Self::DatabaseUnavailable { retry_after_secs } => Some(*retry_after_secs),
+                Self::NodeDraining => Some(1),
                 _ => None,
             },
         }
@@ -290,6 +299,9 @@ impl ResponseError for ApiError {
         | Self::DatabaseUnavailable { retry_after_secs } = self
         {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let Self::NodeDraining = self {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
         if let Self::RangeNotSatisfiable { len } = self {
             response.insert_header((header::CONTENT_RANGE, format!("bytes */{len}")));

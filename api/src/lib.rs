@@ -7,6 +7,7 @@ pub mod byte_ranges;
 pub mod cli;
 pub mod console;
 pub mod dial_errors;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -24,6 +24,7 @@ use crate::state::AppState;
 
 pub struct Application {
     server: Server,
+    state: web::Data<AppState>,
     port: u16,
     /// The separate `/metrics` listener (`metrics_listen`), when configured.
     metrics: Option<(Server, u16)>,
@@ -123,6 +124,7 @@ impl Application {
             passwords: Default::default(),
             db: database,
             keys,
+            drain: crate::drain::Drain::new(Duration::from_millis(settings.phone_drain_ms)),
             settings,
             relay,
         });
@@ -138,6 +140,7 @@ impl Application {
         let console_policy = web::Data::new(crate::console::headers::ConsolePolicy::for_settings(
             &state.settings,
         ));
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -155,11 +158,14 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(shutdown_timeout)
+        // SIGTERM first drains the phones (`run_until_stopped`).
+        .disable_signals()
         .run();
         tracing::info!(%addr, port, "deskbind-api listening");
         let metrics = metrics_listener.map(metrics_server).transpose()?;
         Ok(Self {
             server,
+            state: app_state,
             port,
             metrics,
             background,
@@ -182,18 +188,41 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (actix handles both: in-flight requests
-    /// finish within the shutdown timeout), then stops the background loops.
+    /// A handle on the running node: its phones, and its drain (as SIGTERM
+    /// starts it; tests without a process use it).
+    pub fn control(&self) -> NodeControl {
+        NodeControl(self.state.clone())
+    }
+
+    /// Serves until stopped: SIGTERM drains the phones first (at most
+    /// `phone_drain_ms` plus a margin), SIGINT (or a second SIGTERM) stops
+    /// at once; either way in-flight requests then finish within the
+    /// shutdown timeout. Then the background loops stop.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics.map(|(server, _)| {
             let handle = server.handle();
             (handle, tokio::spawn(server))
         });
-        let result = self.server.await;
+        let handle = self.server.handle();
+        let signals = tokio::spawn(on_signals(self.state.clone(), handle.clone()));
+        let mut server = self.server;
+        let result = tokio::select! {
+            result = &mut server => result,
+            () = self.state.drain.started() => {
+                let left = self.state.drain.wait_for_sockets().await;
+                tracing::info!(phones_left = left, "drained; stopping");
+                // The command is sent now; awaiting it here would wait on
+                // the server future, which only `server.await` drives.
+                drop(handle.stop(true));
+                server.await
+            }
+        };
+        signals.abort();
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
             let _ = task.await;
         }
+        tracing::info!("HTTP server stopped; stopping background loops");
         self.background.cancel();
         for task in self.tasks {
             let _ = task.await;
@@ -201,6 +230,51 @@ impl Application {
         tracing::info!("deskbind-api stopped");
         result
     }
+}
+
+/// See [`Application::control`].
+#[derive(Debug, Clone)]
+pub struct NodeControl(web::Data<AppState>);
+
+impl NodeControl {
+    pub fn start_drain(&self) {
+        self.0.drain.start();
+    }
+
+    /// Phones (sockets and waiting polls) attached to this node.
+    pub fn phones(&self) -> usize {
+        self.0.relay.local_phones()
+    }
+}
+
+/// SIGTERM starts the drain (a second one stops at once); SIGINT stops at
+/// once, gracefully for in-flight requests.
+async fn on_signals(state: web::Data<AppState>, server: ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => {
+                if state.drain.is_draining() {
+                    tracing::info!("SIGTERM again: stopping without waiting for phones");
+                    break;
+                }
+                tracing::info!("SIGTERM: draining");
+                state.drain.start();
+            }
+            _ = int.recv() => {
+                tracing::info!("SIGINT: stopping");
+                break;
+            }
+        }
+    }
+    server.stop(true).await;
 }
 
 /// `/metrics` alone, on its own listener (`metrics_listen`): Prometheus

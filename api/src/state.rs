@@ -8,6 +8,7 @@ use deskbind_core::relay::Relay;
 use deskbind_core::storage::Storage;
 use deskbind_core::usecases::Services;
 
+use crate::drain::Drain;
 use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimits;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub relay: Relay,
     /// Where recordings are kept: a local directory or S3.
     pub storage: Storage,
+    /// Set on SIGTERM: phones are moved off this node before it stops.
+    pub drain: Drain,
 }
 
 impl AppState {

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+/// Issue 18: resident memory per idle phone connection.
+pub const MEMORY_TARGET_KIB: f64 = 6.0;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub phones: usize,
@@ -143,6 +146,18 @@ impl Summary {
             println!(
                 "memory node {}   {:.2} KiB per idle connection ({} phones, RSS {} → {} KiB)",
                 m.node, m.kib_per_connection, m.phones, m.rss_before_kib, m.rss_after_kib
+            );
+        }
+        for m in &self.memory {
+            println!(
+                "target          memory per idle connection <= {MEMORY_TARGET_KIB} KiB: node {} {:.2} KiB -> {}",
+                m.node,
+                m.kib_per_connection,
+                if m.kib_per_connection <= MEMORY_TARGET_KIB {
+                    "MET"
+                } else {
+                    "MISSED"
+                }
             );
         }
         println!("bench RSS       {} KiB", self.bench_rss_kib);

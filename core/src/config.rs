@@ -102,6 +102,9 @@ pub struct Settings {
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
+    /// On SIGTERM, phones are told to reconnect at jittered times spread
+    /// over this window (docs/operations.md, "Draining a node").
+    pub phone_drain_ms: u64,
 }
 
 impl Default for Settings {
@@ -150,6 +153,7 @@ impl Default for Settings {
             push_request_rate_per_minute: 2,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
+            phone_drain_ms: 20_000,
         }
     }
 }
@@ -424,6 +428,13 @@ impl Settings {
             u64::from(self.phone_event_rate_per_minute),
             100,
             1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "phone_drain_ms",
+            self.phone_drain_ms,
+            0,
+            300_000,
         );
         check_range(
             &mut problems,

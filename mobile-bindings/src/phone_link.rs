@@ -5,6 +5,9 @@
 //! keeps every frame the phone sends until the server's receipt says it was
 //! processed, sending the unconfirmed ones again after a reconnect (the
 //! server treats repeats as no-ops).
+//! A `reconnect` frame (the node is draining) is obeyed: the link keeps the
+//! connection until the delay has passed, then closes it and connects again
+//! at once to the same URL.
 //! It stops for good when the server refuses the credential.
 
 use std::collections::{HashSet, VecDeque};
@@ -143,6 +146,7 @@ impl PhoneClient {
             backoff: Backoff::new(options.min_backoff, options.max_backoff),
             idle_timeout: options.idle_timeout,
             connect_timeout: options.connect_timeout,
+            reconnect_after: None,
         };
         let task = tokio::spawn(worker.run());
         Ok(PhoneLink {
@@ -282,11 +286,16 @@ struct Worker {
     backoff: Backoff,
     idle_timeout: Duration,
     connect_timeout: Duration,
+    /// Set by a `reconnect` frame until `serve` schedules it.
+    reconnect_after: Option<Duration>,
 }
 
 /// How a connection ended.
 enum Outcome {
     Lost,
+    /// The server asked for a reconnect (it is draining): connect again at
+    /// once, to the same URL, which a load balancer sends elsewhere.
+    Moved,
     Stop,
     Unauthorized,
 }
@@ -306,6 +315,7 @@ impl Worker {
             let end = match outcome {
                 Outcome::Stop => LinkState::Stopped,
                 Outcome::Unauthorized => LinkState::Unauthorized,
+                Outcome::Moved => continue,
                 Outcome::Lost => {
                     self.state.send_replace(LinkState::Disconnected);
                     let pause = self.backoff.next_delay();
@@ -405,13 +415,32 @@ impl Worker {
         }
         let idle = tokio::time::sleep(self.idle_timeout);
         tokio::pin!(idle);
+        // Until the server asks for a reconnect, never.
+        let mut move_at: Option<tokio::time::Instant> = None;
+        let reconnect = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(reconnect);
         loop {
             tokio::select! {
                 () = &mut idle => return Outcome::Lost,
+                () = &mut reconnect, if move_at.is_some() => {
+                    let _ = socket.close(None).await;
+                    // Until the server's answering close (briefly): a dial
+                    // arriving now is not acked, and the next node sends it.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Some(Ok(_)) = socket.next().await {}
+                    })
+                    .await;
+                    return Outcome::Moved;
+                }
                 message = socket.next() => match message {
                     Some(Ok(Message::Text(text))) => {
                         idle.as_mut().reset(tokio::time::Instant::now() + self.idle_timeout);
                         let reply = self.on_frame(text.as_str());
+                        if let Some(after) = self.reconnect_after.take() {
+                            // Served until then: dials still arrive here.
+                            let at = *move_at.get_or_insert(tokio::time::Instant::now() + after);
+                            reconnect.as_mut().reset(at);
+                        }
                         if self.answer(&mut socket, reply).await.is_err() {
                             return Outcome::Lost;
                         }
@@ -519,6 +548,14 @@ impl Worker {
                 PhoneCommand::Hangup { command_id, reason }
             }
             ServerFrame::Binding { user } => PhoneCommand::Binding { user },
+            ServerFrame::Reconnect { after_ms } => {
+                tracing::info!(
+                    after_ms,
+                    "the server is draining; reconnecting after the delay"
+                );
+                self.reconnect_after = Some(Duration::from_millis(after_ms));
+                return None;
+            }
             ServerFrame::Error {
                 code,
                 detail,

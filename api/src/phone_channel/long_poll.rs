@@ -6,7 +6,9 @@
 //! Frames other than dials (hangup, binding) reach only a waiting poll;
 //! dials are never lost, since they are re-read from the database, and the
 //! answer to a posted event (a hangup for an ack of a command that expired
-//! or was cancelled) comes back in its result.
+//! or was cancelled) comes back in its result. When the node drains, a
+//! waiting poll is answered with a `reconnect` frame and new polls with
+//! 503 `node_draining`.
 
 use deskbind_core::wire::ErrorCode;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use deskbind_core::ids::PhoneId;
 use deskbind_core::relay::Relay;
 use deskbind_core::wire::{
     Frame, PROTOCOL_VERSION, PhoneCommands, PhoneEventResult, PhoneEventResults, PhoneEvents,
+    ServerFrame,
 };
 use serde::Deserialize;
 
@@ -54,6 +57,9 @@ pub async fn commands(
     Query(query): Query<WaitQuery>,
 ) -> ApiResult<web::Json<PhoneCommands>> {
     let wait = wait_param(query.wait.as_deref())?;
+    if state.drain.is_draining() {
+        return Err(ApiError::NodeDraining);
+    }
     let mut attachment = state.relay.attach_phone(phone.phone_id).await;
     // Detaches even when the client goes away mid-wait (actix drops this
     // future): the hub slot and the presence key must not outlive the poll.
@@ -76,6 +82,13 @@ pub async fn commands(
                 }
                 // Replaced or revoked: answer now, empty.
                 _ = attachment.close.changed() => {}
+                // The node is stopping: poll again after the delay, which
+                // a load balancer sends to another node.
+                () = state.drain.started() => {
+                    let after_ms = u64::try_from(state.drain.reconnect_delay().as_millis())
+                        .unwrap_or(u64::MAX);
+                    frames.push(ServerFrame::Reconnect { after_ms });
+                }
                 () = tokio::time::sleep(wait) => {}
             }
             Ok(frames)

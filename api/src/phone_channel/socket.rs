@@ -32,6 +32,9 @@ pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    if state.drain.is_draining() {
+        return Err(ApiError::NodeDraining);
+    }
     let limit = state.settings.phone_max_frame_bytes;
     // Frame sizes are checked on the raw bytes, before actix-ws buffers them.
     let body = frame_guard::guard(&req, body, limit).await?;
@@ -42,6 +45,7 @@ pub async fn connect(
         })?;
     let stream = stream.max_frame_size(limit);
     actix_web::rt::spawn(async move {
+        let _tracked = state.drain.track_socket();
         let ended = Connection::open(&state, &phone, session, stream).await;
         tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
         metrics::gauge!("deskbind_phone_connections").decrement(1.0);
@@ -59,12 +63,16 @@ enum Ended {
     FrameTooLarge,
     ProtocolError,
     Gone,
+    /// Told to reconnect while the node drains, and still here after that.
+    Drained,
 }
 
 impl Ended {
     fn close_reason(self) -> Option<actix_ws::CloseReason> {
         let (code, description) = match self {
-            Self::ByPhone | Self::Gone => return None,
+            Self::Gone => return None,
+            // Answer the phone's close, as RFC 6455 asks.
+            Self::ByPhone => (CloseCode::Normal, "closed by the phone"),
             Self::Relay(CloseReason::Replaced) => {
                 (CloseCode::Policy, "replaced by a newer connection")
             }
@@ -73,6 +81,7 @@ impl Ended {
             Self::Idle => (CloseCode::Away, "no heartbeat"),
             Self::FrameTooLarge => (CloseCode::Size, "frame too large"),
             Self::ProtocolError => (CloseCode::Protocol, "protocol error"),
+            Self::Drained => (CloseCode::Restart, "node draining; connect again"),
         };
         Some(actix_ws::CloseReason {
             code,
@@ -151,6 +160,11 @@ impl<'a> Connection<'a> {
         let period = Duration::from_secs(settings.phone_heartbeat_secs);
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         let mut ticks: u32 = 0;
+        // Far off until the node drains; then the phone's reconnect time
+        // plus a margin, after which a phone that stayed is closed.
+        let leave_by = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+        tokio::pin!(leave_by);
+        let mut told_to_leave = false;
         loop {
             tokio::select! {
                 biased;
@@ -176,6 +190,16 @@ impl<'a> Connection<'a> {
                         return ended;
                     }
                 }
+                () = self.state.drain.started(), if !told_to_leave => {
+                    told_to_leave = true;
+                    let after = self.state.drain.reconnect_delay();
+                    leave_by.as_mut().reset(tokio::time::Instant::now() + after + crate::drain::CLOSE_MARGIN);
+                    let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+                    if let Err(ended) = self.send(&ServerFrame::Reconnect { after_ms }).await {
+                        return ended;
+                    }
+                }
+                () = &mut leave_by => return Ended::Drained,
             }
         }
     }

@@ -16,8 +16,13 @@ pub async fn healthz() -> HttpResponse {
 const READY_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// The database answers; 503 `unavailable` with `Retry-After` otherwise,
-/// within a second (at once while the database breaker is open).
+/// within a second (at once while the database breaker is open). A node
+/// that is draining (SIGTERM) answers 503 `node_draining`, so a load
+/// balancer stops sending it new connections.
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if state.drain.is_draining() {
+        return Err(ApiError::NodeDraining);
+    }
     let backend = state.db.backend().name();
     state
         .db

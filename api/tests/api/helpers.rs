@@ -4,6 +4,7 @@
 use actix_web::dev::ServerHandle;
 use deskbind_api::Application;
 use deskbind_api::cli::{InitAdminOutcome, init_admin};
+use deskbind_api::startup::NodeControl;
 use deskbind_core::config::Settings;
 use deskbind_core::db::Database;
 use deskbind_core::ids::{PhoneId, UserId};
@@ -26,6 +27,8 @@ pub struct TestApp {
     pub admin_email: String,
     pub db: Database,
     pub settings: Settings,
+    /// Starts the node's drain, as SIGTERM would.
+    pub node: NodeControl,
     handle: ServerHandle,
     // Dropped last: the database outlives the server.
     _test_db: TestDb,
@@ -73,6 +76,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let metrics_port = app.metrics_port();
     let base = format!("http://127.0.0.1:{port}");
     let handle = app.handle();
+    let node = app.control();
     tokio::spawn(app.run_until_stopped());
 
     let db = Database::connect(&test_db.url, 2).expect("test db pool");
@@ -91,6 +95,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         admin_email,
         db,
         settings,
+        node,
         handle,
         _test_db: test_db,
     }

@@ -20,6 +20,7 @@ mod deploy;
 mod dial_nfc;
 mod dial_races;
 mod dialing;
+mod drain;
 mod error_codes;
 mod errors;
 mod helpers;

@@ -175,6 +175,7 @@ error_codes! {
     // 503 Service Unavailable
     Unavailable = "unavailable", 503;
     RecordingOnOtherNode = "recording_on_other_node", 503;
+    NodeDraining = "node_draining", 503;
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -76,6 +76,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         command_id: Option<DialId>,
     },
+    /// This node is shutting down: keep serving on this connection, then
+    /// after `after_ms` close it and connect again to the same URL (a load
+    /// balancer sends the new connection to another node). Added within
+    /// version 1: a phone that does not know it ignores it, and is closed
+    /// with 1012 once the delay has passed.
+    Reconnect { after_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,115 @@
+//! Draining a node before it stops (docs/operations.md, "Draining a node";
+//! docs/decisions/0015-phone-drain-and-sockets.md). On SIGTERM the node
+//! answers `/readyz` and new phone connections with 503 `node_draining`,
+//! and every phone connection is told to reconnect after a delay drawn
+//! uniformly from the drain window, so the phones move to other nodes in a
+//! spread rather than a stampede. The node stops once its sockets are gone,
+//! or when the window (plus a margin for the last phones) has passed.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// How long after its reconnect time a phone that has not left is closed
+/// (1012), and how long past the window the node waits for that.
+pub const CLOSE_MARGIN: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub struct Drain {
+    started: CancellationToken,
+    window: Duration,
+    /// Phone sockets open on this node.
+    sockets: watch::Sender<usize>,
+}
+
+impl Drain {
+    pub fn new(window: Duration) -> Self {
+        Self {
+            started: CancellationToken::new(),
+            window,
+            sockets: watch::Sender::new(0),
+        }
+    }
+
+    /// Starts draining (idempotent).
+    pub fn start(&self) {
+        if !self.started.is_cancelled() {
+            tracing::info!(
+                window_ms = self.window.as_millis() as u64,
+                phones = *self.sockets.borrow(),
+                "draining: phones are told to reconnect elsewhere"
+            );
+        }
+        self.started.cancel();
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.started.is_cancelled()
+    }
+
+    /// Resolves once draining has started.
+    pub async fn started(&self) {
+        self.started.cancelled().await;
+    }
+
+    /// When this phone should reconnect: uniform over the window, so the
+    /// node's phones arrive at the others spread out.
+    pub fn reconnect_delay(&self) -> Duration {
+        let window = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(0..=window))
+    }
+
+    /// Counts a phone socket while the guard lives.
+    pub fn track_socket(&self) -> SocketGuard<'_> {
+        self.sockets.send_modify(|n| *n += 1);
+        SocketGuard { drain: self }
+    }
+
+    /// Waits until every phone socket has closed, at most the window plus
+    /// [`CLOSE_MARGIN`]; returns how many were still open.
+    pub async fn wait_for_sockets(&self) -> usize {
+        let mut sockets = self.sockets.subscribe();
+        let _ =
+            tokio::time::timeout(self.window + CLOSE_MARGIN, sockets.wait_for(|n| *n == 0)).await;
+        *self.sockets.borrow()
+    }
+}
+
+#[derive(Debug)]
+pub struct SocketGuard<'a> {
+    drain: &'a Drain,
+}
+
+impl Drop for SocketGuard<'_> {
+    fn drop(&mut self) {
+        self.drain.sockets.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_stay_within_the_window() {
+        let drain = Drain::new(Duration::from_millis(500));
+        for _ in 0..1000 {
+            assert!(drain.reconnect_delay() <= Duration::from_millis(500));
+        }
+        assert_eq!(Drain::new(Duration::ZERO).reconnect_delay(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn waits_for_the_last_socket() {
+        let drain = Drain::new(Duration::from_secs(60));
+        let guard = drain.track_socket();
+        assert!(!drain.is_draining());
+        drain.start();
+        assert!(drain.is_draining());
+        drain.started().await;
+        let waiting = drain.wait_for_sockets();
+        drop(guard);
+        assert_eq!(waiting.await, 0);
+    }
+}

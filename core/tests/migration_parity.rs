@@ -23,9 +23,21 @@ mod schema_sqlite;
 /// Differences the two migration sets are allowed to have: (the line only
 /// one backend shows, the backend that shows it, why).
 const KNOWN_DIFFERENCES: &[(&str, Backend, &str)] = &[
-    // None today. recordings.uploaded_by and recording_uploads.user_id
-    // referenced users on PostgreSQL only until 2026-12-02-000011 rebuilt
-    // the two SQLite tables with the same foreign keys.
+    // recordings.uploaded_by and recording_uploads.user_id referenced users
+    // on PostgreSQL only until 2026-12-02-000011 rebuilt the two SQLite
+    // tables with the same foreign keys.
+    (
+        "fulltext index call_number_search (remote_digits)",
+        Backend::Sqlite,
+        "number search (decision 0014): SQLite's trigram index over \
+         call_records.remote_digits is an FTS5 table kept by triggers",
+    ),
+    (
+        "index call_records call_records_digits_trgm_idx (remote_digits)",
+        Backend::Postgres,
+        "number search (decision 0014): PostgreSQL's trigram index over \
+         call_records.remote_digits is a pg_trgm GIN index on the column",
+    ),
 ];
 
 /// One schema, as sorted lines in a form both backends are mapped to:

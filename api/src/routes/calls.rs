@@ -6,12 +6,14 @@
 
 use actix_web::web;
 use deskbind_core::db::DbConn;
+use deskbind_core::domain::number_search::{MIN_SEARCH_DIGITS, SearchRefusal, search_digits};
 use deskbind_core::ids::{CallRecordId, PhoneId, TeamId, UserId};
 use deskbind_core::repo::call_records::{self, CallFilter, ListCursor, Scope};
 use deskbind_core::repo::{RepoError, teams, users};
 use deskbind_core::usecases::record_reads;
 use deskbind_core::wire::{
-    CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, SyncPage,
+    CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, ErrorCode, MAX_PAGE_LIMIT, Page,
+    SyncPage,
 };
 use serde::Deserialize;
 
@@ -96,7 +98,15 @@ impl FilterQuery {
                         detail: format!("must be at most {MAX_NUMBER_SEARCH} characters"),
                     })
                 } else {
-                    Ok(n.to_owned())
+                    search_digits(n).map_err(|SearchRefusal::TooFewDigits { .. }| {
+                        ApiError::Validation {
+                            code: ErrorCode::NumberSearchTooShort,
+                            field: "number".into(),
+                            detail: format!(
+                                "must contain at least {MIN_SEARCH_DIGITS} digits (other characters are ignored)"
+                            ),
+                        }
+                    })
                 }
             })
             .transpose()?;

@@ -1,6 +1,7 @@
 //! The recording and duration filters (`has_recording`,
 //! `min_duration_secs`, `max_duration_secs`) on the list, the export and
-//! the statistics, and their refusals.
+//! the statistics, and their refusals; the number search (its digits, and
+//! its refusal below three digits).
 
 use deskbind_core::wire::CallResult;
 use deskbind_mobile::CallQuery;
@@ -156,4 +157,60 @@ async fn recording_and_duration_filters_select_the_same_calls_everywhere() {
             assert_eq!(problem["field"], field, "{path}?{query}");
         }
     }
+}
+
+#[tokio::test]
+async fn number_search_takes_the_digits_and_refuses_fewer_than_three() {
+    let app = spawn_app().await;
+    let (_, _, _, phone) = app.bound_salesperson("ann@acme.test", "+4930111").await;
+    backdate_bindings(&app).await;
+    let with_number = |id: &str, minutes_ago: i64, number: &str| {
+        let mut c = call(id, minutes_ago);
+        c.remote_number = number.into();
+        c
+    };
+    phone
+        .upload_call_records(&[
+            with_number("e164", 10, "+4930555000"),
+            // National, with punctuation: stored with its E.164 form
+            // +493077712 (read in the phone's country).
+            with_number("national", 11, "(030) 777-12"),
+            with_number("anonymous", 12, "anonymous"),
+            with_number("extension", 13, "2012"),
+        ])
+        .await
+        .unwrap();
+    let token = app.access_token().await;
+
+    for (number, expected) in [
+        ("%2B49%2030%20555", vec!["e164"]),
+        ("4930", vec!["e164", "national"]),
+        ("03077712", vec!["national"]),
+        ("%2B49%20%2830%29%20777", vec!["national"]),
+        ("77712", vec!["national"]),
+        ("201", vec!["extension"]),
+        ("555%20000", vec!["e164"]),
+        ("999", vec![]),
+    ] {
+        assert_eq!(
+            call_ids(&app, &token, &format!("number={number}")).await,
+            expected,
+            "number={number}"
+        );
+    }
+    let csv = get(&app, &token, "/v1/calls/export.csv?number=4930").await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.text().await.unwrap().lines().count(), 3);
+
+    for number in ["12", "%2B4%209", "anonymous", "1-2"] {
+        for path in ["/v1/calls", "/v1/calls/export.csv", "/v1/stats/calls"] {
+            let res = get(&app, &token, &format!("{path}?number={number}")).await;
+            assert_eq!(res.status(), 422, "{path}?number={number}");
+            let problem: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(problem["code"], "number_search_too_short", "{path}");
+            assert_eq!(problem["field"], "number", "{path}");
+        }
+    }
+    // Blank is no filter, as before.
+    assert_eq!(call_ids(&app, &token, "number=%20").await.len(), 4);
 }

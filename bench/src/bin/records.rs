@@ -43,6 +43,8 @@ use serde_json::json;
 const INGEST_TARGET_POSTGRES: f64 = 80_000.0;
 const INGEST_TARGET_SQLITE: f64 = 150_000.0;
 const QUERY_P99_TARGET_MS: f64 = 5.0;
+/// Issue 18: a number search's first page, p99 over >= 1M rows.
+const NUMBER_P99_TARGET_MS: f64 = 10.0;
 const QUERY_TARGET_ROWS: i64 = 1_000_000;
 
 #[derive(Parser, Debug)]
@@ -348,6 +350,23 @@ fn run(
                     .join(", ")
             )
         }
+    );
+    let number_verdicts: Vec<String> = queries
+        .by_kind
+        .iter()
+        .filter(|(kind, _)| kind.is_number_search())
+        .map(|(kind, (h, _))| {
+            let p99 = Quantiles::from_micros(h).p99;
+            format!(
+                "{} {} ({p99:.3} ms)",
+                kind.label(),
+                verdict(p99 <= NUMBER_P99_TARGET_MS && rows >= QUERY_TARGET_ROWS)
+            )
+        })
+        .collect();
+    println!(
+        "target          number search p99 <= {NUMBER_P99_TARGET_MS} ms over >= {QUERY_TARGET_ROWS} rows: {}",
+        number_verdicts.join(", ")
     );
     println!("peak RSS        {peak_rss} KiB (VmHWM of this process)");
 

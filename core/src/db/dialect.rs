@@ -39,6 +39,38 @@ where
 }
 
 #[derive(QueryableByName)]
+struct RowidRow {
+    #[diesel(sql_type = BigInt)]
+    rowid: i64,
+}
+
+/// The rowids of call records, of every organisation, whose search column
+/// holds `digits` (at least 3), at most `cap` of them in no particular
+/// order; `None` on PostgreSQL. Why per backend: SQLite's trigram index is a
+/// separate FTS5 table (`call_number_search`) that the caller turns into a
+/// rowid list, while PostgreSQL's pg_trgm index serves `remote_digits LIKE`
+/// inside the query itself (docs/decisions/0014-number-search.md).
+pub fn number_search_rowids(
+    conn: &mut DbConn,
+    digits: &str,
+    cap: i64,
+) -> QueryResult<Option<Vec<i64>>> {
+    match conn {
+        DbConn::Postgresql(_) => Ok(None),
+        DbConn::Sqlite(lite) => {
+            // A quoted phrase: the trigrams in sequence, i.e. the substring.
+            let rows: Vec<RowidRow> = diesel::sql_query(
+                "SELECT rowid FROM call_number_search WHERE call_number_search MATCH ? LIMIT ?",
+            )
+            .bind::<Text, _>(format!("\"{digits}\""))
+            .bind::<BigInt, _>(cap)
+            .load(lite)?;
+            Ok(Some(rows.into_iter().map(|r| r.rowid).collect()))
+        }
+    }
+}
+
+#[derive(QueryableByName)]
 struct PgPlanLine {
     #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
     line: String,

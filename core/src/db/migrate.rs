@@ -62,3 +62,18 @@ pub fn pending_migrations(conn: &mut DbConn) -> Result<Vec<String>, MigrationErr
             .collect(),
     })
 }
+
+/// Reverts applied migrations newest first, through the one whose version
+/// is `version` (e.g. `20261202000013`); returns the versions reverted. For
+/// tests that run a migration over rows written before it.
+pub fn revert_through(conn: &mut DbConn, version: &str) -> Result<Vec<String>, MigrationError> {
+    let mut reverted = Vec::new();
+    while applied_migrations(conn)?.iter().any(|v| v == version) {
+        let last = match conn {
+            DbConn::Sqlite(c) => c.revert_last_migration(SQLITE).map_err(wrap)?,
+            DbConn::Postgresql(c) => c.revert_last_migration(POSTGRES).map_err(wrap)?,
+        };
+        reverted.push(last.to_string());
+    }
+    Ok(reverted)
+}

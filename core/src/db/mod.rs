@@ -19,6 +19,6 @@ pub use conn::{
     Backend, Database, DbConn, DbError, DbManager, MultiBackend as DbBackend, write_tx,
 };
 pub use migrate::{
-    MigrationError, applied_migrations, pending_migrations, revert_all, run_pending,
+    MigrationError, applied_migrations, pending_migrations, revert_all, revert_through, run_pending,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -278,6 +278,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         sync_seq -> BigInt,
+        remote_digits -> Text,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod call_stats;
 pub mod dial_lifecycle;
 pub mod dial_policy;
 mod email;
+pub mod number_search;
 pub mod periods;
 mod phone_number;
 pub mod push_message;

@@ -5,12 +5,15 @@
 //! ingest's and recording linking's (`usecases::record_ingest`,
 //! `usecases::recordings`), which number each change (`sync_seq`).
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 
 use super::{DbConn, RepoError, stored_id};
 use crate::db::dialect;
 use crate::db::schema::call_records;
 use crate::domain::call_facts::{CallFacts, Reporter};
+use crate::domain::number_search::{self, stored_digits};
 use crate::domain::push_message::{DIGEST_LATEST, Digest, DigestCall};
 use crate::ids::{CallRecordId, OrgId, PhoneId};
 use crate::time::{Micros, to_datetime};
@@ -42,6 +45,9 @@ pub struct CallRecordRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub sync_seq: i64,
+    /// What number search looks in: the digits of `remote_number` and
+    /// `remote_e164` (`number_search::stored_digits`, kept by `set_facts`).
+    pub remote_digits: String,
 }
 
 impl CallRecordRow {
@@ -115,6 +121,7 @@ impl CallRecordRow {
             created_at: now,
             updated_at: now,
             sync_seq: 0,
+            remote_digits: String::new(),
         };
         row.set_facts(facts);
         row
@@ -127,6 +134,7 @@ impl CallRecordRow {
         self.local_e164 = facts.local_e164.clone();
         self.remote_number = facts.remote_number.clone();
         self.remote_e164 = facts.remote_e164.clone();
+        self.remote_digits = stored_digits(&self.remote_number, self.remote_e164.as_deref());
         self.started_at = facts.started_at;
         self.answered_at = facts.answered_at;
         self.ended_at = facts.ended_at;
@@ -178,7 +186,8 @@ pub struct CallFilter {
     pub result: Option<CallResult>,
     pub from: Option<Micros>,
     pub until: Option<Micros>,
-    /// Digits (or text) the remote number contains.
+    /// Digits the remote number contains, as reported or in E.164
+    /// (characters other than digits are ignored; `number_search`).
     pub number: Option<String>,
     /// Only calls with (true) or without (false) a linked recording.
     pub has_recording: Option<bool>,
@@ -246,8 +255,65 @@ fn only_users<ST>(query: Boxed<ST>, users: &[String]) -> Boxed<ST> {
     }
 }
 
-fn filtered<ST>(query: Boxed<ST>, org: OrgId, scope: &Scope, filter: &CallFilter) -> Boxed<ST> {
-    let mut query = scoped(query, org, scope);
+/// How a number search runs (docs/decisions/0014-number-search.md).
+enum NumberPlan {
+    /// No number filter.
+    Off,
+    /// `remote_digits LIKE '%digits%'`: served by the trigram index on
+    /// PostgreSQL; on SQLite a walk in `started_at` order, chosen when the
+    /// digits are so common that the walk meets a page of them soon.
+    Contains(String),
+    /// SQLite: exactly the records with these rowids match (from the FTS5
+    /// index), few enough to fetch and sort.
+    Rowids(Vec<i64>),
+}
+
+/// The most rowids SQLite's index may return for a search to fetch them
+/// all; beyond this the digits are common and the walk is quicker. Chosen
+/// by measurement (docs/performance.md, "Call records").
+const ROWID_LIST_CAP: i64 = 5_000;
+
+fn number_plan(conn: &mut DbConn, filter: &CallFilter, cap: i64) -> Result<NumberPlan, RepoError> {
+    let Some(number) = &filter.number else {
+        return Ok(NumberPlan::Off);
+    };
+    let digits = number_search::digits_of(number);
+    if digits.len() >= number_search::MIN_SEARCH_DIGITS
+        && let Some(rowids) = dialect::number_search_rowids(conn, &digits, cap + 1)?
+        && i64::try_from(rowids.len()).is_ok_and(|n| n <= cap)
+    {
+        return Ok(NumberPlan::Rowids(rowids));
+    }
+    Ok(NumberPlan::Contains(digits))
+}
+
+fn filtered<ST>(
+    query: Boxed<ST>,
+    org: OrgId,
+    scope: &Scope,
+    filter: &CallFilter,
+    number: &NumberPlan,
+) -> Boxed<ST> {
+    let mut query = match number {
+        NumberPlan::Off | NumberPlan::Contains(_) => {
+            query.filter(call_records::org_id.eq(org.to_string()))
+        }
+        NumberPlan::Rowids(rowids) => {
+            let list: Vec<String> = rowids.iter().map(i64::to_string).collect();
+            // `org_id || ''` is not indexable, so SQLite fetches the listed
+            // rows instead of walking the organisation's index past them
+            // (without ANALYZE it guesses that index yields ten rows).
+            query
+                .filter(call_records::org_id.concat("").eq(org.to_string()))
+                .filter(sql::<Bool>(&format!(
+                    "call_records.rowid IN ({})",
+                    list.join(",")
+                )))
+        }
+    };
+    if let Some(users) = scope {
+        query = only_users(query, users);
+    }
     if let Some(users) = &filter.users {
         query = only_users(query, users);
     }
@@ -277,22 +343,15 @@ fn filtered<ST>(query: Boxed<ST>, org: OrgId, scope: &Scope, filter: &CallFilter
     if let Some(max) = filter.max_duration_secs {
         query = query.filter(call_records::duration_secs.le(max));
     }
-    if let Some(number) = &filter.number {
-        let pattern = format!("%{}%", escape_like(number));
+    if let NumberPlan::Contains(digits) = number {
+        // A literal with a bound value is never a cached prepared statement,
+        // so PostgreSQL plans each search with its digits (a generic plan
+        // cannot tell a rare number from a common prefix).
         query = query.filter(
-            call_records::remote_number
-                .like(pattern.clone())
-                .escape('\\')
-                .or(call_records::remote_e164.like(pattern).escape('\\')),
+            sql::<Bool>("call_records.remote_digits LIKE ").bind::<Text, _>(format!("%{digits}%")),
         );
     }
     query
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// One page of the newest-first list after `cursor`; fetches `limit` rows.
@@ -304,7 +363,38 @@ pub fn list(
     cursor: Option<&ListCursor>,
     limit: i64,
 ) -> Result<Vec<CallRecordRow>, RepoError> {
-    let mut query = filtered(rows(), org, scope, filter);
+    list_capped(conn, org, scope, filter, cursor, limit, ROWID_LIST_CAP)
+}
+
+/// [`list`] with another [`ROWID_LIST_CAP`], so that a test reaches both of
+/// SQLite's number-search plans with a few hundred rows.
+#[cfg(feature = "test-support")]
+pub fn list_with_rowid_cap(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    filter: &CallFilter,
+    cursor: Option<&ListCursor>,
+    limit: i64,
+    rowid_cap: i64,
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    list_capped(conn, org, scope, filter, cursor, limit, rowid_cap)
+}
+
+fn list_capped(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    filter: &CallFilter,
+    cursor: Option<&ListCursor>,
+    limit: i64,
+    rowid_cap: i64,
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    let number = number_plan(conn, filter, rowid_cap)?;
+    if matches!(&number, NumberPlan::Rowids(r) if r.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut query = filtered(rows(), org, scope, filter, &number);
     if let Some(c) = cursor {
         query = query.filter(
             call_records::started_at

@@ -165,6 +165,7 @@ error_codes! {
     InconsistentCall = "inconsistent_call", 422;
     ConflictsWithStored = "conflicts_with_stored", 422;
     DialNotFound = "dial_not_found", 422;
+    NumberSearchTooShort = "number_search_too_short", 422;
 
     // 429 Too Many Requests (with Retry-After)
     RateLimited = "rate_limited", 429;

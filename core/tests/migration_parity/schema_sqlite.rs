@@ -7,8 +7,15 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::{Schema, column_line, foreign_key_line, index_line, list, mapped_type};
 
+/// Ordinary tables: not SQLite's own, not diesel's, and not a full-text
+/// index (an FTS5 virtual table and its `<name>_*` shadow tables), which
+/// [`fulltext_indexes`] describes in one line instead.
 const OWN_TABLES: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
-                          AND m.name <> '__diesel_schema_migrations'";
+                          AND m.name <> '__diesel_schema_migrations' \
+                          AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' \
+                          AND NOT EXISTS (SELECT 1 FROM sqlite_master v \
+                                WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%' \
+                                  AND m.name LIKE v.name || '\\_%' ESCAPE '\\')";
 
 #[derive(QueryableByName)]
 struct Table {
@@ -178,7 +185,39 @@ pub fn schema(conn: &mut DbConn) -> Schema {
             &f.on_delete,
         ));
     }
+    fulltext_indexes(conn, &mut schema);
     schema
+}
+
+#[derive(QueryableByName)]
+struct FulltextColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// `fulltext index <name> (<columns>)` for each FTS5 table: PostgreSQL has
+/// no such table (it indexes the column itself), so the line only has to
+/// name what exists for KNOWN_DIFFERENCES to list it.
+fn fulltext_indexes(conn: &mut DbConn, schema: &mut Schema) {
+    let columns: Vec<FulltextColumn> = diesel::sql_query(
+        "SELECT m.name AS table_name, p.name \
+           FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+          WHERE m.type = 'table' AND m.sql LIKE 'CREATE VIRTUAL TABLE%' ORDER BY m.name, p.cid",
+    )
+    .load(conn)
+    .expect("sqlite full-text indexes");
+    let mut tables: Vec<&str> = columns.iter().map(|c| c.table_name.as_str()).collect();
+    tables.dedup();
+    for table in tables {
+        let names: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.table_name == table)
+            .map(|c| c.name.as_str())
+            .collect();
+        schema.insert(format!("fulltext index {table} ({})", names.join(", ")));
+    }
 }
 
 /// The `WHERE` of a partial index's CREATE INDEX statement.

@@ -168,6 +168,13 @@ test("presets, recording and duration filters narrow the log; a bad filter re-sh
   await assertAccessible(page);
   await screenshot(page, "call-log-bad-filter");
 
+  // Too few digits for a number search: the API's 422, as a form error.
+  const short = await page.goto(`${server.url}/calls?number=%2B4%209`);
+  assert.equal(short.status(), 422);
+  assert.match(await page.getByRole("alert").textContent(), /number must contain at least 3 digits/);
+  assert.equal(await page.getByLabel("Number contains").inputValue(), "+4 9", "the form keeps what was typed");
+  assertNoProblems(page);
+
   const custom = await page.goto(`${server.url}/calls?from_date=2026-13-01`);
   assert.equal(custom.status(), 400);
   assertNoProblems(page);

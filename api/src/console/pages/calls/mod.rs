@@ -11,11 +11,11 @@ pub mod view;
 pub mod window;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use chrono::Utc;
 use deskbind_core::wire::{
-    CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page,
+    CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, ErrorCode, MAX_PAGE_LIMIT, Page,
 };
 
 use self::choices::{Choice, Choices};
@@ -110,29 +110,45 @@ pub async fn list(
                 .await?;
             (choices, page, None)
         }
-        Err(ApiError::InvalidQuery { field, detail }) => {
+        Err(e) => {
+            let Some(refusal) = form_refusal(&e) else {
+                return Err(e.into());
+            };
             let choices = state.db.run(move |conn| Choices::load(conn, &auth)).await?;
-            let message = format!("The filter {field} {detail}. Change it and search again.");
             (
                 choices,
                 Page {
                     items: Vec::new(),
                     next_cursor: None,
                 },
-                Some(message),
+                Some(refusal),
             )
         }
-        Err(other) => return Err(other.into()),
     };
-    let status = if message.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = message.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
+    let message = message.map(|(_, m)| m);
     let page = render_page(&user, tz, query, choices, page, message, limit);
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))
+}
+
+/// A refused filter as a form error on the page, at the API's status: 400
+/// `invalid_query`, or 422 `number_search_too_short` for a number search
+/// with too few digits.
+fn form_refusal(e: &ApiError) -> Option<(StatusCode, String)> {
+    match e {
+        ApiError::InvalidQuery { field, detail }
+        | ApiError::Validation {
+            code: ErrorCode::NumberSearchTooShort,
+            field,
+            detail,
+        } => Some((
+            e.status_code(),
+            format!("The filter {field} {detail}. Change it and search again."),
+        )),
+        _ => None,
+    }
 }
 
 fn render_page(

@@ -8,6 +8,7 @@
 
 use diesel::prelude::*;
 
+use super::push_devices::PushDeviceRow;
 use super::{DbConn, RepoError};
 use crate::db::dialect;
 use crate::db::schema::{jobs, push_devices};
@@ -86,7 +87,23 @@ pub fn enqueue_push_to(
     }
     let payload = serde_json::to_string(message)
         .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
-    let rows: Vec<JobRow> = devices
+    let rows = push_rows(org_id, user_id, devices, topic, &payload, now);
+    insert_rows(conn, &rows)?;
+    Ok(rows.len())
+}
+
+/// The jobs (not yet stored) that send `payload` (a serialised
+/// [`PushMessage`]) once to each of `devices` (the user's).
+pub fn push_rows(
+    org_id: &str,
+    user_id: &str,
+    devices: &[String],
+    topic: &str,
+    payload: &str,
+    now: Micros,
+) -> Vec<JobRow> {
+    let request_id = crate::request_id::current();
+    devices
         .iter()
         .map(|device| JobRow {
             id: JobId::new().to_string(),
@@ -95,7 +112,7 @@ pub fn enqueue_push_to(
             user_id: Some(user_id.to_owned()),
             device_id: Some(device.clone()),
             topic: topic.to_owned(),
-            payload: payload.clone(),
+            payload: payload.to_owned(),
             run_at: now,
             attempts: 0,
             lease_owner: None,
@@ -106,11 +123,20 @@ pub fn enqueue_push_to(
             last_error: None,
             created_at: now,
             finished_at: None,
-            request_id: crate::request_id::current(),
+            request_id: request_id.clone(),
         })
-        .collect();
-    dialect::insert_batch(conn, diesel::insert_into(jobs::table).values(&rows))?;
-    Ok(rows.len())
+        .collect()
+}
+
+/// Rows per multi-row job INSERT (18 columns each).
+const INSERT_CHUNK: usize = 500;
+
+/// Stores jobs made by [`push_rows`], in multi-row INSERTs.
+pub fn insert_rows(conn: &mut DbConn, rows: &[JobRow]) -> Result<(), RepoError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        dialect::insert_batch(conn, diesel::insert_into(jobs::table).values(chunk))?;
+    }
+    Ok(())
 }
 
 /// A job as claimed.
@@ -120,6 +146,8 @@ pub struct Claimed {
     /// The previous holder died (or timed out) mid-send: this send may
     /// be a duplicate.
     pub taken_over: bool,
+    /// The job's device as the claim read it; `None` when it is gone.
+    pub device: Option<PushDeviceRow>,
 }
 
 /// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
@@ -157,10 +185,21 @@ pub fn claim_due(
         .order(jobs::run_at.asc())
         .select(JobRow::as_select())
         .load(conn)?;
+    // The devices in the same read transaction: the sender needs each
+    // one's token, and one read per claim beats one per send.
+    let mut device_ids: Vec<&str> = rows.iter().filter_map(|j| j.device_id.as_deref()).collect();
+    device_ids.sort_unstable();
+    device_ids.dedup();
+    let mut devices: std::collections::HashMap<String, PushDeviceRow> =
+        super::push_devices::get_many(conn, &device_ids)?
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect();
     Ok(rows
         .into_iter()
         .map(|job| Claimed {
             taken_over: taken_over.contains(job.id.as_str()),
+            device: job.device_id.as_ref().and_then(|id| devices.remove(id)),
             job,
         })
         .collect())
@@ -239,6 +278,40 @@ pub fn finish(
             finished_at: Some(now),
         },
     )
+}
+
+/// Records `outcome` (without an error) for the jobs `ids` that `owner`
+/// claimed on attempt `attempts` and that claim still holds, in one UPDATE
+/// per chunk (the sender batches its sends' answers); returns how many it
+/// recorded. A job whose claim ran out is left alone, as in [`finish`].
+pub fn finish_many(
+    conn: &mut DbConn,
+    owner: &str,
+    attempts: i64,
+    ids: &[&str],
+    outcome: Outcome,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let mut recorded = 0;
+    for chunk in ids.chunks(super::KEY_CHUNK) {
+        recorded += diesel::update(
+            jobs::table
+                .filter(jobs::id.eq_any(chunk))
+                .filter(jobs::lease_owner.eq(owner))
+                .filter(jobs::attempts.eq(attempts))
+                .filter(jobs::outcome.is_null()),
+        )
+        .set((
+            jobs::outcome.eq(outcome.as_str()),
+            jobs::last_error.eq(None::<String>),
+            jobs::in_flight.eq(0),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<i64>),
+            jobs::finished_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    Ok(recorded)
 }
 
 /// Puts the job back for another attempt at `run_at`, if this claim still

@@ -161,6 +161,47 @@ pub fn mark_sent(conn: &mut DbConn, device_id: &str, now: Micros) -> Result<(), 
     Ok(())
 }
 
+/// The devices among `ids` that still exist (a claim looks its jobs'
+/// devices up in one read).
+pub fn get_many(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<PushDeviceRow>, RepoError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::KEY_CHUNK) {
+        found.extend(
+            push_devices::table
+                .filter(push_devices::id.eq_any(chunk))
+                .select(PushDeviceRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Notes delivered pushes on several devices at once.
+pub fn mark_sent_many(conn: &mut DbConn, ids: &[&str], now: Micros) -> Result<(), RepoError> {
+    for chunk in ids.chunks(super::KEY_CHUNK) {
+        diesel::update(push_devices::table.filter(push_devices::id.eq_any(chunk)))
+            .set(push_devices::last_sent_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `(user, device)` for every device of `users`, in device id order per
+/// user (the scheduler reads a whole batch's devices at once).
+pub fn ids_of_users(conn: &mut DbConn, users: &[&str]) -> Result<Vec<(String, String)>, RepoError> {
+    let mut found = Vec::new();
+    for chunk in users.chunks(super::KEY_CHUNK) {
+        found.extend(
+            push_devices::table
+                .filter(push_devices::user_id.eq_any(chunk))
+                .order((push_devices::user_id.asc(), push_devices::id.asc()))
+                .select((push_devices::user_id, push_devices::id))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 /// The ids of the user's devices.
 pub fn ids_of(conn: &mut DbConn, user: &str) -> Result<Vec<String>, RepoError> {
     Ok(push_devices::table

@@ -267,7 +267,6 @@ fn run(
         DbKind::Sqlite => INGEST_TARGET_SQLITE,
         DbKind::Postgres => INGEST_TARGET_POSTGRES,
     };
-    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!();
     println!("== summary ({:?}) ==", args.db);
     print_run("1 writer", &single);

@@ -10,10 +10,10 @@ use std::time::Duration;
 use deskbind_core::db::Database;
 use deskbind_core::push::{PushSender, SendOutcome, backoff};
 use deskbind_core::repo::RepoError;
-use deskbind_core::repo::jobs::{Claimed, Outcome};
+use deskbind_core::repo::jobs::Outcome;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::digests::{self, DueReport};
-use deskbind_core::usecases::push_jobs::{self, Answer, Verdict};
+use deskbind_core::usecases::push_jobs::{self, Answer, ClaimedSend, Verdict};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -161,12 +161,12 @@ async fn record_answers(
 pub async fn send_one(
     db: &Database,
     sender: &PushSender,
-    claimed: &Claimed,
+    claimed: &ClaimedSend,
 ) -> Result<(), RepoError> {
     let answer = decide(sender, claimed).await;
     let lost = push_jobs::record(db, vec![answer], now_micros()).await?;
     if lost > 0 {
-        tracing::warn!(job = %claimed.job.id, "push job lease expired before its outcome was recorded; the claim in force decides");
+        tracing::warn!(job = %claimed.claimed.job.id, "push job lease expired before its outcome was recorded; the claim in force decides");
     }
     Ok(())
 }
@@ -177,14 +177,14 @@ pub async fn send_one(
     name = "push_send",
     skip_all,
     fields(
-        job = %claimed.job.id,
-        topic = %claimed.job.topic,
-        attempt = claimed.job.attempts,
-        request_id = claimed.job.request_id.as_deref().map(tracing::field::display),
+        job = %send.claimed.job.id,
+        topic = %send.claimed.job.topic,
+        attempt = send.claimed.job.attempts,
+        request_id = send.claimed.job.request_id.as_deref().map(tracing::field::display),
     )
 )]
-async fn decide(sender: &PushSender, claimed: &Claimed) -> Answer {
-    let job = &claimed.job;
+async fn decide(sender: &PushSender, send: &ClaimedSend) -> Answer {
+    let job = &send.claimed.job;
     let answer = |verdict| Answer {
         job: job.clone(),
         verdict,
@@ -195,11 +195,11 @@ async fn decide(sender: &PushSender, claimed: &Claimed) -> Answer {
             error: Some(error.to_owned()),
         })
     };
-    if claimed.taken_over {
+    if send.claimed.taken_over {
         metrics::counter!("deskbind_push_possible_duplicates_total").increment(1);
         tracing::warn!(job = %job.id, topic = %job.topic, "push job taken over from a worker that died mid-send; FCM may deliver it twice");
     }
-    let Some(device) = &claimed.device else {
+    let Some(device) = &send.device else {
         return finished(Outcome::Dropped, "device removed");
     };
     let mut message = match job.message() {

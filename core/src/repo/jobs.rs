@@ -8,7 +8,6 @@
 
 use diesel::prelude::*;
 
-use super::push_devices::PushDeviceRow;
 use super::{DbConn, RepoError};
 use crate::db::dialect;
 use crate::db::schema::{jobs, push_devices};
@@ -128,6 +127,9 @@ pub fn push_rows(
         .collect()
 }
 
+/// Keys per `IN (...)` list.
+const KEY_CHUNK: usize = 500;
+
 /// Rows per multi-row job INSERT (18 columns each).
 const INSERT_CHUNK: usize = 500;
 
@@ -146,8 +148,6 @@ pub struct Claimed {
     /// The previous holder died (or timed out) mid-send: this send may
     /// be a duplicate.
     pub taken_over: bool,
-    /// The job's device as the claim read it; `None` when it is gone.
-    pub device: Option<PushDeviceRow>,
 }
 
 /// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
@@ -185,21 +185,10 @@ pub fn claim_due(
         .order(jobs::run_at.asc())
         .select(JobRow::as_select())
         .load(conn)?;
-    // The devices in the same read transaction: the sender needs each
-    // one's token, and one read per claim beats one per send.
-    let mut device_ids: Vec<&str> = rows.iter().filter_map(|j| j.device_id.as_deref()).collect();
-    device_ids.sort_unstable();
-    device_ids.dedup();
-    let mut devices: std::collections::HashMap<String, PushDeviceRow> =
-        super::push_devices::get_many(conn, &device_ids)?
-            .into_iter()
-            .map(|d| (d.id.clone(), d))
-            .collect();
     Ok(rows
         .into_iter()
         .map(|job| Claimed {
             taken_over: taken_over.contains(job.id.as_str()),
-            device: job.device_id.as_ref().and_then(|id| devices.remove(id)),
             job,
         })
         .collect())
@@ -293,7 +282,7 @@ pub fn finish_many(
     now: Micros,
 ) -> Result<usize, RepoError> {
     let mut recorded = 0;
-    for chunk in ids.chunks(super::KEY_CHUNK) {
+    for chunk in ids.chunks(KEY_CHUNK) {
         recorded += diesel::update(
             jobs::table
                 .filter(jobs::id.eq_any(chunk))

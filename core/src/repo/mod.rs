@@ -28,10 +28,6 @@ pub mod users;
 pub use crate::db::DbConn;
 use crate::db::DbError;
 
-/// Keys per `IN (...)` list in the batched reads and writes: far below
-/// SQLite's and PostgreSQL's limits on bound parameters.
-pub const KEY_CHUNK: usize = 500;
-
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("not found")]

@@ -14,6 +14,8 @@ use crate::domain::push_schedule::{ScheduleRule, format_daily_at, parse_daily_at
 use crate::ids::{OrgId, UserId};
 use crate::time::{Micros, to_datetime};
 
+/// Keys per `IN (...)` list in the batched reads and writes.
+const KEY_CHUNK: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = push_schedules)]
 #[diesel(treat_none_as_default_value = false)]
@@ -367,7 +369,7 @@ pub fn advance_many(
     pushed_at: Option<Micros>,
     next_due_at: Option<Micros>,
 ) -> Result<(), RepoError> {
-    for chunk in users.chunks(super::KEY_CHUNK) {
+    for chunk in users.chunks(KEY_CHUNK) {
         let target = push_schedules::table.filter(push_schedules::user_id.eq_any(chunk));
         match pushed_at {
             Some(at) => diesel::update(target)

@@ -11,18 +11,48 @@ use crate::repo::jobs::{self, Claimed, JobRow, Outcome};
 use crate::repo::push_devices as repo_devices;
 use crate::time::Micros;
 
+/// A claimed job and its device as the claim read it (`None`: gone).
+#[derive(Debug, Clone)]
+pub struct ClaimedSend {
+    pub claimed: Claimed,
+    pub device: Option<repo_devices::PushDeviceRow>,
+}
+
 /// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
-/// first, in one transaction.
+/// first, in one transaction, with their devices: the sender needs each
+/// one's token, and one read per claim beats one per send.
 pub async fn claim(
     db: &Database,
     owner: String,
     now: Micros,
     lease_until: Micros,
     limit: i64,
-) -> Result<Vec<Claimed>, RepoError> {
+) -> Result<Vec<ClaimedSend>, RepoError> {
     db.run(move |conn| {
         write_tx(conn, |conn| {
-            jobs::claim_due(conn, &owner, now, lease_until, limit)
+            let claimed = jobs::claim_due(conn, &owner, now, lease_until, limit)?;
+            let mut ids: Vec<&str> = claimed
+                .iter()
+                .filter_map(|c| c.job.device_id.as_deref())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut devices: HashMap<String, repo_devices::PushDeviceRow> =
+                repo_devices::get_many(conn, &ids)?
+                    .into_iter()
+                    .map(|d| (d.id.clone(), d))
+                    .collect();
+            Ok(claimed
+                .into_iter()
+                .map(|claimed| ClaimedSend {
+                    device: claimed
+                        .job
+                        .device_id
+                        .as_ref()
+                        .and_then(|id| devices.remove(id)),
+                    claimed,
+                })
+                .collect())
         })
     })
     .await

@@ -37,7 +37,7 @@ pub async fn claim(
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            let mut devices: HashMap<String, repo_devices::PushDeviceRow> =
+            let devices: HashMap<String, repo_devices::PushDeviceRow> =
                 repo_devices::get_many(conn, &ids)?
                     .into_iter()
                     .map(|d| (d.id.clone(), d))
@@ -49,7 +49,7 @@ pub async fn claim(
                         .job
                         .device_id
                         .as_ref()
-                        .and_then(|id| devices.remove(id)),
+                        .and_then(|id| devices.get(id).cloned()),
                     claimed,
                 })
                 .collect())

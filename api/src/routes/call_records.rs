@@ -73,8 +73,9 @@ async fn ingest(
     // Checked records go to the database; the rest are answered as they are.
     let mut results: Vec<Option<IngestItemResult>> = Vec::with_capacity(records.len());
     let mut accepted = Vec::new();
-    for (index, upload) in records.iter().enumerate() {
-        match CallFacts::parse(upload, region, now) {
+    let parsed = CallFacts::parse_batch(&records, region, now);
+    for (index, (upload, parsed)) in records.iter().zip(parsed).enumerate() {
+        match parsed {
             Ok(facts) => {
                 accepted.push((index, facts));
                 results.push(None);

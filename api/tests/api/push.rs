@@ -500,7 +500,7 @@ async fn an_answer_from_a_claim_whose_lease_ran_out_is_not_recorded() {
     let first = push_jobs::claim(&app.db, "worker-a".into(), now, now + second, 10)
         .await
         .unwrap();
-    assert!(!first[0].taken_over);
+    assert!(!first[0].claimed.taken_over);
     // The lease ran out mid-send; the same worker (or another) claims again.
     let again = push_jobs::claim(
         &app.db,
@@ -511,15 +511,15 @@ async fn an_answer_from_a_claim_whose_lease_ran_out_is_not_recorded() {
     )
     .await
     .unwrap();
-    assert!(again[0].taken_over, "in flight when taken over");
-    let stale = first[0].job.clone();
+    assert!(again[0].claimed.taken_over, "in flight when taken over");
+    let stale = first[0].claimed.job.clone();
     let recorded = app
         .db
         .run(move |conn| jobs::finish(conn, &stale, Outcome::Sent, None, now))
         .await
         .unwrap();
     assert!(!recorded, "the first claim's answer is not recorded");
-    let current = again[0].job.clone();
+    let current = again[0].claimed.job.clone();
     let recorded = app
         .db
         .run(move |conn| jobs::finish(conn, &current, Outcome::Sent, None, now))

@@ -62,6 +62,9 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 /// Slices of the run the delivery timeline is printed in.
 const TIMELINE_SLICES: u32 = 10;
 
+/// The target: t0 to the last delivery of 100,000 digests.
+const FANOUT_TARGET_SECS: f64 = 15.0;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "push",
@@ -512,6 +515,15 @@ async fn run(
             mib(size_before.0)
         ),
     }
+    println!(
+        "target          {} digests due at once, all delivered <= {FANOUT_TARGET_SECS} s: {} ({total_secs:.2} s)",
+        args.users,
+        if total_secs <= FANOUT_TARGET_SECS && deliveries.len() == args.users {
+            "MET"
+        } else {
+            "MISSED"
+        }
+    );
     if !failures.is_empty() {
         println!("FAILED          {}", failures.join("; "));
     }

@@ -86,7 +86,23 @@ pub fn enqueue_push_to(
     }
     let payload = serde_json::to_string(message)
         .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
-    let rows: Vec<JobRow> = devices
+    let rows = push_rows(org_id, user_id, devices, topic, &payload, now);
+    insert_rows(conn, &rows)?;
+    Ok(rows.len())
+}
+
+/// The jobs (not yet stored) that send `payload` (a serialised
+/// [`PushMessage`]) once to each of `devices` (the user's).
+pub fn push_rows(
+    org_id: &str,
+    user_id: &str,
+    devices: &[String],
+    topic: &str,
+    payload: &str,
+    now: Micros,
+) -> Vec<JobRow> {
+    let request_id = crate::request_id::current();
+    devices
         .iter()
         .map(|device| JobRow {
             id: JobId::new().to_string(),
@@ -95,7 +111,7 @@ pub fn enqueue_push_to(
             user_id: Some(user_id.to_owned()),
             device_id: Some(device.clone()),
             topic: topic.to_owned(),
-            payload: payload.clone(),
+            payload: payload.to_owned(),
             run_at: now,
             attempts: 0,
             lease_owner: None,
@@ -106,11 +122,23 @@ pub fn enqueue_push_to(
             last_error: None,
             created_at: now,
             finished_at: None,
-            request_id: crate::request_id::current(),
+            request_id: request_id.clone(),
         })
-        .collect();
-    dialect::insert_batch(conn, diesel::insert_into(jobs::table).values(&rows))?;
-    Ok(rows.len())
+        .collect()
+}
+
+/// Keys per `IN (...)` list.
+const KEY_CHUNK: usize = 500;
+
+/// Rows per multi-row job INSERT (18 columns each).
+const INSERT_CHUNK: usize = 500;
+
+/// Stores jobs made by [`push_rows`], in multi-row INSERTs.
+pub fn insert_rows(conn: &mut DbConn, rows: &[JobRow]) -> Result<(), RepoError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        dialect::insert_batch(conn, diesel::insert_into(jobs::table).values(chunk))?;
+    }
+    Ok(())
 }
 
 /// A job as claimed.
@@ -239,6 +267,40 @@ pub fn finish(
             finished_at: Some(now),
         },
     )
+}
+
+/// Records `outcome` (without an error) for the jobs `ids` that `owner`
+/// claimed on attempt `attempts` and that claim still holds, in one UPDATE
+/// per chunk (the sender batches its sends' answers); returns how many it
+/// recorded. A job whose claim ran out is left alone, as in [`finish`].
+pub fn finish_many(
+    conn: &mut DbConn,
+    owner: &str,
+    attempts: i64,
+    ids: &[&str],
+    outcome: Outcome,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let mut recorded = 0;
+    for chunk in ids.chunks(KEY_CHUNK) {
+        recorded += diesel::update(
+            jobs::table
+                .filter(jobs::id.eq_any(chunk))
+                .filter(jobs::lease_owner.eq(owner))
+                .filter(jobs::attempts.eq(attempts))
+                .filter(jobs::outcome.is_null()),
+        )
+        .set((
+            jobs::outcome.eq(outcome.as_str()),
+            jobs::last_error.eq(None::<String>),
+            jobs::in_flight.eq(0),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<i64>),
+            jobs::finished_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    Ok(recorded)
 }
 
 /// Puts the job back for another attempt at `run_at`, if this claim still

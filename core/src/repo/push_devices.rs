@@ -11,6 +11,8 @@ use crate::ids::{OrgId, PushDeviceId, UserId};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{PushDevice, PushPlatform};
 
+/// Keys per `IN (...)` list in the batched reads and writes.
+const KEY_CHUNK: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = push_devices)]
 #[diesel(treat_none_as_default_value = false)]
@@ -159,6 +161,47 @@ pub fn mark_sent(conn: &mut DbConn, device_id: &str, now: Micros) -> Result<(), 
         .set(push_devices::last_sent_at.eq(now))
         .execute(conn)?;
     Ok(())
+}
+
+/// The devices among `ids` that still exist (a claim looks its jobs'
+/// devices up in one read).
+pub fn get_many(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<PushDeviceRow>, RepoError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(KEY_CHUNK) {
+        found.extend(
+            push_devices::table
+                .filter(push_devices::id.eq_any(chunk))
+                .select(PushDeviceRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Notes delivered pushes on several devices at once.
+pub fn mark_sent_many(conn: &mut DbConn, ids: &[&str], now: Micros) -> Result<(), RepoError> {
+    for chunk in ids.chunks(KEY_CHUNK) {
+        diesel::update(push_devices::table.filter(push_devices::id.eq_any(chunk)))
+            .set(push_devices::last_sent_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `(user, device)` for every device of `users`, in device id order per
+/// user (the scheduler reads a whole batch's devices at once).
+pub fn ids_of_users(conn: &mut DbConn, users: &[&str]) -> Result<Vec<(String, String)>, RepoError> {
+    let mut found = Vec::new();
+    for chunk in users.chunks(KEY_CHUNK) {
+        found.extend(
+            push_devices::table
+                .filter(push_devices::user_id.eq_any(chunk))
+                .order((push_devices::user_id.asc(), push_devices::id.asc()))
+                .select((push_devices::user_id, push_devices::id))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// The ids of the user's devices.

@@ -14,6 +14,8 @@ use crate::domain::push_schedule::{ScheduleRule, format_daily_at, parse_daily_at
 use crate::ids::{OrgId, UserId};
 use crate::time::{Micros, to_datetime};
 
+/// Keys per `IN (...)` list in the batched reads and writes.
+const KEY_CHUNK: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = push_schedules)]
 #[diesel(treat_none_as_default_value = false)]
@@ -355,6 +357,36 @@ pub fn advance(
             ))
             .execute(conn)?,
     };
+    Ok(())
+}
+
+/// [`advance`] for several users who get the same values (the scheduler
+/// groups a batch's schedules by them): one UPDATE instead of one each.
+pub fn advance_many(
+    conn: &mut DbConn,
+    users: &[&str],
+    pushed_seq: i64,
+    pushed_at: Option<Micros>,
+    next_due_at: Option<Micros>,
+) -> Result<(), RepoError> {
+    for chunk in users.chunks(KEY_CHUNK) {
+        let target = push_schedules::table.filter(push_schedules::user_id.eq_any(chunk));
+        match pushed_at {
+            Some(at) => diesel::update(target)
+                .set((
+                    push_schedules::pushed_seq.eq(pushed_seq),
+                    push_schedules::last_pushed_at.eq(at),
+                    push_schedules::next_due_at.eq(next_due_at),
+                ))
+                .execute(conn)?,
+            None => diesel::update(target)
+                .set((
+                    push_schedules::pushed_seq.eq(pushed_seq),
+                    push_schedules::next_due_at.eq(next_due_at),
+                ))
+                .execute(conn)?,
+        };
+    }
     Ok(())
 }
 

@@ -3,11 +3,14 @@
 //! transaction, so a digest is queued exactly once per occurrence and
 //! covers exactly the records after the previous one.
 
+use std::collections::HashMap;
+
 use super::push_schedules as schedules;
 use crate::db::Database;
 use crate::db::{DbConn, write_tx};
 use crate::domain::push_message::{Digest, digest_message};
 use crate::ids::{OrgId, UserId};
+use crate::repo::call_records::Scope;
 use crate::repo::push_schedules::{self, DueSchedule, ScheduleRow};
 use crate::repo::users::Visibility;
 use crate::repo::{RepoError, call_records, jobs, push_devices, sync_seq, users};
@@ -56,70 +59,137 @@ pub async fn enqueue_all_due(
 /// Processes up to `limit` schedules due at `now` in one transaction:
 /// queues each user's digest (skipped when it would be empty: a scheduled
 /// digest never says "nothing new") and sets when they are next due.
+///
+/// The batch is written in a handful of statements, not several per
+/// schedule: the devices of every user in one read, each distinct digest
+/// (organisation, scope, cursor) read once, every job in multi-row INSERTs
+/// and the schedules advanced in one UPDATE per distinct set of values.
 pub fn enqueue_due(conn: &mut DbConn, now: Micros, limit: i64) -> Result<DueReport, RepoError> {
     write_tx(conn, |conn| {
         let due = push_schedules::claim_due(conn, now, limit)?;
-        let mut report = DueReport {
-            schedules: due.len(),
-            ..DueReport::default()
-        };
-        let mut counters = std::collections::HashMap::new();
+        let mut batch = DueBatch::load(conn, &due)?;
         for schedule in &due {
-            let org = &schedule.row.org_id;
-            let through = match counters.get(org) {
-                Some(seq) => *seq,
-                None => {
-                    let seq = sync_seq::current(conn, org)?;
-                    counters.insert(org.clone(), seq);
-                    seq
-                }
-            };
-            let queued = digest_for(conn, schedule, through, now)?;
-            if queued > 0 {
-                report.digests += 1;
-                report.jobs += queued;
-            }
+            batch.plan(conn, schedule, now)?;
         }
-        Ok(report)
+        batch.write(conn)
     })
 }
 
-/// Builds and queues one user's digest covering changes up to `through`,
-/// advances their cursor and next due time; returns the jobs queued.
-fn digest_for(
-    conn: &mut DbConn,
-    schedule: &DueSchedule,
-    through: i64,
-    now: Micros,
-) -> Result<usize, RepoError> {
-    let row = &schedule.row;
-    let next = if schedule.disabled {
-        None
-    } else {
-        push_schedules::next_due(&row.rule()?, &schedule.time_zone, now, row.next_due_at)
-    };
-    if schedule.disabled {
-        push_schedules::advance(conn, &row.user_id, row.pushed_seq, None, next)?;
-        return Ok(0);
+/// What a scheduler batch will write, gathered before writing it.
+#[derive(Default)]
+struct DueBatch {
+    report: DueReport,
+    /// User → their device ids.
+    devices: HashMap<String, Vec<String>>,
+    /// Organisation → its change counter when the batch began.
+    counters: HashMap<String, i64>,
+    /// (organisation, scope, after, through) → (records, serialised
+    /// message): users who see the same changes get the same digest.
+    digests: HashMap<(String, Scope, i64, i64), (u32, String)>,
+    jobs: Vec<jobs::JobRow>,
+    /// (pushed_seq, pushed_at, next_due_at) → the users to advance so.
+    advances: HashMap<(i64, Option<Micros>, Option<Micros>), Vec<String>>,
+}
+
+impl DueBatch {
+    fn load(conn: &mut DbConn, due: &[DueSchedule]) -> Result<Self, RepoError> {
+        let users: Vec<&str> = due.iter().map(|s| s.row.user_id.as_str()).collect();
+        let mut devices: HashMap<String, Vec<String>> = HashMap::new();
+        for (user, device) in push_devices::ids_of_users(conn, &users)? {
+            devices.entry(user).or_default().push(device);
+        }
+        Ok(Self {
+            report: DueReport {
+                schedules: due.len(),
+                ..DueReport::default()
+            },
+            devices,
+            ..Self::default()
+        })
     }
-    let org: OrgId = crate::repo::stored_id(&row.org_id)?;
-    let user: UserId = crate::repo::stored_id(&row.user_id)?;
-    let role = Role::parse(&schedule.role)
-        .ok_or_else(|| RepoError::Corrupt(format!("role {:?}", schedule.role)))?;
-    let digest = digest_of(conn, org, user, role, row.pushed_seq, through)?;
-    if digest.records == 0 {
-        // Nothing in scope changed: the cursor may move, nobody is told.
-        push_schedules::advance(conn, &row.user_id, through.max(row.pushed_seq), None, next)?;
-        return Ok(0);
+
+    fn advance(
+        &mut self,
+        user: &str,
+        pushed_seq: i64,
+        pushed_at: Option<Micros>,
+        next: Option<Micros>,
+    ) {
+        self.advances
+            .entry((pushed_seq, pushed_at, next))
+            .or_default()
+            .push(user.to_owned());
     }
-    let queued = queue(conn, row, &digest, now)?;
-    if queued == 0 {
-        // No device to tell: keep the records for the next digest.
-        push_schedules::advance(conn, &row.user_id, row.pushed_seq, None, next)?;
-    } else {
-        push_schedules::advance(conn, &row.user_id, through, Some(now), next)?;
+
+    /// Decides one schedule's digest, its jobs and how it advances.
+    fn plan(
+        &mut self,
+        conn: &mut DbConn,
+        schedule: &DueSchedule,
+        now: Micros,
+    ) -> Result<(), RepoError> {
+        let row = &schedule.row;
+        if schedule.disabled {
+            self.advance(&row.user_id, row.pushed_seq, None, None);
+            return Ok(());
+        }
+        let next =
+            push_schedules::next_due(&row.rule()?, &schedule.time_zone, now, row.next_due_at);
+        let through = match self.counters.get(&row.org_id) {
+            Some(seq) => *seq,
+            None => {
+                let seq = sync_seq::current(conn, &row.org_id)?;
+                self.counters.insert(row.org_id.clone(), seq);
+                seq
+            }
+        };
+        let org: OrgId = crate::repo::stored_id(&row.org_id)?;
+        let user: UserId = crate::repo::stored_id(&row.user_id)?;
+        let role = Role::parse(&schedule.role)
+            .ok_or_else(|| RepoError::Corrupt(format!("role {:?}", schedule.role)))?;
+        let scope = users::visible_ids(conn, Visibility::of(role, user))?;
+        let key = (row.org_id.clone(), scope, row.pushed_seq, through);
+        let (records, payload) = match self.digests.get(&key) {
+            Some(known) => known.clone(),
+            None => {
+                let digest = call_records::digest(conn, org, &key.1, row.pushed_seq, through)?;
+                let payload = serde_json::to_string(&digest_message(&digest))
+                    .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
+                self.digests
+                    .insert(key.clone(), (digest.records, payload.clone()));
+                (digest.records, payload)
+            }
+        };
+        if records == 0 {
+            // Nothing in scope changed: the cursor may move, nobody is told.
+            self.advance(&row.user_id, through.max(row.pushed_seq), None, next);
+            return Ok(());
+        }
+        let devices = self
+            .devices
+            .get(&row.user_id)
+            .map_or(&[][..], Vec::as_slice);
+        if devices.is_empty() {
+            // No device to tell: keep the records for the next digest.
+            self.advance(&row.user_id, row.pushed_seq, None, next);
+            return Ok(());
+        }
+        let queued = jobs::push_rows(&row.org_id, &row.user_id, devices, DIGEST, &payload, now);
+        self.report.digests += 1;
+        self.report.jobs += queued.len();
+        self.jobs.extend(queued);
+        self.advance(&row.user_id, through, Some(now), next);
+        Ok(())
     }
-    Ok(queued)
+
+    fn write(self, conn: &mut DbConn) -> Result<DueReport, RepoError> {
+        jobs::insert_rows(conn, &self.jobs)?;
+        for ((pushed_seq, pushed_at, next), users) in &self.advances {
+            let users: Vec<&str> = users.iter().map(String::as_str).collect();
+            push_schedules::advance_many(conn, &users, *pushed_seq, *pushed_at, *next)?;
+        }
+        Ok(self.report)
+    }
 }
 
 /// The user's digest of changes `(after, through]` within what their role

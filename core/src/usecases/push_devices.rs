@@ -116,11 +116,19 @@ pub async fn bury(
     token: String,
     now: Micros,
 ) -> Result<(), RepoError> {
-    db.write(move |conn| {
-        remove(conn, &device_id)?;
-        push_devices::remember_dead(conn, &token, now)
-    })
-    .await
+    db.write(move |conn| bury_in(conn, &device_id, &token, now))
+        .await
+}
+
+/// [`bury`] inside the caller's write transaction.
+pub(crate) fn bury_in(
+    conn: &mut DbConn,
+    device_id: &str,
+    token: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    remove(conn, device_id)?;
+    push_devices::remember_dead(conn, token, now)
 }
 
 /// Notes a delivered push.

@@ -2,24 +2,57 @@
 //! lease, recording how a send ended (only while the claim still holds),
 //! and purging finished jobs. See `repo::jobs` for the lease rules.
 
-use crate::db::Database;
-use crate::db::write_tx;
+use std::collections::HashMap;
+
+use super::push_devices;
+use crate::db::{Database, DbConn, write_tx};
 use crate::repo::RepoError;
 use crate::repo::jobs::{self, Claimed, JobRow, Outcome};
+use crate::repo::push_devices as repo_devices;
 use crate::time::Micros;
 
+/// A claimed job and its device as the claim read it (`None`: gone).
+#[derive(Debug, Clone)]
+pub struct ClaimedSend {
+    pub claimed: Claimed,
+    pub device: Option<repo_devices::PushDeviceRow>,
+}
+
 /// Claims up to `limit` due jobs for `owner` until `lease_until`, earliest
-/// first, in one transaction.
+/// first, in one transaction, with their devices: the sender needs each
+/// one's token, and one read per claim beats one per send.
 pub async fn claim(
     db: &Database,
     owner: String,
     now: Micros,
     lease_until: Micros,
     limit: i64,
-) -> Result<Vec<Claimed>, RepoError> {
+) -> Result<Vec<ClaimedSend>, RepoError> {
     db.run(move |conn| {
         write_tx(conn, |conn| {
-            jobs::claim_due(conn, &owner, now, lease_until, limit)
+            let claimed = jobs::claim_due(conn, &owner, now, lease_until, limit)?;
+            let mut ids: Vec<&str> = claimed
+                .iter()
+                .filter_map(|c| c.job.device_id.as_deref())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let devices: HashMap<String, repo_devices::PushDeviceRow> =
+                repo_devices::get_many(conn, &ids)?
+                    .into_iter()
+                    .map(|d| (d.id.clone(), d))
+                    .collect();
+            Ok(claimed
+                .into_iter()
+                .map(|claimed| ClaimedSend {
+                    device: claimed
+                        .job
+                        .device_id
+                        .as_ref()
+                        .and_then(|id| devices.get(id).cloned()),
+                    claimed,
+                })
+                .collect())
         })
     })
     .await
@@ -36,6 +69,91 @@ pub async fn finish(
 ) -> Result<bool, RepoError> {
     db.run(move |conn| jobs::finish(conn, &job, outcome, error.as_deref(), now))
         .await
+}
+
+/// How one send ended, as the sender hands it to [`record`].
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// FCM took it: the job is `sent` and the device's last send noted.
+    Sent { device_id: String },
+    /// The job ends with `outcome` (nothing was or will be delivered).
+    Finished {
+        outcome: Outcome,
+        error: Option<String>,
+    },
+    /// FCM said the token is dead: the job is dropped and the device
+    /// removed, its token remembered.
+    Unregistered { device_id: String, token: String },
+    /// Another attempt at `run_at`.
+    Retry {
+        run_at: Micros,
+        error: String,
+        maybe_delivered: bool,
+    },
+}
+
+/// A claimed job and how its send ended.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub job: JobRow,
+    pub verdict: Verdict,
+}
+
+/// Records many sends' answers in one write transaction: the `sent` ones
+/// in one UPDATE per claim attempt and one for their devices, the rare rest
+/// one by one. Each is written only if its claim still holds the job (see
+/// `repo::jobs`); returns how many were not (their leases ran out, and the
+/// claim in force decides). Two writes per send became one per batch: on
+/// SQLite one turn of the write lock, on PostgreSQL one commit.
+pub async fn record(db: &Database, answers: Vec<Answer>, now: Micros) -> Result<usize, RepoError> {
+    if answers.is_empty() {
+        return Ok(0);
+    }
+    db.run(move |conn| write_tx(conn, |conn| record_in(conn, &answers, now)))
+        .await
+}
+
+fn record_in(conn: &mut DbConn, answers: &[Answer], now: Micros) -> Result<usize, RepoError> {
+    let mut lost = 0;
+    // (owner, attempt) → the sent jobs of that claim.
+    let mut sent: HashMap<(&str, i64), Vec<&str>> = HashMap::new();
+    let mut delivered_to: Vec<&str> = Vec::new();
+    for answer in answers {
+        let job = &answer.job;
+        let kept = match &answer.verdict {
+            Verdict::Sent { device_id } => {
+                let owner = job.lease_owner.as_deref().unwrap_or_default();
+                sent.entry((owner, job.attempts))
+                    .or_default()
+                    .push(job.id.as_str());
+                delivered_to.push(device_id);
+                continue;
+            }
+            Verdict::Finished { outcome, error } => {
+                jobs::finish(conn, job, *outcome, error.as_deref(), now)?
+            }
+            Verdict::Unregistered { device_id, token } => {
+                let kept =
+                    jobs::finish(conn, job, Outcome::Dropped, Some("token unregistered"), now)?;
+                push_devices::bury_in(conn, device_id, token, now)?;
+                kept
+            }
+            Verdict::Retry {
+                run_at,
+                error,
+                maybe_delivered,
+            } => jobs::retry_at(conn, job, *run_at, error, *maybe_delivered)?,
+        };
+        lost += usize::from(!kept);
+    }
+    for ((owner, attempts), ids) in &sent {
+        let recorded = jobs::finish_many(conn, owner, *attempts, ids, Outcome::Sent, now)?;
+        lost += ids.len().saturating_sub(recorded);
+    }
+    delivered_to.sort_unstable();
+    delivered_to.dedup();
+    repo_devices::mark_sent_many(conn, &delivered_to, now)?;
+    Ok(lost)
 }
 
 /// Puts the job back for another attempt at `run_at`, if this claim still

@@ -48,7 +48,9 @@ pub async fn enqueue_all_due(
 ) -> Result<DueReport, RepoError> {
     let mut total = DueReport::default();
     loop {
-        let report = db.run(move |conn| enqueue_due(conn, now, batch)).await?;
+        let report = db
+            .write(move |conn| enqueue_due_locked(conn, now, batch))
+            .await?;
         total += report;
         if (report.schedules as i64) < batch {
             return Ok(total);
@@ -65,14 +67,17 @@ pub async fn enqueue_all_due(
 /// (organisation, scope, cursor) read once, every job in multi-row INSERTs
 /// and the schedules advanced in one UPDATE per distinct set of values.
 pub fn enqueue_due(conn: &mut DbConn, now: Micros, limit: i64) -> Result<DueReport, RepoError> {
-    write_tx(conn, |conn| {
-        let due = push_schedules::claim_due(conn, now, limit)?;
-        let mut batch = DueBatch::load(conn, &due)?;
-        for schedule in &due {
-            batch.plan(conn, schedule, now)?;
-        }
-        batch.write(conn)
-    })
+    write_tx(conn, |conn| enqueue_due_locked(conn, now, limit))
+}
+
+/// [`enqueue_due`] inside the caller's write transaction.
+fn enqueue_due_locked(conn: &mut DbConn, now: Micros, limit: i64) -> Result<DueReport, RepoError> {
+    let due = push_schedules::claim_due(conn, now, limit)?;
+    let mut batch = DueBatch::load(conn, &due)?;
+    for schedule in &due {
+        batch.plan(conn, schedule, now)?;
+    }
+    batch.write(conn)
 }
 
 /// What a scheduler batch will write, gathered before writing it.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::push_devices;
-use crate::db::{Database, DbConn, write_tx};
+use crate::db::{Database, DbConn};
 use crate::repo::RepoError;
 use crate::repo::jobs::{self, Claimed, JobRow, Outcome};
 use crate::repo::push_devices as repo_devices;
@@ -28,32 +28,30 @@ pub async fn claim(
     lease_until: Micros,
     limit: i64,
 ) -> Result<Vec<ClaimedSend>, RepoError> {
-    db.run(move |conn| {
-        write_tx(conn, |conn| {
-            let claimed = jobs::claim_due(conn, &owner, now, lease_until, limit)?;
-            let mut ids: Vec<&str> = claimed
-                .iter()
-                .filter_map(|c| c.job.device_id.as_deref())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let devices: HashMap<String, repo_devices::PushDeviceRow> =
-                repo_devices::get_many(conn, &ids)?
-                    .into_iter()
-                    .map(|d| (d.id.clone(), d))
-                    .collect();
-            Ok(claimed
+    db.write(move |conn| {
+        let claimed = jobs::claim_due(conn, &owner, now, lease_until, limit)?;
+        let mut ids: Vec<&str> = claimed
+            .iter()
+            .filter_map(|c| c.job.device_id.as_deref())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let devices: HashMap<String, repo_devices::PushDeviceRow> =
+            repo_devices::get_many(conn, &ids)?
                 .into_iter()
-                .map(|claimed| ClaimedSend {
-                    device: claimed
-                        .job
-                        .device_id
-                        .as_ref()
-                        .and_then(|id| devices.get(id).cloned()),
-                    claimed,
-                })
-                .collect())
-        })
+                .map(|d| (d.id.clone(), d))
+                .collect();
+        Ok(claimed
+            .into_iter()
+            .map(|claimed| ClaimedSend {
+                device: claimed
+                    .job
+                    .device_id
+                    .as_ref()
+                    .and_then(|id| devices.get(id).cloned()),
+                claimed,
+            })
+            .collect())
     })
     .await
 }
@@ -109,8 +107,7 @@ pub async fn record(db: &Database, answers: Vec<Answer>, now: Micros) -> Result<
     if answers.is_empty() {
         return Ok(0);
     }
-    db.run(move |conn| write_tx(conn, |conn| record_in(conn, &answers, now)))
-        .await
+    db.write(move |conn| record_in(conn, &answers, now)).await
 }
 
 fn record_in(conn: &mut DbConn, answers: &[Answer], now: Micros) -> Result<usize, RepoError> {

@@ -58,7 +58,11 @@ pub async fn store(
     items: Vec<CallFacts>,
     now: Micros,
 ) -> Result<Vec<ItemOutcome>, RepoError> {
-    db.run(move |conn| ingest(conn, &who, &items, now)).await
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.write(move |conn| ingest_locked(conn, &who, &items, now))
+        .await
 }
 
 /// [`store`] on a connection.
@@ -71,20 +75,28 @@ pub fn ingest(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    write_tx(conn, |conn| {
-        let org_id = who.org.to_string();
-        let phone_id = who.phone.to_string();
-        custom_plans(conn)?;
-        sync_seq::lock(conn, &org_id)?;
-        let context = Context::load(conn, &org_id, &phone_id, items)?;
-        let mut work = Work::default();
-        let outcomes = items
-            .iter()
-            .map(|facts| work.apply(&context, who, facts, now))
-            .collect::<Result<Vec<_>, RepoError>>()?;
-        work.write(conn, &org_id)?;
-        Ok(outcomes)
-    })
+    write_tx(conn, |conn| ingest_locked(conn, who, items, now))
+}
+
+/// [`ingest`] inside the caller's write transaction.
+fn ingest_locked(
+    conn: &mut DbConn,
+    who: &Uploader,
+    items: &[CallFacts],
+    now: Micros,
+) -> Result<Vec<ItemOutcome>, RepoError> {
+    let org_id = who.org.to_string();
+    let phone_id = who.phone.to_string();
+    custom_plans(conn)?;
+    sync_seq::lock(conn, &org_id)?;
+    let context = Context::load(conn, &org_id, &phone_id, items)?;
+    let mut work = Work::default();
+    let outcomes = items
+        .iter()
+        .map(|facts| work.apply(&context, who, facts, now))
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    work.write(conn, &org_id)?;
+    Ok(outcomes)
 }
 
 /// On PostgreSQL, plans this transaction's statements for their values.

@@ -332,36 +332,10 @@ pub fn claim_due(
         .collect()
 }
 
-/// Records a processed occurrence: the cursor the digest covered (or the
-/// old one), when it went out (if it did) and the next due time.
-pub fn advance(
-    conn: &mut DbConn,
-    user: &str,
-    pushed_seq: i64,
-    pushed_at: Option<Micros>,
-    next_due_at: Option<Micros>,
-) -> Result<(), RepoError> {
-    let target = push_schedules::table.find(user);
-    match pushed_at {
-        Some(at) => diesel::update(target)
-            .set((
-                push_schedules::pushed_seq.eq(pushed_seq),
-                push_schedules::last_pushed_at.eq(at),
-                push_schedules::next_due_at.eq(next_due_at),
-            ))
-            .execute(conn)?,
-        None => diesel::update(target)
-            .set((
-                push_schedules::pushed_seq.eq(pushed_seq),
-                push_schedules::next_due_at.eq(next_due_at),
-            ))
-            .execute(conn)?,
-    };
-    Ok(())
-}
-
-/// [`advance`] for several users who get the same values (the scheduler
-/// groups a batch's schedules by them): one UPDATE instead of one each.
+/// Records a processed occurrence for `users`, who get the same values (the
+/// scheduler groups a batch's schedules by them; one UPDATE, not one each):
+/// the cursor the digest covered (or the old one), when it went out (if it
+/// did) and the next due time.
 pub fn advance_many(
     conn: &mut DbConn,
     users: &[&str],

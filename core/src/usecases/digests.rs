@@ -261,7 +261,8 @@ fn request_now_in(
         if queued == 0 {
             return Err(RepoError::NotFound);
         }
-        push_schedules::advance(conn, &row.user_id, through, Some(now), row.next_due_at)?;
+        let user = [row.user_id.as_str()];
+        push_schedules::advance_many(conn, &user, through, Some(now), row.next_due_at)?;
         Ok((queued, digest.records))
     })
 }

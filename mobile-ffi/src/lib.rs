@@ -7,6 +7,7 @@
 //! (`deskbind`) from the built library (docs/sdk.md).
 
 mod app;
+mod audit;
 mod error;
 mod lists;
 mod nfc;

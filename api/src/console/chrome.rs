@@ -15,6 +15,7 @@ pub enum Section {
     Calls,
     Stats,
     Live,
+    Audit,
     Admin,
 }
 
@@ -107,6 +108,7 @@ impl Chrome {
         ];
         if matches!(self.role, Role::Admin | Role::Manager) {
             items.push((Section::Live, "/live", "Live board"));
+            items.push((Section::Audit, "/audit", "Audit log"));
         }
         if self.role == Role::Admin {
             items.push((Section::Admin, "/admin", "Administration"));

@@ -27,7 +27,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, calls, live, phones, sign_in, stats};
+use pages::{admin, audit, calls, live, phones, sign_in, stats};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -43,6 +43,7 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/calls/{id}", calls::detail::show),
         at(M::GET, "/calls/{id}/recording", calls::detail::recording),
         at(M::GET, "/stats", stats::page),
+        at(M::GET, "/audit", audit::page),
         at(M::GET, "/assets/{path:.*}", assets::serve),
         at(M::GET, "/admin", admin::index),
         at(M::GET, "/admin/users", admin::users::list),

@@ -6,8 +6,8 @@ use deskbind_core::domain::dial_lifecycle::from_call_state;
 use deskbind_core::ids::{DialId, OrgId, PhoneId};
 use deskbind_core::repo::RepoError;
 use deskbind_core::repo::dials::{DialRow, Scope};
-use deskbind_core::usecases::dial_reports;
 use deskbind_core::usecases::dials::{self as dialing, Moved};
+use deskbind_core::usecases::{audit, dial_reports};
 use deskbind_core::wire::{
     CallState, DialFailure, DialState, FrameRefusal, HangupReason, PhoneFrame, ServerFrame,
 };
@@ -127,7 +127,8 @@ async fn advance(
     failure: Option<DialFailure>,
 ) -> Result<Moved, FrameRefusal> {
     let scope = Scope::Phone(from.phone);
-    match dialing::advance(&state.services(), scope, id, to, failure).await {
+    let by = audit::by_phone(from.phone);
+    match dialing::advance(&state.services(), scope, id, to, failure, by).await {
         Ok(moved) => Ok(moved),
         Err(RepoError::NotFound) => Err(refusal(
             "unknown_command",

@@ -150,7 +150,14 @@ pub async fn cancel(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Dial>> {
     let id: DialId = path_id(&id)?;
-    let moved = dialing::cancel(&state.services(), auth.org_id, visibility(&auth), id).await?;
+    let moved = dialing::cancel(
+        &state.services(),
+        auth.org_id,
+        visibility(&auth),
+        id,
+        auth.user_id,
+    )
+    .await?;
     let row = match moved {
         Moved::Changed(row) => {
             tracing::info!(dial = %row.id, "dial cancelled");

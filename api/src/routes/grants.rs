@@ -61,7 +61,8 @@ pub async fn put(
     auth.require_admin()?;
     let id: PhoneId = path_id(&id)?;
     check_counts(&body)?;
-    let grants = grant_changes::replace(&state.services(), auth.org_id, id, body).await?;
+    let grants =
+        grant_changes::replace(&state.services(), auth.org_id, id, body, auth.user_id).await?;
     tracing::info!(phone = %id, by = %auth.user_id, ?grants, "phone grants replaced");
     Ok(web::Json(grants))
 }

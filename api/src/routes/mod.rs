@@ -3,6 +3,7 @@
 //! the contract cannot drift from the code. Paths that exist answer 405 for
 //! other methods; unknown paths answer 404, both as problem+json.
 
+pub(crate) mod audit_events;
 pub(crate) mod auth;
 pub(crate) mod binding_events;
 pub(crate) mod binding_policy;
@@ -109,6 +110,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/bindings/{id}", bindings::get),
         at(M::DELETE, "/v1/bindings/{id}", bindings::delete),
         at(M::GET, "/v1/binding-events", binding_events::list),
+        at(M::GET, "/v1/audit-events", audit_events::list),
         at(M::GET, "/v1/dial-policy", dial_policy::get),
         at(M::PUT, "/v1/dial-policy", dial_policy::put),
         at(M::GET, "/v1/dials", dials::list),

@@ -218,9 +218,14 @@ pub(crate) async fn replace_default(
 ) -> ApiResult<ScheduleRule> {
     auth.require_admin()?;
     let rule = ScheduleRule::parse(body)?;
-    let moved =
-        usecases::push_schedules::set_org_default(&state.db, auth.org_id, rule, now_micros())
-            .await?;
+    let moved = usecases::push_schedules::set_org_default(
+        &state.db,
+        auth.org_id,
+        rule,
+        auth.user_id,
+        now_micros(),
+    )
+    .await?;
     tracing::info!(org = %auth.org_id, users = moved, "default push schedule changed");
     Ok(rule)
 }

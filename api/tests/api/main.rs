@@ -6,6 +6,7 @@
 mod admin_races;
 mod app_recordings;
 mod array_bodies;
+mod audit_log;
 mod auth;
 mod binding_audit;
 mod binding_races;

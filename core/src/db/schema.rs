@@ -367,6 +367,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        org_id -> Text,
+        action -> Text,
+        subject_type -> Text,
+        subject_id -> Text,
+        user_id -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        details -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -415,4 +430,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_default_schedules,
     push_schedules,
     jobs,
+    audit_events,
 );

@@ -24,6 +24,16 @@ pub enum By {
 }
 
 impl By {
+    /// The actor as the API shows it.
+    pub fn actor(self) -> Actor {
+        let (kind, id) = match self {
+            Self::User(id) => (ActorKind::User, Some(id.to_string())),
+            Self::Phone(id) => (ActorKind::Phone, Some(id.to_string())),
+            Self::System => (ActorKind::System, None),
+        };
+        Actor { kind, id }
+    }
+
     fn parts(self) -> (&'static str, Option<String>) {
         match self {
             Self::User(id) => (ActorKind::User.as_str(), Some(id.to_string())),

@@ -3,6 +3,7 @@
 //! the caller's organisation, so another organisation's ids are not found.
 
 pub mod app_events;
+pub mod audit_events;
 pub mod binding_events;
 pub mod binding_policy;
 pub mod binding_tokens;

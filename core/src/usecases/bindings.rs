@@ -11,7 +11,7 @@
 
 use chrono_tz::Tz;
 
-use super::{AfterCommit, Services, app_events};
+use super::{AfterCommit, Services, app_events, audit};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::binding_rules::{self, Asker, CurrentHolder, Proceed};
 use crate::ids::{BindingId, OrgId, PhoneId, UserId};
@@ -21,7 +21,7 @@ use crate::repo::bindings::{self, BindingRow};
 use crate::repo::users::{self, UserRow, Visibility};
 use crate::repo::{RepoError, binding_policy, grants, orgs, phones, stored_id};
 use crate::time::{Micros, now_micros};
-use crate::wire::{BindingEndReason, BindingVia, Role};
+use crate::wire::{AuditAction, BindingEndReason, BindingVia, Role};
 
 pub use crate::domain::binding_rules::Denial;
 
@@ -444,6 +444,7 @@ fn log_change(
     after: &mut AfterCommit,
 ) -> Result<(), RepoError> {
     binding_events::insert(conn, event)?;
+    audit_entry(event).record(conn, event.at)?;
     let app_event = binding_events::app_event(event)?;
     app_events::record(conn, event.org_id, event.user_id, &app_event, event.at)?;
     // AfterCommit queues each once (a takeover ends and starts on one phone).
@@ -452,4 +453,24 @@ fn log_change(
     // The console's live board shows who holds which phone.
     after.wake_org(stored_id(event.org_id)?);
     Ok(())
+}
+
+/// The binding change as the organisation's audit log keeps it.
+fn audit_entry(event: &NewEvent<'_>) -> audit::Entry {
+    let (action, via, reason) = match event.change {
+        Change::Bound(via) => (AuditAction::BindingBound, Some(via.as_str()), None),
+        Change::Ended(reason) => (AuditAction::BindingEnded, None, Some(reason.as_str())),
+    };
+    audit::Entry::new(
+        event.org_id,
+        action,
+        "binding",
+        event.binding_id,
+        event.by.actor(),
+    )
+    .concerning(event.user_id)
+    .detail("phone_id", event.phone_id)
+    .detail("via", via)
+    .detail("reason", reason)
+    .detail("previous_user_id", event.previous_user_id)
 }

@@ -5,7 +5,7 @@
 //! at-most-once, or sent to a connection that died before the phone
 //! acked). The phone dedupes by command id.
 
-use super::{AfterCommit, Services, dials, phone_frames};
+use super::{AfterCommit, Services, audit, dials, phone_frames};
 use crate::ids::PhoneId;
 use crate::repo::RepoError;
 use crate::repo::dials as dial_rows;
@@ -35,7 +35,15 @@ pub async fn expire_due(
         let to = DialState::Expired;
         let moved = services
             .db
-            .write(move |conn| dials::apply_state(conn, &row, to, None, now))
+            .write(move |conn| {
+                let change = dials::Change {
+                    to,
+                    failure: None,
+                    by: &audit::by_system(),
+                    now,
+                };
+                dials::apply_state(conn, &row, &change)
+            })
             .await?;
         expired.extend(moved);
     }

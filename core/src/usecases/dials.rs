@@ -14,8 +14,7 @@
 //! (taken by the event); a dial row is never held while waiting for a
 //! binding or the organisation.
 
-use super::app_events;
-use super::{AfterCommit, Services, phone_frames};
+use super::{AfterCommit, Services, app_events, audit, phone_frames};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::dial_lifecycle::{self, Step};
 use crate::domain::dial_policy::{PhoneChoiceRefusal, Refusal, choose_held};
@@ -25,7 +24,9 @@ use crate::repo::dials::{self, DialRow, Scope};
 use crate::repo::users::Visibility;
 use crate::repo::{RepoError, bindings, dial_policy, phones, stored_id, users};
 use crate::time::{Micros, now_micros};
-use crate::wire::{AppEvent, DialFailure, DialState, HangupReason, ServerFrame};
+use crate::wire::{
+    Actor, AppEvent, AuditAction, DialFailure, DialState, HangupReason, ServerFrame,
+};
 
 /// A client's Idempotency-Key and a hash of the request it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +212,17 @@ fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
         updated_at: now,
     };
     dials::insert(conn, &row)?;
+    audit::Entry::new(
+        &row.org_id,
+        AuditAction::DialCreated,
+        "dial",
+        &row.id,
+        audit::by_user(req.user),
+    )
+    .concerning(&row.user_id)
+    .detail("phone_id", row.phone_id.as_str())
+    .detail("number", row.number.as_str())
+    .record(conn, now)?;
     announce(conn, &row)?;
     Ok(Created::New(row))
 }
@@ -276,10 +288,19 @@ pub async fn advance(
     id: DialId,
     to: DialState,
     failure: Option<DialFailure>,
+    by: Actor,
 ) -> Result<Moved, RepoError> {
     let moved = services
         .db
-        .write(move |conn| advance_with(conn, scope, id, to, failure, now_micros(), apply_state))
+        .write(move |conn| {
+            let change = Change {
+                to,
+                failure,
+                by: &by,
+                now: now_micros(),
+            };
+            advance_with(conn, scope, id, &change, apply_state)
+        })
         .await?;
     if let Moved::Changed(row) = &moved {
         changed(row)?.run(services).await;
@@ -287,29 +308,27 @@ pub async fn advance(
     Ok(moved)
 }
 
-/// Cancels a command the caller may see (`visibility`); the phone is told
-/// to hang up.
+/// Cancels a command the caller (`by`, who sees `visibility`) may see; the
+/// phone is told to hang up.
 pub async fn cancel(
     services: &Services,
     org: OrgId,
     visibility: Visibility,
     id: DialId,
+    by: UserId,
 ) -> Result<Moved, RepoError> {
     let moved = services
         .db
         .write(move |conn| {
             let visible = users::visible_ids(conn, visibility)?;
             dials::get(conn, org, id, visible.as_deref())?;
-            let to = DialState::Cancelled;
-            advance_with(
-                conn,
-                Scope::Org(org),
-                id,
-                to,
-                None,
-                now_micros(),
-                apply_state,
-            )
+            let change = Change {
+                to: DialState::Cancelled,
+                failure: None,
+                by: &audit::by_user(by),
+                now: now_micros(),
+            };
+            advance_with(conn, Scope::Org(org), id, &change, apply_state)
         })
         .await?;
     if let Moved::Changed(row) = &moved {
@@ -323,30 +342,30 @@ pub fn advance_in(
     conn: &mut DbConn,
     scope: Scope,
     id: DialId,
-    to: DialState,
-    failure: Option<DialFailure>,
-    now: Micros,
+    change: &Change<'_>,
 ) -> Result<Moved, RepoError> {
-    advance_with(conn, scope, id, to, failure, now, set_state)
+    advance_with(conn, scope, id, change, set_state)
+}
+
+/// A state a command is asked to move to, by whom and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub to: DialState,
+    pub failure: Option<DialFailure>,
+    /// Named in the audit log.
+    pub by: &'a Actor,
+    pub now: Micros,
 }
 
 /// How a state change is written: in its own transaction ([`set_state`]),
 /// or inside one the caller holds ([`apply_state`]).
-type StateWrite = fn(
-    &mut DbConn,
-    &DialRow,
-    DialState,
-    Option<DialFailure>,
-    Micros,
-) -> Result<Option<DialRow>, RepoError>;
+type StateWrite = fn(&mut DbConn, &DialRow, &Change<'_>) -> Result<Option<DialRow>, RepoError>;
 
 fn advance_with(
     conn: &mut DbConn,
     scope: Scope,
     id: DialId,
-    to: DialState,
-    failure: Option<DialFailure>,
-    now: Micros,
+    change: &Change<'_>,
     write: StateWrite,
 ) -> Result<Moved, RepoError> {
     // Compare-and-set on the state: a concurrent change makes the update
@@ -354,41 +373,47 @@ fn advance_with(
     loop {
         let row = dials::find(conn, scope, id)?.ok_or(RepoError::NotFound)?;
         let from = row.state()?;
-        let to = dial_lifecycle::target(from, to, row.expires_at <= now);
+        let to = dial_lifecycle::target(from, change.to, row.expires_at <= change.now);
         match dial_lifecycle::step(from, to) {
             Step::Repeat => return Ok(Moved::Unchanged(row)),
             Step::Refuse => return Ok(Moved::Refused(row)),
             Step::Apply => {}
         }
-        if let Some(moved) = write(conn, &row, to, failure, now)? {
+        if let Some(moved) = write(conn, &row, &Change { to, ..*change })? {
             return Ok(Moved::Changed(moved));
         }
     }
 }
 
-/// The state change and the user's event, in one transaction; `None` when
-/// the row's state changed since it was read.
+/// The state change, its audit entry and the user's event, in one
+/// transaction; `None` when the row's state changed since it was read.
 pub(super) fn set_state(
     conn: &mut DbConn,
     row: &DialRow,
-    to: DialState,
-    failure: Option<DialFailure>,
-    now: Micros,
+    change: &Change<'_>,
 ) -> Result<Option<DialRow>, RepoError> {
-    write_tx(conn, |conn| apply_state(conn, row, to, failure, now))
+    write_tx(conn, |conn| apply_state(conn, row, change))
 }
 
 /// [`set_state`] inside a transaction the caller holds.
 pub(super) fn apply_state(
     conn: &mut DbConn,
     row: &DialRow,
-    to: DialState,
-    failure: Option<DialFailure>,
-    now: Micros,
+    change: &Change<'_>,
 ) -> Result<Option<DialRow>, RepoError> {
-    let Some(moved) = dials::set_state(conn, row, to, failure, now)? else {
+    let Some(moved) = dials::set_state(conn, row, change.to, change.failure, change.now)? else {
         return Ok(None);
     };
+    let action = match change.to {
+        DialState::Cancelled => AuditAction::DialCancelled,
+        _ => AuditAction::DialStateChanged,
+    };
+    audit::Entry::new(&moved.org_id, action, "dial", &moved.id, change.by.clone())
+        .concerning(&moved.user_id)
+        .detail("from", row.state.as_str())
+        .detail("to", moved.state.as_str())
+        .detail("failure", moved.failure.as_deref())
+        .record(conn, change.now)?;
     announce(conn, &moved)?;
     Ok(Some(moved))
 }

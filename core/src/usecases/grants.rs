@@ -5,11 +5,12 @@
 
 use std::collections::HashSet;
 
-use super::Services;
+use super::{Services, audit};
 use crate::db::DbError;
 use crate::ids::{OrgId, PhoneId, TeamId, UserId};
 use crate::repo::{RepoError, grants, phones, teams, users};
-use crate::wire::PhoneGrants;
+use crate::time::now_micros;
+use crate::wire::{AuditAction, PhoneGrants};
 
 /// A listed grantee that is not in the organisation: (field, index).
 #[derive(Debug)]
@@ -36,12 +37,14 @@ impl From<diesel::result::Error> for GrantError {
     }
 }
 
-/// Replaces the phone's grants (duplicates collapse); returns them as stored.
+/// Replaces the phone's grants (duplicates collapse) on behalf of `by`;
+/// returns them as stored.
 pub async fn replace(
     services: &Services,
     org: OrgId,
     phone: PhoneId,
     wanted: PhoneGrants,
+    by: UserId,
 ) -> Result<PhoneGrants, GrantError> {
     services
         .db
@@ -55,7 +58,23 @@ pub async fn replace(
             unknown_grantee(&wanted, &known_users, &known_teams)?;
             grants::delete_for_phone(conn, phone)?;
             grants::insert(conn, org, phone, &wanted)?;
-            Ok(grants::get(conn, phone)?)
+            let stored = grants::get(conn, phone)?;
+            let ids = |list: Vec<String>| serde_json::Value::from(list);
+            let user_ids = stored.user_ids.iter().map(ToString::to_string).collect();
+            let team_ids = stored.team_ids.iter().map(ToString::to_string).collect();
+            let phone_id = phone.to_string();
+            audit::Entry::new(
+                &org.to_string(),
+                AuditAction::GrantsReplaced,
+                "phone",
+                &phone_id,
+                audit::by_user(by),
+            )
+            .detail("everyone", stored.everyone)
+            .detail("user_ids", ids(user_ids))
+            .detail("team_ids", ids(team_ids))
+            .record(conn, now_micros())?;
+            Ok(stored)
         })
         .await
 }

@@ -24,6 +24,7 @@
 
 mod after_commit;
 pub mod app_events;
+pub mod audit;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;

@@ -11,6 +11,9 @@ use crate::repo::push_schedules::{self, ScheduleRow};
 use crate::repo::users::{self, Visibility};
 use crate::repo::{RepoError, sync_seq};
 use crate::time::Micros;
+use crate::wire::AuditAction;
+
+use super::audit;
 
 /// Gives the user a row following the organisation's default, if they have
 /// none. Their cursor starts at the present: the first digest covers what
@@ -60,17 +63,22 @@ pub async fn set_user_rule(
     .await
 }
 
-/// Sets the organisation's default and moves every user who follows it
-/// onto it; returns how many users that was.
+/// Sets the organisation's default (on behalf of `by`) and moves every
+/// user who follows it onto it; returns how many users that was.
 pub async fn set_org_default(
     db: &Database,
     org: OrgId,
     rule: ScheduleRule,
+    by: UserId,
     now: Micros,
 ) -> Result<usize, RepoError> {
     db.run(move |conn| {
         write_tx(conn, |conn| {
-            push_schedules::set_org_default(conn, org, &rule, now)
+            let moved = push_schedules::set_org_default(conn, org, &rule, now)?;
+            audit::Entry::about_org(org, AuditAction::PushDefaultReplaced, audit::by_user(by))
+                .detail("users_following", moved)
+                .record(conn, now)?;
+            Ok(moved)
         })
     })
     .await

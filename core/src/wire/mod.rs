@@ -3,6 +3,7 @@
 //! them with `default-features = false`.
 
 mod app_events;
+mod audit;
 mod auth;
 mod bindings;
 mod calls;
@@ -19,6 +20,7 @@ mod teams;
 mod users;
 
 pub use app_events::*;
+pub use audit::*;
 pub use auth::*;
 pub use bindings::*;
 pub use calls::*;

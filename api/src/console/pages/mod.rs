@@ -4,6 +4,7 @@
 //! API, and renders a template from api/templates/.
 
 pub mod admin;
+pub mod audit;
 pub mod calls;
 pub mod live;
 pub mod phones;

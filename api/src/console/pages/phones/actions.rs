@@ -210,7 +210,8 @@ pub async fn set_grants(
     if let Err(err) = routes::grants::check_counts(&wanted) {
         return refused(&state, &user, id, err).await;
     }
-    match grant_changes::replace(&state.services(), user.auth.org_id, id, wanted).await {
+    let by = user.auth.user_id;
+    match grant_changes::replace(&state.services(), user.auth.org_id, id, wanted, by).await {
         Ok(grants) => {
             tracing::info!(phone = %id, by = %user.auth.user_id, ?grants, "phone grants replaced in the console");
             Ok(done(id, "grants"))

@@ -1,0 +1,61 @@
+//! `GET /v1/audit-events`: the organisation's audit log (docs/audit.md).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::bindings::Actor;
+use super::str_enum::str_enum;
+use crate::ids::UserId;
+
+str_enum! {
+    /// What an audit entry records. The part before the dot is the kind of
+    /// subject it is about.
+    pub enum AuditAction {
+        /// A binding started (`details`: phone_id, via).
+        BindingBound => "binding.bound",
+        /// A binding ended (`details`: phone_id, reason, previous_user_id).
+        BindingEnded => "binding.ended",
+        /// A dial command was placed (`details`: phone_id, number).
+        DialCreated => "dial.created",
+        /// A dial command was cancelled (`details`: from).
+        DialCancelled => "dial.cancelled",
+        /// A dial command moved to another state (`details`: from, to,
+        /// failure).
+        DialStateChanged => "dial.state_changed",
+        /// The users granted a phone were replaced (`details`: user_ids).
+        GrantsReplaced => "grants.replaced",
+        /// The dial policy was replaced (`details`: the new counts).
+        DialPolicyReplaced => "dial_policy.replaced",
+        /// The binding policy was replaced (`details`: the new policy).
+        BindingPolicyReplaced => "binding_policy.replaced",
+        /// The organisation's default push schedule was replaced.
+        PushDefaultReplaced => "push_default.replaced",
+    }
+}
+
+/// What an entry is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSubject {
+    /// `binding`, `dial`, `phone` or `organisation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Increases with every entry: the log's order and its page cursor.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub action: AuditAction,
+    pub subject: AuditSubject,
+    /// The user the entry concerns (a dial's caller, a binding's holder);
+    /// managers see the entries of their teams' members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// Who made the change.
+    pub actor: Actor,
+    /// Facts of the change; the keys depend on `action`.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}

@@ -27,6 +27,8 @@ pub mod app_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod blocklist;
+pub mod blocklist_check;
 pub mod console_sessions;
 pub mod dial_policy;
 pub mod dial_reports;

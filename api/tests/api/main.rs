@@ -10,6 +10,7 @@ mod auth;
 mod binding_audit;
 mod binding_races;
 mod bindings;
+mod blocklist;
 mod call_filters;
 mod cli;
 mod console_live;

@@ -19,6 +19,7 @@ use deskbind_core::wire::{
 use futures_util::StreamExt;
 
 use super::blocklist::actor;
+use super::call_export::inert;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
 use crate::state::AppState;
@@ -77,8 +78,8 @@ fn fields(row: &EntryRow) -> [String; 9] {
         user,
         row.pattern.as_str().to_owned(),
         row.value.clone(),
-        row.label.clone(),
-        row.reason.clone(),
+        inert(&row.label),
+        inert(&row.reason),
         row.expires_at
             .map(|at| to_datetime(at).to_rfc3339())
             .unwrap_or_default(),

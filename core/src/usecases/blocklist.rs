@@ -149,8 +149,7 @@ pub fn add_in(
     now: Micros,
 ) -> Result<EntryRow, BlocklistError> {
     write_tx(conn, |conn| {
-        orgs::lock(conn, &org.to_string())?;
-        add_locked(conn, org, entry, actor, now)
+        add_under_org_lock(conn, org, entry, actor, now)
     })
 }
 
@@ -162,11 +161,19 @@ pub async fn add(
     actor: Actor,
     now: Micros,
 ) -> Result<EntryRow, BlocklistError> {
-    db.write(move |conn| {
-        orgs::lock(conn, &org.to_string())?;
-        add_locked(conn, org, entry, actor, now)
-    })
-    .await
+    db.write(move |conn| add_under_org_lock(conn, org, entry, actor, now))
+        .await
+}
+
+fn add_under_org_lock(
+    conn: &mut DbConn,
+    org: OrgId,
+    entry: NewEntry,
+    actor: Actor,
+    now: Micros,
+) -> Result<EntryRow, BlocklistError> {
+    orgs::lock(conn, &org.to_string())?;
+    add_locked(conn, org, entry, actor, now)
 }
 
 fn add_locked(

@@ -4,6 +4,7 @@
 //! API drive the server through this crate, so it is exercised on every run.
 
 mod app;
+mod app_blocklist;
 mod app_calls;
 mod app_dials;
 mod app_events;
@@ -20,6 +21,7 @@ mod record_batches;
 mod recording_upload;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery, TokenListener};
+pub use app_blocklist::{BlocklistQuery, BlocklistVerdict};
 pub use app_calls::CallQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;

@@ -674,3 +674,69 @@ async fn concurrent_adds_never_pass_the_per_organisation_limit() {
     assert_eq!(statuses, [201, 201, 409, 409, 409, 409, 409, 409]);
     assert_eq!(app.count("blocklist_entries").await, MAX_ENTRIES_PER_ORG);
 }
+
+#[tokio::test]
+async fn the_sdk_checks_lists_and_changes_entries() {
+    use deskbind_core::wire::{
+        BlocklistKind, BlocklistPattern, BlocklistScope, CreateBlocklistEntry, UpdateBlocklistEntry,
+    };
+    use deskbind_mobile::{BlocklistQuery, BlocklistVerdict};
+    let app = spawn_app().await;
+    let (sam, sam_c) = app.user("sam@acme.test", Role::Salesperson).await;
+    assert_eq!(sam_c.check_number("+4930901820", None).await.unwrap(), None);
+    let entry = sam_c
+        .create_blocklist_entry(&CreateBlocklistEntry {
+            kind: BlocklistKind::Block,
+            scope: BlocklistScope::User,
+            team_id: None,
+            user_id: Some(sam.id),
+            pattern: BlocklistPattern::Prefix,
+            value: "+49 30".into(),
+            label: "Berlin".into(),
+            reason: String::new(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(entry.value, "+4930");
+    assert_eq!(
+        sam_c.check_number("+4930901820", None).await.unwrap(),
+        Some(BlocklistVerdict {
+            allowed: false,
+            entry_id: entry.id
+        })
+    );
+    let changed = sam_c
+        .update_blocklist_entry(
+            entry.id,
+            &UpdateBlocklistEntry {
+                kind: Some(BlocklistKind::Allow),
+                ..UpdateBlocklistEntry::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.kind, BlocklistKind::Allow);
+    let page = sam_c
+        .list_blocklist(&BlocklistQuery {
+            number: Some("+4930901820".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items, [changed.clone()]);
+    let csv = sam_c.export_blocklist_csv().await.unwrap();
+    sam_c.delete_blocklist_entry(entry.id).await.unwrap();
+    let err = sam_c.get_blocklist_entry(entry.id).await.unwrap_err();
+    assert_eq!(code(&err), (404, "not_found".into()));
+    let imported = sam_c.import_blocklist_csv(&csv).await.unwrap();
+    assert_eq!(imported.rows.len(), 1);
+    assert_eq!(
+        sam_c
+            .check_number("+4930901820", None)
+            .await
+            .unwrap()
+            .map(|v| v.allowed),
+        Some(true)
+    );
+}

@@ -724,7 +724,7 @@ async fn the_sdk_checks_lists_and_changes_entries() {
         })
         .await
         .unwrap();
-    assert_eq!(page.items, [changed.clone()]);
+    assert_eq!(page.items, std::slice::from_ref(&changed));
     let csv = sam_c.export_blocklist_csv().await.unwrap();
     sam_c.delete_blocklist_entry(entry.id).await.unwrap();
     let err = sam_c.get_blocklist_entry(entry.id).await.unwrap_err();

@@ -1,10 +1,9 @@
 //! How the dial repository's refusals read on the wire (docs/errors.md):
-//! no usable binding is 409 (bind first), a policy refusal 403 with the
-//! rule, an ambiguous or reused request 422.
+//! no usable binding is 409 (bind first), a blocklist refusal 403 with the
+//! entry (`blocked_by`), an ambiguous or reused request 422.
 
-use deskbind_core::domain::dial_policy::Refusal;
 use deskbind_core::usecases::dials::DialError;
-use deskbind_core::wire::ErrorCode;
+use deskbind_core::wire::{BlocklistPattern, ErrorCode};
 
 use crate::error::ApiError;
 
@@ -24,14 +23,29 @@ impl From<DialError> for ApiError {
                 field: "phone_id".into(),
                 detail: "you hold several phones; say which one dials".into(),
             },
-            DialError::Refused(Refusal::DoNotCall) => ApiError::Denied {
-                code: ErrorCode::NumberDoNotCall,
-                detail: "the number is on the organisation's do-not-call list".into(),
-            },
-            DialError::Refused(Refusal::BlockedPrefix(prefix)) => ApiError::Denied {
-                code: ErrorCode::NumberBlocked,
-                detail: format!("numbers starting {prefix} are blocked by the dial policy"),
-            },
+            DialError::Blocked(by) => {
+                // A whole-number entry is the do-not-call list of before
+                // decision 0019; a prefix entry a blocked range.
+                let (code, detail) = match by.pattern {
+                    BlocklistPattern::Number => (
+                        ErrorCode::NumberDoNotCall,
+                        format!("the number is on the blocklist ({:?})", by.scope.as_str()),
+                    ),
+                    BlocklistPattern::Prefix => (
+                        ErrorCode::NumberBlocked,
+                        format!(
+                            "numbers starting {} are on the blocklist ({:?})",
+                            by.value,
+                            by.scope.as_str()
+                        ),
+                    ),
+                };
+                ApiError::Blocked {
+                    code,
+                    detail,
+                    by: Box::new(by),
+                }
+            }
             DialError::KeyReused => idempotency_key_reused(),
             DialError::Number(e) => e.into(),
             DialError::Repo(e) => e.into(),

@@ -50,6 +50,13 @@ pub enum ApiError {
     /// The caller may ask, but a policy refuses this request; `code` says which rule.
     #[error("denied: {code}")]
     Denied { code: ErrorCode, detail: String },
+    /// A blocklist entry refuses the number; the problem carries the entry.
+    #[error("blocked: {code}")]
+    Blocked {
+        code: ErrorCode,
+        detail: String,
+        by: Box<deskbind_core::wire::BlockedBy>,
+    },
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -159,7 +166,7 @@ impl ApiError {
             Self::BadRequest { code, .. } => *code,
             Self::Unauthorized { code } => *code,
             Self::Forbidden { code } => *code,
-            Self::Denied { code, .. } => *code,
+            Self::Denied { code, .. } | Self::Blocked { code, .. } => *code,
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Conflict { code, .. } => *code,
@@ -186,6 +193,7 @@ impl ApiError {
             | Self::Unauthorized { code }
             | Self::Forbidden { code }
             | Self::Denied { code, .. }
+            | Self::Blocked { code, .. }
             | Self::Conflict { code, .. } => title_of_status(code.status()),
             Self::InvalidQuery { .. } => "Invalid query parameter",
             Self::NotFound => "Not found",
@@ -218,7 +226,8 @@ impl ApiError {
             }
             Self::BadRequest { detail, .. }
             | Self::Conflict { detail, .. }
-            | Self::Denied { detail, .. } => Some(detail.clone()),
+            | Self::Denied { detail, .. }
+            | Self::Blocked { detail, .. } => Some(detail.clone()),
             Self::RateLimited { retry_after_secs } => {
                 Some(format!("retry after {retry_after_secs} s"))
             }
@@ -262,6 +271,10 @@ impl ApiError {
                 Self::RateLimited { retry_after_secs }
                 | Self::DatabaseUnavailable { retry_after_secs } => Some(*retry_after_secs),
                 Self::NodeDraining => Some(1),
+                _ => None,
+            },
+            blocked_by: match self {
+                Self::Blocked { by, .. } => Some(by.as_ref().clone()),
                 _ => None,
             },
         }

@@ -3,6 +3,7 @@
 //! the one error type.
 
 pub mod binding_errors;
+pub mod blocklist_errors;
 pub mod byte_ranges;
 pub mod cli;
 pub mod console;

@@ -59,6 +59,21 @@ impl Http {
                 "the server timed out reading the request (HTTP 408)".into(),
             ));
         }
+        if body.is_empty() && status == 404 {
+            // A HEAD answer has no body: its 404 is the not-found problem.
+            return Err(ClientError::Api {
+                problem: Box::new(deskbind_core::wire::Problem {
+                    kind: deskbind_core::wire::problem_type_uri("not_found"),
+                    title: "Not found".into(),
+                    status,
+                    code: "not_found".into(),
+                    detail: None,
+                    field: None,
+                    retry_after: None,
+                    blocked_by: None,
+                }),
+            });
+        }
         match serde_json::from_slice::<deskbind_core::wire::Problem>(&body) {
             Ok(problem) => Err(ClientError::Api {
                 problem: Box::new(problem),

@@ -5,6 +5,7 @@
 
 mod app;
 mod app_audit;
+mod app_blocklist;
 mod app_calls;
 mod app_dials;
 mod app_events;
@@ -22,6 +23,7 @@ mod recording_upload;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery, TokenListener};
 pub use app_audit::AuditQuery;
+pub use app_blocklist::{BlocklistQuery, BlocklistVerdict};
 pub use app_calls::CallQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;

@@ -1,10 +1,10 @@
 //! `/v1/dial-policy`: numbers the organisation never dials (blocked E.164
-//! prefixes and a do-not-call list). Everyone may read it (the app checks a
-//! number before it asks); only admins replace it.
+//! prefixes and a do-not-call list), a view over the organisation-scope
+//! block entries of the blocklist (decision 0019). Everyone may read it;
+//! only admins replace it.
 
 use actix_web::web;
 use deskbind_core::domain::dial_policy::DialRules;
-use deskbind_core::repo::dial_policy;
 use deskbind_core::time::{Micros, now_micros, to_datetime};
 use deskbind_core::usecases;
 use deskbind_core::wire::{DialPolicy, PutDialPolicy};
@@ -24,7 +24,7 @@ pub(crate) fn to_wire(rules: DialRules, updated_at: Option<Micros>) -> DialPolic
 pub async fn get(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<DialPolicy>> {
     let (rules, updated_at) = state
         .db
-        .run(move |conn| dial_policy::get(conn, auth.org_id))
+        .run(move |conn| usecases::dial_policy::read(conn, auth.org_id, now_micros()))
         .await?;
     Ok(web::Json(to_wire(rules, updated_at)))
 }

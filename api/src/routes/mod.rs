@@ -8,6 +8,8 @@ pub(crate) mod auth;
 pub(crate) mod binding_events;
 pub(crate) mod binding_policy;
 pub(crate) mod bindings;
+pub(crate) mod blocklist;
+mod blocklist_csv;
 pub mod call_export;
 mod call_records;
 pub(crate) mod call_stats;
@@ -113,6 +115,16 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/audit-events", audit_events::list),
         at(M::GET, "/v1/dial-policy", dial_policy::get),
         at(M::PUT, "/v1/dial-policy", dial_policy::put),
+        // The blocklist (docs/blocklist.md); the fixed paths before
+        // /v1/blocklist/{id}, which would otherwise take them as ids.
+        at(M::GET, "/v1/blocklist", blocklist::list),
+        at(M::HEAD, "/v1/blocklist", blocklist::check),
+        at(M::POST, "/v1/blocklist", blocklist::create),
+        at(M::GET, "/v1/blocklist/export.csv", blocklist_csv::export),
+        at(M::POST, "/v1/blocklist/import", blocklist_csv::import),
+        at(M::GET, "/v1/blocklist/{id}", blocklist::get),
+        at(M::PATCH, "/v1/blocklist/{id}", blocklist::update),
+        at(M::DELETE, "/v1/blocklist/{id}", blocklist::delete),
         at(M::GET, "/v1/dials", dials::list),
         at(M::POST, "/v1/dials", dials::create),
         at(M::GET, "/v1/dials/{id}", dials::get),

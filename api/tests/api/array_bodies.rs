@@ -41,7 +41,7 @@ async fn row_counts(app: &TestApp) -> Vec<i64> {
         "phone_credentials",
         "binding_policies",
         "bindings",
-        "dial_rules",
+        "blocklist_entries",
         "dial_policies",
         "app_events",
         "binding_events",

@@ -11,6 +11,7 @@ mod auth;
 mod binding_audit;
 mod binding_races;
 mod bindings;
+mod blocklist;
 mod call_filters;
 mod cli;
 mod console_live;

@@ -25,6 +25,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
             Some(json!({ "size_bytes": 100, "sha256": "0".repeat(64) }))
         }
         ("POST", "/v1/recording-uploads/{id}/complete") => None,
+        ("PATCH", "/v1/blocklist/{id}") => Some(json!({ "label": "Hijacked", "kind": "allow" })),
         _ => return None,
     })
 }
@@ -69,6 +70,21 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             .is_some()
     );
 
+    let blocklist_entry: Value = reqwest::Client::new()
+        .post(app.url("/v1/blocklist"))
+        .bearer_auth(app.access_token().await)
+        .json(
+            &json!({ "kind": "block", "scope": "organisation", "pattern": "prefix",
+            "value": "+1900", "label": "Acme's" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let blocklist_id = blocklist_entry["id"].as_str().unwrap().to_owned();
+
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
     let http = reqwest::Client::new();
@@ -96,6 +112,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             record.to_string()
         } else if path.starts_with("/v1/push/devices") {
             push_device.id.to_string()
+        } else if path.starts_with("/v1/blocklist") {
+            blocklist_id.clone()
         } else if path.starts_with("/v1/recording-uploads") {
             // Tickets need S3; app_recordings' S3 test has another user's
             // ticket refused. Here: an unknown one is not found either.
@@ -142,6 +160,14 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     assert_eq!(
         (phone_now.label.as_str(), phone_now.disabled),
         (phone.label.as_str(), false)
+    );
+    assert_eq!(
+        app.scalar(format!(
+            "SELECT COUNT(*) AS n FROM blocklist_entries WHERE id = '{blocklist_id}' \
+             AND kind = 'block' AND label = 'Acme''s'"
+        ))
+        .await,
+        1
     );
     // Only the code this test used to provision the phone.
     assert_eq!(app.count("phone_provisioning_codes").await, 1);

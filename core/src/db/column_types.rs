@@ -21,8 +21,9 @@ use diesel::sqlite::Sqlite;
 use super::DbBackend;
 use crate::ids::*;
 use crate::wire::{
-    ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, CallDirection,
-    CallResult, DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
+    ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, BlocklistKind,
+    BlocklistPattern, BlocklistScope, CallDirection, CallResult, DialFailure, DialState,
+    PushPlatform, RecordingFormat, Role, TakeoverRule,
 };
 
 /// A type stored as text: what is written, and how it is read back.
@@ -150,6 +151,7 @@ id_text!(
     RecordingUploadId,
     PushDeviceId,
     JobId,
+    BlocklistEntryId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and
@@ -168,6 +170,9 @@ enum_text!(
     RecordingFormat,
     Role,
     TakeoverRule,
+    BlocklistKind,
+    BlocklistScope,
+    BlocklistPattern,
 );
 
 #[cfg(test)]

@@ -204,14 +204,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    dial_rules (org_id, kind, value) {
-        org_id -> Text,
-        kind -> Text,
-        value -> Text,
-    }
-}
-
-diesel::table! {
     dial_policies (org_id) {
         org_id -> Text,
         updated_at -> BigInt,
@@ -279,6 +271,7 @@ diesel::table! {
         updated_at -> BigInt,
         sync_seq -> BigInt,
         remote_digits -> Text,
+        blocked -> Bool,
     }
 }
 
@@ -418,7 +411,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     binding_tokens,
     binding_events,
     dial_commands,
-    dial_rules,
     dial_policies,
     app_events,
     sync_counters,
@@ -431,4 +423,23 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_schedules,
     jobs,
     audit_events,
+    blocklist_entries,
 );
+
+diesel::table! {
+    blocklist_entries (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        scope -> Text,
+        scope_id -> Text,
+        pattern -> Text,
+        value -> Text,
+        label -> Text,
+        reason -> Text,
+        expires_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        created_by -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}

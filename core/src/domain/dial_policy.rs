@@ -1,7 +1,9 @@
 //! What may be dialed, decided without the database: the organisation's
-//! dial policy (blocked E.164 prefixes and a do-not-call list, checked
-//! before a command is stored), which of the caller's phones a dial goes
-//! to, and whether a command may still be handed to the phone over NFC.
+//! dial policy (blocked E.164 prefixes and a do-not-call list: since
+//! decision 0019 a view over the organisation-scope block entries of the
+//! blocklist, which `domain::blocklist` decides), which of the caller's
+//! phones a dial goes to, and whether a command may still be handed to the
+//! phone over NFC.
 
 use crate::wire::ErrorCode;
 use std::collections::BTreeSet;
@@ -20,13 +22,6 @@ pub const MAX_DO_NOT_CALL: usize = 2_000;
 pub struct DialRules {
     pub blocked_prefixes: BTreeSet<String>,
     pub do_not_call: BTreeSet<String>,
-}
-
-/// Why the policy refuses a number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    BlockedPrefix(String),
-    DoNotCall,
 }
 
 impl DialRules {
@@ -58,38 +53,10 @@ impl DialRules {
             do_not_call,
         })
     }
-
-    pub fn check(&self, number: &E164) -> Result<(), Refusal> {
-        let number = number.as_str();
-        if self.do_not_call.contains(number) {
-            return Err(Refusal::DoNotCall);
-        }
-        match self
-            .blocked_prefixes
-            .iter()
-            .find(|prefix| number.starts_with(prefix.as_str()))
-        {
-            Some(prefix) => Err(Refusal::BlockedPrefix(prefix.clone())),
-            None => Ok(()),
-        }
-    }
 }
 
 fn parse_prefix(raw: &str) -> Result<String, FieldError> {
-    let compact: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    let digits = compact.strip_prefix('+').unwrap_or("");
-    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(FieldError::new(
-            "blocked_prefixes",
-            ErrorCode::InvalidPrefix,
-            format!("{raw:?} is not an E.164 prefix: `+` and 1 to 15 digits, such as +1900"),
-        ));
-    }
-    Ok(compact)
+    super::blocklist::parse_prefix("blocked_prefixes", raw)
 }
 
 /// Why a dial has no phone to go to.
@@ -166,22 +133,17 @@ mod tests {
         .unwrap()
     }
 
-    fn number(raw: &str) -> E164 {
-        E164::parse_international("number", raw).unwrap()
-    }
-
     #[test]
-    fn prefixes_and_listed_numbers_are_refused() {
-        let rules = rules(&["+1 900", "+49 (0)"], &["+1 650 253 0000"]);
+    fn entries_are_normalised_and_deduplicated() {
+        let rules = rules(&["+1 900", "+1900", "+49 (0)"], &["+1 650 253 0000"]);
         assert_eq!(
-            rules.check(&number("+19005550100")),
-            Err(Refusal::BlockedPrefix("+1900".into()))
+            rules.blocked_prefixes.iter().collect::<Vec<_>>(),
+            ["+1900", "+490"]
         );
         assert_eq!(
-            rules.check(&number("+16502530000")),
-            Err(Refusal::DoNotCall)
+            rules.do_not_call.iter().collect::<Vec<_>>(),
+            ["+16502530000"]
         );
-        assert_eq!(rules.check(&number("+16502530001")), Ok(()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod audio;
 pub mod audio_structure;
 pub mod binding_policy;
 pub mod binding_rules;
+pub mod blocklist;
 pub mod call_facts;
 pub mod call_stats;
 pub mod dial_lifecycle;

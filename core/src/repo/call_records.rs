@@ -48,6 +48,9 @@ pub struct CallRecordRow {
     /// What number search looks in: the digits of `remote_number` and
     /// `remote_e164` (`number_search::stored_digits`, kept by `set_facts`).
     pub remote_digits: String,
+    /// An inbound call from a number blocked for its user (set by the
+    /// ingest, `usecases::record_ingest`).
+    pub blocked: bool,
 }
 
 impl CallRecordRow {
@@ -122,6 +125,7 @@ impl CallRecordRow {
             updated_at: now,
             sync_seq: 0,
             remote_digits: String::new(),
+            blocked: false,
         };
         row.set_facts(facts);
         row
@@ -164,6 +168,7 @@ impl CallRecordRow {
             recording,
             reported_by_phone: self.phone_reported_at.is_some(),
             reported_by_app: self.app_reported_at.is_some(),
+            blocked: self.blocked,
             created_at: to_datetime(self.created_at),
             updated_at: to_datetime(self.updated_at),
         })

@@ -1,66 +1,28 @@
-//! The organisation's dial policy: one `dial_rules` row per blocked prefix
-//! or do-not-call number, and a `dial_policies` row saying when it was set.
+//! The `dial_policies` table: when the organisation's dial policy was last
+//! set and by whom. The policy's numbers and prefixes themselves are
+//! organisation-scope blocklist entries since decision 0019
+//! (`usecases::dial_policy`).
 
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError};
-use crate::db::schema::{dial_policies, dial_rules};
-use crate::domain::dial_policy::DialRules;
+use crate::db::schema::dial_policies;
 use crate::ids::{OrgId, UserId};
 use crate::time::Micros;
 
-const BLOCKED_PREFIX: &str = "blocked_prefix";
-const DO_NOT_CALL: &str = "do_not_call";
-
-/// The rules in force and when they were last set (`None`: never).
-pub fn get(conn: &mut DbConn, org: OrgId) -> Result<(DialRules, Option<Micros>), RepoError> {
-    let rows: Vec<(String, String)> = dial_rules::table
-        .filter(dial_rules::org_id.eq(org.to_string()))
-        .select((dial_rules::kind, dial_rules::value))
-        .load(conn)?;
-    let mut rules = DialRules::default();
-    for (kind, value) in rows {
-        match kind.as_str() {
-            BLOCKED_PREFIX => rules.blocked_prefixes.insert(value),
-            DO_NOT_CALL => rules.do_not_call.insert(value),
-            other => return Err(RepoError::Corrupt(format!("dial rule kind {other:?}"))),
-        };
-    }
-    let updated_at = dial_policies::table
+/// When the policy was last set (`None`: never).
+pub fn updated_at(conn: &mut DbConn, org: OrgId) -> Result<Option<Micros>, RepoError> {
+    Ok(dial_policies::table
         .filter(dial_policies::org_id.eq(org.to_string()))
         .select(dial_policies::updated_at)
         .first(conn)
-        .optional()?;
-    Ok((rules, updated_at))
+        .optional()?)
 }
 
-/// Replaces the whole policy. Call inside a write transaction holding the
-/// organisation's lock (two replacements at once would collide on the rule
-/// keys).
-pub fn replace(
-    conn: &mut DbConn,
-    org: OrgId,
-    rules: &DialRules,
-    by: UserId,
-    now: Micros,
-) -> Result<(), RepoError> {
+/// Records that `by` set the policy at `now`. Call under the
+/// organisation's lock (two first settings would collide on the key).
+pub fn touch(conn: &mut DbConn, org: OrgId, by: UserId, now: Micros) -> Result<(), RepoError> {
     let org_id = org.to_string();
-    diesel::delete(dial_rules::table.filter(dial_rules::org_id.eq(&org_id))).execute(conn)?;
-    // One statement per row: MultiConnection has no batch insert.
-    let rows = rules
-        .blocked_prefixes
-        .iter()
-        .map(|v| (BLOCKED_PREFIX, v))
-        .chain(rules.do_not_call.iter().map(|v| (DO_NOT_CALL, v)));
-    for (kind, value) in rows {
-        diesel::insert_into(dial_rules::table)
-            .values((
-                dial_rules::org_id.eq(&org_id),
-                dial_rules::kind.eq(kind),
-                dial_rules::value.eq(value),
-            ))
-            .execute(conn)?;
-    }
     let updated = diesel::update(dial_policies::table.filter(dial_policies::org_id.eq(&org_id)))
         .set((
             dial_policies::updated_at.eq(now),

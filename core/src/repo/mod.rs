@@ -8,6 +8,7 @@ pub mod binding_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod blocklist;
 pub mod call_records;
 pub mod console_sessions;
 pub mod dial_policy;

@@ -14,18 +14,19 @@
 //! (taken by the event); a dial row is never held while waiting for a
 //! binding or the organisation.
 
-use super::{AfterCommit, Services, app_events, audit, phone_frames};
+use super::{AfterCommit, Services, app_events, audit, blocklist_check, phone_frames};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::dial_lifecycle::{self, Step};
-use crate::domain::dial_policy::{PhoneChoiceRefusal, Refusal, choose_held};
+use crate::domain::dial_policy::{PhoneChoiceRefusal, choose_held};
 use crate::domain::{DialNumber, FieldError};
 use crate::ids::{DialId, OrgId, PhoneId, UserId};
 use crate::repo::dials::{self, DialRow, Scope};
 use crate::repo::users::Visibility;
-use crate::repo::{RepoError, bindings, dial_policy, phones, stored_id, users};
+use crate::repo::{RepoError, bindings, phones, stored_id, users};
 use crate::time::{Micros, now_micros};
 use crate::wire::{
-    Actor, AppEvent, AuditAction, DialFailure, DialState, HangupReason, ServerFrame,
+    Actor, AppEvent, AuditAction, BlockedBy, BlocklistKind, DialFailure, DialState, HangupReason,
+    ServerFrame,
 };
 
 /// A client's Idempotency-Key and a hash of the request it came with.
@@ -62,8 +63,10 @@ pub enum DialError {
     NotHeld,
     #[error("you hold several phones; say which")]
     PhoneRequired,
-    #[error("the dial policy refuses the number")]
-    Refused(Refusal),
+    /// A blocklist entry that applies to the caller blocks the number
+    /// (and no allow entry applies).
+    #[error("the blocklist refuses the number")]
+    Blocked(BlockedBy),
     #[error("the Idempotency-Key was used with a different request")]
     KeyReused,
     /// The number cannot be read for the phone that would dial it.
@@ -193,8 +196,12 @@ fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
         .number
         .resolve("number", &phone.number_e164)
         .map_err(DialError::Number)?;
-    let (rules, _) = dial_policy::get(conn, req.org)?;
-    rules.check(&number).map_err(DialError::Refused)?;
+    // Before anything is stored or sent: a blocked number leaves no row.
+    if let Some((BlocklistKind::Block, entry)) =
+        blocklist_check::check_in(conn, req.org, Some(req.user), &number, now)?
+    {
+        return Err(DialError::Blocked(entry.blocked_by()));
+    }
     let row = DialRow {
         id: DialId::new().to_string(),
         org_id: req.org.to_string(),

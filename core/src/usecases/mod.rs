@@ -28,6 +28,8 @@ pub mod audit;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod blocklist;
+pub mod blocklist_check;
 pub mod console_sessions;
 pub mod dial_policy;
 pub mod dial_reports;

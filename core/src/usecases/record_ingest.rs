@@ -21,8 +21,9 @@ use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::domain::recording_link::may_link;
 use crate::ids::{CallRecordId, OrgId, PhoneId, UserId};
 use crate::repo::call_records::{self, CallRecordRow};
-use crate::repo::{RepoError, dials, push_schedules, recordings, sync_seq};
+use crate::repo::{RepoError, dials, push_schedules, recordings, stored_id, sync_seq};
 use crate::time::Micros;
+use crate::usecases::blocklist_check::{self, Screened};
 use crate::wire::CallDirection;
 
 /// Rows per multi-row INSERT: 22 columns each stays far below both
@@ -338,6 +339,7 @@ impl Work {
                 call_records::update(conn, &row)?;
             }
         }
+        mark_blocked(conn, org_id, &mut inserts)?;
         for chunk in inserts.chunks(INSERT_CHUNK) {
             call_records::insert_many(conn, chunk)?;
         }
@@ -363,6 +365,42 @@ fn due_now_for_pushes(conn: &mut DbConn, inserted: &[CallRecordRow]) -> Result<(
     missed.sort_unstable();
     missed.dedup();
     push_schedules::due_now_for_new_records(conn, &fresh, &missed, now)
+}
+
+/// Flags the new inbound records (answered or missed) whose remote
+/// number is blocked for their user when they are stored (docs/
+/// blocklist.md). A record keeps the flag it was created with: a later
+/// report or blocklist change does not rewrite history. A few queries for
+/// the whole batch (`blocklist_check::blocked_calls`).
+fn mark_blocked(
+    conn: &mut DbConn,
+    org_id: &str,
+    inserts: &mut [CallRecordRow],
+) -> Result<(), RepoError> {
+    let Some(now) = inserts.first().map(|r| r.created_at) else {
+        return Ok(());
+    };
+    let outbound = CallDirection::Outbound.as_str();
+    let (screened, calls): (Vec<usize>, Vec<Screened<'_>>) = inserts
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.direction != outbound)
+        .filter_map(|(i, row)| {
+            let number = row.remote_e164.as_deref()?;
+            let user_id = row.user_id.as_deref();
+            Some((i, Screened { user_id, number }))
+        })
+        .unzip();
+    let blocked = blocklist_check::blocked_calls(conn, stored_id(org_id)?, &calls, now)?;
+    let flagged: Vec<usize> = screened
+        .into_iter()
+        .zip(blocked)
+        .filter_map(|(i, blocked)| blocked.then_some(i))
+        .collect();
+    for i in flagged {
+        inserts[i].blocked = true;
+    }
+    Ok(())
 }
 
 fn not_your_call() -> FieldError {

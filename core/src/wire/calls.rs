@@ -188,6 +188,10 @@ pub struct CallRecord {
     pub recording: Option<Recording>,
     pub reported_by_phone: bool,
     pub reported_by_app: bool,
+    /// An inbound call from a number blocked for its user when it was
+    /// stored (docs/blocklist.md).
+    #[serde(default)]
+    pub blocked: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

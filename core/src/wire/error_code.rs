@@ -104,6 +104,8 @@ error_codes! {
     LastAdmin = "last_admin", 409;
     NoPushDevice = "no_push_device", 409;
     Conflict = "conflict", 409;
+    BlocklistEntryExists = "blocklist_entry_exists", 409;
+    BlocklistFull = "blocklist_full", 409;
 
     // 411 Length Required
     LengthRequired = "length_required", 411;
@@ -134,6 +136,7 @@ error_codes! {
     TooLong = "too_long", 422;
     InvalidCharacters = "invalid_characters", 422;
     UnknownTeam = "unknown_team", 422;
+    UnknownUser = "unknown_user", 422;
     SelfLockout = "self_lockout", 422;
     OneOfRequired = "one_of_required", 422;
     UnknownGrantee = "unknown_grantee", 422;

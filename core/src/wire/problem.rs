@@ -17,6 +17,10 @@ pub struct Problem {
     /// Seconds to wait, for `rate_limited`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The blocklist entry that refused a dial (`number_blocked`,
+    /// `number_do_not_call`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<super::BlockedBy>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";

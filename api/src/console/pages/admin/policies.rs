@@ -9,7 +9,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use deskbind_core::domain::binding_policy::{MAX_DURATION_HOURS, MAX_PHONES_PER_USER, Policy};
 use deskbind_core::domain::dial_policy::{DialRules, MAX_BLOCKED_PREFIXES, MAX_DO_NOT_CALL};
-use deskbind_core::repo::{binding_policy as policy_rows, dial_policy as dial_rows};
+use deskbind_core::repo::binding_policy as policy_rows;
+use deskbind_core::time::now_micros;
+use deskbind_core::usecases::dial_policy as dial_rows;
 use deskbind_core::wire::{BindingDuration, PutBindingPolicy, PutDialPolicy, TakeoverRule};
 use serde::Deserialize;
 
@@ -195,7 +197,10 @@ async fn render(
     let ((policy, binding_at), (rules, dial_at)) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            Ok((policy_rows::get(conn, org)?, dial_rows::get(conn, org)?))
+            Ok((
+                policy_rows::get(conn, org)?,
+                dial_rows::read(conn, org, now_micros())?,
+            ))
         })
         .await?;
     let tz = &user.time_zone;

@@ -13,7 +13,13 @@ use crate::extract::{AuthUser, Query, SeqPageParams, id_param, time_param};
 use crate::state::AppState;
 
 /// The subject kinds an entry can be about.
-const SUBJECT_TYPES: &[&str] = &["binding", "dial", "phone", "organisation"];
+const SUBJECT_TYPES: &[&str] = &[
+    "binding",
+    "dial",
+    "phone",
+    "organisation",
+    "blocklist_entry",
+];
 
 /// The filters of `GET /v1/audit-events` (the console's audit page takes
 /// the same ones).

@@ -398,3 +398,110 @@ async fn binding_changes_made_before_the_log_existed_are_carried_into_it() {
     );
     assert_eq!(carried[0].4.get("via"), Some(&serde_json::json!("app")));
 }
+
+#[tokio::test]
+async fn blocklist_changes_are_logged_and_a_users_entry_concerns_that_user() {
+    use deskbind_core::wire::{
+        BlocklistKind, BlocklistPattern, BlocklistScope, CreateBlocklistEntry, UpdateBlocklistEntry,
+    };
+    let app = spawn_app().await;
+    let admin_id = app.admin.me().await.unwrap().id;
+    let team = app.admin.create_team("Sales").await.unwrap();
+    let (max, max_app) = app.user("max@acme.test", Role::Manager).await;
+    let (ann, _) = app.user("ann@acme.test", Role::Salesperson).await;
+    app.admin.add_team_member(team.id, max.id).await.unwrap();
+    app.admin.add_team_member(team.id, ann.id).await.unwrap();
+    let entry = |scope, user_id, value: &str| CreateBlocklistEntry {
+        kind: BlocklistKind::Block,
+        scope,
+        team_id: None,
+        user_id,
+        pattern: BlocklistPattern::Number,
+        value: value.into(),
+        label: "Angry".into(),
+        reason: "asked not to be called".into(),
+        expires_at: None,
+    };
+    let org_entry = app
+        .admin
+        .create_blocklist_entry(&entry(BlocklistScope::Organisation, None, "+4930111222"))
+        .await
+        .unwrap();
+    let anns = max_app
+        .create_blocklist_entry(&entry(BlocklistScope::User, Some(ann.id), "+4930111333"))
+        .await
+        .unwrap();
+    app.admin
+        .update_blocklist_entry(
+            org_entry.id,
+            &UpdateBlocklistEntry {
+                label: Some("Very angry".into()),
+                ..UpdateBlocklistEntry::default()
+            },
+        )
+        .await
+        .unwrap();
+    max_app.delete_blocklist_entry(anns.id).await.unwrap();
+
+    let log = entries(
+        &app.admin,
+        AuditQuery {
+            subject_type: Some("blocklist_entry".into()),
+            ..AuditQuery::default()
+        },
+    )
+    .await;
+    let summary: Vec<_> = log
+        .iter()
+        .map(|e| {
+            (
+                e.action,
+                e.subject.id.clone(),
+                e.actor.id.clone(),
+                e.user_id,
+            )
+        })
+        .collect();
+    let (org_id, anns_id) = (org_entry.id.to_string(), anns.id.to_string());
+    let (admin_actor, max_actor) = (Some(admin_id.to_string()), Some(max.id.to_string()));
+    assert_eq!(
+        summary,
+        vec![
+            (
+                AuditAction::BlocklistEntryAdded,
+                org_id.clone(),
+                admin_actor.clone(),
+                None
+            ),
+            (
+                AuditAction::BlocklistEntryAdded,
+                anns_id.clone(),
+                max_actor.clone(),
+                Some(ann.id)
+            ),
+            (
+                AuditAction::BlocklistEntryChanged,
+                org_id,
+                admin_actor,
+                None
+            ),
+            (
+                AuditAction::BlocklistEntryRemoved,
+                anns_id,
+                max_actor,
+                Some(ann.id)
+            ),
+        ]
+    );
+    assert_eq!(detail(&log[0], "value"), Some("+4930111222"));
+    assert_eq!(detail(&log[2], "label"), Some("Very angry"));
+    // Max reads the entries about Ann, not the organisation's.
+    let team_view = entries(&max_app, AuditQuery::default()).await;
+    assert_eq!(
+        team_view.iter().map(|e| e.action).collect::<Vec<_>>(),
+        vec![
+            AuditAction::BlocklistEntryAdded,
+            AuditAction::BlocklistEntryRemoved
+        ]
+    );
+}

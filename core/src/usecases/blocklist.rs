@@ -15,8 +15,10 @@ use crate::ids::{BlocklistEntryId, OrgId, UserId};
 use crate::repo::blocklist::{self as entries, EntryRow, Reach};
 use crate::repo::users::Visibility;
 use crate::repo::{RepoError, orgs, teams, users};
-use crate::time::Micros;
-use crate::wire::{BlocklistScope, Role, UpdateBlocklistEntry};
+use crate::time::{Micros, now_micros};
+use crate::wire::{AuditAction, BlocklistScope, Role, UpdateBlocklistEntry};
+
+use super::audit;
 
 /// Who asks for a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +218,31 @@ fn add_locked(
         updated_at: now,
     };
     entries::insert(conn, &row)?;
+    audit_entry(&row, AuditAction::BlocklistEntryAdded, actor).record(conn, now)?;
     Ok(row)
+}
+
+/// The change as the audit log keeps it: the entry's match and scope; a
+/// user-scope entry concerns that user.
+fn audit_entry(row: &EntryRow, action: AuditAction, actor: Actor) -> audit::Entry {
+    let entry = audit::Entry::new(
+        &row.org_id.to_string(),
+        action,
+        "blocklist_entry",
+        &row.id.to_string(),
+        audit::by_user(actor.user()),
+    )
+    .detail("kind", row.kind.as_str())
+    .detail("scope", row.scope.as_str())
+    .detail("pattern", row.pattern.as_str())
+    .detail("value", row.value.as_str())
+    .detail("label", row.label.as_str())
+    .detail("reason", row.reason.as_str());
+    match row.scope {
+        BlocklistScope::User => entry.concerning(&row.scope_id),
+        BlocklistScope::Team => entry.detail("team_id", row.scope_id.as_str()),
+        BlocklistScope::Organisation => entry,
+    }
 }
 
 /// The entry `id` if the person may read it (else not found, like an id
@@ -317,6 +343,7 @@ pub async fn update(
         }
         row.updated_at = now;
         entries::update(conn, &row)?;
+        audit_entry(&row, AuditAction::BlocklistEntryChanged, actor).record(conn, now)?;
         Ok(row)
     })
     .await
@@ -329,8 +356,9 @@ pub async fn delete(
     actor: Actor,
 ) -> Result<(), BlocklistError> {
     db.write(move |conn| {
-        readable(conn, org, id, actor, true)?;
+        let row = readable(conn, org, id, actor, true)?;
         entries::delete(conn, org, id)?;
+        audit_entry(&row, AuditAction::BlocklistEntryRemoved, actor).record(conn, now_micros())?;
         Ok(())
     })
     .await

@@ -30,13 +30,21 @@ str_enum! {
         BindingPolicyReplaced => "binding_policy.replaced",
         /// The organisation's default push schedule was replaced.
         PushDefaultReplaced => "push_default.replaced",
+        /// A blocklist or allow-list entry was added (`details`: kind,
+        /// scope, pattern, value, label, reason, team_id).
+        BlocklistEntryAdded => "blocklist.entry_added",
+        /// An entry's kind, label, reason or expiry changed (`details`: the
+        /// entry as it is now).
+        BlocklistEntryChanged => "blocklist.entry_changed",
+        /// An entry was removed (`details`: the entry as it was).
+        BlocklistEntryRemoved => "blocklist.entry_removed",
     }
 }
 
 /// What an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditSubject {
-    /// `binding`, `dial`, `phone` or `organisation`.
+    /// `binding`, `dial`, `phone`, `organisation` or `blocklist_entry`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,

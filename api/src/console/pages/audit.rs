@@ -51,6 +51,9 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::DialPolicyReplaced => "Dial policy changed",
         AuditAction::BindingPolicyReplaced => "Binding policy changed",
         AuditAction::PushDefaultReplaced => "Push default changed",
+        AuditAction::BlocklistEntryAdded => "Blocklist entry added",
+        AuditAction::BlocklistEntryChanged => "Blocklist entry changed",
+        AuditAction::BlocklistEntryRemoved => "Blocklist entry removed",
     }
 }
 

@@ -56,6 +56,14 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {code}")]
     Conflict { code: ErrorCode, detail: String },
+    /// A conflict with one contact, whose id the problem carries
+    /// (`contact_id`) so the client can show or merge it.
+    #[error("conflict: {code} with contact {contact_id}")]
+    ContactConflict {
+        code: ErrorCode,
+        detail: String,
+        contact_id: deskbind_core::ids::ContactId,
+    },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
@@ -162,7 +170,7 @@ impl ApiError {
             Self::Denied { code, .. } => *code,
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
-            Self::Conflict { code, .. } => *code,
+            Self::Conflict { code, .. } | Self::ContactConflict { code, .. } => *code,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => ErrorCode::Unavailable,
             Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
@@ -186,7 +194,8 @@ impl ApiError {
             | Self::Unauthorized { code }
             | Self::Forbidden { code }
             | Self::Denied { code, .. }
-            | Self::Conflict { code, .. } => title_of_status(code.status()),
+            | Self::Conflict { code, .. }
+            | Self::ContactConflict { code, .. } => title_of_status(code.status()),
             Self::InvalidQuery { .. } => "Invalid query parameter",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
@@ -218,6 +227,7 @@ impl ApiError {
             }
             Self::BadRequest { detail, .. }
             | Self::Conflict { detail, .. }
+            | Self::ContactConflict { detail, .. }
             | Self::Denied { detail, .. } => Some(detail.clone()),
             Self::RateLimited { retry_after_secs } => {
                 Some(format!("retry after {retry_after_secs} s"))
@@ -262,6 +272,10 @@ impl ApiError {
                 Self::RateLimited { retry_after_secs }
                 | Self::DatabaseUnavailable { retry_after_secs } => Some(*retry_after_secs),
                 Self::NodeDraining => Some(1),
+                _ => None,
+            },
+            contact_id: match self {
+                Self::ContactConflict { contact_id, .. } => Some(contact_id.to_string()),
                 _ => None,
             },
         }

@@ -56,5 +56,6 @@ id_type!(
     RecordingId,
     RecordingUploadId,
     PushDeviceId,
-    JobId
+    JobId,
+    ContactId
 );

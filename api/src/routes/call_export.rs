@@ -180,7 +180,7 @@ fn fields(row: &CallRecordRow, email: &str) -> [String; 17] {
 /// starts like a formula (OWASP "CSV injection"), so such a value gets a
 /// leading apostrophe. A plain phone number such as +49 30 123456 or
 /// -123 (an extension) is left as it is.
-fn inert(value: &str) -> String {
+pub(crate) fn inert(value: &str) -> String {
     let looks_like_a_number = value
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.' | '/'));

@@ -22,7 +22,7 @@ use super::DbBackend;
 use crate::ids::*;
 use crate::wire::{
     ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, CallDirection,
-    CallResult, DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
+    CallResult, ContactSource, ContactVisibility, DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
 };
 
 /// A type stored as text: what is written, and how it is read back.
@@ -150,6 +150,7 @@ id_text!(
     RecordingUploadId,
     PushDeviceId,
     JobId,
+    ContactId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and
@@ -162,6 +163,8 @@ enum_text!(
     BindingVia,
     CallDirection,
     CallResult,
+    ContactSource,
+    ContactVisibility,
     DialFailure,
     DialState,
     PushPlatform,

@@ -17,6 +17,9 @@ pub struct Problem {
     /// Seconds to wait, for `rate_limited`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The other contact, for `contact_number_taken` and `external_id_taken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";

@@ -25,6 +25,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
             Some(json!({ "size_bytes": 100, "sha256": "0".repeat(64) }))
         }
         ("POST", "/v1/recording-uploads/{id}/complete") => None,
+        ("PATCH", "/v1/contacts/{id}") => Some(json!({ "name": "Hijacked" })),
         _ => return None,
     })
 }
@@ -69,9 +70,21 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             .is_some()
     );
 
+    let http = reqwest::Client::new();
+    let contact: Value = http
+        .post(app.url("/v1/contacts"))
+        .bearer_auth(app.access_token().await)
+        .json(&json!({ "name": "Acme contact", "numbers": ["+4930901861"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let contact_path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
+
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
-    let http = reqwest::Client::new();
     let mut checked = 0;
     for (method, path) in route_signatures() {
         // Phone routes take the phone's credential, not a user's; their ids
@@ -96,6 +109,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             record.to_string()
         } else if path.starts_with("/v1/push/devices") {
             push_device.id.to_string()
+        } else if path.starts_with("/v1/contacts") {
+            contact["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/v1/recording-uploads") {
             // Tickets need S3; app_recordings' S3 test has another user's
             // ticket refused. Here: an unknown one is not found either.
@@ -155,6 +170,27 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         app.admin.list_push_devices().await.unwrap()[0].id,
         push_device.id
     );
+    let unchanged: Value = http
+        .get(app.url(&contact_path))
+        .bearer_auth(app.access_token().await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged, contact);
+    // The intruder's lookup of the number finds no contact.
+    let lookup: Value = http
+        .get(app.url("/v1/contacts/lookup?number=%2B4930901861"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lookup["contact"], Value::Null);
     // And the intruder's own lists do not show them.
     assert!(
         intruder

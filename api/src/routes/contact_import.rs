@@ -298,7 +298,10 @@ mod tests {
         let first = rows[0].as_ref().unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(first.numbers, vec!["+4930901820", "+16502530000"]);
         assert_eq!(first.tags, vec!["vip", "lead"]);
-        assert_eq!(first.custom_fields.get("tier").map(String::as_str), Some("gold"));
+        assert_eq!(
+            first.custom_fields.get("tier").map(String::as_str),
+            Some("gold")
+        );
         assert!(matches!(&rows[1], Err(e) if e.code == ErrorCode::InvalidCsv));
         assert!(csv_rows(b"name,colour\nAnn,red\n").is_err());
     }

@@ -52,13 +52,8 @@ pub async fn lookup(
                 None => None,
             };
             let scope = users::visible_ids(conn, visibility(&auth))?;
-            let rows = call_records::latest_with_number(
-                conn,
-                auth.org_id,
-                &scope,
-                &number,
-                LOOKUP_CALLS,
-            )?;
+            let rows =
+                call_records::latest_with_number(conn, auth.org_id, &scope, &number, LOOKUP_CALLS)?;
             let recent_calls = record_reads::with_recordings(conn, &rows)?;
             Ok::<_, crate::error::ApiError>(ContactLookup {
                 score: contact.as_ref().map(|c| c.score),

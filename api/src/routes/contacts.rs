@@ -8,8 +8,8 @@ use deskbind_core::db::DbConn;
 use deskbind_core::domain::contacts::{self as rules, ContactAccess, ContactFields};
 use deskbind_core::domain::number_search::{MIN_SEARCH_DIGITS, SearchRefusal, search_digits};
 use deskbind_core::ids::ContactId;
-use deskbind_core::repo::contacts::{self, ContactFilter};
 use deskbind_core::repo::contact_settings;
+use deskbind_core::repo::contacts::{self, ContactFilter};
 use deskbind_core::repo::page::PageRequest;
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::contact_reads;
@@ -94,7 +94,12 @@ pub(crate) fn readable(
     auth: &AuthUser,
     row: contacts::ContactRow,
 ) -> ApiResult<Option<Contact>> {
-    let access = rules::access(auth.role, auth.user_id, row.owner_id, visibility(conn, auth)?);
+    let access = rules::access(
+        auth.role,
+        auth.user_id,
+        row.owner_id,
+        visibility(conn, auth)?,
+    );
     if access == ContactAccess::Hidden {
         return Ok(None);
     }

@@ -60,10 +60,7 @@ impl Http {
             .send()
             .await
             .unwrap();
-        (
-            response.status().as_u16(),
-            response.text().await.unwrap(),
-        )
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
@@ -74,10 +71,7 @@ impl Http {
             .send()
             .await
             .unwrap();
-        (
-            response.status().as_u16(),
-            response.text().await.unwrap(),
-        )
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 }
 

@@ -34,18 +34,28 @@ async fn json_rows_are_created_then_unchanged_and_bad_rows_rejected_alone() {
         {"external_id": "crm-4", "colour": "red"},
         {"external_id": "crm-5", "email": "bad"}
     ]});
-    let (status, results) = admin.post("/v1/contacts/import?region=DE", rows.clone()).await;
+    let (status, results) = admin
+        .post("/v1/contacts/import?region=DE", rows.clone())
+        .await;
     assert_eq!(status, 200, "{results}");
     assert_eq!(
         statuses(&results),
-        ["created", "created", "rejected", "rejected", "rejected", "rejected"]
+        [
+            "created", "created", "rejected", "rejected", "rejected", "rejected"
+        ]
     );
     let r = &results["results"];
     assert_eq!(code(&r[2]), "one_of_required");
     assert_eq!(code(&r[3]), "contact_number_taken");
     assert_eq!(r[3]["contact_id"], taken["id"]);
-    assert_eq!((code(&r[4]), r[4]["field"].as_str()), ("unknown_field", Some("rows")));
-    assert_eq!((code(&r[5]), r[5]["field"].as_str()), ("invalid_email", Some("email")));
+    assert_eq!(
+        (code(&r[4]), r[4]["field"].as_str()),
+        ("unknown_field", Some("rows"))
+    );
+    assert_eq!(
+        (code(&r[5]), r[5]["field"].as_str()),
+        ("invalid_email", Some("email"))
+    );
     assert_eq!(r[0]["row"], 0);
     assert_eq!(r[5]["row"], 5);
 
@@ -87,8 +97,12 @@ async fn the_request_shape_is_checked_and_only_admins_and_managers_import() {
     assert_eq!(seller.post("/v1/contacts/import", one).await.0, 403);
     let (status, problem) = admin.post("/v1/contacts/import", json!({"rows": []})).await;
     assert_eq!((status, code(&problem)), (422, "invalid_batch_size"));
-    let rows: Vec<Value> = (0..1001).map(|i| json!({"external_id": i.to_string()})).collect();
-    let (status, problem) = admin.post("/v1/contacts/import", json!({ "rows": rows })).await;
+    let rows: Vec<Value> = (0..1001)
+        .map(|i| json!({"external_id": i.to_string()}))
+        .collect();
+    let (status, problem) = admin
+        .post("/v1/contacts/import", json!({ "rows": rows }))
+        .await;
     assert_eq!((status, code(&problem)), (422, "invalid_batch_size"));
     let (status, text) = admin
         .post_text("/v1/contacts/import", "text/csv", "name,colour\nAnn,red\n")
@@ -110,7 +124,9 @@ async fn csv_imports_and_the_export_imports_back_unchanged() {
                crm-1,Ann Lee,\"Acme, Inc.\",+4930901820;+16502530000,vip;lead,gold\r\n\
                crm-2,=cmd(),,+4930901821,,\r\n\
                crm-3,Broken\r\n";
-    let (status, text) = admin.post_text("/v1/contacts/import", "text/csv", csv).await;
+    let (status, text) = admin
+        .post_text("/v1/contacts/import", "text/csv", csv)
+        .await;
     assert_eq!(status, 200, "{text}");
     let results: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(statuses(&results), ["created", "created", "rejected"]);
@@ -120,11 +136,17 @@ async fn csv_imports_and_the_export_imports_back_unchanged() {
     assert_eq!(status, 200);
     let lines: Vec<&str> = export.lines().collect();
     assert_eq!(lines.len(), 3, "{export}");
-    assert!(lines[0].starts_with("id,external_id,name,company"), "{export}");
+    assert!(
+        lines[0].starts_with("id,external_id,name,company"),
+        "{export}"
+    );
     assert!(lines[1].contains("\"Acme, Inc.\""), "{export}");
     assert!(lines[1].contains("+4930901820;+16502530000"), "{export}");
     assert!(lines[1].contains(r#""{""tier"":""gold""}""#), "{export}");
-    assert!(lines[2].contains(",'=cmd(),"), "formulas are neutralised: {export}");
+    assert!(
+        lines[2].contains(",'=cmd(),"),
+        "formulas are neutralised: {export}"
+    );
 
     // Filters apply to the export as to the list.
     let (_, only_vip) = admin.get_text("/v1/contacts/export.csv?tag=vip").await;
@@ -174,7 +196,11 @@ async fn twenty_concurrent_imports_of_the_same_rows_leave_each_contact_once() {
             }
         }
     }
-    assert_eq!(created_rows, vec![1; 30], "each row created by exactly one import");
+    assert_eq!(
+        created_rows,
+        vec![1; 30],
+        "each row created by exactly one import"
+    );
     assert_eq!(app.count("contacts").await, 30);
     assert_eq!(app.count("contact_numbers").await, 30);
 }

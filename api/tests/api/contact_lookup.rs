@@ -45,7 +45,9 @@ async fn a_lookup_answers_the_contact_its_score_and_the_callers_latest_calls() {
     ))
     .await;
 
-    let (status, found) = sam.get("/v1/contacts/lookup?number=030%20555000&region=DE").await;
+    let (status, found) = sam
+        .get("/v1/contacts/lookup?number=030%20555000&region=DE")
+        .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["number"], "+4930555000");
     assert_eq!(found["contact"]["id"], contact["id"]);
@@ -63,20 +65,35 @@ async fn a_lookup_answers_the_contact_its_score_and_the_callers_latest_calls() {
     // A number of no contact: calls only. Restricted to their own
     // contacts, Kim no longer sees the contact (nor its score).
     let (_, unknown) = sam.get("/v1/contacts/lookup?number=%2B4930555001").await;
-    assert_eq!((unknown["contact"].clone(), unknown["score"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (unknown["contact"].clone(), unknown["score"].clone()),
+        (Value::Null, Value::Null)
+    );
     assert_eq!(call_ids(&unknown), ["other"]);
     admin
-        .send("PUT", "/v1/contact-settings", Some(json!({"visibility": "own"})))
+        .send(
+            "PUT",
+            "/v1/contact-settings",
+            Some(json!({"visibility": "own"})),
+        )
         .await;
     let (_, hidden) = kim.get("/v1/contacts/lookup?number=%2B4930555000").await;
-    assert_eq!((hidden["contact"].clone(), hidden["score"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (hidden["contact"].clone(), hidden["score"].clone()),
+        (Value::Null, Value::Null)
+    );
 }
 
 #[tokio::test]
 async fn a_lookup_of_something_that_is_no_number_is_refused() {
     let app = spawn_app().await;
     let admin = Http::of(&app, &app.admin).await;
-    for query in ["", "number=hello", "number=030555000", "number=030555000&region=ZZ"] {
+    for query in [
+        "",
+        "number=hello",
+        "number=030555000",
+        "number=030555000&region=ZZ",
+    ] {
         let (status, problem) = admin.get(&format!("/v1/contacts/lookup?{query}")).await;
         assert_eq!(status, 422, "{query}: {problem}");
         assert!(

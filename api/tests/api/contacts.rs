@@ -38,7 +38,10 @@ async fn a_contact_keeps_what_it_was_given_and_changes_by_patch() {
         ])
     );
     assert_eq!(contact["tags"], json!(["vip", "lead"]));
-    assert!(contact.get("owner_id").is_none(), "an admin's contact has no owner");
+    assert!(
+        contact.get("owner_id").is_none(),
+        "an admin's contact has no owner"
+    );
     let path = format!("/v1/contacts/{}", id(&contact));
     assert_eq!(admin.get(&path).await, (200, contact.clone()));
 
@@ -60,7 +63,11 @@ async fn a_contact_keeps_what_it_was_given_and_changes_by_patch() {
     let (status, _) = admin.send("DELETE", &path, None).await;
     assert_eq!(status, 204);
     assert_eq!(admin.get(&path).await.0, 404);
-    assert_eq!(app.scalar("SELECT COUNT(*) AS n FROM contact_numbers WHERE e164 = '+4930901820'".into()).await, 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM contact_numbers WHERE e164 = '+4930901820'".into())
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -69,20 +76,56 @@ async fn invalid_fields_are_refused_with_their_codes() {
     let admin = Http::of(&app, &app.admin).await;
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({}), "one_of_required", "name"),
-        (json!({"name": "A", "numbers": ["030 901820"]}), "invalid_phone_number", "numbers"),
-        (json!({"name": "A", "numbers": ["030 901820"], "region": "XX"}), "invalid_region", "region"),
-        (json!({"name": "A", "email": "nope"}), "invalid_email", "email"),
+        (
+            json!({"name": "A", "numbers": ["030 901820"]}),
+            "invalid_phone_number",
+            "numbers",
+        ),
+        (
+            json!({"name": "A", "numbers": ["030 901820"], "region": "XX"}),
+            "invalid_region",
+            "region",
+        ),
+        (
+            json!({"name": "A", "email": "nope"}),
+            "invalid_email",
+            "email",
+        ),
         (json!({"name": "x".repeat(201)}), "too_long", "name"),
-        (json!({"name": "A", "tags": (0..21).map(|i| i.to_string()).collect::<Vec<_>>()}), "too_many", "tags"),
-        (json!({"name": "A", "custom_fields": {"Bad Key": "v"}}), "invalid_field", "custom_fields"),
-        (json!({"name": "A", "custom_fields": {"n": 1}}), "invalid_field", "custom_fields.n"),
-        (json!({"name": "A", "owner_id": deskbind_core::ids::UserId::new()}), "unknown_owner", "owner_id"),
-        (json!({"name": "A", "colour": "red"}), "unknown_field", "colour"),
+        (
+            json!({"name": "A", "tags": (0..21).map(|i| i.to_string()).collect::<Vec<_>>()}),
+            "too_many",
+            "tags",
+        ),
+        (
+            json!({"name": "A", "custom_fields": {"Bad Key": "v"}}),
+            "invalid_field",
+            "custom_fields",
+        ),
+        (
+            json!({"name": "A", "custom_fields": {"n": 1}}),
+            "invalid_field",
+            "custom_fields.n",
+        ),
+        (
+            json!({"name": "A", "owner_id": deskbind_core::ids::UserId::new()}),
+            "unknown_owner",
+            "owner_id",
+        ),
+        (
+            json!({"name": "A", "colour": "red"}),
+            "unknown_field",
+            "colour",
+        ),
     ];
     for (body, want_code, want_field) in cases {
         let (status, problem) = admin.post("/v1/contacts", body.clone()).await;
         assert_eq!(
-            (status, code(&problem), problem["field"].as_str().unwrap_or_default()),
+            (
+                status,
+                code(&problem),
+                problem["field"].as_str().unwrap_or_default()
+            ),
             (422, want_code, want_field),
             "{body}"
         );
@@ -102,12 +145,18 @@ async fn a_number_or_external_id_belongs_to_one_contact_and_the_refusal_names_it
     )
     .await;
     let (status, problem) = admin
-        .post("/v1/contacts", json!({"name": "Bob", "numbers": ["+49 30 901820"]}))
+        .post(
+            "/v1/contacts",
+            json!({"name": "Bob", "numbers": ["+49 30 901820"]}),
+        )
         .await;
     assert_eq!((status, code(&problem)), (409, "contact_number_taken"));
     assert_eq!(problem["contact_id"], ann["id"]);
     let (status, problem) = admin
-        .post("/v1/contacts", json!({"name": "Bob", "external_id": "crm-1"}))
+        .post(
+            "/v1/contacts",
+            json!({"name": "Bob", "external_id": "crm-1"}),
+        )
         .await;
     assert_eq!((status, code(&problem)), (409, "external_id_taken"));
     assert_eq!(problem["contact_id"], ann["id"]);
@@ -197,14 +246,31 @@ async fn search_by_name_company_number_tag_and_owner_pages_by_cursor() {
             page
         }
     };
-    assert_eq!(names(&search("q=MÜLLER").await), ["Person 0", "Person 2", "Person 4"]);
-    assert_eq!(names(&search("q=person_1").await), Vec::<String>::new(), "_ is no wildcard");
+    assert_eq!(
+        names(&search("q=MÜLLER").await),
+        ["Person 0", "Person 2", "Person 4"]
+    );
+    assert_eq!(
+        names(&search("q=person_1").await),
+        Vec::<String>::new(),
+        "_ is no wildcard"
+    );
     assert_eq!(names(&search("q=er_c").await), ["Person 1", "Person 3"]);
-    assert_eq!(names(&search("number=030%20901%20803").await), Vec::<String>::new());
-    assert_eq!(names(&search("number=%2B49%2030%20901803").await), ["Person 3"]);
+    assert_eq!(
+        names(&search("number=030%20901%20803").await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&search("number=%2B49%2030%20901803").await),
+        ["Person 3"]
+    );
     assert_eq!(names(&search("number=90180").await).len(), 5);
     assert_eq!(names(&search("tag=vip").await), ["Person 0", "Person 1"]);
-    assert_eq!(names(&search("tag=vi").await), ["Sam's lead"], "tags match exactly");
+    assert_eq!(
+        names(&search("tag=vi").await),
+        ["Sam's lead"],
+        "tags match exactly"
+    );
     assert_eq!(
         names(&search(&format!("owner_id={}", seller.id)).await),
         ["Sam's lead"]
@@ -259,23 +325,48 @@ async fn salespeople_edit_their_own_contacts_and_read_others_unless_restricted()
     assert_eq!(kim.get(&sams_path).await.0, 200);
     assert_eq!(kim.patch(&sams_path, json!({"name": "Mine"})).await.0, 403);
     assert_eq!(kim.send("DELETE", &shared_path, None).await.0, 403);
-    assert_eq!(sam_http.patch(&sams_path, json!({"notes": "ok"})).await.0, 200);
-    assert_eq!(mia.patch(&sams_path, json!({"name": "By manager"})).await.0, 200);
+    assert_eq!(
+        sam_http.patch(&sams_path, json!({"notes": "ok"})).await.0,
+        200
+    );
+    assert_eq!(
+        mia.patch(&sams_path, json!({"name": "By manager"})).await.0,
+        200
+    );
     let (_, page) = kim.get("/v1/contacts").await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
 
     // Only admins read and change the setting.
     assert_eq!(kim.get("/v1/contact-settings").await.0, 403);
-    assert_eq!(mia.send("PUT", "/v1/contact-settings", Some(json!({"visibility": "own"}))).await.0, 403);
+    assert_eq!(
+        mia.send(
+            "PUT",
+            "/v1/contact-settings",
+            Some(json!({"visibility": "own"}))
+        )
+        .await
+        .0,
+        403
+    );
     assert_eq!(
         admin.get("/v1/contact-settings").await,
         (200, json!({"visibility": "organisation"}))
     );
     let (status, settings) = admin
-        .send("PUT", "/v1/contact-settings", Some(json!({"visibility": "own"})))
+        .send(
+            "PUT",
+            "/v1/contact-settings",
+            Some(json!({"visibility": "own"})),
+        )
         .await;
-    assert_eq!((status, settings["visibility"].as_str()), (200, Some("own")));
-    assert_eq!(admin.get("/v1/contact-settings").await.1["visibility"], "own");
+    assert_eq!(
+        (status, settings["visibility"].as_str()),
+        (200, Some("own"))
+    );
+    assert_eq!(
+        admin.get("/v1/contact-settings").await.1["visibility"],
+        "own"
+    );
 
     // Setting "own": others' contacts are not found at all.
     assert_eq!(kim.get(&sams_path).await.0, 404);

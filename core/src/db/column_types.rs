@@ -22,7 +22,8 @@ use super::DbBackend;
 use crate::ids::*;
 use crate::wire::{
     ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, CallDirection,
-    CallResult, ContactSource, ContactVisibility, DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
+    CallResult, ContactSource, ContactVisibility, DialFailure, DialState, PushPlatform,
+    RecordingFormat, Role, TakeoverRule,
 };
 
 /// A type stored as text: what is written, and how it is read back.

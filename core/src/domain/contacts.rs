@@ -56,7 +56,11 @@ impl ContactFields {
             email: email(body.email.as_deref())?,
             numbers: numbers(&body.numbers, region)?,
             tags: tags(&body.tags)?,
-            external_id: optional_text("external_id", body.external_id.as_deref(), MAX_EXTERNAL_ID)?,
+            external_id: optional_text(
+                "external_id",
+                body.external_id.as_deref(),
+                MAX_EXTERNAL_ID,
+            )?,
             custom_fields: custom_fields(&body.custom_fields)?,
         };
         fields.identifiable()?;
@@ -388,7 +392,11 @@ mod tests {
     #[test]
     fn numbers_become_e164_once_each_and_keep_their_raw_form() {
         let fields = create(|b| {
-            b.numbers = vec!["030 901820".into(), "+49 30 901820".into(), "+16502530000".into()];
+            b.numbers = vec![
+                "030 901820".into(),
+                "+49 30 901820".into(),
+                "+16502530000".into(),
+            ];
             b.region = Some("de".into());
         })
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -488,14 +496,23 @@ mod tests {
     fn salespeople_edit_their_own_and_read_the_rest_unless_restricted() {
         let (me, other) = (UserId::new(), UserId::new());
         use ContactVisibility::{Organisation, Own};
-        assert_eq!(access(Role::Manager, me, Some(other), Own), ContactAccess::Edit);
+        assert_eq!(
+            access(Role::Manager, me, Some(other), Own),
+            ContactAccess::Edit
+        );
         assert_eq!(access(Role::Admin, me, None, Own), ContactAccess::Edit);
-        assert_eq!(access(Role::Salesperson, me, Some(me), Own), ContactAccess::Edit);
+        assert_eq!(
+            access(Role::Salesperson, me, Some(me), Own),
+            ContactAccess::Edit
+        );
         assert_eq!(
             access(Role::Salesperson, me, Some(other), Organisation),
             ContactAccess::Read
         );
-        assert_eq!(access(Role::Salesperson, me, None, Own), ContactAccess::Hidden);
+        assert_eq!(
+            access(Role::Salesperson, me, None, Own),
+            ContactAccess::Hidden
+        );
         assert!(may_assign(Role::Salesperson, me, Some(me)));
         assert!(!may_assign(Role::Salesperson, me, None));
         assert!(may_assign(Role::Manager, me, Some(other)));
@@ -504,7 +521,10 @@ mod tests {
     #[test]
     fn search_is_lower_case_and_never_spans_name_and_company() {
         assert_eq!(search_text("Ann LEE", Some("ÄCME")), "ann lee\näcme");
-        assert_eq!(search_query("  LEE ").ok().flatten().as_deref(), Some("lee"));
+        assert_eq!(
+            search_query("  LEE ").ok().flatten().as_deref(),
+            Some("lee")
+        );
         assert_eq!(search_query(" ").ok().flatten(), None);
     }
 }

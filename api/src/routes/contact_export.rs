@@ -2,15 +2,13 @@
 //! list's search selects, as CSV, streamed page by page. Its columns are
 //! the import's (so an export imports back), plus the contact's own.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use deskbind_core::repo::contacts::{self, ContactFilter};
 use deskbind_core::repo::page::PageRequest;
 use deskbind_core::usecases::contact_reads;
 use deskbind_core::wire::Contact;
-use futures_util::stream;
 
-use super::call_export::inert;
+use super::call_export::{CsvPages, csv_response, inert};
 use super::contacts::{SearchQuery, visible};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Query};
@@ -63,27 +61,18 @@ pub async fn csv(
         header_sent: false,
         done: false,
     };
-    let body = stream::unfold(export, |mut export| async move {
-        if export.done {
-            return None;
-        }
-        let chunk = export.next_chunk().await;
-        if chunk.is_err() {
-            export.done = true;
-        }
-        Some((chunk, export))
-    });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"contacts.csv\"",
-        ))
-        .streaming(body))
+    Ok(csv_response(export, "contacts.csv"))
 }
 
-impl Export {
-    /// The CSV text of the next page (with the header row first).
+impl CsvPages for Export {
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn stop(&mut self) {
+        self.done = true;
+    }
+
     async fn next_chunk(&mut self) -> Result<web::Bytes, ApiError> {
         let page = PageRequest {
             after: self.after.clone(),

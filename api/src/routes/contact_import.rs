@@ -167,7 +167,7 @@ fn too_many() -> RowError {
 /// A row field's name as a `'static` text: one of the row's own fields, or
 /// `rows` for anything else (an unknown field's name is in the message).
 fn leak_free_field(field: &str) -> &'static str {
-    const FIELDS: [&str; 9] = [
+    const FIELDS: [&str; 10] = [
         "external_id",
         "name",
         "company",
@@ -177,6 +177,7 @@ fn leak_free_field(field: &str) -> &'static str {
         "tags",
         "owner_id",
         "custom_fields",
+        "region",
     ];
     let head = field.split(['.', '[']).next().unwrap_or_default();
     FIELDS.into_iter().find(|f| *f == head).unwrap_or("rows")
@@ -210,7 +211,7 @@ fn csv_rows(body: &[u8]) -> ApiResult<Vec<Result<ImportContactRow, RowError>>> {
         if !known {
             return Err(invalid(format!(
                 "unknown column {column:?}: use external_id, name, company, notes, email, \
-                 numbers, tags, owner_id, custom_fields or custom.<key>"
+                 numbers, tags, owner_id, custom_fields, custom.<key> or region"
             )));
         }
     }
@@ -255,6 +256,7 @@ fn csv_row(header: &[String], record: &csv::StringRecord) -> Result<ImportContac
             "company" => row.company = text,
             "notes" => row.notes = text,
             "email" => row.email = text,
+            "region" => row.region = text,
             "numbers" => row.numbers = list(value),
             "tags" => row.tags = list(value),
             "owner_id" if !value.is_empty() => {

@@ -170,26 +170,18 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         app.admin.list_push_devices().await.unwrap()[0].id,
         push_device.id
     );
-    let unchanged: Value = http
-        .get(app.url(&contact_path))
-        .bearer_auth(app.access_token().await)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(unchanged, contact);
+    let admin_token = app.access_token().await;
+    assert_eq!(
+        get_json(&http, app.url(&contact_path), &admin_token).await,
+        contact
+    );
     // The intruder's lookup of the number finds no contact.
-    let lookup: Value = http
-        .get(app.url("/v1/contacts/lookup?number=%2B4930901861"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lookup = get_json(
+        &http,
+        app.url("/v1/contacts/lookup?number=%2B4930901861"),
+        &token,
+    )
+    .await;
     assert_eq!(lookup["contact"], Value::Null);
     // And the intruder's own lists do not show them.
     assert!(
@@ -209,4 +201,9 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             .len(),
         1
     );
+}
+
+async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
+    let response = http.get(url).bearer_auth(token).send().await.unwrap();
+    response.json().await.unwrap()
 }

@@ -102,18 +102,14 @@ impl ContactFields {
     /// One import row, checked. A row needs an `external_id` or a number,
     /// which is what makes importing it again find the same contact.
     pub fn from_import(row: &ImportContactRow, region: Option<&str>) -> Result<Self, FieldError> {
-        let fields = Self::from_create(&CreateContact {
-            name: row.name.clone(),
-            company: row.company.clone(),
-            notes: row.notes.clone(),
-            email: row.email.clone(),
-            numbers: row.numbers.clone(),
-            tags: row.tags.clone(),
-            external_id: row.external_id.clone(),
-            owner_id: row.owner_id,
-            custom_fields: row.custom_fields.clone(),
-            region: region.map(str::to_owned),
-        })?;
+        let fields = if row.region.is_none() && region.is_some() {
+            Self::from_create(&CreateContact {
+                region: region.map(str::to_owned),
+                ..row.clone()
+            })?
+        } else {
+            Self::from_create(row)?
+        };
         if fields.external_id.is_none() && fields.numbers.is_empty() {
             return Err(FieldError::new(
                 "external_id",

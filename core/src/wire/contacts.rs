@@ -156,31 +156,11 @@ pub struct PutContactSettings {
     pub visibility: ContactVisibility,
 }
 
-/// One row of `POST /v1/contacts/import` (JSON; the CSV columns have the
-/// same names, with `numbers` and `tags` separated by `;` and custom
-/// fields as `custom.<key>` columns).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImportContactRow {
-    #[serde(default)]
-    pub external_id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub company: Option<String>,
-    #[serde(default)]
-    pub notes: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub numbers: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub owner_id: Option<UserId>,
-    #[serde(default)]
-    pub custom_fields: BTreeMap<String, String>,
-}
+/// One row of `POST /v1/contacts/import`: the fields of a new contact
+/// (the CSV columns have the same names, with `numbers` and `tags`
+/// separated by `;` and custom fields as `custom.<key>` columns). A row's
+/// `region` overrides the request's.
+pub type ImportContactRow = CreateContact;
 
 /// `POST /v1/contacts/import` as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 
 mod app;
 mod app_calls;
+mod app_contacts;
 mod app_dials;
 mod app_events;
 mod app_push;
@@ -21,6 +22,7 @@ mod recording_upload;
 
 pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery, TokenListener};
 pub use app_calls::CallQuery;
+pub use app_contacts::ContactQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;
 pub use app_recordings::RelayedCall;

@@ -381,3 +381,63 @@ async fn salespeople_edit_their_own_contacts_and_read_others_unless_restricted()
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(sam_http.send("DELETE", &sams_path, None).await.0, 204);
 }
+
+#[tokio::test]
+async fn the_sdk_covers_every_contact_route() {
+    use deskbind_core::wire::{CreateContact, ImportStatus, UpdateContact};
+    use deskbind_mobile::ContactQuery;
+    let app = spawn_app().await;
+    let sdk = &app.admin;
+    let ann = sdk
+        .create_contact(&CreateContact {
+            name: Some("Ann".into()),
+            numbers: vec!["030 901820".into()],
+            region: Some("DE".into()),
+            ..CreateContact::default()
+        })
+        .await
+        .unwrap();
+    let changed = sdk
+        .update_contact(
+            ann.id,
+            &UpdateContact {
+                company: Some(Some("Acme".into())),
+                ..UpdateContact::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.company.as_deref(), Some("Acme"));
+    assert_eq!(sdk.get_contact(ann.id).await.unwrap(), changed);
+    let found = sdk.lookup_contact("+4930901820", None).await.unwrap();
+    assert_eq!(found.contact.map(|c| c.id), Some(ann.id));
+    let imported = sdk
+        .import_contacts(
+            vec![CreateContact {
+                external_id: Some("crm-1".into()),
+                numbers: vec!["030 901821".into()],
+                ..CreateContact::default()
+            }],
+            Some("DE"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(imported.results[0].status, ImportStatus::Created);
+    let query = ContactQuery {
+        q: Some("ann".into()),
+        ..ContactQuery::default()
+    };
+    assert_eq!(
+        sdk.list_contacts(&query).await.unwrap().items,
+        vec![changed]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.csv");
+    sdk.export_contacts_csv(&ContactQuery::default(), &file)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 3);
+    sdk.delete_contact(ann.id).await.unwrap();
+    let err = sdk.get_contact(ann.id).await.unwrap_err();
+    assert_eq!(crate::helpers::code(&err).0, 404);
+}

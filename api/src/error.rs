@@ -63,6 +63,14 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {code}")]
     Conflict { code: ErrorCode, detail: String },
+    /// A conflict with one contact, whose id the problem carries
+    /// (`contact_id`) so the client can show or merge it.
+    #[error("conflict: {code} with contact {contact_id}")]
+    ContactConflict {
+        code: ErrorCode,
+        detail: String,
+        contact_id: deskbind_core::ids::ContactId,
+    },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
@@ -169,7 +177,7 @@ impl ApiError {
             Self::Denied { code, .. } | Self::Blocked { code, .. } => *code,
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
-            Self::Conflict { code, .. } => *code,
+            Self::Conflict { code, .. } | Self::ContactConflict { code, .. } => *code,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unavailable(_) | Self::DatabaseUnavailable { .. } => ErrorCode::Unavailable,
             Self::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
@@ -194,7 +202,8 @@ impl ApiError {
             | Self::Forbidden { code }
             | Self::Denied { code, .. }
             | Self::Blocked { code, .. }
-            | Self::Conflict { code, .. } => title_of_status(code.status()),
+            | Self::Conflict { code, .. }
+            | Self::ContactConflict { code, .. } => title_of_status(code.status()),
             Self::InvalidQuery { .. } => "Invalid query parameter",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
@@ -226,6 +235,7 @@ impl ApiError {
             }
             Self::BadRequest { detail, .. }
             | Self::Conflict { detail, .. }
+            | Self::ContactConflict { detail, .. }
             | Self::Denied { detail, .. }
             | Self::Blocked { detail, .. } => Some(detail.clone()),
             Self::RateLimited { retry_after_secs } => {
@@ -275,6 +285,10 @@ impl ApiError {
             },
             blocked_by: match self {
                 Self::Blocked { by, .. } => Some(by.as_ref().clone()),
+                _ => None,
+            },
+            contact_id: match self {
+                Self::ContactConflict { contact_id, .. } => Some(contact_id.to_string()),
                 _ => None,
             },
         }

@@ -57,5 +57,6 @@ id_type!(
     RecordingUploadId,
     PushDeviceId,
     JobId,
-    BlocklistEntryId
+    BlocklistEntryId,
+    ContactId
 );

@@ -424,7 +424,7 @@ impl AppClient {
         self.authed(method, path, None::<&()>, &[]).await.map(drop)
     }
 
-    async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
+    pub(crate) async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,

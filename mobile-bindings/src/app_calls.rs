@@ -157,7 +157,7 @@ impl AppClient {
     }
 }
 
-async fn save_body(response: reqwest::Response, dest: &Path) -> Result<u64> {
+pub(crate) async fn save_body(response: reqwest::Response, dest: &Path) -> Result<u64> {
     let io = |e: std::io::Error| ClientError::Io(e.to_string());
     let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
     let mut body = response.bytes_stream();

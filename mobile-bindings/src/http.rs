@@ -71,6 +71,7 @@ impl Http {
                     field: None,
                     retry_after: None,
                     blocked_by: None,
+                    contact_id: None,
                 }),
             });
         }

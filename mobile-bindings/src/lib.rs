@@ -7,6 +7,7 @@ mod app;
 mod app_audit;
 mod app_blocklist;
 mod app_calls;
+mod app_contacts;
 mod app_dials;
 mod app_events;
 mod app_push;
@@ -25,6 +26,7 @@ pub use app::{AppClient, BindingEventQuery, BindingQuery, PageQuery, TokenListen
 pub use app_audit::AuditQuery;
 pub use app_blocklist::{BlocklistQuery, BlocklistVerdict};
 pub use app_calls::CallQuery;
+pub use app_contacts::ContactQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;
 pub use app_recordings::RelayedCall;

@@ -75,27 +75,50 @@ pub async fn respond(
         header_sent: false,
         done: false,
     };
-    let body = stream::unfold(export, |mut export| async move {
-        if export.done {
+    Ok(csv_response(export, "calls.csv"))
+}
+
+/// A CSV download read page by page: each page is one chunk of the body.
+pub(crate) trait CsvPages: Sized + 'static {
+    /// Whether the last page has been sent (or an error ended the file).
+    fn finished(&self) -> bool;
+    /// Ends the file after a failed page.
+    fn stop(&mut self);
+    /// The CSV text of the next page (with the header row first).
+    fn next_chunk(&mut self) -> impl std::future::Future<Output = Result<web::Bytes, ApiError>>;
+}
+
+/// The streamed `200 text/csv` attachment named `filename` of `pages`.
+/// A failure once the file has started can only end it early.
+pub(crate) fn csv_response(pages: impl CsvPages, filename: &str) -> HttpResponse {
+    let body = stream::unfold(pages, |mut pages| async move {
+        if pages.finished() {
             return None;
         }
-        let chunk = export.next_chunk().await;
+        let chunk = pages.next_chunk().await;
         if chunk.is_err() {
-            export.done = true;
+            pages.stop();
         }
-        Some((chunk, export))
+        Some((chunk, pages))
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"calls.csv\"",
+            format!("attachment; filename=\"{filename}\""),
         ))
-        .streaming(body))
+        .streaming(body)
 }
 
-impl Export {
-    /// The CSV text of the next page (with the header row first).
+impl CsvPages for Export {
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn stop(&mut self) {
+        self.done = true;
+    }
+
     async fn next_chunk(&mut self) -> Result<web::Bytes, ApiError> {
         let (org, scope, filter, cursor) = (
             self.org,

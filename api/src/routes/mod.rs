@@ -14,6 +14,11 @@ pub mod call_export;
 mod call_records;
 pub(crate) mod call_stats;
 pub mod calls;
+mod contact_export;
+mod contact_import;
+mod contact_lookup;
+mod contact_settings;
+pub(crate) mod contacts;
 mod device;
 pub(crate) mod dial_policy;
 mod dials;
@@ -158,6 +163,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
             recording_download::download,
         ),
         at(M::GET, "/v1/stats/calls", call_stats::get),
+        // Contacts (docs/contacts.md). The fixed paths come before
+        // /v1/contacts/{id}, which would otherwise take them as ids.
+        at(M::GET, "/v1/contacts/lookup", contact_lookup::lookup),
+        at(M::GET, "/v1/contacts/export.csv", contact_export::csv),
+        at(M::POST, "/v1/contacts/import", contact_import::import),
+        at(M::GET, "/v1/contacts", contacts::list),
+        at(M::POST, "/v1/contacts", contacts::create),
+        at(M::GET, "/v1/contacts/{id}", contacts::get),
+        at(M::PATCH, "/v1/contacts/{id}", contacts::update),
+        at(M::DELETE, "/v1/contacts/{id}", contacts::delete),
+        at(M::GET, "/v1/contact-settings", contact_settings::get),
+        at(M::PUT, "/v1/contact-settings", contact_settings::put),
         at(M::GET, "/v1/push/devices", push::list),
         at(M::POST, "/v1/push/devices", push::register),
         at(M::DELETE, "/v1/push/devices/{id}", push::delete),

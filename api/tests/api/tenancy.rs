@@ -26,6 +26,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         }
         ("POST", "/v1/recording-uploads/{id}/complete") => None,
         ("PATCH", "/v1/blocklist/{id}") => Some(json!({ "label": "Hijacked", "kind": "allow" })),
+        ("PATCH", "/v1/contacts/{id}") => Some(json!({ "name": "Hijacked" })),
         _ => return None,
     })
 }
@@ -83,11 +84,22 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .json()
         .await
         .unwrap();
+    let http = reqwest::Client::new();
+    let contact: Value = http
+        .post(app.url("/v1/contacts"))
+        .bearer_auth(app.access_token().await)
+        .json(&json!({ "name": "Acme contact", "numbers": ["+4930901861"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let blocklist_id = blocklist_entry["id"].as_str().unwrap().to_owned();
+    let contact_path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
 
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
-    let http = reqwest::Client::new();
     let mut checked = 0;
     for (method, path) in route_signatures() {
         // Phone routes take the phone's credential, not a user's; their ids
@@ -114,6 +126,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             push_device.id.to_string()
         } else if path.starts_with("/v1/blocklist") {
             blocklist_id.clone()
+        } else if path.starts_with("/v1/contacts") {
+            contact["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/v1/recording-uploads") {
             // Tickets need S3; app_recordings' S3 test has another user's
             // ticket refused. Here: an unknown one is not found either.
@@ -181,6 +195,19 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         app.admin.list_push_devices().await.unwrap()[0].id,
         push_device.id
     );
+    let admin_token = app.access_token().await;
+    assert_eq!(
+        get_json(&http, app.url(&contact_path), &admin_token).await,
+        contact
+    );
+    // The intruder's lookup of the number finds no contact.
+    let lookup = get_json(
+        &http,
+        app.url("/v1/contacts/lookup?number=%2B4930901861"),
+        &token,
+    )
+    .await;
+    assert_eq!(lookup["contact"], Value::Null);
     // And the intruder's own lists do not show them.
     assert!(
         intruder
@@ -199,4 +226,9 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             .len(),
         1
     );
+}
+
+async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
+    let response = http.get(url).bearer_auth(token).send().await.unwrap();
+    response.json().await.unwrap()
 }

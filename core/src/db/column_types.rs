@@ -22,8 +22,8 @@ use super::DbBackend;
 use crate::ids::*;
 use crate::wire::{
     ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, BlocklistKind,
-    BlocklistPattern, BlocklistScope, CallDirection, CallResult, DialFailure, DialState,
-    PushPlatform, RecordingFormat, Role, TakeoverRule,
+    BlocklistPattern, BlocklistScope, CallDirection, CallResult, ContactSource, ContactVisibility,
+    DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
 };
 
 /// A type stored as text: what is written, and how it is read back.
@@ -152,6 +152,7 @@ id_text!(
     PushDeviceId,
     JobId,
     BlocklistEntryId,
+    ContactId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and
@@ -164,6 +165,8 @@ enum_text!(
     BindingVia,
     CallDirection,
     CallResult,
+    ContactSource,
+    ContactVisibility,
     DialFailure,
     DialState,
     PushPlatform,

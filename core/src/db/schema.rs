@@ -375,6 +375,47 @@ diesel::table! {
     }
 }
 
+// Contacts (migration 000014, docs/contacts.md).
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        company -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        email -> Nullable<Text>,
+        tags -> Text,
+        external_id -> Nullable<Text>,
+        owner_id -> Nullable<Text>,
+        custom_fields -> Text,
+        source -> Text,
+        score -> BigInt,
+        search_text -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    contact_numbers (org_id, e164) {
+        org_id -> Text,
+        e164 -> Text,
+        contact_id -> Text,
+        raw -> Text,
+        digits -> Text,
+        position -> BigInt,
+    }
+}
+
+diesel::table! {
+    contact_settings (org_id) {
+        org_id -> Text,
+        visibility -> Text,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -393,6 +434,7 @@ diesel::joinable!(dial_commands -> bindings (binding_id));
 diesel::joinable!(call_records -> recordings (recording_id));
 diesel::joinable!(push_devices -> users (user_id));
 diesel::joinable!(push_schedules -> users (user_id));
+diesel::joinable!(contact_numbers -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     console_sessions,
@@ -424,6 +466,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     audit_events,
     blocklist_entries,
+    contacts,
+    contact_numbers,
+    contact_settings,
 );
 
 diesel::table! {

@@ -8,6 +8,7 @@ pub mod binding_rules;
 pub mod blocklist;
 pub mod call_facts;
 pub mod call_stats;
+pub mod contacts;
 pub mod dial_lifecycle;
 pub mod dial_policy;
 mod email;

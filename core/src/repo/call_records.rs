@@ -583,3 +583,19 @@ pub fn link_recording(
         .execute(conn)?;
     Ok(())
 }
+
+/// The newest `limit` records of the scope with the remote number `e164`
+/// (reverse lookup; served by `call_records_remote_e164_idx`).
+pub fn latest_with_number(
+    conn: &mut DbConn,
+    org: OrgId,
+    scope: &Scope,
+    e164: &str,
+    limit: i64,
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    Ok(scoped(rows(), org, scope)
+        .filter(call_records::remote_e164.eq(e164.to_owned()))
+        .order((call_records::started_at.desc(), call_records::id.desc()))
+        .limit(limit)
+        .load(conn)?)
+}

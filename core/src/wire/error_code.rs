@@ -106,6 +106,9 @@ error_codes! {
     Conflict = "conflict", 409;
     BlocklistEntryExists = "blocklist_entry_exists", 409;
     BlocklistFull = "blocklist_full", 409;
+    // contacts (docs/contacts.md)
+    ContactNumberTaken = "contact_number_taken", 409;
+    ExternalIdTaken = "external_id_taken", 409;
 
     // 411 Length Required
     LengthRequired = "length_required", 411;
@@ -169,6 +172,9 @@ error_codes! {
     ConflictsWithStored = "conflicts_with_stored", 422;
     DialNotFound = "dial_not_found", 422;
     NumberSearchTooShort = "number_search_too_short", 422;
+    // contacts (docs/contacts.md)
+    UnknownOwner = "unknown_owner", 422;
+    InvalidCsv = "invalid_csv", 422;
 
     // 429 Too Many Requests (with Retry-After)
     RateLimited = "rate_limited", 429;

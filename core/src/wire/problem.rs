@@ -21,6 +21,9 @@ pub struct Problem {
     /// `number_do_not_call`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<super::BlockedBy>,
+    /// The other contact, for `contact_number_taken` and `external_id_taken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";

@@ -1,0 +1,67 @@
+//! `GET /v1/contacts/lookup?number=`: who a number belongs to, their score,
+//! and the caller's latest calls with it (the calls the caller may see in
+//! `GET /v1/calls`: their own, their teams', or all for admins).
+
+use actix_web::web;
+use deskbind_core::domain::E164;
+use deskbind_core::repo::call_records;
+use deskbind_core::repo::{contact_numbers, contacts, users};
+use deskbind_core::usecases::record_reads;
+use deskbind_core::wire::ContactLookup;
+use serde::Deserialize;
+
+use super::contacts::readable;
+use super::users::visibility;
+use crate::error::ApiResult;
+use crate::extract::{AuthUser, Query};
+use crate::state::AppState;
+
+/// How many calls a lookup answers with.
+pub const LOOKUP_CALLS: i64 = 10;
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    number: Option<String>,
+    /// ISO 3166-1 alpha-2 region for a national number.
+    region: Option<String>,
+}
+
+pub async fn lookup(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Query(query): Query<LookupQuery>,
+) -> ApiResult<web::Json<ContactLookup>> {
+    let number = E164::parse(
+        "number",
+        query.number.as_deref().unwrap_or_default(),
+        query.region.as_deref(),
+    )?
+    .into_inner();
+    let found = state
+        .db
+        .run(move |conn| {
+            let owner = contact_numbers::owners(conn, auth.org_id, &[number.as_str()])?
+                .into_iter()
+                .next()
+                .map(|(_, contact)| contact);
+            let contact = match owner {
+                Some(id) => {
+                    let row = contacts::get(conn, auth.org_id, id)?;
+                    readable(conn, &auth, row)?
+                }
+                None => None,
+            };
+            let scope = users::visible_ids(conn, visibility(&auth))?;
+            let rows =
+                call_records::latest_with_number(conn, auth.org_id, &scope, &number, LOOKUP_CALLS)?;
+            let recent_calls = record_reads::with_recordings(conn, &rows)?;
+            Ok::<_, crate::error::ApiError>(ContactLookup {
+                score: contact.as_ref().map(|c| c.score),
+                number,
+                contact,
+                recent_calls,
+            })
+        })
+        .await?;
+    Ok(web::Json(found))
+}

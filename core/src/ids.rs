@@ -56,5 +56,7 @@ id_type!(
     RecordingId,
     RecordingUploadId,
     PushDeviceId,
-    JobId
+    JobId,
+    DispositionId,
+    CallEditId
 );

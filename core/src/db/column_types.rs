@@ -150,6 +150,8 @@ id_text!(
     RecordingUploadId,
     PushDeviceId,
     JobId,
+    DispositionId,
+    CallEditId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and

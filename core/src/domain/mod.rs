@@ -6,6 +6,7 @@ pub mod audio_structure;
 pub mod binding_policy;
 pub mod binding_rules;
 pub mod call_facts;
+pub mod call_outcomes;
 pub mod call_stats;
 pub mod dial_lifecycle;
 pub mod dial_policy;

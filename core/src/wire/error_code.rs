@@ -167,6 +167,16 @@ error_codes! {
     DialNotFound = "dial_not_found", 422;
     NumberSearchTooShort = "number_search_too_short", 422;
 
+    // What came of a call (docs/call-outcomes.md)
+    PrivateCallsDisabled = "private_calls_disabled", 403;
+    DispositionCodeTaken = "disposition_code_taken", 409;
+    DispositionLimit = "disposition_limit", 409;
+    AnnotationChanged = "annotation_changed", 409;
+    UnknownDisposition = "unknown_disposition", 422;
+    DispositionArchived = "disposition_archived", 422;
+    CallbackRequired = "callback_required", 422;
+    CallbackInPast = "callback_in_past", 422;
+
     // 429 Too Many Requests (with Retry-After)
     RateLimited = "rate_limited", 429;
 

@@ -5,6 +5,7 @@
 mod app_events;
 mod auth;
 mod bindings;
+mod call_outcomes;
 mod calls;
 mod dials;
 mod error_code;
@@ -21,6 +22,7 @@ mod users;
 pub use app_events::*;
 pub use auth::*;
 pub use bindings::*;
+pub use call_outcomes::*;
 pub use calls::*;
 pub use dials::*;
 pub use error_code::ErrorCode;

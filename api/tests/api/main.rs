@@ -11,6 +11,8 @@ mod binding_audit;
 mod binding_races;
 mod bindings;
 mod call_filters;
+mod call_outcomes;
+mod call_privacy;
 mod cli;
 mod console_live;
 mod console_phones;

@@ -25,6 +25,9 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
             Some(json!({ "size_bytes": 100, "sha256": "0".repeat(64) }))
         }
         ("POST", "/v1/recording-uploads/{id}/complete") => None,
+        // What came of a call (call_outcomes.rs).
+        ("PATCH", "/v1/calls/{id}") => Some(json!({ "notes": "Hijacked" })),
+        ("PATCH", "/v1/dispositions/{id}") => Some(json!({ "label": "Hijacked" })),
         _ => return None,
     })
 }
@@ -69,6 +72,20 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             .is_some()
     );
 
+    let disposition = {
+        let token = app.access_token().await;
+        let list: Value = reqwest::Client::new()
+            .get(app.url("/v1/dispositions"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["items"][0]["id"].as_str().unwrap().to_owned()
+    };
+
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
     let http = reqwest::Client::new();
@@ -94,6 +111,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             dial.id.to_string()
         } else if path.starts_with("/v1/calls") {
             record.to_string()
+        } else if path.starts_with("/v1/dispositions") {
+            disposition.clone()
         } else if path.starts_with("/v1/push/devices") {
             push_device.id.to_string()
         } else if path.starts_with("/v1/recording-uploads") {

@@ -512,3 +512,45 @@ async fn a_callback_reminder_is_pushed_at_its_time_and_moves_with_the_callback()
     assert!(cleared.get("callback_at").is_none());
     assert_eq!(app.scalar(pending).await, 0);
 }
+
+#[tokio::test]
+async fn concurrent_additions_never_pass_the_catalogue_bound() {
+    let app = spawn_app().await;
+    // Seven defaults; fill to two below the bound, then race ten.
+    for i in 7..MAX_DISPOSITIONS - 2 {
+        let body = json!({ "code": format!("extra_{i}"), "label": "Extra" });
+        send(&app, &app.admin, "POST", "/v1/dispositions", Some(body)).await;
+    }
+    let racers = (0..10).map(|i| {
+        let body = json!({ "code": format!("race_{i}"), "label": "Race" });
+        send(&app, &app.admin, "POST", "/v1/dispositions", Some(body))
+    });
+    let answers = futures_util::future::join_all(racers).await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    let refused = answers
+        .iter()
+        .filter(|(s, b)| *s == 409 && b["code"] == "disposition_limit")
+        .count();
+    assert_eq!((created, refused), (2, 8), "{answers:?}");
+    assert_eq!(app.count("dispositions").await, MAX_DISPOSITIONS as i64);
+}
+
+#[tokio::test]
+async fn of_concurrent_edits_against_one_version_exactly_one_wins() {
+    let app = spawn_app().await;
+    let o = office(&app).await;
+    let path = format!("/v1/calls/{}", o.call);
+    let racers = (0..8).map(|i| {
+        let who = if i % 2 == 0 { &o.ann } else { &o.mia };
+        let body = json!({ "notes": format!("edit {i}"), "version": 0 });
+        send(&app, who, "PATCH", &path, Some(body))
+    });
+    let answers = futures_util::future::join_all(racers).await;
+    let won = answers.iter().filter(|(s, _)| *s == 200).count();
+    let lost = answers
+        .iter()
+        .filter(|(s, b)| *s == 409 && b["code"] == "annotation_changed")
+        .count();
+    assert_eq!((won, lost), (1, 7), "{answers:?}");
+    assert_eq!(app.count("call_annotation_edits").await, 1);
+}

@@ -4,6 +4,7 @@
 //! API drive the server through this crate, so it is exercised on every run.
 
 mod app;
+mod app_call_outcomes;
 mod app_calls;
 mod app_dials;
 mod app_events;

@@ -7,6 +7,7 @@
 //! (`deskbind`) from the built library (docs/sdk.md).
 
 mod app;
+mod call_outcomes;
 mod error;
 mod lists;
 mod nfc;

@@ -554,3 +554,29 @@ async fn of_concurrent_edits_against_one_version_exactly_one_wins() {
     assert_eq!((won, lost), (1, 7), "{answers:?}");
     assert_eq!(app.count("call_annotation_edits").await, 1);
 }
+
+#[tokio::test]
+async fn the_sdk_annotates_a_call_and_reads_the_catalogue_and_history() {
+    let app = spawn_app().await;
+    let o = office(&app).await;
+    let catalogue = o.ann.list_dispositions().await.unwrap();
+    let sale = catalogue.items.iter().find(|d| d.code == "sale").unwrap();
+    let id: deskbind_core::ids::CallRecordId = o.call.parse().unwrap();
+    let change = deskbind_core::wire::UpdateCall {
+        notes: Some(Some("Signed".into())),
+        disposition_id: Some(Some(sale.id)),
+        version: Some(0),
+        ..Default::default()
+    };
+    let after = o.ann.update_call(id, &change).await.unwrap();
+    assert_eq!(after.notes.as_deref(), Some("Signed"));
+    assert_eq!(after.disposition.unwrap().code, "sale");
+    let history = o.mia.call_history(id).await.unwrap();
+    assert_eq!(history.items.len(), 1);
+    assert!(!o.ann.call_settings().await.unwrap().allow_private);
+    let stale = o.ann.update_call(id, &change).await.unwrap_err();
+    assert_eq!(
+        crate::helpers::code(&stale),
+        (409, "annotation_changed".into())
+    );
+}

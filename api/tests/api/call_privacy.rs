@@ -164,6 +164,19 @@ async fn a_private_call_hides_its_number_and_annotation_from_managers_everywhere
     let (status, _) = console.get(&format!("/calls/{}/recording", o.call)).await;
     assert_eq!(status, 404);
 
+    // A push digest counts it without its number.
+    o.mia
+        .register_push_device(deskbind_core::wire::PushPlatform::Android, "mia-device")
+        .await
+        .unwrap();
+    o.mia.request_push().await.unwrap();
+    let digests = "SELECT COUNT(*) AS n FROM jobs WHERE topic LIKE '%digest%'";
+    assert_eq!(app.scalar(digests.into()).await, 1);
+    let leaked = format!("SELECT COUNT(*) AS n FROM jobs WHERE payload LIKE '%{NUMBER}%'");
+    assert_eq!(app.scalar(leaked).await, 0);
+    let named = "SELECT COUNT(*) AS n FROM jobs WHERE payload LIKE '%private%'";
+    assert_eq!(app.scalar(named.into()).await, 1);
+
     // Un-marking it shows it again.
     send(
         &app,

@@ -11,7 +11,7 @@ use diesel::sql_types::{Bool, Text};
 
 use super::{DbConn, RepoError, stored_id};
 use crate::db::dialect;
-use crate::db::schema::call_records;
+use crate::db::schema::{call_annotations, call_records};
 use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::domain::number_search::{self, stored_digits};
 use crate::domain::push_message::{DIGEST_LATEST, Digest, DigestCall};
@@ -542,14 +542,28 @@ pub fn digest(
     .order((call_records::started_at.desc(), call_records::id.desc()))
     .limit(DIGEST_LATEST as i64)
     .load(conn)?;
+    // A digest is shared by everyone with the same scope, so a private
+    // call's number is left out for all of them (its user sees it in the
+    // app); the call is still counted.
+    let ids: Vec<&str> = latest.iter().map(|l| l.0.as_str()).collect();
+    let private: Vec<String> = call_annotations::table
+        .filter(call_annotations::call_record_id.eq_any(&ids))
+        .filter(call_annotations::private.ne(0))
+        .select(call_annotations::call_record_id)
+        .load(conn)?;
     digest.latest = latest
         .into_iter()
         .map(|(id, direction, raw, e164, started_at)| {
+            let remote_number = if private.contains(&id) {
+                PRIVATE_NUMBER.to_owned()
+            } else {
+                e164.unwrap_or(raw)
+            };
             Ok(DigestCall {
                 id,
                 direction: CallDirection::parse(&direction)
                     .ok_or_else(|| RepoError::Corrupt(format!("direction {direction:?}")))?,
-                remote_number: e164.unwrap_or(raw),
+                remote_number,
                 started_at: to_datetime(started_at)
                     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             })
@@ -557,6 +571,9 @@ pub fn digest(
         .collect::<Result<_, RepoError>>()?;
     Ok(digest)
 }
+
+/// What a digest shows in place of a private call's number.
+pub const PRIVATE_NUMBER: &str = "private";
 
 /// Records of the scope whose change number is in `(after, through]`.
 fn in_range<ST>(

@@ -169,9 +169,16 @@ async fn a_private_call_hides_its_number_and_annotation_from_managers_everywhere
         .register_push_device(deskbind_core::wire::PushPlatform::Android, "mia-device")
         .await
         .unwrap();
+    // The first request starts Mia's digests from now; Ann's change after
+    // it is in the next one.
     o.mia.request_push().await.unwrap();
+    let tags = json!({ "tags": ["vip", "later"] });
+    let (status, _) = send(&app, &o.ann, "PATCH", &path, Some(tags)).await;
+    assert_eq!(status, 200);
+    let requested = o.mia.request_push().await.unwrap();
+    assert_eq!(requested.records, 1);
     let digests = "SELECT COUNT(*) AS n FROM jobs WHERE topic LIKE '%digest%'";
-    assert_eq!(app.scalar(digests.into()).await, 1);
+    assert_eq!(app.scalar(digests.into()).await, 2);
     let leaked = format!("SELECT COUNT(*) AS n FROM jobs WHERE payload LIKE '%{NUMBER}%'");
     assert_eq!(app.scalar(leaked).await, 0);
     let named = "SELECT COUNT(*) AS n FROM jobs WHERE payload LIKE '%private%'";

@@ -95,7 +95,7 @@ fn detail_page(
         (true, false) => "The phone",
         _ => "The app",
     };
-    let number = view::number_label(&call);
+    let number = view::number_label(call);
     let facts = vec![
         at("Started", Some(call.started_at)),
         at("Answered", call.answered_at),

@@ -179,7 +179,7 @@ fn render_page(
                 .cloned()
                 .unwrap_or_else(|| c.phone_id.to_string()),
             direction: view::direction_label(c.direction),
-            number: view::number_label(&c),
+            number: view::number_label(c),
             result: view::result_label(c.result),
             duration: view::duration(c.duration_secs),
             has_recording: c.recording.is_some(),

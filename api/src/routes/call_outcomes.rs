@@ -5,13 +5,13 @@
 use actix_web::web;
 use deskbind_core::domain::call_outcomes::{call_notes, call_tags};
 use deskbind_core::ids::CallRecordId;
-use deskbind_core::repo::{call_annotation_edits, call_records, call_settings, users};
+use deskbind_core::repo::{call_annotation_edits, call_settings, users};
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::call_outcomes::{self, AnnotateError, CallChange, Editor};
-use deskbind_core::usecases::{call_settings as settings, record_reads};
+use deskbind_core::usecases::call_settings as settings;
 use deskbind_core::wire::{CallHistory, CallRecord, CallSettings, ErrorCode, UpdateCall};
 
-use super::calls::get_one;
+use super::calls::{get_one, unredacted_row};
 use super::users::visibility;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json, path_id};
@@ -81,12 +81,8 @@ pub async fn history(
     let rows = state
         .db
         .run(move |conn| {
-            let scope = users::visible_ids(conn, visibility(&auth))?;
-            let call = call_records::get(conn, auth.org_id, &scope, id)?;
-            if record_reads::hidden_from(conn, auth.user_id, &call)? {
-                return Err(ApiError::NotFound);
-            }
-            Ok(call_annotation_edits::of_call(conn, auth.org_id, &call.id)?)
+            let call = unredacted_row(conn, &auth, id)?;
+            Ok::<_, ApiError>(call_annotation_edits::of_call(conn, auth.org_id, &call.id)?)
         })
         .await?;
     let items = rows.iter().map(|r| r.to_wire()).collect::<Result<_, _>>()?;

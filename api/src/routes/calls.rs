@@ -317,6 +317,22 @@ pub fn get_one(conn: &mut DbConn, auth: &AuthUser, id: CallRecordId) -> ApiResul
     wire.pop().ok_or(ApiError::NotFound)
 }
 
+/// The stored row of a call the caller may see in full: not found for a
+/// call outside their scope and for another user's private call (whose
+/// recording and history are hidden; `record_reads::hidden_from`).
+pub fn unredacted_row(
+    conn: &mut DbConn,
+    auth: &AuthUser,
+    id: CallRecordId,
+) -> ApiResult<call_records::CallRecordRow> {
+    let scope = users::visible_ids(conn, visibility(auth))?;
+    let call = call_records::get(conn, auth.org_id, &scope, id)?;
+    if record_reads::hidden_from(conn, auth.user_id, &call)? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(call)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct SyncQuery {
     cursor: Option<String>,

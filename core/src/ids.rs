@@ -58,5 +58,7 @@ id_type!(
     PushDeviceId,
     JobId,
     BlocklistEntryId,
-    ContactId
+    ContactId,
+    DispositionId,
+    CallEditId
 );

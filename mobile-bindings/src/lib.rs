@@ -6,6 +6,7 @@
 mod app;
 mod app_audit;
 mod app_blocklist;
+mod app_call_outcomes;
 mod app_calls;
 mod app_contacts;
 mod app_dials;

@@ -8,6 +8,7 @@
 
 mod app;
 mod audit;
+mod call_outcomes;
 mod error;
 mod lists;
 mod nfc;

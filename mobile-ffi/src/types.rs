@@ -210,6 +210,17 @@ pub struct CallRecordInfo {
     pub result: Option<String>,
     pub recording: Option<RecordingInfo>,
     pub updated_at: SystemTime,
+    /// What came of the call (docs/call-outcomes.md).
+    pub notes: Option<String>,
+    pub tags: Vec<String>,
+    pub disposition_id: Option<String>,
+    pub disposition_code: Option<String>,
+    pub disposition_label: Option<String>,
+    pub callback_at: Option<SystemTime>,
+    pub private: bool,
+    /// Another user's private call: no number, recording or annotation.
+    pub redacted: bool,
+    pub annotation_version: i64,
 }
 
 impl From<wire::CallRecord> for CallRecordInfo {
@@ -230,6 +241,15 @@ impl From<wire::CallRecord> for CallRecordInfo {
             result: c.result.map(|r| r.as_str().to_owned()),
             recording: c.recording.map(RecordingInfo::from),
             updated_at: instant(c.updated_at),
+            notes: c.notes,
+            tags: c.tags,
+            disposition_id: c.disposition.as_ref().map(|d| d.id.to_string()),
+            disposition_code: c.disposition.as_ref().map(|d| d.code.clone()),
+            disposition_label: c.disposition.map(|d| d.label),
+            callback_at: c.callback_at.map(instant),
+            private: c.private,
+            redacted: c.redacted,
+            annotation_version: c.annotation_version,
         }
     }
 }

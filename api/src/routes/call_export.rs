@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
 use deskbind_core::repo::users;
 use deskbind_core::time::to_datetime;
+use deskbind_core::usecases::record_reads;
 use futures_util::stream;
 
 use super::calls::{FilterQuery, Filters};
@@ -40,6 +41,7 @@ const COLUMNS: [&str; 17] = [
 struct Export {
     state: web::Data<AppState>,
     org: deskbind_core::ids::OrgId,
+    reader: deskbind_core::ids::UserId,
     scope: Scope,
     filter: CallFilter,
     cursor: Option<ListCursor>,
@@ -69,6 +71,7 @@ pub async fn respond(
     let export = Export {
         state: state.clone(),
         org: auth.org_id,
+        reader: auth.user_id,
         scope,
         filter,
         cursor: None,
@@ -120,8 +123,9 @@ impl CsvPages for Export {
     }
 
     async fn next_chunk(&mut self) -> Result<web::Bytes, ApiError> {
-        let (org, scope, filter, cursor) = (
+        let (org, reader, scope, filter, cursor) = (
             self.org,
+            self.reader,
             self.scope.clone(),
             self.filter.clone(),
             self.cursor.clone(),
@@ -130,8 +134,12 @@ impl CsvPages for Export {
             .state
             .db
             .run(move |conn| {
-                let rows =
+                let mut rows =
                     call_records::list(conn, org, &scope, &filter, cursor.as_ref(), EXPORT_PAGE)?;
+                // Another user's private call: its number, dial and recording
+                // stay out of the file (the cursor is unaffected: it is the
+                // start time and id).
+                record_reads::redact_for(conn, reader, &mut rows)?;
                 let mut ids: Vec<String> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();

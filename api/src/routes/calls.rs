@@ -7,7 +7,7 @@
 use actix_web::web;
 use deskbind_core::db::DbConn;
 use deskbind_core::domain::number_search::{MIN_SEARCH_DIGITS, SearchRefusal, search_digits};
-use deskbind_core::ids::{CallRecordId, PhoneId, TeamId, UserId};
+use deskbind_core::ids::{CallRecordId, DispositionId, PhoneId, TeamId, UserId};
 use deskbind_core::repo::call_records::{self, CallFilter, ListCursor, Scope};
 use deskbind_core::repo::{RepoError, teams, users};
 use deskbind_core::usecases::record_reads;
@@ -47,6 +47,8 @@ pub struct FilterQuery {
     /// Seconds; calls without a duration never match a bound.
     pub min_duration_secs: Option<String>,
     pub max_duration_secs: Option<String>,
+    /// Only calls with this disposition (docs/call-outcomes.md).
+    pub disposition_id: Option<String>,
 }
 
 /// The filters, checked, before any database work.
@@ -154,6 +156,12 @@ impl FilterQuery {
                 has_recording,
                 min_duration_secs: min_duration,
                 max_duration_secs: max_duration,
+                searcher: None,
+                disposition_id: id_param::<DispositionId>(
+                    "disposition_id",
+                    self.disposition_id.as_deref(),
+                )?
+                .map(|d| d.to_string()),
             },
         })
     }
@@ -203,6 +211,7 @@ impl Filters {
             });
         }
         filter.users = users;
+        filter.searcher = Some(auth.user_id.to_string());
         Ok((scope, filter))
     }
 }
@@ -285,7 +294,7 @@ pub fn list_page(
     let next_cursor = more
         .then(|| rows.last().map(|r| ListCursor::of(r).encode()))
         .flatten();
-    let items = record_reads::with_recordings(conn, &rows)?;
+    let items = record_reads::for_reader(conn, auth.user_id, &rows)?;
     Ok(Page { items, next_cursor })
 }
 
@@ -304,8 +313,24 @@ pub async fn get(
 pub fn get_one(conn: &mut DbConn, auth: &AuthUser, id: CallRecordId) -> ApiResult<CallRecord> {
     let scope = users::visible_ids(conn, visibility(auth))?;
     let row = call_records::get(conn, auth.org_id, &scope, id)?;
-    let mut wire = record_reads::with_recordings(conn, std::slice::from_ref(&row))?;
+    let mut wire = record_reads::for_reader(conn, auth.user_id, std::slice::from_ref(&row))?;
     wire.pop().ok_or(ApiError::NotFound)
+}
+
+/// The stored row of a call the caller may see in full: not found for a
+/// call outside their scope and for another user's private call (whose
+/// recording and history are hidden; `record_reads::hidden_from`).
+pub fn unredacted_row(
+    conn: &mut DbConn,
+    auth: &AuthUser,
+    id: CallRecordId,
+) -> ApiResult<call_records::CallRecordRow> {
+    let scope = users::visible_ids(conn, visibility(auth))?;
+    let call = call_records::get(conn, auth.org_id, &scope, id)?;
+    if record_reads::hidden_from(conn, auth.user_id, &call)? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(call)
 }
 
 #[derive(Debug, Deserialize)]
@@ -352,7 +377,7 @@ pub async fn sync(
                 // so a change committed after this read is not skipped.
                 None => after,
             };
-            let items = record_reads::with_recordings(conn, &rows)?;
+            let items = record_reads::for_reader(conn, auth.user_id, &rows)?;
             Ok::<_, ApiError>(SyncPage {
                 items,
                 next_cursor: next.to_string(),

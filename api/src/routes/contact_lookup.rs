@@ -54,7 +54,12 @@ pub async fn lookup(
             let scope = users::visible_ids(conn, visibility(&auth))?;
             let rows =
                 call_records::latest_with_number(conn, auth.org_id, &scope, &number, LOOKUP_CALLS)?;
-            let recent_calls = record_reads::with_recordings(conn, &rows)?;
+            // Another user's private call is not the caller's to connect
+            // with this number: it is left out, not shown redacted.
+            let recent_calls: Vec<_> = record_reads::for_reader(conn, auth.user_id, &rows)?
+                .into_iter()
+                .filter(|call| !call.redacted)
+                .collect();
             Ok::<_, crate::error::ApiError>(ContactLookup {
                 score: contact.as_ref().map(|c| c.score),
                 number,

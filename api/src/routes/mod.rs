@@ -11,6 +11,7 @@ pub(crate) mod bindings;
 pub(crate) mod blocklist;
 mod blocklist_csv;
 pub mod call_export;
+mod call_outcomes;
 mod call_records;
 pub(crate) mod call_stats;
 pub mod calls;
@@ -22,6 +23,7 @@ pub(crate) mod contacts;
 mod device;
 pub(crate) mod dial_policy;
 mod dials;
+mod dispositions;
 mod events;
 pub(crate) mod grants;
 mod ops;
@@ -157,6 +159,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/calls/export.csv", call_export::csv),
         at(M::GET, "/v1/calls", calls::list),
         at(M::GET, "/v1/calls/{id}", calls::get),
+        // What came of a call (docs/call-outcomes.md).
+        at(M::PATCH, "/v1/calls/{id}", call_outcomes::update),
+        at(M::GET, "/v1/calls/{id}/history", call_outcomes::history),
+        at(M::GET, "/v1/dispositions", dispositions::list),
+        at(M::POST, "/v1/dispositions", dispositions::create),
+        at(M::PATCH, "/v1/dispositions/{id}", dispositions::update),
+        at(M::GET, "/v1/call-settings", call_outcomes::get_settings),
+        at(M::PUT, "/v1/call-settings", call_outcomes::put_settings),
         at(
             M::GET,
             "/v1/calls/{id}/recording",

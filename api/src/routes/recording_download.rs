@@ -11,10 +11,9 @@ use actix_web::http::header::{self, HttpDate};
 use actix_web::{HttpRequest, HttpResponse, web};
 use deskbind_core::ids::{CallRecordId, RecordingId};
 use deskbind_core::repo::recordings::{self, RecordingRow};
-use deskbind_core::repo::{call_records, users};
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
-use super::users::visibility;
+use super::calls::unredacted_row;
 use crate::byte_ranges::{self, Answer, Validators};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, path_id};
@@ -59,8 +58,9 @@ pub async fn serve(
     let recording = state
         .db
         .run(move |conn| {
-            let scope = users::visible_ids(conn, visibility(&auth))?;
-            let call = call_records::get(conn, auth.org_id, &scope, id)?;
+            // Another user's private call has no recording for this reader
+            // (404 as for a call without one, so nothing leaks).
+            let call = unredacted_row(conn, &auth, id)?;
             let recording_id = call.recording_id.ok_or(ApiError::NotFound)?;
             let recording_id: RecordingId = recording_id.parse().map_err(ApiError::internal)?;
             Ok::<_, ApiError>(recordings::get(conn, auth.org_id, recording_id)?)

@@ -13,6 +13,8 @@ mod binding_races;
 mod bindings;
 mod blocklist;
 mod call_filters;
+mod call_outcomes;
+mod call_privacy;
 mod cli;
 mod console_live;
 mod console_phones;

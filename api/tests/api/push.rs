@@ -23,13 +23,13 @@ use crate::helpers::{TestApp, code, spawn_app, spawn_app_with};
 use crate::records::{backdate_bindings, call};
 
 /// The stand-in, and a sender configured for it as a deployment would be.
-struct Fcm {
-    standin: FcmStandIn,
-    sender: PushSender,
+pub(crate) struct Fcm {
+    pub(crate) standin: FcmStandIn,
+    pub(crate) sender: PushSender,
     _dir: tempfile::TempDir,
 }
 
-async fn fcm() -> Fcm {
+pub(crate) async fn fcm() -> Fcm {
     let standin = FcmStandIn::start().await;
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
@@ -88,14 +88,14 @@ async fn ann_with_device(app: &TestApp, token: &str) -> deskbind_mobile::AppClie
     client
 }
 
-async fn deliveries(fcm: &Fcm, n: usize) -> Vec<Delivery> {
+pub(crate) async fn deliveries(fcm: &Fcm, n: usize) -> Vec<Delivery> {
     fcm.standin
         .wait_for_deliveries(n, Duration::from_secs(20))
         .await
         .unwrap_or_else(|got| panic!("expected {n} deliveries, got {}", got.len()))
 }
 
-fn data(delivery: &Delivery) -> BTreeMap<String, String> {
+pub(crate) fn data(delivery: &Delivery) -> BTreeMap<String, String> {
     serde_json::from_value(delivery.message["data"].clone()).unwrap()
 }
 

@@ -27,6 +27,9 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         ("POST", "/v1/recording-uploads/{id}/complete") => None,
         ("PATCH", "/v1/blocklist/{id}") => Some(json!({ "label": "Hijacked", "kind": "allow" })),
         ("PATCH", "/v1/contacts/{id}") => Some(json!({ "name": "Hijacked" })),
+        // What came of a call (call_outcomes.rs).
+        ("PATCH", "/v1/calls/{id}") => Some(json!({ "notes": "Hijacked" })),
+        ("PATCH", "/v1/dispositions/{id}") => Some(json!({ "label": "Hijacked" })),
         _ => return None,
     })
 }
@@ -97,6 +100,19 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .unwrap();
     let blocklist_id = blocklist_entry["id"].as_str().unwrap().to_owned();
     let contact_path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
+    let disposition = {
+        let token = app.access_token().await;
+        let list: Value = reqwest::Client::new()
+            .get(app.url("/v1/dispositions"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["items"][0]["id"].as_str().unwrap().to_owned()
+    };
 
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
@@ -122,6 +138,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             dial.id.to_string()
         } else if path.starts_with("/v1/calls") {
             record.to_string()
+        } else if path.starts_with("/v1/dispositions") {
+            disposition.clone()
         } else if path.starts_with("/v1/push/devices") {
             push_device.id.to_string()
         } else if path.starts_with("/v1/blocklist") {

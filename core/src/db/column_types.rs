@@ -153,6 +153,8 @@ id_text!(
     JobId,
     BlocklistEntryId,
     ContactId,
+    DispositionId,
+    CallEditId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and

@@ -488,3 +488,63 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+// What came of a call (migration 000016, docs/call-outcomes.md).
+diesel::table! {
+    dispositions (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        label -> Text,
+        reached -> BigInt,
+        sale -> BigInt,
+        do_not_call -> BigInt,
+        callback -> BigInt,
+        sort_order -> BigInt,
+        archived_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_annotations (call_record_id) {
+        call_record_id -> Text,
+        org_id -> Text,
+        notes -> Nullable<Text>,
+        tags -> Text,
+        disposition_id -> Nullable<Text>,
+        callback_at -> Nullable<BigInt>,
+        private -> BigInt,
+        version -> BigInt,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_annotation_edits (id) {
+        id -> Text,
+        call_record_id -> Text,
+        org_id -> Text,
+        editor_id -> Text,
+        version -> BigInt,
+        changes -> Text,
+        edited_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_settings (org_id) {
+        org_id -> Text,
+        allow_private -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    call_records,
+    call_annotations,
+    dispositions,
+    call_annotation_edits,
+    call_settings,
+);

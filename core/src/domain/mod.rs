@@ -7,6 +7,7 @@ pub mod binding_policy;
 pub mod binding_rules;
 pub mod blocklist;
 pub mod call_facts;
+pub mod call_outcomes;
 pub mod call_stats;
 pub mod contacts;
 pub mod dial_lifecycle;

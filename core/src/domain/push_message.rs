@@ -154,6 +154,31 @@ pub fn event_message(event: &AppEvent) -> Option<PushMessage> {
     }
 }
 
+/// The reminder of a planned callback, sent at `callback_at` to the call's
+/// user. It names the call, not the number: the app opens the call.
+pub fn callback_message(
+    call_record_id: &str,
+    callback_at: chrono::DateTime<chrono::Utc>,
+) -> PushMessage {
+    PushMessage {
+        data: BTreeMap::from([
+            ("type".to_owned(), "callback".to_owned()),
+            ("call_record_id".to_owned(), call_record_id.to_owned()),
+            (
+                "callback_at".to_owned(),
+                callback_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            ),
+        ]),
+        notification: Some(Notification {
+            title: "Callback due".into(),
+            body: "A callback you planned is due now.".into(),
+        }),
+        collapse_key: format!("callback:{call_record_id}"),
+        urgent: true,
+        ttl_secs: 3600,
+    }
+}
+
 fn dial_message(dial: &Dial) -> PushMessage {
     let mut data = BTreeMap::from([
         ("type".to_owned(), "dial".to_owned()),

@@ -11,7 +11,7 @@ use diesel::sql_types::{Bool, Text};
 
 use super::{DbConn, RepoError, stored_id};
 use crate::db::dialect;
-use crate::db::schema::call_records;
+use crate::db::schema::{call_annotations, call_records};
 use crate::domain::call_facts::{CallFacts, Reporter};
 use crate::domain::number_search::{self, stored_digits};
 use crate::domain::push_message::{DIGEST_LATEST, Digest, DigestCall};
@@ -147,6 +147,20 @@ impl CallRecordRow {
         self.dial_id = facts.dial_id.map(|d| d.to_string());
     }
 
+    /// Hides what a private call shows only to its own user: the numbers
+    /// that identify the other party, the dial (which names the number)
+    /// and the recording. The one place that decides what a private call
+    /// hides in the record's columns; `usecases::record_reads::redact_for`
+    /// applies it (and drops the annotation) for every read. A column that
+    /// identifies the other party (a contact link) is cleared here too.
+    pub fn redact_private(&mut self) {
+        self.remote_number = String::new();
+        self.remote_e164 = None;
+        self.remote_digits = String::new();
+        self.dial_id = None;
+        self.recording_id = None;
+    }
+
     /// The record as sent, with its recording (read from `recordings`).
     pub fn to_wire(&self, recording: Option<Recording>) -> Result<CallRecord, RepoError> {
         Ok(CallRecord {
@@ -171,6 +185,13 @@ impl CallRecordRow {
             blocked: self.blocked,
             created_at: to_datetime(self.created_at),
             updated_at: to_datetime(self.updated_at),
+            notes: None,
+            tags: Vec::new(),
+            disposition: None,
+            callback_at: None,
+            private: false,
+            redacted: false,
+            annotation_version: 0,
         })
     }
 }
@@ -201,6 +222,11 @@ pub struct CallFilter {
     pub min_duration_secs: Option<i64>,
     /// Only calls that lasted at most this many seconds.
     pub max_duration_secs: Option<i64>,
+    /// Who searches: a number search never finds another user's private
+    /// call (its number is hidden from them).
+    pub searcher: Option<String>,
+    /// Only calls with this disposition.
+    pub disposition_id: Option<String>,
 }
 
 /// A position in the newest-first list: the last row's start and id.
@@ -347,6 +373,31 @@ fn filtered<ST>(
     }
     if let Some(max) = filter.max_duration_secs {
         query = query.filter(call_records::duration_secs.le(max));
+    }
+    if let Some(disposition) = &filter.disposition_id {
+        // Another user's private call hides its disposition, so it never
+        // matches this filter either.
+        let searcher = filter.searcher.clone().unwrap_or_default();
+        query = query.filter(
+            sql::<Bool>(
+                "EXISTS (SELECT 1 FROM call_annotations a WHERE a.call_record_id = call_records.id AND a.disposition_id = ",
+            )
+            .bind::<Text, _>(disposition.clone())
+            .sql(" AND (a.private = 0 OR call_records.user_id = ")
+            .bind::<Text, _>(searcher)
+            .sql("))"),
+        );
+    }
+    if let (NumberPlan::Contains(_) | NumberPlan::Rowids(_), Some(searcher)) =
+        (number, &filter.searcher)
+    {
+        query = query.filter(
+            sql::<Bool>(
+                "NOT EXISTS (SELECT 1 FROM call_annotations a WHERE a.call_record_id = call_records.id AND a.private = 1 AND call_records.user_id <> ",
+            )
+            .bind::<Text, _>(searcher.clone())
+            .sql(")"),
+        );
     }
     if let NumberPlan::Contains(digits) = number {
         // A literal with a bound value is never a cached prepared statement,
@@ -496,14 +547,28 @@ pub fn digest(
     .order((call_records::started_at.desc(), call_records::id.desc()))
     .limit(DIGEST_LATEST as i64)
     .load(conn)?;
+    // A digest is shared by everyone with the same scope, so a private
+    // call's number is left out for all of them (its user sees it in the
+    // app); the call is still counted.
+    let ids: Vec<&str> = latest.iter().map(|l| l.0.as_str()).collect();
+    let private: Vec<String> = call_annotations::table
+        .filter(call_annotations::call_record_id.eq_any(&ids))
+        .filter(call_annotations::private.ne(0))
+        .select(call_annotations::call_record_id)
+        .load(conn)?;
     digest.latest = latest
         .into_iter()
         .map(|(id, direction, raw, e164, started_at)| {
+            let remote_number = if private.contains(&id) {
+                PRIVATE_NUMBER.to_owned()
+            } else {
+                e164.unwrap_or(raw)
+            };
             Ok(DigestCall {
                 id,
                 direction: CallDirection::parse(&direction)
                     .ok_or_else(|| RepoError::Corrupt(format!("direction {direction:?}")))?,
-                remote_number: e164.unwrap_or(raw),
+                remote_number,
                 started_at: to_datetime(started_at)
                     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             })
@@ -511,6 +576,9 @@ pub fn digest(
         .collect::<Result<_, RepoError>>()?;
     Ok(digest)
 }
+
+/// What a digest shows in place of a private call's number.
+pub const PRIVATE_NUMBER: &str = "private";
 
 /// Records of the scope whose change number is in `(after, through]`.
 fn in_range<ST>(
@@ -598,4 +666,16 @@ pub fn latest_with_number(
         .order((call_records::started_at.desc(), call_records::id.desc()))
         .limit(limit)
         .load(conn)?)
+}
+
+/// Numbers an annotation change as change `seq`, so the sync feed carries
+/// the record again.
+pub fn touch(conn: &mut DbConn, record_id: &str, seq: i64, now: Micros) -> Result<(), RepoError> {
+    diesel::update(call_records::table.find(record_id))
+        .set((
+            call_records::sync_seq.eq(seq),
+            call_records::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -62,12 +62,79 @@ pub fn enqueue_push(
     message: &PushMessage,
     now: Micros,
 ) -> Result<usize, RepoError> {
+    enqueue_push_at(conn, org_id, user_id, topic, message, now, now)
+}
+
+/// [`enqueue_push`] due at `run_at` instead of at once (a reminder).
+pub fn enqueue_push_at(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    topic: &str,
+    message: &PushMessage,
+    run_at: Micros,
+    now: Micros,
+) -> Result<usize, RepoError> {
     let devices: Vec<String> = push_devices::table
         .filter(push_devices::user_id.eq(user_id))
         .order(push_devices::id.asc())
         .select(push_devices::id)
         .load(conn)?;
-    enqueue_push_to(conn, org_id, user_id, &devices, topic, message, now)
+    let due = Due { run_at, now };
+    enqueue_due(conn, org_id, user_id, &devices, topic, message, due)
+}
+
+/// When a queued push runs, and when it was queued.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    run_at: Micros,
+    now: Micros,
+}
+
+fn enqueue_due(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    devices: &[String],
+    topic: &str,
+    message: &PushMessage,
+    due: Due,
+) -> Result<usize, RepoError> {
+    if devices.is_empty() {
+        return Ok(0);
+    }
+    let payload = serde_json::to_string(message)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
+    let mut rows = push_rows(org_id, user_id, devices, topic, &payload, due.now);
+    for row in &mut rows {
+        row.run_at = due.run_at;
+    }
+    insert_rows(conn, &rows)?;
+    Ok(rows.len())
+}
+
+/// Drops the organisation's jobs of `topic` that no worker holds yet (a
+/// reminder that was moved or cancelled); returns how many.
+pub fn drop_pending_for_topic(
+    conn: &mut DbConn,
+    org_id: &str,
+    topic: &str,
+    why: &str,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::org_id.eq(org_id))
+            .filter(jobs::topic.eq(topic))
+            .filter(jobs::outcome.is_null())
+            .filter(jobs::lease_owner.is_null()),
+    )
+    .set((
+        jobs::outcome.eq(Outcome::Dropped.as_str()),
+        jobs::last_error.eq(why),
+        jobs::finished_at.eq(now),
+    ))
+    .execute(conn)?)
 }
 
 /// Queues `message` once for each of `devices` (the user's); returns how
@@ -81,14 +148,8 @@ pub fn enqueue_push_to(
     message: &PushMessage,
     now: Micros,
 ) -> Result<usize, RepoError> {
-    if devices.is_empty() {
-        return Ok(0);
-    }
-    let payload = serde_json::to_string(message)
-        .map_err(|e| RepoError::Corrupt(format!("unserialisable push: {e}")))?;
-    let rows = push_rows(org_id, user_id, devices, topic, &payload, now);
-    insert_rows(conn, &rows)?;
-    Ok(rows.len())
+    let due = Due { run_at: now, now };
+    enqueue_due(conn, org_id, user_id, devices, topic, message, due)
 }
 
 /// The jobs (not yet stored) that send `payload` (a serialised

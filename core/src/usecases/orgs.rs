@@ -1,6 +1,7 @@
 //! Creating organisations and their first admin (the `init-admin` command
 //! and test fixtures). An organisation is born with its call-record change
-//! sequence, which record sync numbers its changes from.
+//! sequence, which record sync numbers its changes from, and with the
+//! default disposition catalogue (`usecases::dispositions`).
 
 use crate::db::{DbConn, write_tx};
 use crate::ids::OrgId;
@@ -11,6 +12,7 @@ use crate::repo::{RepoError, orgs, sync_seq};
 pub fn create(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
     let id = orgs::insert(conn, name)?;
     sync_seq::create(conn, &id.to_string())?;
+    super::dispositions::seed_defaults_in(conn, id, crate::time::now_micros())?;
     Ok(id)
 }
 

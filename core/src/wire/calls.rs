@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::DispositionRef;
 use super::str_enum::str_enum;
 use crate::ids::{CallRecordId, DialId, PhoneId, RecordingId, RecordingUploadId, UserId};
 
@@ -194,6 +195,30 @@ pub struct CallRecord {
     pub blocked: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What came of the call (docs/call-outcomes.md); absent, empty and
+    /// `false` on a call nobody annotated, and on another user's private
+    /// call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<DispositionRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_at: Option<DateTime<Utc>>,
+    /// Marked private by its user: others see only that it happened (time,
+    /// duration, result, user), not the number, dial, recording or
+    /// annotation.
+    #[serde(default)]
+    pub private: bool,
+    /// This reader sees the call redacted (another user's private call):
+    /// `remote_number` is empty and the fields above are absent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+    /// How many times the annotation was edited (0: never); pass it back
+    /// as `version` in `PATCH /v1/calls/{id}` to refuse a lost update.
+    #[serde(default)]
+    pub annotation_version: i64,
 }
 
 /// `GET /v1/sync/calls`: the changed records after the cursor, oldest

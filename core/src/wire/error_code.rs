@@ -176,6 +176,16 @@ error_codes! {
     UnknownOwner = "unknown_owner", 422;
     InvalidCsv = "invalid_csv", 422;
 
+    // What came of a call (docs/call-outcomes.md)
+    PrivateCallsDisabled = "private_calls_disabled", 403;
+    DispositionCodeTaken = "disposition_code_taken", 409;
+    DispositionLimit = "disposition_limit", 409;
+    AnnotationChanged = "annotation_changed", 409;
+    UnknownDisposition = "unknown_disposition", 422;
+    DispositionArchived = "disposition_archived", 422;
+    CallbackRequired = "callback_required", 422;
+    CallbackInPast = "callback_in_past", 422;
+
     // 429 Too Many Requests (with Retry-After)
     RateLimited = "rate_limited", 429;
 

@@ -95,10 +95,7 @@ fn detail_page(
         (true, false) => "The phone",
         _ => "The app",
     };
-    let number = call
-        .remote_number_e164
-        .clone()
-        .unwrap_or_else(|| call.remote_number.clone());
+    let number = view::number_label(call);
     let facts = vec![
         at("Started", Some(call.started_at)),
         at("Answered", call.answered_at),
@@ -123,6 +120,18 @@ fn detail_page(
         at("First reported", Some(call.created_at)),
         at("Last changed", Some(call.updated_at)),
         plain("Call record id", call.id.to_string()),
+        // What came of the call; empty for another user's private call.
+        plain("Private", if call.private { "Yes" } else { "No" }.into()),
+        plain(
+            "Disposition",
+            call.disposition
+                .as_ref()
+                .map(|d| d.label.clone())
+                .unwrap_or_default(),
+        ),
+        at("Callback", call.callback_at),
+        plain("Tags", call.tags.join(", ")),
+        plain("Notes", opt(&call.notes)),
     ];
     let recording = call.recording.as_ref().map(|r| RecordingView {
         src: format!("/calls/{}/recording", call.id),

@@ -82,6 +82,7 @@ impl LogQuery {
             has_recording: self.has_recording.clone(),
             min_duration_secs: self.min_duration_secs.clone(),
             max_duration_secs: self.max_duration_secs.clone(),
+            disposition_id: None,
         })
     }
 

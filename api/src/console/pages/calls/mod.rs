@@ -179,10 +179,7 @@ fn render_page(
                 .cloned()
                 .unwrap_or_else(|| c.phone_id.to_string()),
             direction: view::direction_label(c.direction),
-            number: c
-                .remote_number_e164
-                .clone()
-                .unwrap_or_else(|| c.remote_number.clone()),
+            number: view::number_label(c),
             result: view::result_label(c.result),
             duration: view::duration(c.duration_secs),
             has_recording: c.recording.is_some(),

@@ -2,7 +2,7 @@
 //! minutes and seconds, directions and results in words.
 
 use chrono::{DateTime, Utc};
-use deskbind_core::wire::{CallDirection, CallResult};
+use deskbind_core::wire::{CallDirection, CallRecord, CallResult};
 
 pub use crate::console::time::{local_time, viewer_zone};
 
@@ -12,6 +12,17 @@ pub fn iso(t: DateTime<Utc>) -> String {
 }
 
 /// `0:42`, `12:05`, `1:02:03`; empty when unknown.
+/// The other party's number as the log shows it; another user's private
+/// call shows no number.
+pub fn number_label(call: &CallRecord) -> String {
+    if call.redacted {
+        return "Private call".into();
+    }
+    call.remote_number_e164
+        .clone()
+        .unwrap_or_else(|| call.remote_number.clone())
+}
+
 pub fn duration(secs: Option<i64>) -> String {
     let Some(secs) = secs.filter(|s| *s >= 0) else {
         return String::new();

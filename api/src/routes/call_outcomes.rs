@@ -33,6 +33,7 @@ impl From<AnnotateError> for ApiError {
                 code: ErrorCode::AnnotationChanged,
                 detail: "the call was changed since that version; read it again".into(),
             },
+            AnnotateError::Blocklist(e) => e.into(),
             AnnotateError::Repo(e) => e.into(),
         }
     }

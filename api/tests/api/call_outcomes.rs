@@ -580,3 +580,72 @@ async fn the_sdk_annotates_a_call_and_reads_the_catalogue_and_history() {
         (409, "annotation_changed".into())
     );
 }
+
+#[tokio::test]
+async fn a_do_not_call_disposition_blocks_the_number_for_every_dial() {
+    let app = spawn_app().await;
+    let o = office(&app).await;
+    let number = o.upload.remote_number.clone();
+    let do_not_call = disposition(&app, "do_not_call").await;
+    let path = format!("/v1/calls/{}", o.call);
+    let (status, body) = send(
+        &app,
+        &o.ann,
+        "PATCH",
+        &path,
+        Some(json!({ "disposition_id": do_not_call })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The organisation's blocklist has the number, added on Ann's behalf,
+    // and the audit log says so.
+    let (_, list) = send(&app, &app.admin, "GET", "/v1/blocklist", None).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["value"], number.as_str());
+    assert_eq!(items[0]["scope"], "organisation");
+    assert_eq!(items[0]["kind"], "block");
+    let (_, audit) = send(
+        &app,
+        &app.admin,
+        "GET",
+        "/v1/audit-events?action=blocklist.entry_added",
+        None,
+    )
+    .await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+
+    // A dial to it is refused before anything is stored.
+    let dials_before = app.count("dial_commands").await;
+    let (status, refused) = send(
+        &app,
+        &o.ann,
+        "POST",
+        "/v1/dials",
+        Some(json!({ "number": number })),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("number_do_not_call")),
+        "{refused}"
+    );
+    assert_eq!(app.count("dial_commands").await, dials_before);
+
+    // Setting it again (after another disposition) adds nothing twice.
+    let interested = disposition(&app, "interested").await;
+    for id in [interested, do_not_call] {
+        let (status, _) = send(
+            &app,
+            &o.ann,
+            "PATCH",
+            &path,
+            Some(json!({ "disposition_id": id })),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (_, list) = send(&app, &app.admin, "GET", "/v1/blocklist", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}

@@ -12,8 +12,10 @@
 use serde_json::{Map, Value, json};
 
 use super::Services;
+use super::blocklist::{self, Actor as BlocklistActor, BlocklistError};
 use crate::db::DbConn;
 use crate::domain::FieldError;
+use crate::domain::blocklist::NewEntry;
 use crate::domain::call_outcomes::{callback_time, changed_fields};
 use crate::domain::push_message::callback_message;
 use crate::ids::{CallEditId, CallRecordId, DispositionId, OrgId, UserId};
@@ -21,9 +23,9 @@ use crate::repo::call_annotation_edits::{self, EditRow};
 use crate::repo::call_annotations::{self, AnnotationRow};
 use crate::repo::call_records::{self, CallRecordRow, Scope};
 use crate::repo::dispositions::{self, DispositionRow};
-use crate::repo::{RepoError, call_settings, jobs, sync_seq};
+use crate::repo::{RepoError, call_settings, jobs, orgs, sync_seq};
 use crate::time::{Micros, to_datetime};
-use crate::wire::ErrorCode;
+use crate::wire::{BlocklistKind, BlocklistPattern, BlocklistScope, ErrorCode};
 
 /// Who edits, and which users' calls they may see.
 #[derive(Debug, Clone)]
@@ -57,6 +59,10 @@ pub enum AnnotateError {
     /// `version` is no longer the annotation's.
     #[error("annotation changed")]
     Changed,
+    /// A `do_not_call` disposition could not add its number to the
+    /// blocklist (it is full).
+    #[error(transparent)]
+    Blocklist(#[from] BlocklistError),
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -109,6 +115,9 @@ fn annotate_in(
     now: Micros,
 ) -> Result<Annotated, AnnotateError> {
     let record = call_records::get(conn, editor.org, &editor.scope, id)?;
+    // A `do_not_call` disposition adds to the blocklist, which takes the
+    // organisation's lock: taken first, as the lock order says.
+    orgs::lock(conn, &record.org_id)?;
     // The organisation's record changes commit in order under this lock,
     // so two edits of one call never both start from the same version.
     sync_seq::lock(conn, &record.org_id)?;
@@ -163,7 +172,7 @@ fn annotate_in(
     }
     let do_not_call = match (&after.disposition_id, fields.contains_key("disposition_id")) {
         (Some(d), true) if disposition_flags(conn, editor.org, d)?.do_not_call => {
-            on_do_not_call(conn, &record, now)?
+            on_do_not_call(conn, editor, &record, now)?
         }
         _ => None,
     };
@@ -182,20 +191,35 @@ fn disposition_flags(
     Ok(dispositions::get(conn, org, id)?.flags())
 }
 
-/// A call was given a `do_not_call` disposition: the number to keep from
-/// being called again (E.164 when known, else as reported), or `None` for
-/// a record without a number. The blocklist (issue 19 item 5) adds it here,
-/// inside this transaction.
+/// A call was given a `do_not_call` disposition: its number (E.164) goes
+/// on the organisation's blocklist, in this transaction, so no one dials it
+/// again; returns it, or `None` for a number that is not E.164 (it cannot
+/// be a blocklist entry) or already blocked by the same entry.
 pub fn on_do_not_call(
-    _conn: &mut DbConn,
+    conn: &mut DbConn,
+    editor: &Editor,
     record: &CallRecordRow,
-    _now: Micros,
-) -> Result<Option<String>, RepoError> {
-    let number = record
-        .remote_e164
-        .clone()
-        .unwrap_or_else(|| record.remote_number.trim().to_owned());
-    Ok((!number.is_empty()).then_some(number))
+    now: Micros,
+) -> Result<Option<String>, AnnotateError> {
+    let Some(number) = record.remote_e164.clone() else {
+        return Ok(None);
+    };
+    let entry = NewEntry {
+        kind: BlocklistKind::Block,
+        scope: BlocklistScope::Organisation,
+        scope_id: editor.org.to_string(),
+        pattern: BlocklistPattern::Number,
+        value: number.clone(),
+        label: "do not call".into(),
+        reason: format!("disposition on call {}", record.id),
+        expires_at: None,
+    };
+    let actor = BlocklistActor::Rule { user: editor.user };
+    match blocklist::add_in(conn, editor.org, entry, actor, now) {
+        Ok(_) => Ok(Some(number)),
+        Err(BlocklistError::Exists(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The annotation after `change`, checked against the catalogue and the

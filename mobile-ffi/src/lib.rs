@@ -8,7 +8,9 @@
 
 mod app;
 mod audit;
+mod blocklist;
 mod call_outcomes;
+mod contacts;
 mod error;
 mod lists;
 mod nfc;

@@ -88,9 +88,6 @@ pub fn reminder_topic(call_record_id: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Annotated {
     pub annotation: AnnotationRow,
-    /// The number this change newly marked do-not-call (see
-    /// [`on_do_not_call`]).
-    pub do_not_call: Option<String>,
 }
 
 /// Applies `change` to call `id` at `now`.
@@ -137,10 +134,7 @@ fn annotate_in(
     let after = changed_row(conn, editor, &before, change, now)?;
     let fields = changed_fields(&snapshot(&before)?, &snapshot(&after)?);
     if fields.is_empty() {
-        return Ok(Annotated {
-            annotation: before,
-            do_not_call: None,
-        });
+        return Ok(Annotated { annotation: before });
     }
     let stored = if before.version == 0 {
         call_annotations::insert(conn, &after)?;
@@ -170,16 +164,12 @@ fn annotate_in(
     if before.callback_at != after.callback_at {
         move_reminder(conn, &record, after.callback_at, now)?;
     }
-    let do_not_call = match (&after.disposition_id, fields.contains_key("disposition_id")) {
-        (Some(d), true) if disposition_flags(conn, editor.org, d)?.do_not_call => {
-            on_do_not_call(conn, editor, &record, now)?
-        }
-        _ => None,
-    };
-    Ok(Annotated {
-        annotation: after,
-        do_not_call,
-    })
+    if let (Some(d), true) = (&after.disposition_id, fields.contains_key("disposition_id"))
+        && disposition_flags(conn, editor.org, d)?.do_not_call
+    {
+        on_do_not_call(conn, editor, &record, now)?;
+    }
+    Ok(Annotated { annotation: after })
 }
 
 fn disposition_flags(
@@ -193,31 +183,30 @@ fn disposition_flags(
 
 /// A call was given a `do_not_call` disposition: its number (E.164) goes
 /// on the organisation's blocklist, in this transaction, so no one dials it
-/// again; returns it, or `None` for a number that is not E.164 (it cannot
-/// be a blocklist entry) or already blocked by the same entry.
-pub fn on_do_not_call(
+/// again. A number that is not E.164 cannot be an entry; one already
+/// blocked by the same entry stays as it is.
+fn on_do_not_call(
     conn: &mut DbConn,
     editor: &Editor,
     record: &CallRecordRow,
     now: Micros,
-) -> Result<Option<String>, AnnotateError> {
+) -> Result<(), AnnotateError> {
     let Some(number) = record.remote_e164.clone() else {
-        return Ok(None);
+        return Ok(());
     };
     let entry = NewEntry {
         kind: BlocklistKind::Block,
         scope: BlocklistScope::Organisation,
         scope_id: editor.org.to_string(),
         pattern: BlocklistPattern::Number,
-        value: number.clone(),
+        value: number,
         label: "do not call".into(),
         reason: format!("disposition on call {}", record.id),
         expires_at: None,
     };
     let actor = BlocklistActor::Rule { user: editor.user };
     match blocklist::add_in(conn, editor.org, entry, actor, now) {
-        Ok(_) => Ok(Some(number)),
-        Err(BlocklistError::Exists(_)) => Ok(None),
+        Ok(_) | Err(BlocklistError::Exists(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

@@ -204,3 +204,31 @@ async fn twenty_concurrent_imports_of_the_same_rows_leave_each_contact_once() {
     assert_eq!(app.count("contacts").await, 30);
     assert_eq!(app.count("contact_numbers").await, 30);
 }
+
+/// Imports that meet the same rows in opposite orders would lock the same
+/// numbers in opposite orders; they must serialise, not deadlock.
+#[tokio::test]
+async fn concurrent_imports_of_the_same_rows_in_opposite_orders_all_succeed() {
+    let app = spawn_app().await;
+    let admin = Http::of(&app, &app.admin).await;
+    let forward: Vec<Value> = (0..40)
+        .map(|i| json!({"name": format!("R{i}"), "numbers": [format!("+49309019{i:02}")]}))
+        .collect();
+    let backward: Vec<Value> = forward.iter().rev().cloned().collect();
+    let imports = (0..10).map(|n| {
+        let rows = if n % 2 == 0 { &forward } else { &backward };
+        let (admin, body) = (admin.clone(), json!({ "rows": rows }));
+        tokio::spawn(async move { admin.post("/v1/contacts/import", body).await })
+    });
+    for answer in futures_util::future::join_all(imports).await {
+        let (status, results) = answer.unwrap();
+        assert_eq!(status, 200, "{results}");
+        for status in statuses(&results) {
+            assert!(
+                status == "created" || status == "unchanged",
+                "{status} in {results}"
+            );
+        }
+    }
+    assert_eq!(app.count("contacts").await, 40);
+}

@@ -5,13 +5,15 @@
 //! imports of the same rows at once end with each contact once: the second
 //! writer's insert hits the unique keys, its savepoint rolls back, and the
 //! row is tried once more, now finding the contact the first one wrote.
+//! (Imports themselves take the organisation's lock, so that second try
+//! serves a single create racing an import.)
 
 use crate::db::{Database, DbConn, write_tx};
 use crate::domain::FieldError;
 use crate::domain::contacts::ContactFields;
 use crate::ids::{ContactId, OrgId, UserId};
 use crate::repo::contacts::ContactRow;
-use crate::repo::{RepoError, contact_numbers, contacts as contact_rows};
+use crate::repo::{RepoError, contact_numbers, contacts as contact_rows, orgs};
 use crate::time::Micros;
 use crate::wire::{ContactSource, ErrorCode, ImportRowResult, ImportStatus};
 
@@ -33,6 +35,10 @@ pub async fn import(
     now: Micros,
 ) -> Result<Vec<ImportRowResult>, RepoError> {
     db.write(move |conn| {
+        // Imports of one organisation take turns: two imports meeting the
+        // same numbers in opposite orders would otherwise each hold a key
+        // the other waits for, and PostgreSQL would abort one of them.
+        orgs::lock(conn, &org.to_string())?;
         let mut results = Vec::with_capacity(rows.len());
         for (index, row) in (0_u32..).zip(rows) {
             results.push(import_row(conn, org, index, row, now)?);

@@ -4,8 +4,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
 use deskbind_core::ids::ContactId;
+use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
 use deskbind_core::repo::users;
 use deskbind_core::time::to_datetime;
 use deskbind_core::usecases::record_reads;

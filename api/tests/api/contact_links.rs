@@ -40,7 +40,12 @@ async fn call_contacts(http: &Http, query: &str) -> Vec<(String, Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["call_id"].as_str().unwrap().to_owned(), c["contact"].clone()))
+        .map(|c| {
+            (
+                c["call_id"].as_str().unwrap().to_owned(),
+                c["contact"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -92,24 +97,33 @@ async fn links_follow_the_contacts_numbers_from_create_to_delete() {
     assert_eq!(dial_contacts(&sam).await, [expected.clone()]);
     // A dial placed now is linked when it is stored.
     let dial = sam_client.dial(NUMBER, None, None).await.unwrap();
-    assert_eq!(
-        dial.contact.map(|c| c.id.to_string()),
-        Some(id(&contact))
-    );
+    assert_eq!(dial.contact.map(|c| c.id.to_string()), Some(id(&contact)));
     // The call log filters by the contact; a sync page carries it too.
     let filtered = call_contacts(&sam, &format!("?contact_id={}", id(&contact))).await;
     assert_eq!(filtered.len(), 2);
     let (_, sync) = sam.get("/v1/sync/calls").await;
     assert_eq!(sync["items"][0]["contact"], expected);
     let (_, csv) = sam.get_text("/v1/calls/export.csv").await;
-    assert!(csv.lines().next().unwrap().ends_with(",contact_id,contact_name"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",contact_id,contact_name")
+    );
     assert!(csv.contains(&format!(",{},Ann Lee", id(&contact))), "{csv}");
 
     // Losing the number unlinks them; gaining it back links them again.
     let path = format!("/v1/contacts/{}", id(&contact));
-    let (status, _) = admin.patch(&path, json!({"numbers": ["+4930555999"]})).await;
+    let (status, _) = admin
+        .patch(&path, json!({"numbers": ["+4930555999"]}))
+        .await;
     assert_eq!(status, 200);
-    assert!(call_contacts(&sam, "").await.iter().all(|(_, c)| c.is_null()));
+    assert!(
+        call_contacts(&sam, "")
+            .await
+            .iter()
+            .all(|(_, c)| c.is_null())
+    );
     assert!(dial_contacts(&sam).await.iter().all(Value::is_null));
     assert_eq!(
         call_contacts(&sam, &format!("?contact_id={}", id(&contact)))
@@ -127,13 +141,22 @@ async fn links_follow_the_contacts_numbers_from_create_to_delete() {
             .len(),
         2
     );
-    assert_eq!(count(&app, "dial_commands WHERE contact_id IS NOT NULL").await, 2);
+    assert_eq!(
+        count(&app, "dial_commands WHERE contact_id IS NOT NULL").await,
+        2
+    );
 
     // Deleting the contact unlinks everything.
     let (status, _) = admin.send("DELETE", &path, None).await;
     assert_eq!(status, 204);
-    assert_eq!(count(&app, "call_records WHERE contact_id IS NOT NULL").await, 0);
-    assert_eq!(count(&app, "dial_commands WHERE contact_id IS NOT NULL").await, 0);
+    assert_eq!(
+        count(&app, "call_records WHERE contact_id IS NOT NULL").await,
+        0
+    );
+    assert_eq!(
+        count(&app, "dial_commands WHERE contact_id IS NOT NULL").await,
+        0
+    );
 
     // An import with the number links as well.
     let (status, results) = admin
@@ -160,7 +183,10 @@ async fn links_follow_the_contacts_numbers_from_create_to_delete() {
             .is_empty()
     );
     let (status, refused) = admin.get("/v1/calls?contact_id=nope").await;
-    assert_eq!((status, refused["code"].as_str()), (400, Some("invalid_query")));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
 }
 
 #[tokio::test]
@@ -221,7 +247,10 @@ async fn an_unknown_inbound_caller_gets_one_provisional_contact() {
     }
     // Giving it a name is an ordinary change.
     let (status, named) = admin
-        .patch(&format!("/v1/contacts/{}", id(auto)), json!({"name": "Caller"}))
+        .patch(
+            &format!("/v1/contacts/{}", id(auto)),
+            json!({"name": "Caller"}),
+        )
         .await;
     assert_eq!(status, 200, "{named}");
     assert_eq!(
@@ -236,11 +265,8 @@ async fn concurrent_writers_provision_one_contact_per_number() {
     let org = app.admin.me().await.unwrap().org_id;
     let number = E164::parse("number", NUMBER, None).unwrap();
     // Ten transactions at once, each provisioning the same number.
-    let attempts = (0..10).map(|_| {
-        let number = number.clone();
-        app.db
-            .write(move |conn| contact_links::provision(conn, org, &number, now_micros()))
-    });
+    let attempts = (0..10)
+        .map(|_| contact_links::provision_number(&app.db, org, number.clone(), now_micros()));
     let rows = futures_util::future::join_all(attempts).await;
     let ids: Vec<_> = rows.into_iter().map(|r| r.unwrap().id).collect();
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
@@ -250,7 +276,10 @@ async fn concurrent_writers_provision_one_contact_per_number() {
     let (_, _, _, first) = app.bound_salesperson("sam@acme.test", "+4930111").await;
     let (_, _, _, second) = app.bound_salesperson("kim@acme.test", "+4930222").await;
     backdate_bindings(&app).await;
-    let (batch_a, batch_b) = ([inbound("a1", "+4930666000")], [inbound("b1", "+4930666000")]);
+    let (batch_a, batch_b) = (
+        [inbound("a1", "+4930666000")],
+        [inbound("b1", "+4930666000")],
+    );
     let (a, b) = tokio::join!(
         first.upload_call_records(&batch_a),
         second.upload_call_records(&batch_b),
@@ -317,7 +346,10 @@ async fn merge_keeps_every_number_call_link_and_dial_link() {
     assert_eq!(merged["company"], "Acme", "what it lacked comes over");
     assert_eq!(merged["external_id"], "crm-1");
     assert_eq!(merged["tags"], json!(["vip", "lead"]));
-    assert_eq!(merged["custom_fields"], json!({"city": "Berlin", "tier": "gold"}));
+    assert_eq!(
+        merged["custom_fields"],
+        json!({"city": "Berlin", "tier": "gold"})
+    );
     let numbers: Vec<&str> = merged["numbers"]
         .as_array()
         .unwrap()
@@ -373,7 +405,9 @@ async fn a_merge_is_refused_into_itself_across_organisations_and_for_others_cont
     let theirs = created(&foreign, json!({"name": "Theirs"})).await;
     let (status, _) = admin.post(&merge(&a), json!({"from": theirs["id"]})).await;
     assert_eq!(status, 404, "another organisation's contact does not exist");
-    let (_, refused) = admin.post(&merge(&a), json!({"from": b["id"], "x": 1})).await;
+    let (_, refused) = admin
+        .post(&merge(&a), json!({"from": b["id"], "x": 1}))
+        .await;
     assert_eq!(refused["code"], "unknown_field");
 
     // A salesperson merges only two contacts they own.
@@ -382,10 +416,16 @@ async fn a_merge_is_refused_into_itself_across_organisations_and_for_others_cont
     let (status, refused) = kim.post(&merge(&a), json!({"from": b["id"]})).await;
     assert_eq!((status, refused["code"].as_str()), (403, Some("forbidden")));
     let mine = created(&kim, json!({"name": "Mine"})).await;
-    let also_mine = created(&kim, json!({"name": "Also mine", "numbers": ["+4930999000"]})).await;
+    let also_mine = created(
+        &kim,
+        json!({"name": "Also mine", "numbers": ["+4930999000"]}),
+    )
+    .await;
     let (status, _) = kim.post(&merge(&mine), json!({"from": a["id"]})).await;
     assert_eq!(status, 403);
-    let (status, merged) = kim.post(&merge(&mine), json!({"from": also_mine["id"]})).await;
+    let (status, merged) = kim
+        .post(&merge(&mine), json!({"from": also_mine["id"]}))
+        .await;
     assert_eq!(status, 200, "{merged}");
     assert_eq!(merged["numbers"][0]["e164"], "+4930999000");
     // Nothing was written by the refusals: a, b, Kim's merged one and the
@@ -399,8 +439,16 @@ async fn crossed_concurrent_merges_leave_one_contact_without_an_error() {
     let (admin, _, a, b) = two_linked_contacts(&app).await;
     let mut pairs = vec![(a, b)];
     for round in 0..4 {
-        let x = created(&admin, json!({"name": format!("X{round}"), "numbers": [format!("+49301110{round}")]})).await;
-        let y = created(&admin, json!({"name": format!("Y{round}"), "numbers": [format!("+49302220{round}")]})).await;
+        let x = created(
+            &admin,
+            json!({"name": format!("X{round}"), "numbers": [format!("+49301110{round}")]}),
+        )
+        .await;
+        let y = created(
+            &admin,
+            json!({"name": format!("Y{round}"), "numbers": [format!("+49302220{round}")]}),
+        )
+        .await;
         pairs.push((x, y));
     }
     for (round, (x, y)) in pairs.iter().enumerate() {
@@ -487,13 +535,24 @@ async fn the_migration_links_what_was_stored_before_it() {
         .await
         .unwrap();
     assert_eq!(
-        count(&app, &format!("call_records WHERE contact_id = '{}'", id(&a))).await,
+        count(
+            &app,
+            &format!("call_records WHERE contact_id = '{}'", id(&a))
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&app, &format!("dial_commands WHERE contact_id = '{}'", id(&a))).await,
+        count(
+            &app,
+            &format!("dial_commands WHERE contact_id = '{}'", id(&a))
+        )
+        .await,
         1
     );
-    assert_eq!(count(&app, "call_records WHERE contact_id IS NULL").await, 0);
+    assert_eq!(
+        count(&app, "call_records WHERE contact_id IS NULL").await,
+        0
+    );
     drop(admin);
 }

@@ -611,7 +611,9 @@ mod tests {
         assert_eq!(merged.custom_fields["city"], "Berlin");
 
         let many = ContactFields {
-            numbers: (0..MAX_NUMBERS).map(|i| phone(&format!("+49301{i:03}"))).collect(),
+            numbers: (0..MAX_NUMBERS)
+                .map(|i| phone(&format!("+49301{i:03}")))
+                .collect(),
             ..ContactFields::default()
         };
         let refused = many.merged_with(&from).unwrap_err();

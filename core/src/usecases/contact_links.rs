@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::db::{DbConn, write_tx};
+use crate::db::{Database, DbConn, write_tx};
 use crate::domain::E164;
 use crate::domain::contacts::{ContactAccess, access};
 use crate::ids::{ContactId, OrgId, UserId};
@@ -67,11 +67,7 @@ pub fn numbers_changed(
 }
 
 /// Before `contact` is deleted: its rows keep no link.
-pub fn contact_deleted(
-    conn: &mut DbConn,
-    org: OrgId,
-    contact: ContactId,
-) -> Result<(), RepoError> {
+pub fn contact_deleted(conn: &mut DbConn, org: OrgId, contact: ContactId) -> Result<(), RepoError> {
     numbers_changed(conn, org, contact, &[])
 }
 
@@ -108,6 +104,18 @@ pub fn provision(
     now: Micros,
 ) -> Result<ContactRow, RepoError> {
     provision_one(conn, org, number.as_str(), now)
+}
+
+/// [`provision`] in a write transaction of its own (a screen pop of an
+/// unknown caller, outside any other write).
+pub async fn provision_number(
+    db: &Database,
+    org: OrgId,
+    number: E164,
+    now: Micros,
+) -> Result<ContactRow, RepoError> {
+    db.write(move |conn| provision(conn, org, &number, now))
+        .await
 }
 
 fn provision_one(
@@ -154,8 +162,11 @@ pub fn provision_many(
         .collect();
     for chunk in missing.chunks(KEY_CHUNK) {
         let rows: Vec<ContactRow> = chunk.iter().map(|_| provisional(org, now)).collect();
-        let pairs: Vec<(ContactId, &str)> =
-            rows.iter().map(|r| r.id).zip(chunk.iter().copied()).collect();
+        let pairs: Vec<(ContactId, &str)> = rows
+            .iter()
+            .map(|r| r.id)
+            .zip(chunk.iter().copied())
+            .collect();
         let batch = write_tx(conn, |conn| {
             contacts::insert_many(conn, &rows)?;
             contact_numbers::insert_only_numbers(conn, org, &pairs)
@@ -225,9 +236,10 @@ pub fn refs_for(
         ContactVisibility::Organisation => None,
         ContactVisibility::Own => {
             let user = users::get(conn, org, reader, Visibility::Org)?;
-            Some(Role::parse(&user.role).ok_or_else(|| {
-                RepoError::Corrupt(format!("user role {:?}", user.role))
-            })?)
+            Some(
+                Role::parse(&user.role)
+                    .ok_or_else(|| RepoError::Corrupt(format!("user role {:?}", user.role)))?,
+            )
         }
     };
     let mut refs = HashMap::new();

@@ -34,6 +34,8 @@ pub mod call_outcomes;
 pub mod call_settings;
 pub mod console_sessions;
 pub mod contact_import;
+pub mod contact_links;
+pub mod contact_merge;
 pub mod contact_reads;
 pub mod contacts;
 pub mod dial_policy;
@@ -57,8 +59,6 @@ pub mod recordings;
 pub mod sessions;
 pub mod teams;
 pub mod users;
-pub mod contact_links;
-pub mod contact_merge;
 
 pub use after_commit::{AfterCommit, Effect};
 

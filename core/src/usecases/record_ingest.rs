@@ -442,9 +442,8 @@ fn provision_callers(
         return Ok(());
     };
     let outbound = CallDirection::Outbound.as_str();
-    let unknown = |row: &CallRecordRow| {
-        row.direction != outbound && !row.blocked && row.contact_id.is_none()
-    };
+    let unknown =
+        |row: &CallRecordRow| row.direction != outbound && !row.blocked && row.contact_id.is_none();
     let numbers: Vec<String> = inserts
         .iter()
         .filter(|r| unknown(r))

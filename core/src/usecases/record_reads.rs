@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::db::DbConn;
 use super::contact_links;
+use crate::db::DbConn;
 use crate::ids::{ContactId, OrgId, UserId};
 use crate::repo::call_annotations::{self, AnnotationRow};
 use crate::repo::call_records::CallRecordRow;

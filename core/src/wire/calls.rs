@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ContactRef, DispositionRef};
 use super::str_enum::str_enum;
+use super::{ContactRef, DispositionRef};
 use crate::ids::{CallRecordId, DialId, PhoneId, RecordingId, RecordingUploadId, UserId};
 
 /// The most records one upload may carry.

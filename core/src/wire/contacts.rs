@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BlockedBy, CallRecord};
 use super::str_enum::str_enum;
+use super::{BlockedBy, CallRecord};
 use crate::ids::{ContactId, UserId};
 
 /// The most rows one import request may carry.

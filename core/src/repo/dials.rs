@@ -357,25 +357,6 @@ pub fn board(
         .load(conn)?)
 }
 
-#[cfg(test)]
-mod board_tests {
-    use super::first_id_at;
-
-    #[test]
-    fn first_id_at_sorts_before_ids_made_then_and_after_older_ones() {
-        let at = 1_780_000_000_123_456;
-        let floor = first_id_at(at);
-        let made_then = uuid::Builder::from_unix_timestamp_millis(1_780_000_000_123, &[7; 10])
-            .into_uuid()
-            .to_string();
-        let older = uuid::Builder::from_unix_timestamp_millis(1_780_000_000_122, &[255; 10])
-            .into_uuid()
-            .to_string();
-        assert!(floor <= made_then);
-        assert!(older < floor);
-    }
-}
-
 /// Links the organisation's unlinked commands to one of `numbers` (E.164)
 /// to `contact`; how many.
 pub fn link_numbers(
@@ -427,4 +408,23 @@ pub fn relink(conn: &mut DbConn, org: &str, from: &str, to: &str) -> Result<usiz
     )
     .set(dial_commands::contact_id.eq(to))
     .execute(conn)?)
+}
+
+#[cfg(test)]
+mod board_tests {
+    use super::first_id_at;
+
+    #[test]
+    fn first_id_at_sorts_before_ids_made_then_and_after_older_ones() {
+        let at = 1_780_000_000_123_456;
+        let floor = first_id_at(at);
+        let made_then = uuid::Builder::from_unix_timestamp_millis(1_780_000_000_123, &[7; 10])
+            .into_uuid()
+            .to_string();
+        let older = uuid::Builder::from_unix_timestamp_millis(1_780_000_000_122, &[255; 10])
+            .into_uuid()
+            .to_string();
+        assert!(floor <= made_then);
+        assert!(older < floor);
+    }
 }

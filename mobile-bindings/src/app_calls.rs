@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use deskbind_core::ids::{CallRecordId, PhoneId, TeamId, UserId};
+use deskbind_core::ids::{CallRecordId, ContactId, PhoneId, TeamId, UserId};
 use deskbind_core::wire::{
     AppCallRecordBatch, CallDirection, CallRecord, CallRecordUpload, CallResult, CallStats,
     IngestResults, Page, SyncPage,
@@ -37,6 +37,8 @@ pub struct CallQuery {
     /// Talk time bounds, in seconds, inclusive.
     pub min_duration_secs: Option<u32>,
     pub max_duration_secs: Option<u32>,
+    /// Only calls linked to this contact.
+    pub contact_id: Option<ContactId>,
 }
 
 impl CallQuery {
@@ -74,6 +76,9 @@ impl CallQuery {
         }
         if let Some(max) = self.max_duration_secs {
             out.push(("max_duration_secs", max.to_string()));
+        }
+        if let Some(contact) = self.contact_id {
+            out.push(("contact_id", contact.to_string()));
         }
         out
     }

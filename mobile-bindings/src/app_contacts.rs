@@ -1,12 +1,12 @@
 //! `AppClient`'s contacts (docs/contacts.md): search, read, create, change,
-//! delete, reverse lookup, import and export.
+//! delete, merge, reverse lookup, import and export.
 
 use std::path::Path;
 
 use deskbind_core::ids::{ContactId, UserId};
 use deskbind_core::wire::{
-    Contact, ContactLookup, CreateContact, ImportContactRow, ImportContacts, ImportResults, Page,
-    UpdateContact,
+    Contact, ContactLookup, CreateContact, ImportContactRow, ImportContacts, ImportResults,
+    MergeContact, Page, UpdateContact,
 };
 use reqwest::Method;
 
@@ -61,6 +61,17 @@ impl AppClient {
     pub async fn update_contact(&self, id: ContactId, patch: &UpdateContact) -> Result<Contact> {
         self.send(Method::PATCH, &format!("v1/contacts/{id}"), patch)
             .await
+    }
+
+    /// Merges contact `from` into `into` (numbers, tags, missing fields,
+    /// linked calls and dials) and deletes `from`; the merged contact.
+    pub async fn merge_contact(&self, into: ContactId, from: ContactId) -> Result<Contact> {
+        self.send(
+            Method::POST,
+            &format!("v1/contacts/{into}/merge"),
+            &MergeContact { from },
+        )
+        .await
     }
 
     pub async fn delete_contact(&self, id: ContactId) -> Result<()> {

@@ -261,6 +261,11 @@ pub struct ContactLookupInfo {
     pub score: Option<i64>,
     /// Newest first, at most 10.
     pub recent_calls: Vec<CallRecordInfo>,
+    /// Whether the blocklist blocks the number for the caller.
+    pub blocked: bool,
+    /// The blocking entry's id and label, when blocked.
+    pub blocked_entry_id: Option<String>,
+    pub blocked_label: Option<String>,
 }
 
 impl From<wire::ContactLookup> for ContactLookupInfo {
@@ -274,6 +279,9 @@ impl From<wire::ContactLookup> for ContactLookupInfo {
                 .into_iter()
                 .map(CallRecordInfo::from)
                 .collect(),
+            blocked: l.blocked,
+            blocked_entry_id: l.blocked_by.as_ref().map(|b| b.entry_id.to_string()),
+            blocked_label: l.blocked_by.map(|b| b.label),
         }
     }
 }
@@ -321,6 +329,16 @@ impl AppClient {
         let out = self
             .inner()
             .update_contact(contact_id, &change.into_wire()?)
+            .await;
+        done(out).map(ContactInfo::from)
+    }
+
+    /// Merges contact `from_id` into `contact_id` (numbers, tags, missing
+    /// fields, linked calls and dials) and deletes `from_id`.
+    pub async fn merge_contact(&self, contact_id: String, from_id: String) -> Result<ContactInfo> {
+        let out = self
+            .inner()
+            .merge_contact(id("contact_id", &contact_id)?, id("from", &from_id)?)
             .await;
         done(out).map(ContactInfo::from)
     }

@@ -83,6 +83,9 @@ pub struct CallFilter {
     pub min_duration_secs: Option<u32>,
     #[uniffi(default = None)]
     pub max_duration_secs: Option<u32>,
+    /// Only calls linked to this contact.
+    #[uniffi(default = None)]
+    pub contact_id: Option<String>,
 }
 
 impl CallFilter {
@@ -120,6 +123,11 @@ impl CallFilter {
             has_recording: self.has_recording,
             min_duration_secs: self.min_duration_secs,
             max_duration_secs: self.max_duration_secs,
+            contact_id: self
+                .contact_id
+                .as_deref()
+                .map(|c| id("contact_id", c))
+                .transpose()?,
         })
     }
 }

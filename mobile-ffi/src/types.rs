@@ -153,6 +153,9 @@ pub struct DialInfo {
     pub created_at: SystemTime,
     pub expires_at: SystemTime,
     pub updated_at: SystemTime,
+    /// The contact the number belongs to (docs/contacts.md).
+    pub contact_id: Option<String>,
+    pub contact_name: Option<String>,
 }
 
 impl From<wire::Dial> for DialInfo {
@@ -166,6 +169,8 @@ impl From<wire::Dial> for DialInfo {
             created_at: instant(d.created_at),
             expires_at: instant(d.expires_at),
             updated_at: instant(d.updated_at),
+            contact_id: d.contact.as_ref().map(|r| r.id.to_string()),
+            contact_name: d.contact.and_then(|r| r.name),
         }
     }
 }
@@ -221,6 +226,11 @@ pub struct CallRecordInfo {
     /// Another user's private call: no number, recording or annotation.
     pub redacted: bool,
     pub annotation_version: i64,
+    /// The contact the remote number belongs to (docs/contacts.md).
+    pub contact_id: Option<String>,
+    /// `None` for a contact without a name (a provisional one).
+    pub contact_name: Option<String>,
+    pub contact_company: Option<String>,
 }
 
 impl From<wire::CallRecord> for CallRecordInfo {
@@ -250,6 +260,9 @@ impl From<wire::CallRecord> for CallRecordInfo {
             private: c.private,
             redacted: c.redacted,
             annotation_version: c.annotation_version,
+            contact_id: c.contact.as_ref().map(|r| r.id.to_string()),
+            contact_name: c.contact.as_ref().and_then(|r| r.name.clone()),
+            contact_company: c.contact.and_then(|r| r.company),
         }
     }
 }

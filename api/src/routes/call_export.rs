@@ -4,10 +4,12 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use deskbind_core::ids::ContactId;
 use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
 use deskbind_core::repo::users;
 use deskbind_core::time::to_datetime;
 use deskbind_core::usecases::record_reads;
+use deskbind_core::wire::ContactRef;
 use futures_util::stream;
 
 use super::calls::{FilterQuery, Filters};
@@ -18,7 +20,7 @@ use crate::state::AppState;
 /// Rows fetched per database round trip.
 const EXPORT_PAGE: i64 = 1000;
 
-const COLUMNS: [&str; 17] = [
+const COLUMNS: [&str; 19] = [
     "id",
     "started_at",
     "answered_at",
@@ -36,6 +38,8 @@ const COLUMNS: [&str; 17] = [
     "dial_id",
     "has_recording",
     "reported_by",
+    "contact_id",
+    "contact_name",
 ];
 
 struct Export {
@@ -130,7 +134,7 @@ impl CsvPages for Export {
             self.filter.clone(),
             self.cursor.clone(),
         );
-        let (rows, emails) = self
+        let (rows, emails, contacts) = self
             .state
             .db
             .run(move |conn| {
@@ -144,7 +148,8 @@ impl CsvPages for Export {
                 ids.sort_unstable();
                 ids.dedup();
                 let emails = users::emails_of(conn, &ids)?;
-                Ok::<_, ApiError>((rows, emails))
+                let contacts = record_reads::linked_contacts(conn, reader, &rows)?;
+                Ok::<_, ApiError>((rows, emails, contacts))
             })
             .await
             .inspect_err(|e| tracing::error!(error = %e, "export stopped"))?;
@@ -165,7 +170,12 @@ impl CsvPages for Export {
                 .as_ref()
                 .and_then(|u| emails.get(u))
                 .map_or("", String::as_str);
-            out.write_record(fields(row, email))
+            let contact = row
+                .contact_id
+                .as_deref()
+                .and_then(|id| id.parse::<ContactId>().ok())
+                .and_then(|id| contacts.get(&id));
+            out.write_record(fields(row, email, contact))
                 .map_err(ApiError::internal)?;
         }
         let bytes = out
@@ -175,7 +185,7 @@ impl CsvPages for Export {
     }
 }
 
-fn fields(row: &CallRecordRow, email: &str) -> [String; 17] {
+fn fields(row: &CallRecordRow, email: &str, contact: Option<&ContactRef>) -> [String; 19] {
     let time = |t: Option<i64>| t.map(|t| to_datetime(t).to_rfc3339()).unwrap_or_default();
     let text = |t: &Option<String>| t.clone().unwrap_or_default();
     let reported_by = match (
@@ -204,6 +214,8 @@ fn fields(row: &CallRecordRow, email: &str) -> [String; 17] {
         text(&row.dial_id),
         row.recording_id.is_some().to_string(),
         reported_by.to_owned(),
+        contact.map(|c| c.id.to_string()).unwrap_or_default(),
+        inert(&contact.and_then(|c| c.name.clone()).unwrap_or_default()),
     ]
 }
 

@@ -7,10 +7,10 @@
 use actix_web::web;
 use deskbind_core::db::DbConn;
 use deskbind_core::domain::number_search::{MIN_SEARCH_DIGITS, SearchRefusal, search_digits};
-use deskbind_core::ids::{CallRecordId, DispositionId, PhoneId, TeamId, UserId};
+use deskbind_core::ids::{CallRecordId, ContactId, DispositionId, PhoneId, TeamId, UserId};
 use deskbind_core::repo::call_records::{self, CallFilter, ListCursor, Scope};
 use deskbind_core::repo::{RepoError, teams, users};
-use deskbind_core::usecases::record_reads;
+use deskbind_core::usecases::{contact_links, record_reads};
 use deskbind_core::wire::{
     CallDirection, CallRecord, CallResult, DEFAULT_PAGE_LIMIT, ErrorCode, MAX_PAGE_LIMIT, Page,
     SyncPage,
@@ -49,6 +49,8 @@ pub struct FilterQuery {
     pub max_duration_secs: Option<String>,
     /// Only calls with this disposition (docs/call-outcomes.md).
     pub disposition_id: Option<String>,
+    /// Only calls linked to this contact (docs/contacts.md).
+    pub contact_id: Option<String>,
 }
 
 /// The filters, checked, before any database work.
@@ -56,6 +58,7 @@ pub struct FilterQuery {
 pub struct Filters {
     user: Option<UserId>,
     team: Option<TeamId>,
+    contact: Option<ContactId>,
     pub base: CallFilter,
 }
 
@@ -162,7 +165,9 @@ impl FilterQuery {
                     self.disposition_id.as_deref(),
                 )?
                 .map(|d| d.to_string()),
+                contact_id: None,
             },
+            contact: id_param("contact_id", self.contact_id.as_deref())?,
         })
     }
 }
@@ -209,6 +214,15 @@ impl Filters {
                 Some(only) => only.into_iter().filter(|u| members.contains(u)).collect(),
                 None => members,
             });
+        }
+        if let Some(contact) = self.contact {
+            filter.contact_id = Some(contact.to_string());
+            // A contact the caller may not see (another organisation's, or
+            // another's under the `own` visibility) selects no call, as an
+            // unknown id in the other filters does.
+            if contact_links::refs_for(conn, auth.org_id, auth.user_id, &[contact])?.is_empty() {
+                users = Some(Vec::new());
+            }
         }
         filter.users = users;
         filter.searcher = Some(auth.user_id.to_string());

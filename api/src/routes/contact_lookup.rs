@@ -1,13 +1,15 @@
 //! `GET /v1/contacts/lookup?number=`: who a number belongs to, their score,
-//! and the caller's latest calls with it (the calls the caller may see in
-//! `GET /v1/calls`: their own, their teams', or all for admins).
+//! the caller's latest calls with it (the calls the caller may see in
+//! `GET /v1/calls`: their own, their teams', or all for admins), and
+//! whether the blocklist blocks it for the caller.
 
 use actix_web::web;
 use deskbind_core::domain::E164;
 use deskbind_core::repo::call_records;
 use deskbind_core::repo::{contact_numbers, contacts, users};
-use deskbind_core::usecases::record_reads;
-use deskbind_core::wire::ContactLookup;
+use deskbind_core::time::now_micros;
+use deskbind_core::usecases::{blocklist_check, record_reads};
+use deskbind_core::wire::{BlocklistKind, ContactLookup};
 use serde::Deserialize;
 
 use super::contacts::readable;
@@ -31,12 +33,12 @@ pub async fn lookup(
     auth: AuthUser,
     Query(query): Query<LookupQuery>,
 ) -> ApiResult<web::Json<ContactLookup>> {
-    let number = E164::parse(
+    let e164 = E164::parse(
         "number",
         query.number.as_deref().unwrap_or_default(),
         query.region.as_deref(),
-    )?
-    .into_inner();
+    )?;
+    let number = e164.as_str().to_owned();
     let found = state
         .db
         .run(move |conn| {
@@ -60,11 +62,24 @@ pub async fn lookup(
                 .into_iter()
                 .filter(|call| !call.redacted)
                 .collect();
+            let verdict = blocklist_check::check_in(
+                conn,
+                auth.org_id,
+                Some(auth.user_id),
+                &e164,
+                now_micros(),
+            )?;
+            let blocked_by = match verdict {
+                Some((BlocklistKind::Block, entry)) => Some(entry.blocked_by()),
+                _ => None,
+            };
             Ok::<_, crate::error::ApiError>(ContactLookup {
                 score: contact.as_ref().map(|c| c.score),
                 number,
                 contact,
                 recent_calls,
+                blocked: blocked_by.is_some(),
+                blocked_by,
             })
         })
         .await?;

@@ -12,10 +12,11 @@ use deskbind_core::repo::contact_settings;
 use deskbind_core::repo::contacts::{self, ContactFilter};
 use deskbind_core::repo::page::PageRequest;
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::contact_merge::{self, MergeError};
 use deskbind_core::usecases::contact_reads;
 use deskbind_core::usecases::contacts::{self as write, Actor, ContactError};
 use deskbind_core::wire::{
-    Contact, ContactVisibility, CreateContact, ErrorCode, Page, Role, UpdateContact,
+    Contact, ContactVisibility, CreateContact, ErrorCode, MergeContact, Page, Role, UpdateContact,
 };
 use serde::Deserialize;
 
@@ -225,4 +226,33 @@ pub async fn delete(
         .await
         .map_err(contact_error)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /v1/contacts/{id}/merge`: moves `from` into `{id}` and deletes it
+/// (docs/contacts.md, "Merge").
+pub async fn merge(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<MergeContact>,
+) -> ApiResult<web::Json<Contact>> {
+    let id: ContactId = path_id(&id)?;
+    let contact = contact_merge::merge(
+        &state.db,
+        auth.org_id,
+        actor(&auth),
+        id,
+        body.from,
+        now_micros(),
+    )
+    .await
+    .map_err(|e| match e {
+        MergeError::IntoSelf => ApiError::Validation {
+            code: ErrorCode::MergeIntoSelf,
+            field: "from".into(),
+            detail: "a contact cannot be merged into itself".into(),
+        },
+        MergeError::Contact(e) => contact_error(e),
+    })?;
+    Ok(web::Json(contact))
 }

@@ -13,6 +13,7 @@ use deskbind_core::ids::{DialId, PhoneId, UserId};
 use deskbind_core::repo::dials::{self, DialFilter};
 use deskbind_core::repo::users;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::usecases::contact_links;
 use deskbind_core::usecases::dials::{self as dialing, Created, Idempotency, Moved, NewDial};
 use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialState, Page};
@@ -78,7 +79,7 @@ pub async fn create(
         }
         Created::Replayed(row) => (row, true),
     };
-    let dial = row.to_wire()?;
+    let dial = as_sent(&state, &auth, row).await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/v1/dials/{}", dial.id)));
     if replayed {
@@ -93,14 +94,32 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Dial>> {
     let id: DialId = path_id(&id)?;
-    let row = state
+    let dial = state
         .db
         .run(move |conn| {
             let visible = users::visible_ids(conn, visibility(&auth))?;
-            dials::get(conn, auth.org_id, id, visible.as_deref())
+            let row = dials::get(conn, auth.org_id, id, visible.as_deref())?;
+            let mut sent = contact_links::dials_for(conn, auth.org_id, auth.user_id, &[row])?;
+            sent.pop().ok_or(ApiError::NotFound)
         })
         .await?;
-    Ok(web::Json(row.to_wire()?))
+    Ok(web::Json(dial))
+}
+
+/// One command as the caller is sent it, with its contact.
+async fn as_sent(
+    state: &web::Data<AppState>,
+    auth: &AuthUser,
+    row: dials::DialRow,
+) -> ApiResult<Dial> {
+    let (org, reader) = (auth.org_id, auth.user_id);
+    state
+        .db
+        .run(move |conn| {
+            let mut sent = contact_links::dials_for(conn, org, reader, &[row])?;
+            sent.pop().ok_or(ApiError::NotFound)
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,10 +155,15 @@ pub async fn list(
         .db
         .run(move |conn| {
             let visible = users::visible_ids(conn, visibility(&auth))?;
-            dials::list(conn, auth.org_id, visible, &filter, &page)
+            let rows = dials::list(conn, auth.org_id, visible, &filter, &page)?;
+            let items = contact_links::dials_for(conn, auth.org_id, auth.user_id, &rows.items)?;
+            Ok::<_, ApiError>(Page {
+                items,
+                next_cursor: rows.next_cursor,
+            })
         })
         .await?;
-    Ok(web::Json(page.try_map(|r| r.to_wire())?))
+    Ok(web::Json(page))
 }
 
 /// Cancels a command that has not finished; the phone is told to hang up.
@@ -171,7 +195,7 @@ pub async fn cancel(
             )));
         }
     };
-    Ok(web::Json(row.to_wire()?))
+    Ok(web::Json(as_sent(&state, &auth, row).await?))
 }
 
 /// The caller's queued dial as a signed payload (and its NDEF message) to

@@ -183,6 +183,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/contacts/{id}", contacts::get),
         at(M::PATCH, "/v1/contacts/{id}", contacts::update),
         at(M::DELETE, "/v1/contacts/{id}", contacts::delete),
+        at(M::POST, "/v1/contacts/{id}/merge", contacts::merge),
         at(M::GET, "/v1/contact-settings", contact_settings::get),
         at(M::PUT, "/v1/contact-settings", contact_settings::put),
         at(M::GET, "/v1/push/devices", push::list),

@@ -25,6 +25,17 @@ async fn a_private_call_hides_its_number_and_annotation_from_managers_everywhere
         .await
         .unwrap();
     let sale = disposition(&app, "sale").await;
+    // The number belongs to a contact: its link names the other party too.
+    let (status, contact) = send(
+        &app,
+        &app.admin,
+        "POST",
+        "/v1/contacts",
+        Some(json!({ "name": "Secret Client", "numbers": ["+4930555000"] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{contact}");
+    let contact_id = contact["id"].as_str().unwrap().to_owned();
     send(
         &app,
         &o.ann,
@@ -78,6 +89,7 @@ async fn a_private_call_hides_its_number_and_annotation_from_managers_everywhere
     assert_eq!(own["notes"], "Secret deal");
     assert!(own["recording"].is_object());
     assert!(own.get("redacted").is_none());
+    assert_eq!(own["contact"]["name"], "Secret Client");
     let (_, found) = send(
         &app,
         &o.ann,
@@ -116,6 +128,15 @@ async fn a_private_call_hides_its_number_and_annotation_from_managers_everywhere
         )
         .await;
         assert_eq!(by_disposition["items"], json!([]), "{who}");
+        let (_, by_contact) = send(
+            &app,
+            reader,
+            "GET",
+            &format!("/v1/calls?contact_id={contact_id}"),
+            None,
+        )
+        .await;
+        assert_eq!(by_contact["items"], json!([]), "{who}: the contact filter");
         let (_, sync) = send(&app, reader, "GET", "/v1/sync/calls", None).await;
         assert_hidden(&sync["items"][0], who);
         let (status, csv) = send(&app, reader, "GET", "/v1/calls/export.csv", None).await;
@@ -123,6 +144,10 @@ async fn a_private_call_hides_its_number_and_annotation_from_managers_everywhere
         let csv = csv.as_str().unwrap().to_owned();
         assert_eq!(csv.lines().count(), 2, "{who}: the call is listed: {csv}");
         assert!(!csv.contains(NUMBER), "{who}: {csv}");
+        assert!(
+            !csv.contains("Secret Client") && !csv.contains(&contact_id),
+            "{who}: {csv}"
+        );
         assert!(
             csv.lines().nth(1).unwrap().contains(",false,"),
             "{who}: no recording: {csv}"
@@ -202,6 +227,7 @@ fn assert_hidden(call: &Value, who: &str) {
     assert_eq!(call["private"], true, "{who}: {call}");
     assert_eq!(call["redacted"], true, "{who}: {call}");
     assert_eq!(call["remote_number"], "", "{who}: {call}");
+    assert_eq!(call["contact"], Value::Null, "{who}: {call}");
     for hidden in [
         "remote_number_e164",
         "recording",

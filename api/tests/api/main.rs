@@ -21,6 +21,7 @@ mod console_phones;
 mod console_sessions;
 mod contact_http;
 mod contact_import;
+mod contact_links;
 mod contact_lookup;
 mod contacts;
 mod contract;

@@ -27,6 +27,10 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         ("POST", "/v1/recording-uploads/{id}/complete") => None,
         ("PATCH", "/v1/blocklist/{id}") => Some(json!({ "label": "Hijacked", "kind": "allow" })),
         ("PATCH", "/v1/contacts/{id}") => Some(json!({ "name": "Hijacked" })),
+        // contact_links.rs has the foreign `from` refused as well.
+        ("POST", "/v1/contacts/{id}/merge") => {
+            Some(json!({ "from": deskbind_core::ids::ContactId::new() }))
+        }
         // What came of a call (call_outcomes.rs).
         ("PATCH", "/v1/calls/{id}") => Some(json!({ "notes": "Hijacked" })),
         ("PATCH", "/v1/dispositions/{id}") => Some(json!({ "label": "Hijacked" })),

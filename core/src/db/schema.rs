@@ -200,6 +200,7 @@ diesel::table! {
         expires_at -> BigInt,
         delivered_at -> Nullable<BigInt>,
         updated_at -> BigInt,
+        contact_id -> Nullable<Text>,
     }
 }
 
@@ -272,6 +273,7 @@ diesel::table! {
         sync_seq -> BigInt,
         remote_digits -> Text,
         blocked -> Bool,
+        contact_id -> Nullable<Text>,
     }
 }
 

@@ -153,6 +153,56 @@ impl ContactFields {
         next
     }
 
+    /// These fields with `from`'s merged in (docs/contacts.md, "Merge"):
+    /// what these lack (name, company, notes, email, external id, a custom
+    /// field's key) comes from `from`; numbers and tags are the union, these
+    /// first. Refused when the union exceeds a contact's bounds.
+    pub fn merged_with(&self, from: &Self) -> Result<Self, FieldError> {
+        let mut next = self.clone();
+        if next.name.is_empty() {
+            next.name.clone_from(&from.name);
+        }
+        for (mine, theirs) in [
+            (&mut next.company, &from.company),
+            (&mut next.notes, &from.notes),
+            (&mut next.email, &from.email),
+            (&mut next.external_id, &from.external_id),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        for number in &from.numbers {
+            if !next.numbers.iter().any(|n| n.e164 == number.e164) {
+                next.numbers.push(number.clone());
+            }
+        }
+        for tag in &from.tags {
+            if !next.tags.contains(tag) {
+                next.tags.push(tag.clone());
+            }
+        }
+        for (key, value) in &from.custom_fields {
+            next.custom_fields
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+        for (field, count, max) in [
+            ("numbers", next.numbers.len(), MAX_NUMBERS),
+            ("tags", next.tags.len(), MAX_TAGS),
+            ("custom_fields", next.custom_fields.len(), MAX_CUSTOM_FIELDS),
+        ] {
+            if count > max {
+                return Err(FieldError::new(
+                    field,
+                    ErrorCode::TooMany,
+                    format!("the merged contact would have {count} {field}, at most {max}"),
+                ));
+            }
+        }
+        Ok(next)
+    }
+
     /// A contact must be findable by something: a name, a company or a number.
     fn identifiable(&self) -> Result<(), FieldError> {
         if self.name.is_empty() && self.company.is_none() && self.numbers.is_empty() {
@@ -522,5 +572,52 @@ mod tests {
             Some("lee")
         );
         assert_eq!(search_query(" ").ok().flatten(), None);
+    }
+
+    #[test]
+    fn a_merge_fills_gaps_unions_numbers_and_tags_and_keeps_the_targets_values() {
+        let phone = |e164: &str| ContactPhone {
+            e164: e164.into(),
+            raw: e164.into(),
+        };
+        let into = ContactFields {
+            name: "Ann".into(),
+            numbers: vec![phone("+4930111")],
+            tags: vec!["vip".into()],
+            custom_fields: [("tier".to_owned(), "gold".to_owned())].into(),
+            ..ContactFields::default()
+        };
+        let from = ContactFields {
+            name: "Ann Lee".into(),
+            company: Some("Acme".into()),
+            numbers: vec![phone("+4930222"), phone("+4930111")],
+            tags: vec!["lead".into(), "vip".into()],
+            external_id: Some("crm-1".into()),
+            custom_fields: [
+                ("tier".to_owned(), "silver".to_owned()),
+                ("city".to_owned(), "Berlin".to_owned()),
+            ]
+            .into(),
+            ..ContactFields::default()
+        };
+        let merged = into.merged_with(&from).unwrap();
+        assert_eq!(merged.name, "Ann");
+        assert_eq!(merged.company.as_deref(), Some("Acme"));
+        assert_eq!(merged.external_id.as_deref(), Some("crm-1"));
+        let numbers: Vec<_> = merged.numbers.iter().map(|n| n.e164.as_str()).collect();
+        assert_eq!(numbers, ["+4930111", "+4930222"]);
+        assert_eq!(merged.tags, ["vip", "lead"]);
+        assert_eq!(merged.custom_fields["tier"], "gold");
+        assert_eq!(merged.custom_fields["city"], "Berlin");
+
+        let many = ContactFields {
+            numbers: (0..MAX_NUMBERS)
+                .map(|i| phone(&format!("+49301{i:03}")))
+                .collect(),
+            ..ContactFields::default()
+        };
+        let refused = many.merged_with(&from).unwrap_err();
+        assert_eq!(refused.field, "numbers");
+        assert_eq!(refused.code, ErrorCode::TooMany);
     }
 }

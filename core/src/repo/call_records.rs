@@ -51,6 +51,9 @@ pub struct CallRecordRow {
     /// An inbound call from a number blocked for its user (set by the
     /// ingest, `usecases::record_ingest`).
     pub blocked: bool,
+    /// The contact the remote number belongs to (`usecases::contact_links`
+    /// keeps it).
+    pub contact_id: Option<String>,
 }
 
 impl CallRecordRow {
@@ -126,6 +129,7 @@ impl CallRecordRow {
             sync_seq: 0,
             remote_digits: String::new(),
             blocked: false,
+            contact_id: None,
         };
         row.set_facts(facts);
         row
@@ -159,6 +163,7 @@ impl CallRecordRow {
         self.remote_digits = String::new();
         self.dial_id = None;
         self.recording_id = None;
+        self.contact_id = None;
     }
 
     /// The record as sent, with its recording (read from `recordings`).
@@ -192,6 +197,7 @@ impl CallRecordRow {
             private: false,
             redacted: false,
             annotation_version: 0,
+            contact: None,
         })
     }
 }
@@ -227,6 +233,8 @@ pub struct CallFilter {
     pub searcher: Option<String>,
     /// Only calls with this disposition.
     pub disposition_id: Option<String>,
+    /// Only calls linked to this contact.
+    pub contact_id: Option<String>,
 }
 
 /// A position in the newest-first list: the last row's start and id.
@@ -388,9 +396,13 @@ fn filtered<ST>(
             .sql("))"),
         );
     }
-    if let (NumberPlan::Contains(_) | NumberPlan::Rowids(_), Some(searcher)) =
-        (number, &filter.searcher)
-    {
+    if let Some(contact) = &filter.contact_id {
+        query = query.filter(call_records::contact_id.eq(contact.clone()));
+    }
+    // Another user's private call hides its number and its contact, so a
+    // search by either never finds it.
+    let hidden_matters = !matches!(number, NumberPlan::Off) || filter.contact_id.is_some();
+    if let (true, Some(searcher)) = (hidden_matters, &filter.searcher) {
         query = query.filter(
             sql::<Bool>(
                 "NOT EXISTS (SELECT 1 FROM call_annotations a WHERE a.call_record_id = call_records.id AND a.private = 1 AND call_records.user_id <> ",
@@ -678,4 +690,63 @@ pub fn touch(conn: &mut DbConn, record_id: &str, seq: i64, now: Micros) -> Resul
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Links the organisation's unlinked records with one of `numbers` (E.164)
+/// to `contact`; how many.
+pub fn link_numbers(
+    conn: &mut DbConn,
+    org: &str,
+    numbers: &[&str],
+    contact: &str,
+) -> Result<usize, RepoError> {
+    if numbers.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        call_records::table
+            .filter(call_records::org_id.eq(org))
+            .filter(call_records::remote_e164.eq_any(numbers))
+            .filter(call_records::contact_id.is_null()),
+    )
+    .set(call_records::contact_id.eq(contact))
+    .execute(conn)?)
+}
+
+/// Unlinks the records linked to `contact` whose number is not one of
+/// `keep`; how many.
+pub fn unlink_except(
+    conn: &mut DbConn,
+    org: &str,
+    contact: &str,
+    keep: &[&str],
+) -> Result<usize, RepoError> {
+    let linked = call_records::table
+        .filter(call_records::org_id.eq(org))
+        .filter(call_records::contact_id.eq(contact));
+    let unlink = call_records::contact_id.eq(None::<String>);
+    Ok(if keep.is_empty() {
+        diesel::update(linked).set(unlink).execute(conn)?
+    } else {
+        diesel::update(
+            linked.filter(
+                call_records::remote_e164
+                    .is_null()
+                    .or(call_records::remote_e164.ne_all(keep)),
+            ),
+        )
+        .set(unlink)
+        .execute(conn)?
+    })
+}
+
+/// Moves every record linked to `from` to `to`; how many.
+pub fn relink(conn: &mut DbConn, org: &str, from: &str, to: &str) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        call_records::table
+            .filter(call_records::org_id.eq(org))
+            .filter(call_records::contact_id.eq(from)),
+    )
+    .set(call_records::contact_id.eq(to))
+    .execute(conn)?)
 }

@@ -71,6 +71,33 @@ pub fn replace(
     Ok(())
 }
 
+/// Gives each contact of `pairs` its one number (E.164), in one
+/// statement; `Conflict` when one of them belongs to a contact already.
+pub fn insert_only_numbers(
+    conn: &mut DbConn,
+    org: OrgId,
+    pairs: &[(ContactId, &str)],
+) -> Result<(), RepoError> {
+    let rows: Vec<_> = pairs
+        .iter()
+        .map(|(contact, e164)| {
+            (
+                contact_numbers::org_id.eq(org),
+                contact_numbers::e164.eq(*e164),
+                contact_numbers::contact_id.eq(*contact),
+                contact_numbers::raw.eq(*e164),
+                contact_numbers::digits.eq(stored_digits(e164, Some(e164))),
+                contact_numbers::position.eq(0_i64),
+            )
+        })
+        .collect();
+    crate::db::dialect::insert_batch(
+        conn,
+        diesel::insert_into(contact_numbers::table).values(rows),
+    )?;
+    Ok(())
+}
+
 pub fn delete_of(conn: &mut DbConn, contact: ContactId) -> Result<(), RepoError> {
     diesel::delete(contact_numbers::table.filter(contact_numbers::contact_id.eq(contact)))
         .execute(conn)?;

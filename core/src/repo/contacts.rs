@@ -165,6 +165,12 @@ pub fn insert(conn: &mut DbConn, row: &ContactRow) -> Result<(), RepoError> {
     Ok(())
 }
 
+/// Inserts several rows in one statement (new provisional contacts).
+pub fn insert_many(conn: &mut DbConn, rows: &[ContactRow]) -> Result<(), RepoError> {
+    crate::db::dialect::insert_batch(conn, diesel::insert_into(contacts::table).values(rows))?;
+    Ok(())
+}
+
 /// Writes every column of a stored row; `Conflict` as for [`insert`].
 pub fn update(conn: &mut DbConn, row: &ContactRow) -> Result<(), RepoError> {
     let n = diesel::update(

@@ -29,6 +29,8 @@ pub struct DialRow {
     pub expires_at: Micros,
     pub delivered_at: Option<Micros>,
     pub updated_at: Micros,
+    /// The contact the number belongs to (`usecases::contact_links`).
+    pub contact_id: Option<String>,
 }
 
 impl DialRow {
@@ -69,6 +71,7 @@ impl DialRow {
             expires_at: to_datetime(self.expires_at),
             delivered_at: self.delivered_at.map(to_datetime),
             updated_at: to_datetime(self.updated_at),
+            contact: None,
         })
     }
 }
@@ -352,6 +355,59 @@ pub fn board(
         .order(dial_commands::id.desc())
         .limit(limit)
         .load(conn)?)
+}
+
+/// Links the organisation's unlinked commands to one of `numbers` (E.164)
+/// to `contact`; how many.
+pub fn link_numbers(
+    conn: &mut DbConn,
+    org: &str,
+    numbers: &[&str],
+    contact: &str,
+) -> Result<usize, RepoError> {
+    if numbers.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        dial_commands::table
+            .filter(dial_commands::org_id.eq(org))
+            .filter(dial_commands::number.eq_any(numbers))
+            .filter(dial_commands::contact_id.is_null()),
+    )
+    .set(dial_commands::contact_id.eq(contact))
+    .execute(conn)?)
+}
+
+/// Unlinks the commands linked to `contact` whose number is not one of
+/// `keep`; how many.
+pub fn unlink_except(
+    conn: &mut DbConn,
+    org: &str,
+    contact: &str,
+    keep: &[&str],
+) -> Result<usize, RepoError> {
+    let linked = dial_commands::table
+        .filter(dial_commands::org_id.eq(org))
+        .filter(dial_commands::contact_id.eq(contact));
+    let unlink = dial_commands::contact_id.eq(None::<String>);
+    Ok(if keep.is_empty() {
+        diesel::update(linked).set(unlink).execute(conn)?
+    } else {
+        diesel::update(linked.filter(dial_commands::number.ne_all(keep)))
+            .set(unlink)
+            .execute(conn)?
+    })
+}
+
+/// Moves every command linked to `from` to `to`; how many.
+pub fn relink(conn: &mut DbConn, org: &str, from: &str, to: &str) -> Result<usize, RepoError> {
+    Ok(diesel::update(
+        dial_commands::table
+            .filter(dial_commands::org_id.eq(org))
+            .filter(dial_commands::contact_id.eq(from)),
+    )
+    .set(dial_commands::contact_id.eq(to))
+    .execute(conn)?)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::repo::{RepoError, contact_numbers, contact_settings, orgs, users};
 use crate::time::Micros;
 use crate::wire::{Contact, ContactSource, ContactVisibility, Role, UpdateContact};
 
-use super::contact_reads;
+use super::{contact_links, contact_reads};
 
 /// Who writes: the caller's user and role.
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +123,7 @@ pub async fn delete(
 ) -> Result<(), ContactError> {
     db.write(move |conn| {
         editable(conn, org, actor, id)?;
+        contact_links::contact_deleted(conn, org, id)?;
         contact_numbers::delete_of(conn, id)?;
         crate::repo::contacts::delete(conn, org, id)?;
         Ok(())
@@ -147,7 +148,7 @@ pub async fn set_visibility(
 
 /// The contact and its fields, when the actor may edit it: `NotFound`
 /// when hidden from them, `Forbidden` when they may only read it.
-fn editable(
+pub(super) fn editable(
     conn: &mut DbConn,
     org: OrgId,
     actor: Actor,
@@ -229,6 +230,7 @@ pub(super) fn insert_in(
         crate::repo::contacts::insert(conn, &row)?;
         contact_numbers::replace(conn, org, row.id, &fields.numbers)
     })?;
+    contact_links::numbers_changed(conn, org, row.id, &e164s(fields))?;
     Ok(row)
 }
 
@@ -247,7 +249,12 @@ pub(super) fn store_in(
         crate::repo::contacts::update(conn, &row)?;
         contact_numbers::replace(conn, org, row.id, &fields.numbers)
     })?;
+    contact_links::numbers_changed(conn, org, row.id, &e164s(fields))?;
     Ok(row)
+}
+
+fn e164s(fields: &ContactFields) -> Vec<&str> {
+    fields.numbers.iter().map(|n| n.e164.as_str()).collect()
 }
 
 fn with_fields(

@@ -14,7 +14,9 @@
 //! (taken by the event); a dial row is never held while waiting for a
 //! binding or the organisation.
 
-use super::{AfterCommit, Services, app_events, audit, blocklist_check, phone_frames};
+use super::{
+    AfterCommit, Services, app_events, audit, blocklist_check, contact_links, phone_frames,
+};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::dial_lifecycle::{self, Step};
 use crate::domain::dial_policy::{PhoneChoiceRefusal, choose_held};
@@ -202,6 +204,10 @@ fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
     {
         return Err(DialError::Blocked(entry.blocked_by()));
     }
+    let contact_id = contact_links::resolve(conn, req.org, &[number.as_str()])?
+        .into_values()
+        .next()
+        .map(|c| c.to_string());
     let row = DialRow {
         id: DialId::new().to_string(),
         org_id: req.org.to_string(),
@@ -217,6 +223,7 @@ fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
         expires_at: now + req.ttl,
         delivered_at: None,
         updated_at: now,
+        contact_id,
     };
     dials::insert(conn, &row)?;
     audit::Entry::new(

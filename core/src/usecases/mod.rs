@@ -34,6 +34,8 @@ pub mod call_outcomes;
 pub mod call_settings;
 pub mod console_sessions;
 pub mod contact_import;
+pub mod contact_links;
+pub mod contact_merge;
 pub mod contact_reads;
 pub mod contacts;
 pub mod dial_policy;

@@ -24,6 +24,7 @@ use crate::repo::call_records::{self, CallRecordRow};
 use crate::repo::{RepoError, dials, push_schedules, recordings, stored_id, sync_seq};
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
+use crate::usecases::contact_links;
 use crate::wire::CallDirection;
 
 /// Rows per multi-row INSERT: 22 columns each stays far below both
@@ -325,6 +326,8 @@ impl Work {
         if self.order.is_empty() {
             return Ok(());
         }
+        let org = stored_id::<OrgId>(org_id)?;
+        link_contacts(conn, org, self.rows.values_mut())?;
         let count = i64::try_from(self.order.len()).unwrap_or(i64::MAX);
         let first = sync_seq::reserve(conn, org_id, count)?;
         let mut inserts = Vec::new();
@@ -340,6 +343,7 @@ impl Work {
             }
         }
         mark_blocked(conn, org_id, &mut inserts)?;
+        provision_callers(conn, org, &mut inserts)?;
         for chunk in inserts.chunks(INSERT_CHUNK) {
             call_records::insert_many(conn, chunk)?;
         }
@@ -399,6 +403,63 @@ fn mark_blocked(
         .collect();
     for i in flagged {
         inserts[i].blocked = true;
+    }
+    Ok(())
+}
+
+/// Links every touched row to the contact its remote number belongs to
+/// (one lookup per 500 distinct numbers for the batch).
+fn link_contacts<'a>(
+    conn: &mut DbConn,
+    org: OrgId,
+    rows: impl Iterator<Item = &'a mut CallRecordRow>,
+) -> Result<(), RepoError> {
+    let mut rows: Vec<&mut CallRecordRow> = rows.collect();
+    let numbers: Vec<String> = rows.iter().filter_map(|r| r.remote_e164.clone()).collect();
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let owners = contact_links::resolve(conn, org, &numbers)?;
+    for row in &mut rows {
+        row.contact_id = row
+            .remote_e164
+            .as_ref()
+            .and_then(|n| owners.get(n))
+            .map(ToString::to_string);
+    }
+    Ok(())
+}
+
+/// Gives the new inbound records from a number no contact has a
+/// provisional contact (docs/contacts.md, "Provisional contacts"): a
+/// number that parsed (so not withheld or anonymous) and is not blocked
+/// for the call's user. One contact per number, however many of the
+/// batch's calls came from it.
+fn provision_callers(
+    conn: &mut DbConn,
+    org: OrgId,
+    inserts: &mut [CallRecordRow],
+) -> Result<(), RepoError> {
+    let Some(now) = inserts.first().map(|r| r.created_at) else {
+        return Ok(());
+    };
+    let outbound = CallDirection::Outbound.as_str();
+    let unknown =
+        |row: &CallRecordRow| row.direction != outbound && !row.blocked && row.contact_id.is_none();
+    let numbers: Vec<String> = inserts
+        .iter()
+        .filter(|r| unknown(r))
+        .filter_map(|r| r.remote_e164.clone())
+        .collect();
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    let created = contact_links::provision_many(conn, org, &numbers, now)?;
+    for row in inserts.iter_mut().filter(|r| unknown(r)) {
+        row.contact_id = row
+            .remote_e164
+            .as_ref()
+            .and_then(|n| created.get(n))
+            .map(ToString::to_string);
     }
     Ok(())
 }

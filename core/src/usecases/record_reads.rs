@@ -7,12 +7,13 @@
 
 use std::collections::HashMap;
 
+use super::contact_links;
 use crate::db::DbConn;
-use crate::ids::UserId;
+use crate::ids::{ContactId, OrgId, UserId};
 use crate::repo::call_annotations::{self, AnnotationRow};
 use crate::repo::call_records::CallRecordRow;
-use crate::repo::{RepoError, dispositions, recordings};
-use crate::wire::CallRecord;
+use crate::repo::{RepoError, dispositions, recordings, stored_id};
+use crate::wire::{CallRecord, ContactRef};
 
 /// The rows as `reader` may see them, with the annotations they may see.
 /// A private call of another user is redacted in place
@@ -71,6 +72,7 @@ pub fn for_reader(
         .filter_map(|r| r.recording_id.as_deref())
         .collect();
     let found = recordings::by_ids(conn, &recording_ids)?;
+    let contacts = linked_contacts(conn, reader, &rows)?;
     let disposition_ids: Vec<&str> = annotations
         .values()
         .filter_map(|a| a.disposition_id.as_deref())
@@ -89,6 +91,12 @@ pub fn for_reader(
                 .map(|rec| rec.to_wire())
                 .transpose()?;
             let mut wire = r.to_wire(recording)?;
+            wire.contact = r
+                .contact_id
+                .as_deref()
+                .map(stored_id::<ContactId>)
+                .transpose()?
+                .and_then(|id| contacts.get(&id).cloned());
             if let Some(a) = annotations.get(&r.id) {
                 wire.notes = a.notes.clone();
                 wire.tags = a.tag_list()?;
@@ -106,4 +114,23 @@ pub fn for_reader(
             Ok(wire)
         })
         .collect()
+}
+
+/// The contacts the rows are linked to, as `reader` may see them (rows
+/// already redacted for them, so another's private call names none).
+pub fn linked_contacts(
+    conn: &mut DbConn,
+    reader: UserId,
+    rows: &[CallRecordRow],
+) -> Result<HashMap<ContactId, ContactRef>, RepoError> {
+    let Some(first) = rows.first() else {
+        return Ok(HashMap::new());
+    };
+    let org: OrgId = stored_id(&first.org_id)?;
+    let ids = rows
+        .iter()
+        .filter_map(|r| r.contact_id.as_deref())
+        .map(stored_id)
+        .collect::<Result<Vec<ContactId>, _>>()?;
+    contact_links::refs_for(conn, org, reader, &ids)
 }

@@ -38,6 +38,9 @@ str_enum! {
         BlocklistEntryChanged => "blocklist.entry_changed",
         /// An entry was removed (`details`: the entry as it was).
         BlocklistEntryRemoved => "blocklist.entry_removed",
+        /// A contact was merged into another and deleted (`details`:
+        /// into, from, and the numbers, calls and dials moved).
+        ContactMerged => "contact.merged",
     }
 }
 

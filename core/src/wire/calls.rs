@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::DispositionRef;
 use super::str_enum::str_enum;
+use super::{ContactRef, DispositionRef};
 use crate::ids::{CallRecordId, DialId, PhoneId, RecordingId, RecordingUploadId, UserId};
 
 /// The most records one upload may carry.
@@ -219,6 +219,10 @@ pub struct CallRecord {
     /// as `version` in `PATCH /v1/calls/{id}` to refuse a lost update.
     #[serde(default)]
     pub annotation_version: i64,
+    /// The contact the remote number belongs to (docs/contacts.md);
+    /// `null` when none, and on another user's private call.
+    #[serde(default)]
+    pub contact: Option<ContactRef>,
 }
 
 /// `GET /v1/sync/calls`: the changed records after the cursor, oldest

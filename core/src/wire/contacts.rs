@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::CallRecord;
 use super::str_enum::str_enum;
+use super::{BlockedBy, CallRecord};
 use crate::ids::{ContactId, UserId};
 
 /// The most rows one import request may carry.
@@ -212,4 +212,31 @@ pub struct ContactLookup {
     pub score: Option<i64>,
     /// Newest first, at most 10, only calls the caller may see.
     pub recent_calls: Vec<CallRecord>,
+    /// Whether the blocklist blocks the number for the caller (their own,
+    /// their teams' and the organisation's entries; docs/blocklist.md).
+    #[serde(default)]
+    pub blocked: bool,
+    /// The entry that blocks it, when `blocked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<BlockedBy>,
+}
+
+/// The contact a call record or a dial is linked to (docs/contacts.md,
+/// "Calls and dials of a contact"). `name` is `null` for a contact
+/// without one (a provisional contact of an unknown caller, or a
+/// company); `company` is then the other thing to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRef {
+    pub id: ContactId,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+}
+
+/// `POST /v1/contacts/{id}/merge`: the contact to merge into `{id}` (and
+/// delete).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeContact {
+    pub from: ContactId,
 }

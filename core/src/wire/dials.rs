@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::ContactRef;
 use super::str_enum::str_enum;
 use crate::ids::{BindingId, DialId, PhoneId, UserId};
 
@@ -69,6 +70,11 @@ pub struct Dial {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The contact the number belonged to when the dial was placed (or
+    /// that gained it later); `null` when none. Filled in by the dial
+    /// routes' answers; the app stream's dial events carry `null`.
+    #[serde(default)]
+    pub contact: Option<ContactRef>,
 }
 
 /// `POST /v1/dials`. `phone_id` may be left out when the user holds exactly

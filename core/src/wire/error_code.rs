@@ -185,6 +185,8 @@ error_codes! {
     DispositionArchived = "disposition_archived", 422;
     CallbackRequired = "callback_required", 422;
     CallbackInPast = "callback_in_past", 422;
+    // contact merge (docs/contacts.md, "Merge")
+    MergeIntoSelf = "merge_into_self", 422;
 
     // 429 Too Many Requests (with Retry-After)
     RateLimited = "rate_limited", 429;

@@ -83,6 +83,7 @@ impl LogQuery {
             min_duration_secs: self.min_duration_secs.clone(),
             max_duration_secs: self.max_duration_secs.clone(),
             disposition_id: None,
+            contact_id: None,
         })
     }
 

@@ -1,0 +1,292 @@
+//! Call records and dials linked to the contact their remote number
+//! belongs to (docs/contacts.md, "Calls and dials of a contact"; decision
+//! 0021). The link is stored (`contact_id` on both tables), so this module
+//! keeps it true inside the transaction of every change that moves it:
+//! the ingest and dial placement [`resolve`] numbers (a few queries per
+//! batch), a contact's changed numbers relink ([`numbers_changed`]), a
+//! deleted contact unlinks ([`contact_deleted`]), a merge moves
+//! ([`move_links`]). Unknown inbound callers get a provisional contact
+//! ([`provision`], [`provision_many`]); the primary key of
+//! `contact_numbers` decides which of two racing writers creates it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::db::{Database, DbConn, write_tx};
+use crate::domain::E164;
+use crate::domain::contacts::{ContactAccess, access};
+use crate::ids::{ContactId, OrgId, UserId};
+use crate::repo::contacts::ContactRow;
+use crate::repo::dials::DialRow;
+use crate::repo::users::Visibility;
+use crate::repo::{
+    RepoError, call_records, contact_numbers, contact_settings, contacts, dials, stored_id, users,
+};
+use crate::time::Micros;
+use crate::wire::{ContactRef, ContactSource, ContactVisibility, Dial, Role};
+
+/// Numbers per `IN (...)` list.
+const KEY_CHUNK: usize = 500;
+
+/// The contact each of `numbers` (E.164) belongs to, for those that
+/// belong to one; duplicates are read once.
+pub fn resolve(
+    conn: &mut DbConn,
+    org: OrgId,
+    numbers: &[&str],
+) -> Result<HashMap<String, ContactId>, RepoError> {
+    let distinct: Vec<&str> = numbers
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in distinct.chunks(KEY_CHUNK) {
+        found.extend(contact_numbers::owners(conn, org, chunk)?);
+    }
+    Ok(found)
+}
+
+/// After `contact`'s numbers became `numbers`: rows linked through a
+/// number it lost are unlinked, the organisation's unlinked rows with one
+/// of its numbers are linked to it.
+pub fn numbers_changed(
+    conn: &mut DbConn,
+    org: OrgId,
+    contact: ContactId,
+    numbers: &[&str],
+) -> Result<(), RepoError> {
+    let (org, contact) = (org.to_string(), contact.to_string());
+    call_records::unlink_except(conn, &org, &contact, numbers)?;
+    dials::unlink_except(conn, &org, &contact, numbers)?;
+    for chunk in numbers.chunks(KEY_CHUNK) {
+        call_records::link_numbers(conn, &org, chunk, &contact)?;
+        dials::link_numbers(conn, &org, chunk, &contact)?;
+    }
+    Ok(())
+}
+
+/// Before `contact` is deleted: its rows keep no link.
+pub fn contact_deleted(conn: &mut DbConn, org: OrgId, contact: ContactId) -> Result<(), RepoError> {
+    numbers_changed(conn, org, contact, &[])
+}
+
+/// How many rows a merge moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub calls: usize,
+    pub dials: usize,
+}
+
+/// Moves every row linked to `from` to `to` (a merge).
+pub fn move_links(
+    conn: &mut DbConn,
+    org: OrgId,
+    from: ContactId,
+    to: ContactId,
+) -> Result<Moved, RepoError> {
+    let (org, from, to) = (org.to_string(), from.to_string(), to.to_string());
+    Ok(Moved {
+        calls: call_records::relink(conn, &org, &from, &to)?,
+        dials: dials::relink(conn, &org, &from, &to)?,
+    })
+}
+
+/// The contact `number` belongs to, created as a provisional contact
+/// (`source: auto`, no name, the number its only number) when it belongs
+/// to none. Safe against a concurrent writer with the same number: the
+/// insert runs in a savepoint, and when the number's primary key refuses
+/// it, the winner's contact is read and returned.
+pub fn provision(
+    conn: &mut DbConn,
+    org: OrgId,
+    number: &E164,
+    now: Micros,
+) -> Result<ContactRow, RepoError> {
+    provision_one(conn, org, number.as_str(), now)
+}
+
+/// [`provision`] in a write transaction of its own (a screen pop of an
+/// unknown caller, outside any other write).
+pub async fn provision_number(
+    db: &Database,
+    org: OrgId,
+    number: E164,
+    now: Micros,
+) -> Result<ContactRow, RepoError> {
+    db.write(move |conn| provision(conn, org, &number, now))
+        .await
+}
+
+fn provision_one(
+    conn: &mut DbConn,
+    org: OrgId,
+    e164: &str,
+    now: Micros,
+) -> Result<ContactRow, RepoError> {
+    if let Some(found) = owner_of(conn, org, e164)? {
+        return contacts::get(conn, org, found);
+    }
+    let row = provisional(org, now);
+    let inserted = write_tx(conn, |conn| {
+        contacts::insert(conn, &row)?;
+        contact_numbers::insert_only_numbers(conn, org, &[(row.id, e164)])
+    });
+    match inserted {
+        Ok(()) => Ok(row),
+        Err(RepoError::Conflict) => {
+            let winner = owner_of(conn, org, e164)?.ok_or(RepoError::Conflict)?;
+            contacts::get(conn, org, winner)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`provision`] for many numbers at once (an ingest batch's unknown
+/// callers, E.164 as stored): two multi-row inserts; when a concurrent
+/// writer took one of the numbers meanwhile, they roll back to their
+/// savepoint and each number is provisioned on its own.
+pub fn provision_many(
+    conn: &mut DbConn,
+    org: OrgId,
+    numbers: &[&str],
+    now: Micros,
+) -> Result<HashMap<String, ContactId>, RepoError> {
+    let mut found = resolve(conn, org, numbers)?;
+    let missing: Vec<&str> = numbers
+        .iter()
+        .copied()
+        .filter(|n| !found.contains_key(*n))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in missing.chunks(KEY_CHUNK) {
+        let rows: Vec<ContactRow> = chunk.iter().map(|_| provisional(org, now)).collect();
+        let pairs: Vec<(ContactId, &str)> = rows
+            .iter()
+            .map(|r| r.id)
+            .zip(chunk.iter().copied())
+            .collect();
+        let batch = write_tx(conn, |conn| {
+            contacts::insert_many(conn, &rows)?;
+            contact_numbers::insert_only_numbers(conn, org, &pairs)
+        });
+        match batch {
+            Ok(()) => found.extend(pairs.iter().map(|(id, n)| ((*n).to_owned(), *id))),
+            Err(RepoError::Conflict) => {
+                for number in chunk {
+                    let row = provision_one(conn, org, number, now)?;
+                    found.insert((*number).to_owned(), row.id);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
+}
+
+fn owner_of(conn: &mut DbConn, org: OrgId, e164: &str) -> Result<Option<ContactId>, RepoError> {
+    Ok(contact_numbers::owners(conn, org, &[e164])?
+        .into_iter()
+        .next()
+        .map(|(_, id)| id))
+}
+
+/// A provisional contact: no name, no owner, nothing but its number.
+fn provisional(org: OrgId, now: Micros) -> ContactRow {
+    ContactRow {
+        id: ContactId::new(),
+        org_id: org,
+        name: String::new(),
+        company: None,
+        notes: None,
+        email: None,
+        tags: "[]".into(),
+        external_id: None,
+        owner_id: None,
+        custom_fields: "{}".into(),
+        source: ContactSource::Auto,
+        score: 0,
+        search_text: crate::domain::contacts::search_text("", None),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The contacts among `ids` as a call or dial shows them to `reader`:
+/// one that `reader` may not see (a salesperson under the `own`
+/// visibility, another's contact) is left out.
+pub fn refs_for(
+    conn: &mut DbConn,
+    org: OrgId,
+    reader: UserId,
+    ids: &[ContactId],
+) -> Result<HashMap<ContactId, ContactRef>, RepoError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let distinct: Vec<ContactId> = ids
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (visibility, _) = contact_settings::get(conn, org)?;
+    let role = match visibility {
+        ContactVisibility::Organisation => None,
+        ContactVisibility::Own => {
+            let user = users::get(conn, org, reader, Visibility::Org)?;
+            Some(
+                Role::parse(&user.role)
+                    .ok_or_else(|| RepoError::Corrupt(format!("user role {:?}", user.role)))?,
+            )
+        }
+    };
+    let mut refs = HashMap::new();
+    for chunk in distinct.chunks(KEY_CHUNK) {
+        for row in contacts::by_ids(conn, org, chunk)? {
+            if let Some(role) = role
+                && access(role, reader, row.owner_id, visibility) == ContactAccess::Hidden
+            {
+                continue;
+            }
+            refs.insert(
+                row.id,
+                ContactRef {
+                    id: row.id,
+                    name: Some(row.name).filter(|n| !n.is_empty()),
+                    company: row.company,
+                },
+            );
+        }
+    }
+    Ok(refs)
+}
+
+/// Dial commands as sent to `reader`, each with the contact it is linked
+/// to when `reader` may see it (one read for the page).
+pub fn dials_for(
+    conn: &mut DbConn,
+    org: OrgId,
+    reader: UserId,
+    rows: &[DialRow],
+) -> Result<Vec<Dial>, RepoError> {
+    let linked = rows
+        .iter()
+        .filter_map(|r| r.contact_id.as_deref())
+        .map(stored_id)
+        .collect::<Result<Vec<ContactId>, _>>()?;
+    let refs = refs_for(conn, org, reader, &linked)?;
+    rows.iter()
+        .map(|row| {
+            let mut dial = row.to_wire()?;
+            dial.contact = row
+                .contact_id
+                .as_deref()
+                .map(stored_id::<ContactId>)
+                .transpose()?
+                .and_then(|id| refs.get(&id).cloned());
+            Ok(dial)
+        })
+        .collect()
+}

@@ -19,6 +19,8 @@ mod contact_export;
 mod contact_import;
 mod contact_lookup;
 mod contact_settings;
+mod score_events;
+mod score_rules;
 pub(crate) mod contacts;
 mod device;
 pub(crate) mod dial_policy;
@@ -185,6 +187,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::DELETE, "/v1/contacts/{id}", contacts::delete),
         at(M::GET, "/v1/contact-settings", contact_settings::get),
         at(M::PUT, "/v1/contact-settings", contact_settings::put),
+        at(M::GET, "/v1/score-rules", score_rules::get),
+        at(M::PUT, "/v1/score-rules", score_rules::put),
+        at(M::GET, "/v1/score-recomputes/{id}", score_rules::recompute),
+        at(M::GET, "/v1/contacts/{id}/score-events", score_events::list),
         at(M::GET, "/v1/push/devices", push::list),
         at(M::POST, "/v1/push/devices", push::register),
         at(M::DELETE, "/v1/push/devices/{id}", push::delete),

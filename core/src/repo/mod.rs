@@ -33,6 +33,10 @@ pub mod sessions;
 pub mod sync_seq;
 pub mod teams;
 pub mod users;
+pub mod call_history;
+pub mod score_events;
+pub mod score_recomputes;
+pub mod score_rule_sets;
 
 pub use crate::db::DbConn;
 use crate::db::DbError;

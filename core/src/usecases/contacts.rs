@@ -124,6 +124,7 @@ pub async fn delete(
     db.write(move |conn| {
         editable(conn, org, actor, id)?;
         contact_numbers::delete_of(conn, id)?;
+        crate::repo::score_events::delete_of(conn, org, id)?;
         crate::repo::contacts::delete(conn, org, id)?;
         Ok(())
     })

@@ -57,6 +57,9 @@ pub mod recordings;
 pub mod sessions;
 pub mod teams;
 pub mod users;
+pub mod score_recompute;
+pub mod score_rules;
+pub mod scoring;
 
 pub use after_commit::{AfterCommit, Effect};
 

@@ -38,6 +38,9 @@ str_enum! {
         BlocklistEntryChanged => "blocklist.entry_changed",
         /// An entry was removed (`details`: the entry as it was).
         BlocklistEntryRemoved => "blocklist.entry_removed",
+        /// The score rules were replaced (`details`: version, rules,
+        /// recompute_id).
+        ScoreRulesReplaced => "score_rules.replaced",
     }
 }
 

@@ -21,6 +21,7 @@ mod redact;
 mod str_enum;
 mod teams;
 mod users;
+mod scoring;
 
 pub use app_events::*;
 pub use audit::*;
@@ -39,3 +40,4 @@ pub use problem::*;
 pub use push::*;
 pub use teams::*;
 pub use users::*;
+pub use scoring::*;

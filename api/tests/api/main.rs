@@ -55,3 +55,4 @@ mod tokens;
 mod transport;
 mod users;
 mod worker;
+mod scoring;

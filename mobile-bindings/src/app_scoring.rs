@@ -33,7 +33,10 @@ impl AppClient {
         contact: ContactId,
         page: &PageQuery,
     ) -> Result<Page<ScoreEvent>> {
-        self.get_with(&format!("v1/contacts/{contact}/score-events"), &page.pairs())
-            .await
+        self.get_with(
+            &format!("v1/contacts/{contact}/score-events"),
+            &page.pairs(),
+        )
+        .await
     }
 }

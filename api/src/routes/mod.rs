@@ -19,8 +19,6 @@ mod contact_export;
 mod contact_import;
 mod contact_lookup;
 mod contact_settings;
-mod score_events;
-mod score_rules;
 pub(crate) mod contacts;
 mod device;
 pub(crate) mod dial_policy;
@@ -33,6 +31,8 @@ pub(crate) mod phones;
 pub(crate) mod push;
 pub mod recording_download;
 mod recordings;
+mod score_events;
+mod score_rules;
 pub(crate) mod teams;
 pub mod users;
 

@@ -38,8 +38,10 @@ pub async fn list(
                 Some(v) => score_events::page(conn, auth.org_id, id, v, after, page.fetch())?,
                 None => Vec::new(),
             };
-            Ok::<_, ApiError>(Some(page.finish(rows, |r| r.seq.to_string(), |r| {
-                ScoreEvent {
+            Ok::<_, ApiError>(Some(page.finish(
+                rows,
+                |r| r.seq.to_string(),
+                |r| ScoreEvent {
                     seq: r.seq,
                     rule_key: r.rule_key,
                     label: r.label,
@@ -47,8 +49,8 @@ pub async fn list(
                     call_record_id: r.call_record_id.and_then(|c| c.parse().ok()),
                     rule_version: r.rule_version,
                     at: to_datetime(r.at),
-                }
-            })))
+                },
+            )))
         })
         .await?
         .ok_or(ApiError::NotFound)?;

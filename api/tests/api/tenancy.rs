@@ -101,8 +101,10 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     let recompute: Value = http
         .put(app.url("/v1/score-rules"))
         .bearer_auth(app.access_token().await)
-        .json(&json!({ "version": 1, "rules": [{ "key": "call", "label": "Call",
-            "trigger": "call_placed", "repeat": "each", "points": 1 }] }))
+        .json(
+            &json!({ "version": 1, "rules": [{ "key": "call", "label": "Call",
+            "trigger": "call_placed", "repeat": "each", "points": 1 }] }),
+        )
         .send()
         .await
         .unwrap()

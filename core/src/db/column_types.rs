@@ -22,8 +22,8 @@ use super::DbBackend;
 use crate::ids::*;
 use crate::wire::{
     ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, BlocklistKind,
-    BlocklistPattern, ScoreRecomputeState, BlocklistScope, CallDirection, CallResult, ContactSource, ContactVisibility,
-    DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
+    BlocklistPattern, BlocklistScope, CallDirection, CallResult, ContactSource, ContactVisibility,
+    DialFailure, DialState, PushPlatform, RecordingFormat, Role, ScoreRecomputeState, TakeoverRule,
 };
 
 /// A type stored as text: what is written, and how it is read back.

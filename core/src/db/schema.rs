@@ -590,8 +590,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(
-    score_events,
-    score_rule_sets,
-    score_recomputes,
-);
+diesel::allow_tables_to_appear_in_same_query!(score_events, score_rule_sets, score_recomputes,);

@@ -19,9 +19,9 @@ mod phone_number;
 pub mod push_message;
 pub mod push_schedule;
 pub mod recording_link;
+pub mod scoring;
 pub mod team_stats;
 mod text;
-pub mod scoring;
 
 pub use email::Email;
 pub use phone_number::{DialNumber, E164, Region, best_effort_e164, region_of};

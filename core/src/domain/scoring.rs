@@ -189,16 +189,10 @@ fn check_rule(rule: &ScoreRule, i: usize, groups: &HashSet<&str>) -> Result<(), 
     match (is_count, rule.counter, rule.threshold) {
         (true, None, _) => return Err(invalid(field("counter"), "is required for count_reached")),
         (true, _, None) => {
-            return Err(invalid(
-                field("threshold"),
-                "is required for count_reached",
-            ));
+            return Err(invalid(field("threshold"), "is required for count_reached"));
         }
         (true, _, Some(n)) if !(1..=MAX_THRESHOLD).contains(&n) => {
-            return Err(invalid(
-                field("threshold"),
-                "must be between 1 and 1000000",
-            ));
+            return Err(invalid(field("threshold"), "must be between 1 and 1000000"));
         }
         (false, Some(_), _) => {
             return Err(invalid(field("counter"), "is only for count_reached"));
@@ -331,7 +325,11 @@ pub struct Written {
 /// changed once written, so a cap only bounds what comes after; a
 /// candidate cut to nothing is left out (and may score later if negative
 /// points make room). Negative points are never cut.
-pub fn awards(set: &ScoreRuleSet, written: &[Written], candidates: Vec<Candidate>) -> Vec<Candidate> {
+pub fn awards(
+    set: &ScoreRuleSet,
+    written: &[Written],
+    candidates: Vec<Candidate>,
+) -> Vec<Candidate> {
     let group_of: HashMap<&str, &str> = set
         .rules
         .iter()
@@ -409,7 +407,13 @@ mod tests {
         let history: Vec<_> = (0..101).map(|i| call(i, true, i < 11)).collect();
         assert_eq!(total(&seed, &history), 101 * 5 + 11 * 20 + 1000 + 100);
         let history: Vec<_> = (0..101)
-            .map(|i| if i < 5 { call(i, true, true) } else { call(i, false, false) })
+            .map(|i| {
+                if i < 5 {
+                    call(i, true, true)
+                } else {
+                    call(i, false, false)
+                }
+            })
             .collect();
         assert_eq!(total(&seed, &history), 1125);
         assert_eq!(total(&seed, &history[..100]), 125);
@@ -475,16 +479,30 @@ mod tests {
         );
         let mut set = seed_rules();
         set.rules[1].key = "call_placed".into();
-        assert_eq!(validate(&set).map_err(|e| e.field), Err("rules[1].key".into()));
+        assert_eq!(
+            validate(&set).map_err(|e| e.field),
+            Err("rules[1].key".into())
+        );
         let mut set = seed_rules();
         set.rules[0].group = Some("nope".into());
-        assert_eq!(validate(&set).map_err(|e| e.field), Err("rules[0].group".into()));
+        assert_eq!(
+            validate(&set).map_err(|e| e.field),
+            Err("rules[0].group".into())
+        );
         let mut set = seed_rules();
         set.rules[0].points = MAX_POINTS + 1;
-        assert_eq!(validate(&set).map_err(|e| e.code), Err(ErrorCode::InvalidScoreRule));
+        assert_eq!(
+            validate(&set).map_err(|e| e.code),
+            Err(ErrorCode::InvalidScoreRule)
+        );
         let mut set = seed_rules();
-        set.rules = (0..=MAX_RULES).map(|_| seed_rules().rules[0].clone()).collect();
-        assert_eq!(validate(&set).map_err(|e| e.code), Err(ErrorCode::TooManyScoreRules));
+        set.rules = (0..=MAX_RULES)
+            .map(|_| seed_rules().rules[0].clone())
+            .collect();
+        assert_eq!(
+            validate(&set).map_err(|e| e.code),
+            Err(ErrorCode::TooManyScoreRules)
+        );
     }
 
     #[test]

@@ -113,9 +113,7 @@ pub fn archive_to(
     .set((
         score_events::contact_id.eq(to),
         score_events::rule_version.eq(ARCHIVED_VERSION),
-        score_events::trigger_key.eq(prefix
-            .into_sql::<Text>()
-            .concat(score_events::trigger_key)),
+        score_events::trigger_key.eq(prefix.into_sql::<Text>().concat(score_events::trigger_key)),
     ))
     .execute(conn)?)
 }

@@ -31,11 +31,7 @@ pub fn insert(conn: &mut DbConn, row: &RecomputeRow) -> Result<(), RepoError> {
     Ok(())
 }
 
-pub fn get(
-    conn: &mut DbConn,
-    org: OrgId,
-    id: ScoreRecomputeId,
-) -> Result<RecomputeRow, RepoError> {
+pub fn get(conn: &mut DbConn, org: OrgId, id: ScoreRecomputeId) -> Result<RecomputeRow, RepoError> {
     Ok(score_recomputes::table
         .filter(score_recomputes::org_id.eq(org))
         .filter(score_recomputes::id.eq(id))
@@ -45,11 +41,7 @@ pub fn get(
 
 /// Records a batch: the last contact done, how many are done, and the
 /// state (a finished one gets `finished_at`).
-pub fn advance(
-    conn: &mut DbConn,
-    row: &RecomputeRow,
-    now: Micros,
-) -> Result<(), RepoError> {
+pub fn advance(conn: &mut DbConn, row: &RecomputeRow, now: Micros) -> Result<(), RepoError> {
     let finished = (row.state != ScoreRecomputeState::Running).then_some(now);
     diesel::update(score_recomputes::table.filter(score_recomputes::id.eq(row.id)))
         .set((

@@ -54,12 +54,12 @@ pub mod push_schedules;
 pub mod record_ingest;
 pub mod record_reads;
 pub mod recordings;
-pub mod sessions;
-pub mod teams;
-pub mod users;
 pub mod score_recompute;
 pub mod score_rules;
 pub mod scoring;
+pub mod sessions;
+pub mod teams;
+pub mod users;
 
 pub use after_commit::{AfterCommit, Effect};
 

@@ -328,7 +328,12 @@ impl Work {
         }
         let count = i64::try_from(self.order.len()).unwrap_or(i64::MAX);
         let first = sync_seq::reserve(conn, org_id, count)?;
-        let now = self.rows.values().map(|r| r.updated_at).max().unwrap_or_default();
+        let now = self
+            .rows
+            .values()
+            .map(|r| r.updated_at)
+            .max()
+            .unwrap_or_default();
         let numbers: Vec<String> = self
             .rows
             .values()

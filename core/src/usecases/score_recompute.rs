@@ -91,5 +91,6 @@ pub async fn get(
     org: OrgId,
     id: ScoreRecomputeId,
 ) -> Result<RecomputeRow, RepoError> {
-    db.run(move |conn| score_recomputes::get(conn, org, id)).await
+    db.run(move |conn| score_recomputes::get(conn, org, id))
+        .await
 }

@@ -42,7 +42,8 @@ pub fn seed_in(conn: &mut DbConn, org: OrgId, now: Micros) -> Result<(), RepoErr
 }
 
 pub async fn current(db: &Database, org: OrgId) -> Result<StoredSet, RepoError> {
-    db.run(move |conn| score_rule_sets::current(conn, org)).await
+    db.run(move |conn| score_rule_sets::current(conn, org))
+        .await
 }
 
 /// Replaces the set in force (which must be `version`) with `set`.

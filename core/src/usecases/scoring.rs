@@ -91,10 +91,11 @@ pub fn score_contacts(
         let Some(number) = row.remote_e164.as_deref() else {
             continue;
         };
-        calls_of
-            .entry(number)
-            .or_default()
-            .push(scored_call(row, blocked.contains(number), &codes));
+        calls_of.entry(number).or_default().push(scored_call(
+            row,
+            blocked.contains(number),
+            &codes,
+        ));
     }
     let contact_keys: Vec<String> = stored.iter().map(|(c, _, _)| c.to_string()).collect();
     let mut written: HashMap<String, Vec<Written>> = HashMap::new();

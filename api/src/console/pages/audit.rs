@@ -54,6 +54,7 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::BlocklistEntryAdded => "Blocklist entry added",
         AuditAction::BlocklistEntryChanged => "Blocklist entry changed",
         AuditAction::BlocklistEntryRemoved => "Blocklist entry removed",
+        AuditAction::ScoreRulesReplaced => "Score rules changed",
     }
 }
 

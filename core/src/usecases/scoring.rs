@@ -183,7 +183,8 @@ fn blocked_numbers(
     Ok(numbers
         .iter()
         .zip(verdicts)
-        .filter_map(|(n, blocked)| blocked.then(|| n.clone()))
+        .filter(|(_, blocked)| *blocked)
+        .map(|(n, _)| n.clone())
         .collect())
 }
 

@@ -60,5 +60,6 @@ id_type!(
     BlocklistEntryId,
     ContactId,
     DispositionId,
-    CallEditId
+    CallEditId,
+    ScoreRecomputeId
 );

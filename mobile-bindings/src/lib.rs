@@ -13,6 +13,7 @@ mod app_dials;
 mod app_events;
 mod app_push;
 mod app_recordings;
+mod app_scoring;
 mod backoff;
 mod error;
 mod http;

@@ -17,6 +17,7 @@ mod nfc;
 mod phone;
 mod policies;
 mod queue;
+mod scoring;
 mod types;
 
 pub use app::{AppClient, AppEventListener, EventSubscription, TokenStore};

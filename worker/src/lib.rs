@@ -21,7 +21,9 @@ use deskbind_core::repo::RepoError;
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
-use deskbind_core::usecases::{Services, bindings, dial_sweeps, push_jobs, recordings};
+use deskbind_core::usecases::{
+    Services, bindings, dial_sweeps, push_jobs, recordings, score_recompute,
+};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -141,6 +143,29 @@ pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize,
     }
 }
 
+/// Score recompute batches per tick of the worker loop, so one large
+/// recompute does not hold the other loops up.
+const SCORE_BATCHES_PER_TICK: usize = 20;
+
+/// Runs due score recomputes (docs/scoring.md) one batch at a time, until
+/// none is due or `max_batches` ran; returns how many ran. Tests drive
+/// this directly.
+#[tracing::instrument(name = "score_recompute", skip_all)]
+pub async fn run_score_recomputes_once(
+    db: &Database,
+    owner: &str,
+    max_batches: usize,
+) -> Result<usize, RepoError> {
+    let mut batches = 0;
+    while batches < max_batches
+        && score_recompute::run_once(db, owner.to_owned(), now_micros(), score_recompute::BATCH)
+            .await?
+    {
+        batches += 1;
+    }
+    Ok(batches)
+}
+
 /// Runs the loops until `cancel` fires; a failed pass is logged and retried
 /// at the next tick, never fatal. On cancel the push sender finishes the
 /// sends it has out before this returns.
@@ -166,6 +191,9 @@ pub async fn run(
     upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut expiry_tick = tokio::time::interval(options.binding_expiry_interval);
     expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Score recomputes are looked for as often as push schedules.
+    let mut score_tick = tokio::time::interval(options.schedule_interval);
+    score_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dial_tick = tokio::time::interval(options.dial_expiry_interval);
     dial_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
@@ -194,6 +222,11 @@ pub async fn run(
                 Ok(report) if report.schedules == 0 => {}
                 Ok(report) => tracing::info!(schedules = report.schedules, digests = report.digests, jobs = report.jobs, "push schedules processed"),
                 Err(e) => tracing::error!(error = %e, "push scheduler failed; retrying at the next tick"),
+            },
+            _ = score_tick.tick() => match run_score_recomputes_once(&db, &options.sender.owner, SCORE_BATCHES_PER_TICK).await {
+                Ok(0) => {}
+                Ok(batches) => tracing::info!(batches, "score recompute batches run"),
+                Err(e) => tracing::error!(error = %e, "score recompute failed; retrying at the next tick"),
             },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}

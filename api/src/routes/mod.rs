@@ -31,6 +31,8 @@ pub(crate) mod phones;
 pub(crate) mod push;
 pub mod recording_download;
 mod recordings;
+mod score_events;
+mod score_rules;
 pub(crate) mod teams;
 pub mod users;
 
@@ -186,6 +188,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::POST, "/v1/contacts/{id}/merge", contacts::merge),
         at(M::GET, "/v1/contact-settings", contact_settings::get),
         at(M::PUT, "/v1/contact-settings", contact_settings::put),
+        at(M::GET, "/v1/score-rules", score_rules::get),
+        at(M::PUT, "/v1/score-rules", score_rules::put),
+        at(M::GET, "/v1/score-recomputes/{id}", score_rules::recompute),
+        at(M::GET, "/v1/contacts/{id}/score-events", score_events::list),
         at(M::GET, "/v1/push/devices", push::list),
         at(M::POST, "/v1/push/devices", push::register),
         at(M::DELETE, "/v1/push/devices/{id}", push::delete),

@@ -51,6 +51,7 @@ mod recordings;
 mod records;
 mod request_ids;
 mod s3;
+mod scoring;
 mod tenancy;
 mod tokens;
 mod transport;

@@ -102,6 +102,20 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .json()
         .await
         .unwrap();
+    let recompute: Value = http
+        .put(app.url("/v1/score-rules"))
+        .bearer_auth(app.access_token().await)
+        .json(
+            &json!({ "version": 1, "rules": [{ "key": "call", "label": "Call",
+            "trigger": "call_placed", "repeat": "each", "points": 1 }] }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let recompute_id = recompute["recompute"]["id"].as_str().unwrap().to_owned();
     let blocklist_id = blocklist_entry["id"].as_str().unwrap().to_owned();
     let contact_path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
     let disposition = {
@@ -150,6 +164,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             blocklist_id.clone()
         } else if path.starts_with("/v1/contacts") {
             contact["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/v1/score-recomputes") {
+            recompute_id.clone()
         } else if path.starts_with("/v1/recording-uploads") {
             // Tickets need S3; app_recordings' S3 test has another user's
             // ticket refused. Here: an unknown one is not found either.

@@ -23,7 +23,7 @@ use crate::ids::*;
 use crate::wire::{
     ActorKind, BindingAction, BindingDuration, BindingEndReason, BindingVia, BlocklistKind,
     BlocklistPattern, BlocklistScope, CallDirection, CallResult, ContactSource, ContactVisibility,
-    DialFailure, DialState, PushPlatform, RecordingFormat, Role, TakeoverRule,
+    DialFailure, DialState, PushPlatform, RecordingFormat, Role, ScoreRecomputeState, TakeoverRule,
 };
 
 /// A type stored as text: what is written, and how it is read back.
@@ -155,6 +155,7 @@ id_text!(
     ContactId,
     DispositionId,
     CallEditId,
+    ScoreRecomputeId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and
@@ -178,6 +179,7 @@ enum_text!(
     BlocklistKind,
     BlocklistScope,
     BlocklistPattern,
+    ScoreRecomputeState,
 );
 
 #[cfg(test)]

@@ -174,12 +174,14 @@ mod tests;
 /// locks and needs none (its single writer serialises claims).
 pub fn lock_due_jobs(
     conn: &mut DbConn,
+    kind: &str,
     now: Micros,
     limit: i64,
 ) -> QueryResult<Vec<(String, i64)>> {
     let due = || {
         jobs::table
             .filter(jobs::outcome.is_null())
+            .filter(jobs::kind.eq(kind))
             .filter(jobs::run_at.le(now))
             .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
             .order(jobs::run_at.asc())

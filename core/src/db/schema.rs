@@ -395,6 +395,7 @@ diesel::table! {
         search_text -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        score_version -> Nullable<BigInt>,
     }
 }
 
@@ -550,3 +551,45 @@ diesel::allow_tables_to_appear_in_same_query!(
     call_annotation_edits,
     call_settings,
 );
+
+// Contact scoring (migration 000019, docs/scoring.md).
+diesel::table! {
+    score_rule_sets (org_id, version) {
+        org_id -> Text,
+        version -> BigInt,
+        rules -> Text,
+        created_at -> BigInt,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    score_events (seq) {
+        seq -> BigInt,
+        org_id -> Text,
+        contact_id -> Text,
+        rule_version -> BigInt,
+        rule_key -> Text,
+        trigger_key -> Text,
+        call_record_id -> Nullable<Text>,
+        points -> BigInt,
+        label -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    score_recomputes (id) {
+        id -> Text,
+        org_id -> Text,
+        rule_version -> BigInt,
+        state -> Text,
+        contacts_total -> BigInt,
+        contacts_done -> BigInt,
+        cursor -> Nullable<Text>,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(score_events, score_rule_sets, score_recomputes,);

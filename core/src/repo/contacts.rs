@@ -28,6 +28,8 @@ pub struct ContactRow {
     /// A JSON object of strings.
     pub custom_fields: String,
     pub source: ContactSource,
+    /// Kept by scoring alone (`set_score`), never by an edit's row.
+    #[diesel(skip_update)]
     pub score: i64,
     /// `domain::contacts::search_text` of name and company.
     pub search_text: String,
@@ -198,6 +200,64 @@ pub fn delete(conn: &mut DbConn, org: OrgId, id: ContactId) -> Result<(), RepoEr
         return Err(RepoError::NotFound);
     }
     Ok(())
+}
+
+/// Each of `ids`' score and the rule-set version it was built under (for
+/// the organisation's contacts among them).
+pub fn scores(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[ContactId],
+) -> Result<Vec<(ContactId, i64, Option<i64>)>, RepoError> {
+    Ok(contacts::table
+        .filter(contacts::org_id.eq(org))
+        .filter(contacts::id.eq_any(ids))
+        .select((contacts::id, contacts::score, contacts::score_version))
+        .load(conn)?)
+}
+
+/// Stores a score the ledger sums to, and the version it was built under.
+pub fn set_score(
+    conn: &mut DbConn,
+    id: ContactId,
+    score: i64,
+    version: i64,
+) -> Result<(), RepoError> {
+    diesel::update(contacts::table.filter(contacts::id.eq(id)))
+        .set((
+            contacts::score.eq(score),
+            contacts::score_version.eq(version),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` of the organisation's contact ids after `after`, in id
+/// order (a recompute walks them).
+pub fn ids_after(
+    conn: &mut DbConn,
+    org: OrgId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ContactId>, RepoError> {
+    let mut query = contacts::table
+        .filter(contacts::org_id.eq(org))
+        .select(contacts::id)
+        .order(contacts::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(contacts::id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// How many contacts the organisation has.
+pub fn count(conn: &mut DbConn, org: OrgId) -> Result<i64, RepoError> {
+    Ok(contacts::table
+        .filter(contacts::org_id.eq(org))
+        .count()
+        .get_result(conn)?)
 }
 
 #[cfg(test)]

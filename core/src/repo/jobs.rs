@@ -221,7 +221,19 @@ pub fn claim_due(
     lease_until: Micros,
     limit: i64,
 ) -> Result<Vec<Claimed>, RepoError> {
-    let found = dialect::lock_due_jobs(conn, now, limit)?;
+    claim_due_of_kind(conn, PUSH, owner, now, lease_until, limit)
+}
+
+/// [`claim_due`] for the jobs of `kind` (each kind has its own worker).
+pub fn claim_due_of_kind(
+    conn: &mut DbConn,
+    kind: &str,
+    owner: &str,
+    now: Micros,
+    lease_until: Micros,
+    limit: i64,
+) -> Result<Vec<Claimed>, RepoError> {
+    let found = dialect::lock_due_jobs(conn, kind, now, limit)?;
     if found.is_empty() {
         return Ok(Vec::new());
     }
@@ -263,6 +275,8 @@ pub enum Outcome {
     Dropped,
     /// Gave up after the last retry.
     Failed,
+    /// A job that is not a send (a score recompute) ran to its end.
+    Done,
 }
 
 impl Outcome {
@@ -271,6 +285,7 @@ impl Outcome {
             Self::Sent => "sent",
             Self::Dropped => "dropped",
             Self::Failed => "failed",
+            Self::Done => "done",
         }
     }
 }
@@ -420,4 +435,37 @@ pub fn purge_finished(conn: &mut DbConn, before: Micros) -> Result<usize, RepoEr
             .filter(jobs::finished_at.lt(before)),
     )
     .execute(conn)?)
+}
+
+/// A score recompute job (`usecases::score_recompute`).
+pub const SCORE_RECOMPUTE: &str = "score_recompute";
+
+/// Queues the job that runs recompute `recompute_id` of `org_id`.
+pub fn enqueue_recompute(
+    conn: &mut DbConn,
+    org_id: &str,
+    recompute_id: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    let row = JobRow {
+        id: JobId::new().to_string(),
+        kind: SCORE_RECOMPUTE.into(),
+        org_id: org_id.to_owned(),
+        user_id: None,
+        device_id: None,
+        topic: format!("score_recompute:{recompute_id}"),
+        payload: recompute_id.to_owned(),
+        run_at: now,
+        attempts: 0,
+        lease_owner: None,
+        lease_until: None,
+        in_flight: 0,
+        possible_duplicates: 0,
+        outcome: None,
+        last_error: None,
+        created_at: now,
+        finished_at: None,
+        request_id: crate::request_id::current(),
+    };
+    insert_rows(conn, std::slice::from_ref(&row))
 }

@@ -164,6 +164,12 @@ fn annotate_in(
     if before.callback_at != after.callback_at {
         move_reminder(conn, &record, after.callback_at, now)?;
     }
+    // A new disposition may score its call's contact (docs/scoring.md).
+    if fields.contains_key("disposition_id")
+        && let Some(number) = record.remote_e164.as_deref()
+    {
+        super::scoring::score_numbers(conn, editor.org, &[number], now)?;
+    }
     if let (Some(d), true) = (&after.disposition_id, fields.contains_key("disposition_id"))
         && disposition_flags(conn, editor.org, d)?.do_not_call
     {

@@ -125,6 +125,7 @@ pub async fn delete(
         editable(conn, org, actor, id)?;
         contact_links::contact_deleted(conn, org, id)?;
         contact_numbers::delete_of(conn, id)?;
+        crate::repo::score_events::delete_of(conn, org, id)?;
         crate::repo::contacts::delete(conn, org, id)?;
         Ok(())
     })

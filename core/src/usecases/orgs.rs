@@ -13,6 +13,7 @@ pub fn create(conn: &mut DbConn, name: &str) -> Result<OrgId, RepoError> {
     let id = orgs::insert(conn, name)?;
     sync_seq::create(conn, &id.to_string())?;
     super::dispositions::seed_defaults_in(conn, id, crate::time::now_micros())?;
+    super::score_rules::seed_in(conn, id, crate::time::now_micros())?;
     Ok(id)
 }
 

@@ -25,6 +25,7 @@ use crate::repo::{RepoError, dials, push_schedules, recordings, stored_id, sync_
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
 use crate::usecases::contact_links;
+use crate::usecases::scoring;
 use crate::wire::CallDirection;
 
 /// Rows per multi-row INSERT: 22 columns each stays far below both
@@ -330,6 +331,17 @@ impl Work {
         link_contacts(conn, org, self.rows.values_mut())?;
         let count = i64::try_from(self.order.len()).unwrap_or(i64::MAX);
         let first = sync_seq::reserve(conn, org_id, count)?;
+        let now = self
+            .rows
+            .values()
+            .map(|r| r.updated_at)
+            .max()
+            .unwrap_or_default();
+        let numbers: Vec<String> = self
+            .rows
+            .values()
+            .filter_map(|r| r.remote_e164.clone())
+            .collect();
         let mut inserts = Vec::new();
         for ((call_id, is_new), seq) in self.order.iter().zip(first..) {
             let Some(mut row) = self.rows.remove(call_id) else {
@@ -347,7 +359,11 @@ impl Work {
         for chunk in inserts.chunks(INSERT_CHUNK) {
             call_records::insert_many(conn, chunk)?;
         }
-        due_now_for_pushes(conn, &inserts)
+        due_now_for_pushes(conn, &inserts)?;
+        // The batch's contacts score in the same transaction (under the
+        // change lock taken above), in a fixed number of queries.
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        scoring::score_numbers(conn, stored_id(org_id)?, &numbers, now)
     }
 }
 

@@ -41,6 +41,9 @@ str_enum! {
         /// A contact was merged into another and deleted (`details`:
         /// into, from, and the numbers, calls and dials moved).
         ContactMerged => "contact.merged",
+        /// The score rules were replaced (`details`: version, rules,
+        /// recompute_id).
+        ScoreRulesReplaced => "score_rules.replaced",
     }
 }
 

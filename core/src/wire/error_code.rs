@@ -198,6 +198,11 @@ error_codes! {
     Unavailable = "unavailable", 503;
     RecordingOnOtherNode = "recording_on_other_node", 503;
     NodeDraining = "node_draining", 503;
+
+    // Contact scoring (docs/scoring.md).
+    InvalidScoreRule = "invalid_score_rule", 422;
+    TooManyScoreRules = "too_many_score_rules", 422;
+    ScoreRulesChanged = "score_rules_changed", 409;
 }
 
 impl std::fmt::Display for ErrorCode {

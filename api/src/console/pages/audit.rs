@@ -55,6 +55,7 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::BlocklistEntryChanged => "Blocklist entry changed",
         AuditAction::BlocklistEntryRemoved => "Blocklist entry removed",
         AuditAction::ContactMerged => "Contacts merged",
+        AuditAction::ScoreRulesReplaced => "Score rules changed",
     }
 }
 

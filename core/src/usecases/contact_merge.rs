@@ -9,12 +9,12 @@
 use crate::db::{Database, DbConn, DbError};
 use crate::domain::FieldError;
 use crate::ids::{ContactId, OrgId};
-use crate::repo::{RepoError, contact_numbers, contacts, orgs};
+use crate::repo::{RepoError, contact_numbers, contacts, orgs, score_events, sync_seq};
 use crate::time::Micros;
 use crate::wire::{AuditAction, Contact};
 
 use super::contacts::{Actor, ContactError, editable, store_in};
-use super::{audit, contact_links, contact_reads};
+use super::{audit, contact_links, contact_reads, scoring};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -78,18 +78,25 @@ pub fn merge_in(
         return Err(MergeError::IntoSelf);
     }
     orgs::lock(conn, &org.to_string())?;
+    // Scores change only under the change lock (docs/scoring.md); taken
+    // after the organisation's lock, in the order annotations take both.
+    sync_seq::lock(conn, &org.to_string())?;
     let (target, target_fields) = editable(conn, org, actor, into)?;
     let (source, source_fields) = editable(conn, org, actor, from)?;
     let merged = target_fields.merged_with(&source_fields)?;
     let numbers_moved = merged.numbers.len() - target_fields.numbers.len();
     let moved = contact_links::move_links(conn, org, from, into)?;
-    scoring_ledger_follows(conn, org, from, into)?;
+    // `from`'s ledger stays as the target's archived history.
+    score_events::archive_to(conn, org, from, into)?;
     // `from` goes before the target takes its numbers and external id,
     // which are unique in the organisation.
     contact_numbers::delete_of(conn, from)?;
     contacts::delete(conn, org, from)?;
     let owner = target.owner_id.or(source.owner_id);
-    let row = store_in(conn, target, &merged, owner, now)?;
+    store_in(conn, target, &merged, owner, now)?;
+    // The target now has `from`'s numbers and calls: score it again.
+    scoring::score_contacts(conn, org, &[into], now)?;
+    let row = contacts::get(conn, org, into)?;
     audit::Entry::new(
         &org.to_string(),
         AuditAction::ContactMerged,
@@ -104,18 +111,4 @@ pub fn merge_in(
     .detail("dials_moved", moved.dials)
     .record(conn, now)?;
     Ok(contact_reads::one(conn, row)?)
-}
-
-/// The scoring rules' ledger (`score_events`, keyed by contact) moves to
-/// the target here. The ledger is another branch's table: when it is
-/// merged, this calls its repo to re-key `from`'s rows to `into` (and the
-/// target's score is recounted). Until then no contact has ledger rows, so
-/// there is nothing to move.
-fn scoring_ledger_follows(
-    _conn: &mut DbConn,
-    _org: OrgId,
-    _from: ContactId,
-    _into: ContactId,
-) -> Result<(), RepoError> {
-    Ok(())
 }

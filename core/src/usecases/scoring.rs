@@ -148,22 +148,6 @@ pub fn score_contacts(
     Ok(())
 }
 
-/// A contact is merged into another: `from`'s ledger moves to `to` as
-/// archived history (never summed again), and `to`, which now has
-/// `from`'s numbers and so its calls, is scored again. Call in the merge's
-/// transaction, under the organisation's change lock, after the numbers
-/// moved and before `from` is deleted.
-pub fn move_ledger(
-    conn: &mut DbConn,
-    org: OrgId,
-    from: ContactId,
-    to: ContactId,
-    now: Micros,
-) -> Result<(), RepoError> {
-    score_events::archive_to(conn, org, from, to)?;
-    score_contacts(conn, org, &[to], now)
-}
-
 /// The numbers among `numbers` that an organisation-wide entry blocks at
 /// `now` (a blocked caller accrues nothing).
 fn blocked_numbers(

@@ -4,20 +4,13 @@
 
 use actix_web::web;
 use deskbind_core::domain::E164;
-use deskbind_core::repo::call_records;
-use deskbind_core::repo::{contact_numbers, contacts, users};
-use deskbind_core::usecases::record_reads;
+use deskbind_core::usecases::contact_lookup::{Reader, lookup_in};
 use deskbind_core::wire::ContactLookup;
 use serde::Deserialize;
 
-use super::contacts::readable;
-use super::users::visibility;
 use crate::error::ApiResult;
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
-
-/// How many calls a lookup answers with.
-pub const LOOKUP_CALLS: i64 = 10;
 
 #[derive(Debug, Deserialize)]
 pub struct LookupQuery {
@@ -37,36 +30,14 @@ pub async fn lookup(
         query.region.as_deref(),
     )?
     .into_inner();
+    let reader = Reader {
+        org: auth.org_id,
+        user: auth.user_id,
+        role: auth.role,
+    };
     let found = state
         .db
-        .run(move |conn| {
-            let owner = contact_numbers::owners(conn, auth.org_id, &[number.as_str()])?
-                .into_iter()
-                .next()
-                .map(|(_, contact)| contact);
-            let contact = match owner {
-                Some(id) => {
-                    let row = contacts::get(conn, auth.org_id, id)?;
-                    readable(conn, &auth, row)?
-                }
-                None => None,
-            };
-            let scope = users::visible_ids(conn, visibility(&auth))?;
-            let rows =
-                call_records::latest_with_number(conn, auth.org_id, &scope, &number, LOOKUP_CALLS)?;
-            // Another user's private call is not the caller's to connect
-            // with this number: it is left out, not shown redacted.
-            let recent_calls: Vec<_> = record_reads::for_reader(conn, auth.user_id, &rows)?
-                .into_iter()
-                .filter(|call| !call.redacted)
-                .collect();
-            Ok::<_, crate::error::ApiError>(ContactLookup {
-                score: contact.as_ref().map(|c| c.score),
-                number,
-                contact,
-                recent_calls,
-            })
-        })
+        .run(move |conn| lookup_in(conn, reader, number))
         .await?;
     Ok(web::Json(found))
 }

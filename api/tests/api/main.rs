@@ -50,6 +50,7 @@ mod recordings;
 mod records;
 mod request_ids;
 mod s3;
+mod screen_pop;
 mod tenancy;
 mod tokens;
 mod transport;

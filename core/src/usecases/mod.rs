@@ -57,6 +57,8 @@ pub mod recordings;
 pub mod sessions;
 pub mod teams;
 pub mod users;
+pub mod contact_lookup;
+pub mod call_record_events;
 
 pub use after_commit::{AfterCommit, Effect};
 

@@ -175,17 +175,37 @@ async fn a_blocked_number_pops_nothing_and_pushes_nothing() {
     let mut link = device.connect(fast_reconnect()).unwrap();
     connected(&mut link).await;
 
-    // No stream is open: a pop would be pushed. The blocked call comes
-    // first; the phone's frames are handled in order, so once the second
-    // call's pop is in the log the first was decided.
-    link.incoming("blocked", "+4930555999");
-    link.incoming("allowed", "+4930555000");
-    let mut events = sam_app.events(Some(0)).await.unwrap();
+    // The stream is open: the blocked call is not on it. The phone's
+    // frames are handled in order, so once the allowed call's pop arrived
+    // the blocked one was decided.
+    let mut events = sam_app.events(None).await.unwrap();
+    link.incoming("blocked-1", "+4930555999");
+    link.incoming("allowed-1", "+4930555000");
     let AppEvent::IncomingCall { call_id, .. } = next_pop(&mut events).await else {
         unreachable!()
     };
-    assert_eq!(call_id, "allowed", "the blocked call is not on the stream");
-    assert_eq!(pop_pushes(&app, sam.id).await, 1, "only the allowed call is pushed");
+    assert_eq!(call_id, "allowed-1", "the blocked call is not on the stream");
+
+    // No stream: allowed calls are pushed, the blocked one is not.
+    drop(events);
+    rings_until_pushed(&app, &link, sam.id).await;
+    let pushed = pop_pushes(&app, sam.id).await;
+    link.incoming("blocked-2", "+4930555999");
+    link.incoming("allowed-2", "+4930555000");
+    within(async {
+        while pop_pushes(&app, sam.id).await == pushed {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(pop_pushes(&app, sam.id).await, pushed + 1);
+    let blocked = app
+        .scalar("SELECT COUNT(*) AS n FROM jobs WHERE payload LIKE '%blocked-%'".into())
+        .await;
+    let popped = app
+        .scalar("SELECT COUNT(*) AS n FROM app_events WHERE payload LIKE '%blocked-%'".into())
+        .await;
+    assert_eq!((blocked, popped), (0, 0), "neither pushed nor popped");
     link.close().await;
 }
 

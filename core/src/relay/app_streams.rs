@@ -239,10 +239,9 @@ mod tests {
         drop(first);
         assert!(b.is_live(user).await, "one stream is still open on a");
         drop(second);
-        assert!(!a.is_live(user).await, "a knows at once");
-        // b learns through Redis once a's removal (spawned on close) ran.
+        // Both learn through Redis once a's removal (spawned on close) ran.
         tokio::time::timeout(Duration::from_secs(5), async {
-            while b.is_live(user).await {
+            while a.is_live(user).await || b.is_live(user).await {
                 tokio::task::yield_now().await;
             }
         })

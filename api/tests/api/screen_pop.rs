@@ -35,9 +35,12 @@ async fn next_pop(events: &mut AppEvents<'_>) -> AppEvent {
 }
 
 /// The next `call_record` event on the stream (others skipped).
-async fn next_record_event(events: &mut AppEvents<'_>) -> (CallRecordChange, String, Option<String>) {
+async fn next_record_event(
+    events: &mut AppEvents<'_>,
+) -> (CallRecordChange, String, Option<String>) {
     loop {
-        if let AppEvent::CallRecord { change, record } = within(events.next()).await.unwrap().event {
+        if let AppEvent::CallRecord { change, record } = within(events.next()).await.unwrap().event
+        {
             return (change, record.call_id, record.notes);
         }
     }
@@ -107,19 +110,33 @@ async fn an_incoming_call_pops_the_contact_its_score_and_the_holders_calls() {
         unreachable!()
     };
     assert_eq!((call_id.as_str(), from.as_str()), ("ring-1", "030 555000"));
-    assert_eq!(from_e164.as_deref(), Some("+4930555000"), "read in the phone's region");
+    assert_eq!(
+        from_e164.as_deref(),
+        Some("+4930555000"),
+        "read in the phone's region"
+    );
     let popped = popped.expect("the contact");
     assert_eq!(popped.id.to_string(), contact["id"].as_str().unwrap());
-    assert_eq!((popped.name.as_str(), popped.company.as_deref()), ("Caller", Some("Acme Ltd")));
+    assert_eq!(
+        (popped.name.as_str(), popped.company.as_deref()),
+        ("Caller", Some("Acme Ltd"))
+    );
     assert_eq!(score, Some(125));
     let ids: Vec<_> = recent_calls.iter().map(|c| c.call_id.as_str()).collect();
     assert_eq!(ids, ["c2", "c1"], "newest first");
-    assert_eq!(pop_pushes(&app, sam.id).await, 0, "the app is live: no push");
+    assert_eq!(
+        pop_pushes(&app, sam.id).await,
+        0,
+        "the app is live: no push"
+    );
 
     // An unknown number pops with no contact.
     link.incoming("ring-2", "+16502530000");
     let AppEvent::IncomingCall {
-        contact, score, recent_calls, ..
+        contact,
+        score,
+        recent_calls,
+        ..
     } = next_pop(&mut events).await
     else {
         unreachable!()
@@ -184,7 +201,10 @@ async fn a_blocked_number_pops_nothing_and_pushes_nothing() {
     let AppEvent::IncomingCall { call_id, .. } = next_pop(&mut events).await else {
         unreachable!()
     };
-    assert_eq!(call_id, "allowed-1", "the blocked call is not on the stream");
+    assert_eq!(
+        call_id, "allowed-1",
+        "the blocked call is not on the stream"
+    );
 
     // No stream: allowed calls are pushed, the blocked one is not.
     drop(events);
@@ -242,7 +262,11 @@ async fn call_records_are_announced_once_on_ingest_and_annotation() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         next_record_event(&mut events).await,
-        (CallRecordChange::Updated, "c1".into(), Some("call back".into()))
+        (
+            CallRecordChange::Updated,
+            "c1".into(),
+            Some("call back".into())
+        )
     );
     let (status, _) = sam.patch(&path, json!({"notes": "call back"})).await;
     assert_eq!(status, 200);
@@ -278,7 +302,11 @@ async fn a_stream_on_another_node_suppresses_the_push() {
         unreachable!()
     };
     assert_eq!(call_id, "ring-1");
-    assert_eq!(pop_pushes(&app, sam.id).await, 0, "live on node B: no push from A");
+    assert_eq!(
+        pop_pushes(&app, sam.id).await,
+        0,
+        "live on node B: no push from A"
+    );
 
     drop(events);
     rings_until_pushed(&app, &link, sam.id).await;

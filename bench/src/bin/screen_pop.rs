@@ -24,9 +24,7 @@ use clap::Parser;
 use deskbind_bench::cluster::{Cluster, ClusterOptions};
 use deskbind_bench::report::Quantiles;
 use deskbind_bench::setup::{self, Plan};
-use deskbind_core::wire::{
-    AppEvent, CallDirection, CallRecordUpload, CallResult, CreateContact,
-};
+use deskbind_core::wire::{AppEvent, CallDirection, CallRecordUpload, CallResult, CreateContact};
 use deskbind_mobile::{LinkOptions, PhoneClient};
 use hdrhistogram::Histogram;
 
@@ -184,7 +182,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     );
     println!(
         "target          p99 <= {TARGET_P99_MS} ms -> {}",
-        if q.p99 <= TARGET_P99_MS { "MET" } else { "MISSED" }
+        if q.p99 <= TARGET_P99_MS {
+            "MET"
+        } else {
+            "MISSED"
+        }
     );
     Ok(())
 }

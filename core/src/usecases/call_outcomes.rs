@@ -11,8 +11,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{AfterCommit, Services, call_record_events};
 use super::blocklist::{self, Actor as BlocklistActor, BlocklistError};
+use super::{AfterCommit, Services, call_record_events};
 use crate::db::DbConn;
 use crate::domain::FieldError;
 use crate::domain::blocklist::NewEntry;
@@ -25,7 +25,7 @@ use crate::repo::call_records::{self, CallRecordRow, Scope};
 use crate::repo::dispositions::{self, DispositionRow};
 use crate::repo::{RepoError, call_settings, jobs, orgs, sync_seq};
 use crate::time::{Micros, to_datetime};
-use crate::wire::{CallRecordChange, BlocklistKind, BlocklistPattern, BlocklistScope, ErrorCode};
+use crate::wire::{BlocklistKind, BlocklistPattern, BlocklistScope, CallRecordChange, ErrorCode};
 
 /// Who edits, and which users' calls they may see.
 #[derive(Debug, Clone)]
@@ -174,8 +174,7 @@ fn annotate_in(
         ..record.clone()
     };
     // Users before push schedules (the reminder below): the lock order.
-    let woken =
-        call_record_events::record_in(conn, &[(touched, CallRecordChange::Updated)], now)?;
+    let woken = call_record_events::record_in(conn, &[(touched, CallRecordChange::Updated)], now)?;
     if before.callback_at != after.callback_at {
         move_reminder(conn, &record, after.callback_at, now)?;
     }

@@ -36,13 +36,15 @@ pub fn record_in(
         let user_id: UserId = stored_id(user)?;
         let rows: Vec<CallRecordRow> = items.iter().map(|(row, _)| row.clone()).collect();
         let records = record_reads::for_reader(conn, user_id, &rows)?;
-        for ((row, change), record) in items.into_iter().zip(records) {
-            let event = AppEvent::CallRecord {
+        let events: Vec<AppEvent> = items
+            .iter()
+            .zip(records)
+            .map(|((_, change), record)| AppEvent::CallRecord {
                 change: *change,
                 record: Box::new(record),
-            };
-            app_events::record(conn, &row.org_id, user, &event, now)?;
-        }
+            })
+            .collect();
+        app_events::record_many(conn, &rows[0].org_id, user, &events, now)?;
         woken.push(user_id);
     }
     Ok(woken)

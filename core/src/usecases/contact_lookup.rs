@@ -24,7 +24,11 @@ pub struct Reader {
 }
 
 /// What `reader` may know of `e164` (a number already in E.164).
-pub fn lookup_in(conn: &mut DbConn, reader: Reader, e164: String) -> Result<ContactLookup, RepoError> {
+pub fn lookup_in(
+    conn: &mut DbConn,
+    reader: Reader,
+    e164: String,
+) -> Result<ContactLookup, RepoError> {
     let owner = contact_numbers::owners(conn, reader.org, &[e164.as_str()])?
         .into_iter()
         .next()

@@ -31,9 +31,11 @@ pub mod bindings;
 pub mod blocklist;
 pub mod blocklist_check;
 pub mod call_outcomes;
+pub mod call_record_events;
 pub mod call_settings;
 pub mod console_sessions;
 pub mod contact_import;
+pub mod contact_lookup;
 pub mod contact_reads;
 pub mod contacts;
 pub mod dial_policy;
@@ -57,8 +59,6 @@ pub mod recordings;
 pub mod sessions;
 pub mod teams;
 pub mod users;
-pub mod contact_lookup;
-pub mod call_record_events;
 
 pub use after_commit::{AfterCommit, Effect};
 

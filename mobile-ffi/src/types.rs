@@ -397,27 +397,94 @@ impl From<wire::PushSchedule> for PushScheduleInfo {
 }
 
 /// An event of the app's live stream. `kind` is `dial`, `binding`,
-/// `incoming_call` or `resync`; `dial` is set for dial events; `json` is the
-/// whole event as the API sends it.
+/// `incoming_call`, `call_record` or `resync`; `dial` is set for dial
+/// events, `incoming_call` for a call ringing in (its screen pop),
+/// `call_record` for a record stored or changed; `json` is the whole event
+/// as the API sends it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct AppEventInfo {
     pub seq: i64,
     pub kind: String,
     pub dial: Option<DialInfo>,
+    pub incoming_call: Option<IncomingCallInfo>,
+    pub call_record: Option<CallRecordEventInfo>,
     pub json: String,
+}
+
+/// A call ringing in on a phone the user holds, with what the user may
+/// know of the number (docs/screen-pop.md).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct IncomingCallInfo {
+    pub phone_id: String,
+    pub call_id: String,
+    /// The number as the phone reported it.
+    pub from: String,
+    pub from_e164: Option<String>,
+    pub at: SystemTime,
+    pub contact_id: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_company: Option<String>,
+    pub score: Option<i64>,
+    /// The user's latest calls with the number, newest first.
+    pub recent_calls: Vec<CallRecordInfo>,
+}
+
+/// A call record of the user was stored or changed.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CallRecordEventInfo {
+    /// `created` or `updated`.
+    pub change: String,
+    pub record: CallRecordInfo,
 }
 
 impl From<wire::SequencedEvent> for AppEventInfo {
     fn from(e: wire::SequencedEvent) -> Self {
         let json = serde_json::to_string(&e.event).unwrap_or_default();
-        let dial = match &e.event {
-            wire::AppEvent::Dial { dial } => Some(DialInfo::from(dial.clone())),
-            _ => None,
-        };
+        let kind = e.event.kind().to_owned();
+        let (mut dial, mut incoming_call, mut call_record) = (None, None, None);
+        match e.event {
+            wire::AppEvent::Dial { dial: d } => dial = Some(DialInfo::from(d)),
+            wire::AppEvent::IncomingCall {
+                phone_id,
+                call_id,
+                from,
+                at,
+                from_e164,
+                contact,
+                score,
+                recent_calls,
+            } => {
+                incoming_call = Some(IncomingCallInfo {
+                    phone_id: phone_id.to_string(),
+                    call_id,
+                    from,
+                    from_e164,
+                    at: instant(at),
+                    contact_id: contact.as_ref().map(|c| c.id.to_string()),
+                    contact_name: contact.as_ref().map(|c| c.name.clone()),
+                    contact_company: contact.and_then(|c| c.company),
+                    score,
+                    recent_calls: recent_calls.into_iter().map(CallRecordInfo::from).collect(),
+                });
+            }
+            wire::AppEvent::CallRecord { change, record } => {
+                call_record = Some(CallRecordEventInfo {
+                    change: match change {
+                        wire::CallRecordChange::Created => "created",
+                        wire::CallRecordChange::Updated => "updated",
+                    }
+                    .to_owned(),
+                    record: CallRecordInfo::from(*record),
+                });
+            }
+            _ => {}
+        }
         Self {
             seq: e.seq,
-            kind: e.event.kind().to_owned(),
+            kind,
             dial,
+            incoming_call,
+            call_record,
             json,
         }
     }

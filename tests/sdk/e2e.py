@@ -292,6 +292,48 @@ async def main(base, admin_email, admin_password):
     assert policy.updated_at is None and policy.max_phones_per_user >= 1, policy
     assert (await app.dial_policy()).blocked_prefixes == []
 
+    # Screen pop: the caller of the handed call is a contact; when they
+    # call again, the app's stream pops the contact, its score and the
+    # salesperson's last calls with the number; then the new record of the
+    # call arrives on the stream as a `call_record` event.
+    contact = await app.create_contact(
+        deskbind.ContactInput(name="Dana Client", company="Client GmbH", numbers=["+4930555126"])
+    )
+    pops = Inbox(loop)
+    pop_subscription = await app.subscribe_events(None, Events(pops))
+    connection.incoming("call-pop", "+4930555126")
+    pop = await pops.next("screen pop")
+    while isinstance(pop, tuple) or pop.kind != "incoming_call":
+        if isinstance(pop, tuple):
+            raise AssertionError(f"event stream closed: {pop}")
+        pop = await pops.next("screen pop")
+    ring = pop.incoming_call
+    assert (ring.call_id, ring.from_e164, ring.contact_id, ring.contact_name) == (
+        "call-pop", "+4930555126", contact.id, "Dana Client"), ring
+    assert ring.score == contact.score, ring
+    assert [c.call_id for c in ring.recent_calls] == [handed_id], ring.recent_calls
+    pop_start = datetime.datetime.now(datetime.timezone.utc)
+    pop_record = deskbind.CallRecordInput(
+        call_id="call-pop",
+        direction="missed",
+        remote_number="+4930555126",
+        local_number=None,
+        started_at=pop_start,
+        answered_at=None,
+        ended_at=pop_start + datetime.timedelta(seconds=5),
+        result="no_answer",
+        dial_id=None,
+    )
+    assert [o.outcome for o in await app.upload_call_records(phone.id, [pop_record])] == ["created"]
+    announced = await pops.next("call_record event")
+    while isinstance(announced, tuple) or announced.kind != "call_record":
+        if isinstance(announced, tuple):
+            raise AssertionError(f"event stream closed: {announced}")
+        announced = await pops.next("call_record event")
+    assert (announced.call_record.change, announced.call_record.record.call_id) == (
+        "created", "call-pop"), announced
+    pop_subscription.cancel()
+
     # Push registration and schedule.
     device_info = await app.register_push_device("android", "fcm-token-sdk-e2e-123456")
     assert device_info.token_hint == "123456"

@@ -84,7 +84,7 @@ async fn ingest(
         }
     }
     let facts: Vec<CallFacts> = accepted.iter().map(|(_, f)| f.clone()).collect();
-    let outcomes = record_ingest::store(&state.db, uploader, facts, now).await?;
+    let outcomes = record_ingest::store(&state.services(), uploader, facts, now).await?;
     let (mut created, mut updated) = (0_u32, 0_u32);
     for ((index, _), outcome) in accepted.iter().zip(outcomes) {
         let upload = &records[*index];

@@ -12,7 +12,7 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use deskbind_core::ids::{SessionId, UserId};
-use deskbind_core::relay::UserWatch;
+use deskbind_core::relay::{StreamLease, UserWatch};
 use deskbind_core::repo::{app_events, users};
 use deskbind_core::wire::{AppEvent, SequencedEvent};
 use serde::Deserialize;
@@ -60,6 +60,8 @@ pub async fn stream(
     let after = cursor(&req, &query)?;
     // Watch before the first read: a change committed in between wakes us.
     let watch = state.relay.watch_user(auth.user_id);
+    // The app counts as connected (no screen-pop push) while this lives.
+    let lease = state.relay.app_streams().open(auth.user_id).await;
     let mut out = VecDeque::from([Bytes::from_static(b"retry: 2000\n\n")]);
     // Resume exactly where the client was, or (no cursor, or one that
     // cannot be served exactly) start now with a `resync`.
@@ -85,6 +87,7 @@ pub async fn stream(
         user: auth.user_id.to_string(),
         after,
         watch,
+        lease,
         out,
         fresh: true,
     };
@@ -109,6 +112,9 @@ struct EventStream {
     user: String,
     after: i64,
     watch: UserWatch,
+    /// Renewed at every keep-alive (the presence TTL is longer), released
+    /// when the client goes.
+    lease: StreamLease,
     out: VecDeque<Bytes>,
     /// Read the log before waiting (the first time, and after a full batch).
     fresh: bool,
@@ -128,6 +134,7 @@ impl EventStream {
                         if !self.session_live().await {
                             return None;
                         }
+                        self.lease.renew().await;
                         self.out.push_back(Bytes::from_static(b": keep-alive\n\n"));
                     }
                 }

@@ -204,6 +204,66 @@ fn dial_message(dial: &Dial) -> PushMessage {
     }
 }
 
+/// The screen pop of an incoming call, for an app that is not streaming:
+/// a high-priority data message the app shows itself (it rings now, so it
+/// must wake the device; stale after a minute). The recent calls stay on
+/// the stream, which the app reads when it opens; the push says how many.
+pub fn screen_pop_message(event: &AppEvent) -> Option<PushMessage> {
+    let AppEvent::IncomingCall {
+        phone_id,
+        call_id,
+        from,
+        at,
+        from_e164,
+        contact,
+        score,
+        recent_calls,
+    } = event
+    else {
+        return None;
+    };
+    let mut data = BTreeMap::from([
+        ("type".to_owned(), "incoming_call".to_owned()),
+        ("phone_id".to_owned(), phone_id.to_string()),
+        ("call_id".to_owned(), call_id.clone()),
+        ("from".to_owned(), from.clone()),
+        (
+            "at".to_owned(),
+            at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        ),
+        ("recent_calls".to_owned(), recent_calls.len().to_string()),
+    ]);
+    if let Some(e164) = from_e164 {
+        data.insert("from_e164".into(), e164.clone());
+    }
+    if let Some(score) = score {
+        data.insert("score".into(), score.to_string());
+    }
+    if let Some(contact) = contact {
+        data.insert("contact_id".into(), contact.id.to_string());
+        data.insert("contact_name".into(), contact.name.clone());
+        if let Some(company) = &contact.company {
+            data.insert("contact_company".into(), company.clone());
+        }
+    }
+    let mut message = PushMessage {
+        data,
+        notification: None,
+        collapse_key: format!("incoming_call:{phone_id}"),
+        urgent: true,
+        ttl_secs: 60,
+    };
+    // Stored texts are bounded, so this never trims in practice; the loop
+    // keeps FCM's limit true whatever the inputs.
+    for field in ["contact_company", "contact_name", "from"] {
+        if message.payload_bytes() <= MAX_PAYLOAD_BYTES {
+            break;
+        }
+        message.data.remove(field);
+    }
+    Some(message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +287,32 @@ mod tests {
         assert!(message.payload_bytes() <= MAX_PAYLOAD_BYTES);
         assert_eq!(message.data["records"], "9");
         assert!(message.urgent);
+    }
+
+    #[test]
+    fn screen_pop_is_an_urgent_data_message_within_fcm_limit() {
+        let event = AppEvent::IncomingCall {
+            phone_id: crate::ids::PhoneId::new(),
+            call_id: "c-1".into(),
+            from: "9".repeat(3000),
+            at: chrono::Utc::now(),
+            from_e164: Some("+4930901820".into()),
+            contact: Some(crate::wire::PopContact {
+                id: crate::ids::ContactId::new(),
+                name: "N".repeat(3000),
+                company: Some("Acme".into()),
+            }),
+            score: Some(7),
+            recent_calls: Vec::new(),
+        };
+        let message = screen_pop_message(&event).expect("a pop");
+        assert!(message.urgent);
+        assert!(message.notification.is_none());
+        assert!(message.payload_bytes() <= MAX_PAYLOAD_BYTES);
+        assert_eq!(message.data["type"], "incoming_call");
+        assert_eq!(message.data["score"], "7");
+        assert_eq!(message.data["from_e164"], "+4930901820");
+        assert!(screen_pop_message(&AppEvent::Resync).is_none());
     }
 
     #[test]

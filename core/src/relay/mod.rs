@@ -10,11 +10,13 @@
 //! lost while Redis reconnects only delays delivery until the redelivery
 //! sweep or the stream's own re-read.
 
+mod app_streams;
 mod hub;
 mod redis_bus;
 
 use std::sync::Arc;
 
+pub use app_streams::{AppStreams, StreamLease};
 pub use hub::{Attachment, CloseReason, Delivery, LocalHub, PHONE_QUEUE};
 use redis_bus::RedisBus;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +36,7 @@ struct Inner {
     node: String,
     hub: Arc<LocalHub>,
     redis: Option<RedisBus>,
+    app_streams: AppStreams,
 }
 
 impl std::fmt::Debug for Relay {
@@ -54,6 +57,7 @@ impl Relay {
                 node: uuid::Uuid::now_v7().to_string(),
                 hub: Arc::default(),
                 redis: None,
+                app_streams: AppStreams::default(),
             }),
         }
     }
@@ -78,11 +82,19 @@ impl Relay {
             cancel,
         )
         .await?;
+        let app_streams = AppStreams::shared(
+            redis.connection(),
+            node.clone(),
+            // Streams renew at their 15 s keep-alive: at least two of them
+            // fit in the TTL, so one slow renewal does not look like a gone app.
+            settings.presence_ttl_secs.max(30).saturating_mul(1000),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 node,
                 hub,
                 redis: Some(redis),
+                app_streams,
             }),
         })
     }
@@ -221,6 +233,11 @@ impl Relay {
             }
         }
         online
+    }
+
+    /// Which users have the app's event stream open, on any node.
+    pub fn app_streams(&self) -> &AppStreams {
+        &self.inner.app_streams
     }
 
     /// Watches for wakes of the user's streams on this node.

@@ -99,6 +99,12 @@ impl RedisBus {
         })
     }
 
+    /// The command connection, for the registries that keep their own keys
+    /// (`app_streams`).
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     fn owner(&self, conn: u64) -> String {
         format!("{}/{conn}", self.node)
     }

@@ -29,3 +29,25 @@ pub fn record(
     }
     Ok(())
 }
+
+/// [`record`] for several events of one user: one lock, multi-row inserts
+/// (an ingest batch announces up to 500 records).
+pub fn record_many(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    events: &[AppEvent],
+    at: Micros,
+) -> Result<(), RepoError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    users::lock(conn, user_id)?;
+    app_events::insert_many(conn, org_id, user_id, events, at)?;
+    for event in events {
+        if let Some(message) = event_message(event) {
+            jobs::enqueue_push(conn, org_id, user_id, event.kind(), &message, at)?;
+        }
+    }
+    Ok(())
+}

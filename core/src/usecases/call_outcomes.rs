@@ -11,8 +11,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Services;
 use super::blocklist::{self, Actor as BlocklistActor, BlocklistError};
+use super::{AfterCommit, Services, call_record_events};
 use crate::db::DbConn;
 use crate::domain::FieldError;
 use crate::domain::blocklist::NewEntry;
@@ -25,7 +25,7 @@ use crate::repo::call_records::{self, CallRecordRow, Scope};
 use crate::repo::dispositions::{self, DispositionRow};
 use crate::repo::{RepoError, call_settings, jobs, orgs, sync_seq};
 use crate::time::{Micros, to_datetime};
-use crate::wire::{BlocklistKind, BlocklistPattern, BlocklistScope, ErrorCode};
+use crate::wire::{BlocklistKind, BlocklistPattern, BlocklistScope, CallRecordChange, ErrorCode};
 
 /// Who edits, and which users' calls they may see.
 #[derive(Debug, Clone)]
@@ -90,7 +90,8 @@ pub struct Annotated {
     pub annotation: AnnotationRow,
 }
 
-/// Applies `change` to call `id` at `now`.
+/// Applies `change` to call `id` at `now`; the call's user hears of an
+/// accepted change on their stream (`call_record` `updated`).
 pub async fn annotate(
     services: &Services,
     editor: Editor,
@@ -98,10 +99,16 @@ pub async fn annotate(
     change: CallChange,
     now: Micros,
 ) -> Result<Annotated, AnnotateError> {
-    services
+    let (annotated, woken) = services
         .db
         .write(move |conn| annotate_in(conn, &editor, id, &change, now))
-        .await
+        .await?;
+    let mut after = AfterCommit::new();
+    for user in woken {
+        after.wake_user(user);
+    }
+    after.run(services).await;
+    Ok(annotated)
 }
 
 fn annotate_in(
@@ -110,7 +117,7 @@ fn annotate_in(
     id: CallRecordId,
     change: &CallChange,
     now: Micros,
-) -> Result<Annotated, AnnotateError> {
+) -> Result<(Annotated, Vec<UserId>), AnnotateError> {
     let record = call_records::get(conn, editor.org, &editor.scope, id)?;
     // A `do_not_call` disposition adds to the blocklist, which takes the
     // organisation's lock: taken first, as the lock order says.
@@ -134,7 +141,7 @@ fn annotate_in(
     let after = changed_row(conn, editor, &before, change, now)?;
     let fields = changed_fields(&snapshot(&before)?, &snapshot(&after)?);
     if fields.is_empty() {
-        return Ok(Annotated { annotation: before });
+        return Ok((Annotated { annotation: before }, Vec::new()));
     }
     let stored = if before.version == 0 {
         call_annotations::insert(conn, &after)?;
@@ -161,6 +168,13 @@ fn annotate_in(
     )?;
     let seq = sync_seq::reserve(conn, &record.org_id, 1)?;
     call_records::touch(conn, &record.id, seq, now)?;
+    let touched = CallRecordRow {
+        sync_seq: seq,
+        updated_at: now,
+        ..record.clone()
+    };
+    // Users before push schedules (the reminder below): the lock order.
+    let woken = call_record_events::record_in(conn, &[(touched, CallRecordChange::Updated)], now)?;
     if before.callback_at != after.callback_at {
         move_reminder(conn, &record, after.callback_at, now)?;
     }
@@ -175,7 +189,7 @@ fn annotate_in(
     {
         on_do_not_call(conn, editor, &record, now)?;
     }
-    Ok(Annotated { annotation: after })
+    Ok((Annotated { annotation: after }, woken))
 }
 
 fn disposition_flags(

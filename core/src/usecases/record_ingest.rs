@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::schema::bindings;
-use crate::db::{Backend, Database, dialect};
+use crate::db::{Backend, dialect};
 use crate::db::{DbConn, write_tx};
 use crate::domain::FieldError;
 use crate::domain::call_facts::{CallFacts, Reporter};
@@ -24,9 +24,8 @@ use crate::repo::call_records::{self, CallRecordRow};
 use crate::repo::{RepoError, dials, push_schedules, recordings, stored_id, sync_seq};
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
-use crate::usecases::contact_links;
-use crate::usecases::scoring;
-use crate::wire::CallDirection;
+use crate::usecases::{AfterCommit, Services, call_record_events, contact_links, scoring};
+use crate::wire::{CallDirection, CallRecordChange};
 
 /// Rows per multi-row INSERT: 22 columns each stays far below both
 /// databases' limits on bound parameters.
@@ -53,10 +52,11 @@ pub enum ItemOutcome {
 }
 
 /// Stores an uploaded batch (already checked by `CallFacts::parse`); one
-/// outcome per item, in order. Nothing follows the commit: the digests the
-/// new records make due are due in the same transaction.
+/// outcome per item, in order. The digests the new records make due are
+/// due in the same transaction, as are the `call_record` events of the
+/// records created or changed; their users' streams wake after the commit.
 pub async fn store(
-    db: &Database,
+    services: &Services,
     who: Uploader,
     items: Vec<CallFacts>,
     now: Micros,
@@ -64,11 +64,20 @@ pub async fn store(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    db.write(move |conn| ingest_locked(conn, &who, &items, now))
-        .await
+    let (outcomes, woken) = services
+        .db
+        .write(move |conn| ingest_locked(conn, &who, &items, now))
+        .await?;
+    let mut after = AfterCommit::new();
+    for user in woken {
+        after.wake_user(user);
+    }
+    after.run(services).await;
+    Ok(outcomes)
 }
 
-/// [`store`] on a connection.
+/// [`store`] on a connection (streams are not woken: they read the events
+/// at their next keep-alive).
 pub fn ingest(
     conn: &mut DbConn,
     who: &Uploader,
@@ -78,7 +87,7 @@ pub fn ingest(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    write_tx(conn, |conn| ingest_locked(conn, who, items, now))
+    write_tx(conn, |conn| ingest_locked(conn, who, items, now)).map(|(outcomes, _)| outcomes)
 }
 
 /// [`ingest`] inside the caller's write transaction.
@@ -87,7 +96,7 @@ fn ingest_locked(
     who: &Uploader,
     items: &[CallFacts],
     now: Micros,
-) -> Result<Vec<ItemOutcome>, RepoError> {
+) -> Result<(Vec<ItemOutcome>, Vec<UserId>), RepoError> {
     let org_id = who.org.to_string();
     let phone_id = who.phone.to_string();
     custom_plans(conn)?;
@@ -98,8 +107,8 @@ fn ingest_locked(
         .iter()
         .map(|facts| work.apply(&context, who, facts, now))
         .collect::<Result<Vec<_>, RepoError>>()?;
-    work.write(conn, &org_id)?;
-    Ok(outcomes)
+    let woken = work.write(conn, &org_id)?;
+    Ok((outcomes, woken))
 }
 
 /// On PostgreSQL, plans this transaction's statements for their values.
@@ -322,13 +331,15 @@ impl Work {
         Ok(ItemOutcome::Updated(id))
     }
 
-    /// Numbers every touched row as a change, then writes them.
-    fn write(mut self, conn: &mut DbConn, org_id: &str) -> Result<(), RepoError> {
+    /// Numbers every touched row as a change, then writes them; returns
+    /// the users told of them (`call_record` events).
+    fn write(mut self, conn: &mut DbConn, org_id: &str) -> Result<Vec<UserId>, RepoError> {
         if self.order.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let org = stored_id::<OrgId>(org_id)?;
         link_contacts(conn, org, self.rows.values_mut())?;
+        let mut changed = Vec::with_capacity(self.order.len());
         let count = i64::try_from(self.order.len()).unwrap_or(i64::MAX);
         let first = sync_seq::reserve(conn, org_id, count)?;
         let now = self
@@ -352,6 +363,7 @@ impl Work {
                 inserts.push(row);
             } else {
                 call_records::update(conn, &row)?;
+                changed.push((row, CallRecordChange::Updated));
             }
         }
         mark_blocked(conn, org_id, &mut inserts)?;
@@ -359,11 +371,22 @@ impl Work {
         for chunk in inserts.chunks(INSERT_CHUNK) {
             call_records::insert_many(conn, chunk)?;
         }
+        changed.extend(
+            inserts
+                .iter()
+                .map(|row| (row.clone(), CallRecordChange::Created)),
+        );
+        // Users before push schedules: the lock order.
+        let woken = match changed.first().map(|(row, _)| row.updated_at) {
+            Some(at) => call_record_events::record_in(conn, &changed, at)?,
+            None => Vec::new(),
+        };
         due_now_for_pushes(conn, &inserts)?;
         // The batch's contacts score in the same transaction (under the
         // change lock taken above), in a fixed number of queries.
         let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
-        scoring::score_numbers(conn, stored_id(org_id)?, &numbers, now)
+        scoring::score_numbers(conn, org, &numbers, now)?;
+        Ok(woken)
     }
 }
 

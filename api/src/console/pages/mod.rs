@@ -10,3 +10,5 @@ pub mod live;
 pub mod phones;
 pub mod sign_in;
 pub mod stats;
+pub mod contacts;
+pub mod blocklist;

@@ -13,6 +13,8 @@ pub mod push;
 pub mod teams;
 pub mod user_page;
 pub mod users;
+pub mod dispositions;
+pub mod settings;
 
 use actix_web::HttpResponse;
 

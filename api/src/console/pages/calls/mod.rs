@@ -9,6 +9,7 @@ pub mod export;
 pub mod form;
 pub mod view;
 pub mod window;
+pub mod outcome;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};

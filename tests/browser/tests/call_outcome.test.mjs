@@ -30,7 +30,7 @@ before(async () => {
   });
   await admin.put("/v1/call-settings", { allow_private: true });
   await uploadCalls(anna.phone, [
-    callRecord({ id: "c-out-1", at: new Date(Date.now() - 60_000), direction: "outbound", number: "+16502530042", talk: 42 }),
+    callRecord({ id: "c-out-1", at: new Date(), direction: "outbound", number: "+16502530042", talk: 42 }),
   ]);
   callId = (await anna.api.get("/v1/calls")).items[0].id;
 });
@@ -44,7 +44,7 @@ test("the call's user records the outcome; a callback needs its time", async () 
   const page = await newPage(browser);
   await signIn(page, server.url, anna.email, anna.password);
   await page.goto(`${server.url}/calls/${callId}`);
-  await page.getByLabel("Disposition").selectOption({ label: "Call back (needs a callback time)" });
+  await page.getByLabel("Disposition", { exact: true }).selectOption({ label: "Call back (needs a callback time)" });
   await page.getByLabel("Notes").fill("Wants a quote");
   assert.equal(await submit(page, "Save outcome"), 422);
   assert.ok((await page.locator("#err-callback").textContent()).trim().length > 0);
@@ -53,7 +53,7 @@ test("the call's user records the outcome; a callback needs its time", async () 
   await assertAccessible(page);
   await screenshot(page, "call-outcome-refused");
 
-  await page.getByLabel(/^Callback/).fill("2031-01-15T09:30");
+  await page.getByLabel(/^Callback/).fill("2031-01-15 09:30");
   await page.getByLabel("Tags (comma-separated)").fill("quote, q1");
   assert.equal(await submit(page, "Save outcome"), 200);
   assert.equal(await noticeText(page), "Saved.");
@@ -65,11 +65,13 @@ test("the call's user records the outcome; a callback needs its time", async () 
   const history = await page.locator("ol.history").textContent();
   assert.match(history, /Version 1/);
   assert.match(history, /notes: — → Wants a quote/);
+  assert.match(history, /disposition_id: — → Call back/);
+  assert.match(history, /tags: — → quote, q1/);
   await assertAccessible(page);
   assertNoProblems(page);
   await screenshot(page, "call-outcome");
 
-  await page.getByLabel(/^Private/).check();
+  await page.getByLabel(/Private: others see/).check();
   assert.equal(await submit(page, "Save outcome"), 200);
   assert.equal((await anna.api.get(`/v1/calls/${callId}`)).private, true);
   await page.context().close();

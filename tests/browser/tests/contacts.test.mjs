@@ -38,7 +38,7 @@ before(async () => {
     await admin.post("/v1/contacts", { name: `Lead ${i}`, numbers: [`+4930777000${i}`], tags: ["lead"] });
   }
   await uploadCalls(anna.phone, [
-    callRecord({ id: "c-ada-1", at: new Date(Date.now() - 60_000), direction: "outbound", number: "+442071234567", talk: 95 }),
+    callRecord({ id: "c-ada-1", at: new Date(), direction: "outbound", number: "+442071234567", talk: 95 }),
   ]);
   const globex = await secondOrganisation(server);
   foreign = await globex.post("/v1/contacts", { name: "Globex Secret", numbers: ["+12025550100"] });

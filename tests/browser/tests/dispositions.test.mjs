@@ -64,7 +64,7 @@ test("an admin sets contact visibility and private calls", async () => {
   await signIn(page, server.url, server.admin.email, server.admin.password);
   await page.goto(`${server.url}/admin/settings`);
   await assertAdminNavCurrent(page, "Contacts and calls");
-  await page.getByLabel("Only the contacts they own").check();
+  await page.getByLabel("Salespeople see").selectOption("own");
   assert.equal(await submit(page, "Save contact visibility"), 200);
   assert.equal((await admin.get("/v1/contact-settings")).visibility, "own");
   await page.getByLabel(/A call's user may mark it private/).check();

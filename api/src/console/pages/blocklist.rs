@@ -9,7 +9,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use deskbind_core::domain::blocklist::NewEntry;
 use deskbind_core::ids::BlocklistEntryId;
@@ -79,7 +79,7 @@ pub struct EntryDraft {
     pub label: String,
     #[serde(default)]
     pub reason: String,
-    /// `YYYY-MM-DDTHH:MM` in the viewer's zone; empty: never.
+    /// `YYYY-MM-DD HH:MM` in the viewer's zone; empty: never.
     #[serde(default)]
     pub expires_at: String,
 }
@@ -294,9 +294,7 @@ fn expiry(raw: &str, tz: Tz) -> Result<Option<DateTime<Utc>>, FormErrors> {
         return Ok(None);
     }
     let refused = || FormErrors::invalid("expires_at", "Give a date and time, or leave it empty", SHOWN);
-    let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| refused())?;
+    let local = crate::console::time::parse_local_minute(raw).ok_or_else(refused)?;
     tz.from_local_datetime(&local)
         .earliest()
         .map(|t| Some(t.with_timezone(&Utc)))
@@ -422,7 +420,7 @@ async fn render_entry(
         reason: entry.reason.clone(),
         expires_at: entry
             .expires_at
-            .map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string())
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),
     });
     let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
@@ -508,6 +506,7 @@ mod tests {
     fn an_expiry_is_read_in_the_viewers_zone() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         let at = expiry("2026-07-01T14:00", berlin).unwrap().unwrap();
+        assert_eq!(expiry("2026-07-01 14:00", berlin).unwrap(), Some(at));
         assert_eq!(at.to_rfc3339(), "2026-07-01T12:00:00+00:00");
         assert_eq!(expiry(" ", berlin).unwrap(), None);
         let bad = expiry("tomorrow", berlin).unwrap_err();

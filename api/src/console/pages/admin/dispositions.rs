@@ -76,7 +76,7 @@ impl DispositionsPage {
     }
 
     /// A row's refusal, shown in its row.
-    fn row_message(&self, id: DispositionId) -> Option<String> {
+    fn row_message(&self, id: &DispositionId) -> Option<String> {
         match (&self.errors_for, &self.errors) {
             (Some(row), Some(e)) if *row == id.to_string() => Some(e.message.clone()),
             _ => None,

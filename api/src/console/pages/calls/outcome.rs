@@ -7,7 +7,7 @@
 //! someone else is refused (409) rather than overwritten.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use deskbind_core::db::DbConn;
 use deskbind_core::domain::call_outcomes::{call_notes, call_tags};
@@ -45,7 +45,7 @@ pub struct OutcomeDraft {
     pub tags: String,
     #[serde(default)]
     pub disposition_id: String,
-    /// `YYYY-MM-DDTHH:MM` in the viewer's zone.
+    /// `YYYY-MM-DD HH:MM` in the viewer's zone.
     #[serde(default)]
     pub callback_at: String,
     /// The checkbox, present when ticked.
@@ -68,7 +68,7 @@ impl OutcomeDraft {
                 .unwrap_or_default(),
             callback_at: call
                 .callback_at
-                .map(|t| t.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string())
+                .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default(),
             private: call.private.then(|| "1".to_owned()),
             private_shown: None,
@@ -107,15 +107,27 @@ impl OutcomeView {
     }
 }
 
-fn json_text(v: &serde_json::Value) -> String {
+/// A field's value as a person reads it: dispositions by label, lists
+/// comma-separated, nothing as a dash.
+fn json_text(v: &serde_json::Value, labels: &[Named]) -> String {
     match v {
         serde_json::Value::Null => "—".into(),
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => labels
+            .iter()
+            .find(|d| d.id == *s)
+            .map(|d| d.label.clone())
+            .unwrap_or_else(|| s.clone()),
+        serde_json::Value::Array(items) if items.is_empty() => "—".into(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| json_text(i, labels))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }
 
-fn edit_line(e: &CallEdit, names: &[Named], tz: Tz) -> EditLine {
+fn edit_line(e: &CallEdit, names: &[Named], labels: &[Named], tz: Tz) -> EditLine {
     EditLine {
         version: e.version,
         editor: owner_name(names, Some(e.editor_id.to_string())),
@@ -124,7 +136,11 @@ fn edit_line(e: &CallEdit, names: &[Named], tz: Tz) -> EditLine {
             .changes
             .iter()
             .map(|(field, c)| {
-                format!("{field}: {} → {}", json_text(&c.before), json_text(&c.after))
+                format!(
+                    "{field}: {} → {}",
+                    json_text(&c.before, labels),
+                    json_text(&c.after, labels)
+                )
             })
             .collect(),
     }
@@ -154,10 +170,18 @@ pub fn load(
     let draft = draft.unwrap_or_else(|| OutcomeDraft::of(call, tz));
     let current = call.disposition.as_ref().map(|d| d.id);
     // Archived entries cannot be chosen, but the call's own stays listed.
-    let dispositions = dispositions::list(conn, auth.org_id)?
+    let catalogue = dispositions::list(conn, auth.org_id)?
         .iter()
         .map(|r| r.to_wire())
-        .collect::<Result<Vec<_>, _>>()?
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<Named> = catalogue
+        .iter()
+        .map(|d| Named {
+            id: d.id.to_string(),
+            label: d.label.clone(),
+        })
+        .collect();
+    let dispositions = catalogue
         .into_iter()
         .filter(|d| !d.archived || Some(d.id) == current)
         .map(|d| Choice {
@@ -177,7 +201,7 @@ pub fn load(
         .map(|r| r.to_wire())
         .collect::<Result<Vec<_>, _>>()?
         .iter()
-        .map(|e| edit_line(e, names, tz))
+        .map(|e| edit_line(e, names, &labels, tz))
         .collect();
     Ok(OutcomeView {
         redacted: false,
@@ -197,9 +221,7 @@ fn local_instant(raw: &str, tz: Tz) -> Result<Option<DateTime<Utc>>, FormErrors>
         return Ok(None);
     }
     let refused = || FormErrors::invalid("callback_at", "Give a date and time, or leave it empty", SHOWN);
-    let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| refused())?;
+    let local = crate::console::time::parse_local_minute(raw).ok_or_else(refused)?;
     tz.from_local_datetime(&local)
         .earliest()
         .map(|t| Some(t.with_timezone(&Utc)))

@@ -80,8 +80,16 @@ impl Chrome {
             (AdminSection::Bindings, "/admin/bindings", "Bindings"),
             (AdminSection::Policies, "/admin/policies", "Policies"),
             (AdminSection::Push, "/admin/push", "Push defaults"),
-            (AdminSection::Dispositions, "/admin/dispositions", "Dispositions"),
-            (AdminSection::Settings, "/admin/settings", "Contacts and calls"),
+            (
+                AdminSection::Dispositions,
+                "/admin/dispositions",
+                "Dispositions",
+            ),
+            (
+                AdminSection::Settings,
+                "/admin/settings",
+                "Contacts and calls",
+            ),
         ]
         .into_iter()
         // Managers see their own teams there, read-only; nothing else.

@@ -25,9 +25,8 @@ impl FormErrors {
     /// internal errors stay errors (the error page).
     pub fn from_api(e: ApiError, shown: &'static [&'static str]) -> Result<Self, ConsoleError> {
         let field = match &e {
-            ApiError::Validation { field, detail, .. } | ApiError::InvalidQuery { field, detail } => {
-                Some((field.clone(), detail.clone()))
-            }
+            ApiError::Validation { field, detail, .. }
+            | ApiError::InvalidQuery { field, detail } => Some((field.clone(), detail.clone())),
             _ => None,
         };
         let general = refusal(e)?;
@@ -48,7 +47,11 @@ impl FormErrors {
     }
 
     /// A refusal the page itself makes about `field` (422).
-    pub fn invalid(field: &str, message: impl Into<String>, shown: &'static [&'static str]) -> Self {
+    pub fn invalid(
+        field: &str,
+        message: impl Into<String>,
+        shown: &'static [&'static str],
+    ) -> Self {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             field: Some(field.to_owned()),

@@ -115,12 +115,14 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/contacts", contacts::list),
         at(M::POST, "/contacts", contacts::edit::create),
         at(M::GET, "/contacts/new", contacts::edit::new_form),
+        at(M::GET, "/contacts/export.csv", contacts::export),
         at(M::GET, "/contacts/{id}", contacts::detail::show),
         at(M::POST, "/contacts/{id}", contacts::edit::update),
         at(M::GET, "/contacts/{id}/edit", contacts::edit::edit_form),
         at(M::POST, "/contacts/{id}/delete", contacts::detail::delete),
         at(M::GET, "/blocklist", blocklist::list),
         at(M::POST, "/blocklist", blocklist::add),
+        at(M::GET, "/blocklist/export.csv", blocklist::export),
         at(M::GET, "/blocklist/{id}", blocklist::show),
         at(M::POST, "/blocklist/{id}", blocklist::update),
         at(M::POST, "/blocklist/{id}/delete", blocklist::delete),
@@ -137,7 +139,11 @@ pub fn console_routes() -> Vec<ApiRoute> {
             "/admin/settings/contacts",
             admin::settings::save_contacts,
         ),
-        at(M::POST, "/admin/settings/calls", admin::settings::save_calls),
+        at(
+            M::POST,
+            "/admin/settings/calls",
+            admin::settings::save_calls,
+        ),
         at(M::POST, "/calls/{id}/outcome", calls::outcome::save),
     ]
 }

@@ -58,6 +58,10 @@ test("a manager adds, filters, changes and removes a team entry", async () => {
   assert.equal(await noticeText(page), "Created.");
   assert.deepEqual((await values(page)).sort(), ["+1900", "+4930123456"]);
 
+  const csv = await (await page.request.get(`${server.url}/blocklist/export.csv`)).text();
+  assert.match(csv, /\+4930123456/);
+  assert.match(csv, /Angry customer/);
+
   await page.goto(`${server.url}/blocklist?number=%2B4930123456`);
   assert.deepEqual(await values(page), ["+4930123456"]);
   await assertAccessible(page);

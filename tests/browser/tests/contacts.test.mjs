@@ -86,6 +86,15 @@ test("a manager searches, pages and opens a contact with its calls and score", a
   await assertAccessible(page);
   assertNoProblems(page);
   await screenshot(page, "contacts-detail");
+
+  // The export link carries the filters; the file is the API's.
+  await page.goto(`${server.url}/contacts?tag=vip`);
+  const href = await page.getByRole("link", { name: "Export CSV" }).getAttribute("href");
+  assert.equal(href, "/contacts/export.csv?tag=vip");
+  const csv = await (await page.request.get(server.url + href)).text();
+  assert.equal(csv, await admin.get("/v1/contacts/export.csv?tag=vip"));
+  assert.match(csv, /Ada Lovelace/);
+  assert.doesNotMatch(csv, /Lead 0/);
   await page.context().close();
 });
 

@@ -234,7 +234,11 @@ async fn render_list(
         Ok(PageParams(p)) => query.parse().map(|f| (f, p)),
         Err(e) => Err(e),
     };
-    let mut status = page.errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    let mut status = page
+        .errors
+        .as_ref()
+        .map(|e| e.status)
+        .unwrap_or(StatusCode::OK);
     match checked {
         Err(e) => {
             let refused = refusal(e)?;
@@ -253,7 +257,11 @@ async fn render_list(
                 .await?;
             page.next = rows.next_cursor.map(|cursor| {
                 let mut href = String::from("/blocklist?");
-                for (k, v) in [("kind", &page.kind), ("scope", &page.scope), ("number", &page.number)] {
+                for (k, v) in [
+                    ("kind", &page.kind),
+                    ("scope", &page.scope),
+                    ("number", &page.number),
+                ] {
                     if !v.is_empty() {
                         href.push_str(&format!("{k}={}&", url_escape(v)));
                     }
@@ -293,7 +301,13 @@ fn expiry(raw: &str, tz: Tz) -> Result<Option<DateTime<Utc>>, FormErrors> {
     if raw.is_empty() {
         return Ok(None);
     }
-    let refused = || FormErrors::invalid("expires_at", "Give a date and time, or leave it empty", SHOWN);
+    let refused = || {
+        FormErrors::invalid(
+            "expires_at",
+            "Give a date and time, or leave it empty",
+            SHOWN,
+        )
+    };
     let local = crate::console::time::parse_local_minute(raw).ok_or_else(refused)?;
     tz.from_local_datetime(&local)
         .earliest()
@@ -350,9 +364,11 @@ pub async fn add(
         Ok(body) => {
             let now = now_micros();
             let added = match NewEntry::parse(user.auth.org_id, &body, now) {
-                Ok(entry) => changes::add(&state.db, user.auth.org_id, entry, actor(&user.auth), now)
-                    .await
-                    .map_err(ApiError::from),
+                Ok(entry) => {
+                    changes::add(&state.db, user.auth.org_id, entry, actor(&user.auth), now)
+                        .await
+                        .map_err(ApiError::from)
+                }
                 Err(e) => Err(e.into()),
             };
             match added {
@@ -367,7 +383,15 @@ pub async fn add(
             Ok(see_other("/blocklist?notice=created"))
         }
         Err(errors) => {
-            render_list(&state, &user, &req, ListParams::default(), draft, Some(errors)).await
+            render_list(
+                &state,
+                &user,
+                &req,
+                ListParams::default(),
+                draft,
+                Some(errors),
+            )
+            .await
         }
     }
 }
@@ -467,9 +491,11 @@ pub async fn update(
         Ok(body) => {
             let now = now_micros();
             let changed = match EntryChanges::parse(&body, now) {
-                Ok(c) => changes::update(&state.db, user.auth.org_id, id, c, actor(&user.auth), now)
-                    .await
-                    .map_err(ApiError::from),
+                Ok(c) => {
+                    changes::update(&state.db, user.auth.org_id, id, c, actor(&user.auth), now)
+                        .await
+                        .map_err(ApiError::from)
+                }
                 Err(e) => Err(e.into()),
             };
             match changed {
@@ -479,6 +505,15 @@ pub async fn update(
         }
     };
     render_entry(&state, &user, id, Some(draft), Some(errors), None).await
+}
+
+/// `GET /blocklist/export.csv`: the JSON API's export
+/// (`GET /v1/blocklist/export.csv`) of the entries the viewer may see.
+pub async fn export(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+) -> ConsoleResult<HttpResponse> {
+    Ok(crate::routes::blocklist_csv::export(state, user.auth).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -510,6 +545,9 @@ mod tests {
         assert_eq!(at.to_rfc3339(), "2026-07-01T12:00:00+00:00");
         assert_eq!(expiry(" ", berlin).unwrap(), None);
         let bad = expiry("tomorrow", berlin).unwrap_err();
-        assert_eq!(bad.at("expires_at"), Some("Give a date and time, or leave it empty"));
+        assert_eq!(
+            bad.at("expires_at"),
+            Some("Give a date and time, or leave it empty")
+        );
     }
 }

@@ -5,10 +5,10 @@
 
 pub mod admin;
 pub mod audit;
+pub mod blocklist;
 pub mod calls;
+pub mod contacts;
 pub mod live;
 pub mod phones;
 pub mod sign_in;
 pub mod stats;
-pub mod contacts;
-pub mod blocklist;

@@ -47,9 +47,10 @@ impl DispositionDraft {
     fn sort_order(&self) -> Result<Option<i64>, FormErrors> {
         match self.sort_order.trim() {
             "" => Ok(None),
-            n => n.parse().map(Some).map_err(|_| {
-                FormErrors::invalid("sort_order", "Order: a whole number", SHOWN)
-            }),
+            n => n
+                .parse()
+                .map(Some)
+                .map_err(|_| FormErrors::invalid("sort_order", "Order: a whole number", SHOWN)),
         }
     }
 }
@@ -98,7 +99,11 @@ async fn render(
         .db
         .run(move |conn| {
             let rows = dispositions::list(conn, org)?;
-            Ok::<_, ApiError>(rows.iter().map(|r| r.to_wire()).collect::<Result<Vec<_>, _>>()?)
+            Ok::<_, ApiError>(
+                rows.iter()
+                    .map(|r| r.to_wire())
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
         })
         .await?;
     let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
@@ -181,5 +186,13 @@ pub async fn update(
         }
     };
     let empty = DispositionDraft::default();
-    render(&state, &user, empty, Some(id.to_string()), Some(errors), None).await
+    render(
+        &state,
+        &user,
+        empty,
+        Some(id.to_string()),
+        Some(errors),
+        None,
+    )
+    .await
 }

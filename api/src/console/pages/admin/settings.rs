@@ -87,9 +87,15 @@ pub async fn save_contacts(
         let refused = Refusal::invalid("Contact visibility: choose one of the listed values");
         return render(&state, &user, Some(refused), None).await;
     };
-    contacts::set_visibility(&state.db, user.auth.org_id, visibility, user.auth.user_id, now_micros())
-        .await
-        .map_err(ApiError::from)?;
+    contacts::set_visibility(
+        &state.db,
+        user.auth.org_id,
+        visibility,
+        user.auth.user_id,
+        now_micros(),
+    )
+    .await
+    .map_err(ApiError::from)?;
     tracing::info!(by = %user.auth.user_id, %visibility, "contact visibility changed (console)");
     Ok(see_other("/admin/settings?notice=saved"))
 }

@@ -7,9 +7,9 @@ pub mod choices;
 pub mod detail;
 pub mod export;
 pub mod form;
+pub mod outcome;
 pub mod view;
 pub mod window;
-pub mod outcome;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};

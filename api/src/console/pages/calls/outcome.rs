@@ -220,7 +220,13 @@ fn local_instant(raw: &str, tz: Tz) -> Result<Option<DateTime<Utc>>, FormErrors>
     if raw.is_empty() {
         return Ok(None);
     }
-    let refused = || FormErrors::invalid("callback_at", "Give a date and time, or leave it empty", SHOWN);
+    let refused = || {
+        FormErrors::invalid(
+            "callback_at",
+            "Give a date and time, or leave it empty",
+            SHOWN,
+        )
+    };
     let local = crate::console::time::parse_local_minute(raw).ok_or_else(refused)?;
     tz.from_local_datetime(&local)
         .earliest()
@@ -232,9 +238,8 @@ fn local_instant(raw: &str, tz: Tz) -> Result<Option<DateTime<Utc>>, FormErrors>
 /// stored one, against the version the form was read at.
 fn change(d: &OutcomeDraft, tz: Tz) -> Result<CallChange, FormErrors> {
     let field = |e: deskbind_core::domain::FieldError| {
-        FormErrors::from_api(e.into(), SHOWN).unwrap_or_else(|_| {
-            FormErrors::invalid("notes", "This value cannot be saved", SHOWN)
-        })
+        FormErrors::from_api(e.into(), SHOWN)
+            .unwrap_or_else(|_| FormErrors::invalid("notes", "This value cannot be saved", SHOWN))
     };
     let tags: Vec<String> = d
         .tags
@@ -246,7 +251,11 @@ fn change(d: &OutcomeDraft, tz: Tz) -> Result<CallChange, FormErrors> {
     let disposition_id = match d.disposition_id.trim() {
         "" => None,
         id => Some(id.parse::<DispositionId>().map_err(|_| {
-            FormErrors::invalid("disposition_id", "Choose a disposition from the list", SHOWN)
+            FormErrors::invalid(
+                "disposition_id",
+                "Choose a disposition from the list",
+                SHOWN,
+            )
         })?),
     };
     Ok(CallChange {
@@ -271,7 +280,11 @@ pub async fn save(
     let errors = match change(&draft, tz) {
         Err(e) => e,
         Ok(change) => match annotate(&state, &user, id, change).await {
-            Ok(()) => return Ok(crate::console::chrome::see_other(format!("/calls/{id}?notice=saved"))),
+            Ok(()) => {
+                return Ok(crate::console::chrome::see_other(format!(
+                    "/calls/{id}?notice=saved"
+                )));
+            }
             Err(e) => FormErrors::from_api(e, SHOWN)?,
         },
     };

@@ -211,7 +211,10 @@ pub fn display_name(c: &Contact) -> String {
 }
 
 /// `GET /contacts/new`
-pub async fn new_form(state: web::Data<AppState>, user: ConsoleUser) -> ConsoleResult<HttpResponse> {
+pub async fn new_form(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+) -> ConsoleResult<HttpResponse> {
     render(&state, &user, None, ContactDraft::default(), None).await
 }
 

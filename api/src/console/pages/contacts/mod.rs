@@ -46,6 +46,8 @@ struct ContactsPage {
     rows: Vec<ContactLine>,
     /// The "Next page" link, filters kept.
     next: Option<String>,
+    /// The CSV of every contact the filters select.
+    export_href: String,
     message: Option<String>,
     notice: Option<&'static str>,
 }
@@ -98,6 +100,23 @@ fn line(owners: &[Named], c: Contact) -> ContactLine {
     }
 }
 
+/// `base` with the page's filters (and `limit`) as its query.
+fn filter_href(base: &str, page: &ContactsPage, limit: Option<&str>) -> String {
+    let pairs = [
+        ("q", page.q.as_str()),
+        ("number", page.number.as_str()),
+        ("tag", page.tag.as_str()),
+        ("owner_id", page.owner_id.as_str()),
+        ("limit", limit.unwrap_or_default()),
+    ];
+    let query: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_escape(v)))
+        .collect();
+    format!("{base}{}", query.join("&"))
+}
+
 /// `GET /contacts`
 pub async fn list(
     state: web::Data<AppState>,
@@ -117,9 +136,11 @@ pub async fn list(
         owners: Vec::new(),
         rows: Vec::new(),
         next: None,
+        export_href: String::new(),
         message: None,
         notice: notice(query.notice.notice.as_deref()),
     };
+    page.export_href = filter_href("/contacts/export.csv?", &page, None);
     // A bad filter shows the form again with the API's words and status.
     let checked = match PageParams::extract(&req).await {
         Ok(PageParams(p)) => search.parse().map(|f| (f, p)),
@@ -140,24 +161,22 @@ pub async fn list(
         .run(move |conn| list_page(conn, &auth, filter, &paging))
         .await?;
     page.next = rows.next_cursor.map(|cursor| {
-        let mut pairs: Vec<(&str, &str)> = vec![
-            ("q", page.q.as_str()),
-            ("number", page.number.as_str()),
-            ("tag", page.tag.as_str()),
-            ("owner_id", page.owner_id.as_str()),
-        ];
-        pairs.retain(|(_, v)| !v.is_empty());
-        if let Some(limit) = query.limit.as_deref() {
-            pairs.push(("limit", limit));
-        }
-        let mut href = String::from("/contacts?");
-        for (k, v) in pairs {
-            href.push_str(&format!("{k}={}&", url_escape(v)));
-        }
-        href.push_str(&format!("cursor={}", url_escape(&cursor)));
+        let mut href = filter_href("/contacts?", &page, query.limit.as_deref());
+        href.push_str(&format!("&cursor={}", url_escape(&cursor)));
         href
     });
     page.rows = rows.items.into_iter().map(|c| line(&owners, c)).collect();
     page.owners = owners;
     page_with(actix_web::http::StatusCode::OK, &page)
+}
+
+/// `GET /contacts/export.csv`: the JSON API's export
+/// (`GET /v1/contacts/export.csv`) for the console session, the same
+/// filters and visibility: every matching contact, not one page.
+pub async fn export(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    web::Query(search): web::Query<SearchQuery>,
+) -> ConsoleResult<HttpResponse> {
+    Ok(crate::routes::contact_export::csv(state, user.auth, crate::extract::Query(search)).await?)
 }

@@ -509,10 +509,7 @@ pub async fn update(
 
 /// `GET /blocklist/export.csv`: the JSON API's export
 /// (`GET /v1/blocklist/export.csv`) of the entries the viewer may see.
-pub async fn export(
-    state: web::Data<AppState>,
-    user: ConsoleUser,
-) -> ConsoleResult<HttpResponse> {
+pub async fn export(state: web::Data<AppState>, user: ConsoleUser) -> ConsoleResult<HttpResponse> {
     Ok(crate::routes::blocklist_csv::export(state, user.auth).await?)
 }
 

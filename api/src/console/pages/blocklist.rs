@@ -246,7 +246,7 @@ async fn render_list(
             page.message = Some(refused.message);
         }
         Ok((filter, paging)) => {
-            let auth = user.auth.clone();
+            let auth = user.auth;
             let rows = state
                 .db
                 .run(move |conn| {
@@ -428,7 +428,7 @@ async fn render_entry(
     errors: Option<FormErrors>,
     notice_key: Option<&str>,
 ) -> ConsoleResult<HttpResponse> {
-    let auth = user.auth.clone();
+    let auth = user.auth;
     let entry = state
         .db
         .run(move |conn| {

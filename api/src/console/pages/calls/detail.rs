@@ -78,7 +78,7 @@ pub(crate) async fn render(
     errors: Option<FormErrors>,
     notice_key: Option<&str>,
 ) -> ConsoleResult<HttpResponse> {
-    let auth = user.auth.clone();
+    let auth = user.auth;
     let tz = view::viewer_zone(user);
     let status = errors
         .as_ref()

@@ -297,7 +297,7 @@ async fn annotate(
     id: CallRecordId,
     change: CallChange,
 ) -> Result<(), ApiError> {
-    let auth = user.auth.clone();
+    let auth = user.auth;
     let scope = state
         .db
         .run(move |conn| users::visible_ids(conn, visibility(&auth)))

@@ -78,7 +78,7 @@ pub async fn readable_contact(
     raw_id: &str,
 ) -> ConsoleResult<Contact> {
     let id: ContactId = path_id(raw_id)?;
-    let auth = user.auth.clone();
+    let auth = user.auth;
     state
         .db
         .run(move |conn| {
@@ -97,7 +97,7 @@ pub async fn show(
     web::Query(q): web::Query<NoticeQuery>,
 ) -> ConsoleResult<HttpResponse> {
     let contact = readable_contact(&state, &user, &id).await?;
-    let auth = user.auth.clone();
+    let auth = user.auth;
     let numbers: Vec<String> = contact.numbers.iter().map(|n| n.e164.clone()).collect();
     let (owners, calls) = state
         .db

@@ -17,6 +17,8 @@ pub enum Section {
     Live,
     Audit,
     Admin,
+    Contacts,
+    Blocklist,
 }
 
 /// The administration pages, in their sub-navigation's order
@@ -29,6 +31,8 @@ pub enum AdminSection {
     Bindings,
     Policies,
     Push,
+    Dispositions,
+    Settings,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +80,16 @@ impl Chrome {
             (AdminSection::Bindings, "/admin/bindings", "Bindings"),
             (AdminSection::Policies, "/admin/policies", "Policies"),
             (AdminSection::Push, "/admin/push", "Push defaults"),
+            (
+                AdminSection::Dispositions,
+                "/admin/dispositions",
+                "Dispositions",
+            ),
+            (
+                AdminSection::Settings,
+                "/admin/settings",
+                "Contacts and calls",
+            ),
         ]
         .into_iter()
         // Managers see their own teams there, read-only; nothing else.
@@ -100,12 +114,18 @@ impl Chrome {
         self.role == Role::Admin
     }
 
+    pub fn is_salesperson(&self) -> bool {
+        self.role == Role::Salesperson
+    }
+
     /// The sections this role may open.
     pub fn nav(&self) -> Vec<NavItem> {
         let mut items = vec![
             (Section::Calls, "/calls", "Calls"),
             (Section::Stats, "/stats", "Statistics"),
         ];
+        items.push((Section::Contacts, "/contacts", "Contacts"));
+        items.push((Section::Blocklist, "/blocklist", "Blocklist"));
         if matches!(self.role, Role::Admin | Role::Manager) {
             items.push((Section::Live, "/live", "Live board"));
             items.push((Section::Audit, "/audit", "Audit log"));

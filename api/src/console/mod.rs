@@ -18,6 +18,7 @@ pub mod assets;
 pub mod chrome;
 pub mod csrf;
 pub mod error;
+pub mod field_errors;
 pub mod headers;
 pub mod pages;
 pub mod session;
@@ -27,7 +28,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, audit, calls, live, phones, sign_in, stats};
+use pages::{admin, audit, blocklist, calls, contacts, live, phones, sign_in, stats};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -111,6 +112,39 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::POST, "/admin/phones/{id}/grants", phones::set_grants),
         at(M::POST, "/admin/phones/{id}/revoke", phones::revoke),
         at(M::POST, "/admin/phones/{id}/enabled", phones::set_enabled),
+        at(M::GET, "/contacts", contacts::list),
+        at(M::POST, "/contacts", contacts::edit::create),
+        at(M::GET, "/contacts/new", contacts::edit::new_form),
+        at(M::GET, "/contacts/export.csv", contacts::export),
+        at(M::GET, "/contacts/{id}", contacts::detail::show),
+        at(M::POST, "/contacts/{id}", contacts::edit::update),
+        at(M::GET, "/contacts/{id}/edit", contacts::edit::edit_form),
+        at(M::POST, "/contacts/{id}/delete", contacts::detail::delete),
+        at(M::GET, "/blocklist", blocklist::list),
+        at(M::POST, "/blocklist", blocklist::add),
+        at(M::GET, "/blocklist/export.csv", blocklist::export),
+        at(M::GET, "/blocklist/{id}", blocklist::show),
+        at(M::POST, "/blocklist/{id}", blocklist::update),
+        at(M::POST, "/blocklist/{id}/delete", blocklist::delete),
+        at(M::GET, "/admin/dispositions", admin::dispositions::list),
+        at(M::POST, "/admin/dispositions", admin::dispositions::create),
+        at(
+            M::POST,
+            "/admin/dispositions/{id}",
+            admin::dispositions::update,
+        ),
+        at(M::GET, "/admin/settings", admin::settings::show),
+        at(
+            M::POST,
+            "/admin/settings/contacts",
+            admin::settings::save_contacts,
+        ),
+        at(
+            M::POST,
+            "/admin/settings/calls",
+            admin::settings::save_calls,
+        ),
+        at(M::POST, "/calls/{id}/outcome", calls::outcome::save),
     ]
 }
 

@@ -42,3 +42,12 @@ mod tests {
         );
     }
 }
+
+/// A local date and time as typed in a form: `YYYY-MM-DD HH:MM` (or with
+/// a `T`, as browsers' date-time pickers send it; seconds allowed).
+pub fn parse_local_minute(raw: &str) -> Option<chrono::NaiveDateTime> {
+    let raw = raw.trim().replacen('T', " ", 1);
+    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&raw, f).ok())
+}

@@ -39,10 +39,10 @@ pub(crate) fn actor(auth: &AuthUser) -> Actor {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    kind: Option<String>,
-    scope: Option<String>,
+    pub kind: Option<String>,
+    pub scope: Option<String>,
     /// The entries that match this number (the number and its prefixes).
-    number: Option<String>,
+    pub number: Option<String>,
 }
 
 fn number_param(raw: &str) -> Result<E164, ApiError> {
@@ -68,7 +68,7 @@ fn enum_param<T>(
 }
 
 impl ListQuery {
-    fn parse(&self) -> ApiResult<Filter> {
+    pub(crate) fn parse(&self) -> ApiResult<Filter> {
         Ok(Filter {
             kind: enum_param("kind", self.kind.as_deref(), BlocklistKind::parse)?,
             scope: enum_param("scope", self.scope.as_deref(), BlocklistScope::parse)?,

@@ -123,3 +123,16 @@ async function dropDatabase(databaseUrl) {
   const name = new URL(databaseUrl).pathname.slice(1);
   await run("psql", [PG_URL, "-Atqc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], process.env);
 }
+
+/**
+ * A second organisation with its own first admin, on `server`'s database
+ * (for tenancy checks); returns an API client signed in as that admin.
+ */
+export async function secondOrganisation(server, { org = "Globex", email = "admin@globex.example", password = "globex-password-123" } = {}) {
+  await run(API_BIN, ["init-admin", "--org", org, "--email", email], {
+    ...server.env,
+    DESKBIND_ADMIN_PASSWORD: password,
+  });
+  const { Api } = await import("./api.mjs");
+  return Api.login(server.url, email, password);
+}

@@ -5,7 +5,9 @@
 
 pub mod admin;
 pub mod audit;
+pub mod blocklist;
 pub mod calls;
+pub mod contacts;
 pub mod live;
 pub mod phones;
 pub mod sign_in;

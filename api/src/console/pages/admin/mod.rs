@@ -6,10 +6,12 @@
 //! refuses, with the same words.
 
 pub mod bindings;
+pub mod dispositions;
 pub mod form;
 pub mod names;
 pub mod policies;
 pub mod push;
+pub mod settings;
 pub mod teams;
 pub mod user_page;
 pub mod users;

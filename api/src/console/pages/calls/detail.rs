@@ -9,10 +9,14 @@ use deskbind_core::ids::CallRecordId;
 use deskbind_core::wire::CallRecord;
 use serde::Deserialize;
 
+use super::super::admin::form::{NoticeQuery, notice, page_with};
+use super::super::admin::names::users_of;
 use super::choices::names_of_call;
+use super::outcome::{self, OutcomeDraft, OutcomeView};
 use super::view;
-use crate::console::chrome::{Chrome, Section, page};
+use crate::console::chrome::{Chrome, Section};
 use crate::console::error::{ConsoleError, ConsoleResult};
+use crate::console::field_errors::{FieldMessages, FormErrors};
 use crate::console::session::ConsoleUser;
 use crate::error::ApiError;
 use crate::routes::calls::get_one;
@@ -43,9 +47,13 @@ pub struct CallDetailPage {
     pub facts: Vec<Fact>,
     pub recording: Option<RecordingView>,
     pub time_zone: String,
+    /// Notes, tags, disposition, callback, privacy and their history.
+    pub outcome: OutcomeView,
+    pub notice: Option<&'static str>,
+    pub call_id: String,
 }
 
-fn call_id(raw: &str) -> ConsoleResult<CallRecordId> {
+pub(crate) fn call_id(raw: &str) -> ConsoleResult<CallRecordId> {
     // A malformed id names no call: the same 404 page as an unseen one.
     raw.parse().map_err(|_| ConsoleError::not_found())
 }
@@ -54,10 +62,29 @@ pub async fn show(
     state: web::Data<AppState>,
     user: ConsoleUser,
     id: web::Path<String>,
+    web::Query(q): web::Query<NoticeQuery>,
 ) -> ConsoleResult<HttpResponse> {
     let id = call_id(&id)?;
+    render(&state, &user, id, None, None, q.notice.as_deref()).await
+}
+
+/// The call's page; with a refused outcome form, that form as typed and
+/// the refusal's status.
+pub(crate) async fn render(
+    state: &AppState,
+    user: &ConsoleUser,
+    id: CallRecordId,
+    draft: Option<OutcomeDraft>,
+    errors: Option<FormErrors>,
+    notice_key: Option<&str>,
+) -> ConsoleResult<HttpResponse> {
     let auth = user.auth;
-    let (call, names) = state
+    let tz = view::viewer_zone(user);
+    let status = errors
+        .as_ref()
+        .map(|e| e.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let (call, names, outcome) = state
         .db
         .run(move |conn| {
             let call = get_one(conn, &auth, id)?;
@@ -67,16 +94,21 @@ pub async fn show(
                 call.user_id.map(|u| u.to_string()),
                 call.phone_id.to_string(),
             )?;
-            Ok::<_, ApiError>((call, names))
+            let people = users_of(conn, auth.org_id)?;
+            let outcome = outcome::load(conn, &auth, &call, &people, tz, draft, errors)?;
+            Ok::<_, ApiError>((call, names, outcome))
         })
         .await?;
-    page(&detail_page(&user, &call, names))
+    let mut page_data = detail_page(user, &call, names, outcome);
+    page_data.notice = notice(notice_key);
+    page_with(status, &page_data)
 }
 
 fn detail_page(
     user: &ConsoleUser,
     call: &CallRecord,
     (user_name, phone_name): (Option<String>, String),
+    outcome: OutcomeView,
 ) -> CallDetailPage {
     let tz = view::viewer_zone(user);
     let at = |label, t: Option<chrono::DateTime<chrono::Utc>>| Fact {
@@ -160,6 +192,9 @@ fn detail_page(
         facts,
         recording,
         time_zone: tz.name().to_owned(),
+        outcome,
+        notice: None,
+        call_id: call.id.to_string(),
     }
 }
 

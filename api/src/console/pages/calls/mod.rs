@@ -7,6 +7,7 @@ pub mod choices;
 pub mod detail;
 pub mod export;
 pub mod form;
+pub mod outcome;
 pub mod view;
 pub mod window;
 

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 pub mod cluster;
+pub mod contacts_fixture;
 pub mod dials;
 pub mod phones;
 pub mod records_fixture;

@@ -134,7 +134,7 @@ impl Drop for BenchDb {
 }
 
 /// `admin` with its database path replaced by `name`, query kept.
-fn url_with_database(admin: &str, name: &str) -> anyhow::Result<String> {
+pub fn url_with_database(admin: &str, name: &str) -> anyhow::Result<String> {
     let (base, query) = match admin.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (admin, None),

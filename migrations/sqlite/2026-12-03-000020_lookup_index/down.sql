@@ -1,0 +1,1 @@
+DROP INDEX call_records_remote_user_idx;

@@ -24,6 +24,15 @@ pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// A local date and time as typed in a form: `YYYY-MM-DD HH:MM` (or with
+/// a `T`, as browsers' date-time pickers send it; seconds allowed).
+pub fn parse_local_minute(raw: &str) -> Option<chrono::NaiveDateTime> {
+    let raw = raw.trim().replacen('T', " ", 1);
+    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&raw, f).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,13 +50,4 @@ mod tests {
             "2026-12-02 09:00:00"
         );
     }
-}
-
-/// A local date and time as typed in a form: `YYYY-MM-DD HH:MM` (or with
-/// a `T`, as browsers' date-time pickers send it; seconds allowed).
-pub fn parse_local_minute(raw: &str) -> Option<chrono::NaiveDateTime> {
-    let raw = raw.trim().replacen('T', " ", 1);
-    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&raw, f).ok())
 }

@@ -244,3 +244,56 @@ fn assert_hidden(call: &Value, who: &str) {
     assert!(call["user_id"].is_string(), "{who}");
     assert!(call["started_at"].is_string(), "{who}");
 }
+
+/// The dial that placed a private call names its number too: managers and
+/// admins listing dials see it redacted, its user sees it whole.
+#[tokio::test]
+async fn the_dial_of_a_private_call_hides_its_number_from_managers() {
+    let app = spawn_app().await;
+    let o = office(&app).await;
+    let dial = o.ann.dial("+4930555111", None, None).await.unwrap();
+    let mut upload = crate::records::call("c2", 0);
+    upload.remote_number = "+4930555111".into();
+    upload.dial_id = Some(dial.id);
+    let stored = o.phone.upload_call_records(&[upload]).await.unwrap();
+    let call = stored.results[0].id.unwrap();
+    let (_, record) = send(&app, &o.ann, "GET", &format!("/v1/calls/{call}"), None).await;
+    assert_eq!(record["dial_id"], dial.id.to_string(), "{record}");
+    let allow = json!({ "allow_private": true });
+    send(&app, &app.admin, "PUT", "/v1/call-settings", Some(allow)).await;
+
+    // Before it is private, her manager sees the dial's number.
+    let dial_path = format!("/v1/dials/{}", dial.id);
+    let (_, seen) = send(&app, &o.mia, "GET", &dial_path, None).await;
+    assert_eq!(seen["number"], "+4930555111", "{seen}");
+    assert_eq!(seen["redacted"], false);
+
+    let private = json!({ "private": true });
+    let (status, _) = send(
+        &app,
+        &o.ann,
+        "PATCH",
+        &format!("/v1/calls/{call}"),
+        Some(private),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for (who, reader) in [("manager", &o.mia), ("admin", &app.admin)] {
+        let (status, one) = send(&app, reader, "GET", &dial_path, None).await;
+        assert_eq!(status, 200, "{who}");
+        assert_eq!(one["number"], "", "{who}: {one}");
+        assert_eq!(one["redacted"], true, "{who}");
+        assert!(one["contact"].is_null(), "{who}");
+        let (_, list) = send(&app, reader, "GET", "/v1/dials", None).await;
+        let listed = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == dial.id.to_string())
+            .unwrap();
+        assert_eq!(listed["number"], "", "{who}: {list}");
+    }
+    let (_, own) = send(&app, &o.ann, "GET", &dial_path, None).await;
+    assert_eq!(own["number"], "+4930555111");
+    assert_eq!(own["redacted"], false);
+}

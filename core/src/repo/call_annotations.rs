@@ -114,3 +114,27 @@ pub fn update_from(conn: &mut DbConn, row: &AnnotationRow) -> Result<bool, RepoE
     .execute(conn)?;
     Ok(changed == 1)
 }
+
+/// Of `dial_ids`, the dials whose call was marked private: their number
+/// is the private call's number, so only the dial's own user sees it.
+pub fn private_dial_ids(
+    conn: &mut DbConn,
+    org: OrgId,
+    dial_ids: &[String],
+) -> Result<std::collections::HashSet<String>, RepoError> {
+    use crate::db::schema::call_records;
+    if dial_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let private_calls = call_annotations::table
+        .filter(call_annotations::org_id.eq(org.to_string()))
+        .filter(call_annotations::private.ne(0))
+        .select(call_annotations::call_record_id);
+    let found: Vec<Option<String>> = call_records::table
+        .filter(call_records::org_id.eq(org.to_string()))
+        .filter(call_records::dial_id.eq_any(dial_ids))
+        .filter(call_records::id.eq_any(private_calls))
+        .select(call_records::dial_id)
+        .load(conn)?;
+    Ok(found.into_iter().flatten().collect())
+}

@@ -72,6 +72,7 @@ impl DialRow {
             delivered_at: self.delivered_at.map(to_datetime),
             updated_at: to_datetime(self.updated_at),
             contact: None,
+            redacted: false,
         })
     }
 }

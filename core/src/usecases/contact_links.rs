@@ -19,7 +19,8 @@ use crate::repo::contacts::ContactRow;
 use crate::repo::dials::DialRow;
 use crate::repo::users::Visibility;
 use crate::repo::{
-    RepoError, call_records, contact_numbers, contact_settings, contacts, dials, stored_id, users,
+    RepoError, call_annotations, call_records, contact_numbers, contact_settings, contacts, dials,
+    stored_id, users,
 };
 use crate::time::Micros;
 use crate::wire::{ContactRef, ContactSource, ContactVisibility, Dial, Role};
@@ -277,9 +278,23 @@ pub fn dials_for(
         .map(stored_id)
         .collect::<Result<Vec<ContactId>, _>>()?;
     let refs = refs_for(conn, org, reader, &linked)?;
+    let reader_key = reader.to_string();
+    let others: Vec<String> = rows
+        .iter()
+        .filter(|r| r.user_id != reader_key)
+        .map(|r| r.id.clone())
+        .collect();
+    let private = call_annotations::private_dial_ids(conn, org, &others)?;
     rows.iter()
         .map(|row| {
             let mut dial = row.to_wire()?;
+            if private.contains(&row.id) {
+                // Its call was marked private: as in the call log, the
+                // number and the contact are its user's alone.
+                dial.number = String::new();
+                dial.redacted = true;
+                return Ok(dial);
+            }
             dial.contact = row
                 .contact_id
                 .as_deref()

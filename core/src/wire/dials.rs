@@ -75,6 +75,10 @@ pub struct Dial {
     /// routes' answers; the app stream's dial events carry `null`.
     #[serde(default)]
     pub contact: Option<ContactRef>,
+    /// The dial's call was marked private and the reader is not the
+    /// dial's user: `number` is empty and `contact` null.
+    #[serde(default)]
+    pub redacted: bool,
 }
 
 /// `POST /v1/dials`. `phone_id` may be left out when the user holds exactly

@@ -296,9 +296,17 @@ async def main(base, admin_email, admin_password):
     # call again, the app's stream pops the contact, its score and the
     # salesperson's last calls with the number; then the new record of the
     # call arrives on the stream as a `call_record` event.
-    contact = await app.create_contact(
-        deskbind.ContactInput(name="Dana Client", company="Client GmbH", numbers=["+4930555126"])
+    # The handed call's unknown caller became a provisional contact; the
+    # salesperson completes it.
+    found = await app.lookup_contact("+4930555126", None)
+    assert found.contact is not None and found.contact.source == "auto", found
+    assert found.contact.owner_id == sam.id, (found.contact, sam.id)
+    assert not found.blocked, found
+    contact = await app.update_contact(
+        found.contact.id,
+        deskbind.ContactUpdateInput(name="Dana Client", company="Client GmbH"),
     )
+    assert contact.source == "auto" and contact.score == found.score, contact
     pops = Inbox(loop)
     pop_subscription = await app.subscribe_events(None, Events(pops))
     connection.incoming("call-pop", "+4930555126")

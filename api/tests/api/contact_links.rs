@@ -236,7 +236,8 @@ async fn an_unknown_inbound_caller_gets_one_provisional_contact() {
     assert_eq!(auto["source"], "auto");
     assert_eq!(auto["name"], "");
     assert_eq!(auto["numbers"], json!([{"e164": NUMBER, "raw": NUMBER}]));
-    assert_eq!(auto.get("owner_id"), None);
+    // Owned by the salesperson whose call brought it in, who may complete it.
+    assert_eq!(auto["owner_id"], sam_user.id.to_string());
     for (call_id, linked) in call_contacts(&sam, "").await {
         let expected = if call_id.starts_with("in") {
             json!({"id": auto["id"], "name": null, "company": null})
@@ -266,7 +267,7 @@ async fn concurrent_writers_provision_one_contact_per_number() {
     let number = E164::parse("number", NUMBER, None).unwrap();
     // Ten transactions at once, each provisioning the same number.
     let attempts = (0..10)
-        .map(|_| contact_links::provision_number(&app.db, org, number.clone(), now_micros()));
+        .map(|_| contact_links::provision_number(&app.db, org, number.clone(), None, now_micros()));
     let rows = futures_util::future::join_all(attempts).await;
     let ids: Vec<_> = rows.into_iter().map(|r| r.unwrap().id).collect();
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");

@@ -102,9 +102,10 @@ pub fn provision(
     conn: &mut DbConn,
     org: OrgId,
     number: &E164,
+    owner: Option<UserId>,
     now: Micros,
 ) -> Result<ContactRow, RepoError> {
-    provision_one(conn, org, number.as_str(), now)
+    provision_one(conn, org, number.as_str(), owner, now)
 }
 
 /// [`provision`] in a write transaction of its own (a screen pop of an
@@ -113,9 +114,10 @@ pub async fn provision_number(
     db: &Database,
     org: OrgId,
     number: E164,
+    owner: Option<UserId>,
     now: Micros,
 ) -> Result<ContactRow, RepoError> {
-    db.write(move |conn| provision(conn, org, &number, now))
+    db.write(move |conn| provision(conn, org, &number, owner, now))
         .await
 }
 
@@ -123,12 +125,13 @@ fn provision_one(
     conn: &mut DbConn,
     org: OrgId,
     e164: &str,
+    owner: Option<UserId>,
     now: Micros,
 ) -> Result<ContactRow, RepoError> {
     if let Some(found) = owner_of(conn, org, e164)? {
         return contacts::get(conn, org, found);
     }
-    let row = provisional(org, now);
+    let row = provisional(org, owner, now);
     let inserted = write_tx(conn, |conn| {
         contacts::insert(conn, &row)?;
         contact_numbers::insert_only_numbers(conn, org, &[(row.id, e164)])
@@ -150,10 +153,19 @@ fn provision_one(
 pub fn provision_many(
     conn: &mut DbConn,
     org: OrgId,
-    numbers: &[&str],
+    callers: &[(&str, Option<UserId>)],
     now: Micros,
 ) -> Result<HashMap<String, ContactId>, RepoError> {
-    let mut found = resolve(conn, org, numbers)?;
+    let numbers: Vec<&str> = callers.iter().map(|(n, _)| *n).collect();
+    let mut found = resolve(conn, org, &numbers)?;
+    // A number's first caller with a user in the batch owns its contact.
+    let mut owners: HashMap<&str, Option<UserId>> = HashMap::new();
+    for (number, owner) in callers {
+        let slot = owners.entry(number).or_default();
+        if slot.is_none() {
+            *slot = *owner;
+        }
+    }
     let missing: Vec<&str> = numbers
         .iter()
         .copied()
@@ -161,8 +173,12 @@ pub fn provision_many(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let owner_of_number = |n: &str| owners.get(n).copied().flatten();
     for chunk in missing.chunks(KEY_CHUNK) {
-        let rows: Vec<ContactRow> = chunk.iter().map(|_| provisional(org, now)).collect();
+        let rows: Vec<ContactRow> = chunk
+            .iter()
+            .map(|n| provisional(org, owner_of_number(n), now))
+            .collect();
         let pairs: Vec<(ContactId, &str)> = rows
             .iter()
             .map(|r| r.id)
@@ -176,7 +192,7 @@ pub fn provision_many(
             Ok(()) => found.extend(pairs.iter().map(|(id, n)| ((*n).to_owned(), *id))),
             Err(RepoError::Conflict) => {
                 for number in chunk {
-                    let row = provision_one(conn, org, number, now)?;
+                    let row = provision_one(conn, org, number, owner_of_number(number), now)?;
                     found.insert((*number).to_owned(), row.id);
                 }
             }
@@ -193,8 +209,10 @@ fn owner_of(conn: &mut DbConn, org: OrgId, e164: &str) -> Result<Option<ContactI
         .map(|(_, id)| id))
 }
 
-/// A provisional contact: no name, no owner, nothing but its number.
-fn provisional(org: OrgId, now: Micros) -> ContactRow {
+/// A provisional contact: no name, nothing but its number, owned by the
+/// user whose call brought it in (so they may complete it even where
+/// salespeople see only their own contacts), or by nobody.
+fn provisional(org: OrgId, owner: Option<UserId>, now: Micros) -> ContactRow {
     ContactRow {
         id: ContactId::new(),
         org_id: org,
@@ -204,7 +222,7 @@ fn provisional(org: OrgId, now: Micros) -> ContactRow {
         email: None,
         tags: "[]".into(),
         external_id: None,
-        owner_id: None,
+        owner_id: owner,
         custom_fields: "{}".into(),
         source: ContactSource::Auto,
         score: 0,

@@ -483,16 +483,18 @@ fn provision_callers(
     let outbound = CallDirection::Outbound.as_str();
     let unknown =
         |row: &CallRecordRow| row.direction != outbound && !row.blocked && row.contact_id.is_none();
-    let numbers: Vec<String> = inserts
+    let callers = inserts
         .iter()
         .filter(|r| unknown(r))
-        .filter_map(|r| r.remote_e164.clone())
-        .collect();
-    if numbers.is_empty() {
+        .filter_map(|r| {
+            let owner = r.user_id.as_deref().map(stored_id::<UserId>).transpose();
+            r.remote_e164.as_deref().map(|n| owner.map(|o| (n, o)))
+        })
+        .collect::<Result<Vec<(&str, Option<UserId>)>, _>>()?;
+    if callers.is_empty() {
         return Ok(());
     }
-    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
-    let created = contact_links::provision_many(conn, org, &numbers, now)?;
+    let created = contact_links::provision_many(conn, org, &callers, now)?;
     for row in inserts.iter_mut().filter(|r| unknown(r)) {
         row.contact_id = row
             .remote_e164

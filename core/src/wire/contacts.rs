@@ -99,29 +99,51 @@ pub struct CreateContact {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateContact {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, with = "double_option")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub company: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub notes: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub email: Option<Option<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numbers: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_id: Option<Option<String>>,
-    #[serde(default, with = "double_option")]
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_id: Option<Option<UserId>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<BTreeMap<String, String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
 
-/// `Some(None)` for an explicit `null`, `None` for an absent field.
+/// `Some(None)` for an explicit `null`, `None` for an absent field (which
+/// the fields' `skip_serializing_if` leaves out, so a client's untouched
+/// field is not sent as a `null` that would clear it).
 mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -239,4 +261,27 @@ pub struct ContactRef {
 #[serde(deny_unknown_fields)]
 pub struct MergeContact {
     pub from: ContactId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_sends_only_what_it_changes_and_null_only_to_clear() {
+        assert_eq!(
+            serde_json::to_value(UpdateContact::default()).unwrap(),
+            serde_json::json!({})
+        );
+        let clear = UpdateContact {
+            company: Some(None),
+            ..UpdateContact::default()
+        };
+        let sent = serde_json::to_value(&clear).unwrap();
+        assert_eq!(sent, serde_json::json!({ "company": null }));
+        assert_eq!(
+            serde_json::from_value::<UpdateContact>(sent).unwrap(),
+            clear
+        );
+    }
 }

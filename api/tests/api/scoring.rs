@@ -142,6 +142,20 @@ async fn the_seed_rules_give_the_seed_totals_and_the_ledger_explains_them() {
     assert_eq!(score(&admin, &inbound).await, 1125);
     assert_eq!(sum(&ledger(&admin, &inbound).await), 1125);
 
+    // The console's contact page says why: points per rule.
+    let console = crate::console_live::Console::sign_in(&app.base, "admin@acme.test").await;
+    let (status, page) = console
+        .get(&format!("/contacts/{}", busy["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<strong data-score>1825</strong>"), "{page}");
+    for (rule, times, points) in [("Call placed", 101, 505), ("Call on air", 11, 220)] {
+        let line = format!(
+            "<tr data-rule=\"{rule}\"><td>{rule}</td><td class=\"num\">{times}</td><td class=\"num\">{points}</td></tr>"
+        );
+        assert!(page.contains(&line), "{line} in {page}");
+    }
+
     // A replay of every record scores nothing twice.
     upload(&device, &busy_history("+4930555000")).await;
     assert_eq!(score(&admin, &busy).await, 1825);

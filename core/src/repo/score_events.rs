@@ -127,3 +127,51 @@ pub fn delete_of(conn: &mut DbConn, org: OrgId, contact: ContactId) -> Result<us
     )
     .execute(conn)?)
 }
+
+/// Per rule: its label, how many rows and their points, for `contact`'s
+/// rows under `version` (the console's "why this score").
+pub fn totals_by_rule(
+    conn: &mut DbConn,
+    org: OrgId,
+    contact: ContactId,
+    version: i64,
+) -> Result<Vec<(String, i64, i64)>, RepoError> {
+    use diesel::dsl::{count_star, sql};
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back on both.
+    let points = sql::<diesel::sql_types::BigInt>("CAST(COALESCE(SUM(points), 0) AS BIGINT)");
+    let rows: Vec<(String, String, i64, i64)> = score_events::table
+        .filter(score_events::org_id.eq(org))
+        .filter(score_events::contact_id.eq(contact))
+        .filter(score_events::rule_version.eq(version))
+        .group_by((score_events::rule_key, score_events::label))
+        .select((
+            score_events::rule_key,
+            score_events::label,
+            count_star(),
+            points,
+        ))
+        .order(score_events::rule_key.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(_, label, count, points)| (label, count, points))
+        .collect())
+}
+
+/// `contact`'s newest `limit` rows under `version`, newest first.
+pub fn latest(
+    conn: &mut DbConn,
+    org: OrgId,
+    contact: ContactId,
+    version: i64,
+    limit: i64,
+) -> Result<Vec<ScoreEventRow>, RepoError> {
+    Ok(score_events::table
+        .filter(score_events::org_id.eq(org))
+        .filter(score_events::contact_id.eq(contact))
+        .filter(score_events::rule_version.eq(version))
+        .order(score_events::seq.desc())
+        .limit(limit)
+        .select(ScoreEventRow::as_select())
+        .load(conn)?)
+}

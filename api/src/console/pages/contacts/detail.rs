@@ -1,5 +1,6 @@
-//! `GET /contacts/{id}`: every field of a contact, its score (the score
-//! ledger's section is kept for it), and the latest calls with its numbers
+//! `GET /contacts/{id}`: every field of a contact, its score with what
+//! made it (points per rule and the newest ledger entries, as
+//! `GET /v1/contacts/{id}/score-events` has them), and the latest calls with its numbers
 //! the viewer may see (as `GET /v1/contacts/lookup` finds them: the
 //! viewer's call scope, another user's private calls left out).
 //! `POST /contacts/{id}/delete` deletes it (the page asks first).
@@ -7,7 +8,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use deskbind_core::ids::ContactId;
-use deskbind_core::repo::{call_records, contacts, users};
+use deskbind_core::repo::{call_records, contacts, score_events, users};
 use deskbind_core::usecases::contacts as write;
 use deskbind_core::usecases::record_reads;
 use deskbind_core::wire::{CallRecord, Contact, Role};
@@ -30,6 +31,27 @@ use crate::state::AppState;
 
 /// The most calls the page lists (newest first, over all its numbers).
 pub const CONTACT_CALLS: usize = 20;
+/// The most score ledger entries the page lists (newest first).
+pub const LEDGER_ENTRIES: i64 = 20;
+
+/// Points one rule gave the contact.
+#[derive(Debug)]
+pub struct RuleTotal {
+    pub label: String,
+    pub count: i64,
+    pub points: i64,
+}
+
+/// One ledger entry.
+#[derive(Debug)]
+pub struct LedgerLine {
+    pub at: String,
+    pub iso: String,
+    pub label: String,
+    pub points: i64,
+    /// The call that earned it, when one did.
+    pub call_id: Option<String>,
+}
 
 #[derive(Debug)]
 pub struct CallLine {
@@ -58,6 +80,8 @@ struct ContactPage {
     owner: String,
     source: &'static str,
     score: i64,
+    rule_totals: Vec<RuleTotal>,
+    ledger: Vec<LedgerLine>,
     created: String,
     updated: String,
     calls: Vec<CallLine>,
@@ -99,10 +123,23 @@ pub async fn show(
     let contact = readable_contact(&state, &user, &id).await?;
     let auth = user.auth;
     let numbers: Vec<String> = contact.numbers.iter().map(|n| n.e164.clone()).collect();
-    let (owners, calls) = state
+    let contact_id = contact.id;
+    let (owners, calls, totals, ledger) = state
         .db
         .run(move |conn| {
             let owners = users_of(conn, auth.org_id)?;
+            // The ledger under the rule-set version the score was built with.
+            let version = contacts::scores(conn, auth.org_id, &[contact_id])?
+                .into_iter()
+                .next()
+                .and_then(|(_, _, v)| v);
+            let (totals, ledger) = match version {
+                Some(v) => (
+                    score_events::totals_by_rule(conn, auth.org_id, contact_id, v)?,
+                    score_events::latest(conn, auth.org_id, contact_id, v, LEDGER_ENTRIES)?,
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
             let scope = users::visible_ids(conn, visibility(&auth))?;
             let mut rows = Vec::new();
             for number in &numbers {
@@ -121,7 +158,7 @@ pub async fn show(
             calls.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
             calls.dedup_by_key(|c| c.id);
             calls.truncate(CONTACT_CALLS);
-            Ok::<_, ApiError>((owners, calls))
+            Ok::<_, ApiError>((owners, calls, totals, ledger))
         })
         .await?;
     let tz = viewer_zone(&user);
@@ -149,6 +186,27 @@ pub async fn show(
         owner: owner_name(&owners, contact.owner_id.map(|o| o.to_string())),
         source: source_label(contact.source),
         score: contact.score,
+        rule_totals: totals
+            .into_iter()
+            .map(|(label, count, points)| RuleTotal {
+                label,
+                count,
+                points,
+            })
+            .collect(),
+        ledger: ledger
+            .into_iter()
+            .map(|row| {
+                let at = deskbind_core::time::to_datetime(row.at);
+                LedgerLine {
+                    at: view::local_time(at, tz),
+                    iso: view::iso(at),
+                    label: row.label,
+                    points: row.points,
+                    call_id: row.call_record_id,
+                }
+            })
+            .collect(),
         created: view::local_time(contact.created_at, tz),
         updated: view::local_time(contact.updated_at, tz),
         calls: calls

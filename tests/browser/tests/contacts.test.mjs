@@ -81,7 +81,13 @@ test("a manager searches, pages and opens a contact with its calls and score", a
   assert.match(facts, /\+442071234567/);
   assert.match(facts, /Analytical Engines/);
   assert.match(facts, /Anna Alder/);
-  assert.match(await page.locator("section#score").textContent(), /Current score: 0/);
+  // Her one answered outbound call scored under the seed rules: 5 + 20.
+  assert.match(await page.locator("section#score").textContent(), /Current score: 25/);
+  const placed = page.locator('table.score-rules tr[data-rule="Call placed"] td');
+  assert.deepEqual(await placed.allTextContents(), ["Call placed", "1", "5"]);
+  const onAir = page.locator('table.score-rules tr[data-rule="Call on air"] td');
+  assert.deepEqual(await onAir.allTextContents(), ["Call on air", "1", "20"]);
+  assert.equal(await page.locator("table.score-ledger tbody tr").count(), 2);
   assert.match(await page.locator("table.contact-calls").textContent(), /Outbound/);
   await assertAccessible(page);
   assertNoProblems(page);

@@ -21,4 +21,18 @@
       el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
     }
   });
+
+  // File pickers that fill a text field, so a urlencoded form can carry
+  // the file: <input type="file" data-file-into="field-id">
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    var id = el.getAttribute && el.getAttribute("data-file-into");
+    var field = id && document.getElementById(id);
+    if (!field || !el.files || !el.files[0]) {
+      return;
+    }
+    el.files[0].text().then(function (text) {
+      field.value = text;
+    });
+  });
 })();

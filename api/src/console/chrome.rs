@@ -32,6 +32,7 @@ pub enum AdminSection {
     Policies,
     Push,
     Dispositions,
+    ScoreRules,
     Settings,
 }
 
@@ -84,6 +85,11 @@ impl Chrome {
                 AdminSection::Dispositions,
                 "/admin/dispositions",
                 "Dispositions",
+            ),
+            (
+                AdminSection::ScoreRules,
+                "/admin/score-rules",
+                "Score rules",
             ),
             (
                 AdminSection::Settings,

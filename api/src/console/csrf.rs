@@ -9,6 +9,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
@@ -21,7 +22,10 @@ pub const CSRF_FIELD: &str = "_csrf";
 /// The header a script may carry it in instead.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The largest console form accepted.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The largest import form (a CSV file of up to 1,000 rows pasted or read
+/// into a text field; urlencoding can triple its size).
+pub const IMPORT_FORM_BYTES: usize = 6 * 1024 * 1024;
 
 /// Whether the request says it came from a page of this server. A request
 /// with neither `Origin` nor `Referer` passes (some privacy settings strip
@@ -57,20 +61,21 @@ pub fn tokens_match(expected: &str, presented: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A signed-in user's urlencoded form whose CSRF checks passed.
+/// A signed-in user's urlencoded form whose CSRF checks passed, of at
+/// most `LIMIT` bytes.
 #[derive(Debug)]
-pub struct ConsoleForm<T> {
+pub struct ConsoleForm<T, const LIMIT: usize = MAX_FORM_BYTES> {
     pub user: ConsoleUser,
     pub form: T,
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for ConsoleForm<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for ConsoleForm<T, LIMIT> {
     type Error = ConsoleError;
     type Future = LocalBoxFuture<'static, Result<Self, ConsoleError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let user = ConsoleUser::from_request(req, payload);
-        let body = web::Bytes::from_request(req, payload);
+        let body = web::Payload::from_request(req, payload);
         let origin_ok = same_origin(req);
         let header_token = req
             .headers()
@@ -82,24 +87,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ConsoleForm<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_FORM_BYTES);
+            .is_some_and(|n| n > LIMIT);
         Box::pin(async move {
             let user = user.await?;
             if too_large {
-                return Err(ApiError::PayloadTooLarge {
-                    limit: MAX_FORM_BYTES,
-                }
-                .into());
+                return Err(ApiError::PayloadTooLarge { limit: LIMIT }.into());
             }
-            let body = body.await.map_err(|_| ApiError::PayloadTooLarge {
-                limit: MAX_FORM_BYTES,
-            })?;
-            if body.len() > MAX_FORM_BYTES {
-                return Err(ApiError::PayloadTooLarge {
-                    limit: MAX_FORM_BYTES,
-                }
-                .into());
-            }
+            let body = body
+                .await
+                .map_err(|_| ApiError::PayloadTooLarge { limit: LIMIT })?;
+            let body = read_limited(body, LIMIT).await?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
                 .map_err(|_| ConsoleError::invalid("form", "not a urlencoded form"))?;
             let presented = pairs
@@ -117,6 +114,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for ConsoleForm<T> {
             Ok(ConsoleForm { user, form })
         })
     }
+}
+
+/// The body, refused once it passes `limit` bytes (a body without a
+/// `Content-Length` is cut off there too).
+async fn read_limited(mut body: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| ApiError::PayloadTooLarge { limit })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, audit, blocklist, calls, contacts, live, phones, sign_in, stats};
+use pages::{admin, audit, blocklist, calls, contacts, imports, live, phones, sign_in, stats};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -116,6 +116,8 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::POST, "/contacts", contacts::edit::create),
         at(M::GET, "/contacts/new", contacts::edit::new_form),
         at(M::GET, "/contacts/export.csv", contacts::export),
+        at(M::GET, "/contacts/import", imports::contacts_form),
+        at(M::POST, "/contacts/import", imports::import_contacts),
         at(M::GET, "/contacts/{id}", contacts::detail::show),
         at(M::POST, "/contacts/{id}", contacts::edit::update),
         at(M::GET, "/contacts/{id}/edit", contacts::edit::edit_form),
@@ -123,6 +125,8 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/blocklist", blocklist::list),
         at(M::POST, "/blocklist", blocklist::add),
         at(M::GET, "/blocklist/export.csv", blocklist::export),
+        at(M::GET, "/blocklist/import", imports::blocklist_form),
+        at(M::POST, "/blocklist/import", imports::import_blocklist),
         at(M::GET, "/blocklist/{id}", blocklist::show),
         at(M::POST, "/blocklist/{id}", blocklist::update),
         at(M::POST, "/blocklist/{id}/delete", blocklist::delete),
@@ -133,6 +137,8 @@ pub fn console_routes() -> Vec<ApiRoute> {
             "/admin/dispositions/{id}",
             admin::dispositions::update,
         ),
+        at(M::GET, "/admin/score-rules", admin::score_rules::show),
+        at(M::POST, "/admin/score-rules", admin::score_rules::save),
         at(M::GET, "/admin/settings", admin::settings::show),
         at(
             M::POST,

@@ -38,7 +38,7 @@ pub const COLUMNS: [&str; 9] = [
 /// The columns a file must have; the others may be left out.
 const REQUIRED: [&str; 3] = ["kind", "pattern", "value"];
 /// 1,000 rows of ordinary length fit easily.
-const MAX_IMPORT_BYTES: usize = 512 * 1024;
+pub const MAX_IMPORT_BYTES: usize = 512 * 1024;
 
 pub async fn export(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
     let rows = state
@@ -105,16 +105,26 @@ pub async fn import(
         }
         bytes.extend_from_slice(&chunk);
     }
+    Ok(web::Json(import_csv(&state, &auth, &bytes).await?))
+}
+
+/// Imports a CSV file as `POST /v1/blocklist/import` does, for `auth`
+/// (the console's import form sends the file it was given).
+pub async fn import_csv(
+    state: &AppState,
+    auth: &AuthUser,
+    bytes: &[u8],
+) -> ApiResult<BlocklistImportResult> {
     let now = now_micros();
-    let parsed = parse_rows(&bytes, auth.org_id, now)?;
-    let outcomes = blocklist::import(&state.db, auth.org_id, parsed, actor(&auth), now).await?;
+    let parsed = parse_rows(bytes, auth.org_id, now)?;
+    let outcomes = blocklist::import(&state.db, auth.org_id, parsed, actor(auth), now).await?;
     let rows = outcomes
         .into_iter()
         .zip(1..)
         .map(|(outcome, row)| import_row(row, outcome))
         .collect::<ApiResult<Vec<_>>>()?;
     tracing::info!(by = %auth.user_id, rows = rows.len(), "blocklist imported");
-    Ok(web::Json(BlocklistImportResult { rows }))
+    Ok(BlocklistImportResult { rows })
 }
 
 fn is_csv(req: &HttpRequest) -> bool {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 use deskbind_core::domain::contacts::ContactFields;
-use deskbind_core::ids::UserId;
+use deskbind_core::ids::{OrgId, UserId};
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::contact_import::{self, ImportRow};
 use deskbind_core::wire::{ErrorCode, ImportContactRow, ImportResults, MAX_IMPORT_ROWS, Role};
@@ -56,11 +56,32 @@ pub async fn import(
         _ => return Err(ApiError::UnsupportedMediaType),
     };
     let body = read_body(payload).await?;
-    let rows: Vec<Result<ImportContactRow, RowError>> = if csv {
+    let rows = if csv {
         csv_rows(&body)?
     } else {
         json_rows(&body)?
     };
+    let results = import_rows(&state, auth.org_id, rows, query.region).await?;
+    Ok(web::Json(results))
+}
+
+/// Imports a CSV file as `POST /v1/contacts/import` does (the console's
+/// import form sends the file it was given); the caller checks the role.
+pub async fn import_csv(
+    state: &AppState,
+    org: OrgId,
+    body: &[u8],
+    region: Option<String>,
+) -> ApiResult<ImportResults> {
+    import_rows(state, org, csv_rows(body)?, region).await
+}
+
+async fn import_rows(
+    state: &AppState,
+    org: OrgId,
+    rows: Vec<Result<ImportContactRow, RowError>>,
+    region: Option<String>,
+) -> ApiResult<ImportResults> {
     if rows.is_empty() || rows.len() > MAX_IMPORT_ROWS {
         return Err(ApiError::Validation {
             code: ErrorCode::InvalidBatchSize,
@@ -68,7 +89,6 @@ pub async fn import(
             detail: format!("send 1 to {MAX_IMPORT_ROWS} rows"),
         });
     }
-    let region = query.region;
     let rows = rows
         .into_iter()
         .map(|row| match row {
@@ -84,8 +104,8 @@ pub async fn import(
             },
         })
         .collect();
-    let results = contact_import::import(&state.db, auth.org_id, rows, now_micros()).await?;
-    Ok(web::Json(ImportResults { results }))
+    let results = contact_import::import(&state.db, org, rows, now_micros()).await?;
+    Ok(ImportResults { results })
 }
 
 /// Why one row could not be read.

@@ -16,7 +16,7 @@ mod call_records;
 pub(crate) mod call_stats;
 pub mod calls;
 pub(crate) mod contact_export;
-mod contact_import;
+pub(crate) mod contact_import;
 mod contact_lookup;
 mod contact_settings;
 pub(crate) mod contacts;
@@ -32,7 +32,7 @@ pub(crate) mod push;
 pub mod recording_download;
 mod recordings;
 mod score_events;
-mod score_rules;
+pub(crate) mod score_rules;
 pub(crate) mod teams;
 pub mod users;
 

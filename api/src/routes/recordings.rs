@@ -16,6 +16,7 @@ use deskbind_core::ids::{OrgId, PhoneId, RecordingId, RecordingUploadId};
 use deskbind_core::repo::phones;
 use deskbind_core::repo::recordings::{RecordingRow, TicketHolder, UploadRow};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
+use deskbind_core::usecases::AfterCommit;
 use deskbind_core::usecases::recordings::{self, Claim, Sender, Stored};
 use deskbind_core::wire::{CreateRecordingUpload, RecordingFormat, RecordingUpload};
 use serde::Deserialize;
@@ -241,11 +242,20 @@ async fn save(
 ) -> ApiResult<HttpResponse> {
     let stored = recordings::store(&state.db, row.clone(), sender, ticket, now_micros()).await;
     match stored {
-        Ok(Stored::New { linked, replaced }) => {
+        Ok(Stored::New {
+            linked,
+            replaced,
+            woken,
+        }) => {
             if let Some(orphan) = &replaced {
                 // Committed: nothing points at the orphan's object now.
                 discard(state, orphan).await;
             }
+            let mut after = AfterCommit::new();
+            for user in woken {
+                after.wake_user(user);
+            }
+            after.run(&state.services()).await;
             tracing::info!(
                 recording = %row.id,
                 phone = %row.phone_id,

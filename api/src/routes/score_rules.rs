@@ -43,7 +43,17 @@ pub async fn put(
         now_micros(),
     )
     .await
-    .map_err(|e| match e {
+    .map_err(replace_refusal)?;
+    tracing::info!(by = %auth.user_id, version = stored.version, "score rules replaced");
+    Ok(web::Json(ScoreRulesReplaced {
+        rules: rules_wire(stored),
+        recompute: recompute_wire(recompute),
+    }))
+}
+
+/// What a refused replacement answers (the console's form shows the same).
+pub fn replace_refusal(e: ReplaceError) -> ApiError {
+    match e {
         ReplaceError::Invalid(e) => ApiError::Validation {
             code: e.code,
             field: e.field,
@@ -54,12 +64,7 @@ pub async fn put(
             detail: "the score rules changed since this version: read them again".into(),
         },
         ReplaceError::Repo(e) => e.into(),
-    })?;
-    tracing::info!(by = %auth.user_id, version = stored.version, "score rules replaced");
-    Ok(web::Json(ScoreRulesReplaced {
-        rules: rules_wire(stored),
-        recompute: recompute_wire(recompute),
-    }))
+    }
 }
 
 /// `GET /v1/score-recomputes/{id}`: a recompute's progress (every role).

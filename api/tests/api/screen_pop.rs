@@ -130,7 +130,8 @@ async fn an_incoming_call_pops_the_contact_its_score_and_the_holders_calls() {
         "the app is live: no push"
     );
 
-    // An unknown number pops with no contact.
+    // An unknown caller pops as a new provisional contact of the holder,
+    // and the same caller again pops that one.
     link.incoming("ring-2", "+16502530000");
     let AppEvent::IncomingCall {
         contact,
@@ -141,7 +142,23 @@ async fn an_incoming_call_pops_the_contact_its_score_and_the_holders_calls() {
     else {
         unreachable!()
     };
-    assert!(contact.is_none() && score.is_none() && recent_calls.is_empty());
+    let provisional = contact.expect("a provisional contact");
+    assert_eq!((provisional.name.as_str(), score), ("", Some(0)));
+    assert!(recent_calls.is_empty());
+    let (status, stored) = admin.get(&format!("/v1/contacts/{}", provisional.id)).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["source"], "auto", "{stored}");
+    assert_eq!(stored["owner_id"], sam.id.to_string(), "{stored}");
+    assert_eq!(stored["numbers"][0]["e164"], "+16502530000", "{stored}");
+    link.incoming("ring-3", "+16502530000");
+    let AppEvent::IncomingCall { contact, .. } = next_pop(&mut events).await else {
+        unreachable!()
+    };
+    assert_eq!(contact.map(|c| c.id), Some(provisional.id));
+    let made = app
+        .scalar("SELECT COUNT(*) AS n FROM contact_numbers WHERE e164 = '+16502530000'".into())
+        .await;
+    assert_eq!(made, 1);
 
     // The stream closes: the next pop is pushed, urgent, as a data message.
     drop(events);
@@ -226,6 +243,47 @@ async fn a_blocked_number_pops_nothing_and_pushes_nothing() {
         .scalar("SELECT COUNT(*) AS n FROM app_events WHERE payload LIKE '%blocked-%'".into())
         .await;
     assert_eq!((blocked, popped), (0, 0), "neither pushed nor popped");
+    let provisioned = app
+        .scalar("SELECT COUNT(*) AS n FROM contact_numbers WHERE e164 = '+4930555999'".into())
+        .await;
+    assert_eq!(provisioned, 0, "a blocked caller is not made a contact");
+    link.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_whose_contact_is_hidden_from_the_holder_pops_no_contact_and_gets_no_second() {
+    let app = spawn_app().await;
+    let admin = Http::of(&app, &app.admin).await;
+    let (_, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930111").await;
+    let (status, body) = admin
+        .send(
+            "PUT",
+            "/v1/contact-settings",
+            Some(json!({"visibility": "own"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Nobody's contact: salespeople under `own` do not see it.
+    let hidden = created(
+        &admin,
+        json!({"name": "Key account", "numbers": ["+4930777000"]}),
+    )
+    .await;
+    let mut link = device.connect(fast_reconnect()).unwrap();
+    connected(&mut link).await;
+    let mut events = sam_app.events(None).await.unwrap();
+    link.incoming("hidden-1", "+4930777000");
+    let AppEvent::IncomingCall { contact, score, .. } = next_pop(&mut events).await else {
+        unreachable!()
+    };
+    assert!(
+        contact.is_none() && score.is_none(),
+        "nothing of the hidden contact"
+    );
+    let numbers = app
+        .scalar("SELECT COUNT(*) AS n FROM contact_numbers WHERE e164 = '+4930777000'".into())
+        .await;
+    assert_eq!(numbers, 1, "no provisional twin of {hidden}");
     link.close().await;
 }
 
@@ -311,4 +369,56 @@ async fn a_stream_on_another_node_suppresses_the_push() {
     drop(events);
     rings_until_pushed(&app, &link, sam.id).await;
     link.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_that_arrives_after_its_record_announces_the_record_again() {
+    let app = spawn_app().await;
+    let (_, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930111").await;
+    backdate_bindings(&app).await;
+    let mut events = sam_app.events(None).await.unwrap();
+    device.upload_call_records(&[call("r1", 5)]).await.unwrap();
+    let AppEvent::CallRecord { change, record } = next_call_record(&mut events).await else {
+        unreachable!()
+    };
+    assert_eq!(
+        (change, record.call_id.as_str(), record.recording.is_some()),
+        (CallRecordChange::Created, "r1", false)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::recordings::write(dir.path(), "r1.wav", &crate::recordings::wav(8_000));
+    let recording = device.upload_recording("r1", &file).await.unwrap();
+    let AppEvent::CallRecord { change, record } = next_call_record(&mut events).await else {
+        unreachable!()
+    };
+    assert_eq!(change, CallRecordChange::Updated);
+    assert_eq!(record.call_id, "r1");
+    assert_eq!(record.recording.map(|r| r.id), Some(recording.id));
+
+    // The same recording again stores nothing and announces nothing: the
+    // next event is the annotation's.
+    device.upload_recording("r1", &file).await.unwrap();
+    let sam = Http::of(&app, &sam_app).await;
+    let (status, body) = sam
+        .patch(
+            &format!("/v1/calls/{}", record.id),
+            json!({"notes": "heard"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let AppEvent::CallRecord { record, .. } = next_call_record(&mut events).await else {
+        unreachable!()
+    };
+    assert_eq!(record.notes.as_deref(), Some("heard"));
+}
+
+/// The next `call_record` event on the stream, whole (others skipped).
+async fn next_call_record(events: &mut AppEvents<'_>) -> AppEvent {
+    loop {
+        let event = within(events.next()).await.unwrap().event;
+        if matches!(event, AppEvent::CallRecord { .. }) {
+            return event;
+        }
+    }
 }

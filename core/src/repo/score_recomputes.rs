@@ -54,3 +54,16 @@ pub fn advance(conn: &mut DbConn, row: &RecomputeRow, now: Micros) -> Result<(),
         .execute(conn)?;
     Ok(())
 }
+
+/// The organisation's newest recompute, if its rules ever changed.
+pub fn latest(conn: &mut DbConn, org: OrgId) -> Result<Option<RecomputeRow>, RepoError> {
+    Ok(score_recomputes::table
+        .filter(score_recomputes::org_id.eq(org))
+        .order((
+            score_recomputes::created_at.desc(),
+            score_recomputes::rule_version.desc(),
+        ))
+        .select(RecomputeRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -5,6 +5,7 @@
 //! for the other under the organisation's change lock (`sync_seq::lock`),
 //! which a record upload also takes before reading.
 
+use super::call_record_events;
 use crate::db::Database;
 use crate::db::DbConn;
 use crate::domain::recording_link::may_link;
@@ -13,6 +14,7 @@ use crate::repo::recordings::{self, RecordingRow, TicketHolder, UploadRow};
 use crate::repo::{RepoError, bindings, call_records, stored_id, sync_seq};
 use crate::storage::Storage;
 use crate::time::Micros;
+use crate::wire::CallRecordChange;
 
 /// Who sends a recording: the phone itself, or an app user relaying it
 /// (the phone handed it over), who says when the call started.
@@ -61,6 +63,9 @@ pub enum Stored {
     New {
         linked: bool,
         replaced: Option<String>,
+        /// The users whose streams got a `call_record` event (the linked
+        /// record's user): wake them after the commit.
+        woken: Vec<UserId>,
     },
     /// The call already had a recording (a replay or a race); nothing
     /// written. The caller compares checksums and drops its own copy.
@@ -178,13 +183,22 @@ fn store_in(
         return Ok(Stored::New {
             linked: false,
             replaced,
+            woken: Vec::new(),
         });
     };
     let seq = sync_seq::reserve(conn, &row.org_id, 1)?;
     call_records::link_recording(conn, &record_id, &row.id, seq, now)?;
+    // The record changed (it has a recording now): its user's app hears
+    // of it like any other change.
+    let changed: Vec<_> = call_records::by_call_ids(conn, &row.phone_id, &[row.call_id.as_str()])?
+        .into_iter()
+        .map(|record| (record, CallRecordChange::Updated))
+        .collect();
+    let woken = call_record_events::record_in(conn, &changed, now)?;
     Ok(Stored::New {
         linked: true,
         replaced,
+        woken,
     })
 }
 

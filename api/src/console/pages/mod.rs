@@ -8,6 +8,7 @@ pub mod audit;
 pub mod blocklist;
 pub mod calls;
 pub mod contacts;
+pub mod imports;
 pub mod live;
 pub mod phones;
 pub mod sign_in;

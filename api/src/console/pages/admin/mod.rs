@@ -1,6 +1,7 @@
 //! The administration pages (admins only; docs/console.md,
 //! "Administration"): users, teams, bindings and their audit log, the
-//! binding and dial policies, push defaults. Every write goes through the
+//! binding and dial policies, push defaults, dispositions, score rules,
+//! contact and call settings. Every write goes through the
 //! JSON API's own checks and use cases (`crate::routes::*::{create_user,
 //! update_user, replace, ...}`), so a form refuses exactly what the API
 //! refuses, with the same words.
@@ -11,6 +12,8 @@ pub mod form;
 pub mod names;
 pub mod policies;
 pub mod push;
+pub mod score_rule_edits;
+pub mod score_rules;
 pub mod settings;
 pub mod teams;
 pub mod user_page;

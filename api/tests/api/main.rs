@@ -52,6 +52,7 @@ mod records;
 mod request_ids;
 mod s3;
 mod scoring;
+mod scoring_access;
 mod scoring_races;
 mod screen_pop;
 mod tenancy;

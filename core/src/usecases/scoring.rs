@@ -22,28 +22,8 @@ use crate::repo::score_events::{self, NewScoreEvent};
 use crate::repo::{RepoError, contact_numbers, contacts, score_rule_sets};
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
+use crate::usecases::contact_links;
 use crate::wire::CallDirection;
-
-/// The contact each call belongs to, by its remote number. (When call
-/// records carry their contact, this reads that instead.)
-pub fn contacts_of_numbers(
-    conn: &mut DbConn,
-    org: OrgId,
-    numbers: &[&str],
-) -> Result<Vec<ContactId>, RepoError> {
-    let mut numbers: Vec<&str> = numbers.to_vec();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let mut found = BTreeSet::new();
-    for chunk in numbers.chunks(500) {
-        found.extend(
-            contact_numbers::owners(conn, org, chunk)?
-                .into_iter()
-                .map(|(_, c)| c),
-        );
-    }
-    Ok(found.into_iter().collect())
-}
 
 /// Scores the calls with `numbers` (the remote E.164 numbers of the
 /// records a change touched): their contacts are brought up to date.
@@ -56,7 +36,11 @@ pub fn score_numbers(
     if numbers.is_empty() {
         return Ok(());
     }
-    let contacts = contacts_of_numbers(conn, org, numbers)?;
+    // The same resolution the ingest links its records with.
+    let contacts: BTreeSet<ContactId> = contact_links::resolve(conn, org, numbers)?
+        .into_values()
+        .collect();
+    let contacts: Vec<ContactId> = contacts.into_iter().collect();
     score_contacts(conn, org, &contacts, now)
 }
 

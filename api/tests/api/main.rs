@@ -53,6 +53,7 @@ mod request_ids;
 mod s3;
 mod scoring;
 mod scoring_access;
+mod scoring_increments;
 mod scoring_races;
 mod screen_pop;
 mod tenancy;

@@ -12,6 +12,7 @@ mod binding_audit;
 mod binding_races;
 mod bindings;
 mod blocklist;
+mod blocklist_expiry;
 mod call_filters;
 mod call_outcomes;
 mod call_privacy;

@@ -205,7 +205,7 @@ pub async fn run(
             () = cancel.cancelled() => break,
             _ = tick.tick() => match run_maintenance_once(&db).await {
                 Ok(report) if report == PurgeReport::default() => tracing::debug!("housekeeping: nothing to purge"),
-                Ok(report) => tracing::info!(?report, "housekeeping purged expired credentials"),
+                Ok(report) => tracing::info!(?report, blocklist_entries = report.blocklist_entries, "housekeeping purged expired rows"),
                 Err(e) => tracing::error!(error = %e, "housekeeping failed; retrying at the next tick"),
             },
             _ = upload_tick.tick() => match run_upload_cleanup_once(&db, &storage).await {

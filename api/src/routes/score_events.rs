@@ -6,8 +6,9 @@
 
 use actix_web::web;
 use deskbind_core::ids::ContactId;
-use deskbind_core::repo::{contacts, score_events};
+use deskbind_core::repo::contacts;
 use deskbind_core::time::to_datetime;
+use deskbind_core::usecases::score_ledger;
 use deskbind_core::wire::{Page, ScoreEvent};
 
 use super::contacts::readable;
@@ -30,14 +31,7 @@ pub async fn list(
             if readable(conn, &auth, row)?.is_none() {
                 return Ok(None);
             }
-            let version = contacts::scores(conn, auth.org_id, &[id])?
-                .into_iter()
-                .next()
-                .and_then(|(_, _, v)| v);
-            let rows = match version {
-                Some(v) => score_events::page(conn, auth.org_id, id, v, after, page.fetch())?,
-                None => Vec::new(),
-            };
+            let rows = score_ledger::page(conn, auth.org_id, id, after, page.fetch())?;
             Ok::<_, ApiError>(Some(page.finish(
                 rows,
                 |r| r.seq.to_string(),

@@ -14,7 +14,7 @@ use crate::records::backdate_bindings;
 
 /// A finished call with `number`, `minutes_ago`, outbound or inbound,
 /// answered or not (an unanswered inbound call is missed).
-fn call(
+pub fn call(
     id: &str,
     number: &str,
     minutes_ago: i64,
@@ -44,13 +44,13 @@ fn call(
     }
 }
 
-async fn upload(device: &PhoneClient, calls: &[CallRecordUpload]) {
+pub async fn upload(device: &PhoneClient, calls: &[CallRecordUpload]) {
     for chunk in calls.chunks(40) {
         device.upload_call_records(chunk).await.unwrap();
     }
 }
 
-async fn score(http: &Http, contact: &Value) -> i64 {
+pub async fn score(http: &Http, contact: &Value) -> i64 {
     let (status, body) = http
         .get(&format!("/v1/contacts/{}", contact["id"].as_str().unwrap()))
         .await;
@@ -59,7 +59,7 @@ async fn score(http: &Http, contact: &Value) -> i64 {
 }
 
 /// Every ledger row of the contact, following the pages.
-async fn ledger(http: &Http, contact: &Value) -> Vec<Value> {
+pub async fn ledger(http: &Http, contact: &Value) -> Vec<Value> {
     let id = contact["id"].as_str().unwrap();
     let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
@@ -107,7 +107,7 @@ fn inbound_history(number: &str) -> Vec<CallRecordUpload> {
         .collect()
 }
 
-async fn run_recomputes(app: &TestApp) -> usize {
+pub async fn run_recomputes(app: &TestApp) -> usize {
     deskbind_worker::run_score_recomputes_once(&app.db, "test-worker", usize::MAX)
         .await
         .unwrap()

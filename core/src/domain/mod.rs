@@ -19,6 +19,7 @@ mod phone_number;
 pub mod push_message;
 pub mod push_schedule;
 pub mod recording_link;
+pub mod score_increments;
 pub mod scoring;
 pub mod team_stats;
 mod text;

@@ -6,9 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::time::Micros;
-use crate::wire::{
-    ErrorCode, ScoreCounter, ScoreGroup, ScoreRepeat, ScoreRule, ScoreRuleSet, ScoreTrigger,
-};
+use crate::wire::{ErrorCode, ScoreCounter, ScoreRepeat, ScoreRule, ScoreRuleSet, ScoreTrigger};
 
 /// The most rules one organisation has.
 pub const MAX_RULES: usize = 100;
@@ -253,41 +251,56 @@ pub fn candidates(set: &ScoreRuleSet, history: &[ScoredCall]) -> Vec<Candidate> 
     let mut counts: HashMap<ScoreCounter, i64> = HashMap::new();
     let mut out = Vec::new();
     for call in calls {
-        let inbound = !call.outbound;
-        for (counter, hit) in [
-            (ScoreCounter::Calls, true),
-            (ScoreCounter::Answered, call.answered),
-            (ScoreCounter::Inbound, inbound),
-        ] {
-            if hit {
+        for counter in COUNTERS {
+            if counts_toward(counter, call) {
                 *counts.entry(counter).or_default() += 1;
             }
         }
         for rule in &set.rules {
-            let per_call = match rule.trigger {
-                ScoreTrigger::CallPlaced => call.outbound,
-                ScoreTrigger::CallAnswered => call.answered,
-                ScoreTrigger::InboundCall => inbound,
-                ScoreTrigger::Disposition => {
-                    call.disposition.is_some() && call.disposition == rule.disposition
-                }
-                ScoreTrigger::CountReached => {
-                    if let Some(key) = count_key(rule, &counts) {
-                        out.push(candidate(rule, key, call));
-                    }
-                    continue;
-                }
+            let key = match rule.trigger {
+                ScoreTrigger::CountReached => count_key(rule, &counts),
+                _ => per_call_key(rule, call),
             };
-            if per_call {
-                let key = match rule.repeat {
-                    ScoreRepeat::Once => "once".to_owned(),
-                    ScoreRepeat::Each => format!("call:{}", call.id),
-                };
+            if let Some(key) = key {
                 out.push(candidate(rule, key, call));
             }
         }
     }
     out
+}
+
+/// Every counter a count rule may name.
+pub const COUNTERS: [ScoreCounter; 3] = [
+    ScoreCounter::Calls,
+    ScoreCounter::Answered,
+    ScoreCounter::Inbound,
+];
+
+/// Whether `call` counts toward `counter`.
+pub fn counts_toward(counter: ScoreCounter, call: &ScoredCall) -> bool {
+    match counter {
+        ScoreCounter::Calls => true,
+        ScoreCounter::Answered => call.answered,
+        ScoreCounter::Inbound => !call.outbound,
+    }
+}
+
+/// The trigger key `call` scores under a rule about one call (not a count
+/// rule), if it matches.
+pub fn per_call_key(rule: &ScoreRule, call: &ScoredCall) -> Option<String> {
+    let matches = match rule.trigger {
+        ScoreTrigger::CallPlaced => call.outbound,
+        ScoreTrigger::CallAnswered => call.answered,
+        ScoreTrigger::InboundCall => !call.outbound,
+        ScoreTrigger::Disposition => {
+            call.disposition.is_some() && call.disposition == rule.disposition
+        }
+        ScoreTrigger::CountReached => false,
+    };
+    matches.then(|| match rule.repeat {
+        ScoreRepeat::Once => "once".to_owned(),
+        ScoreRepeat::Each => format!("call:{}", call.id),
+    })
 }
 
 /// The trigger key of a count rule the current call makes score, if any.
@@ -302,7 +315,8 @@ fn count_key(rule: &ScoreRule, counts: &HashMap<ScoreCounter, i64>) -> Option<St
     hits.then(|| format!("count:{count}"))
 }
 
-fn candidate(rule: &ScoreRule, trigger_key: String, call: &ScoredCall) -> Candidate {
+/// The row `rule` writes for `call` under `trigger_key`, before caps.
+pub fn candidate(rule: &ScoreRule, trigger_key: String, call: &ScoredCall) -> Candidate {
     Candidate {
         rule_key: rule.key.clone(),
         trigger_key,
@@ -320,6 +334,59 @@ pub struct Written {
     pub points: i64,
 }
 
+/// What a contact's ledger holds under one version, as de-duplication and
+/// caps need it: the keys written (or those of them that matter) and the
+/// points per group and in total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerState {
+    /// (rule, trigger) keys written.
+    pub done: HashSet<(String, String)>,
+    pub total: i64,
+    /// Points per group name.
+    pub group_sums: HashMap<String, i64>,
+}
+
+fn group_of<'a>(set: &'a ScoreRuleSet, rule_key: &str) -> Option<&'a str> {
+    set.rules
+        .iter()
+        .find(|r| r.key == rule_key)
+        .and_then(|r| r.group.as_deref())
+}
+
+impl LedgerState {
+    /// The state of `written`, every row of the version.
+    pub fn of_written(set: &ScoreRuleSet, written: &[Written]) -> Self {
+        let mut state = Self::default();
+        for row in written {
+            state
+                .done
+                .insert((row.rule_key.clone(), row.trigger_key.clone()));
+            state.add_points(set, &row.rule_key, row.points);
+        }
+        state
+    }
+
+    /// Counts `points` of `rule_key` toward the sums (not a key).
+    pub fn add_points(&mut self, set: &ScoreRuleSet, rule_key: &str, points: i64) {
+        self.total += points;
+        if let Some(g) = group_of(set, rule_key) {
+            *self.group_sums.entry(g.to_owned()).or_default() += points;
+        }
+    }
+
+    /// How many more positive points `rule_key` may award before a cap
+    /// (its group's or the total) stops it.
+    pub fn room(&self, set: &ScoreRuleSet, rule_key: &str) -> i64 {
+        let mut room = set.total_cap.map_or(i64::MAX, |cap| cap - self.total);
+        if let Some(g) = group_of(set, rule_key)
+            && let Some(group) = set.groups.iter().find(|x| x.name == g)
+        {
+            room = room.min(group.cap - self.group_sums.get(g).copied().unwrap_or(0));
+        }
+        room
+    }
+}
+
 /// The candidates not written yet, with their points cut so no group and
 /// not the total pass its cap (counting what is written). Rows are never
 /// changed once written, so a cap only bounds what comes after; a
@@ -330,49 +397,33 @@ pub fn awards(
     written: &[Written],
     candidates: Vec<Candidate>,
 ) -> Vec<Candidate> {
-    let group_of: HashMap<&str, &str> = set
-        .rules
-        .iter()
-        .filter_map(|r| r.group.as_deref().map(|g| (r.key.as_str(), g)))
-        .collect();
-    let caps: HashMap<&str, i64> = set
-        .groups
-        .iter()
-        .map(|ScoreGroup { name, cap }| (name.as_str(), *cap))
-        .collect();
-    let mut done: HashSet<(String, String)> = HashSet::new();
-    let mut group_sums: HashMap<&str, i64> = HashMap::new();
-    let mut total = 0_i64;
-    for row in written {
-        done.insert((row.rule_key.clone(), row.trigger_key.clone()));
-        total += row.points;
-        if let Some(g) = group_of.get(row.rule_key.as_str()) {
-            *group_sums.entry(g).or_default() += row.points;
-        }
-    }
+    awards_after(set, LedgerState::of_written(set, written), candidates)
+}
+
+/// [`awards`] against a ledger's state rather than its rows.
+pub fn awards_after(
+    set: &ScoreRuleSet,
+    mut state: LedgerState,
+    candidates: Vec<Candidate>,
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     for mut c in candidates {
-        if !done.insert((c.rule_key.clone(), c.trigger_key.clone())) {
+        if !state
+            .done
+            .insert((c.rule_key.clone(), c.trigger_key.clone()))
+        {
             continue;
         }
-        let group = group_of.get(c.rule_key.as_str()).copied();
         if c.points > 0 {
-            let mut room = set.total_cap.map_or(i64::MAX, |cap| cap - total);
-            if let Some(g) = group
-                && let Some(cap) = caps.get(g)
-            {
-                room = room.min(cap - group_sums.get(g).copied().unwrap_or(0));
-            }
-            c.points = c.points.min(room);
+            c.points = c.points.min(state.room(set, &c.rule_key));
             if c.points <= 0 {
-                done.remove(&(c.rule_key.clone(), c.trigger_key.clone()));
+                state
+                    .done
+                    .remove(&(c.rule_key.clone(), c.trigger_key.clone()));
                 continue;
             }
         }
-        total += c.points;
-        if let Some(g) = group {
-            *group_sums.entry(g).or_default() += c.points;
-        }
+        state.add_points(set, &c.rule_key, c.points);
         out.push(c);
     }
     out
@@ -381,6 +432,7 @@ pub fn awards(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::ScoreGroup;
 
     fn call(i: usize, outbound: bool, answered: bool) -> ScoredCall {
         ScoredCall {

@@ -209,6 +209,26 @@ pub fn delete_many(
     .execute(conn)?)
 }
 
+/// Deletes up to `limit` entries (of any organisation) that expired
+/// before `cutoff`, oldest first; returns how many.
+pub fn purge_expired(conn: &mut DbConn, cutoff: Micros, limit: i64) -> Result<usize, RepoError> {
+    let ids: Vec<String> = entries::table
+        .filter(entries::expires_at.lt(cutoff))
+        .order(entries::expires_at.asc())
+        .limit(limit)
+        .select(entries::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(
+        entries::table
+            .filter(entries::id.eq_any(&ids))
+            .filter(entries::expires_at.lt(cutoff)),
+    )
+    .execute(conn)?)
+}
+
 /// How many entries the organisation has (the limit counts expired ones
 /// too until housekeeping purges them).
 pub fn count(conn: &mut DbConn, org: OrgId) -> Result<i64, RepoError> {

@@ -89,3 +89,70 @@ pub fn disposition_codes(
         .filter_map(|(call, d)| codes.get(&d).map(|code| (call, code.clone())))
         .collect())
 }
+
+/// The organisation's calls among `ids` (a batch just stored or changed).
+pub fn with_ids(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[String],
+) -> Result<Vec<HistoryRow>, RepoError> {
+    let org = org.to_string();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(KEY_CHUNK) {
+        rows.extend(
+            call_records::table
+                .filter(call_records::org_id.eq(&org))
+                .filter(call_records::id.eq_any(chunk))
+                .select((
+                    call_records::id,
+                    call_records::remote_e164,
+                    call_records::direction,
+                    call_records::started_at,
+                    call_records::answered_at,
+                    call_records::blocked,
+                ))
+                .load::<HistoryRow>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// How many calls not flagged `blocked` one number has in one direction,
+/// and how many of them were answered.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct NumberCounts {
+    pub number: Option<String>,
+    pub direction: String,
+    pub calls: i64,
+    pub answered: i64,
+}
+
+/// The counts of the organisation's unblocked calls with `numbers`, per
+/// number and direction: what scoring's count rules count, read without
+/// loading the calls.
+pub fn counts_by_number(
+    conn: &mut DbConn,
+    org: OrgId,
+    numbers: &[String],
+) -> Result<Vec<NumberCounts>, RepoError> {
+    use diesel::dsl::{count, count_star};
+    let org = org.to_string();
+    let mut rows = Vec::new();
+    for chunk in numbers.chunks(KEY_CHUNK) {
+        rows.extend(
+            call_records::table
+                .filter(call_records::org_id.eq(&org))
+                .filter(call_records::remote_e164.eq_any(chunk))
+                .filter(call_records::blocked.eq(false))
+                .group_by((call_records::remote_e164, call_records::direction))
+                .select((
+                    call_records::remote_e164,
+                    call_records::direction,
+                    count_star(),
+                    count(call_records::answered_at),
+                ))
+                .load::<NumberCounts>(conn)?,
+        );
+    }
+    Ok(rows)
+}

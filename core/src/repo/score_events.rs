@@ -66,6 +66,59 @@ pub fn of_contacts(
     Ok(rows)
 }
 
+/// Per contact and rule: how many rows of `version` and their points
+/// (what incremental scoring needs of the ledger besides a few keys).
+pub fn sums_by_rule(
+    conn: &mut DbConn,
+    contacts: &[String],
+    version: i64,
+) -> Result<Vec<(String, String, i64, i64)>, RepoError> {
+    use diesel::dsl::{count_star, sql};
+    let mut rows = Vec::new();
+    for chunk in contacts.chunks(KEY_CHUNK) {
+        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back on both.
+        let points = sql::<diesel::sql_types::BigInt>("CAST(COALESCE(SUM(points), 0) AS BIGINT)");
+        rows.extend(
+            score_events::table
+                .filter(score_events::contact_id.eq_any(chunk))
+                .filter(score_events::rule_version.eq(version))
+                .group_by((score_events::contact_id, score_events::rule_key))
+                .select((
+                    score_events::contact_id,
+                    score_events::rule_key,
+                    count_star(),
+                    points,
+                ))
+                .load::<(String, String, i64, i64)>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The rows of `contacts` under `version` whose trigger key is one of
+/// `triggers`.
+pub fn with_triggers(
+    conn: &mut DbConn,
+    contacts: &[String],
+    version: i64,
+    triggers: &[String],
+) -> Result<Vec<ScoreEventRow>, RepoError> {
+    let mut rows = Vec::new();
+    for owners in contacts.chunks(KEY_CHUNK) {
+        for chunk in triggers.chunks(KEY_CHUNK) {
+            rows.extend(
+                score_events::table
+                    .filter(score_events::contact_id.eq_any(owners))
+                    .filter(score_events::rule_version.eq(version))
+                    .filter(score_events::trigger_key.eq_any(chunk))
+                    .select(ScoreEventRow::as_select())
+                    .load(conn)?,
+            );
+        }
+    }
+    Ok(rows)
+}
+
 /// Appends rows in multi-row INSERTs; `Conflict` if one was written
 /// already (callers read the written keys first, under the lock).
 pub fn insert_many(conn: &mut DbConn, rows: &[NewScoreEvent]) -> Result<(), RepoError> {

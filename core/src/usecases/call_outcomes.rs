@@ -182,7 +182,11 @@ fn annotate_in(
     if fields.contains_key("disposition_id")
         && let Some(number) = record.remote_e164.as_deref()
     {
-        super::scoring::score_numbers(conn, editor.org, &[number], now)?;
+        let touched = super::scoring::Touched {
+            id: &record.id,
+            number,
+        };
+        super::scoring::score_records(conn, editor.org, &[touched], now)?;
     }
     if let (Some(d), true) = (&after.disposition_id, fields.contains_key("disposition_id"))
         && disposition_flags(conn, editor.org, d)?.do_not_call

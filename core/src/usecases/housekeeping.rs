@@ -1,17 +1,22 @@
-//! Housekeeping that keeps credential tables from growing without bound:
-//! expired refresh tokens, long-revoked sessions, spent provisioning codes
-//! and NFC binding tokens, and the live-stream event log.
+//! Housekeeping that keeps tables from growing without bound: expired
+//! refresh tokens, long-revoked sessions, spent provisioning codes and NFC
+//! binding tokens, the live-stream event log, and blocklist entries long
+//! past their expiry.
 //! Run by the worker (or the API's embedded worker) on an interval. Plain
 //! deletes, no transaction: each is idempotent and any number may run.
 
 use crate::db::DbConn;
 use crate::repo::{
-    RepoError, app_events, binding_tokens, console_sessions, provisioning, sessions,
+    RepoError, app_events, binding_tokens, blocklist, console_sessions, provisioning, sessions,
 };
 use crate::time::{Micros, now_micros, seconds};
 
 /// How long spent rows are kept for forensics before they are deleted.
 pub const RETENTION_SECS: i64 = 7 * 24 * 3600;
+
+/// Expired blocklist entries deleted per statement: a backlog never holds
+/// the table (or SQLite's one writer) for long.
+pub const BLOCKLIST_BATCH: i64 = 500;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeReport {
@@ -20,6 +25,8 @@ pub struct PurgeReport {
     pub binding_tokens: usize,
     /// A stream resuming from before this gets a `resync` event.
     pub app_events: usize,
+    /// Expired before `now - RETENTION_SECS` (they no longer applied).
+    pub blocklist_entries: usize,
 }
 
 /// Deletes rows that expired, were used or were revoked before `now - RETENTION_SECS`.
@@ -33,7 +40,21 @@ pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
         provisioning_codes: provisioning::purge_expired(conn, cutoff)?,
         binding_tokens: binding_tokens::purge_expired(conn, cutoff)?,
         app_events: app_events::purge(conn, cutoff)?,
+        blocklist_entries: purge_blocklist(conn, cutoff)?,
     })
+}
+
+/// Deletes blocklist entries that expired before `cutoff`, a bounded batch
+/// per statement until none is left.
+fn purge_blocklist(conn: &mut DbConn, cutoff: Micros) -> Result<usize, RepoError> {
+    let mut total = 0;
+    loop {
+        let purged = blocklist::purge_expired(conn, cutoff, BLOCKLIST_BATCH)?;
+        total += purged;
+        if i64::try_from(purged).unwrap_or(i64::MAX) < BLOCKLIST_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 /// [`purge`] as of now.

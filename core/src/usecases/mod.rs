@@ -58,6 +58,8 @@ pub mod push_schedules;
 pub mod record_ingest;
 pub mod record_reads;
 pub mod recordings;
+mod score_increments;
+pub mod score_ledger;
 pub mod score_recompute;
 pub mod score_rules;
 pub mod scoring;

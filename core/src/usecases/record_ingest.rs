@@ -24,6 +24,7 @@ use crate::repo::call_records::{self, CallRecordRow};
 use crate::repo::{RepoError, dials, push_schedules, recordings, stored_id, sync_seq};
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
+use crate::usecases::scoring::Touched;
 use crate::usecases::{AfterCommit, Services, call_record_events, contact_links, scoring};
 use crate::wire::{CallDirection, CallRecordChange};
 
@@ -348,10 +349,10 @@ impl Work {
             .map(|r| r.updated_at)
             .max()
             .unwrap_or_default();
-        let numbers: Vec<String> = self
+        let touched: Vec<(String, String)> = self
             .rows
             .values()
-            .filter_map(|r| r.remote_e164.clone())
+            .filter_map(|r| Some((r.id.clone(), r.remote_e164.clone()?)))
             .collect();
         let mut inserts = Vec::new();
         for ((call_id, is_new), seq) in self.order.iter().zip(first..) {
@@ -384,8 +385,11 @@ impl Work {
         due_now_for_pushes(conn, &inserts)?;
         // The batch's contacts score in the same transaction (under the
         // change lock taken above), in a fixed number of queries.
-        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
-        scoring::score_numbers(conn, org, &numbers, now)?;
+        let touched: Vec<Touched<'_>> = touched
+            .iter()
+            .map(|(id, number)| Touched { id, number })
+            .collect();
+        scoring::score_records(conn, org, &touched, now)?;
         Ok(woken)
     }
 }

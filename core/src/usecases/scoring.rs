@@ -4,60 +4,83 @@
 //! all hold the organisation's change lock (`sync_seq`), so two of them
 //! never score one contact at once.
 //!
-//! A contact is scored from its whole eligible call history under the
-//! rule set in force: what the history earns (`domain::scoring`) minus the
-//! ledger rows already written for that version is appended, and the
-//! contact's score set to the ledger's sum. A contact built under an older
-//! version (or never) starts a fresh ledger under the current one; its old
-//! rows stay as history. A fixed number of queries per call, whatever the
-//! number of contacts.
+//! Two ways, one result. A contact already scored under the rule set in
+//! force gains only what the touched records earn
+//! ([`super::score_increments`]: its counts and ledger sums are read, not
+//! its history). Any other contact (new, built under an older version, or
+//! whose ledger may lack awards of earlier calls) is scored from its whole
+//! eligible call history ([`score_contacts`]): what the history earns
+//! (`domain::scoring`) minus the ledger rows already written for that
+//! version is appended, and the contact's score set to the ledger's sum.
+//! A contact built under an older version (or never) starts a fresh ledger
+//! under the current one; its old rows stay as history. A fixed number of
+//! queries per call, whatever the number of contacts.
 
 use std::collections::{BTreeSet, HashMap};
 
 use crate::db::DbConn;
+use crate::domain::score_increments;
 use crate::domain::scoring::{self, ScoredCall, Written};
 use crate::ids::{ContactId, OrgId};
 use crate::repo::call_history::{self, HistoryRow};
 use crate::repo::score_events::{self, NewScoreEvent};
+use crate::repo::score_rule_sets::StoredSet;
 use crate::repo::{RepoError, contact_numbers, contacts, score_rule_sets};
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
+use crate::usecases::contact_links;
 use crate::wire::CallDirection;
 
-/// The contact each call belongs to, by its remote number. (When call
-/// records carry their contact, this reads that instead.)
-pub fn contacts_of_numbers(
-    conn: &mut DbConn,
-    org: OrgId,
-    numbers: &[&str],
-) -> Result<Vec<ContactId>, RepoError> {
-    let mut numbers: Vec<&str> = numbers.to_vec();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let mut found = BTreeSet::new();
-    for chunk in numbers.chunks(500) {
-        found.extend(
-            contact_numbers::owners(conn, org, chunk)?
-                .into_iter()
-                .map(|(_, c)| c),
-        );
-    }
-    Ok(found.into_iter().collect())
+/// A call record a change touched: its id and remote number (E.164).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touched<'a> {
+    pub id: &'a str,
+    pub number: &'a str,
 }
 
-/// Scores the calls with `numbers` (the remote E.164 numbers of the
-/// records a change touched): their contacts are brought up to date.
-pub fn score_numbers(
+/// Scores the `touched` records: their contacts gain what they earn.
+pub fn score_records(
     conn: &mut DbConn,
     org: OrgId,
-    numbers: &[&str],
+    touched: &[Touched<'_>],
     now: Micros,
 ) -> Result<(), RepoError> {
-    if numbers.is_empty() {
+    if touched.is_empty() {
         return Ok(());
     }
-    let contacts = contacts_of_numbers(conn, org, numbers)?;
-    score_contacts(conn, org, &contacts, now)
+    // The same resolution the ingest links its records with.
+    let numbers: Vec<&str> = touched.iter().map(|t| t.number).collect();
+    let owners = contact_links::resolve(conn, org, &numbers)?;
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let rules = score_rule_sets::current(conn, org)?;
+    let ids: Vec<ContactId> = owners
+        .values()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut batches: HashMap<ContactId, Vec<String>> = HashMap::new();
+    let mut full = Vec::new();
+    let incremental = score_increments::incremental(&rules.set);
+    for (contact, _, built) in contacts::scores(conn, org, &ids)? {
+        if incremental && built == Some(rules.version) {
+            batches.insert(contact, Vec::new());
+        } else {
+            full.push(contact);
+        }
+    }
+    for t in touched {
+        if let Some(batch) = owners.get(t.number).and_then(|c| batches.get_mut(c)) {
+            batch.push(t.id.to_owned());
+        }
+    }
+    full.extend(super::score_increments::score(
+        conn, org, &rules, &batches, now,
+    )?);
+    full.sort_unstable();
+    score_under(conn, org, &rules, &full, now)
 }
 
 /// Brings `ids` (the organisation's contacts) up to date with their
@@ -73,6 +96,20 @@ pub fn score_contacts(
         return Ok(());
     }
     let rules = score_rule_sets::current(conn, org)?;
+    score_under(conn, org, &rules, ids, now)
+}
+
+/// [`score_contacts`] under `rules`, the set in force.
+fn score_under(
+    conn: &mut DbConn,
+    org: OrgId,
+    rules: &StoredSet,
+    ids: &[ContactId],
+    now: Micros,
+) -> Result<(), RepoError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     let version = rules.version;
     let stored = contacts::scores(conn, org, ids)?;
     let mut numbers_of: HashMap<ContactId, Vec<String>> = HashMap::new();
@@ -150,7 +187,7 @@ pub fn score_contacts(
 
 /// The numbers among `numbers` that an organisation-wide entry blocks at
 /// `now` (a blocked caller accrues nothing).
-fn blocked_numbers(
+pub(super) fn blocked_numbers(
     conn: &mut DbConn,
     org: OrgId,
     numbers: &[String],
@@ -172,7 +209,7 @@ fn blocked_numbers(
         .collect())
 }
 
-fn scored_call(
+pub(super) fn scored_call(
     row: &HistoryRow,
     number_blocked: bool,
     codes: &HashMap<String, String>,

@@ -8,9 +8,10 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use deskbind_core::ids::ContactId;
-use deskbind_core::repo::{call_records, contacts, score_events, users};
+use deskbind_core::repo::{call_records, contacts, users};
 use deskbind_core::usecases::contacts as write;
 use deskbind_core::usecases::record_reads;
+use deskbind_core::usecases::score_ledger::{self, RuleTotal};
 use deskbind_core::wire::{CallRecord, Contact, Role};
 use serde::Deserialize;
 
@@ -33,14 +34,6 @@ use crate::state::AppState;
 pub const CONTACT_CALLS: usize = 20;
 /// The most score ledger entries the page lists (newest first).
 pub const LEDGER_ENTRIES: i64 = 20;
-
-/// Points one rule gave the contact.
-#[derive(Debug)]
-pub struct RuleTotal {
-    pub label: String,
-    pub count: i64,
-    pub points: i64,
-}
 
 /// One ledger entry.
 #[derive(Debug)]
@@ -124,22 +117,11 @@ pub async fn show(
     let auth = user.auth;
     let numbers: Vec<String> = contact.numbers.iter().map(|n| n.e164.clone()).collect();
     let contact_id = contact.id;
-    let (owners, calls, totals, ledger) = state
+    let (owners, calls, explained) = state
         .db
         .run(move |conn| {
             let owners = users_of(conn, auth.org_id)?;
-            // The ledger under the rule-set version the score was built with.
-            let version = contacts::scores(conn, auth.org_id, &[contact_id])?
-                .into_iter()
-                .next()
-                .and_then(|(_, _, v)| v);
-            let (totals, ledger) = match version {
-                Some(v) => (
-                    score_events::totals_by_rule(conn, auth.org_id, contact_id, v)?,
-                    score_events::latest(conn, auth.org_id, contact_id, v, LEDGER_ENTRIES)?,
-                ),
-                None => (Vec::new(), Vec::new()),
-            };
+            let explained = score_ledger::explain(conn, auth.org_id, contact_id, LEDGER_ENTRIES)?;
             let scope = users::visible_ids(conn, visibility(&auth))?;
             let mut rows = Vec::new();
             for number in &numbers {
@@ -158,7 +140,7 @@ pub async fn show(
             calls.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
             calls.dedup_by_key(|c| c.id);
             calls.truncate(CONTACT_CALLS);
-            Ok::<_, ApiError>((owners, calls, totals, ledger))
+            Ok::<_, ApiError>((owners, calls, explained))
         })
         .await?;
     let tz = viewer_zone(&user);
@@ -186,15 +168,9 @@ pub async fn show(
         owner: owner_name(&owners, contact.owner_id.map(|o| o.to_string())),
         source: source_label(contact.source),
         score: contact.score,
-        rule_totals: totals
-            .into_iter()
-            .map(|(label, count, points)| RuleTotal {
-                label,
-                count,
-                points,
-            })
-            .collect(),
-        ledger: ledger
+        rule_totals: explained.totals,
+        ledger: explained
+            .latest
             .into_iter()
             .map(|row| {
                 let at = deskbind_core::time::to_datetime(row.at);

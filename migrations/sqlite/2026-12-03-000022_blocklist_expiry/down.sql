@@ -1,0 +1,1 @@
+DROP INDEX blocklist_entries_expiry;

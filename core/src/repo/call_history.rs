@@ -23,6 +23,23 @@ pub struct HistoryRow {
 /// Keys per `IN (...)` list.
 const KEY_CHUNK: usize = 500;
 
+/// The columns of a [`HistoryRow`], in its order.
+const HISTORY_COLUMNS: (
+    call_records::id,
+    call_records::remote_e164,
+    call_records::direction,
+    call_records::started_at,
+    call_records::answered_at,
+    call_records::blocked,
+) = (
+    call_records::id,
+    call_records::remote_e164,
+    call_records::direction,
+    call_records::started_at,
+    call_records::answered_at,
+    call_records::blocked,
+);
+
 /// The organisation's calls with any of `numbers` (E.164).
 pub fn with_numbers(
     conn: &mut DbConn,
@@ -36,14 +53,7 @@ pub fn with_numbers(
             call_records::table
                 .filter(call_records::org_id.eq(&org))
                 .filter(call_records::remote_e164.eq_any(chunk))
-                .select((
-                    call_records::id,
-                    call_records::remote_e164,
-                    call_records::direction,
-                    call_records::started_at,
-                    call_records::answered_at,
-                    call_records::blocked,
-                ))
+                .select(HISTORY_COLUMNS)
                 .load::<HistoryRow>(conn)?,
         );
     }
@@ -103,14 +113,7 @@ pub fn with_ids(
             call_records::table
                 .filter(call_records::org_id.eq(&org))
                 .filter(call_records::id.eq_any(chunk))
-                .select((
-                    call_records::id,
-                    call_records::remote_e164,
-                    call_records::direction,
-                    call_records::started_at,
-                    call_records::answered_at,
-                    call_records::blocked,
-                ))
+                .select(HISTORY_COLUMNS)
                 .load::<HistoryRow>(conn)?,
         );
     }

@@ -14,7 +14,7 @@ use crate::domain::score_increments::{self, Counts};
 use crate::domain::scoring::{self, LedgerState, ScoredCall};
 use crate::ids::{ContactId, OrgId};
 use crate::repo::call_history;
-use crate::repo::score_events::{self, NewScoreEvent};
+use crate::repo::score_events;
 use crate::repo::score_rule_sets::StoredSet;
 use crate::repo::{RepoError, contact_numbers, contacts};
 use crate::time::Micros;
@@ -121,17 +121,7 @@ pub(super) fn score(
             continue;
         }
         let sum = before + fresh.iter().map(|c| c.points).sum::<i64>();
-        inserts.extend(fresh.into_iter().map(|c| NewScoreEvent {
-            org_id: org.to_string(),
-            contact_id: key.clone(),
-            rule_version: version,
-            rule_key: c.rule_key,
-            trigger_key: c.trigger_key,
-            call_record_id: c.call_record_id,
-            points: c.points,
-            label: c.label,
-            at: now,
-        }));
+        inserts.extend(super::scoring::ledger_rows(org, &key, version, fresh, now));
         contacts::set_score(conn, contact, sum, version)?;
     }
     score_events::insert_many(conn, &inserts)?;

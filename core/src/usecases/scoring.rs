@@ -166,17 +166,7 @@ fn score_under(
         if sum != score || built != Some(version) {
             scores.push((contact, sum));
         }
-        inserts.extend(fresh.into_iter().map(|c| NewScoreEvent {
-            org_id: org.to_string(),
-            contact_id: key.clone(),
-            rule_version: version,
-            rule_key: c.rule_key,
-            trigger_key: c.trigger_key,
-            call_record_id: c.call_record_id,
-            points: c.points,
-            label: c.label,
-            at: now,
-        }));
+        inserts.extend(super::scoring::ledger_rows(org, &key, version, fresh, now));
     }
     score_events::insert_many(conn, &inserts)?;
     for (contact, sum) in scores {
@@ -222,4 +212,26 @@ pub(super) fn scored_call(
         disposition: codes.get(&row.id).cloned(),
         eligible: !row.blocked && !number_blocked,
     }
+}
+
+/// The ledger rows of `fresh` awards to the contact stored as `contact`.
+pub(super) fn ledger_rows(
+    org: OrgId,
+    contact: &str,
+    version: i64,
+    fresh: Vec<crate::domain::scoring::Candidate>,
+    now: Micros,
+) -> impl Iterator<Item = NewScoreEvent> {
+    let (org, contact) = (org.to_string(), contact.to_owned());
+    fresh.into_iter().map(move |c| NewScoreEvent {
+        org_id: org.clone(),
+        contact_id: contact.clone(),
+        rule_version: version,
+        rule_key: c.rule_key,
+        trigger_key: c.trigger_key,
+        call_record_id: c.call_record_id,
+        points: c.points,
+        label: c.label,
+        at: now,
+    })
 }

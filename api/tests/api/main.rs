@@ -43,6 +43,7 @@ mod phone_channel;
 mod phone_event_limits;
 mod phone_frame_limits;
 mod phones;
+mod presence;
 mod push;
 mod raw_http;
 mod raw_ws;

@@ -44,6 +44,8 @@ mod phone_event_limits;
 mod phone_frame_limits;
 mod phones;
 mod presence;
+mod presence_gates;
+mod presence_nodes;
 mod push;
 mod raw_http;
 mod raw_ws;

@@ -136,6 +136,10 @@ impl Application {
             state.clone(),
             background.child_token(),
         )));
+        tasks.push(tokio::spawn(crate::presence_gauges::run(
+            state.clone(),
+            background.child_token(),
+        )));
 
         let console_policy = web::Data::new(crate::console::headers::ConsolePolicy::for_settings(
             &state.settings,

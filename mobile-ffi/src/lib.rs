@@ -16,6 +16,7 @@ mod lists;
 mod nfc;
 mod phone;
 mod policies;
+mod presence;
 mod queue;
 mod scoring;
 mod types;
@@ -25,6 +26,7 @@ pub use error::DeskbindError;
 pub use lists::*;
 pub use phone::{DialCommand, PhoneClient, PhoneCommandListener, PhoneConnection};
 pub use policies::*;
+pub use presence::*;
 pub use types::*;
 
 uniffi::setup_scaffolding!();

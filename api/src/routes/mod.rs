@@ -28,6 +28,7 @@ mod events;
 pub(crate) mod grants;
 mod ops;
 pub(crate) mod phones;
+mod presence;
 pub(crate) mod push;
 pub mod recording_download;
 mod recordings;
@@ -232,6 +233,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
             "/v1/phone/recording-uploads/{id}/complete",
             recordings::complete_upload,
         ),
+        at(M::GET, "/v1/me/presence", presence::get_mine),
+        at(M::PUT, "/v1/me/presence", presence::put_mine),
+        at(M::GET, "/v1/presences", presence::list),
+        at(M::GET, "/v1/presence-settings", presence::get_settings),
+        at(M::PUT, "/v1/presence-settings", presence::put_settings),
     ]
 }
 

@@ -593,3 +593,27 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(score_events, score_rule_sets, score_recomputes,);
+
+// Presence (migration 000023, docs/presence.md): what users chose; the
+// live parts are not stored.
+diesel::table! {
+    user_presence (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        chosen -> Text,
+        status_text -> Nullable<Text>,
+        until_at -> Nullable<BigInt>,
+        last_active_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    presence_settings (org_id) {
+        org_id -> Text,
+        hide_status_text -> Bool,
+        auto_away_after_secs -> Nullable<BigInt>,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}

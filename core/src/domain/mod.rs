@@ -16,6 +16,7 @@ mod email;
 pub mod number_search;
 pub mod periods;
 mod phone_number;
+pub mod presence;
 pub mod push_message;
 pub mod push_schedule;
 pub mod recording_link;

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod orgs;
 pub mod page;
 pub mod phones;
+pub mod presence;
 pub mod provisioning;
 pub mod push_devices;
 pub mod push_schedules;

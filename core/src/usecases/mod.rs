@@ -51,6 +51,7 @@ pub mod housekeeping;
 pub mod orgs;
 pub mod phone_frames;
 pub mod phones;
+pub mod presence;
 pub mod provisioning;
 pub mod push_devices;
 pub mod push_jobs;

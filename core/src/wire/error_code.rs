@@ -203,6 +203,10 @@ error_codes! {
     InvalidScoreRule = "invalid_score_rule", 422;
     TooManyScoreRules = "too_many_score_rules", 422;
     ScoreRulesChanged = "score_rules_changed", 409;
+    // presence (docs/presence.md)
+    PresenceStateDerived = "presence_state_derived", 422;
+    UntilWithoutDnd = "until_without_dnd", 422;
+    UntilInPast = "until_in_past", 422;
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -11,6 +11,7 @@ mod audit;
 mod blocklist;
 mod call_outcomes;
 mod contacts;
+mod dial_check;
 mod error;
 mod lists;
 mod nfc;

@@ -29,6 +29,8 @@ mod contract;
 mod deploy;
 mod dial_nfc;
 mod dial_races;
+mod dial_rules;
+mod dial_rules_matrix;
 mod dialing;
 mod drain;
 mod error_codes;

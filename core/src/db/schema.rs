@@ -213,6 +213,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    dial_rule_sets (org_id) {
+        org_id -> Text,
+        version -> BigInt,
+        rules -> Text,
+        updated_at -> BigInt,
+        updated_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     app_events (seq) {
         seq -> BigInt,
         org_id -> Text,
@@ -457,6 +467,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     binding_events,
     dial_commands,
     dial_policies,
+    dial_rule_sets,
     app_events,
     sync_counters,
     recordings,

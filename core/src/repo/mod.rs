@@ -19,6 +19,7 @@ pub mod contact_numbers;
 pub mod contact_settings;
 pub mod contacts;
 pub mod dial_policy;
+pub mod dial_rule_sets;
 pub mod dials;
 pub mod dispositions;
 pub mod grants;

@@ -95,6 +95,8 @@ pub fn console_routes() -> Vec<ApiRoute> {
             admin::policies::save_binding,
         ),
         at(M::POST, "/admin/policies/dial", admin::policies::save_dial),
+        at(M::GET, "/admin/dial-rules", admin::dial_rules::show),
+        at(M::POST, "/admin/dial-rules", admin::dial_rules::save),
         at(M::GET, "/admin/push", admin::push::show),
         at(M::POST, "/admin/push", admin::push::save),
         at(M::GET, "/live", live::page),

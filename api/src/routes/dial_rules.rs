@@ -59,7 +59,7 @@ pub async fn put(
     Ok(web::Json(to_wire(Some(stored))))
 }
 
-fn refusal(e: ReplaceError) -> ApiError {
+pub(crate) fn refusal(e: ReplaceError) -> ApiError {
     match e {
         ReplaceError::Invalid(e) => e.into(),
         ReplaceError::Changed => ApiError::Conflict {

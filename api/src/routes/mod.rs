@@ -22,7 +22,7 @@ mod contact_settings;
 pub(crate) mod contacts;
 mod device;
 pub(crate) mod dial_policy;
-mod dial_rules;
+pub(crate) mod dial_rules;
 mod dials;
 pub(crate) mod dispositions;
 mod events;

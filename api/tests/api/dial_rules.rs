@@ -6,7 +6,7 @@
 use deskbind_core::wire::{CalleeHoursRule, DialClassRule, DialRuleSet, PutDialRules, Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{code, spawn_app};
+use crate::helpers::{PASSWORD, code, spawn_app};
 
 fn put(version: i64) -> PutDialRules {
     PutDialRules {
@@ -130,4 +130,40 @@ async fn invalid_rules_are_refused_with_their_code_and_field() {
         assert_eq!(problem["field"], field, "{body}: {problem}");
     }
     assert_eq!(app.count("dial_rule_sets").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_replacements_of_one_version_store_exactly_one() {
+    let app = spawn_app().await;
+    app.admin.set_dial_rules(&put(0)).await.unwrap();
+    let mut admins = Vec::new();
+    for _ in 0..8 {
+        let admin = app.client();
+        admin.login(&app.admin_email, PASSWORD).await.unwrap();
+        admins.push(admin);
+    }
+    // Every writer read version 1; they start together.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(admins.len()));
+    let writers: Vec<_> = admins
+        .into_iter()
+        .map(|admin| {
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                admin.set_dial_rules(&put(1)).await
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for writer in writers {
+        match writer.await.unwrap() {
+            Ok(rules) => {
+                assert_eq!(rules.version, 2);
+                stored += 1;
+            }
+            Err(err) => assert_eq!(code(&err), (409, "dial_rules_changed".into())),
+        }
+    }
+    assert_eq!(stored, 1);
+    assert_eq!(app.admin.dial_rules().await.unwrap().version, 2);
 }

@@ -113,6 +113,19 @@ fn at(text: &str) -> i64 {
         .timestamp_micros()
 }
 
+/// `POST path {number}` as the token's user: the status and the body.
+async fn post(app: &TestApp, token: &str, path: &str, number: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "number": number }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 /// What the check says and what the dial did: `ok` or the code, and the
 /// rule kind and `retry_at` of a refusal.
 async fn decide(
@@ -121,26 +134,8 @@ async fn decide(
     number: &str,
 ) -> (String, Option<String>, Option<String>) {
     let (token, _) = who.client.tokens().await.unwrap();
-    let http = reqwest::Client::new();
-    let check: Value = http
-        .post(app.url("/v1/dials/check"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "number": number }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let dial = http
-        .post(app.url("/v1/dials"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "number": number }))
-        .send()
-        .await
-        .unwrap();
-    let status = dial.status().as_u16();
-    let body: Value = dial.json().await.unwrap();
+    let (_, check) = post(app, &token, "/v1/dials/check", number).await;
+    let (status, body) = post(app, &token, "/v1/dials", number).await;
     let text = |v: &Value| v.as_str().map(str::to_owned);
     if status == 201 {
         assert_eq!(
@@ -338,37 +333,19 @@ async fn refusals_before_the_rules_are_reported_by_the_check_as_by_the_dial() {
     let app = spawn_app().await;
     let (_, unbound) = app.user("una@acme.test", Role::Salesperson).await;
     let (token, _) = unbound.tokens().await.unwrap();
-    let http = reqwest::Client::new();
     for (number, code) in [
         ("+4940123456", "no_binding"),
         ("call me", "invalid_phone_number"),
     ] {
-        let check: Value = http
-            .post(app.url("/v1/dials/check"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({ "number": number }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let dial: Value = http
-            .post(app.url("/v1/dials"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({ "number": number }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, check) = post(&app, &token, "/v1/dials/check", number).await;
+        let (_, dial) = post(&app, &token, "/v1/dials", number).await;
         assert_eq!(check["code"], code, "{check}");
         assert_eq!(dial["code"], code, "{dial}");
         assert_eq!(check["allowed"], false);
     }
-    // Without rules everything that was dialable still is: a national
-    // number of no country is refused as before, not taken as an extension.
+    // Without rules everything that was dialable still is, at any time,
+    // and an unknown short number is refused as before, not taken as an
+    // extension.
     let sam = caller(
         &app,
         "sam@acme.test",

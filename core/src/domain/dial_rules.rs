@@ -491,6 +491,65 @@ mod tests {
     }
 
     #[test]
+    fn a_teams_calling_hours_replace_the_organisations_in_the_callers_zone() {
+        let (sales, night) = (TeamId::new(), TeamId::new());
+        let hours = |team_id, from: &str, to: &str| CallingHoursRule {
+            team_id,
+            weekly: WeekWindows {
+                mon: vec![TimeWindow {
+                    from: from.into(),
+                    to: to.into(),
+                }],
+                ..WeekWindows::default()
+            },
+            holidays: vec![],
+        };
+        let rules = Rules::parse(&DialRuleSet {
+            calling_hours: vec![
+                hours(None, "09:00", "17:00"),
+                hours(Some(night), "18:00", "22:00"),
+            ],
+            ..DialRuleSet::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let zone = chrono_tz::Asia::Tokyo;
+        let windows = |teams: &[String]| {
+            rules
+                .calling_hours_for(
+                    Caller {
+                        role: Role::Salesperson,
+                        team_ids: teams,
+                    },
+                    zone,
+                )
+                .map(|(weeks, rule)| {
+                    let week = &weeks[0];
+                    assert_eq!(week.zone, zone);
+                    (week.days[0][0].from / 60, rule.scope)
+                })
+        };
+        assert_eq!(windows(&[]), Some((9, Some("organisation".into()))));
+        assert_eq!(
+            windows(&[sales.to_string()]),
+            Some((9, Some("organisation".into())))
+        );
+        assert_eq!(
+            windows(&[night.to_string()]),
+            Some((18, Some("team".into())))
+        );
+        assert_eq!(
+            Rules::default().calling_hours_for(
+                Caller {
+                    role: Role::Admin,
+                    team_ids: &[]
+                },
+                zone,
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn a_teams_disabled_callee_rule_switches_the_organisations_off() {
         let team = TeamId::new();
         let rule = |team_id, enabled| CalleeHoursRule {

@@ -4,7 +4,6 @@
 
 use diesel::prelude::*;
 
-use super::users::{Visibility, visible_ids};
 use super::{DbConn, RepoError};
 use crate::db::schema::{bindings, presence_settings, team_members, user_presence, users};
 use crate::domain::presence::{Choice, Stored};
@@ -126,12 +125,13 @@ pub fn put_settings(
     Ok(())
 }
 
-/// Enabled users of the organisation the reader may see, in id order after
-/// `after`, optionally only members of `team`: `(id, display name)`.
+/// Enabled users of the organisation among `visible` (`None`: all), in id
+/// order after `after`, optionally only members of `team`: `(id, display
+/// name)`.
 pub fn visible_users(
     conn: &mut DbConn,
     org: OrgId,
-    visibility: Visibility,
+    visible: Option<Vec<String>>,
     team: Option<TeamId>,
     after: Option<&str>,
     limit: i64,
@@ -141,7 +141,7 @@ pub fn visible_users(
         .filter(users::disabled_at.is_null())
         .select((users::id, users::display_name))
         .into_boxed();
-    if let Some(ids) = visible_ids(conn, visibility)? {
+    if let Some(ids) = visible {
         query = query.filter(users::id.eq_any(ids));
     }
     if let Some(team) = team {

@@ -236,14 +236,9 @@ pub async fn list(
         let (users, stored) = svc
             .db
             .run(move |conn| -> Result<_, RepoError> {
-                let users = table::visible_users(
-                    conn,
-                    org,
-                    reader.visibility(),
-                    filter.team,
-                    after.as_deref(),
-                    batch,
-                )?;
+                let visible = users::visible_ids(conn, reader.visibility())?;
+                let users =
+                    table::visible_users(conn, org, visible, filter.team, after.as_deref(), batch)?;
                 let ids: Vec<String> = users.iter().map(|(id, _)| id.clone()).collect();
                 let stored = read_stored(conn, org, &ids, now)?;
                 Ok((users, stored))

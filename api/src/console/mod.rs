@@ -152,6 +152,11 @@ pub fn console_routes() -> Vec<ApiRoute> {
             "/admin/settings/calls",
             admin::settings::save_calls,
         ),
+        at(
+            M::POST,
+            "/admin/settings/presence",
+            admin::settings::save_presence,
+        ),
         at(M::POST, "/calls/{id}/outcome", calls::outcome::save),
     ]
 }

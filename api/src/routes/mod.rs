@@ -29,7 +29,7 @@ mod events;
 pub(crate) mod grants;
 mod ops;
 pub(crate) mod phones;
-mod presence;
+pub(crate) mod presence;
 pub(crate) mod push;
 pub mod recording_download;
 mod recordings;

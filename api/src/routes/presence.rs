@@ -101,17 +101,7 @@ pub async fn put_settings(
     Json(body): Json<PresenceSettings>,
 ) -> ApiResult<web::Json<PresenceSettings>> {
     auth.require_admin()?;
-    if body
-        .auto_away_after_secs
-        .is_some_and(|s| s == 0 || s > MAX_AUTO_AWAY_SECS)
-    {
-        return Err(FieldError::new(
-            "auto_away_after_secs",
-            ErrorCode::InvalidField,
-            format!("between 1 and {MAX_AUTO_AWAY_SECS} seconds"),
-        )
-        .into());
-    }
+    check_settings(&body)?;
     let saved = presence::put_settings(
         &state.services(),
         auth.org_id,
@@ -122,4 +112,19 @@ pub async fn put_settings(
     .await?;
     tracing::info!(by = %auth.user_id, "presence settings changed");
     Ok(web::Json(saved))
+}
+
+/// The checks of `PUT /v1/presence-settings` (the console's form too).
+pub(crate) fn check_settings(settings: &PresenceSettings) -> Result<(), FieldError> {
+    if settings
+        .auto_away_after_secs
+        .is_some_and(|s| s == 0 || s > MAX_AUTO_AWAY_SECS)
+    {
+        return Err(FieldError::new(
+            "auto_away_after_secs",
+            ErrorCode::InvalidField,
+            format!("between 1 and {MAX_AUTO_AWAY_SECS} seconds"),
+        ));
+    }
+    Ok(())
 }

@@ -146,9 +146,11 @@ async def next_push(loop, kind, timeout=20.0):
 next_push.seen = set()
 
 
-async def until_app_disconnected(app, timeout=20.0):
-    """Waits until the server no longer counts an app stream of the user
-    (a cancelled stream is noticed when its connection closes)."""
+async def until_app_disconnected(app, timeout=60.0):
+    """Waits until the server no longer counts an app stream of the user.
+    The server notices a closed stream when a write to it fails: its
+    keep-alive comes every 15 s, and the first write after the client left
+    may still succeed, so this can take up to about 30 s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while (await app.my_presence()).app_connected:
@@ -382,7 +384,9 @@ async def main(base, admin_email, admin_password):
     assert device_info.token_hint == "123456"
 
     # Presence. With no app stream open, a call ringing in is pushed ...
+    waited = loop.time()
     await until_app_disconnected(app)
+    print(f"sdk e2e: the server let go of the closed stream after {loop.time() - waited:.1f} s")
     connection.incoming("call-pushed", "+4930555127")
     pushed = await next_push(loop, "incoming_call")
     assert (pushed["token"], pushed["data"]["call_id"]) == ("fcm-token-sdk-e2e-123456", "call-pushed"), pushed

@@ -48,6 +48,7 @@ mod phones;
 mod presence;
 mod presence_gates;
 mod presence_nodes;
+mod presence_time;
 mod push;
 mod raw_http;
 mod raw_ws;

@@ -628,3 +628,20 @@ diesel::table! {
         updated_by -> Text,
     }
 }
+
+diesel::table! {
+    presence_minutes (user_id, day, state) {
+        user_id -> Text,
+        day -> Text,
+        state -> Text,
+        org_id -> Text,
+        minutes -> BigInt,
+    }
+}
+
+diesel::table! {
+    presence_sampling (id) {
+        id -> Integer,
+        sampled_minute -> BigInt,
+    }
+}

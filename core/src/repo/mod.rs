@@ -28,6 +28,7 @@ pub mod orgs;
 pub mod page;
 pub mod phones;
 pub mod presence;
+pub mod presence_minutes;
 pub mod provisioning;
 pub mod push_devices;
 pub mod push_schedules;

@@ -387,41 +387,57 @@ pub async fn put_settings(
         .await
 }
 
+/// A page of every enabled user's presence in the deployment, in user-id
+/// order, each with its organisation; the cursor for the next page (`None`
+/// after the last). For the gauges and the presence-time sampler.
+pub async fn all_page(
+    svc: &Services,
+    after: Option<String>,
+    limit: i64,
+    now: Micros,
+) -> Result<(Vec<(OrgId, Presence)>, Option<String>), RepoError> {
+    let batch = svc
+        .db
+        .run(move |conn| table::all_enabled_users(conn, after.as_deref(), limit))
+        .await?;
+    let next = match batch.last() {
+        Some((last, _, _)) if (batch.len() as i64) >= limit => Some(last.clone()),
+        _ => None,
+    };
+    let mut by_org: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (id, name, org) in batch {
+        by_org.entry(org).or_default().push((id, name));
+    }
+    let mut out = Vec::new();
+    for (org, users) in by_org {
+        let org: OrgId = stored_id(&org)?;
+        let ids: Vec<String> = users.iter().map(|(id, _)| id.clone()).collect();
+        let stored = svc
+            .db
+            .run(move |conn| read_stored(conn, org, &ids, now))
+            .await?;
+        for p in assemble(svc, users, &stored, now).await? {
+            out.push((org, p));
+        }
+    }
+    Ok((out, next))
+}
+
 /// How many enabled users of all organisations are in each state at
-/// `now` (the Prometheus gauges), read in batches.
+/// `now` (the Prometheus gauges).
 pub async fn counts(svc: &Services, now: Micros) -> Result<HashMap<PresenceState, u64>, RepoError> {
     const BATCH: i64 = 500;
     let mut counts: HashMap<PresenceState, u64> =
         PresenceState::ALL.iter().map(|s| (*s, 0)).collect();
     let mut after: Option<String> = None;
     loop {
-        let from = after.clone();
-        let batch = svc
-            .db
-            .run(move |conn| table::all_enabled_users(conn, from.as_deref(), BATCH))
-            .await?;
-        let Some((last, _, _)) = batch.last() else {
-            break;
-        };
-        after = Some(last.clone());
-        let done = (batch.len() as i64) < BATCH;
-        let mut by_org: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for (id, name, org) in batch {
-            by_org.entry(org).or_default().push((id, name));
+        let (page, next) = all_page(svc, after, BATCH, now).await?;
+        for (_, p) in page {
+            *counts.entry(p.state).or_default() += 1;
         }
-        for (org, users) in by_org {
-            let org: OrgId = stored_id(&org)?;
-            let ids: Vec<String> = users.iter().map(|(id, _)| id.clone()).collect();
-            let stored = svc
-                .db
-                .run(move |conn| read_stored(conn, org, &ids, now))
-                .await?;
-            for p in assemble(svc, users, &stored, now).await? {
-                *counts.entry(p.state).or_default() += 1;
-            }
-        }
-        if done {
-            break;
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
         }
     }
     Ok(counts)

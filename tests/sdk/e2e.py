@@ -122,6 +122,19 @@ async def dial_states(events, dial_id, last):
     return seen
 
 
+async def until_presence(app, done, seconds=10):
+    """Polls the caller's presence until `done` holds (the server learns a
+    line from a phone frame, which the app cannot await)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        mine = await app.my_presence()
+        if done(mine):
+            return mine
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"presence stayed {mine}")
+        await asyncio.sleep(0.05)
+
+
 async def main(base, admin_email, admin_password):
     loop = asyncio.get_running_loop()
     work = tempfile.mkdtemp()
@@ -351,6 +364,30 @@ async def main(base, admin_email, admin_password):
     assert (schedule.source, schedule.rule.daily_at) == ("custom", "17:30"), schedule
     # The push cursor starts at registration: the call above is not news.
     assert await app.request_push() == 0
+
+    # Presence (docs/presence.md): the app sets DND; the user's own dial
+    # still goes through and the phone's call makes them busy once the DND
+    # is over; the line going idle makes them available again.
+    mine = await app.set_my_presence("dnd", "focus time", None)
+    assert (mine.state, mine.status_text) == ("dnd", "focus time"), mine
+    own = await app.dial("+4930555127", None, None)
+    command = await next_dial(commands)
+    assert command.dial_id == own.id, (command, own)
+    connection.ack(command.dial_id)
+    connection.report_call("call-presence", command.dial_id, "answered", None)
+    await until_presence(app, lambda p: p.line_state == "talking")
+    assert (await app.my_presence()).state == "dnd"
+    await app.set_my_presence("available", None, None)
+    busy = await app.my_presence()
+    assert (busy.state, busy.phone_online) == ("busy", True), busy
+    connection.report_call("call-presence", command.dial_id, "ended", None)
+    await until_presence(app, lambda p: p.state == "available")
+    connection.line_state("talking")
+    await until_presence(app, lambda p: p.state == "busy")
+    connection.line_state("idle")
+    await until_presence(app, lambda p: p.state == "available")
+    seen = await app.list_presences(None, None, None, None)
+    assert [p.user_id for p in seen.items] == [sam.id], seen
 
     connection.close()
     await app.logout()

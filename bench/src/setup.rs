@@ -177,3 +177,14 @@ async fn make_phone(
         holder: holder.map(|(d, _)| d),
     })
 }
+
+/// The deskbind-api binary a benchmark starts: `explicit` if given, else
+/// the one next to the running benchmark.
+pub fn api_bin(explicit: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    let me = std::env::current_exe().context("cannot find this executable")?;
+    let dir = me.parent().context("this executable has no directory")?;
+    Ok(dir.join("deskbind-api"))
+}

@@ -59,15 +59,6 @@ struct Args {
     keep_dir: bool,
 }
 
-fn api_bin(args: &Args) -> anyhow::Result<PathBuf> {
-    if let Some(path) = &args.api_bin {
-        return Ok(path.clone());
-    }
-    let me = std::env::current_exe().context("cannot find this executable")?;
-    let dir = me.parent().context("this executable has no directory")?;
-    Ok(dir.join("deskbind-api"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -129,7 +120,7 @@ async fn follow(
 async fn run(args: &Args) -> anyhow::Result<()> {
     let cluster = Cluster::start(&ClusterOptions {
         nodes: 1,
-        api_bin: api_bin(args)?,
+        api_bin: setup::api_bin(args.api_bin.as_deref())?,
         database_url: None,
         redis_url: String::new(),
         db_pool_size: 16,
@@ -215,17 +206,6 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         "fan-out         {} changes, each to {} streams of {} managers",
         args.changes, args.streams, args.managers
     );
-    println!(
-        "PUT -> event    p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms (n={})",
-        q.p50, q.p99, q.p999, q.max, q.count
-    );
-    println!(
-        "target          p99 <= {TARGET_P99_MS} ms -> {}",
-        if q.p99 <= TARGET_P99_MS {
-            "MET"
-        } else {
-            "MISSED"
-        }
-    );
+    deskbind_bench::report::print_latency("PUT -> event", &q, TARGET_P99_MS);
     Ok(())
 }

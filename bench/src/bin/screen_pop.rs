@@ -57,15 +57,6 @@ struct Args {
     keep_dir: bool,
 }
 
-fn api_bin(args: &Args) -> anyhow::Result<PathBuf> {
-    if let Some(path) = &args.api_bin {
-        return Ok(path.clone());
-    }
-    let me = std::env::current_exe().context("cannot find this executable")?;
-    let dir = me.parent().context("this executable has no directory")?;
-    Ok(dir.join("deskbind-api"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -79,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
 async fn run(args: &Args) -> anyhow::Result<()> {
     let cluster = Cluster::start(&ClusterOptions {
         nodes: 1,
-        api_bin: api_bin(args)?,
+        api_bin: setup::api_bin(args.api_bin.as_deref())?,
         database_url: None,
         redis_url: String::new(),
         db_pool_size: 16,
@@ -176,17 +167,6 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         "calls           {} sequential, {} ms apart; each pop lists {recent} recent calls (of {} stored)",
         args.calls, args.pause_ms, args.history
     );
-    println!(
-        "frame -> event  p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms (n={})",
-        q.p50, q.p99, q.p999, q.max, q.count
-    );
-    println!(
-        "target          p99 <= {TARGET_P99_MS} ms -> {}",
-        if q.p99 <= TARGET_P99_MS {
-            "MET"
-        } else {
-            "MISSED"
-        }
-    );
+    deskbind_bench::report::print_latency("frame -> event", &q, TARGET_P99_MS);
     Ok(())
 }

@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
-use deskbind_bench::cluster::{Cluster, ClusterOptions};
 use deskbind_bench::report::Quantiles;
 use deskbind_bench::setup;
 use deskbind_core::wire::{CreateUser, PutPresence, Role};
@@ -118,21 +117,8 @@ async fn follow(
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let cluster = Cluster::start(&ClusterOptions {
-        nodes: 1,
-        api_bin: setup::api_bin(args.api_bin.as_deref())?,
-        database_url: None,
-        redis_url: String::new(),
-        db_pool_size: 16,
-        keep_dir: args.keep_dir,
-    })
-    .await?;
-    let url = cluster.nodes()[0].base_url();
-    println!("started 1 node on {url} ({})", cluster.database_kind());
-    cluster
-        .init_admin(setup::ORG, setup::ADMIN_EMAIL, setup::PASSWORD)
-        .await?;
-    let admin = setup::login(&url, setup::ADMIN_EMAIL).await?;
+    let (_cluster, url, admin) =
+        setup::one_node(setup::api_bin(args.api_bin.as_deref())?, args.keep_dir).await?;
     let team = admin.create_team("Bench team").await?;
     let seller = user(
         &admin,

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use chrono::Utc;
 use clap::Parser;
-use deskbind_bench::cluster::{Cluster, ClusterOptions};
 use deskbind_bench::report::Quantiles;
 use deskbind_bench::setup::{self, Plan};
 use deskbind_core::wire::{AppEvent, CallDirection, CallRecordUpload, CallResult, CreateContact};
@@ -68,21 +67,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let cluster = Cluster::start(&ClusterOptions {
-        nodes: 1,
-        api_bin: setup::api_bin(args.api_bin.as_deref())?,
-        database_url: None,
-        redis_url: String::new(),
-        db_pool_size: 16,
-        keep_dir: args.keep_dir,
-    })
-    .await?;
-    let url = cluster.nodes()[0].base_url();
-    println!("started 1 node on {url} ({})", cluster.database_kind());
-    cluster
-        .init_admin(setup::ORG, setup::ADMIN_EMAIL, setup::PASSWORD)
-        .await?;
-    let admin = setup::login(&url, setup::ADMIN_EMAIL).await?;
+    let (_cluster, url, admin) =
+        setup::one_node(setup::api_bin(args.api_bin.as_deref())?, args.keep_dir).await?;
     let urls = [url.clone()];
     let sessions = setup::dialers(&admin, &urls, 1).await?;
     let plan = Plan {

@@ -156,6 +156,17 @@ async def until_app_disconnected(app, timeout=60.0):
     while (await app.my_presence()).app_connected:
         if loop.time() > deadline:
             raise AssertionError("the server still counts a closed app stream")
+
+async def until_presence(app, done, seconds=10):
+    """Polls the caller's presence until `done` holds (the server learns a
+    line from a phone frame, which the app cannot await)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        mine = await app.my_presence()
+        if done(mine):
+            return mine
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"presence stayed {mine}")
         await asyncio.sleep(0.05)
 
 
@@ -436,6 +447,14 @@ async def main(base, admin_email, admin_password):
     assert (schedule.source, schedule.rule.daily_at) == ("custom", "17:30"), schedule
     # The push cursor starts at registration: the call above is not news.
     assert await app.request_push() == 0
+
+    # The phone's own line_state frames move the presence too.
+    connection.line_state("talking")
+    await until_presence(app, lambda p: p.state == "busy")
+    connection.line_state("idle")
+    await until_presence(app, lambda p: p.state == "available")
+    seen = await app.list_presences(None, None, None, None)
+    assert [p.user_id for p in seen.items] == [sam.id], seen
 
     connection.close()
     await app.logout()

@@ -134,3 +134,37 @@ impl LineStates {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn shared(ttl_secs: u64) -> LineStates {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url).unwrap();
+        LineStates::shared(ConnectionManager::new(client).await.unwrap(), ttl_secs)
+    }
+
+    #[tokio::test]
+    async fn a_line_is_seen_on_every_node_and_changes_only_once() {
+        let (a, b) = (shared(30).await, shared(30).await);
+        let phone = PhoneId::new();
+        assert!(b.of(&[phone]).await.is_empty());
+        assert!(a.set(phone, LineState::Talking).await, "changed");
+        assert!(!a.set(phone, LineState::Talking).await, "the same again");
+        assert_eq!(b.of(&[phone]).await.get(&phone), Some(&LineState::Talking));
+    }
+
+    #[tokio::test]
+    async fn a_dead_nodes_line_expires_with_the_ttl() {
+        let (dead, alive) = (shared(1).await, shared(1).await);
+        let phone = PhoneId::new();
+        dead.set(phone, LineState::Talking).await;
+        assert_eq!(alive.of(&[phone]).await.len(), 1);
+        // Nothing renews it (no heartbeat): Redis drops it after a second.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(alive.of(&[phone]).await.is_empty(), "expired with its TTL");
+    }
+}

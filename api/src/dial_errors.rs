@@ -2,6 +2,8 @@
 //! no usable binding is 409 (bind first), a blocklist refusal 403 with the
 //! entry (`blocked_by`), an ambiguous or reused request 422.
 
+use deskbind_core::time::to_datetime;
+use deskbind_core::usecases::dial_authorisation::HoursRule;
 use deskbind_core::usecases::dials::DialError;
 use deskbind_core::wire::{BlocklistPattern, ErrorCode};
 
@@ -44,6 +46,42 @@ impl From<DialError> for ApiError {
                     code,
                     detail,
                     by: Box::new(by),
+                }
+            }
+            DialError::ClassNotAllowed { class, rule } => ApiError::DialRefused {
+                code: ErrorCode::DialClassNotAllowed,
+                detail: format!(
+                    "{} numbers are not allowed for you ({} rule{})",
+                    class.as_str(),
+                    rule.scope.as_deref().unwrap_or("organisation"),
+                    rule.role
+                        .map(|r| format!(" for {}", r.as_str()))
+                        .unwrap_or_default()
+                ),
+                rule: Box::new(rule),
+                retry_at: None,
+                now: 0,
+            },
+            DialError::OutsideHours {
+                which,
+                rule,
+                retry_at,
+                now,
+            } => {
+                let when = retry_at.map_or_else(
+                    || "no allowed time within a year".to_owned(),
+                    |at| format!("allowed from {}", to_datetime(at).to_rfc3339()),
+                );
+                let what = match which {
+                    HoursRule::Caller => "outside your calling hours",
+                    HoursRule::Callee => "outside the callee's local calling hours",
+                };
+                ApiError::DialRefused {
+                    code: which.code(),
+                    detail: format!("{what}; {when}"),
+                    rule: Box::new(rule),
+                    retry_at,
+                    now,
                 }
             }
             DialError::KeyReused => idempotency_key_reused(),

@@ -57,6 +57,16 @@ pub enum ApiError {
         detail: String,
         by: Box<deskbind_core::wire::BlockedBy>,
     },
+    /// A dial authorisation rule refuses the dial; the problem names the
+    /// rule and, for hours, when it would be allowed.
+    #[error("dial refused: {code}")]
+    DialRefused {
+        code: ErrorCode,
+        detail: String,
+        rule: Box<deskbind_core::wire::DialRuleRef>,
+        retry_at: Option<deskbind_core::time::Micros>,
+        now: deskbind_core::time::Micros,
+    },
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -175,6 +185,7 @@ impl ApiError {
             Self::Unauthorized { code } => *code,
             Self::Forbidden { code } => *code,
             Self::Denied { code, .. } | Self::Blocked { code, .. } => *code,
+            Self::DialRefused { code, .. } => *code,
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Conflict { code, .. } | Self::ContactConflict { code, .. } => *code,
@@ -202,6 +213,7 @@ impl ApiError {
             | Self::Forbidden { code }
             | Self::Denied { code, .. }
             | Self::Blocked { code, .. }
+            | Self::DialRefused { code, .. }
             | Self::Conflict { code, .. }
             | Self::ContactConflict { code, .. } => title_of_status(code.status()),
             Self::InvalidQuery { .. } => "Invalid query parameter",
@@ -237,7 +249,8 @@ impl ApiError {
             | Self::Conflict { detail, .. }
             | Self::ContactConflict { detail, .. }
             | Self::Denied { detail, .. }
-            | Self::Blocked { detail, .. } => Some(detail.clone()),
+            | Self::Blocked { detail, .. }
+            | Self::DialRefused { detail, .. } => Some(detail.clone()),
             Self::RateLimited { retry_after_secs } => {
                 Some(format!("retry after {retry_after_secs} s"))
             }
@@ -281,6 +294,11 @@ impl ApiError {
                 Self::RateLimited { retry_after_secs }
                 | Self::DatabaseUnavailable { retry_after_secs } => Some(*retry_after_secs),
                 Self::NodeDraining => Some(1),
+                Self::DialRefused {
+                    retry_at: Some(at),
+                    now,
+                    ..
+                } => Some(((at - now).max(0) as u64).div_ceil(1_000_000)),
                 _ => None,
             },
             blocked_by: match self {
@@ -289,6 +307,16 @@ impl ApiError {
             },
             contact_id: match self {
                 Self::ContactConflict { contact_id, .. } => Some(contact_id.to_string()),
+                _ => None,
+            },
+            rule: match self {
+                Self::DialRefused { rule, .. } => Some(rule.as_ref().clone()),
+                _ => None,
+            },
+            retry_at: match self {
+                Self::DialRefused { retry_at, .. } => {
+                    retry_at.map(deskbind_core::time::to_datetime)
+                }
                 _ => None,
             },
         }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod metrics;
 pub mod password_work;
 pub mod phone_channel;
+pub mod presence_gauges;
 pub mod rate_limit;
 pub mod recording_intake;
 pub mod request_scope;

@@ -56,6 +56,15 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, deskbind_core::time::Clock::system()).await
+    }
+
+    /// [`Application::build`] with the clock dial authorisation reads (tests
+    /// pass a settable one; decision 0029).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: deskbind_core::time::Clock,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
@@ -127,12 +136,17 @@ impl Application {
             drain: crate::drain::Drain::new(Duration::from_millis(settings.phone_drain_ms)),
             settings,
             relay,
+            clock,
         });
         tasks.push(tokio::spawn(prune_rate_limits(
             state.clone(),
             background.child_token(),
         )));
         tasks.push(tokio::spawn(crate::phone_channel::redelivery::run(
+            state.clone(),
+            background.child_token(),
+        )));
+        tasks.push(tokio::spawn(crate::presence_gauges::run(
             state.clone(),
             background.child_token(),
         )));

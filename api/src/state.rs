@@ -25,11 +25,13 @@ pub struct AppState {
     pub storage: Storage,
     /// Set on SIGTERM: phones are moved off this node before it stops.
     pub drain: Drain,
+    /// The time dial authorisation reads: the system clock, or one tests set.
+    pub clock: deskbind_core::time::Clock,
 }
 
 impl AppState {
     /// What use cases run with: this state's database and relay.
     pub fn services(&self) -> Services {
-        Services::new(self.db.clone(), self.relay.clone())
+        Services::new(self.db.clone(), self.relay.clone()).with_clock(self.clock.clone())
     }
 }

@@ -178,3 +178,19 @@ impl Summary {
         Ok(())
     }
 }
+
+/// Prints a latency benchmark's quantiles and its p99 verdict.
+pub fn print_latency(label: &str, q: &Quantiles, target_p99_ms: f64) {
+    println!(
+        "{label:<15} p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms (n={})",
+        q.p50, q.p99, q.p999, q.max, q.count
+    );
+    println!(
+        "target          p99 <= {target_p99_ms} ms -> {}",
+        if q.p99 <= target_p99_ms {
+            "MET"
+        } else {
+            "MISSED"
+        }
+    );
+}

@@ -177,3 +177,36 @@ async fn make_phone(
         holder: holder.map(|(d, _)| d),
     })
 }
+
+/// The deskbind-api binary a benchmark starts: `explicit` if given, else
+/// the one next to the running benchmark.
+pub fn api_bin(explicit: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    let me = std::env::current_exe().context("cannot find this executable")?;
+    let dir = me.parent().context("this executable has no directory")?;
+    Ok(dir.join("deskbind-api"))
+}
+
+/// One SQLite node started from `api_bin` with its admin logged in:
+/// `(cluster, base url, admin)`. The node stops when the cluster drops.
+pub async fn one_node(
+    api_bin: std::path::PathBuf,
+    keep_dir: bool,
+) -> anyhow::Result<(crate::cluster::Cluster, String, AppClient)> {
+    let cluster = crate::cluster::Cluster::start(&crate::cluster::ClusterOptions {
+        nodes: 1,
+        api_bin,
+        database_url: None,
+        redis_url: String::new(),
+        db_pool_size: 16,
+        keep_dir,
+    })
+    .await?;
+    let url = cluster.nodes()[0].base_url();
+    println!("started 1 node on {url} ({})", cluster.database_kind());
+    cluster.init_admin(ORG, ADMIN_EMAIL, PASSWORD).await?;
+    let admin = login(&url, ADMIN_EMAIL).await?;
+    Ok((cluster, url, admin))
+}

@@ -2,7 +2,10 @@
 //! cancel commands, read and set the dial policy.
 
 use deskbind_core::ids::{DialId, PhoneId, UserId};
-use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialPolicy, DialState, Page, PutDialPolicy};
+use deskbind_core::wire::{
+    CreateDial, Dial, DialCheck, DialCheckResult, DialNfc, DialPolicy, DialRules, DialState, Page,
+    PutDialPolicy, PutDialRules,
+};
 use reqwest::Method;
 
 use crate::Result;
@@ -58,6 +61,21 @@ impl AppClient {
         json(response).await
     }
 
+    /// Whether `POST /v1/dials` would accept this number now, without
+    /// dialling: `allowed`, or the refusal's code, rule and the next
+    /// allowed time (to grey out a button).
+    pub async fn check_dial(
+        &self,
+        number: &str,
+        phone_id: Option<PhoneId>,
+    ) -> Result<DialCheckResult> {
+        let body = DialCheck {
+            number: number.to_owned(),
+            phone_id,
+        };
+        self.send(Method::POST, "v1/dials/check", &body).await
+    }
+
     pub async fn get_dial(&self, id: DialId) -> Result<Dial> {
         self.get(&format!("v1/dials/{id}")).await
     }
@@ -80,6 +98,17 @@ impl AppClient {
 
     pub async fn dial_policy(&self) -> Result<DialPolicy> {
         self.get("v1/dial-policy").await
+    }
+
+    /// The dial authorisation rules (admins).
+    pub async fn dial_rules(&self) -> Result<DialRules> {
+        self.get("v1/dial-rules").await
+    }
+
+    /// Replaces the dial authorisation rules (admins); `rules.version` is
+    /// the version read (a stale one: 409 `dial_rules_changed`).
+    pub async fn set_dial_rules(&self, rules: &PutDialRules) -> Result<DialRules> {
+        self.send(Method::PUT, "v1/dial-rules", rules).await
     }
 
     /// Replaces the dial policy (admins).

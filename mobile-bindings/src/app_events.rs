@@ -28,6 +28,8 @@ pub struct AppEvents<'a> {
     last_id: Option<i64>,
     stream: Option<SseStream>,
     backoff: Backoff,
+    /// Also follow `presence` events (`?presence=true`).
+    presence: bool,
 }
 
 impl std::fmt::Debug for AppEvents<'_> {
@@ -43,11 +45,23 @@ impl AppClient {
     /// Opens the live stream after event `after` (`None`: from now, which
     /// starts with a `resync` event). Fails at once on a refused login.
     pub async fn events(&self, after: Option<i64>) -> Result<AppEvents<'_>> {
+        self.open_events(after, false).await
+    }
+
+    /// [`Self::events`] with `presence` events too (docs/presence.md):
+    /// live only, they carry the `seq` of the last logged event and do not
+    /// move the cursor. After a reconnect, read `list_presences` again.
+    pub async fn events_with_presence(&self, after: Option<i64>) -> Result<AppEvents<'_>> {
+        self.open_events(after, true).await
+    }
+
+    async fn open_events(&self, after: Option<i64>, presence: bool) -> Result<AppEvents<'_>> {
         let mut events = AppEvents {
             client: self,
             last_id: after,
             stream: None,
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)),
+            presence,
         };
         events.connect().await?;
         Ok(events)
@@ -75,6 +89,15 @@ impl AppEvents<'_> {
             };
             match stream.next().await {
                 Some(Ok(event)) if event.event.is_empty() || event.data.is_empty() => {}
+                // Live presence: no id of its own.
+                Some(Ok(event)) if event.event == "presence" => {
+                    let body: AppEvent = serde_json::from_str(&event.data)
+                        .map_err(|e| ClientError::Decode(format!("presence event: {e}")))?;
+                    return Ok(SequencedEvent {
+                        seq: self.last_id.unwrap_or(0),
+                        event: body,
+                    });
+                }
                 Some(Ok(event)) => {
                     let seq = event
                         .id
@@ -94,9 +117,14 @@ impl AppEvents<'_> {
 
     async fn connect(&mut self) -> Result<()> {
         let last_id = self.last_id;
+        let query: Vec<(&str, String)> = if self.presence {
+            vec![("presence", "true".to_owned())]
+        } else {
+            Vec::new()
+        };
         let response = self
             .client
-            .authed_with(Method::GET, "v1/events", None::<&()>, &[], |r| {
+            .authed_with(Method::GET, "v1/events", None::<&()>, &query, |r| {
                 let r = r
                     .header("Accept", "text/event-stream")
                     .timeout(CONNECTION_LIFETIME);

@@ -72,6 +72,8 @@ impl Http {
                     retry_after: None,
                     blocked_by: None,
                     contact_id: None,
+                    rule: None,
+                    retry_at: None,
                 }),
             });
         }

@@ -11,6 +11,7 @@ mod app_calls;
 mod app_contacts;
 mod app_dials;
 mod app_events;
+mod app_presence;
 mod app_push;
 mod app_recordings;
 mod app_scoring;
@@ -31,6 +32,7 @@ pub use app_calls::CallQuery;
 pub use app_contacts::ContactQuery;
 pub use app_dials::DialQuery;
 pub use app_events::AppEvents;
+pub use app_presence::PresenceQuery;
 pub use app_recordings::RelayedCall;
 pub use deskbind_core::ids;
 /// The NDEF codec of NFC binding tokens and dial payloads, shared by the

@@ -16,8 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deskbind_core::ids::DialId;
 use deskbind_core::wire::{
-    BoundUser, CallState, DialFailure, Frame, HangupReason, PROTOCOL_VERSION, PhoneFrame,
-    ServerFrame,
+    BoundUser, CallState, DialFailure, Frame, HangupReason, LineState, PROTOCOL_VERSION,
+    PhoneFrame, ServerFrame,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::{mpsc, watch};
@@ -258,6 +258,12 @@ impl PhoneReporter {
             call_id: call_id.to_owned(),
             from: from.to_owned(),
         });
+    }
+
+    /// Reports the phone's line (docs/presence.md): on connect and
+    /// whenever it changes. Its holder shows `busy` while it is not idle.
+    pub fn line_state(&self, state: LineState) {
+        self.send(PhoneFrame::LineState { state });
     }
 
     /// See [`PhoneLink::dial_from_nfc`].

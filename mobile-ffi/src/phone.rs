@@ -312,6 +312,14 @@ impl PhoneConnection {
         self.reporter.incoming(&call_id, &from);
     }
 
+    /// The phone's line (docs/presence.md): `idle`, `ringing`, `dialing`,
+    /// `talking` or `held`. Send it on connect and whenever it changes.
+    pub fn line_state(&self, state: String) -> Result<()> {
+        let state: deskbind_mobile::wire::LineState = serde_enum("state", &state)?;
+        self.reporter.line_state(state);
+        Ok(())
+    }
+
     pub fn close(&self) {
         self.cancel.cancel();
     }

@@ -10,6 +10,7 @@ call and recording the phone handed it (the NFC path). scripts/sdk-e2e starts th
 
 import asyncio
 import datetime
+import json
 import os
 import struct
 import sys
@@ -120,6 +121,53 @@ async def dial_states(events, dial_id, last):
         if event.kind == "dial" and event.dial.id == dial_id:
             seen.append(event.dial.state)
     return seen
+
+
+def pushes():
+    """The messages the FCM stand-in accepted so far, oldest first."""
+    with open(os.environ["FAKE_FCM_LOG"]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+async def next_push(loop, kind, timeout=20.0):
+    """The first accepted message of `kind` not returned before. The log
+    is a file another process appends to, so this polls it."""
+    seen = next_push.seen
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        for i, message in enumerate(pushes()):
+            if i not in seen and message["data"].get("type") == kind:
+                seen.add(i)
+                return message
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {kind} push within {timeout} s: {pushes()}")
+
+
+next_push.seen = set()
+
+
+async def until_app_disconnected(app, timeout=60.0):
+    """Waits until the server no longer counts an app stream of the user.
+    The server notices a closed stream when a write to it fails: its
+    keep-alive comes every 15 s, and the first write after the client left
+    may still succeed, so this can take up to about 30 s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (await app.my_presence()).app_connected:
+        if loop.time() > deadline:
+            raise AssertionError("the server still counts a closed app stream")
+
+async def until_presence(app, done, seconds=10):
+    """Polls the caller's presence until `done` holds (the server learns a
+    line from a phone frame, which the app cannot await)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        mine = await app.my_presence()
+        if done(mine):
+            return mine
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"presence stayed {mine}")
+        await asyncio.sleep(0.05)
 
 
 async def main(base, admin_email, admin_password):
@@ -342,15 +390,71 @@ async def main(base, admin_email, admin_password):
         "created", "call-pop"), announced
     pop_subscription.cancel()
 
-    # Push registration and schedule.
+    # Push registration.
     device_info = await app.register_push_device("android", "fcm-token-sdk-e2e-123456")
     assert device_info.token_hint == "123456"
+
+    # Presence. With no app stream open, a call ringing in is pushed ...
+    waited = loop.time()
+    await until_app_disconnected(app)
+    print(f"sdk e2e: the server let go of the closed stream after {loop.time() - waited:.1f} s")
+    connection.incoming("call-pushed", "+4930555127")
+    pushed = await next_push(loop, "incoming_call")
+    assert (pushed["token"], pushed["data"]["call_id"]) == ("fcm-token-sdk-e2e-123456", "call-pushed"), pushed
+    # ... but under DND it raises no push, although the pop is in the
+    # stream's history; the user's own digests still go out.
+    me_now = await app.set_my_presence("dnd", "In a meeting", None)
+    assert (me_now.state, me_now.chosen, me_now.status_text) == ("dnd", "dnd", "In a meeting"), me_now
+    history_from = announced.seq
+    connection.incoming("call-quiet", "+4930555128")
+    history = Inbox(loop)
+    history_subscription = await app.subscribe_events(history_from, Events(history))
+    quiet = await history.next("pop in the history")
+    while isinstance(quiet, tuple) or quiet.kind != "incoming_call" or quiet.incoming_call.call_id != "call-quiet":
+        if isinstance(quiet, tuple):
+            raise AssertionError(f"event stream closed: {quiet}")
+        quiet = await history.next("pop in the history")
+    assert await app.request_push() == 0
+    digest = await next_push(loop, "digest")
+    assert digest["token"] == "fcm-token-sdk-e2e-123456", digest
+    calls_pushed = [m["data"].get("call_id") for m in pushes() if m["data"].get("type") == "incoming_call"]
+    assert calls_pushed == ["call-pushed"], calls_pushed
+    # The user's own dial goes through under DND; the line shows the call.
+    own = await app.dial("+4930555129", None, "sdk-e2e-dnd")
+    own_command = await next_dial(commands)
+    assert own_command.dial_id == own.id
+    connection.ack(own.id)
+    for state in ["dialing", "ringing", "answered"]:
+        connection.report_call("call-dnd", own.id, state, None)
+    assert (await dial_states(history, own.id, "answered"))[-1] == "answered"
+    me_now = await app.my_presence()
+    assert (me_now.state, me_now.line_state) == ("dnd", "talking"), me_now
+    # Out of DND while the call runs: busy; when it ends: available.
+    me_now = await app.set_my_presence("available", None, None)
+    assert (me_now.state, me_now.line_state, me_now.phone_online) == ("busy", "talking", True), me_now
+    connection.report_call("call-dnd", own.id, "ended", None)
+    assert (await dial_states(history, own.id, "ended"))[-1] == "ended"
+    me_now = await app.my_presence()
+    assert (me_now.state, me_now.line_state) == ("available", "idle"), me_now
+    team_view = await admin.list_presences(None, None, None, None)
+    assert [p.state for p in team_view.items if p.user_id == sam.id] == ["available"], team_view
+    history_subscription.cancel()
+
+    # The push schedule.
     schedule = await app.set_push_schedule(
         deskbind.PushScheduleRule(daily_at="17:30", every_minutes=None, on_missed_call=True, on_new_records=False)
     )
     assert (schedule.source, schedule.rule.daily_at) == ("custom", "17:30"), schedule
     # The push cursor starts at registration: the call above is not news.
     assert await app.request_push() == 0
+
+    # The phone's own line_state frames move the presence too.
+    connection.line_state("talking")
+    await until_presence(app, lambda p: p.state == "busy")
+    connection.line_state("idle")
+    await until_presence(app, lambda p: p.state == "available")
+    seen = await app.list_presences(None, None, None, None)
+    assert [p.user_id for p in seen.items] == [sam.id], seen
 
     connection.close()
     await app.logout()

@@ -36,6 +36,9 @@ pub struct WorkerOptions {
     pub dial_expiry_interval: Duration,
     /// Time between looks for due push schedules.
     pub schedule_interval: Duration,
+    /// Time between presence samples (each claims its minute, so several
+    /// workers count a minute once).
+    pub presence_sample_interval: Duration,
     pub sender: push::SenderOptions,
 }
 
@@ -46,6 +49,7 @@ impl Default for WorkerOptions {
             binding_expiry_interval: Duration::from_secs(30),
             dial_expiry_interval: Duration::from_secs(5),
             schedule_interval: Duration::from_secs(1),
+            presence_sample_interval: Duration::from_secs(60),
             sender: push::SenderOptions::default(),
         }
     }
@@ -131,6 +135,17 @@ pub async fn run_binding_expiry_once(db: &Database, relay: &Relay) -> Result<usi
 /// user's streams; returns how many. (Delivery already refuses expired
 /// commands; this makes their state say so.)
 #[tracing::instrument(name = "dial_expiry", skip_all)]
+/// One presence sample (docs/presence.md, "Time per state"): how many
+/// users were counted, or `None` when another worker had the minute.
+pub async fn run_presence_sample_once(
+    db: &Database,
+    relay: &Relay,
+    now: deskbind_core::time::Micros,
+) -> Result<Option<usize>, RepoError> {
+    deskbind_core::usecases::presence_time::sample(&Services::new(db.clone(), relay.clone()), now)
+        .await
+}
+
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let services = Services::new(db.clone(), relay.clone());
     let mut total = 0;
@@ -196,6 +211,8 @@ pub async fn run(
     score_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dial_tick = tokio::time::interval(options.dial_expiry_interval);
     dial_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut presence_tick = tokio::time::interval(options.presence_sample_interval);
+    presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
         interval_secs = options.maintenance_interval.as_secs(),
         "worker started"
@@ -227,6 +244,11 @@ pub async fn run(
                 Ok(0) => {}
                 Ok(batches) => tracing::info!(batches, "score recompute batches run"),
                 Err(e) => tracing::error!(error = %e, "score recompute failed; retrying at the next tick"),
+            },
+            _ = presence_tick.tick() => match run_presence_sample_once(&db, &relay, now_micros()).await {
+                Ok(Some(users)) => tracing::debug!(users, "presence sampled"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "presence sample failed; retrying at the next tick"),
             },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}

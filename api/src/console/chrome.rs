@@ -30,6 +30,7 @@ pub enum AdminSection {
     Phones,
     Bindings,
     Policies,
+    DialRules,
     Push,
     Dispositions,
     ScoreRules,
@@ -80,6 +81,7 @@ impl Chrome {
             (AdminSection::Phones, "/admin/phones", "Phones"),
             (AdminSection::Bindings, "/admin/bindings", "Bindings"),
             (AdminSection::Policies, "/admin/policies", "Policies"),
+            (AdminSection::DialRules, "/admin/dial-rules", "Dial rules"),
             (AdminSection::Push, "/admin/push", "Push defaults"),
             (
                 AdminSection::Dispositions,

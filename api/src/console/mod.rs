@@ -95,6 +95,8 @@ pub fn console_routes() -> Vec<ApiRoute> {
             admin::policies::save_binding,
         ),
         at(M::POST, "/admin/policies/dial", admin::policies::save_dial),
+        at(M::GET, "/admin/dial-rules", admin::dial_rules::show),
+        at(M::POST, "/admin/dial-rules", admin::dial_rules::save),
         at(M::GET, "/admin/push", admin::push::show),
         at(M::POST, "/admin/push", admin::push::save),
         at(M::GET, "/live", live::page),
@@ -149,6 +151,11 @@ pub fn console_routes() -> Vec<ApiRoute> {
             M::POST,
             "/admin/settings/calls",
             admin::settings::save_calls,
+        ),
+        at(
+            M::POST,
+            "/admin/settings/presence",
+            admin::settings::save_presence,
         ),
         at(M::POST, "/calls/{id}/outcome", calls::outcome::save),
     ]

@@ -6,10 +6,12 @@ use deskbind_core::domain::dial_lifecycle::from_call_state;
 use deskbind_core::ids::{DialId, OrgId, PhoneId};
 use deskbind_core::repo::RepoError;
 use deskbind_core::repo::dials::{DialRow, Scope};
+use deskbind_core::time::now_micros;
 use deskbind_core::usecases::dials::{self as dialing, Moved};
-use deskbind_core::usecases::{audit, dial_reports};
+use deskbind_core::usecases::{audit, dial_reports, presence};
 use deskbind_core::wire::{
-    CallState, DialFailure, DialState, FrameRefusal, HangupReason, PhoneFrame, ServerFrame,
+    CallState, DialFailure, DialState, FrameRefusal, HangupReason, LineState, PhoneFrame,
+    ServerFrame,
 };
 
 use crate::state::AppState;
@@ -64,6 +66,8 @@ pub async fn handle(
                     "`result` is required with state `failed` and only then",
                 ));
             }
+            // Phones that never send `line_state` still make their holder busy.
+            line(state, from, line_of_call(call_state)).await;
             let Some(command_id) = command_id else {
                 // A call dialed by hand: call records (and their sync) carry it.
                 tracing::debug!(phone = %from.phone, call_id, "call event without a command");
@@ -86,13 +90,35 @@ pub async fn handle(
         } => {
             check_len("call_id", &call_id, MAX_CALL_ID)?;
             check_len("from", &caller, MAX_FROM)?;
+            line(state, from, LineState::Ringing).await;
             dial_reports::incoming_call(&state.services(), from.org, from.phone, call_id, caller)
                 .await
                 .map_err(internal)?;
             Ok(None)
         }
         PhoneFrame::Pong => Ok(None),
+        PhoneFrame::LineState { state: reported } => {
+            line(state, from, reported).await;
+            Ok(None)
+        }
     }
+}
+
+/// The line a call event implies: a call dialing, ringing or answered
+/// holds it; an ended or failed one frees it.
+fn line_of_call(call: CallState) -> LineState {
+    match call {
+        CallState::Dialing => LineState::Dialing,
+        CallState::Ringing => LineState::Ringing,
+        CallState::Answered => LineState::Talking,
+        CallState::Ended | CallState::Failed => LineState::Idle,
+    }
+}
+
+/// Records the phone's line; its holder's presence is announced when it
+/// changed.
+async fn line(state: &AppState, from: Sender, line: LineState) {
+    presence::line_changed(&state.services(), from.org, from.phone, line, now_micros()).await;
 }
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<(), FrameRefusal> {

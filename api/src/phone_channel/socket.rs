@@ -11,6 +11,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, Message, MessageStream, ProtocolError, Session};
 use deskbind_core::relay::{Attachment, CloseReason};
 use deskbind_core::repo::phones;
+use deskbind_core::time::now_micros;
+use deskbind_core::usecases::presence;
 use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
 
 use super::frame_guard::{self, is_overflow};
@@ -122,6 +124,8 @@ impl<'a> Connection<'a> {
         tracing::info!(phone = %from.phone, conn = attachment.conn, "phone connected");
         // The console's live board shows which phones are online.
         state.relay.wake_org(from.org).await;
+        // The holder is no longer offline.
+        presence::announce_holder_of(&state.services(), from.org, from.phone, now_micros()).await;
         // A revoke between the upgrade's check and the attach found nothing
         // to close; look again now that a revoke would find us.
         let ended = if !conn.credential_live().await {
@@ -134,6 +138,7 @@ impl<'a> Connection<'a> {
         };
         state.relay.detach_phone(from.phone, attachment.conn).await;
         state.relay.wake_org(from.org).await;
+        presence::announce_holder_of(&state.services(), from.org, from.phone, now_micros()).await;
         if let Some(reason) = ended.close_reason() {
             let _ = tokio::time::timeout(SEND_TIMEOUT, conn.session.close(Some(reason))).await;
         }

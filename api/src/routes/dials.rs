@@ -14,9 +14,12 @@ use deskbind_core::repo::dials::{self, DialFilter};
 use deskbind_core::repo::users;
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::usecases::contact_links;
-use deskbind_core::usecases::dials::{self as dialing, Created, Idempotency, Moved, NewDial};
+use deskbind_core::usecases::dial_authorisation;
+use deskbind_core::usecases::dials::{
+    self as dialing, Created, DialError, Idempotency, Moved, NewDial,
+};
 use deskbind_core::wire::ErrorCode;
-use deskbind_core::wire::{CreateDial, Dial, DialNfc, DialState, Page};
+use deskbind_core::wire::{CreateDial, Dial, DialCheck, DialCheckResult, DialNfc, DialState, Page};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
@@ -104,6 +107,60 @@ pub async fn get(
         })
         .await?;
     Ok(web::Json(dial))
+}
+
+/// `POST /v1/dials/check`: what `POST /v1/dials` would answer for this
+/// number and phone now, without storing or sending anything. Every
+/// refusal a dial would get (except the rate limit and Idempotency-Key
+/// checks) is a 200 with `allowed: false` and the problem's code.
+pub async fn check(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Json(body): Json<DialCheck>,
+) -> ApiResult<web::Json<DialCheckResult>> {
+    let now = state.clock.now();
+    let (org, user, phone) = (auth.org_id, auth.user_id, body.phone_id);
+    let decided = match DialNumber::parse("number", &body.number) {
+        Err(e) => Err(DialError::Number(e)),
+        Ok(number) => {
+            state
+                .db
+                .run(move |conn| dial_authorisation::check_in(conn, org, user, phone, &number, now))
+                .await
+        }
+    };
+    let refusal = match decided {
+        Ok(to) => {
+            return Ok(web::Json(DialCheckResult {
+                allowed: true,
+                number: Some(to.number),
+                class: Some(to.class.as_str().to_owned()),
+                code: None,
+                status: None,
+                detail: None,
+                field: None,
+                rule: None,
+                retry_at: None,
+                blocked_by: None,
+            }));
+        }
+        Err(DialError::Repo(e)) => return Err(e.into()),
+        Err(refusal) => refusal,
+    };
+    let rule = dial_authorisation::rule_of(&refusal);
+    let problem = ApiError::from(refusal).problem();
+    Ok(web::Json(DialCheckResult {
+        allowed: false,
+        number: None,
+        class: None,
+        code: Some(problem.code),
+        status: Some(problem.status),
+        detail: problem.detail,
+        field: problem.field,
+        rule,
+        retry_at: problem.retry_at,
+        blocked_by: problem.blocked_by,
+    }))
 }
 
 /// One command as the caller is sent it, with its contact.

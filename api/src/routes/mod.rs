@@ -22,12 +22,14 @@ mod contact_settings;
 pub(crate) mod contacts;
 mod device;
 pub(crate) mod dial_policy;
+pub(crate) mod dial_rules;
 mod dials;
 pub(crate) mod dispositions;
 mod events;
 pub(crate) mod grants;
 mod ops;
 pub(crate) mod phones;
+pub(crate) mod presence;
 pub(crate) mod push;
 pub mod recording_download;
 mod recordings;
@@ -124,6 +126,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/audit-events", audit_events::list),
         at(M::GET, "/v1/dial-policy", dial_policy::get),
         at(M::PUT, "/v1/dial-policy", dial_policy::put),
+        at(M::GET, "/v1/dial-rules", dial_rules::get),
+        at(M::PUT, "/v1/dial-rules", dial_rules::put),
         // The blocklist (docs/blocklist.md); the fixed paths before
         // /v1/blocklist/{id}, which would otherwise take them as ids.
         at(M::GET, "/v1/blocklist", blocklist::list),
@@ -136,6 +140,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::DELETE, "/v1/blocklist/{id}", blocklist::delete),
         at(M::GET, "/v1/dials", dials::list),
         at(M::POST, "/v1/dials", dials::create),
+        at(M::POST, "/v1/dials/check", dials::check),
         at(M::GET, "/v1/dials/{id}", dials::get),
         at(M::POST, "/v1/dials/{id}/cancel", dials::cancel),
         at(M::GET, "/v1/dials/{id}/nfc", dials::nfc),
@@ -232,6 +237,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
             "/v1/phone/recording-uploads/{id}/complete",
             recordings::complete_upload,
         ),
+        at(M::GET, "/v1/me/presence", presence::get_mine),
+        at(M::PUT, "/v1/me/presence", presence::put_mine),
+        at(M::GET, "/v1/presences", presence::list),
+        at(M::GET, "/v1/presence-settings", presence::get_settings),
+        at(M::PUT, "/v1/presence-settings", presence::put_settings),
     ]
 }
 

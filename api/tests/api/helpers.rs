@@ -29,6 +29,9 @@ pub struct TestApp {
     pub settings: Settings,
     /// Starts the node's drain, as SIGTERM would.
     pub node: NodeControl,
+    /// The clock dial authorisation reads; follows the system clock until
+    /// a test sets it.
+    pub clock: deskbind_core::time::Clock,
     handle: ServerHandle,
     // Dropped last: the database outlives the server.
     _test_db: TestDb,
@@ -69,7 +72,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let test_db = TestDb::new();
     let mut settings = test_settings(&test_db);
     customise(&mut settings);
-    let app = Application::build(settings.clone())
+    let clock = deskbind_core::time::Clock::settable();
+    let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
         .expect("build app");
     let port = app.port();
@@ -96,6 +100,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         db,
         settings,
         node,
+        clock,
         handle,
         _test_db: test_db,
     }

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use chrono::Utc;
 use clap::Parser;
-use deskbind_bench::cluster::{Cluster, ClusterOptions};
 use deskbind_bench::report::Quantiles;
 use deskbind_bench::setup::{self, Plan};
 use deskbind_core::wire::{AppEvent, CallDirection, CallRecordUpload, CallResult, CreateContact};
@@ -57,15 +56,6 @@ struct Args {
     keep_dir: bool,
 }
 
-fn api_bin(args: &Args) -> anyhow::Result<PathBuf> {
-    if let Some(path) = &args.api_bin {
-        return Ok(path.clone());
-    }
-    let me = std::env::current_exe().context("cannot find this executable")?;
-    let dir = me.parent().context("this executable has no directory")?;
-    Ok(dir.join("deskbind-api"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -77,21 +67,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let cluster = Cluster::start(&ClusterOptions {
-        nodes: 1,
-        api_bin: api_bin(args)?,
-        database_url: None,
-        redis_url: String::new(),
-        db_pool_size: 16,
-        keep_dir: args.keep_dir,
-    })
-    .await?;
-    let url = cluster.nodes()[0].base_url();
-    println!("started 1 node on {url} ({})", cluster.database_kind());
-    cluster
-        .init_admin(setup::ORG, setup::ADMIN_EMAIL, setup::PASSWORD)
-        .await?;
-    let admin = setup::login(&url, setup::ADMIN_EMAIL).await?;
+    let (_cluster, url, admin) =
+        setup::one_node(setup::api_bin(args.api_bin.as_deref())?, args.keep_dir).await?;
     let urls = [url.clone()];
     let sessions = setup::dialers(&admin, &urls, 1).await?;
     let plan = Plan {
@@ -176,17 +153,6 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         "calls           {} sequential, {} ms apart; each pop lists {recent} recent calls (of {} stored)",
         args.calls, args.pause_ms, args.history
     );
-    println!(
-        "frame -> event  p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms (n={})",
-        q.p50, q.p99, q.p999, q.max, q.count
-    );
-    println!(
-        "target          p99 <= {TARGET_P99_MS} ms -> {}",
-        if q.p99 <= TARGET_P99_MS {
-            "MET"
-        } else {
-            "MISSED"
-        }
-    );
+    deskbind_bench::report::print_latency("frame -> event", &q, TARGET_P99_MS);
     Ok(())
 }

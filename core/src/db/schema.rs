@@ -213,6 +213,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    dial_rule_sets (org_id) {
+        org_id -> Text,
+        version -> BigInt,
+        rules -> Text,
+        updated_at -> BigInt,
+        updated_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     app_events (seq) {
         seq -> BigInt,
         org_id -> Text,
@@ -457,6 +467,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     binding_events,
     dial_commands,
     dial_policies,
+    dial_rule_sets,
     app_events,
     sync_counters,
     recordings,
@@ -593,3 +604,44 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(score_events, score_rule_sets, score_recomputes,);
+
+// Presence (migration 000023, docs/presence.md): what users chose; the
+// live parts are not stored.
+diesel::table! {
+    user_presence (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        chosen -> Text,
+        status_text -> Nullable<Text>,
+        until_at -> Nullable<BigInt>,
+        last_active_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    presence_settings (org_id) {
+        org_id -> Text,
+        hide_status_text -> Bool,
+        auto_away_after_secs -> Nullable<BigInt>,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    presence_minutes (user_id, day, state) {
+        user_id -> Text,
+        day -> Text,
+        state -> Text,
+        org_id -> Text,
+        minutes -> BigInt,
+    }
+}
+
+diesel::table! {
+    presence_sampling (id) {
+        id -> Integer,
+        sampled_minute -> BigInt,
+    }
+}

@@ -100,6 +100,7 @@ impl AppStreams {
         let lease = StreamLease {
             streams: self.clone(),
             user,
+            released: false,
         };
         lease.renew().await;
         lease
@@ -158,6 +159,8 @@ impl AppStreams {
 pub struct StreamLease {
     streams: AppStreams,
     user: UserId,
+    /// Released by [`Self::release`]: nothing left for `drop`.
+    released: bool,
 }
 
 impl StreamLease {
@@ -182,9 +185,36 @@ impl StreamLease {
     }
 }
 
+impl StreamLease {
+    /// Ends the registration and, when it was the user's last stream here,
+    /// waits until Redis has forgotten this node's entry: what reads
+    /// `is_live` afterwards (a presence announcement) sees the app gone.
+    pub async fn release(mut self) {
+        self.released = true;
+        if !self.streams.close_one(self.user) {
+            return;
+        }
+        let Some(shared) = self.streams.shared.clone() else {
+            return;
+        };
+        if self.streams.lock().contains_key(&self.user) {
+            return;
+        }
+        let mut conn = shared.conn.clone();
+        let removed: redis::RedisResult<i64> = redis::cmd("ZREM")
+            .arg(key(self.user))
+            .arg(&shared.node)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = removed {
+            tracing::warn!(user = %self.user, error = %e, "cannot remove the app stream from Redis; it expires");
+        }
+    }
+}
+
 impl Drop for StreamLease {
     fn drop(&mut self) {
-        if !self.streams.close_one(self.user) {
+        if self.released || !self.streams.close_one(self.user) {
             return;
         }
         let Some(shared) = self.streams.shared.clone() else {

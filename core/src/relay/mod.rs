@@ -12,12 +12,16 @@
 
 mod app_streams;
 mod hub;
+mod line_states;
+mod presence_feed;
 mod redis_bus;
 
 use std::sync::Arc;
 
 pub use app_streams::{AppStreams, StreamLease};
 pub use hub::{Attachment, CloseReason, Delivery, LocalHub, PHONE_QUEUE};
+pub use line_states::LineStates;
+pub use presence_feed::{PresenceFeeds, PresenceNote, PresenceSubscription, Received};
 use redis_bus::RedisBus;
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +29,7 @@ use crate::config::Settings;
 use std::collections::HashSet;
 
 use crate::ids::{OrgId, PhoneId, UserId};
-use crate::wire::ServerFrame;
+use crate::wire::{LineState, ServerFrame};
 
 #[derive(Clone)]
 pub struct Relay {
@@ -37,6 +41,8 @@ struct Inner {
     hub: Arc<LocalHub>,
     redis: Option<RedisBus>,
     app_streams: AppStreams,
+    line_states: LineStates,
+    presence: Arc<PresenceFeeds>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -58,6 +64,8 @@ impl Relay {
                 hub: Arc::default(),
                 redis: None,
                 app_streams: AppStreams::default(),
+                line_states: LineStates::default(),
+                presence: Arc::default(),
             }),
         }
     }
@@ -74,10 +82,12 @@ impl Relay {
         };
         let node = uuid::Uuid::now_v7().to_string();
         let hub = Arc::<LocalHub>::default();
+        let presence = Arc::<PresenceFeeds>::default();
         let redis = RedisBus::connect(
             url.expose_secret(),
             node.clone(),
             hub.clone(),
+            presence.clone(),
             settings.presence_ttl_secs,
             cancel,
         )
@@ -89,12 +99,15 @@ impl Relay {
             // fit in the TTL, so one slow renewal does not look like a gone app.
             settings.presence_ttl_secs.max(30).saturating_mul(1000),
         );
+        let line_states = LineStates::shared(redis.connection(), settings.presence_ttl_secs);
         Ok(Self {
             inner: Arc::new(Inner {
                 node,
                 hub,
                 redis: Some(redis),
                 app_streams,
+                line_states,
+                presence,
             }),
         })
     }
@@ -133,6 +146,7 @@ impl Relay {
     /// Keeps the phone's presence alive; `false` when another connection has
     /// taken the phone over (this one should close).
     pub async fn heartbeat(&self, phone: PhoneId, conn: u64) -> bool {
+        self.inner.line_states.renew(phone).await;
         match &self.inner.redis {
             None => true,
             Some(redis) => match redis.refresh(phone, conn).await {
@@ -147,6 +161,9 @@ impl Relay {
 
     pub async fn detach_phone(&self, phone: PhoneId, conn: u64) {
         self.inner.hub.detach(phone, conn);
+        if !self.inner.hub.has_phone(phone) {
+            self.inner.line_states.forget_here(phone);
+        }
         if let Some(redis) = &self.inner.redis
             && let Err(e) = redis.withdraw(phone, conn).await
         {
@@ -233,6 +250,36 @@ impl Relay {
             }
         }
         online
+    }
+
+    /// Records the line state a phone reported; `true` when it changed as
+    /// far as this node knows.
+    pub async fn set_line(&self, phone: PhoneId, line: LineState) -> bool {
+        self.inner.line_states.set(phone, line).await
+    }
+
+    /// The line states of `phones`, wherever they are connected.
+    pub async fn lines_of(
+        &self,
+        phones: &[PhoneId],
+    ) -> std::collections::HashMap<PhoneId, LineState> {
+        self.inner.line_states.of(phones).await
+    }
+
+    /// Hands a presence change to the streams of its organisation on every
+    /// node (live only: nothing is stored).
+    pub async fn publish_presence(&self, note: PresenceNote) {
+        if let Some(redis) = &self.inner.redis
+            && let Err(e) = redis.publish_presence(&note).await
+        {
+            tracing::warn!(error = %e, "cannot relay a presence change through Redis");
+        }
+        self.inner.presence.send(note);
+    }
+
+    /// Follows the presence changes of the organisation seen on this node.
+    pub fn subscribe_presence(&self, org: OrgId) -> PresenceSubscription {
+        self.inner.presence.subscribe(org)
     }
 
     /// Which users have the app's event stream open, on any node.

@@ -7,7 +7,11 @@
 //! - `deskbind:node:{node}`: frames and closes for phones connected there;
 //! - `deskbind:users`: `{node}/{user}` wakes, heard by every node;
 //! - `deskbind:orgs`: `{node}/{org}` wakes of organisation-wide watchers
-//!   (the console's live board), heard by every node.
+//!   (the console's live board), heard by every node;
+//! - `deskbind:presence-changes`: `{node}/{json}` presence changes, heard by
+//!   every node (docs/presence.md);
+//! - `deskbind:line:{phone}`: the phone's line state, TTL as its presence
+//!   (`line_states`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +23,13 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{CloseReason, LocalHub};
+use super::presence_feed::{PresenceFeeds, PresenceNote};
 use crate::ids::{OrgId, PhoneId, UserId};
 use crate::wire::ServerFrame;
 
 const USERS_CHANNEL: &str = "deskbind:users";
 const ORGS_CHANNEL: &str = "deskbind:orgs";
+const PRESENCE_CHANNEL: &str = "deskbind:presence-changes";
 
 fn presence_key(phone: PhoneId) -> String {
     format!("deskbind:presence:{phone}")
@@ -82,6 +88,7 @@ impl RedisBus {
         url: &str,
         node: String,
         hub: Arc<LocalHub>,
+        feeds: Arc<PresenceFeeds>,
         ttl_secs: u64,
         cancel: CancellationToken,
     ) -> Result<Self, redis::RedisError> {
@@ -89,7 +96,7 @@ impl RedisBus {
         let conn = ConnectionManager::new(client.clone()).await?;
         // Subscribe before serving, so no frame sent to this node is missed.
         let pubsub = subscribe(&client, &node).await?;
-        tokio::spawn(listen(client, pubsub, node.clone(), hub, cancel));
+        tokio::spawn(listen(client, pubsub, node.clone(), hub, feeds, cancel));
         Ok(Self {
             conn,
             node,
@@ -213,6 +220,21 @@ impl RedisBus {
         Ok(owners.into_iter().map(|o| o.is_some()).collect())
     }
 
+    /// Hands a presence change to every other node's streams.
+    pub async fn publish_presence(&self, note: &PresenceNote) -> redis::RedisResult<()> {
+        let json = serde_json::to_string(note).map_err(|e| {
+            redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "unserialisable presence",
+                e.to_string(),
+            ))
+        })?;
+        let mut redis = self.conn.clone();
+        redis
+            .publish(PRESENCE_CHANNEL, format!("{}/{json}", self.node))
+            .await
+    }
+
     pub async fn wake_user(&self, user: UserId) -> redis::RedisResult<()> {
         let mut redis = self.conn.clone();
         redis
@@ -246,6 +268,7 @@ async fn subscribe(client: &redis::Client, node: &str) -> redis::RedisResult<red
     pubsub.subscribe(node_channel(node)).await?;
     pubsub.subscribe(USERS_CHANNEL).await?;
     pubsub.subscribe(ORGS_CHANNEL).await?;
+    pubsub.subscribe(PRESENCE_CHANNEL).await?;
     Ok(pubsub)
 }
 
@@ -257,6 +280,7 @@ async fn listen(
     mut pubsub: redis::aio::PubSub,
     node: String,
     hub: Arc<LocalHub>,
+    feeds: Arc<PresenceFeeds>,
     cancel: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -267,7 +291,7 @@ async fn listen(
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     message = messages.next() => match message {
-                        Some(message) => dispatch(&hub, &node, &message),
+                        Some(message) => dispatch(&hub, &feeds, &node, &message),
                         None => break,
                     },
                 }
@@ -293,7 +317,7 @@ async fn listen(
     }
 }
 
-fn dispatch(hub: &LocalHub, node: &str, message: &redis::Msg) {
+fn dispatch(hub: &LocalHub, feeds: &PresenceFeeds, node: &str, message: &redis::Msg) {
     let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
         tracing::warn!("non-UTF-8 message on the relay bus");
         return;
@@ -305,6 +329,18 @@ fn dispatch(hub: &LocalHub, node: &str, message: &redis::Msg) {
             && let Ok(user) = user.parse()
         {
             hub.wake_user(user);
+        }
+        return;
+    }
+    if message.get_channel_name() == PRESENCE_CHANNEL {
+        // Node ids are UUIDs: the first `/` ends it.
+        if let Some((from, json)) = payload.split_once('/')
+            && from != node
+        {
+            match serde_json::from_str::<PresenceNote>(json) {
+                Ok(note) => feeds.send(note),
+                Err(e) => tracing::warn!(error = %e, "unreadable presence change on the relay bus"),
+            }
         }
         return;
     }

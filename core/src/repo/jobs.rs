@@ -267,6 +267,22 @@ pub fn claim_due_of_kind(
         .collect())
 }
 
+/// Hands a job just claimed back to the queue, due at `run_at`, as if the
+/// claim had not happened (a push held back while its user is in DND,
+/// docs/presence.md). Call in the claim's transaction.
+pub fn defer(conn: &mut DbConn, id: &str, run_at: Micros) -> Result<(), RepoError> {
+    diesel::update(jobs::table.filter(jobs::id.eq(id)))
+        .set((
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<i64>),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::in_flight.eq(0),
+            jobs::run_at.eq(run_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// How a claimed job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -22,7 +22,7 @@ use crate::wire::{AppEvent, PopContact};
 /// provisional contact owned by the holder, in the event's transaction, so
 /// the pop already names a contact they can complete during the call.
 /// Without an open app stream on any node, the pop also goes out as a
-/// high-priority push, queued with the event.
+/// high-priority push, queued with the event, unless the holder is in DND.
 pub async fn incoming_call(
     services: &Services,
     org: OrgId,
@@ -52,6 +52,9 @@ pub async fn incoming_call(
             if let Some(number) = &unknown {
                 provision_caller(conn, org, user, number, &mut event, now)?;
             }
+            // Under DND the pop stays in the stream history but raises no
+            // push (docs/presence.md).
+            let push = push && !super::presence::holds_pushes_in(conn, &user.to_string(), now)?;
             record_pop(conn, org, user, &event, push, now)
         })
         .await?;

@@ -14,20 +14,20 @@
 //! (taken by the event); a dial row is never held while waiting for a
 //! binding or the organisation.
 
-use super::{
-    AfterCommit, Services, app_events, audit, blocklist_check, contact_links, phone_frames,
-};
+use super::dial_authorisation::{self, HoursRule};
+use super::{AfterCommit, Services, app_events, audit, contact_links, phone_frames};
 use crate::db::{DbConn, DbError, write_tx};
+use crate::domain::dial_class::DestinationClass;
 use crate::domain::dial_lifecycle::{self, Step};
-use crate::domain::dial_policy::{PhoneChoiceRefusal, choose_held};
+use crate::domain::dial_policy::PhoneChoiceRefusal;
 use crate::domain::{DialNumber, FieldError};
 use crate::ids::{DialId, OrgId, PhoneId, UserId};
 use crate::repo::dials::{self, DialRow, Scope};
 use crate::repo::users::Visibility;
-use crate::repo::{RepoError, bindings, phones, stored_id, users};
+use crate::repo::{RepoError, bindings, stored_id, users};
 use crate::time::{Micros, now_micros};
 use crate::wire::{
-    Actor, AppEvent, AuditAction, BlockedBy, BlocklistKind, DialFailure, DialState, HangupReason,
+    Actor, AppEvent, AuditAction, BlockedBy, DialFailure, DialRuleRef, DialState, HangupReason,
     ServerFrame,
 };
 
@@ -69,6 +69,23 @@ pub enum DialError {
     /// (and no allow entry applies).
     #[error("the blocklist refuses the number")]
     Blocked(BlockedBy),
+    /// The caller's class rules do not allow the destination's class (and
+    /// no blocklist `allow` entry applies).
+    #[error("{} numbers are not allowed for you", class.as_str())]
+    ClassNotAllowed {
+        class: DestinationClass,
+        rule: DialRuleRef,
+    },
+    /// Outside the caller's calling hours or the callee's local time;
+    /// `retry_at`: the first instant every hours rule allows.
+    #[error("outside the hours of the {which:?} rule")]
+    OutsideHours {
+        which: HoursRule,
+        rule: DialRuleRef,
+        retry_at: Option<Micros>,
+        /// When it was decided.
+        now: Micros,
+    },
     #[error("the Idempotency-Key was used with a different request")]
     KeyReused,
     /// The number cannot be read for the phone that would dial it.
@@ -110,9 +127,10 @@ pub async fn place(services: &Services, req: NewDial) -> Result<Created, DialErr
     }
     let outcome = {
         let req = req.clone();
+        let now = services.clock.now();
         services
             .db
-            .write(move |conn| place_locked(conn, &req))
+            .write(move |conn| place_locked(conn, &req, now))
             .await
     };
     let created = match outcome {
@@ -150,7 +168,7 @@ pub fn place_in(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
     {
         return Ok(done);
     }
-    let outcome = write_tx(conn, |conn| place_locked(conn, req));
+    let outcome = write_tx(conn, |conn| place_locked(conn, req, now_micros()));
     match (outcome, &req.idempotency) {
         (Err(DialError::Repo(RepoError::Conflict)), Some(idem)) => {
             replay(conn, req.user, idem)?.ok_or(DialError::Repo(RepoError::Conflict))
@@ -173,12 +191,9 @@ fn replay(
     }
 }
 
-fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> {
-    let now = now_micros();
+fn place_locked(conn: &mut DbConn, req: &NewDial, now: Micros) -> Result<Created, DialError> {
     let user_id = req.user.to_string();
-    let asked = req.phone.map(|p| p.to_string());
-    let held = bindings::held_by(conn, &user_id, now)?;
-    let binding = choose_held(held, asked.as_deref(), |b| b.phone_id.as_str())?;
+    let binding = dial_authorisation::choose_binding(conn, req.user, req.phone, now)?;
     if !bindings::lock_active(conn, &binding.id)? {
         // Ended between the read and the lock.
         return Err(match req.phone {
@@ -193,17 +208,10 @@ fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
     {
         return Ok(done);
     }
-    let phone = phones::get(conn, req.org, stored_id(&binding.phone_id)?)?;
-    let number = req
-        .number
-        .resolve("number", &phone.number_e164)
-        .map_err(DialError::Number)?;
-    // Before anything is stored or sent: a blocked number leaves no row.
-    if let Some((BlocklistKind::Block, entry)) =
-        blocklist_check::check_in(conn, req.org, Some(req.user), &number, now)?
-    {
-        return Err(DialError::Blocked(entry.blocked_by()));
-    }
+    // Before anything is stored or sent: a refused dial leaves no row.
+    let number =
+        dial_authorisation::authorise_in(conn, req.org, req.user, &binding, &req.number, now)?
+            .number;
     let contact_id = contact_links::resolve(conn, req.org, &[number.as_str()])?
         .into_values()
         .next()
@@ -214,7 +222,7 @@ fn place_locked(conn: &mut DbConn, req: &NewDial) -> Result<Created, DialError> 
         user_id,
         phone_id: binding.phone_id,
         binding_id: binding.id,
-        number: number.into_inner(),
+        number,
         state: DialState::Queued.as_str().to_owned(),
         failure: None,
         idempotency_key: req.idempotency.as_ref().map(|i| i.key.clone()),

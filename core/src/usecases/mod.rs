@@ -40,8 +40,10 @@ pub mod contact_lookup;
 pub mod contact_merge;
 pub mod contact_reads;
 pub mod contacts;
+pub mod dial_authorisation;
 pub mod dial_policy;
 pub mod dial_reports;
+pub mod dial_rules;
 pub mod dial_sweeps;
 pub mod dials;
 pub mod digests;
@@ -51,6 +53,8 @@ pub mod housekeeping;
 pub mod orgs;
 pub mod phone_frames;
 pub mod phones;
+pub mod presence;
+pub mod presence_time;
 pub mod provisioning;
 pub mod push_devices;
 pub mod push_jobs;
@@ -78,6 +82,8 @@ use crate::relay::Relay;
 pub struct Services {
     pub db: Database,
     pub relay: Relay,
+    /// The time dial authorisation reads (a settable one in tests).
+    pub clock: crate::time::Clock,
 }
 
 impl std::fmt::Debug for Services {
@@ -91,6 +97,15 @@ impl std::fmt::Debug for Services {
 
 impl Services {
     pub fn new(db: Database, relay: Relay) -> Self {
-        Self { db, relay }
+        Self {
+            db,
+            relay,
+            clock: crate::time::Clock::system(),
+        }
+    }
+
+    /// The same services reading the time from `clock`.
+    pub fn with_clock(self, clock: crate::time::Clock) -> Self {
+        Self { clock, ..self }
     }
 }

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::push_devices;
+use super::digests::DIGEST;
+use super::{presence, push_devices};
 use crate::db::{Database, DbConn};
 use crate::repo::RepoError;
 use crate::repo::jobs::{self, Claimed, JobRow, Outcome};
@@ -30,6 +31,7 @@ pub async fn claim(
 ) -> Result<Vec<ClaimedSend>, RepoError> {
     db.write(move |conn| {
         let claimed = jobs::claim_due(conn, &owner, now, lease_until, limit)?;
+        let claimed = hold_back_for_dnd(conn, claimed, now)?;
         let mut ids: Vec<&str> = claimed
             .iter()
             .filter_map(|c| c.job.device_id.as_deref())
@@ -54,6 +56,44 @@ pub async fn claim(
             .collect())
     })
     .await
+}
+
+/// How long a push to a user in an open-ended DND waits before it looks
+/// again.
+pub const DND_RECHECK: Micros = 60_000_000;
+
+/// Hands back the claimed pushes whose user is in DND, due when it ends
+/// (or a minute later for an open-ended one); the user's own digests go
+/// out regardless (docs/presence.md).
+fn hold_back_for_dnd(
+    conn: &mut DbConn,
+    claimed: Vec<Claimed>,
+    now: Micros,
+) -> Result<Vec<Claimed>, RepoError> {
+    let mut kept = Vec::with_capacity(claimed.len());
+    let mut dnd: HashMap<String, Option<Option<Micros>>> = HashMap::new();
+    for c in claimed {
+        let Some(user) = c.job.user_id.clone().filter(|_| c.job.topic != DIGEST) else {
+            kept.push(c);
+            continue;
+        };
+        let until = match dnd.get(&user) {
+            Some(known) => *known,
+            None => {
+                let found = presence::dnd_until_in(conn, &user, now)?;
+                dnd.insert(user, found);
+                found
+            }
+        };
+        match until {
+            None => kept.push(c),
+            Some(until) => {
+                let run_at = until.unwrap_or(now + DND_RECHECK);
+                jobs::defer(conn, &c.job.id, run_at)?;
+            }
+        }
+    }
+    Ok(kept)
 }
 
 /// Records the outcome, if this claim still holds the job; returns whether

@@ -62,6 +62,10 @@ pub enum AppEvent {
     /// Events after the client's cursor were purged: refetch state
     /// (`GET /v1/dials`, `GET /v1/bindings`) and continue from this id.
     Resync,
+    /// The presence of a user the reader may see changed (docs/presence.md).
+    /// Live only: never stored, sent without an SSE `id`, so a client that
+    /// reconnects reads `GET /v1/presences` instead of replaying these.
+    Presence { presence: super::Presence },
 }
 
 impl AppEvent {
@@ -72,6 +76,7 @@ impl AppEvent {
             Self::IncomingCall { .. } => "incoming_call",
             Self::CallRecord { .. } => "call_record",
             Self::Resync => "resync",
+            Self::Presence { .. } => "presence",
         }
     }
 }

@@ -44,6 +44,9 @@ str_enum! {
         /// The score rules were replaced (`details`: version, rules,
         /// recompute_id).
         ScoreRulesReplaced => "score_rules.replaced",
+        /// The dial authorisation rules were replaced (`details`: version,
+        /// rules).
+        DialRulesReplaced => "dial_rules.replaced",
     }
 }
 

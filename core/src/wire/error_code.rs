@@ -199,10 +199,23 @@ error_codes! {
     RecordingOnOtherNode = "recording_on_other_node", 503;
     NodeDraining = "node_draining", 503;
 
+    // Dial authorisation (docs/dialing.md, "Dial authorisation")
+    DialClassNotAllowed = "dial_class_not_allowed", 403;
+    OutsideCallingHours = "outside_calling_hours", 403;
+    OutsideCalleeHours = "outside_callee_hours", 403;
+    DialRulesChanged = "dial_rules_changed", 409;
+    InvalidDialClass = "invalid_dial_class", 422;
+    InvalidDate = "invalid_date", 422;
+    DuplicateRule = "duplicate_rule", 422;
+
     // Contact scoring (docs/scoring.md).
     InvalidScoreRule = "invalid_score_rule", 422;
     TooManyScoreRules = "too_many_score_rules", 422;
     ScoreRulesChanged = "score_rules_changed", 409;
+    // presence (docs/presence.md)
+    PresenceStateDerived = "presence_state_derived", 422;
+    UntilWithoutDnd = "until_without_dnd", 422;
+    UntilInPast = "until_in_past", 422;
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -119,6 +119,10 @@ pub enum PhoneFrame {
     Incoming { call_id: String, from: String },
     /// Answer to `ping`.
     Pong,
+    /// The state of the phone's line (docs/presence.md). Added within
+    /// version 1 (docs/phone-protocol.md, "Line state"): sent on connect
+    /// and whenever the line changes.
+    LineState { state: super::LineState },
 }
 
 /// What a phone reports about a call.

@@ -24,6 +24,15 @@ pub struct Problem {
     /// The other contact, for `contact_number_taken` and `external_id_taken`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
+    /// The dial authorisation rule that refused a dial
+    /// (`dial_class_not_allowed`, `outside_calling_hours`,
+    /// `outside_callee_hours`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<super::DialRuleRef>,
+    /// When a dial refused by hours would next be allowed (`retry_after`
+    /// then says the same in seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, ValueEnum};
 use deskbind_mobile::ids::DialId;
 use deskbind_mobile::wire::{
-    CallDirection, CallRecordUpload, CallResult, CallState, DialFailure, IngestOutcome,
+    CallDirection, CallRecordUpload, CallResult, CallState, DialFailure, IngestOutcome, LineState,
 };
 use deskbind_mobile::{
     ClientError, LinkOptions, LinkState, PhoneClient, PhoneCommand, PhoneLink, PhoneReporter,
@@ -182,10 +182,16 @@ async fn run(cli: &Cli, client: &PhoneClient, link: &mut PhoneLink) -> anyhow::R
                 }
                 tracing::info!(%command_id, ?reason, "hung up");
             }
-            PhoneCommand::Binding { user } => match user {
-                Some(user) => tracing::info!(holder = %user.display_name, "bound"),
-                None => tracing::info!("no one holds this phone"),
-            },
+            PhoneCommand::Binding { user } => {
+                match user {
+                    Some(user) => tracing::info!(holder = %user.display_name, "bound"),
+                    None => tracing::info!("no one holds this phone"),
+                }
+                // Sent on every connect: the line as it is now.
+                if calls.is_empty() {
+                    link.reporter().line_state(LineState::Idle);
+                }
+            }
             PhoneCommand::Refused { code, detail, .. } => {
                 tracing::warn!(%code, %detail, "the server refused a frame");
             }
@@ -223,6 +229,7 @@ impl SimulatedCall {
         let call_id = format!("sim-{}", self.command_id);
         let started_at = Utc::now();
         let (result, answered_at) = self.play(&call_id).await;
+        self.link.line_state(LineState::Idle);
         let record = CallRecordUpload {
             call_id,
             direction: CallDirection::Outbound,
@@ -271,9 +278,16 @@ impl SimulatedCall {
         (CallResult::Answered, answered_at)
     }
 
+    /// Reports the call's progress and the line it puts the phone in.
     fn report(&self, call_id: &str, state: CallState, failure: Option<DialFailure>) {
         self.link
             .report(call_id, Some(self.command_id), state, failure);
+        self.link.line_state(match state {
+            CallState::Dialing => LineState::Dialing,
+            CallState::Ringing => LineState::Ringing,
+            CallState::Answered => LineState::Talking,
+            CallState::Ended | CallState::Failed => LineState::Idle,
+        });
     }
 
     /// Waits `time`; `false` when the app hung up meanwhile.

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { Api } from "../lib/api.mjs";
 import { launch, newPage, signIn, screenshot, assertAccessible, assertNoProblems } from "../lib/browser.mjs";
-import { submit, noticeText, assertAdminNavCurrent } from "../lib/admin.mjs";
+import { submit, noticeText, alertText, assertAdminNavCurrent } from "../lib/admin.mjs";
 
 let server;
 let browser;
@@ -59,7 +59,7 @@ test("an admin adds, renames and archives dispositions", async () => {
   await page.context().close();
 });
 
-test("an admin sets contact visibility and private calls", async () => {
+test("an admin sets contact visibility, private calls and presence", async () => {
   const page = await newPage(browser);
   await signIn(page, server.url, server.admin.email, server.admin.password);
   await page.goto(`${server.url}/admin/settings`);
@@ -70,6 +70,17 @@ test("an admin sets contact visibility and private calls", async () => {
   await page.getByLabel(/A call's user may mark it private/).check();
   assert.equal(await submit(page, "Save call settings"), 200);
   assert.equal((await admin.get("/v1/call-settings")).allow_private, true);
+  // Presence: hide status texts from salespeople, away after 15 minutes.
+  await page.getByLabel(/do not see their teammates' status texts/).check();
+  await page.getByLabel(/Away after this many minutes/).fill("0");
+  assert.equal(await submit(page, "Save presence settings"), 422);
+  assert.match(await alertText(page), /Away after: between 1 and/);
+  assert.deepEqual(await admin.get("/v1/presence-settings"), { hide_status_text: false });
+  await page.getByLabel(/do not see their teammates' status texts/).check();
+  await page.getByLabel(/Away after this many minutes/).fill("15");
+  assert.equal(await submit(page, "Save presence settings"), 200);
+  assert.deepEqual(await admin.get("/v1/presence-settings"), { hide_status_text: true, auto_away_after_secs: 900 });
+  assert.equal(await page.getByLabel(/Away after this many minutes/).inputValue(), "15");
   await assertAccessible(page);
   await screenshot(page, "admin-settings");
   await page.context().close();

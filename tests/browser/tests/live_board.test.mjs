@@ -3,7 +3,9 @@
 // page, the phone simulator provisions with it and stays connected, the
 // admin grants and binds the phone to a salesperson on the page, opens
 // /live, and a dial made through the JSON API as that salesperson appears
-// on the board without a reload and walks through its states to its end.
+// on the board without a reload and walks through its states to its end,
+// while the board's people show the salesperson busy, then available, then
+// in DND once they set it in the app.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
@@ -102,6 +104,10 @@ test("an admin sets up a phone on the page and a dial walks across the live boar
   await recordBoardStates(page);
 
   const sam = await Api.login(server.url, seller.email, seller.password);
+  // Sam's presence on the board: available, busy while the call runs.
+  const person = page.locator('#live-people tr[data-person="Sam Seller"]');
+  await person.locator('[data-presence="available"]').waitFor();
+  const sawBusy = person.locator('[data-presence="busy"]').waitFor({ timeout: 30_000 });
   const placedAt = Date.now();
   const dial = await sam.post("/v1/dials", { number: "+1 650 253 0000" }, { headers: { "Idempotency-Key": "live-board-1" } });
   const dialRow = page.locator(`tr[data-dial-id="${dial.id}"]`);
@@ -119,7 +125,18 @@ test("an admin sets up a phone on the page and a dial walks across the live boar
     assert.ok(RANK[states[i]] > RANK[states[i - 1]], `states only move forward: ${states.join(" → ")}`);
   }
   assert.match(await dialRow.textContent(), /Sam Seller[\s\S]*Front desk/);
+  await sawBusy;
+  await person.locator('[data-presence="available"]').waitFor({ timeout: 10_000 });
   await screenshot(page, "live-board-dial-ended");
+  // Sam turns on DND in the app: the board shows it without a reload.
+  await sam.put("/v1/me/presence", { state: "dnd", status_text: "Focus time" });
+  await person.locator('[data-presence="dnd"]').waitFor({ timeout: 10_000 });
+  assert.match(await person.textContent(), /Focus time/);
+  assert.equal(await page.locator('[data-count-state="dnd"] strong').textContent(), "1");
+  const { notReloaded: stillLive } = await recordedStates(page, dial.id);
+  assert.ok(stillLive, "the presence change arrived without a reload");
+  await assertAccessible(page);
+  await screenshot(page, "live-board-people-dnd");
   assertNoProblems(page);
   await page.context().close();
 });

@@ -226,3 +226,30 @@ test("a salesperson sees only their own row, and another person's by URL is not 
   await assertAccessible(page);
   await page.context().close();
 });
+
+test("the time per presence state shows the worker's samples of the people in view", async () => {
+  const page = await newPage(browser, { timezoneId: ZONE });
+  await signIn(page, server.url, server.admin.email, server.admin.password);
+  // The embedded worker samples at its start and then once a minute: the
+  // admin existed at the start and was offline (a console session is not
+  // the app).
+  const adminRow = page.locator('#presence-time tbody tr[data-person="Administrator"]');
+  for (let tries = 0; (await adminRow.count()) === 0; tries++) {
+    assert.ok(tries < 50, "the admin's presence minutes appear");
+    await page.goto(`${server.url}/stats?period=this_week`);
+  }
+  const cells = await adminRow.first().locator("td.num").allTextContents();
+  assert.equal(cells.length, 5);
+  assert.match(cells[4], /^\d+:\d\d$/);
+  assert.notEqual(cells[4], "0:00", "offline minutes counted");
+  await assertAccessible(page);
+  await page.context().close();
+
+  // A salesperson sees only their own rows.
+  const own = await newPage(browser, { timezoneId: ZONE });
+  await signIn(own, server.url, anna.email, anna.password);
+  await own.goto(`${server.url}/stats?period=this_week`);
+  const people = await own.locator("#presence-time tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.person));
+  assert.ok(people.every((p) => p === "Anna Alder"), people.join(", "));
+  await own.context().close();
+});

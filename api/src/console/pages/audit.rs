@@ -56,6 +56,7 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::BlocklistEntryRemoved => "Blocklist entry removed",
         AuditAction::ContactMerged => "Contacts merged",
         AuditAction::ScoreRulesReplaced => "Score rules changed",
+        AuditAction::DialRulesReplaced => "Dial rules changed",
     }
 }
 

@@ -71,6 +71,8 @@ pub struct Board {
     pub phones: Vec<BoardPhone>,
     pub phones_truncated: bool,
     pub dials: Vec<BoardDial>,
+    /// The people in scope with their presence.
+    pub people: super::people::People,
     /// When it was read; shown by the page, not in the fragment, so an
     /// unchanged board renders the same and is not sent again.
     pub as_of: String,
@@ -204,7 +206,18 @@ pub async fn load(state: &AppState, viewer: &Viewer) -> ConsoleResult<Board> {
         })
         .collect();
     phones_out.sort_by(|a, b| a.label.cmp(&b.label).then(a.number.cmp(&b.number)));
+    // Newest first: a user's first answered dial is their current call.
+    let mut call_since: HashMap<String, String> = HashMap::new();
+    for row in &dial_rows {
+        if row.state()? == DialState::Answered {
+            call_since
+                .entry(row.user_id.clone())
+                .or_insert_with(|| local_time(to_datetime(row.updated_at), zone));
+        }
+    }
+    let people = super::people::load(state, viewer, &call_since, now).await?;
     Ok(Board {
+        people,
         scope: match viewer.role {
             Role::Admin => "the whole organisation",
             _ => "your teams",

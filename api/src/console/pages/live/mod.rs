@@ -1,6 +1,7 @@
 //! `/live`: the live board for managers (their teams) and admins (the
-//! organisation): who holds which phone, whether it is online, and the
-//! recent dials with their states. `/live/events` streams the re-rendered
+//! organisation): who is available, busy, away, in DND or offline (and
+//! how many of each), who holds which phone, whether it is online, and
+//! the recent dials with their states. `/live/events` streams the re-rendered
 //! board (server-sent events) whenever the organisation's relay wake says
 //! something changed, on whichever API node the change happened, and on a
 //! keep-alive tick as a fallback. Without script the page is a snapshot
@@ -8,6 +9,7 @@
 
 pub mod board;
 mod limit;
+mod people;
 mod stream;
 
 pub use stream::events;

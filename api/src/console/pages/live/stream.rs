@@ -2,8 +2,9 @@
 //! event's data is the board fragment's HTML, which api/assets/live.js
 //! puts in place. The stream waits on the organisation's relay wake
 //! (published after commit by the dial and binding use cases and by phones
-//! connecting or leaving, through Redis to every node) and on a keep-alive
-//! tick; each time it re-checks the console session (signed out, expired,
+//! connecting or leaving, through Redis to every node), on its presence
+//! changes (live-only notes, docs/presence.md) and on a keep-alive tick;
+//! each time it re-checks the console session (signed out, expired,
 //! disabled or no longer a manager: an `end` event, then the stream
 //! closes), reads the board, and sends it if it changed. A person has at
 //! most `limit::MAX_STREAMS_PER_USER` streams on a node; opening another
@@ -17,7 +18,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use deskbind_core::auth::secrets;
-use deskbind_core::relay::OrgWatch;
+use deskbind_core::relay::{OrgWatch, PresenceSubscription};
 use deskbind_core::repo::console_sessions;
 use deskbind_core::time::now_micros;
 use deskbind_core::wire::Role;
@@ -51,11 +52,13 @@ pub async fn events(
     let permit = limit::acquire(user.auth.user_id);
     // Watch before the first read: a change committed in between wakes us.
     let watch = state.relay.watch_org(viewer.org);
+    let presence = state.relay.subscribe_presence(viewer.org);
     let stream = BoardStream {
         state,
         token_hash,
         viewer,
         watch,
+        presence,
         out: VecDeque::from([Bytes::from_static(b"retry: 3000\n\n")]),
         last: String::new(),
         fresh: true,
@@ -82,6 +85,8 @@ struct BoardStream {
     token_hash: String,
     viewer: Viewer,
     watch: OrgWatch,
+    /// Presence changes (a person set DND, a line rang) wake it too.
+    presence: PresenceSubscription,
     out: VecDeque<Bytes>,
     /// The last board sent: an unchanged board is not sent again.
     last: String,
@@ -117,6 +122,7 @@ impl BoardStream {
             } else {
                 tokio::select! {
                     () = self.watch.changed() => Reason::Wake,
+                    _ = self.presence.recv() => Reason::Wake,
                     () = tokio::time::sleep(KEEPALIVE) => Reason::Tick,
                     () = self.permit.evicted.cancelled() => {
                         self.out.push_back(Bytes::from_static(

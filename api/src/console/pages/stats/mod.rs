@@ -7,6 +7,7 @@
 
 mod charts;
 mod form;
+mod presence;
 mod view;
 
 use actix_web::http::StatusCode;
@@ -61,6 +62,7 @@ pub async fn page(
         window: String::new(),
         time_zone: tz.name().to_owned(),
         report: None,
+        presence: Default::default(),
     };
     let (from, until) = match window {
         Ok(w) => w,
@@ -86,6 +88,17 @@ pub async fn page(
         .await?;
     // Every visible call is read, so a callback by anyone in scope clears
     // a missed call; only the picked team's or person's calls are counted.
+    let picked = filter.users.clone();
+    let presence_days = (page.from.clone(), page.until.clone());
+    page.presence = presence::load(
+        &state,
+        user.auth.org_id,
+        &scope,
+        &picked,
+        presence_days,
+        &page.choices.people,
+    )
+    .await?;
     let mut stats = TeamStats::new(tz, filter.users.take());
     for_each_call(&state, user.auth.org_id, scope, filter, |r| {
         let Ok(direction) = r.direction() else {

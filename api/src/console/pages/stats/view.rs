@@ -254,6 +254,8 @@ pub struct StatsPage {
     pub window: String,
     pub time_zone: String,
     pub report: Option<Report>,
+    /// Time per presence state per person and day.
+    pub presence: super::presence::PresenceTime,
 }
 
 impl StatsPage {

@@ -1,0 +1,170 @@
+//! The line state each connected phone last reported (idle, ringing,
+//! dialing, talking, held), for presence (docs/presence.md).
+//!
+//! This node keeps what its phones said. With Redis, it is also in
+//! `deskbind:line:{phone}` with the phone presence TTL, renewed by the
+//! phone's heartbeat: a node that dies takes its phones' presence keys and
+//! their line keys with it once the TTL has passed, so no one stays "busy"
+//! (or "online") because of a dead node. Presence reads a line only for a
+//! phone that is online, so a line outliving its connection by a TTL does
+//! not count.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use redis::aio::ConnectionManager;
+
+use crate::ids::PhoneId;
+use crate::wire::LineState;
+
+fn key(phone: PhoneId) -> String {
+    format!("deskbind:line:{phone}")
+}
+
+#[derive(Clone)]
+struct Shared {
+    conn: ConnectionManager,
+    ttl_secs: u64,
+}
+
+/// The line states of one node (and, with Redis, of all).
+#[derive(Clone, Default)]
+pub struct LineStates {
+    local: Arc<Mutex<HashMap<PhoneId, LineState>>>,
+    shared: Option<Shared>,
+}
+
+impl std::fmt::Debug for LineStates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineStates")
+            .field("phones_here", &self.lock().len())
+            .field("redis", &self.shared.is_some())
+            .finish()
+    }
+}
+
+impl LineStates {
+    pub fn shared(conn: ConnectionManager, ttl_secs: u64) -> Self {
+        Self {
+            local: Arc::default(),
+            shared: Some(Shared { conn, ttl_secs }),
+        }
+    }
+
+    /// Records the phone's line; `true` when it differs from what this
+    /// node knew (so presence may have changed).
+    pub async fn set(&self, phone: PhoneId, line: LineState) -> bool {
+        let changed = self.lock().insert(phone, line) != Some(line);
+        if let Some(shared) = &self.shared {
+            let mut conn = shared.conn.clone();
+            let set: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(key(phone))
+                .arg(line.as_str())
+                .arg("EX")
+                .arg(shared.ttl_secs)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = set {
+                tracing::warn!(%phone, error = %e, "cannot store the line state in Redis");
+            }
+        }
+        changed
+    }
+
+    /// Keeps the phone's line alive for another TTL (its heartbeat).
+    pub async fn renew(&self, phone: PhoneId) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        if !self.lock().contains_key(&phone) {
+            return;
+        }
+        let mut conn = shared.conn.clone();
+        let renewed: redis::RedisResult<i64> = redis::cmd("EXPIRE")
+            .arg(key(phone))
+            .arg(shared.ttl_secs)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = renewed {
+            tracing::warn!(%phone, error = %e, "cannot renew the line state in Redis");
+        }
+    }
+
+    /// Forgets the line of a phone whose connection here ended.
+    pub fn forget_here(&self, phone: PhoneId) {
+        self.lock().remove(&phone);
+    }
+
+    /// The lines of `phones` known anywhere; without Redis, or when it
+    /// fails, what this node knows.
+    pub async fn of(&self, phones: &[PhoneId]) -> HashMap<PhoneId, LineState> {
+        let mut lines: HashMap<PhoneId, LineState> = {
+            let local = self.lock();
+            phones
+                .iter()
+                .filter_map(|p| local.get(p).map(|l| (*p, *l)))
+                .collect()
+        };
+        let Some(shared) = &self.shared else {
+            return lines;
+        };
+        if phones.is_empty() {
+            return lines;
+        }
+        let mut conn = shared.conn.clone();
+        let keys: Vec<String> = phones.iter().map(|p| key(*p)).collect();
+        let stored: redis::RedisResult<Vec<Option<String>>> =
+            redis::cmd("MGET").arg(keys).query_async(&mut conn).await;
+        match stored {
+            Ok(stored) => {
+                for (phone, line) in phones.iter().zip(stored) {
+                    if let Some(line) = line.as_deref().and_then(LineState::parse) {
+                        lines.insert(*phone, line);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read line states from Redis"),
+        }
+        lines
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PhoneId, LineState>> {
+        self.local
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn shared(ttl_secs: u64) -> LineStates {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url).unwrap();
+        LineStates::shared(ConnectionManager::new(client).await.unwrap(), ttl_secs)
+    }
+
+    #[tokio::test]
+    async fn a_line_is_seen_on_every_node_and_changes_only_once() {
+        let (a, b) = (shared(30).await, shared(30).await);
+        let phone = PhoneId::new();
+        assert!(b.of(&[phone]).await.is_empty());
+        assert!(a.set(phone, LineState::Talking).await, "changed");
+        assert!(!a.set(phone, LineState::Talking).await, "the same again");
+        assert_eq!(b.of(&[phone]).await.get(&phone), Some(&LineState::Talking));
+    }
+
+    #[tokio::test]
+    async fn a_dead_nodes_line_expires_with_the_ttl() {
+        let (dead, alive) = (shared(1).await, shared(1).await);
+        let phone = PhoneId::new();
+        dead.set(phone, LineState::Talking).await;
+        assert_eq!(alive.of(&[phone]).await.len(), 1);
+        // Nothing renews it (no heartbeat): Redis drops it after a second.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(alive.of(&[phone]).await.is_empty(), "expired with its TTL");
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE presence_settings;
+DROP TABLE user_presence;

@@ -1,0 +1,2 @@
+DROP TABLE presence_sampling;
+DROP TABLE presence_minutes;

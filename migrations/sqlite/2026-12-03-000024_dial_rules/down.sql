@@ -1,0 +1,1 @@
+DROP TABLE dial_rule_sets;

@@ -124,9 +124,15 @@ async def dial_states(events, dial_id, last):
 
 
 def pushes():
-    """The messages the FCM stand-in accepted so far, oldest first."""
+    """The messages the FCM stand-in (fcm-standin) delivered so far, oldest
+    first, each with its device `token`."""
+    out = []
     with open(os.environ["FAKE_FCM_LOG"]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for line in f:
+            if line.startswith("delivery "):
+                delivery = json.loads(line[len("delivery "):])
+                out.append(dict(delivery["message"], token=delivery["device_token"]))
+    return out
 
 
 async def next_push(loop, kind, timeout=20.0):

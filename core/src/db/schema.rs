@@ -641,7 +641,7 @@ diesel::table! {
 
 diesel::table! {
     presence_sampling (id) {
-        id -> Integer,
+        id -> BigInt,
         sampled_minute -> BigInt,
     }
 }

@@ -226,7 +226,9 @@ pub fn screen_pop_message(event: &AppEvent) -> Option<PushMessage> {
         ("type".to_owned(), "incoming_call".to_owned()),
         ("phone_id".to_owned(), phone_id.to_string()),
         ("call_id".to_owned(), call_id.clone()),
-        ("from".to_owned(), from.clone()),
+        // Not `from`: FCM reserves it (and `notification`, `message_type`,
+        // `google*`, `gcm*`) and refuses the whole message.
+        ("caller".to_owned(), from.clone()),
         (
             "at".to_owned(),
             at.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -255,7 +257,7 @@ pub fn screen_pop_message(event: &AppEvent) -> Option<PushMessage> {
     };
     // Stored texts are bounded, so this never trims in practice; the loop
     // keeps FCM's limit true whatever the inputs.
-    for field in ["contact_company", "contact_name", "from"] {
+    for field in ["contact_company", "contact_name", "caller"] {
         if message.payload_bytes() <= MAX_PAYLOAD_BYTES {
             break;
         }
@@ -313,6 +315,29 @@ mod tests {
         assert_eq!(message.data["score"], "7");
         assert_eq!(message.data["from_e164"], "+4930901820");
         assert!(screen_pop_message(&AppEvent::Resync).is_none());
+        // FCM refuses a message whose data uses a reserved key.
+        let reserved = |k: &str| {
+            matches!(k, "from" | "notification" | "message_type")
+                || k.starts_with("google")
+                || k.starts_with("gcm")
+        };
+        let short = AppEvent::IncomingCall {
+            phone_id: crate::ids::PhoneId::new(),
+            call_id: "c-2".into(),
+            from: "030 901820".into(),
+            at: chrono::Utc::now(),
+            from_e164: None,
+            contact: None,
+            score: None,
+            recent_calls: Vec::new(),
+        };
+        let message = screen_pop_message(&short).expect("a pop");
+        assert_eq!(message.data["caller"], "030 901820");
+        assert!(
+            !message.data.keys().any(|k| reserved(k)),
+            "{:?}",
+            message.data
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::ids::OrgId;
 pub fn claim_minute(conn: &mut DbConn, minute: i64) -> Result<bool, RepoError> {
     let moved = diesel::update(
         presence_sampling::table
-            .filter(presence_sampling::id.eq(1))
+            .filter(presence_sampling::id.eq(1_i64))
             .filter(presence_sampling::sampled_minute.lt(minute)),
     )
     .set(presence_sampling::sampled_minute.eq(minute))
@@ -31,7 +31,7 @@ pub fn claim_minute(conn: &mut DbConn, minute: i64) -> Result<bool, RepoError> {
     // The first sample ever; a concurrent first insert loses on the key.
     match diesel::insert_into(presence_sampling::table)
         .values((
-            presence_sampling::id.eq(1),
+            presence_sampling::id.eq(1_i64),
             presence_sampling::sampled_minute.eq(minute),
         ))
         .execute(conn)

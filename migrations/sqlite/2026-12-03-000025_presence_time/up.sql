@@ -16,6 +16,6 @@ CREATE INDEX presence_minutes_org_day ON presence_minutes (org_id, day);
 -- next one by moving this forward, so with several workers each minute is
 -- counted once.
 CREATE TABLE presence_sampling (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
+    id BIGINT PRIMARY KEY CHECK (id = 1),
     sampled_minute BIGINT NOT NULL
 );

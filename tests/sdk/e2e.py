@@ -127,7 +127,7 @@ def pushes():
     """The messages the FCM stand-in (fcm-standin) delivered so far, oldest
     first, each with its device `token`."""
     out = []
-    with open(os.environ["FAKE_FCM_LOG"]) as f:
+    with open(os.environ["FCM_STANDIN_LOG"]) as f:
         for line in f:
             if line.startswith("delivery "):
                 delivery = json.loads(line[len("delivery "):])

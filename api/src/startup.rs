@@ -187,6 +187,12 @@ impl Application {
         })
     }
 
+    /// What this node's use cases run with (its database, relay and
+    /// clock): tests drive the worker's steps through the node's own relay.
+    pub fn services(&self) -> deskbind_core::usecases::Services {
+        self.state.services()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -186,37 +186,19 @@ impl AppClient {
         after: Option<i64>,
         listener: Arc<dyn AppEventListener>,
     ) -> Result<Arc<EventSubscription>> {
-        let client = self.inner.clone();
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        // The stream borrows the client, so it lives in the task; the task
-        // says whether it opened, so a refused session is this call's error.
-        let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let mut stream = match client.events(after).await {
-                Ok(stream) => {
-                    let _ = opened_tx.send(Ok(()));
-                    stream
-                }
-                Err(e) => {
-                    let _ = opened_tx.send(Err(e));
-                    return;
-                }
-            };
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return listener.on_closed(None),
-                    next = stream.next() => match next {
-                        Ok(event) => listener.on_event(event.into()),
-                        Err(e) => return listener.on_closed(Some(e.into())),
-                    },
-                }
-            }
-        });
-        opened_rx
-            .await
-            .map_err(|_| local("the event stream task ended before it opened"))??;
-        Ok(Arc::new(EventSubscription { cancel }))
+        self.subscribe(after, false, listener).await
+    }
+
+    /// [`Self::subscribe_events`] with the presence changes of the people
+    /// the user may see too (`kind` `presence`; docs/presence.md). They are
+    /// live only: after the listener hears `on_closed`, read
+    /// `list_presences` again.
+    pub async fn subscribe_events_with_presence(
+        &self,
+        after: Option<i64>,
+        listener: Arc<dyn AppEventListener>,
+    ) -> Result<Arc<EventSubscription>> {
+        self.subscribe(after, true, listener).await
     }
 
     // Calls.
@@ -430,5 +412,51 @@ impl EventSubscription {
 impl Drop for EventSubscription {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+impl AppClient {
+    async fn subscribe(
+        &self,
+        after: Option<i64>,
+        presence: bool,
+        listener: Arc<dyn AppEventListener>,
+    ) -> Result<Arc<EventSubscription>> {
+        let client = self.inner.clone();
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        // The stream borrows the client, so it lives in the task; the task
+        // says whether it opened, so a refused session is this call's error.
+        let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let opened = if presence {
+                client.events_with_presence(after).await
+            } else {
+                client.events(after).await
+            };
+            let mut stream = match opened {
+                Ok(stream) => {
+                    let _ = opened_tx.send(Ok(()));
+                    stream
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                    return;
+                }
+            };
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return listener.on_closed(None),
+                    next = stream.next() => match next {
+                        Ok(event) => listener.on_event(event.into()),
+                        Err(e) => return listener.on_closed(Some(e.into())),
+                    },
+                }
+            }
+        });
+        opened_rx
+            .await
+            .map_err(|_| local("the event stream task ended before it opened"))??;
+        Ok(Arc::new(EventSubscription { cancel }))
     }
 }

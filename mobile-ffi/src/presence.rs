@@ -27,6 +27,8 @@ pub struct PresenceInfo {
     pub phone_online: bool,
     /// `idle`, `ringing`, `dialing`, `talking`, `held`; `None` unknown.
     pub line_state: Option<String>,
+    /// While the line is in a call, when the call began.
+    pub line_since: Option<SystemTime>,
 }
 
 impl From<wire::Presence> for PresenceInfo {
@@ -41,6 +43,7 @@ impl From<wire::Presence> for PresenceInfo {
             app_connected: p.app_connected,
             phone_online: p.phone_online,
             line_state: p.line_state.map(|l| l.as_str().to_owned()),
+            line_since: p.line_since.map(instant),
         }
     }
 }

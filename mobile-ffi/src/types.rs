@@ -397,10 +397,12 @@ impl From<wire::PushSchedule> for PushScheduleInfo {
 }
 
 /// An event of the app's live stream. `kind` is `dial`, `binding`,
-/// `incoming_call`, `call_record` or `resync`; `dial` is set for dial
-/// events, `incoming_call` for a call ringing in (its screen pop),
-/// `call_record` for a record stored or changed; `json` is the whole event
-/// as the API sends it.
+/// `incoming_call`, `call_record`, `presence` or `resync`; `dial` is set
+/// for dial events, `incoming_call` for a call ringing in (its screen pop),
+/// `call_record` for a record stored or changed, `presence` for a
+/// presence change (only on a stream that follows presence; such an event
+/// has no `seq` of its own and repeats the last one); `json` is the whole
+/// event as the API sends it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct AppEventInfo {
     pub seq: i64,
@@ -408,6 +410,7 @@ pub struct AppEventInfo {
     pub dial: Option<DialInfo>,
     pub incoming_call: Option<IncomingCallInfo>,
     pub call_record: Option<CallRecordEventInfo>,
+    pub presence: Option<crate::presence::PresenceInfo>,
     pub json: String,
 }
 
@@ -441,7 +444,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
     fn from(e: wire::SequencedEvent) -> Self {
         let json = serde_json::to_string(&e.event).unwrap_or_default();
         let kind = e.event.kind().to_owned();
-        let (mut dial, mut incoming_call, mut call_record) = (None, None, None);
+        let (mut dial, mut incoming_call, mut call_record, mut presence) = (None, None, None, None);
         match e.event {
             wire::AppEvent::Dial { dial: d } => dial = Some(DialInfo::from(d)),
             wire::AppEvent::IncomingCall {
@@ -477,6 +480,9 @@ impl From<wire::SequencedEvent> for AppEventInfo {
                     record: CallRecordInfo::from(*record),
                 });
             }
+            wire::AppEvent::Presence { presence: p } => {
+                presence = Some(crate::presence::PresenceInfo::from(p));
+            }
             _ => {}
         }
         Self {
@@ -485,6 +491,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             dial,
             incoming_call,
             call_record,
+            presence,
             json,
         }
     }

@@ -176,6 +176,16 @@ async def until_presence(app, done, seconds=10):
         await asyncio.sleep(0.05)
 
 
+async def next_presence(inbox, user_id, state):
+    """Reads the stream until a presence event says `user_id` is in `state`."""
+    while True:
+        event = await inbox.next(f"presence {state}")
+        if isinstance(event, tuple):
+            raise AssertionError(f"event stream closed: {event}")
+        if event.kind == "presence" and event.presence.user_id == user_id and event.presence.state == state:
+            return event.presence
+
+
 async def main(base, admin_email, admin_password):
     loop = asyncio.get_running_loop()
     work = tempfile.mkdtemp()
@@ -408,9 +418,14 @@ async def main(base, admin_email, admin_password):
     pushed = await next_push(loop, "incoming_call")
     assert (pushed["token"], pushed["data"]["call_id"]) == ("fcm-token-sdk-e2e-123456", "call-pushed"), pushed
     # ... but under DND it raises no push, although the pop is in the
-    # stream's history; the user's own digests still go out.
+    # stream's history; the user's own digests still go out. The admin
+    # follows presence on their own stream and sees the DND come.
+    watch = Inbox(loop)
+    watch_subscription = await admin.subscribe_events_with_presence(None, Events(watch))
     me_now = await app.set_my_presence("dnd", "In a meeting", None)
     assert (me_now.state, me_now.chosen, me_now.status_text) == ("dnd", "dnd", "In a meeting"), me_now
+    seen_dnd = await next_presence(watch, sam.id, "dnd")
+    assert seen_dnd.status_text == "In a meeting", seen_dnd
     history_from = announced.seq
     connection.incoming("call-quiet", "+4930555128")
     history = Inbox(loop)
@@ -442,6 +457,8 @@ async def main(base, admin_email, admin_password):
     assert (await dial_states(history, own.id, "ended"))[-1] == "ended"
     me_now = await app.my_presence()
     assert (me_now.state, me_now.line_state) == ("available", "idle"), me_now
+    # The admin saw it end (and nothing older is left to read).
+    await next_presence(watch, sam.id, "available")
     team_view = await admin.list_presences(None, None, None, None)
     assert [p.state for p in team_view.items if p.user_id == sam.id] == ["available"], team_view
     history_subscription.cancel()
@@ -454,11 +471,15 @@ async def main(base, admin_email, admin_password):
     # The push cursor starts at registration: the call above is not news.
     assert await app.request_push() == 0
 
-    # The phone's own line_state frames move the presence too.
+    # The phone's own line_state frames move the presence too, and the
+    # admin's stream hears each change.
     connection.line_state("talking")
+    assert (await next_presence(watch, sam.id, "busy")).line_state == "talking"
     await until_presence(app, lambda p: p.state == "busy")
     connection.line_state("idle")
+    assert (await next_presence(watch, sam.id, "available")).line_state == "idle"
     await until_presence(app, lambda p: p.state == "available")
+    watch_subscription.cancel()
     seen = await app.list_presences(None, None, None, None)
     assert [p.user_id for p in seen.items] == [sam.id], seen
 

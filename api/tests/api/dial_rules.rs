@@ -137,7 +137,7 @@ async fn concurrent_replacements_of_one_version_store_exactly_one() {
     let app = spawn_app().await;
     app.admin.set_dial_rules(&put(0)).await.unwrap();
     let mut admins = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..20 {
         let admin = app.client();
         admin.login(&app.admin_email, PASSWORD).await.unwrap();
         admins.push(admin);

@@ -13,7 +13,7 @@ use deskbind_core::wire::{
 use deskbind_mobile::AppClient;
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, foreign_phone, spawn_app};
 
 const DOMESTIC: &str = "+4940123456";
 const MOBILE: &str = "+4915123456789";
@@ -363,4 +363,52 @@ async fn refusals_before_the_rules_are_reported_by_the_check_as_by_the_dial() {
         ("invalid_phone_number", Some("number"))
     );
     assert_eq!(app.count("dial_commands").await, 1);
+}
+
+#[tokio::test]
+async fn a_phone_of_another_organisation_is_checked_as_one_that_does_not_exist() {
+    let app = spawn_app().await;
+    let sam = caller(
+        &app,
+        "sam@acme.test",
+        Role::Salesperson,
+        vec![],
+        "+4930111002",
+    )
+    .await;
+    let globex = app.other_org_admin().await;
+    let theirs = foreign_phone(&globex, "+4930999001").await;
+    let (token, _) = sam.client.tokens().await.unwrap();
+    let ask = |path: &'static str, phone: String| {
+        let token = token.clone();
+        let url = app.url(path);
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "number": "+4940123456", "phone_id": phone }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let (_, check_theirs) = ask("/v1/dials/check", theirs.id.to_string()).await;
+    let (_, check_unknown) = ask("/v1/dials/check", unknown.clone()).await;
+    let (status_theirs, dial_theirs) = ask("/v1/dials", theirs.id.to_string()).await;
+    let (status_unknown, dial_unknown) = ask("/v1/dials", unknown).await;
+    assert_eq!(check_theirs["allowed"], false, "{check_theirs}");
+    assert_eq!(
+        check_theirs["code"], check_unknown["code"],
+        "{check_theirs}"
+    );
+    assert_eq!(check_theirs["status"], check_unknown["status"]);
+    assert_eq!(check_theirs["code"], dial_theirs["code"], "{dial_theirs}");
+    assert_eq!(
+        (status_theirs, &dial_theirs["code"]),
+        (status_unknown, &dial_unknown["code"])
+    );
+    assert_eq!(app.count("dial_commands").await, 0);
 }

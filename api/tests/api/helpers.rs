@@ -32,6 +32,8 @@ pub struct TestApp {
     /// The clock dial authorisation reads; follows the system clock until
     /// a test sets it.
     pub clock: deskbind_core::time::Clock,
+    /// The node's own services (its relay reaches its streams).
+    pub services: deskbind_core::usecases::Services,
     handle: ServerHandle,
     // Dropped last: the database outlives the server.
     _test_db: TestDb,
@@ -81,6 +83,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let base = format!("http://127.0.0.1:{port}");
     let handle = app.handle();
     let node = app.control();
+    let services = app.services();
     tokio::spawn(app.run_until_stopped());
 
     let db = Database::connect(&test_db.url, 2).expect("test db pool");
@@ -101,6 +104,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         node,
         clock,
+        services,
         handle,
         _test_db: test_db,
     }

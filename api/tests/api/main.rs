@@ -46,6 +46,7 @@ mod phone_event_limits;
 mod phone_frame_limits;
 mod phones;
 mod presence;
+mod presence_events;
 mod presence_gates;
 mod presence_nodes;
 mod presence_time;

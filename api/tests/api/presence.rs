@@ -112,13 +112,18 @@ async fn busy_follows_the_line_and_the_call_events_and_ends_with_the_call() {
         .report("hand-1", None, CallState::Dialing, None);
     let mine = until_mine(&sam, |p| p.state == PresenceState::Busy).await;
     assert_eq!(mine.line_state, Some(LineState::Dialing));
+    let began = mine.line_since.expect("a call in progress says since when");
     link.reporter()
         .report("hand-1", None, CallState::Answered, None);
-    until_mine(&sam, |p| p.line_state == Some(LineState::Talking)).await;
+    let mine = until_mine(&sam, |p| p.line_state == Some(LineState::Talking)).await;
+    assert_eq!(mine.line_since, Some(began), "the call keeps its start");
     link.reporter()
         .report("hand-1", None, CallState::Ended, None);
     let mine = until_mine(&sam, |p| p.state == PresenceState::Available).await;
-    assert_eq!(mine.line_state, Some(LineState::Idle));
+    assert_eq!(
+        (mine.line_state, mine.line_since),
+        (Some(LineState::Idle), None)
+    );
 
     // DND wins over a call in progress.
     sam.set_my_presence(&choose("dnd")).await.unwrap();

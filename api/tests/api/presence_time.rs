@@ -55,9 +55,9 @@ async fn each_minute_counts_once_on_the_users_own_day_in_their_state() {
     presence_time::sample(&services, at(22, 59, 30))
         .await
         .unwrap();
-    // Past midnight in Berlin (still 3 December in UTC): four workers race
-    // for the minute; one counts it.
-    let racing: Vec<_> = (0..4)
+    // Past midnight in Berlin (still 3 December in UTC): twenty workers
+    // race for the minute; one counts it.
+    let racing: Vec<_> = (0..20)
         .map(|_| {
             let services = services.clone();
             tokio::spawn(async move { presence_time::sample(&services, at(23, 0, 30)).await })

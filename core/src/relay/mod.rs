@@ -10,6 +10,7 @@
 //! lost while Redis reconnects only delays delivery until the redelivery
 //! sweep or the stream's own re-read.
 
+mod announced;
 mod app_streams;
 mod hub;
 mod line_states;
@@ -18,9 +19,10 @@ mod redis_bus;
 
 use std::sync::Arc;
 
+pub use announced::Announced;
 pub use app_streams::{AppStreams, StreamLease};
 pub use hub::{Attachment, CloseReason, Delivery, LocalHub, PHONE_QUEUE};
-pub use line_states::LineStates;
+pub use line_states::{Line, LineStates};
 pub use presence_feed::{PresenceFeeds, PresenceNote, PresenceSubscription, Received};
 use redis_bus::RedisBus;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +45,7 @@ struct Inner {
     app_streams: AppStreams,
     line_states: LineStates,
     presence: Arc<PresenceFeeds>,
+    announced: Announced,
 }
 
 impl std::fmt::Debug for Relay {
@@ -66,6 +69,7 @@ impl Relay {
                 app_streams: AppStreams::default(),
                 line_states: LineStates::default(),
                 presence: Arc::default(),
+                announced: Announced::default(),
             }),
         }
     }
@@ -100,6 +104,7 @@ impl Relay {
             settings.presence_ttl_secs.max(30).saturating_mul(1000),
         );
         let line_states = LineStates::shared(redis.connection(), settings.presence_ttl_secs);
+        let announced = Announced::shared(redis.connection());
         Ok(Self {
             inner: Arc::new(Inner {
                 node,
@@ -108,6 +113,7 @@ impl Relay {
                 app_streams,
                 line_states,
                 presence,
+                announced,
             }),
         })
     }
@@ -254,21 +260,27 @@ impl Relay {
 
     /// Records the line state a phone reported; `true` when it changed as
     /// far as this node knows.
-    pub async fn set_line(&self, phone: PhoneId, line: LineState) -> bool {
-        self.inner.line_states.set(phone, line).await
+    pub async fn set_line(
+        &self,
+        phone: PhoneId,
+        line: LineState,
+        now: crate::time::Micros,
+    ) -> bool {
+        self.inner.line_states.set(phone, line, now).await
     }
 
     /// The line states of `phones`, wherever they are connected.
-    pub async fn lines_of(
-        &self,
-        phones: &[PhoneId],
-    ) -> std::collections::HashMap<PhoneId, LineState> {
+    pub async fn lines_of(&self, phones: &[PhoneId]) -> std::collections::HashMap<PhoneId, Line> {
         self.inner.line_states.of(phones).await
     }
 
     /// Hands a presence change to the streams of its organisation on every
     /// node (live only: nothing is stored).
     pub async fn publish_presence(&self, note: PresenceNote) {
+        self.inner
+            .announced
+            .record(note.presence.user_id, note.presence.state)
+            .await;
         if let Some(redis) = &self.inner.redis
             && let Err(e) = redis.publish_presence(&note).await
         {
@@ -280,6 +292,12 @@ impl Relay {
     /// Follows the presence changes of the organisation seen on this node.
     pub fn subscribe_presence(&self, org: OrgId) -> PresenceSubscription {
         self.inner.presence.subscribe(org)
+    }
+
+    /// The presence state last announced for each user (the sweep's
+    /// baseline).
+    pub fn announced(&self) -> &Announced {
+        &self.inner.announced
     }
 
     /// Which users have the app's event stream open, on any node.

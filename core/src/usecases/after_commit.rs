@@ -30,6 +30,9 @@ pub enum Effect {
     /// Something on the organisation's live board changed (a dial's state,
     /// a holder, a phone): wake the console's board streams on every node.
     WakeOrg(OrgId),
+    /// The user's presence may have changed (they took or left a phone):
+    /// announce it to the organisation's streams.
+    PresenceChanged(OrgId, UserId),
 }
 
 /// The effects of one committed change, run in the order they were added.
@@ -62,6 +65,10 @@ impl AfterCommit {
 
     pub fn wake_org(&mut self, org: OrgId) -> &mut Self {
         self.push(Effect::WakeOrg(org))
+    }
+
+    pub fn presence_changed(&mut self, org: OrgId, user: UserId) -> &mut Self {
+        self.push(Effect::PresenceChanged(org, user))
     }
 
     pub fn send_to_phone(&mut self, phone: PhoneId, frame: ServerFrame) -> &mut Self {
@@ -108,6 +115,9 @@ async fn run_one(services: &Services, effect: Effect) {
         Effect::WakeOrg(org) => relay.wake_org(org).await,
         Effect::SendToPhone(phone, frame) => relay.send_to_phone(phone, frame).await,
         Effect::ClosePhone(phone) => relay.close_phone(phone, CloseReason::Revoked).await,
+        Effect::PresenceChanged(org, user) => {
+            super::presence::announce(services, org, user, services.clock.now()).await;
+        }
         Effect::HolderChanged(phone) => {
             let frame = services
                 .db

@@ -452,6 +452,8 @@ fn log_change(
     after.holder_changed(stored_id(event.phone_id)?);
     // The console's live board shows who holds which phone.
     after.wake_org(stored_id(event.org_id)?);
+    // Taking or leaving a phone moves the holder's line and connection.
+    after.presence_changed(stored_id(event.org_id)?, stored_id(event.user_id)?);
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use super::Services;
 use crate::db::DbConn;
 use crate::domain::presence::{self as rules, Choice, Live, Stored};
 use crate::ids::{OrgId, PhoneId, TeamId, UserId};
-use crate::relay::PresenceNote;
+use crate::relay::{Line, PresenceNote};
 use crate::repo::presence::{self as table, PresenceRow};
 use crate::repo::users::{self, Visibility};
 use crate::repo::{RepoError, bindings, orgs, stored_id};
@@ -104,10 +104,11 @@ async fn assemble(
     let mut out = Vec::with_capacity(users.len());
     for ((id, display_name), user_id) in users.into_iter().zip(ids) {
         let held = phones_of.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+        let line = line_of(held, &online, &lines);
         let live = Live {
             app_connected: app_live.contains(&user_id),
             phone_online: held.iter().any(|p| online.contains(p)),
-            line: line_of(held, &online, &lines),
+            line: line.map(|l| l.state),
         };
         let row = stored.rows.get(&id);
         let kept: Option<Stored> = row.map(PresenceRow::stored).transpose()?;
@@ -127,6 +128,7 @@ async fn assemble(
             app_connected: live.app_connected,
             phone_online: live.phone_online,
             line_state: live.line,
+            line_since: line.and_then(|l| l.since).map(to_datetime),
         });
     }
     Ok(out)
@@ -137,9 +139,9 @@ async fn assemble(
 fn line_of(
     held: &[PhoneId],
     online: &HashSet<PhoneId>,
-    lines: &HashMap<PhoneId, LineState>,
-) -> Option<LineState> {
-    let known: Vec<LineState> = held
+    lines: &HashMap<PhoneId, Line>,
+) -> Option<Line> {
+    let known: Vec<Line> = held
         .iter()
         .filter(|p| online.contains(p))
         .filter_map(|p| lines.get(p).copied())
@@ -147,7 +149,7 @@ fn line_of(
     known
         .iter()
         .copied()
-        .find(|l| l.in_call())
+        .find(|l| l.state.in_call())
         .or_else(|| known.first().copied())
 }
 
@@ -313,6 +315,29 @@ async fn try_announce(
     Ok(())
 }
 
+/// Announces, among `page` (states read at `now`), each user whose state
+/// differs from the one announced last: changes the clock made (a timed DND
+/// ended, auto-away began) or that nobody was there to announce (a dead
+/// node's phone keys expired). A user never announced is only noted. How
+/// many were announced.
+pub async fn announce_drift(svc: &Services, page: &[(OrgId, Presence)], now: Micros) -> usize {
+    let announced = svc.relay.announced();
+    let users: Vec<UserId> = page.iter().map(|(_, p)| p.user_id).collect();
+    let last = announced.of(&users).await;
+    let mut count = 0;
+    for ((org, presence), last) in page.iter().zip(last) {
+        match last {
+            Some(last) if last == presence.state => {}
+            Some(_) => {
+                announce(svc, *org, presence.user_id, now).await;
+                count += 1;
+            }
+            None => announced.record(presence.user_id, presence.state).await,
+        }
+    }
+    count
+}
+
 /// Announces the presence of whoever holds `phone` (its connection or its
 /// line changed).
 pub async fn announce_holder_of(svc: &Services, org: OrgId, phone: PhoneId, now: Micros) {
@@ -339,7 +364,7 @@ pub async fn line_changed(
     line: LineState,
     now: Micros,
 ) {
-    if svc.relay.set_line(phone, line).await {
+    if svc.relay.set_line(phone, line, now).await {
         announce_holder_of(svc, org, phone, now).await;
     }
 }

@@ -3,7 +3,8 @@
 //! (relay), so its history is sampled: once a minute one sampler (the
 //! first worker to claim the minute) reads every enabled user's effective
 //! state and adds a minute to that user's row for their own local day and
-//! that state.
+//! that state. The same read announces the changes nobody else announced
+//! (a timed DND ending, auto-away; `presence::announce_drift`).
 
 use chrono_tz::Tz;
 
@@ -48,6 +49,11 @@ pub async fn sample(svc: &Services, now: Micros) -> Result<Option<usize>, RepoEr
     loop {
         let (page, next) = presence::all_page(svc, after, BATCH, now).await?;
         counted += page.len();
+        // The same read tells the streams what changed by the clock alone.
+        let drifted = presence::announce_drift(svc, &page, now).await;
+        if drifted > 0 {
+            tracing::debug!(users = drifted, "announced presence changes the clock made");
+        }
         if !page.is_empty() {
             svc.db
                 .write(move |conn| {

@@ -67,6 +67,10 @@ pub struct Presence {
     /// or it is not connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_state: Option<LineState>,
+    /// While the line is in a call: when the call began (the line left
+    /// idle), as the server saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_since: Option<DateTime<Utc>>,
 }
 
 /// `PUT /v1/me/presence`. `state` is what the user chooses; `busy` and

@@ -108,6 +108,8 @@ test("an admin sets up a phone on the page and a dial walks across the live boar
   const person = page.locator('#live-people tr[data-person="Sam Seller"]');
   await person.locator('[data-presence="available"]').waitFor();
   const sawBusy = person.locator('[data-presence="busy"]').waitFor({ timeout: 30_000 });
+  // While the call runs the board says since when (from the phone's line).
+  const sawSince = person.locator("td.call-since:not(:empty)").waitFor({ timeout: 30_000 });
   const placedAt = Date.now();
   const dial = await sam.post("/v1/dials", { number: "+1 650 253 0000" }, { headers: { "Idempotency-Key": "live-board-1" } });
   const dialRow = page.locator(`tr[data-dial-id="${dial.id}"]`);
@@ -126,6 +128,7 @@ test("an admin sets up a phone on the page and a dial walks across the live boar
   }
   assert.match(await dialRow.textContent(), /Sam Seller[\s\S]*Front desk/);
   await sawBusy;
+  await sawSince;
   await person.locator('[data-presence="available"]').waitFor({ timeout: 10_000 });
   await screenshot(page, "live-board-dial-ended");
   // Sam turns on DND in the app: the board shows it without a reload.

@@ -206,16 +206,7 @@ pub async fn load(state: &AppState, viewer: &Viewer) -> ConsoleResult<Board> {
         })
         .collect();
     phones_out.sort_by(|a, b| a.label.cmp(&b.label).then(a.number.cmp(&b.number)));
-    // Newest first: a user's first answered dial is their current call.
-    let mut call_since: HashMap<String, String> = HashMap::new();
-    for row in &dial_rows {
-        if row.state()? == DialState::Answered {
-            call_since
-                .entry(row.user_id.clone())
-                .or_insert_with(|| local_time(to_datetime(row.updated_at), zone));
-        }
-    }
-    let people = super::people::load(state, viewer, &call_since, now).await?;
+    let people = super::people::load(state, viewer, zone, now).await?;
     Ok(Board {
         people,
         scope: match viewer.role {

@@ -5,12 +5,14 @@
 
 use std::collections::HashMap;
 
+use chrono_tz::Tz;
 use deskbind_core::time::Micros;
 use deskbind_core::usecases::presence::{self, Filter, Reader};
 use deskbind_core::wire::{LineState, PresenceState};
 
 use super::board::Viewer;
 use crate::console::error::ConsoleResult;
+use crate::console::time::local_time;
 use crate::state::AppState;
 
 /// People on one board; a larger scope sees the first ones and a note.
@@ -24,8 +26,8 @@ pub struct BoardPerson {
     pub state_class: &'static str,
     pub line: Option<&'static str>,
     pub status_text: Option<String>,
-    /// When their call on the board was answered (a call placed through
-    /// the app); absent for a call the board has no dial of.
+    /// When their current call began (the line left idle), whether the
+    /// app placed it, it was dialled by hand or it rang in.
     pub call_since: Option<String>,
     pub app: bool,
     pub phone: bool,
@@ -74,12 +76,11 @@ fn line_label(line: LineState) -> &'static str {
     }
 }
 
-/// The people in the viewer's scope. `call_since` maps a user id to when
-/// their answered call on the board began, as the board shows times.
+/// The people in the viewer's scope, times shown in `zone`.
 pub async fn load(
     state: &AppState,
     viewer: &Viewer,
-    call_since: &HashMap<String, String>,
+    zone: Tz,
     now: Micros,
 ) -> ConsoleResult<People> {
     let reader = Reader {
@@ -106,8 +107,9 @@ pub async fn load(
             let in_call = p.line_state.is_some_and(LineState::in_call);
             BoardPerson {
                 call_since: in_call
-                    .then(|| call_since.get(&p.user_id.to_string()).cloned())
-                    .flatten(),
+                    .then_some(p.line_since)
+                    .flatten()
+                    .map(|at| local_time(at, zone)),
                 name: p.display_name,
                 state: p.state.as_str(),
                 state_label,

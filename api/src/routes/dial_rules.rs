@@ -44,6 +44,13 @@ pub async fn put(
     Json(body): Json<PutDialRules>,
 ) -> ApiResult<web::Json<DialRules>> {
     auth.require_admin()?;
+    if body.version < 0 {
+        return Err(ApiError::Validation {
+            code: ErrorCode::InvalidField,
+            field: "version".into(),
+            detail: "must be the version read (0 before any rules are stored)".into(),
+        });
+    }
     let (version, set) = body.into_set();
     let stored = dial_rules::replace(
         &state.db,

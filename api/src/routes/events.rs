@@ -125,7 +125,11 @@ pub async fn stream(
     // stream does not wait for the announcement.
     let services = state.services();
     let (org, me) = (auth.org_id, auth.user_id);
-    actix_web::rt::spawn(async move { presence::announce(&services, org, me, now_micros()).await });
+    actix_web::rt::spawn(async move {
+        // Opening the app is activity: auto-away counts from here.
+        presence::record_activity(&services, org, me, now_micros()).await;
+        presence::announce(&services, org, me, now_micros()).await;
+    });
     let mut out = VecDeque::from([Bytes::from_static(b"retry: 2000\n\n")]);
     // Resume exactly where the client was, or (no cursor, or one that
     // cannot be served exactly) start now with a `resync`.
@@ -156,6 +160,7 @@ pub async fn stream(
         follow,
         out,
         fresh: true,
+        next_keepalive: tokio::time::Instant::now() + KEEPALIVE,
     };
     let body = futures_util::stream::unfold(stream, |mut s| async move {
         let chunk = s.next_chunk().await?;
@@ -187,6 +192,11 @@ struct EventStream {
     out: VecDeque<Bytes>,
     /// Read the log before waiting (the first time, and after a full batch).
     fresh: bool,
+    /// When the next keep-alive is due. One deadline for the stream, not a
+    /// timer per wait: presence changes and wakes arriving more often than
+    /// the keep-alive must not postpone it (it renews the app's presence
+    /// lease and re-checks the session).
+    next_keepalive: tokio::time::Instant,
 }
 
 impl EventStream {
@@ -206,7 +216,8 @@ impl EventStream {
                         }
                         continue;
                     }
-                    () = tokio::time::sleep(KEEPALIVE) => {
+                    () = tokio::time::sleep_until(self.next_keepalive) => {
+                        self.next_keepalive = tokio::time::Instant::now() + KEEPALIVE;
                         if !self.session_live().await {
                             return None;
                         }
@@ -241,14 +252,42 @@ impl EventStream {
         }
     }
 
-    async fn session_live(&self) -> bool {
+    /// Whether the session may go on. A presence reader's role and teams
+    /// are read again too: a demoted user or one who left a team stops
+    /// seeing what they no longer may.
+    async fn session_live(&mut self) -> bool {
         let (session, user) = self.session;
-        self.state
+        let follows = self.follow.is_some();
+        let checked = self
+            .state
             .db
-            .run(move |conn| users::principal(conn, session, user).map_err(ApiError::from))
-            .await
+            .run(move |conn| -> Result<_, ApiError> {
+                let Some(row) = users::principal(conn, session, user)? else {
+                    return Ok(None);
+                };
+                let teams = if follows {
+                    users::team_ids_of(conn, std::slice::from_ref(&row.id))?
+                        .into_values()
+                        .next()
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                Ok(Some((row.role().map_err(ApiError::from)?, teams)))
+            })
+            .await;
+        match checked {
+            Ok(Some((role, teams))) => {
+                if let Some(follow) = self.follow.as_mut() {
+                    follow.reader.role = role;
+                    follow.teams = teams;
+                }
+                true
+            }
+            Ok(None) => false,
             // A database hiccup is not a logout.
-            .map_or(true, |principal| principal.is_some())
+            Err(_) => true,
+        }
     }
 
     async fn read(&mut self) -> Result<(), ApiError> {

@@ -112,7 +112,14 @@ pub async fn delete(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let id: TeamId = path_id(&id)?;
-    team_changes::delete(&state.services(), auth.org_id, id).await?;
+    team_changes::delete(
+        &state.services(),
+        auth.org_id,
+        id,
+        auth.user_id,
+        deskbind_core::time::now_micros(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -24,6 +24,7 @@ fn put(version: i64) -> PutDialRules {
             from: "09:00".into(),
             to: "20:00".into(),
         }],
+        updated_at: None,
     }
 }
 
@@ -166,4 +167,52 @@ async fn concurrent_replacements_of_one_version_store_exactly_one() {
     }
     assert_eq!(stored, 1);
     assert_eq!(app.admin.dial_rules().await.unwrap().version, 2);
+}
+
+#[tokio::test]
+async fn a_deleted_teams_rules_go_with_it_and_the_rules_read_can_be_sent_back() {
+    let app = spawn_app().await;
+    let team = app.admin.create_team("Export").await.unwrap();
+    let mut rules = put(0);
+    rules.classes.push(DialClassRule {
+        team_id: Some(team.id),
+        role: None,
+        allowed: vec!["international".into()],
+    });
+    app.admin.set_dial_rules(&rules).await.unwrap();
+    app.admin.delete_team(team.id).await.unwrap();
+    let read = app.admin.dial_rules().await.unwrap();
+    assert_eq!(read.version, 2, "the deletion stored a new version");
+    assert!(read.rules.classes.iter().all(|r| r.team_id.is_none()));
+    // What GET answered goes back as it is (its updated_at is ignored).
+    let token = app.admin.tokens().await.unwrap().0;
+    let body = serde_json::to_value(&read).unwrap();
+    let response = reqwest::Client::new()
+        .put(app.url("/v1/dial-rules"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // A negative version is not a version; a sign is not a digit.
+    for (body, field) in [
+        (serde_json::json!({"version": -1}), "version"),
+        (
+            serde_json::json!({"version": 3, "callee_hours": [{"enabled": true, "from": "+9:00", "to": "20:00"}]}),
+            "callee_hours",
+        ),
+    ] {
+        let response = reqwest::Client::new()
+            .put(app.url("/v1/dial-rules"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 422, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    assert_eq!(app.admin.dial_rules().await.unwrap().version, 3);
 }

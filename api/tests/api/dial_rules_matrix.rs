@@ -78,6 +78,7 @@ fn rules(export: TeamId) -> PutDialRules {
             from: "09:00".into(),
             to: "20:00".into(),
         }],
+        updated_at: None,
     }
 }
 

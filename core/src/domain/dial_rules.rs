@@ -353,7 +353,8 @@ fn minute_of(field: &'static str, i: usize, raw: &str) -> Result<u32, FieldError
         )
     };
     let (h, m) = raw.trim().split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
+    let digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
         return Err(bad());
     }
     let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);

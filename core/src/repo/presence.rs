@@ -44,7 +44,8 @@ pub fn of_users(conn: &mut DbConn, user_ids: &[String]) -> Result<Vec<PresenceRo
         .load(conn)?)
 }
 
-/// Stores the user's choice; it also counts as activity.
+/// Stores the user's choice; it also counts as activity. Call with the
+/// user's row lock held (two first writes would both insert).
 pub fn put(
     conn: &mut DbConn,
     org: OrgId,
@@ -69,6 +70,30 @@ pub fn put(
                 user_presence::user_id.eq(user.to_string()),
                 user_presence::org_id.eq(org.to_string()),
                 values,
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Notes activity of the user at `now` (auto-away counts from it); a user
+/// who never chose gets a row choosing `available`. Call with the user's
+/// row lock held (two first writes would both insert).
+pub fn touch(conn: &mut DbConn, org: OrgId, user: UserId, now: Micros) -> Result<(), RepoError> {
+    let updated =
+        diesel::update(user_presence::table.filter(user_presence::user_id.eq(user.to_string())))
+            .set(user_presence::last_active_at.eq(now))
+            .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(user_presence::table)
+            .values((
+                user_presence::user_id.eq(user.to_string()),
+                user_presence::org_id.eq(org.to_string()),
+                user_presence::chosen.eq("available"),
+                user_presence::status_text.eq(None::<String>),
+                user_presence::until_at.eq(None::<i64>),
+                user_presence::last_active_at.eq(now),
+                user_presence::updated_at.eq(now),
             ))
             .execute(conn)?;
     }

@@ -37,6 +37,55 @@ impl From<crate::db::DbError> for ReplaceError {
     }
 }
 
+/// Drops the rules of a team that is being deleted (its class rules,
+/// calling hours and callee rule), as a new version with an audit entry,
+/// so the stored set never names a team that does not exist. Call inside
+/// the deletion's transaction; it takes the organisation's lock.
+pub fn forget_team_in(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+    by: UserId,
+    now: Micros,
+) -> Result<(), RepoError> {
+    orgs::lock(conn, &org.to_string())?;
+    let Some(stored) = dial_rule_sets::current(conn, org)? else {
+        return Ok(());
+    };
+    let mut set = stored.set;
+    let before = (
+        set.classes.len(),
+        set.calling_hours.len(),
+        set.callee_hours.len(),
+    );
+    set.classes.retain(|r| r.team_id != Some(team));
+    set.calling_hours.retain(|r| r.team_id != Some(team));
+    set.callee_hours.retain(|r| r.team_id != Some(team));
+    if before
+        == (
+            set.classes.len(),
+            set.calling_hours.len(),
+            set.callee_hours.len(),
+        )
+    {
+        return Ok(());
+    }
+    if !dial_rule_sets::replace(conn, org, stored.version, &set, by, now)? {
+        // The lock is held: nobody else can have moved the version.
+        return Err(RepoError::Corrupt(format!(
+            "dial rules of {org} changed under the lock"
+        )));
+    }
+    let as_json = serde_json::to_value(&set)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable dial rules: {e}")))?;
+    Entry::about_org(org, AuditAction::DialRulesReplaced, by_user(by))
+        .detail("version", stored.version + 1)
+        .detail("rules", as_json)
+        .detail("reason", format!("team {team} deleted"))
+        .record(conn, now)?;
+    Ok(())
+}
+
 /// The rules stored (`None`: never set; everything is allowed).
 pub fn read(conn: &mut DbConn, org: OrgId) -> Result<Option<StoredRules>, RepoError> {
     dial_rule_sets::current(conn, org)
@@ -70,6 +119,9 @@ fn replace_in(
         .into_iter()
         .filter_map(|t| t.parse().ok())
         .collect();
+    // Under the organisation's lock, which deleting a team takes too: a
+    // team cannot vanish between this check and the write.
+    orgs::lock(conn, &org.to_string())?;
     let found = teams::existing_ids(conn, org, &named)?;
     if let Some(missing) = named.iter().find(|t| !found.contains(t)) {
         return Err(FieldError::new(
@@ -79,7 +131,6 @@ fn replace_in(
         )
         .into());
     }
-    orgs::lock(conn, &org.to_string())?;
     let stored = dial_rule_sets::current(conn, org)?.map_or(0, |s| s.version);
     if stored != version || !dial_rule_sets::replace(conn, org, version, &set, by, now)? {
         return Err(ReplaceError::Changed);

@@ -206,7 +206,10 @@ pub async fn choose(
     now: Micros,
 ) -> Result<Presence, RepoError> {
     svc.db
-        .write(move |conn| table::put(conn, org, user, &choice, now))
+        .write(move |conn| {
+            users::lock(conn, &user.to_string())?;
+            table::put(conn, org, user, &choice, now)
+        })
         .await?;
     announce(svc, org, user, now).await;
     let me = Reader {
@@ -215,6 +218,21 @@ pub async fn choose(
         role: Role::Admin,
     };
     get(svc, me, user, now).await
+}
+
+/// Notes that the user is active at `now` (their app opened its stream):
+/// auto-away counts from the last activity.
+pub async fn record_activity(svc: &Services, org: OrgId, user: UserId, now: Micros) {
+    let noted = svc
+        .db
+        .write(move |conn| {
+            users::lock(conn, &user.to_string())?;
+            table::touch(conn, org, user, now)
+        })
+        .await;
+    if let Err(e) = noted {
+        tracing::warn!(%user, error = %e, "cannot note the user's activity");
+    }
 }
 
 /// A page of the presences `reader` may see, in user-id order; with a

@@ -8,6 +8,7 @@ use crate::db::DbConn;
 use crate::ids::{OrgId, TeamId, UserId};
 use crate::repo::teams::TeamRow;
 use crate::repo::{RepoError, teams, users};
+use crate::time::Micros;
 
 pub async fn create(services: &Services, org: OrgId, name: String) -> Result<TeamRow, RepoError> {
     services
@@ -28,11 +29,19 @@ pub async fn rename(
         .await
 }
 
-/// Deletes the team and its memberships (the users stay).
-pub async fn delete(services: &Services, org: OrgId, id: TeamId) -> Result<(), RepoError> {
+/// Deletes the team and its memberships (the users stay) and its dial
+/// rules (a new version of the organisation's set, audited as `by`'s).
+pub async fn delete(
+    services: &Services,
+    org: OrgId,
+    id: TeamId,
+    by: UserId,
+    now: Micros,
+) -> Result<(), RepoError> {
     services
         .db
         .write(move |conn| {
+            super::dial_rules::forget_team_in(conn, org, id, by, now)?;
             teams::delete_memberships(conn, org, id)?;
             teams::delete(conn, org, id)
         })

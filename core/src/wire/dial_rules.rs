@@ -132,6 +132,9 @@ pub struct PutDialRules {
     pub calling_hours: Vec<CallingHoursRule>,
     #[serde(default)]
     pub callee_hours: Vec<CalleeHoursRule>,
+    /// Ignored: accepted so the body `GET` answered can be sent back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl PutDialRules {

@@ -88,6 +88,7 @@ pub struct PutPresence {
 
 /// `/v1/presence-settings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PresenceSettings {
     /// Salespeople do not see their teammates' status text.
     pub hide_status_text: bool,

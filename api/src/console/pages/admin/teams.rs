@@ -272,9 +272,15 @@ pub async fn delete(
     let user = form.user;
     user.require_admin()?;
     let id: TeamId = path_id(&id)?;
-    team_changes::delete(&state.services(), user.auth.org_id, id)
-        .await
-        .map_err(ApiError::from)?;
+    team_changes::delete(
+        &state.services(),
+        user.auth.org_id,
+        id,
+        user.auth.user_id,
+        deskbind_core::time::now_micros(),
+    )
+    .await
+    .map_err(ApiError::from)?;
     Ok(see_other("/admin/teams?notice=deleted"))
 }
 

@@ -296,6 +296,8 @@ async fn every_cell_of_the_rule_matrix_has_its_code_and_the_check_agrees_with_th
             "outside_calling_hours",
             Some("2026-06-14T08:00:00Z"),
         ),
+        // the blocklist before the hours: no retry_at a dial could not use
+        (saturday, &sam, DO_NOT_CALL, "number_do_not_call", none),
         // the class is decided before the hours; emergency numbers always
         (saturday, &sam, LONDON, "dial_class_not_allowed", none),
         (saturday, &sam, "112", "ok", none),

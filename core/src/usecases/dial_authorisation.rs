@@ -163,6 +163,12 @@ pub fn authorise_in(
         });
     }
 
+    // The blocklist before the hours: an hours refusal's `retry_at` is a
+    // time the dial would then pass, which a blocked number never does.
+    if let Some((BlocklistKind::Block, entry)) = listed {
+        return Err(DialError::Blocked(entry.blocked_by()));
+    }
+
     let caller_zone: Tz = me.time_zone.parse().unwrap_or(rules.zone);
     let callee_zones = match &e164 {
         Some(e164) => zones_of_number(e164.as_str()),
@@ -208,9 +214,6 @@ pub fn authorise_in(
         });
     }
 
-    if let Some((BlocklistKind::Block, entry)) = listed {
-        return Err(DialError::Blocked(entry.blocked_by()));
-    }
     Ok(destination)
 }
 

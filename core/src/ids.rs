@@ -61,5 +61,8 @@ id_type!(
     ContactId,
     DispositionId,
     CallEditId,
-    ScoreRecomputeId
+    ScoreRecomputeId,
+    CallListId,
+    CallTaskId,
+    CallAttemptId
 );

@@ -9,6 +9,7 @@
 mod app;
 mod audit;
 mod blocklist;
+mod call_lists;
 mod call_outcomes;
 mod contacts;
 mod dial_check;

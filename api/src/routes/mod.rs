@@ -11,6 +11,8 @@ pub(crate) mod bindings;
 pub(crate) mod blocklist;
 pub(crate) mod blocklist_csv;
 pub mod call_export;
+pub(crate) mod call_list_work;
+pub(crate) mod call_lists;
 pub(crate) mod call_outcomes;
 mod call_records;
 pub(crate) mod call_stats;
@@ -242,6 +244,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/presences", presence::list),
         at(M::GET, "/v1/presence-settings", presence::get_settings),
         at(M::PUT, "/v1/presence-settings", presence::put_settings),
+        at(M::POST, "/v1/call-lists", call_lists::create),
+        at(M::GET, "/v1/call-lists", call_lists::list),
+        at(M::GET, "/v1/call-lists/{id}", call_lists::get),
+        at(M::PATCH, "/v1/call-lists/{id}", call_lists::update),
+        at(M::POST, "/v1/call-lists/{id}/tasks", call_lists::import),
+        at(M::GET, "/v1/call-lists/{id}/tasks", call_lists::tasks),
+        at(M::POST, "/v1/me/call-list/next", call_list_work::next),
+        at(
+            M::POST,
+            "/v1/me/call-list/tasks/{id}/skip",
+            call_list_work::skip,
+        ),
     ]
 }
 

@@ -13,6 +13,7 @@ mod binding_races;
 mod bindings;
 mod blocklist;
 mod blocklist_expiry;
+mod call_lists;
 mod call_filters;
 mod call_outcomes;
 mod call_privacy;

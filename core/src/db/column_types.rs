@@ -156,6 +156,9 @@ id_text!(
     DispositionId,
     CallEditId,
     ScoreRecomputeId,
+    CallListId,
+    CallTaskId,
+    CallAttemptId,
 );
 
 // The wire enums that are stored in a column (IngestOutcome and

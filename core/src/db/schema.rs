@@ -645,3 +645,82 @@ diesel::table! {
         sampled_minute -> BigInt,
     }
 }
+
+// Call lists (migration 000026, docs/call-lists.md, decision 0031).
+diesel::table! {
+    call_lists (id) {
+        id -> Text,
+        org_id -> Text,
+        owner_id -> Text,
+        name -> Text,
+        state -> Text,
+        mode -> Text,
+        order_by -> Text,
+        settings -> Text,
+        pool_team_id -> Nullable<Text>,
+        version -> BigInt,
+        next_seq -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_list_members (list_id, user_id) {
+        list_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    call_list_tasks (id) {
+        id -> Text,
+        list_id -> Text,
+        org_id -> Text,
+        seq -> BigInt,
+        dedupe_key -> Text,
+        external_id -> Nullable<Text>,
+        number -> Text,
+        number_e164 -> Nullable<Text>,
+        name -> Nullable<Text>,
+        payload -> Text,
+        priority -> BigInt,
+        window_from -> Nullable<BigInt>,
+        window_to -> Nullable<BigInt>,
+        assignee_id -> Nullable<Text>,
+        state -> Text,
+        state_reason -> Nullable<Text>,
+        due_at -> BigInt,
+        leased_by -> Nullable<Text>,
+        leased_until -> Nullable<BigInt>,
+        attempts -> BigInt,
+        busy_retries -> BigInt,
+        no_answer_retries -> BigInt,
+        failed_retries -> BigInt,
+        not_completed_retries -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_list_attempts (id) {
+        id -> Text,
+        task_id -> Text,
+        list_id -> Text,
+        user_id -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        at -> BigInt,
+    }
+}
+
+diesel::joinable!(call_list_tasks -> call_lists (list_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    call_lists,
+    call_list_members,
+    call_list_tasks,
+    call_list_attempts,
+    team_members,
+);

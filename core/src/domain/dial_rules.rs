@@ -264,7 +264,7 @@ fn class_rule(
     })
 }
 
-fn weekly(i: usize, rule: &CallingHoursRule, zone: Tz) -> Result<Weekly, FieldError> {
+pub(crate) fn weekly(i: usize, rule: &CallingHoursRule, zone: Tz) -> Result<Weekly, FieldError> {
     let WeekWindows {
         mon,
         tue,
@@ -326,7 +326,7 @@ fn callee_rule(
     })
 }
 
-fn window(field: &'static str, i: usize, w: &TimeWindow) -> Result<Window, FieldError> {
+pub(crate) fn window(field: &'static str, i: usize, w: &TimeWindow) -> Result<Window, FieldError> {
     let from = minute_of(field, i, &w.from)?;
     let to = minute_of(field, i, &w.to)?;
     if from >= to {

@@ -8,6 +8,8 @@ pub mod binding_events;
 pub mod binding_policy;
 pub mod binding_tokens;
 pub mod bindings;
+pub mod call_list_tasks;
+pub mod call_lists;
 pub mod blocklist;
 pub mod call_annotation_edits;
 pub mod call_annotations;

@@ -216,6 +216,13 @@ error_codes! {
     PresenceStateDerived = "presence_state_derived", 422;
     UntilWithoutDnd = "until_without_dnd", 422;
     UntilInPast = "until_in_past", 422;
+    // call lists (docs/call-lists.md)
+    CallListChanged = "call_list_changed", 409;
+    InvalidStateTransition = "invalid_state_transition", 409;
+    CallListClosed = "call_list_closed", 409;
+    TaskNotLeased = "task_not_leased", 409;
+    CallerUnavailable = "caller_unavailable", 409;
+    InvalidPayload = "invalid_payload", 422;
 }
 
 impl std::fmt::Display for ErrorCode {

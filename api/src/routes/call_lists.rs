@@ -1,0 +1,167 @@
+//! `/v1/call-lists` (managers and admins; docs/call-lists.md): create a
+//! list, page and read the lists one manages (admins: all of the
+//! organisation's), rename it or move its state with the version read,
+//! import tasks in batches and page a list's tasks. Salespeople: 403.
+
+use actix_web::{HttpResponse, web};
+use deskbind_core::ids::CallListId;
+use deskbind_core::usecases::call_list_import::{self, ImportError};
+use deskbind_core::usecases::call_lists::{self, ListError, Manager};
+use deskbind_core::wire::{
+    CallList, CallListState, CallTask, CallTaskState, CreateCallList, ErrorCode, ImportCallTasks,
+    ImportCallTasksResult, Page, Role, UpdateCallList,
+};
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Json, PageParams, Query, SeqPageParams, path_id};
+use crate::state::AppState;
+
+fn manager(auth: &AuthUser) -> ApiResult<Manager> {
+    if auth.role == Role::Salesperson {
+        return Err(ApiError::forbidden());
+    }
+    Ok(Manager {
+        org: auth.org_id,
+        user: auth.user_id,
+        role: auth.role,
+    })
+}
+
+pub(crate) fn list_refusal(e: ListError) -> ApiError {
+    match e {
+        ListError::Invalid(e) => e.into(),
+        ListError::Changed => ApiError::Conflict {
+            code: ErrorCode::CallListChanged,
+            detail: "the call list changed since this version: read it again".into(),
+        },
+        ListError::Transition { from, to } => ApiError::Conflict {
+            code: ErrorCode::InvalidStateTransition,
+            detail: format!("a {from} call list cannot become {to}"),
+        },
+        ListError::Repo(e) => e.into(),
+    }
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    Json(body): Json<CreateCallList>,
+) -> ApiResult<HttpResponse> {
+    let by = manager(&auth)?;
+    let list = call_lists::create(&state.services(), by, body, state.clock.now())
+        .await
+        .map_err(list_refusal)?;
+    tracing::info!(list = %list.id, by = %auth.user_id, "call list created");
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/v1/call-lists/{}", list.id)))
+        .json(list))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+}
+
+fn state_param(raw: Option<&str>) -> ApiResult<Option<CallListState>> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => CallListState::parse(raw).map(Some).ok_or_else(|| ApiError::InvalidQuery {
+            field: "state".into(),
+            detail: "must be draft, active, paused, completed or archived".into(),
+        }),
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    PageParams(page): PageParams,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<web::Json<Page<CallList>>> {
+    let by = manager(&auth)?;
+    let wanted = state_param(query.state.as_deref())?;
+    let lists = call_lists::page(&state.services(), by, wanted, page.after, page.limit).await?;
+    Ok(web::Json(lists))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<CallList>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    Ok(web::Json(call_lists::get(&state.services(), by, id).await?))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<UpdateCallList>,
+) -> ApiResult<web::Json<CallList>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    let list = call_lists::update(&state.services(), by, id, body, state.clock.now())
+        .await
+        .map_err(list_refusal)?;
+    tracing::info!(list = %list.id, state = %list.state, version = list.version, "call list changed");
+    Ok(web::Json(list))
+}
+
+pub async fn import(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<ImportCallTasks>,
+) -> ApiResult<web::Json<ImportCallTasksResult>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    let result = call_list_import::import(&state.services(), by, id, body.tasks, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            ImportError::List(e) => list_refusal(e),
+            ImportError::Closed => ApiError::Conflict {
+                code: ErrorCode::CallListClosed,
+                detail: "the call list is archived and takes no tasks".into(),
+            },
+        })?;
+    tracing::info!(
+        list = %id,
+        created = result.created,
+        unchanged = result.unchanged,
+        dropped = result.dropped,
+        blocked = result.blocked,
+        rejected = result.rejected,
+        "call list tasks imported"
+    );
+    Ok(web::Json(result))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TaskQuery {
+    state: Option<String>,
+}
+
+pub async fn tasks(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    SeqPageParams(page): SeqPageParams,
+    Query(query): Query<TaskQuery>,
+) -> ApiResult<web::Json<Page<CallTask>>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(CallTaskState::parse(raw).ok_or_else(|| ApiError::InvalidQuery {
+            field: "state".into(),
+            detail: "must be queued, leased, completed, gave_up, dropped, blocked or returned"
+                .into(),
+        })?),
+    };
+    let after = page.after.as_deref().and_then(|raw| raw.parse::<i64>().ok());
+    let tasks = call_lists::tasks(&state.services(), by, id, wanted, after, page.limit).await?;
+    Ok(web::Json(tasks))
+}

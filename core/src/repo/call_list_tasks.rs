@@ -1,0 +1,359 @@
+//! The `call_list_tasks` and `call_list_attempts` tables
+//! (docs/call-lists.md, decision 0031): tasks stored by import, read in a
+//! list's order for leasing, and moved between states with conditional
+//! updates (a lease only takes a task that is free at that moment).
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::{DbConn, RepoError, stored_id};
+use crate::db::schema::{call_list_attempts, call_list_tasks};
+use crate::domain::calling_hours::Window;
+use crate::ids::{CallListId, CallTaskId, UserId};
+use crate::time::{Micros, to_datetime};
+use crate::wire::{CallListOrder, CallTask, CallTaskState, TimeWindow};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = call_list_tasks)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct TaskRow {
+    pub id: String,
+    pub list_id: String,
+    pub org_id: String,
+    pub seq: i64,
+    pub dedupe_key: String,
+    pub external_id: Option<String>,
+    pub number: String,
+    pub number_e164: Option<String>,
+    pub name: Option<String>,
+    pub payload: String,
+    pub priority: i64,
+    pub window_from: Option<i64>,
+    pub window_to: Option<i64>,
+    pub assignee_id: Option<String>,
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub due_at: i64,
+    pub leased_by: Option<String>,
+    pub leased_until: Option<i64>,
+    pub attempts: i64,
+    pub busy_retries: i64,
+    pub no_answer_retries: i64,
+    pub failed_retries: i64,
+    pub not_completed_retries: i64,
+    pub last_attempt_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn hhmm(minute: i64) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+impl TaskRow {
+    /// The task's own daily window, if it has one.
+    pub fn window(&self) -> Option<Window> {
+        match (self.window_from, self.window_to) {
+            (Some(from), Some(to)) => Some(Window {
+                from: u32::try_from(from).ok()?,
+                to: u32::try_from(to).ok()?,
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn state(&self) -> Result<CallTaskState, RepoError> {
+        CallTaskState::parse(&self.state)
+            .ok_or_else(|| RepoError::Corrupt(format!("task {} state {:?}", self.id, self.state)))
+    }
+
+    pub fn to_wire(&self) -> Result<CallTask, RepoError> {
+        Ok(CallTask {
+            id: stored_id(&self.id)?,
+            list_id: stored_id(&self.list_id)?,
+            seq: self.seq,
+            external_id: self.external_id.clone(),
+            number: self.number.clone(),
+            number_e164: self.number_e164.clone(),
+            name: self.name.clone(),
+            payload: serde_json::from_str(&self.payload)
+                .map_err(|e| RepoError::Corrupt(format!("task {} payload: {e}", self.id)))?,
+            priority: i32::try_from(self.priority)
+                .map_err(|_| RepoError::Corrupt(format!("task {} priority", self.id)))?,
+            window: self.window().map(|w| TimeWindow {
+                from: hhmm(i64::from(w.from)),
+                to: hhmm(i64::from(w.to)),
+            }),
+            assignee_id: self.assignee_id.as_deref().map(stored_id).transpose()?,
+            state: self.state()?,
+            state_reason: self.state_reason.clone(),
+            due_at: to_datetime(self.due_at),
+            leased_by: self.leased_by.as_deref().map(stored_id).transpose()?,
+            leased_until: self.leased_until.map(to_datetime),
+            attempts: self.attempts,
+            last_attempt_at: self.last_attempt_at.map(to_datetime),
+            created_at: to_datetime(self.created_at),
+        })
+    }
+}
+
+/// The task of `list` with this dedupe key, if imported before.
+pub fn by_dedupe_key(
+    conn: &mut DbConn,
+    list: &str,
+    key: &str,
+) -> Result<Option<TaskRow>, RepoError> {
+    Ok(call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq(list))
+        .filter(call_list_tasks::dedupe_key.eq(key))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConn, row: &TaskRow) -> Result<(), RepoError> {
+    diesel::insert_into(call_list_tasks::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A task of the organisation's list `list`; `NotFound` otherwise.
+pub fn get(
+    conn: &mut DbConn,
+    org: &str,
+    id: CallTaskId,
+) -> Result<TaskRow, RepoError> {
+    Ok(call_list_tasks::table
+        .filter(call_list_tasks::id.eq(id.to_string()))
+        .filter(call_list_tasks::org_id.eq(org))
+        .select(TaskRow::as_select())
+        .first(conn)?)
+}
+
+/// A page of a list's tasks in import order, after the `seq` cursor.
+pub fn page(
+    conn: &mut DbConn,
+    list: CallListId,
+    state: Option<CallTaskState>,
+    after_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<TaskRow>, RepoError> {
+    let mut query = call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq(list.to_string()))
+        .select(TaskRow::as_select())
+        .order(call_list_tasks::seq.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(state) = state {
+        query = query.filter(call_list_tasks::state.eq(state.as_str()));
+    }
+    if let Some(after) = after_seq {
+        query = query.filter(call_list_tasks::seq.gt(after));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The live lease `user` holds, if any.
+pub fn held_by(conn: &mut DbConn, user: UserId, now: Micros) -> Result<Option<TaskRow>, RepoError> {
+    Ok(call_list_tasks::table
+        .filter(call_list_tasks::leased_by.eq(user.to_string()))
+        .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
+        .filter(call_list_tasks::leased_until.gt(now))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Up to `limit` tasks of `list` that `user` may lease at `now`, in the
+/// list's order: due, free (queued, or leased with the lease run out),
+/// assigned to `user` or (when `in_pool`) to nobody. Call with the list's
+/// row lock held (`call_lists::lock`): leases of one list are serialised.
+pub fn lease_candidates(
+    conn: &mut DbConn,
+    list: &str,
+    order: CallListOrder,
+    user: UserId,
+    in_pool: bool,
+    now: Micros,
+    limit: i64,
+) -> Result<Vec<TaskRow>, RepoError> {
+    let me = user.to_string();
+    let free = call_list_tasks::state.eq(CallTaskState::Queued.as_str()).or(call_list_tasks::state
+        .eq(CallTaskState::Leased.as_str())
+        .and(call_list_tasks::leased_until.le(now)));
+    let mut query = call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq(list))
+        .filter(call_list_tasks::due_at.le(now))
+        .filter(free)
+        .select(TaskRow::as_select())
+        .limit(limit)
+        .into_boxed();
+    query = if in_pool {
+        query.filter(
+            call_list_tasks::assignee_id
+                .eq(me)
+                .or(call_list_tasks::assignee_id.is_null()),
+        )
+    } else {
+        query.filter(call_list_tasks::assignee_id.eq(me))
+    };
+    // Ties by the oldest last attempt (never attempted first), then
+    // import order.
+    let last_attempt = sql::<BigInt>("COALESCE(call_list_tasks.last_attempt_at, 0)");
+    query = match order {
+        CallListOrder::Priority => query.order((
+            call_list_tasks::priority.desc(),
+            last_attempt.asc(),
+            call_list_tasks::seq.asc(),
+        )),
+        CallListOrder::Import => query.order((last_attempt.asc(), call_list_tasks::seq.asc())),
+        CallListOrder::Due => query.order((
+            call_list_tasks::due_at.asc(),
+            last_attempt.asc(),
+            call_list_tasks::seq.asc(),
+        )),
+    };
+    Ok(query.load(conn)?)
+}
+
+/// Leases the task to `user` until `until` if it is still free at `now`;
+/// `false` when someone else took it first.
+pub fn lease(
+    conn: &mut DbConn,
+    id: &str,
+    user: UserId,
+    now: Micros,
+    until: Micros,
+) -> Result<bool, RepoError> {
+    let free = call_list_tasks::state.eq(CallTaskState::Queued.as_str()).or(call_list_tasks::state
+        .eq(CallTaskState::Leased.as_str())
+        .and(call_list_tasks::leased_until.le(now)));
+    let n = diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)).filter(free))
+        .set((
+            call_list_tasks::state.eq(CallTaskState::Leased.as_str()),
+            call_list_tasks::leased_by.eq(Some(user.to_string())),
+            call_list_tasks::leased_until.eq(Some(until)),
+            call_list_tasks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Extends `user`'s live lease of the task to `until`.
+pub fn renew(conn: &mut DbConn, id: &str, until: Micros, now: Micros) -> Result<(), RepoError> {
+    diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)))
+        .set((
+            call_list_tasks::leased_until.eq(Some(until)),
+            call_list_tasks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets when a task may next be leased (a window not open yet, a recall
+/// gap), with the reason.
+pub fn defer(
+    conn: &mut DbConn,
+    id: &str,
+    due_at: Micros,
+    reason: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)))
+        .set((
+            call_list_tasks::due_at.eq(due_at),
+            call_list_tasks::state_reason.eq(Some(reason)),
+            call_list_tasks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives a leased task back to the queue, due at `due_at`, if `user`
+/// holds its live lease; `false` otherwise.
+pub fn release(
+    conn: &mut DbConn,
+    id: &str,
+    user: UserId,
+    due_at: Micros,
+    reason: &str,
+    now: Micros,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id))
+            .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
+            .filter(call_list_tasks::leased_by.eq(user.to_string()))
+            .filter(call_list_tasks::leased_until.gt(now)),
+    )
+    .set((
+        call_list_tasks::state.eq(CallTaskState::Queued.as_str()),
+        call_list_tasks::leased_by.eq(None::<String>),
+        call_list_tasks::leased_until.eq(None::<i64>),
+        call_list_tasks::due_at.eq(due_at),
+        call_list_tasks::state_reason.eq(Some(reason)),
+        call_list_tasks::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The earliest due time among `lists`' queued tasks `user` may work
+/// (assigned to them, or in the pool when the list is in `pools`).
+pub fn next_due(
+    conn: &mut DbConn,
+    lists: &[String],
+    pools: &[String],
+    user: UserId,
+) -> Result<Option<Micros>, RepoError> {
+    let me = user.to_string();
+    Ok(call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq_any(lists))
+        .filter(call_list_tasks::state.eq(CallTaskState::Queued.as_str()))
+        .filter(
+            call_list_tasks::assignee_id.eq(me).or(call_list_tasks::assignee_id
+                .is_null()
+                .and(call_list_tasks::list_id.eq_any(pools))),
+        )
+        .select(diesel::dsl::min(call_list_tasks::due_at))
+        .first::<Option<i64>>(conn)?)
+}
+
+/// The active lists among `lists` that have a task assigned to `user`.
+pub fn lists_assigning(
+    conn: &mut DbConn,
+    lists: &[String],
+    user: UserId,
+) -> Result<Vec<String>, RepoError> {
+    Ok(call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq_any(lists))
+        .filter(call_list_tasks::assignee_id.eq(user.to_string()))
+        .select(call_list_tasks::list_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Records an attempt (today: a skip, with its reason).
+pub fn record_attempt(
+    conn: &mut DbConn,
+    task: &TaskRow,
+    user: UserId,
+    outcome: &str,
+    reason: Option<&str>,
+    now: Micros,
+) -> Result<(), RepoError> {
+    diesel::insert_into(call_list_attempts::table)
+        .values((
+            call_list_attempts::id.eq(crate::ids::CallAttemptId::new().to_string()),
+            call_list_attempts::task_id.eq(&task.id),
+            call_list_attempts::list_id.eq(&task.list_id),
+            call_list_attempts::user_id.eq(user.to_string()),
+            call_list_attempts::outcome.eq(outcome),
+            call_list_attempts::reason.eq(reason),
+            call_list_attempts::at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

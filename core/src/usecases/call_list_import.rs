@@ -1,0 +1,216 @@
+//! Importing tasks into a call list (docs/call-lists.md, "Import"): one
+//! transaction per batch, one result per row. A row seen before (same
+//! external id, or same number without one) is `unchanged`; a number that
+//! cannot exist is stored `dropped` with the reason; one the blocklist
+//! refuses (organisation entries, and the assignee's own) is stored
+//! `blocked`; a row that is itself wrong is `rejected` and not stored. No
+//! row fails the batch.
+
+use super::Services;
+use super::blocklist_check;
+use super::call_lists::{ListError, Manager};
+use crate::domain::call_lists::{MAX_IMPORT_ROWS, NewTask, Row, parse_row, takes_imports};
+use crate::domain::{E164, FieldError};
+use crate::ids::{CallListId, CallTaskId, UserId};
+use crate::repo::call_list_tasks::{self as tasks, TaskRow};
+use crate::repo::call_lists as lists;
+use crate::repo::users;
+use crate::time::Micros;
+use crate::wire::{
+    BlocklistKind, BlocklistPattern, CallTaskState, ErrorCode, ImportCallTask, ImportCallTasksResult,
+    CallTaskImportRow, CallTaskImportStatus,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    List(#[from] ListError),
+    /// The list no longer takes tasks (archived).
+    #[error("the call list is archived")]
+    Closed,
+}
+
+impl From<crate::repo::RepoError> for ImportError {
+    fn from(e: crate::repo::RepoError) -> Self {
+        Self::List(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::List(e.into())
+    }
+}
+
+impl From<crate::db::DbError> for ImportError {
+    fn from(e: crate::db::DbError) -> Self {
+        Self::List(e.into())
+    }
+}
+
+fn rejected(index: usize, e: &FieldError) -> CallTaskImportRow {
+    CallTaskImportRow {
+        index,
+        status: CallTaskImportStatus::Rejected,
+        task_id: None,
+        code: Some(e.code.as_str().to_owned()),
+        field: Some(e.field.to_owned()),
+        detail: Some(e.message.clone()),
+    }
+}
+
+/// Imports `rows` into the list the manager may manage.
+pub async fn import(
+    svc: &Services,
+    by: Manager,
+    list: CallListId,
+    rows: Vec<ImportCallTask>,
+    now: Micros,
+) -> Result<ImportCallTasksResult, ImportError> {
+    if rows.is_empty() || rows.len() > MAX_IMPORT_ROWS {
+        return Err(ListError::Invalid(FieldError::new(
+            "tasks",
+            ErrorCode::InvalidBatchSize,
+            format!("send 1 to {MAX_IMPORT_ROWS} tasks"),
+        ))
+        .into());
+    }
+    svc.db
+        .write(move |conn| -> Result<ImportCallTasksResult, ImportError> {
+            let row = by.list_in(conn, list)?;
+            lists::lock(conn, &row.id)?;
+            if !takes_imports(row.state()?) {
+                return Err(ImportError::Closed);
+            }
+            let settings = row.settings()?;
+            let visibility = users::Visibility::of(by.role, by.user);
+            let first_seq = lists::take_seqs(conn, &row.id, rows.len() as i64)?;
+            let mut results = Vec::with_capacity(rows.len());
+            for (index, input) in rows.iter().enumerate() {
+                let task = match parse_row(input, settings.region.as_deref()) {
+                    Row::Rejected(e) => {
+                        results.push(rejected(index, &e));
+                        continue;
+                    }
+                    Row::Task(task) => task,
+                };
+                if let Some(user) = input.assignee_id
+                    && users::get(conn, by.org, user, visibility).is_err()
+                {
+                    let e = FieldError::new(
+                        "assignee_id",
+                        ErrorCode::UnknownUser,
+                        format!("no user {user} in this organisation"),
+                    );
+                    results.push(rejected(index, &e));
+                    continue;
+                }
+                if let Some(existing) = tasks::by_dedupe_key(conn, &row.id, &task.dedupe_key)? {
+                    results.push(CallTaskImportRow {
+                        index,
+                        status: CallTaskImportStatus::Unchanged,
+                        task_id: Some(crate::repo::stored_id(&existing.id)?),
+                        code: None,
+                        field: None,
+                        detail: None,
+                    });
+                    continue;
+                }
+                let (state, reason, status) =
+                    verdict(conn, &row.org_id, input.assignee_id, &task, now)?;
+                let id = CallTaskId::new();
+                tasks::insert(
+                    conn,
+                    &TaskRow {
+                        id: id.to_string(),
+                        list_id: row.id.clone(),
+                        org_id: row.org_id.clone(),
+                        seq: first_seq + index as i64,
+                        dedupe_key: task.dedupe_key,
+                        external_id: task.external_id,
+                        number: task.number,
+                        number_e164: task.number_e164,
+                        name: task.name,
+                        payload: task.payload,
+                        priority: i64::from(task.priority),
+                        window_from: task.window.map(|w| i64::from(w.from)),
+                        window_to: task.window.map(|w| i64::from(w.to)),
+                        assignee_id: input.assignee_id.map(|u| u.to_string()),
+                        state: state.as_str().to_owned(),
+                        state_reason: reason.clone(),
+                        due_at: task.due_at.unwrap_or(now),
+                        leased_by: None,
+                        leased_until: None,
+                        attempts: 0,
+                        busy_retries: 0,
+                        no_answer_retries: 0,
+                        failed_retries: 0,
+                        not_completed_retries: 0,
+                        last_attempt_at: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                results.push(CallTaskImportRow {
+                    index,
+                    status,
+                    task_id: Some(id),
+                    code: reason,
+                    field: None,
+                    detail: None,
+                });
+            }
+            let count = |s: CallTaskImportStatus| results.iter().filter(|r| r.status == s).count();
+            Ok(ImportCallTasksResult {
+                created: count(CallTaskImportStatus::Created),
+                unchanged: count(CallTaskImportStatus::Unchanged),
+                dropped: count(CallTaskImportStatus::Dropped),
+                blocked: count(CallTaskImportStatus::Blocked),
+                rejected: count(CallTaskImportStatus::Rejected),
+                results,
+            })
+        })
+        .await
+}
+
+/// How a new task is stored: queued, dropped (the number cannot exist)
+/// or blocked (the blocklist refuses it for its assignee, or for anyone
+/// when it has none).
+fn verdict(
+    conn: &mut crate::db::DbConn,
+    org: &str,
+    assignee: Option<UserId>,
+    task: &NewTask,
+    now: Micros,
+) -> Result<(CallTaskState, Option<String>, CallTaskImportStatus), crate::repo::RepoError> {
+    if let Some(e) = &task.dropped {
+        return Ok((
+            CallTaskState::Dropped,
+            Some(e.code.as_str().to_owned()),
+            CallTaskImportStatus::Dropped,
+        ));
+    }
+    let Some(e164) = task.number_e164.as_deref() else {
+        return Ok((CallTaskState::Queued, None, CallTaskImportStatus::Created));
+    };
+    let e164 = E164::parse_international("number", e164)
+        .map_err(|e| crate::repo::RepoError::Corrupt(e.to_string()))?;
+    let org = crate::repo::stored_id(org)?;
+    let listed = blocklist_check::check_in(conn, org, assignee, &e164, now)?;
+    Ok(match listed {
+        // The codes a dial of the number would be refused with.
+        Some((BlocklistKind::Block, entry)) => (
+            CallTaskState::Blocked,
+            Some(
+                match entry.pattern {
+                    BlocklistPattern::Number => ErrorCode::NumberDoNotCall,
+                    BlocklistPattern::Prefix => ErrorCode::NumberBlocked,
+                }
+                .as_str()
+                .to_owned(),
+            ),
+            CallTaskImportStatus::Blocked,
+        ),
+        _ => (CallTaskState::Queued, None, CallTaskImportStatus::Created),
+    })
+}

@@ -1,0 +1,78 @@
+//! Working call lists from the app (docs/call-lists.md): the next task to
+//! call and skipping one. Managing lists belongs to the console (the Rust
+//! client has those methods too).
+
+use std::time::SystemTime;
+
+use deskbind_mobile::wire;
+
+use crate::app::{AppClient, done};
+use crate::error::Result;
+use crate::types::{id, instant};
+
+/// A task of a call list. `state` is its wire name (`queued`, `leased`,
+/// `completed`, `gave_up`, `dropped`, `blocked`, `returned`); `payload_json`
+/// the JSON object the manager imported with it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CallTaskInfo {
+    pub id: String,
+    pub list_id: String,
+    pub external_id: Option<String>,
+    pub number: String,
+    pub number_e164: Option<String>,
+    pub name: Option<String>,
+    pub payload_json: String,
+    pub priority: i32,
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub due_at: SystemTime,
+    pub leased_until: Option<SystemTime>,
+    pub attempts: i64,
+}
+
+impl From<wire::CallTask> for CallTaskInfo {
+    fn from(t: wire::CallTask) -> Self {
+        Self {
+            id: t.id.to_string(),
+            list_id: t.list_id.to_string(),
+            external_id: t.external_id,
+            number: t.number,
+            number_e164: t.number_e164,
+            name: t.name,
+            payload_json: t.payload.to_string(),
+            priority: t.priority,
+            state: t.state.as_str().to_owned(),
+            state_reason: t.state_reason,
+            due_at: instant(t.due_at),
+            leased_until: t.leased_until.map(instant),
+            attempts: t.attempts,
+        }
+    }
+}
+
+/// The leased task, or none and when the next one falls due.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct NextCallTaskInfo {
+    pub task: Option<CallTaskInfo>,
+    pub next_due_at: Option<SystemTime>,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl AppClient {
+    /// Leases the next task to call now (from `list_id` only, when given).
+    /// Asking again while holding one renews and returns it.
+    pub async fn next_call_task(&self, list_id: Option<String>) -> Result<NextCallTaskInfo> {
+        let list = list_id.as_deref().map(|l| id("list_id", l)).transpose()?;
+        let next = done(self.inner().next_call_task(list).await)?;
+        Ok(NextCallTaskInfo {
+            task: next.task.map(CallTaskInfo::from),
+            next_due_at: next.next_due_at.map(instant),
+        })
+    }
+
+    /// Hands a leased task back with a reason (at most 200 characters).
+    pub async fn skip_call_task(&self, task_id: String, reason: String) -> Result<CallTaskInfo> {
+        let task = id("task_id", &task_id)?;
+        done(self.inner().skip_call_task(task, &reason).await).map(CallTaskInfo::from)
+    }
+}

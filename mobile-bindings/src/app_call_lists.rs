@@ -37,7 +37,11 @@ impl AppClient {
     }
 
     /// Renames the list or moves its state, from the version read.
-    pub async fn update_call_list(&self, id: CallListId, body: &UpdateCallList) -> Result<CallList> {
+    pub async fn update_call_list(
+        &self,
+        id: CallListId,
+        body: &UpdateCallList,
+    ) -> Result<CallList> {
         self.send(Method::PATCH, &format!("v1/call-lists/{id}"), body)
             .await
     }

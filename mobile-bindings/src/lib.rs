@@ -6,12 +6,12 @@
 mod app;
 mod app_audit;
 mod app_blocklist;
+mod app_call_lists;
 mod app_call_outcomes;
 mod app_calls;
 mod app_contacts;
 mod app_dials;
 mod app_events;
-mod app_call_lists;
 mod app_presence;
 mod app_push;
 mod app_recordings;

@@ -66,10 +66,12 @@ pub struct ListQuery {
 fn state_param(raw: Option<&str>) -> ApiResult<Option<CallListState>> {
     match raw.filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(raw) => CallListState::parse(raw).map(Some).ok_or_else(|| ApiError::InvalidQuery {
-            field: "state".into(),
-            detail: "must be draft, active, paused, completed or archived".into(),
-        }),
+        Some(raw) => CallListState::parse(raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::InvalidQuery {
+                field: "state".into(),
+                detail: "must be draft, active, paused, completed or archived".into(),
+            }),
     }
 }
 
@@ -153,15 +155,22 @@ pub async fn tasks(
 ) -> ApiResult<web::Json<Page<CallTask>>> {
     let by = manager(&auth)?;
     let id: CallListId = path_id(&id)?;
-    let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(CallTaskState::parse(raw).ok_or_else(|| ApiError::InvalidQuery {
-            field: "state".into(),
-            detail: "must be queued, leased, completed, gave_up, dropped, blocked or returned"
-                .into(),
-        })?),
-    };
-    let after = page.after.as_deref().and_then(|raw| raw.parse::<i64>().ok());
+    let wanted =
+        match query.state.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => Some(CallTaskState::parse(raw).ok_or_else(|| {
+                ApiError::InvalidQuery {
+                    field: "state".into(),
+                    detail:
+                        "must be queued, leased, completed, gave_up, dropped, blocked or returned"
+                            .into(),
+                }
+            })?),
+        };
+    let after = page
+        .after
+        .as_deref()
+        .and_then(|raw| raw.parse::<i64>().ok());
     let tasks = call_lists::tasks(&state.services(), by, id, wanted, after, page.limit).await?;
     Ok(web::Json(tasks))
 }

@@ -104,12 +104,18 @@ async fn a_list_gets_defaults_and_bad_settings_name_their_field() {
     for (body, field) in [
         (serde_json::json!({"name": ""}), "name"),
         (serde_json::json!({"name": "x", "mode": "robot"}), "mode"),
-        (serde_json::json!({"name": "x", "lease_secs": 1}), "lease_secs"),
+        (
+            serde_json::json!({"name": "x", "lease_secs": 1}),
+            "lease_secs",
+        ),
         (
             serde_json::json!({"name": "x", "callee_hours": {"from": "21:00", "to": "09:00"}}),
             "callee_hours",
         ),
-        (serde_json::json!({"name": "x", "pool": {"team_id": uuid::Uuid::now_v7()}}), "pool"),
+        (
+            serde_json::json!({"name": "x", "pool": {"team_id": uuid::Uuid::now_v7()}}),
+            "pool",
+        ),
         (serde_json::json!({"name": "x", "colour": "red"}), "colour"),
     ] {
         let token = app.admin.tokens().await.unwrap().0;
@@ -236,16 +242,28 @@ async fn an_import_answers_each_row_and_a_repeat_changes_nothing() {
             ..task("+4930901823")
         },
     ];
-    let first = app.admin.import_call_tasks(list.id, rows.clone()).await.unwrap();
+    let first = app
+        .admin
+        .import_call_tasks(list.id, rows.clone())
+        .await
+        .unwrap();
     let statuses: Vec<&str> = first.results.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(
         statuses,
-        ["created", "created", "dropped", "blocked", "rejected", "rejected"]
+        [
+            "created", "created", "dropped", "blocked", "rejected", "rejected"
+        ]
     );
-    assert_eq!(first.results[2].code.as_deref(), Some("invalid_phone_number"));
+    assert_eq!(
+        first.results[2].code.as_deref(),
+        Some("invalid_phone_number")
+    );
     assert_eq!(first.results[3].code.as_deref(), Some("number_do_not_call"));
     assert_eq!(
-        (first.results[4].code.as_deref(), first.results[4].field.as_deref()),
+        (
+            first.results[4].code.as_deref(),
+            first.results[4].field.as_deref()
+        ),
         (Some("invalid_payload"), Some("payload"))
     );
     assert_eq!(first.results[5].code.as_deref(), Some("unknown_user"));
@@ -267,15 +285,28 @@ async fn an_import_answers_each_row_and_a_repeat_changes_nothing() {
         .list_call_tasks(list.id, &PageQuery::default(), None)
         .await
         .unwrap();
-    let numbers: Vec<Option<&str>> = page.items.iter().map(|t| t.number_e164.as_deref()).collect();
+    let numbers: Vec<Option<&str>> = page
+        .items
+        .iter()
+        .map(|t| t.number_e164.as_deref())
+        .collect();
     assert_eq!(
         numbers,
-        [Some("+4930901820"), Some("+4930901821"), None, Some("+4930901829")]
+        [
+            Some("+4930901820"),
+            Some("+4930901821"),
+            None,
+            Some("+4930901829")
+        ]
     );
     assert_eq!(page.items[0].payload["plan"], "gold");
 
     for rows in [vec![], vec![task("+4930901820"); 1001]] {
-        let err = app.admin.import_call_tasks(list.id, rows).await.unwrap_err();
+        let err = app
+            .admin
+            .import_call_tasks(list.id, rows)
+            .await
+            .unwrap_err();
         assert_eq!(code(&err), (422, "invalid_batch_size".into()));
     }
 }
@@ -291,14 +322,25 @@ async fn next_hands_out_by_priority_then_import_order_one_task_at_a_time() {
     )
     .await;
     let first = sam_app.next_call_task(None).await.unwrap().task.unwrap();
-    assert_eq!(first.number, "+4930901831", "highest priority, first imported");
+    assert_eq!(
+        first.number, "+4930901831",
+        "highest priority, first imported"
+    );
     assert_eq!(first.state, CallTaskState::Leased);
     assert_eq!(first.leased_by, Some(sam.id));
     // Asking again answers the task held.
-    let again = sam_app.next_call_task(Some(list.id)).await.unwrap().task.unwrap();
+    let again = sam_app
+        .next_call_task(Some(list.id))
+        .await
+        .unwrap()
+        .task
+        .unwrap();
     assert_eq!(again.id, first.id);
     // Skipped, it waits; the next is the other priority-5 task.
-    let skipped = sam_app.skip_call_task(first.id, "Customer at lunch").await.unwrap();
+    let skipped = sam_app
+        .skip_call_task(first.id, "Customer at lunch")
+        .await
+        .unwrap();
     assert_eq!(
         (skipped.state, skipped.state_reason.as_deref()),
         (CallTaskState::Queued, Some("skipped"))
@@ -323,14 +365,20 @@ async fn only_the_pool_and_the_assignee_work_a_list_and_only_with_a_phone() {
     let (_, phoneless) = app.user("una@acme.test", Role::Salesperson).await;
     let list = active_list(&app, vec![sam.id], &[("+4930901840", 0)]).await;
     let none = out_app.next_call_task(None).await.unwrap();
-    assert!(none.task.is_none() && none.next_due_at.is_none(), "{none:?}");
+    assert!(
+        none.task.is_none() && none.next_due_at.is_none(),
+        "{none:?}"
+    );
     let err = phoneless.next_call_task(None).await.unwrap_err();
     assert_eq!(code(&err), (409, "no_binding".into()));
     // Another organisation's list id is not found.
     let globex = app.other_org_admin().await;
     let err = globex.get_call_list(list.id).await.unwrap_err();
     assert_eq!(code(&err).0, 404);
-    let err = out_app.next_call_task(Some(CallListId::new())).await.unwrap_err();
+    let err = out_app
+        .next_call_task(Some(CallListId::new()))
+        .await
+        .unwrap_err();
     assert_eq!(code(&err).0, 404);
     assert!(sam_app.next_call_task(None).await.unwrap().task.is_some());
 }
@@ -379,12 +427,17 @@ async fn twenty_salespeople_racing_for_one_pool_never_share_a_task() {
     let mut people = Vec::new();
     for i in 0..20 {
         let (user, client, _, _) = app
-            .bound_salesperson(&format!("s{i}@acme.test"), &format!("+49301110{:02}", 50 + i))
+            .bound_salesperson(
+                &format!("s{i}@acme.test"),
+                &format!("+49301110{:02}", 50 + i),
+            )
             .await;
         people.push((user.id, client));
     }
     let pool: Vec<UserId> = people.iter().map(|(id, _)| *id).collect();
-    let numbers: Vec<(String, i32)> = (0..12).map(|i| (format!("+49309018{:02}", 50 + i), 0)).collect();
+    let numbers: Vec<(String, i32)> = (0..12)
+        .map(|i| (format!("+49309018{:02}", 50 + i), 0))
+        .collect();
     let refs: Vec<(&str, i32)> = numbers.iter().map(|(n, p)| (n.as_str(), *p)).collect();
     active_list(&app, pool, &refs).await;
 

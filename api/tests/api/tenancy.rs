@@ -34,6 +34,13 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         // What came of a call (call_outcomes.rs).
         ("PATCH", "/v1/calls/{id}") => Some(json!({ "notes": "Hijacked" })),
         ("PATCH", "/v1/dispositions/{id}") => Some(json!({ "label": "Hijacked" })),
+        ("PATCH", "/v1/call-lists/{id}") => {
+            Some(json!({ "version": 1, "name": "Hijacked", "state": "archived" }))
+        }
+        ("POST", "/v1/call-lists/{id}/tasks") => {
+            Some(json!({ "tasks": [{ "number": "+4930901899" }] }))
+        }
+        ("POST", "/v1/me/call-list/tasks/{id}/skip") => Some(json!({ "reason": "Hijacked" })),
         _ => return None,
     })
 }
@@ -132,6 +139,43 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         list["items"][0]["id"].as_str().unwrap().to_owned()
     };
 
+    let call_list = app
+        .admin
+        .create_call_list(&deskbind_core::wire::CreateCallList {
+            name: "Renewals".into(),
+            mode: None,
+            order: None,
+            gap_secs: None,
+            lease_secs: None,
+            min_recall_gap_secs: None,
+            region: None,
+            calling_hours: None,
+            callee_hours: None,
+            retry: None,
+            pool: Default::default(),
+        })
+        .await
+        .unwrap();
+    let imported = app
+        .admin
+        .import_call_tasks(
+            call_list.id,
+            vec![deskbind_core::wire::ImportCallTask {
+                external_id: None,
+                number: "+4930901898".into(),
+                region: None,
+                name: None,
+                payload: None,
+                priority: None,
+                window: None,
+                due_at: None,
+                assignee_id: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let call_task = imported.results[0].task_id.unwrap();
+
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
     let mut checked = 0;
@@ -166,6 +210,10 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             contact["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/v1/score-recomputes") {
             recompute_id.clone()
+        } else if path.starts_with("/v1/call-lists") {
+            call_list.id.to_string()
+        } else if path.starts_with("/v1/me/call-list/tasks") {
+            call_task.to_string()
         } else if path.starts_with("/v1/recording-uploads") {
             // Tickets need S3; app_recordings' S3 test has another user's
             // ticket refused. Here: an unknown one is not found either.
@@ -220,6 +268,15 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         ))
         .await,
         1
+    );
+    let list_now = app.admin.get_call_list(call_list.id).await.unwrap();
+    assert_eq!(
+        (
+            list_now.name.as_str(),
+            list_now.state.as_str(),
+            list_now.counts.queued
+        ),
+        ("Renewals", "draft", 1)
     );
     // Only the code this test used to provision the phone.
     assert_eq!(app.count("phone_provisioning_codes").await, 1);

@@ -54,7 +54,11 @@ pub struct NewList {
     pub settings: Settings,
 }
 
-fn range(field: &'static str, value: u32, allowed: std::ops::RangeInclusive<u32>) -> Result<u32, FieldError> {
+fn range(
+    field: &'static str,
+    value: u32,
+    allowed: std::ops::RangeInclusive<u32>,
+) -> Result<u32, FieldError> {
     if allowed.contains(&value) {
         Ok(value)
     } else {
@@ -78,14 +82,22 @@ fn region(raw: &str) -> Result<String, FieldError> {
     Ok(code)
 }
 
-fn retry_rule(field: &'static str, given: Option<RetryRule>, default: Retry) -> Result<RetryRule, FieldError> {
+fn retry_rule(
+    field: &'static str,
+    given: Option<RetryRule>,
+    default: Retry,
+) -> Result<RetryRule, FieldError> {
     let rule = given.map_or(default, |r| Retry {
         delay_secs: r.delay_secs,
         max_retries: r.max_retries,
     });
-    let rule = rule
-        .check()
-        .map_err(|message| FieldError::new(field, ErrorCode::InvalidField, format!("retry.{field}: {message}")))?;
+    let rule = rule.check().map_err(|message| {
+        FieldError::new(
+            field,
+            ErrorCode::InvalidField,
+            format!("retry.{field}: {message}"),
+        )
+    })?;
     Ok(RetryRule {
         delay_secs: rule.delay_secs,
         max_retries: rule.max_retries,
@@ -254,7 +266,9 @@ fn try_parse_row(row: &ImportCallTask, list_region: Option<&str>) -> Result<NewT
     };
     let name = match row.name.as_deref() {
         None => None,
-        Some(raw) => Some(blocklist::parse_text("name", raw, MAX_TASK_NAME)?).filter(|n| !n.is_empty()),
+        Some(raw) => {
+            Some(blocklist::parse_text("name", raw, MAX_TASK_NAME)?).filter(|n| !n.is_empty())
+        }
     };
     let payload = match &row.payload {
         None => "{}".to_owned(),
@@ -337,7 +351,11 @@ impl TaskHours {
         });
         let zones = {
             let found = zones_of_number(e164);
-            if found.is_empty() { vec![fallback] } else { found }
+            if found.is_empty() {
+                vec![fallback]
+            } else {
+                found
+            }
         };
         let callee_window = settings
             .callee_hours
@@ -433,11 +451,31 @@ mod tests {
         type Change = Box<dyn Fn(&mut CreateCallList)>;
         let cases: Vec<(Change, &str, ErrorCode)> = vec![
             (Box::new(|b| b.name = " ".into()), "name", ErrorCode::Blank),
-            (Box::new(|b| b.mode = Some("robot".into())), "mode", ErrorCode::InvalidField),
-            (Box::new(|b| b.order = Some("random".into())), "order", ErrorCode::InvalidField),
-            (Box::new(|b| b.lease_secs = Some(5)), "lease_secs", ErrorCode::InvalidField),
-            (Box::new(|b| b.gap_secs = Some(7200)), "gap_secs", ErrorCode::InvalidField),
-            (Box::new(|b| b.region = Some("XX".into())), "region", ErrorCode::InvalidRegion),
+            (
+                Box::new(|b| b.mode = Some("robot".into())),
+                "mode",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.order = Some("random".into())),
+                "order",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.lease_secs = Some(5)),
+                "lease_secs",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.gap_secs = Some(7200)),
+                "gap_secs",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.region = Some("XX".into())),
+                "region",
+                ErrorCode::InvalidRegion,
+            ),
             (
                 Box::new(|b| {
                     b.retry = Some(RetryPolicyBody {
@@ -613,6 +651,9 @@ mod tests {
         // zone.
         let us = TaskHours::new(&list.settings, Tz::UTC, "+12125550123", None, Tz::UTC);
         let opens = us.next_allowed(at("2026-12-04T12:00:00Z")).unwrap();
-        assert!(opens > at("2026-12-04T14:00:00Z"), "later than New York's 09:00");
+        assert!(
+            opens > at("2026-12-04T14:00:00Z"),
+            "later than New York's 09:00"
+        );
     }
 }

@@ -120,11 +120,7 @@ pub fn insert(conn: &mut DbConn, row: &TaskRow) -> Result<(), RepoError> {
 }
 
 /// A task of the organisation's list `list`; `NotFound` otherwise.
-pub fn get(
-    conn: &mut DbConn,
-    org: &str,
-    id: CallTaskId,
-) -> Result<TaskRow, RepoError> {
+pub fn get(conn: &mut DbConn, org: &str, id: CallTaskId) -> Result<TaskRow, RepoError> {
     Ok(call_list_tasks::table
         .filter(call_list_tasks::id.eq(id.to_string()))
         .filter(call_list_tasks::org_id.eq(org))
@@ -180,9 +176,11 @@ pub fn lease_candidates(
     limit: i64,
 ) -> Result<Vec<TaskRow>, RepoError> {
     let me = user.to_string();
-    let free = call_list_tasks::state.eq(CallTaskState::Queued.as_str()).or(call_list_tasks::state
-        .eq(CallTaskState::Leased.as_str())
-        .and(call_list_tasks::leased_until.le(now)));
+    let free = call_list_tasks::state
+        .eq(CallTaskState::Queued.as_str())
+        .or(call_list_tasks::state
+            .eq(CallTaskState::Leased.as_str())
+            .and(call_list_tasks::leased_until.le(now)));
     let mut query = call_list_tasks::table
         .filter(call_list_tasks::list_id.eq(list))
         .filter(call_list_tasks::due_at.le(now))
@@ -227,17 +225,23 @@ pub fn lease(
     now: Micros,
     until: Micros,
 ) -> Result<bool, RepoError> {
-    let free = call_list_tasks::state.eq(CallTaskState::Queued.as_str()).or(call_list_tasks::state
-        .eq(CallTaskState::Leased.as_str())
-        .and(call_list_tasks::leased_until.le(now)));
-    let n = diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)).filter(free))
-        .set((
-            call_list_tasks::state.eq(CallTaskState::Leased.as_str()),
-            call_list_tasks::leased_by.eq(Some(user.to_string())),
-            call_list_tasks::leased_until.eq(Some(until)),
-            call_list_tasks::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    let free = call_list_tasks::state
+        .eq(CallTaskState::Queued.as_str())
+        .or(call_list_tasks::state
+            .eq(CallTaskState::Leased.as_str())
+            .and(call_list_tasks::leased_until.le(now)));
+    let n = diesel::update(
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id))
+            .filter(free),
+    )
+    .set((
+        call_list_tasks::state.eq(CallTaskState::Leased.as_str()),
+        call_list_tasks::leased_by.eq(Some(user.to_string())),
+        call_list_tasks::leased_until.eq(Some(until)),
+        call_list_tasks::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -313,9 +317,11 @@ pub fn next_due(
         .filter(call_list_tasks::list_id.eq_any(lists))
         .filter(call_list_tasks::state.eq(CallTaskState::Queued.as_str()))
         .filter(
-            call_list_tasks::assignee_id.eq(me).or(call_list_tasks::assignee_id
-                .is_null()
-                .and(call_list_tasks::list_id.eq_any(pools))),
+            call_list_tasks::assignee_id
+                .eq(me)
+                .or(call_list_tasks::assignee_id
+                    .is_null()
+                    .and(call_list_tasks::list_id.eq_any(pools))),
         )
         .select(diesel::dsl::min(call_list_tasks::due_at))
         .first::<Option<i64>>(conn)?)

@@ -34,18 +34,21 @@ pub struct ListRow {
 
 impl ListRow {
     pub fn state(&self) -> Result<CallListState, RepoError> {
-        CallListState::parse(&self.state)
-            .ok_or_else(|| RepoError::Corrupt(format!("call list {} state {:?}", self.id, self.state)))
+        CallListState::parse(&self.state).ok_or_else(|| {
+            RepoError::Corrupt(format!("call list {} state {:?}", self.id, self.state))
+        })
     }
 
     pub fn mode(&self) -> Result<CallListMode, RepoError> {
-        CallListMode::parse(&self.mode)
-            .ok_or_else(|| RepoError::Corrupt(format!("call list {} mode {:?}", self.id, self.mode)))
+        CallListMode::parse(&self.mode).ok_or_else(|| {
+            RepoError::Corrupt(format!("call list {} mode {:?}", self.id, self.mode))
+        })
     }
 
     pub fn order(&self) -> Result<CallListOrder, RepoError> {
-        CallListOrder::parse(&self.order_by)
-            .ok_or_else(|| RepoError::Corrupt(format!("call list {} order {:?}", self.id, self.order_by)))
+        CallListOrder::parse(&self.order_by).ok_or_else(|| {
+            RepoError::Corrupt(format!("call list {} order {:?}", self.id, self.order_by))
+        })
     }
 
     pub fn settings(&self) -> Result<Settings, RepoError> {

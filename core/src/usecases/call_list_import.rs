@@ -17,8 +17,8 @@ use crate::repo::call_lists as lists;
 use crate::repo::users;
 use crate::time::Micros;
 use crate::wire::{
-    BlocklistKind, BlocklistPattern, CallTaskState, ErrorCode, ImportCallTask, ImportCallTasksResult,
-    CallTaskImportRow, CallTaskImportStatus,
+    BlocklistKind, BlocklistPattern, CallTaskImportRow, CallTaskImportStatus, CallTaskState,
+    ErrorCode, ImportCallTask, ImportCallTasksResult,
 };
 
 #[derive(Debug, thiserror::Error)]

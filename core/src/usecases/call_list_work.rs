@@ -100,7 +100,8 @@ pub async fn next(
             for list_id in &workable {
                 let list = lists::get(conn, me.org, crate::repo::stored_id(list_id)?)?;
                 lists::lock(conn, &list.id)?;
-                if let Some(task) = lease_from(conn, &list, me, pools.contains(list_id), zone, now)? {
+                if let Some(task) = lease_from(conn, &list, me, pools.contains(list_id), zone, now)?
+                {
                     return Ok(leased(task.to_wire()?));
                 }
             }
@@ -186,7 +187,13 @@ fn lease_from(
                 }
                 // No allowed time within a year: look again in a day.
                 None => {
-                    tasks::defer(conn, &task.id, now + seconds(86_400), "no_allowed_time", now)?;
+                    tasks::defer(
+                        conn,
+                        &task.id,
+                        now + seconds(86_400),
+                        "no_allowed_time",
+                        now,
+                    )?;
                     continue;
                 }
             }

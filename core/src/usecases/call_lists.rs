@@ -281,7 +281,9 @@ pub async fn tasks(
             )?;
             let more = rows.len() > limit as usize;
             rows.truncate(limit as usize);
-            let next_cursor = more.then(|| rows.last().map(|r| r.seq.to_string())).flatten();
+            let next_cursor = more
+                .then(|| rows.last().map(|r| r.seq.to_string()))
+                .flatten();
             Ok(Page {
                 items: rows.iter().map(|r| r.to_wire()).collect::<Result<_, _>>()?,
                 next_cursor,

@@ -23,6 +23,11 @@ impl Http {
             .user_agent(concat!("deskbind-mobile/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(60))
+            // The server closes a connection idle for 5 s (actix's
+            // keep-alive). Reusing one it is closing fails the request
+            // ("connection closed before message completed"), so the
+            // client lets go of idle connections first.
+            .pool_idle_timeout(std::time::Duration::from_secs(4))
             .build()
             .map_err(network)?;
         Ok(Self { client, base })

@@ -23,35 +23,16 @@ fn at(text: &str) -> i64 {
 
 fn list_named(name: &str, pool: Vec<UserId>) -> CreateCallList {
     CreateCallList {
-        name: name.into(),
-        mode: None,
-        order: None,
-        gap_secs: None,
-        lease_secs: None,
-        min_recall_gap_secs: None,
-        region: None,
-        calling_hours: None,
-        callee_hours: None,
-        retry: None,
         pool: CallListPool {
             team_id: None,
             user_ids: pool,
         },
+        ..CreateCallList::named(name)
     }
 }
 
 fn task(number: &str) -> ImportCallTask {
-    ImportCallTask {
-        external_id: None,
-        number: number.into(),
-        region: None,
-        name: None,
-        payload: None,
-        priority: None,
-        window: None,
-        due_at: None,
-        assignee_id: None,
-    }
+    ImportCallTask::number(number)
 }
 
 async fn activate(client: &AppClient, list: &CallList) -> CallList {

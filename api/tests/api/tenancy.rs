@@ -141,36 +141,14 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
 
     let call_list = app
         .admin
-        .create_call_list(&deskbind_core::wire::CreateCallList {
-            name: "Renewals".into(),
-            mode: None,
-            order: None,
-            gap_secs: None,
-            lease_secs: None,
-            min_recall_gap_secs: None,
-            region: None,
-            calling_hours: None,
-            callee_hours: None,
-            retry: None,
-            pool: Default::default(),
-        })
+        .create_call_list(&deskbind_core::wire::CreateCallList::named("Renewals"))
         .await
         .unwrap();
     let imported = app
         .admin
         .import_call_tasks(
             call_list.id,
-            vec![deskbind_core::wire::ImportCallTask {
-                external_id: None,
-                number: "+4930901898".into(),
-                region: None,
-                name: None,
-                payload: None,
-                priority: None,
-                window: None,
-                due_at: None,
-                assignee_id: None,
-            }],
+            vec![deskbind_core::wire::ImportCallTask::number("+4930901898")],
         )
         .await
         .unwrap();

@@ -389,36 +389,14 @@ impl TaskHours {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{CallListPool, WeekWindows};
+    use crate::wire::WeekWindows;
 
     fn create(name: &str) -> CreateCallList {
-        CreateCallList {
-            name: name.into(),
-            mode: None,
-            order: None,
-            gap_secs: None,
-            lease_secs: None,
-            min_recall_gap_secs: None,
-            region: None,
-            calling_hours: None,
-            callee_hours: None,
-            retry: None,
-            pool: CallListPool::default(),
-        }
+        CreateCallList::named(name)
     }
 
     fn row(number: &str) -> ImportCallTask {
-        ImportCallTask {
-            external_id: None,
-            number: number.into(),
-            region: None,
-            name: None,
-            payload: None,
-            priority: None,
-            window: None,
-            due_at: None,
-            assignee_id: None,
-        }
+        ImportCallTask::number(number)
     }
 
     fn at(text: &str) -> Micros {

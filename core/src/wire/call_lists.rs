@@ -141,6 +141,25 @@ pub struct CreateCallList {
     pub pool: CallListPool,
 }
 
+impl CreateCallList {
+    /// A list with only its name (everything else defaults).
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            mode: None,
+            order: None,
+            gap_secs: None,
+            lease_secs: None,
+            min_recall_gap_secs: None,
+            region: None,
+            calling_hours: None,
+            callee_hours: None,
+            retry: None,
+            pool: CallListPool::default(),
+        }
+    }
+}
+
 /// `PATCH /v1/call-lists/{id}`: the version read, and what changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +246,23 @@ pub struct ImportCallTask {
     /// Only this user works the task (else the pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee_id: Option<UserId>,
+}
+
+impl ImportCallTask {
+    /// A row with only its number.
+    pub fn number(number: impl Into<String>) -> Self {
+        Self {
+            external_id: None,
+            number: number.into(),
+            region: None,
+            name: None,
+            payload: None,
+            priority: None,
+            window: None,
+            due_at: None,
+            assignee_id: None,
+        }
+    }
 }
 
 /// `POST /v1/call-lists/{id}/tasks`: at most 1,000 rows.

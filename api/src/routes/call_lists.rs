@@ -14,7 +14,7 @@ use deskbind_core::wire::{
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, Json, PageParams, Query, SeqPageParams, path_id};
+use crate::extract::{AuthUser, BatchJson, Json, PageParams, Query, SeqPageParams, path_id};
 use crate::state::AppState;
 
 fn manager(auth: &AuthUser) -> ApiResult<Manager> {
@@ -116,7 +116,7 @@ pub async fn import(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<String>,
-    Json(body): Json<ImportCallTasks>,
+    BatchJson(body): BatchJson<ImportCallTasks>,
 ) -> ApiResult<web::Json<ImportCallTasksResult>> {
     let by = manager(&auth)?;
     let id: CallListId = path_id(&id)?;

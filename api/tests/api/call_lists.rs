@@ -449,3 +449,95 @@ async fn twenty_salespeople_racing_for_one_pool_never_share_a_task() {
         12
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_double_tap_leases_one_task_and_a_paused_list_takes_its_task_back() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, _) = app.bound_salesperson("sam@acme.test", "+4930111005").await;
+    let list = active_list(
+        &app,
+        vec![sam.id],
+        &[("+4930901870", 0), ("+4930901871", 0), ("+4930901872", 0)],
+    )
+    .await;
+    // Ten `next` calls of one user at once: one task, held by them.
+    let sam_app = Arc::new(sam_app);
+    let start = Arc::new(tokio::sync::Barrier::new(10));
+    let taps: Vec<_> = (0..10)
+        .map(|_| {
+            let (client, start) = (sam_app.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                client.next_call_task(None).await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for tap in taps {
+        ids.insert(tap.await.unwrap().unwrap().task.unwrap().id);
+    }
+    assert_eq!(ids.len(), 1, "one task for one caller");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM call_list_tasks WHERE state = 'leased'".into())
+            .await,
+        1
+    );
+    // The list is paused: the held task goes back and nothing is handed out.
+    let read = app.admin.get_call_list(list.id).await.unwrap();
+    app.admin
+        .update_call_list(
+            list.id,
+            &UpdateCallList {
+                version: read.version,
+                name: None,
+                state: Some("paused".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let none = sam_app.next_call_task(None).await.unwrap();
+    assert!(none.task.is_none(), "{none:?}");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM call_list_tasks WHERE state = 'leased'".into())
+            .await,
+        0
+    );
+    let err = sam_app.next_call_task(Some(list.id)).await.unwrap_err();
+    assert_eq!(code(&err), (409, "call_list_closed".into()));
+}
+
+#[tokio::test]
+async fn a_large_import_fits_and_hours_without_a_window_are_refused() {
+    let app = spawn_app().await;
+    let list = app
+        .admin
+        .create_call_list(&list_named("Big", vec![]))
+        .await
+        .unwrap();
+    // 1,000 rows with names and payloads: well over the 64 KiB of an
+    // ordinary request.
+    let rows: Vec<ImportCallTask> = (0..1000)
+        .map(|i| ImportCallTask {
+            external_id: Some(format!("crm-{i:06}")),
+            name: Some(format!("Customer number {i} of the spring campaign")),
+            payload: Some(serde_json::json!({ "notes": "renewal due", "plan": "gold" })),
+            ..task(&format!("+49309{:06}", 100_000 + i))
+        })
+        .collect();
+    let result = app.admin.import_call_tasks(list.id, rows).await.unwrap();
+    assert_eq!(result.created, 1000);
+
+    let err = app
+        .admin
+        .create_call_list(&CreateCallList {
+            calling_hours: Some(deskbind_core::wire::ListCallingHours {
+                time_zone: None,
+                weekly: Default::default(),
+                holidays: vec![],
+            }),
+            ..list_named("Never", vec![])
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), (422, "invalid_field".into()));
+}

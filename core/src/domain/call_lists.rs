@@ -93,7 +93,7 @@ fn retry_rule(
     });
     let rule = rule.check().map_err(|message| {
         FieldError::new(
-            field,
+            "retry",
             ErrorCode::InvalidField,
             format!("retry.{field}: {message}"),
         )
@@ -141,7 +141,14 @@ impl NewList {
                     Some(raw) => Some(TimeZoneName::parse("calling_hours", raw)?.into_inner()),
                     None => None,
                 };
-                weekly_of(hours, Tz::UTC)?;
+                let weekly = weekly_of(hours, Tz::UTC)?;
+                if weekly.days.iter().all(Vec::is_empty) {
+                    return Err(FieldError::new(
+                        "calling_hours",
+                        ErrorCode::InvalidField,
+                        "give at least one window, or leave calling_hours out",
+                    ));
+                }
                 Some(ListCallingHours {
                     time_zone: zone,
                     weekly: hours.weekly.clone(),
@@ -464,7 +471,7 @@ mod tests {
                         ..Default::default()
                     })
                 }),
-                "busy",
+                "retry",
                 ErrorCode::InvalidField,
             ),
             (

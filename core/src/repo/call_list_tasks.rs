@@ -206,7 +206,8 @@ pub fn lease_candidates(
             last_attempt.asc(),
             call_list_tasks::seq.asc(),
         )),
-        CallListOrder::Import => query.order((last_attempt.asc(), call_list_tasks::seq.asc())),
+        // Import order is unique: no ties.
+        CallListOrder::Import => query.order(call_list_tasks::seq.asc()),
         CallListOrder::Due => query.order((
             call_list_tasks::due_at.asc(),
             last_attempt.asc(),
@@ -233,6 +234,7 @@ pub fn lease(
     let n = diesel::update(
         call_list_tasks::table
             .filter(call_list_tasks::id.eq(id))
+            .filter(call_list_tasks::due_at.le(now))
             .filter(free),
     )
     .set((
@@ -245,19 +247,32 @@ pub fn lease(
     Ok(n == 1)
 }
 
-/// Extends `user`'s live lease of the task to `until`.
-pub fn renew(conn: &mut DbConn, id: &str, until: Micros, now: Micros) -> Result<(), RepoError> {
-    diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)))
-        .set((
-            call_list_tasks::leased_until.eq(Some(until)),
-            call_list_tasks::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Extends `user`'s live lease of the task to `until`; `false` when the
+/// lease is no longer theirs or has run out.
+pub fn renew(
+    conn: &mut DbConn,
+    id: &str,
+    user: UserId,
+    until: Micros,
+    now: Micros,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id))
+            .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
+            .filter(call_list_tasks::leased_by.eq(user.to_string()))
+            .filter(call_list_tasks::leased_until.gt(now)),
+    )
+    .set((
+        call_list_tasks::leased_until.eq(Some(until)),
+        call_list_tasks::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
-/// Sets when a task may next be leased (a window not open yet, a recall
-/// gap), with the reason.
+/// Sets when a free task may next be leased (a window not open yet, a
+/// recall gap), with the reason; a lease that ran out is cleared.
 pub fn defer(
     conn: &mut DbConn,
     id: &str,
@@ -267,6 +282,9 @@ pub fn defer(
 ) -> Result<(), RepoError> {
     diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)))
         .set((
+            call_list_tasks::state.eq(CallTaskState::Queued.as_str()),
+            call_list_tasks::leased_by.eq(None::<String>),
+            call_list_tasks::leased_until.eq(None::<i64>),
             call_list_tasks::due_at.eq(due_at),
             call_list_tasks::state_reason.eq(Some(reason)),
             call_list_tasks::updated_at.eq(now),

@@ -79,6 +79,8 @@ pub async fn import(
         .write(move |conn| -> Result<ImportCallTasksResult, ImportError> {
             let row = by.list_in(conn, list)?;
             lists::lock(conn, &row.id)?;
+            // Read again under the lock: an archive committed meanwhile counts.
+            let row = by.list_in(conn, list)?;
             if !takes_imports(row.state()?) {
                 return Err(ImportError::Closed);
             }
@@ -95,7 +97,7 @@ pub async fn import(
                     Row::Task(task) => task,
                 };
                 if let Some(user) = input.assignee_id
-                    && users::get(conn, by.org, user, visibility).is_err()
+                    && !visible(conn, by, user, visibility)?
                 {
                     let e = FieldError::new(
                         "assignee_id",
@@ -171,6 +173,20 @@ pub async fn import(
             })
         })
         .await
+}
+
+/// Whether the manager may name `user` (a database failure is not "no").
+fn visible(
+    conn: &mut crate::db::DbConn,
+    by: Manager,
+    user: UserId,
+    visibility: users::Visibility,
+) -> Result<bool, crate::repo::RepoError> {
+    match users::get(conn, by.org, user, visibility) {
+        Ok(_) => Ok(true),
+        Err(crate::repo::RepoError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// How a new task is stored: queued, dropped (the number cannot exist)

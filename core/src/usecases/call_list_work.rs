@@ -79,18 +79,29 @@ pub async fn next(
             if bindings::held_by(conn, &user, now)?.is_empty() {
                 return Err(WorkError::NoBinding);
             }
+            let active = active_lists(conn, me, only)?;
+            // One `next` of a user at a time (a double tap must not lease
+            // two tasks); taken before any list lock.
+            users::lock(conn, &user)?;
             if let Some(held) = tasks::held_by(conn, me.user, now)? {
+                lists::lock(conn, &held.list_id)?;
                 let list = lists::get(conn, me.org, crate::repo::stored_id(&held.list_id)?)?;
-                let until = now + seconds(i64::from(list.settings()?.lease_secs));
-                tasks::renew(conn, &held.id, until, now)?;
-                let held = tasks::get(conn, &held.org_id, crate::repo::stored_id(&held.id)?)?;
-                return Ok(leased(held.to_wire()?));
+                if list.state()? == CallListState::Active {
+                    let until = now + seconds(i64::from(list.settings()?.lease_secs));
+                    if tasks::renew(conn, &held.id, me.user, until, now)? {
+                        let held =
+                            tasks::get(conn, &held.org_id, crate::repo::stored_id(&held.id)?)?;
+                        return Ok(leased(held.to_wire()?));
+                    }
+                } else {
+                    // Paused or closed meanwhile: the task goes back.
+                    tasks::release(conn, &held.id, me.user, now, "list_not_active", now)?;
+                }
             }
             let teams = users::team_ids_of(conn, std::slice::from_ref(&user))?
                 .remove(&user)
                 .unwrap_or_default();
             let pools = lists::pools_of(conn, me.org, me.user, &teams)?;
-            let active = active_lists(conn, me, only)?;
             let mut workable: Vec<String> = tasks::lists_assigning(conn, &active, me.user)?;
             workable.extend(pools.iter().filter(|l| active.contains(l)).cloned());
             workable.sort();
@@ -98,14 +109,19 @@ pub async fn next(
             let zone = org_zone(conn, me.org)?;
             // Oldest list first (ids are time-ordered).
             for list_id in &workable {
+                lists::lock(conn, list_id)?;
+                // Read under the lock: a pause committed meanwhile counts.
                 let list = lists::get(conn, me.org, crate::repo::stored_id(list_id)?)?;
-                lists::lock(conn, &list.id)?;
+                if list.state()? != CallListState::Active {
+                    continue;
+                }
                 if let Some(task) = lease_from(conn, &list, me, pools.contains(list_id), zone, now)?
                 {
                     return Ok(leased(task.to_wire()?));
                 }
             }
-            let next_due = tasks::next_due(conn, &workable, &pools, me.user)?;
+            // Due tasks left over after this call's steps: ask again now.
+            let next_due = tasks::next_due(conn, &workable, &pools, me.user)?.map(|t| t.max(now));
             Ok(NextCallTaskResult {
                 task: None,
                 next_due_at: next_due.map(to_datetime),

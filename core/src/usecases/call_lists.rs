@@ -131,7 +131,12 @@ pub async fn create(
                 }
             }
             for user in &body.pool.user_ids {
-                if users::get(conn, by.org, *user, visibility).is_err() {
+                let found = match users::get(conn, by.org, *user, visibility) {
+                    Ok(_) => true,
+                    Err(RepoError::NotFound) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if !found {
                     return Err(FieldError::new(
                         "pool",
                         ErrorCode::UnknownUser,

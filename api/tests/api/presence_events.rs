@@ -57,9 +57,11 @@ async fn taking_and_leaving_a_phone_is_announced() {
 async fn the_sweep_announces_a_dnd_that_ended_and_auto_away_once() {
     let app = spawn_app().await;
     let (sam, sam_app) = app.user("sam@acme.test", Role::Salesperson).await;
-    let _sam_stream = sam_app.events(None).await.unwrap();
-    until_mine(&sam_app, |p| p.app_connected).await;
     let mut watch = app.admin.events_with_presence(None).await.unwrap();
+    let _sam_stream = sam_app.events(None).await.unwrap();
+    // The app's opening is announced (after the stream is up) before
+    // anything else happens, so no late announcement of it is in flight.
+    while !next_of(&mut watch, sam.id).await.app_connected {}
 
     let set_at = now_micros();
     let until = set_at + seconds(30 * 60);

@@ -35,16 +35,27 @@ fn task(number: &str) -> ImportCallTask {
     ImportCallTask::number(number)
 }
 
-async fn activate(client: &AppClient, list: &CallList) -> CallList {
+/// Moves the list read as `version` to `state`.
+async fn move_to(
+    client: &AppClient,
+    id: CallListId,
+    version: i64,
+    state: &str,
+) -> Result<CallList, deskbind_mobile::ClientError> {
     client
         .update_call_list(
-            list.id,
+            id,
             &UpdateCallList {
-                version: list.version,
+                version,
                 name: None,
-                state: Some("active".into()),
+                state: Some(state.into()),
             },
         )
+        .await
+}
+
+async fn activate(client: &AppClient, list: &CallList) -> CallList {
+    move_to(client, list.id, list.version, "active")
         .await
         .unwrap()
 }
@@ -147,28 +158,10 @@ async fn states_move_with_the_version_read_and_only_along_the_lifecycle() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), (409, "call_list_changed".into()));
-    let archived = app
-        .admin
-        .update_call_list(
-            list.id,
-            &UpdateCallList {
-                version: active.version,
-                name: None,
-                state: Some("archived".into()),
-            },
-        )
+    let archived = move_to(&app.admin, list.id, active.version, "archived")
         .await
         .unwrap();
-    let err = app
-        .admin
-        .update_call_list(
-            list.id,
-            &UpdateCallList {
-                version: archived.version,
-                name: None,
-                state: Some("active".into()),
-            },
-        )
+    let err = move_to(&app.admin, list.id, archived.version, "active")
         .await
         .unwrap_err();
     assert_eq!(code(&err), (409, "invalid_state_transition".into()));
@@ -484,15 +477,7 @@ async fn a_double_tap_leases_one_task_and_a_paused_list_takes_its_task_back() {
     );
     // The list is paused: the held task goes back and nothing is handed out.
     let read = app.admin.get_call_list(list.id).await.unwrap();
-    app.admin
-        .update_call_list(
-            list.id,
-            &UpdateCallList {
-                version: read.version,
-                name: None,
-                state: Some("paused".into()),
-            },
-        )
+    move_to(&app.admin, list.id, read.version, "paused")
         .await
         .unwrap();
     let none = sam_app.next_call_task(None).await.unwrap();

@@ -1,12 +1,12 @@
 //! `AppClient`'s call lists (docs/call-lists.md): managers create lists,
-//! import tasks and follow them; salespeople lease the next task and skip
-//! it with a reason.
+//! import tasks and follow them (report, attempts); salespeople lease the
+//! next task, dial it from their desk phone or skip it with a reason.
 
-use deskbind_core::ids::{CallListId, CallTaskId};
+use deskbind_core::ids::{CallListId, CallTaskId, PhoneId};
 use deskbind_core::wire::{
-    CallList, CallListState, CallTask, CallTaskState, CreateCallList, ImportCallTask,
-    ImportCallTasks, ImportCallTasksResult, NextCallTask, NextCallTaskResult, Page, SkipCallTask,
-    UpdateCallList,
+    CallAttempt, CallList, CallListReport, CallListState, CallTask, CallTaskState, CreateCallList,
+    DialCallTask, DialCallTaskResult, ImportCallTask, ImportCallTasks, ImportCallTasksResult,
+    NextCallTask, NextCallTaskResult, Page, SkipCallTask, UpdateCallList,
 };
 use reqwest::Method;
 
@@ -96,5 +96,41 @@ impl AppClient {
             },
         )
         .await
+    }
+
+    /// Dials the task the caller holds from their bound phone (`phone`
+    /// when they hold several). Asking again while the task is on that call
+    /// answers the same dial.
+    pub async fn dial_call_task(
+        &self,
+        task: CallTaskId,
+        phone: Option<PhoneId>,
+    ) -> Result<DialCallTaskResult> {
+        self.send(
+            Method::POST,
+            &format!("v1/me/call-list/tasks/{task}/dial"),
+            &DialCallTask { phone_id: phone },
+        )
+        .await
+    }
+
+    /// Managers: what came of a list so far.
+    pub async fn call_list_report(&self, id: CallListId) -> Result<CallListReport> {
+        self.get(&format!("v1/call-lists/{id}/report")).await
+    }
+
+    /// Managers: a list's attempts, oldest first (of one task when given).
+    pub async fn list_call_attempts(
+        &self,
+        id: CallListId,
+        page: &PageQuery,
+        task: Option<CallTaskId>,
+    ) -> Result<Page<CallAttempt>> {
+        let mut pairs = page.pairs();
+        if let Some(task) = task {
+            pairs.push(("task_id", task.to_string()));
+        }
+        self.get_with(&format!("v1/call-lists/{id}/attempts"), &pairs)
+            .await
     }
 }

@@ -1,5 +1,5 @@
 //! Working call lists from the app (docs/call-lists.md): the next task to
-//! call and skipping one. Managing lists belongs to the console (the Rust
+//! call, dialling it from the desk phone and skipping one. Managing lists belongs to the console (the Rust
 //! client has those methods too).
 
 use std::time::SystemTime;
@@ -8,7 +8,7 @@ use deskbind_mobile::wire;
 
 use crate::app::{AppClient, done};
 use crate::error::Result;
-use crate::types::{id, instant};
+use crate::types::{DialInfo, id, instant};
 
 /// A task of a call list. `state` is its wire name (`queued`, `leased`,
 /// `completed`, `gave_up`, `dropped`, `blocked`, `returned`); `payload_json`
@@ -28,6 +28,8 @@ pub struct CallTaskInfo {
     pub due_at: SystemTime,
     pub leased_until: Option<SystemTime>,
     pub attempts: i64,
+    /// The dial placed for the task that has not ended yet.
+    pub open_dial_id: Option<String>,
 }
 
 impl From<wire::CallTask> for CallTaskInfo {
@@ -46,6 +48,7 @@ impl From<wire::CallTask> for CallTaskInfo {
             due_at: instant(t.due_at),
             leased_until: t.leased_until.map(instant),
             attempts: t.attempts,
+            open_dial_id: t.open_dial_id.map(|d| d.to_string()),
         }
     }
 }
@@ -55,6 +58,16 @@ impl From<wire::CallTask> for CallTaskInfo {
 pub struct NextCallTaskInfo {
     pub task: Option<CallTaskInfo>,
     pub next_due_at: Option<SystemTime>,
+}
+
+/// A task's dial: the task on its call, and the dial command the phone
+/// was sent (follow it like any dial).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CallTaskDialInfo {
+    pub task: CallTaskInfo,
+    pub dial: DialInfo,
+    /// The attempt's id; its outcome comes from the call.
+    pub attempt_id: String,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -74,5 +87,23 @@ impl AppClient {
     pub async fn skip_call_task(&self, task_id: String, reason: String) -> Result<CallTaskInfo> {
         let task = id("task_id", &task_id)?;
         done(self.inner().skip_call_task(task, &reason).await).map(CallTaskInfo::from)
+    }
+
+    /// Dials the leased task from the bound desk phone (`phone_id` when
+    /// holding several). Asking again while it is on that call returns the
+    /// same dial.
+    pub async fn dial_call_task(
+        &self,
+        task_id: String,
+        phone_id: Option<String>,
+    ) -> Result<CallTaskDialInfo> {
+        let task = id("task_id", &task_id)?;
+        let phone = phone_id.as_deref().map(|p| id("phone_id", p)).transpose()?;
+        let dialled = done(self.inner().dial_call_task(task, phone).await)?;
+        Ok(CallTaskDialInfo {
+            task: dialled.task.into(),
+            dial: dialled.dial.into(),
+            attempt_id: dialled.attempt.id.to_string(),
+        })
     }
 }

@@ -1,12 +1,19 @@
 //! Working call lists from the app (docs/call-lists.md, "Working a
 //! list"): `POST /v1/me/call-list/next` leases the next task the caller
 //! may call now (or says when one falls due), `POST
-//! /v1/me/call-list/tasks/{id}/skip` hands it back with a reason.
+//! /v1/me/call-list/tasks/{id}/skip` hands it back with a reason, `POST
+//! /v1/me/call-list/tasks/{id}/dial` dials it from the bound phone.
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 use deskbind_core::ids::CallTaskId;
+use deskbind_core::time::seconds;
+use deskbind_core::usecases::call_list_dials::{self, DialTaskError};
 use deskbind_core::usecases::call_list_work::{self, WorkError, Worker};
-use deskbind_core::wire::{CallTask, ErrorCode, NextCallTask, NextCallTaskResult, SkipCallTask};
+use deskbind_core::usecases::{call_list_reports, contact_links};
+use deskbind_core::wire::{
+    CallTask, DialCallTask, DialCallTaskResult, ErrorCode, NextCallTask, NextCallTaskResult,
+    SkipCallTask,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Json, path_id};
@@ -26,6 +33,10 @@ fn refusal(e: WorkError) -> ApiError {
         WorkError::NotLeased => ApiError::Conflict {
             code: ErrorCode::TaskNotLeased,
             detail: "you do not hold this task (its lease ended or it was never yours)".into(),
+        },
+        WorkError::OnCall => ApiError::Conflict {
+            code: ErrorCode::TaskOnCall,
+            detail: "the task is on a call: wait for it to end, or cancel its dial".into(),
         },
         WorkError::ListNotActive => ApiError::Conflict {
             code: ErrorCode::CallListClosed,
@@ -67,4 +78,58 @@ pub async fn skip(
         .await
         .map_err(refusal)?;
     Ok(web::Json(task))
+}
+
+/// Dials the task the caller holds from their bound phone. A new dial is
+/// 201; asking again while the task is on that call answers the same dial
+/// with 200.
+pub async fn dial(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<DialCallTask>,
+) -> ApiResult<HttpResponse> {
+    let id: CallTaskId = path_id(&id)?;
+    state.limits.dial(&auth.user_id.to_string())?;
+    let now = state.clock.now();
+    let ttl = seconds(i64::try_from(state.settings.dial_ttl_secs).unwrap_or(60));
+    let dialled = call_list_dials::dial(
+        &state.services(),
+        worker(&auth),
+        id,
+        body.phone_id,
+        ttl,
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        DialTaskError::Work(e) => refusal(e),
+        DialTaskError::Dial(e) => e.into(),
+    })?;
+    if dialled.placed {
+        tracing::info!(task = %dialled.task.id, dial = %dialled.dial.id, "call-list task dialled");
+    }
+    let (org, reader) = (auth.org_id, auth.user_id);
+    let placed = dialled.placed;
+    let result = state
+        .db
+        .run(move |conn| -> ApiResult<DialCallTaskResult> {
+            let dial = contact_links::dials_for(conn, org, reader, &[dialled.dial])?
+                .pop()
+                .ok_or(ApiError::NotFound)?;
+            let attempt = call_list_reports::to_wire(conn, std::slice::from_ref(&dialled.attempt))?
+                .pop()
+                .ok_or(ApiError::NotFound)?;
+            Ok(DialCallTaskResult {
+                task: dialled.task.to_wire()?,
+                dial,
+                attempt,
+            })
+        })
+        .await?;
+    Ok(if placed {
+        HttpResponse::Created().json(result)
+    } else {
+        HttpResponse::Ok().json(result)
+    })
 }

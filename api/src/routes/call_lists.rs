@@ -4,17 +4,20 @@
 //! import tasks in batches and page a list's tasks. Salespeople: 403.
 
 use actix_web::{HttpResponse, web};
-use deskbind_core::ids::CallListId;
+use deskbind_core::ids::{CallListId, CallTaskId};
 use deskbind_core::usecases::call_list_import::{self, ImportError};
+use deskbind_core::usecases::call_list_reports;
 use deskbind_core::usecases::call_lists::{self, ListError, Manager};
 use deskbind_core::wire::{
-    CallList, CallListState, CallTask, CallTaskState, CreateCallList, ErrorCode, ImportCallTasks,
-    ImportCallTasksResult, Page, Role, UpdateCallList,
+    CallAttempt, CallList, CallListReport, CallListState, CallTask, CallTaskState, CreateCallList,
+    ErrorCode, ImportCallTasks, ImportCallTasksResult, Page, Role, UpdateCallList,
 };
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, BatchJson, Json, PageParams, Query, SeqPageParams, path_id};
+use crate::extract::{
+    AuthUser, BatchJson, Json, PageParams, Query, SeqPageParams, id_param, path_id,
+};
 use crate::state::AppState;
 
 fn manager(auth: &AuthUser) -> ApiResult<Manager> {
@@ -173,4 +176,39 @@ pub async fn tasks(
         .and_then(|raw| raw.parse::<i64>().ok());
     let tasks = call_lists::tasks(&state.services(), by, id, wanted, after, page.limit).await?;
     Ok(web::Json(tasks))
+}
+
+/// `GET /v1/call-lists/{id}/report`.
+pub async fn report(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<CallListReport>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    Ok(web::Json(
+        call_list_reports::report(&state.services(), by, id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AttemptQuery {
+    task_id: Option<String>,
+}
+
+/// `GET /v1/call-lists/{id}/attempts`, oldest first.
+pub async fn attempts(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    PageParams(page): PageParams,
+    Query(query): Query<AttemptQuery>,
+) -> ApiResult<web::Json<Page<CallAttempt>>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    let task = id_param::<CallTaskId>("task_id", query.task_id.as_deref())?;
+    let found =
+        call_list_reports::attempts_page(&state.services(), by, id, task, page.after, page.limit)
+            .await?;
+    Ok(web::Json(found))
 }

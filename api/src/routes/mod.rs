@@ -250,11 +250,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::PATCH, "/v1/call-lists/{id}", call_lists::update),
         at(M::POST, "/v1/call-lists/{id}/tasks", call_lists::import),
         at(M::GET, "/v1/call-lists/{id}/tasks", call_lists::tasks),
+        at(M::GET, "/v1/call-lists/{id}/report", call_lists::report),
+        at(M::GET, "/v1/call-lists/{id}/attempts", call_lists::attempts),
         at(M::POST, "/v1/me/call-list/next", call_list_work::next),
         at(
             M::POST,
             "/v1/me/call-list/tasks/{id}/skip",
             call_list_work::skip,
+        ),
+        at(
+            M::POST,
+            "/v1/me/call-list/tasks/{id}/dial",
+            call_list_work::dial,
         ),
     ]
 }

@@ -21,7 +21,7 @@ fn at(text: &str) -> i64 {
         .timestamp_micros()
 }
 
-fn list_named(name: &str, pool: Vec<UserId>) -> CreateCallList {
+pub(crate) fn list_named(name: &str, pool: Vec<UserId>) -> CreateCallList {
     CreateCallList {
         pool: CallListPool {
             team_id: None,
@@ -54,7 +54,7 @@ async fn move_to(
         .await
 }
 
-async fn activate(client: &AppClient, list: &CallList) -> CallList {
+pub(crate) async fn activate(client: &AppClient, list: &CallList) -> CallList {
     move_to(client, list.id, list.version, "active")
         .await
         .unwrap()

@@ -41,6 +41,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
             Some(json!({ "tasks": [{ "number": "+4930901899" }] }))
         }
         ("POST", "/v1/me/call-list/tasks/{id}/skip") => Some(json!({ "reason": "Hijacked" })),
+        ("POST", "/v1/me/call-list/tasks/{id}/dial") => Some(json!({})),
         _ => return None,
     })
 }

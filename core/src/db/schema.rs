@@ -701,6 +701,7 @@ diesel::table! {
         last_attempt_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        open_dial_id -> Nullable<Text>,
     }
 }
 
@@ -713,6 +714,11 @@ diesel::table! {
         outcome -> Text,
         reason -> Nullable<Text>,
         at -> BigInt,
+        dial_id -> Nullable<Text>,
+        call_record_id -> Nullable<Text>,
+        disposition_id -> Nullable<Text>,
+        talk_secs -> Nullable<BigInt>,
+        settled_at -> Nullable<BigInt>,
     }
 }
 
@@ -724,3 +730,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     call_list_attempts,
     team_members,
 );
+diesel::allow_tables_to_appear_in_same_query!(call_list_attempts, dispositions);

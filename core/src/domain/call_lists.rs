@@ -44,6 +44,22 @@ pub struct Settings {
     pub retry: RetryPolicyView,
 }
 
+impl Settings {
+    /// The retry policy the list's outcomes are decided by.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let rule = |r: RetryRule| Retry {
+            delay_secs: r.delay_secs,
+            max_retries: r.max_retries,
+        };
+        RetryPolicy {
+            busy: rule(self.retry.busy),
+            no_answer: rule(self.retry.no_answer),
+            failed: rule(self.retry.failed),
+            not_completed: rule(self.retry.not_completed),
+        }
+    }
+}
+
 /// A parsed `POST /v1/call-lists` (the pool is checked against the
 /// organisation by the use case).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ pub mod call_facts;
 pub mod call_lists;
 pub mod call_outcomes;
 pub mod call_stats;
+pub mod call_task_outcomes;
 pub mod calling_hours;
 pub mod contacts;
 pub mod country_zones;

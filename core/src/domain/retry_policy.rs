@@ -104,6 +104,23 @@ pub enum Kind {
     NotCompleted,
 }
 
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Busy => "busy",
+            Self::NoAnswer => "no_answer",
+            Self::Failed => "failed",
+            Self::NotCompleted => "not_completed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Busy, Self::NoAnswer, Self::Failed, Self::NotCompleted]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+}
+
 impl Used {
     fn of(self, kind: Kind) -> u32 {
         match kind {
@@ -123,6 +140,18 @@ impl Used {
             Kind::NotCompleted => &mut self.not_completed,
         };
         *slot = slot.saturating_add(1);
+        self
+    }
+
+    /// The counters before one retry of `kind` (undoing [`Used::plus`]).
+    pub fn minus(mut self, kind: Kind) -> Self {
+        let slot = match kind {
+            Kind::Busy => &mut self.busy,
+            Kind::NoAnswer => &mut self.no_answer,
+            Kind::Failed => &mut self.failed,
+            Kind::NotCompleted => &mut self.not_completed,
+        };
+        *slot = slot.saturating_sub(1);
         self
     }
 }

@@ -45,6 +45,7 @@ pub struct TaskRow {
     pub last_attempt_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub open_dial_id: Option<String>,
 }
 
 fn hhmm(minute: i64) -> String {
@@ -93,6 +94,7 @@ impl TaskRow {
             leased_until: self.leased_until.map(to_datetime),
             attempts: self.attempts,
             last_attempt_at: self.last_attempt_at.map(to_datetime),
+            open_dial_id: self.open_dial_id.as_deref().map(stored_id).transpose()?,
             created_at: to_datetime(self.created_at),
         })
     }
@@ -151,12 +153,17 @@ pub fn page(
     Ok(query.load(conn)?)
 }
 
-/// The live lease `user` holds, if any.
+/// The live lease `user` holds (or the task they are on a call for), if
+/// any.
 pub fn held_by(conn: &mut DbConn, user: UserId, now: Micros) -> Result<Option<TaskRow>, RepoError> {
     Ok(call_list_tasks::table
         .filter(call_list_tasks::leased_by.eq(user.to_string()))
         .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
-        .filter(call_list_tasks::leased_until.gt(now))
+        .filter(
+            call_list_tasks::leased_until
+                .gt(now)
+                .or(call_list_tasks::open_dial_id.is_not_null()),
+        )
         .select(TaskRow::as_select())
         .first(conn)
         .optional()?)
@@ -180,7 +187,9 @@ pub fn lease_candidates(
         .eq(CallTaskState::Queued.as_str())
         .or(call_list_tasks::state
             .eq(CallTaskState::Leased.as_str())
-            .and(call_list_tasks::leased_until.le(now)));
+            .and(call_list_tasks::leased_until.le(now))
+            // A task on a call stays with its holder until the call ends.
+            .and(call_list_tasks::open_dial_id.is_null()));
     let mut query = call_list_tasks::table
         .filter(call_list_tasks::list_id.eq(list))
         .filter(call_list_tasks::due_at.le(now))
@@ -230,7 +239,9 @@ pub fn lease(
         .eq(CallTaskState::Queued.as_str())
         .or(call_list_tasks::state
             .eq(CallTaskState::Leased.as_str())
-            .and(call_list_tasks::leased_until.le(now)));
+            .and(call_list_tasks::leased_until.le(now))
+            // A task on a call stays with its holder until the call ends.
+            .and(call_list_tasks::open_dial_id.is_null()));
     let n = diesel::update(
         call_list_tasks::table
             .filter(call_list_tasks::id.eq(id))
@@ -248,7 +259,8 @@ pub fn lease(
 }
 
 /// Extends `user`'s live lease of the task to `until`; `false` when the
-/// lease is no longer theirs or has run out.
+/// lease is no longer theirs or has run out (a task on a call is theirs
+/// until the call ends).
 pub fn renew(
     conn: &mut DbConn,
     id: &str,
@@ -261,7 +273,11 @@ pub fn renew(
             .filter(call_list_tasks::id.eq(id))
             .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
             .filter(call_list_tasks::leased_by.eq(user.to_string()))
-            .filter(call_list_tasks::leased_until.gt(now)),
+            .filter(
+                call_list_tasks::leased_until
+                    .gt(now)
+                    .or(call_list_tasks::open_dial_id.is_not_null()),
+            ),
     )
     .set((
         call_list_tasks::leased_until.eq(Some(until)),
@@ -308,7 +324,8 @@ pub fn release(
             .filter(call_list_tasks::id.eq(id))
             .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
             .filter(call_list_tasks::leased_by.eq(user.to_string()))
-            .filter(call_list_tasks::leased_until.gt(now)),
+            .filter(call_list_tasks::leased_until.gt(now))
+            .filter(call_list_tasks::open_dial_id.is_null()),
     )
     .set((
         call_list_tasks::state.eq(CallTaskState::Queued.as_str()),
@@ -380,4 +397,13 @@ pub fn record_attempt(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A task by id, whatever its organisation (for outcomes reached through
+/// a row that names it).
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<TaskRow, RepoError> {
+    Ok(call_list_tasks::table
+        .filter(call_list_tasks::id.eq(id))
+        .select(TaskRow::as_select())
+        .first(conn)?)
 }

@@ -151,6 +151,7 @@ pub async fn import(
                         last_attempt_at: None,
                         created_at: now,
                         updated_at: now,
+                        open_dial_id: None,
                     },
                 )?;
                 results.push(CallTaskImportRow {

@@ -37,6 +37,9 @@ pub enum WorkError {
     /// The task is not leased to the caller (any more).
     #[error("you do not hold this task")]
     NotLeased,
+    /// The task is on a call: it cannot be skipped until the call ends.
+    #[error("the task is on a call")]
+    OnCall,
     /// The list asked for is not active.
     #[error("the call list is not active")]
     ListNotActive,
@@ -84,6 +87,10 @@ pub async fn next(
             // two tasks); taken before any list lock.
             users::lock(conn, &user)?;
             if let Some(held) = tasks::held_by(conn, me.user, now)? {
+                // On a call: that task, until the call ends.
+                if held.open_dial_id.is_some() {
+                    return Ok(leased(held.to_wire()?));
+                }
                 lists::lock(conn, &held.list_id)?;
                 let list = lists::get(conn, me.org, crate::repo::stored_id(&held.list_id)?)?;
                 if list.state()? == CallListState::Active {
@@ -242,6 +249,9 @@ pub async fn skip(
     svc.db
         .write(move |conn| -> Result<CallTask, WorkError> {
             let row = tasks::get(conn, &me.org.to_string(), task)?;
+            if row.open_dial_id.is_some() && row.leased_by == Some(me.user.to_string()) {
+                return Err(WorkError::OnCall);
+            }
             let due = now + seconds(SKIP_DELAY_SECS);
             if !tasks::release(conn, &row.id, me.user, due, "skipped", now)? {
                 return Err(WorkError::NotLeased);

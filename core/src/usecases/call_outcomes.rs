@@ -188,6 +188,16 @@ fn annotate_in(
         };
         super::scoring::score_records(conn, editor.org, &[touched], now)?;
     }
+    if fields.contains_key("disposition_id") || fields.contains_key("callback_at") {
+        super::call_list_dials::call_annotated_in(
+            conn,
+            editor.org,
+            &record.id,
+            after.disposition_id.as_deref(),
+            after.callback_at,
+            now,
+        )?;
+    }
     if let (Some(d), true) = (&after.disposition_id, fields.contains_key("disposition_id"))
         && disposition_flags(conn, editor.org, d)?.do_not_call
     {

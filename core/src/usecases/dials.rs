@@ -191,7 +191,11 @@ fn replay(
     }
 }
 
-fn place_locked(conn: &mut DbConn, req: &NewDial, now: Micros) -> Result<Created, DialError> {
+pub(super) fn place_locked(
+    conn: &mut DbConn,
+    req: &NewDial,
+    now: Micros,
+) -> Result<Created, DialError> {
     let user_id = req.user.to_string();
     let binding = dial_authorisation::choose_binding(conn, req.user, req.phone, now)?;
     if !bindings::lock_active(conn, &binding.id)? {
@@ -437,5 +441,9 @@ pub(super) fn apply_state(
         .detail("failure", moved.failure.as_deref())
         .record(conn, change.now)?;
     announce(conn, &moved)?;
+    if moved.state()?.is_final() {
+        // A call-list task's attempt learns how its dial ended.
+        super::call_list_dials::dial_finished_in(conn, &moved, change.now)?;
+    }
     Ok(Some(moved))
 }

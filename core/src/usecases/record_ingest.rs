@@ -24,6 +24,7 @@ use crate::repo::call_records::{self, CallRecordRow};
 use crate::repo::{RepoError, dials, push_schedules, recordings, stored_id, sync_seq};
 use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
+use crate::usecases::call_list_dials::{self, ArrivedRecord};
 use crate::usecases::scoring::Touched;
 use crate::usecases::{AfterCommit, Services, call_record_events, contact_links, scoring};
 use crate::wire::{CallDirection, CallRecordChange};
@@ -390,6 +391,21 @@ impl Work {
             .map(|(id, number)| Touched { id, number })
             .collect();
         scoring::score_records(conn, org, &touched, now)?;
+        // Calls a call-list task dialled settle their attempts.
+        let mut arrived = Vec::new();
+        for (row, _) in &changed {
+            if let Some(dial_id) = &row.dial_id {
+                arrived.push(ArrivedRecord {
+                    dial_id: dial_id.clone(),
+                    record_id: row.id.clone(),
+                    result: row.result()?,
+                    duration_secs: row.duration_secs,
+                });
+            }
+        }
+        if !arrived.is_empty() {
+            call_list_dials::records_arrived_in(conn, &arrived, now)?;
+        }
         Ok(woken)
     }
 }

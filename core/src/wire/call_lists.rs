@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::TimeWindow;
 use super::WeekWindows;
 use super::str_enum::str_enum;
-use crate::ids::{CallListId, CallTaskId, TeamId, UserId};
+use crate::ids::{CallListId, CallTaskId, DialId, TeamId, UserId};
 
 str_enum! {
     /// A list's life: drafted, worked while active, paused by its owner,
@@ -346,6 +346,10 @@ pub struct CallTask {
     pub attempts: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The dial placed for the task that has not ended yet: the task is on
+    /// a call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_dial_id: Option<DialId>,
     pub created_at: DateTime<Utc>,
 }
 

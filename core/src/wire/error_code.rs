@@ -221,6 +221,7 @@ error_codes! {
     InvalidStateTransition = "invalid_state_transition", 409;
     CallListClosed = "call_list_closed", 409;
     TaskNotLeased = "task_not_leased", 409;
+    TaskOnCall = "task_on_call", 409;
     CallerUnavailable = "caller_unavailable", 409;
     InvalidPayload = "invalid_payload", 422;
 }

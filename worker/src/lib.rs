@@ -181,6 +181,30 @@ pub async fn run_score_recomputes_once(
     Ok(batches)
 }
 
+/// Power-mode dials looked at per tick (docs/call-lists.md, "Power
+/// mode").
+const POWER_DIALS_PER_TICK: i64 = 100;
+
+/// Runs the due power-mode dials (each dials a user's next call-list task,
+/// or waits for them to be available); returns how many ran. Tests drive
+/// `call_list_power::run_due` with their clock instead.
+#[tracing::instrument(name = "power_dial", skip_all)]
+pub async fn run_power_dials_once(
+    db: &Database,
+    relay: &Relay,
+    owner: &str,
+) -> Result<usize, RepoError> {
+    let services = Services::new(db.clone(), relay.clone());
+    let steps = deskbind_core::usecases::call_list_power::run_due(
+        &services,
+        owner,
+        now_micros(),
+        POWER_DIALS_PER_TICK,
+    )
+    .await?;
+    Ok(steps.len())
+}
+
 /// Runs the loops until `cancel` fires; a failed pass is logged and retried
 /// at the next tick, never fatal. On cancel the push sender finishes the
 /// sends it has out before this returns.
@@ -209,6 +233,9 @@ pub async fn run(
     // Score recomputes are looked for as often as push schedules.
     let mut score_tick = tokio::time::interval(options.schedule_interval);
     score_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Power-mode dials wait for a gap of seconds: looked for as often.
+    let mut power_tick = tokio::time::interval(options.schedule_interval);
+    power_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dial_tick = tokio::time::interval(options.dial_expiry_interval);
     dial_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut presence_tick = tokio::time::interval(options.presence_sample_interval);
@@ -249,6 +276,11 @@ pub async fn run(
                 Ok(Some(users)) => tracing::debug!(users, "presence sampled"),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "presence sample failed; retrying at the next tick"),
+            },
+            _ = power_tick.tick() => match run_power_dials_once(&db, &relay, &options.sender.owner).await {
+                Ok(0) => {}
+                Ok(steps) => tracing::debug!(steps, "power-mode dials run"),
+                Err(e) => tracing::error!(error = %e, "power-mode dials failed; retrying at the next tick"),
             },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}

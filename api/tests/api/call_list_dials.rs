@@ -19,7 +19,7 @@ use crate::helpers::{TestApp, code, spawn_app};
 
 /// An active list of `numbers` for `pool`, retried as `retry` says, with
 /// no recall gap (so a retry goes when its delay has passed).
-async fn list_of(
+pub(crate) async fn list_of(
     app: &TestApp,
     pool: Vec<deskbind_core::ids::UserId>,
     numbers: &[&str],
@@ -41,7 +41,7 @@ async fn list_of(
 }
 
 /// The phone reports its call of `dial`: acked, dialling, then `end`.
-async fn phone_reports(
+pub(crate) async fn phone_reports(
     phone: &PhoneClient,
     dial: DialId,
     call_id: &str,
@@ -107,7 +107,7 @@ async fn only_task(app: &TestApp, list: CallListId) -> CallTask {
     items.remove(0)
 }
 
-async fn task_numbered(app: &TestApp, list: CallListId, number: &str) -> CallTask {
+pub(crate) async fn task_numbered(app: &TestApp, list: CallListId, number: &str) -> CallTask {
     app.admin
         .list_call_tasks(list, &PageQuery::default(), None)
         .await

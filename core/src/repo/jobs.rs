@@ -485,3 +485,48 @@ pub fn enqueue_recompute(
     };
     insert_rows(conn, std::slice::from_ref(&row))
 }
+
+/// A power-mode dial (`usecases::call_list_power`): the next task of a
+/// call list dialled for a user when their last call ended and the gap
+/// passed. At most one pending per user (topic `power_dial:{user}`).
+pub const POWER_DIAL: &str = "power_dial";
+
+/// The topic of `user`'s power-mode job.
+pub fn power_dial_topic(user: &str) -> String {
+    format!("power_dial:{user}")
+}
+
+/// Queues `user`'s next power-mode dial from `list` at `run_at`, in place
+/// of any pending one.
+pub fn enqueue_power_dial(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    list_id: &str,
+    run_at: Micros,
+    now: Micros,
+) -> Result<(), RepoError> {
+    let topic = power_dial_topic(user_id);
+    drop_pending_for_topic(conn, org_id, &topic, "replaced", now)?;
+    let row = JobRow {
+        id: JobId::new().to_string(),
+        kind: POWER_DIAL.into(),
+        org_id: org_id.to_owned(),
+        user_id: Some(user_id.to_owned()),
+        device_id: None,
+        topic,
+        payload: list_id.to_owned(),
+        run_at,
+        attempts: 0,
+        lease_owner: None,
+        lease_until: None,
+        in_flight: 0,
+        possible_duplicates: 0,
+        outcome: None,
+        last_error: None,
+        created_at: now,
+        finished_at: None,
+        request_id: crate::request_id::current(),
+    };
+    insert_rows(conn, std::slice::from_ref(&row))
+}

@@ -19,10 +19,11 @@ use crate::repo::call_list_attempts::{self as attempts, AttemptRow};
 use crate::repo::call_list_tasks::{self as tasks, TaskRow};
 use crate::repo::call_task_outcomes::{self as outcomes, Expect, TaskChange};
 use crate::repo::dials::{DialRow, Scope};
-use crate::repo::{RepoError, call_lists as lists, dispositions, stored_id};
+use crate::repo::{RepoError, call_lists as lists, dispositions, jobs, stored_id};
 use crate::time::{Micros, seconds};
 use crate::wire::{
-    CallAttemptOutcome, CallListState, CallResult, CallTaskState, DialFailure, DialState,
+    CallAttemptOutcome, CallListMode, CallListState, CallResult, CallTaskState, DialFailure,
+    DialState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +275,15 @@ fn settle(
         return Ok(());
     }
     outcomes::apply(conn, &task.id, Expect::OnCall(dial), &change, now)?;
+    // Power mode: the next call goes when the gap has passed; a cancel
+    // stops it (the salesperson took over).
+    if list.mode()? == CallListMode::Power
+        && list.state()? == CallListState::Active
+        && outcome != CallAttemptOutcome::Cancelled
+    {
+        let at = now + seconds(i64::from(settings.gap_secs));
+        jobs::enqueue_power_dial(conn, &task.org_id, &attempt.user_id, &list.id, at, now)?;
+    }
     Ok(())
 }
 

@@ -32,6 +32,7 @@ pub mod blocklist;
 pub mod blocklist_check;
 pub mod call_list_dials;
 pub mod call_list_import;
+pub mod call_list_power;
 pub mod call_list_reports;
 pub mod call_list_work;
 pub mod call_lists;

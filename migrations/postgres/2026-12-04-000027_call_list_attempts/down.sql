@@ -12,3 +12,7 @@ ALTER TABLE call_list_attempts
 ALTER TABLE call_list_attempts DROP CONSTRAINT call_list_attempts_outcome_check;
 ALTER TABLE call_list_attempts ADD CONSTRAINT call_list_attempts_outcome_check
     CHECK (outcome IN ('skipped', 'answered', 'busy', 'no_answer', 'failed', 'invalid_number'));
+
+DELETE FROM jobs WHERE kind = 'power_dial';
+ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check CHECK (kind IN ('push', 'score_recompute'));

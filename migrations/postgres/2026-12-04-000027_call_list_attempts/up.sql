@@ -19,3 +19,8 @@ CREATE INDEX call_list_attempts_record ON call_list_attempts (call_record_id);
 -- set, the task is on a call and nobody else may lease it, even when the
 -- lease time has run out.
 ALTER TABLE call_list_tasks ADD COLUMN open_dial_id TEXT;
+
+-- Power mode queues a `power_dial` job (usecases::call_list_power).
+ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
+    CHECK (kind IN ('push', 'score_recompute', 'power_dial'));

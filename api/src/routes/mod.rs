@@ -250,6 +250,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::PATCH, "/v1/call-lists/{id}", call_lists::update),
         at(M::POST, "/v1/call-lists/{id}/tasks", call_lists::import),
         at(M::GET, "/v1/call-lists/{id}/tasks", call_lists::tasks),
+        at(
+            M::POST,
+            "/v1/call-lists/{id}/reassign",
+            call_lists::reassign,
+        ),
         at(M::POST, "/v1/me/call-list/next", call_list_work::next),
         at(
             M::POST,

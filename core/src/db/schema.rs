@@ -701,6 +701,15 @@ diesel::table! {
         last_attempt_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        held_for -> Nullable<Text>,
+        held_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    call_list_absences (user_id) {
+        user_id -> Text,
+        since -> BigInt,
     }
 }
 
@@ -722,5 +731,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     call_list_members,
     call_list_tasks,
     call_list_attempts,
+    call_list_absences,
     team_members,
 );

@@ -12,6 +12,7 @@ pub mod blocklist;
 pub mod call_annotation_edits;
 pub mod call_annotations;
 pub mod call_history;
+pub mod call_list_returns;
 pub mod call_list_tasks;
 pub mod call_lists;
 pub mod call_records;

@@ -151,6 +151,8 @@ pub async fn import(
                         last_attempt_at: None,
                         created_at: now,
                         updated_at: now,
+                        held_for: None,
+                        held_until: None,
                     },
                 )?;
                 results.push(CallTaskImportRow {

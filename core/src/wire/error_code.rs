@@ -223,6 +223,7 @@ error_codes! {
     TaskNotLeased = "task_not_leased", 409;
     CallerUnavailable = "caller_unavailable", 409;
     InvalidPayload = "invalid_payload", 422;
+    EmptyTeam = "empty_team", 422;
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -14,6 +14,7 @@ mod bindings;
 mod blocklist;
 mod blocklist_expiry;
 mod call_filters;
+mod call_list_handback;
 mod call_lists;
 mod call_outcomes;
 mod call_privacy;

@@ -221,12 +221,19 @@ async fn once_the_hold_ends_the_pool_gets_the_tasks_and_a_zero_hold_gives_them_a
 #[tokio::test]
 async fn unbinding_the_last_phone_returns_the_tasks_and_rebinding_gets_them_back() {
     let app = spawn_app().await;
+    app.set_policy(crate::helpers::policy(
+        deskbind_core::wire::TakeoverRule::Nobody,
+        None,
+        2,
+    ))
+    .await;
     let (sam, sam_app) = app.user("sam@acme.test", Role::Salesperson).await;
     let (first, _) = app.provisioned_phone("+4930111107").await;
     let (second, _) = app.provisioned_phone("+4930111108").await;
     app.grant(first.id, &[sam.id]).await;
     app.grant(second.id, &[sam.id]).await;
     let one = sam_app.bind_phone(first.id, false).await.unwrap();
+    let two = sam_app.bind_phone(second.id, false).await.unwrap();
     let list = active_list(
         &app,
         vec![sam.id],
@@ -235,7 +242,18 @@ async fn unbinding_the_last_phone_returns_the_tasks_and_rebinding_gets_them_back
     )
     .await;
     let leased = next(&sam_app).await.unwrap();
+    // Another phone is still held: sam can still work, nothing goes back.
     sam_app.unbind(one.id).await.unwrap();
+    assert_eq!(
+        app.admin
+            .get_call_list(list.id)
+            .await
+            .unwrap()
+            .counts
+            .returned,
+        0
+    );
+    sam_app.unbind(two.id).await.unwrap();
     let after = tasks(&app, list.id).await;
     assert!(
         after.values().all(|t| t.state == CallTaskState::Returned
@@ -243,8 +261,13 @@ async fn unbinding_the_last_phone_returns_the_tasks_and_rebinding_gets_them_back
             && t.held_for == Some(sam.id)),
         "{after:?}"
     );
-    sam_app.bind_phone(second.id, false).await.unwrap();
+    sam_app.bind_phone(first.id, false).await.unwrap();
     assert_eq!(next(&sam_app).await.unwrap().id, leased.id);
+
+    // Disabling a user ends their binding: their tasks go back too.
+    app.disable_user(sam.id).await.unwrap();
+    let after = tasks(&app, list.id).await;
+    assert_eq!(after[&leased.number].state, CallTaskState::Returned);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

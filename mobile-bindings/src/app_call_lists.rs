@@ -6,7 +6,8 @@ use deskbind_core::ids::{CallListId, CallTaskId, PhoneId};
 use deskbind_core::wire::{
     CallAttempt, CallList, CallListReport, CallListState, CallTask, CallTaskState, CreateCallList,
     DialCallTask, DialCallTaskResult, ImportCallTask, ImportCallTasks, ImportCallTasksResult,
-    NextCallTask, NextCallTaskResult, Page, SkipCallTask, UpdateCallList,
+    NextCallTask, NextCallTaskResult, Page, ReassignCallTasks, ReassignCallTasksResult,
+    SkipCallTask, UpdateCallList,
 };
 use reqwest::Method;
 
@@ -72,6 +73,17 @@ impl AppClient {
             pairs.push(("state", state.as_str().to_owned()));
         }
         self.get_with(&format!("v1/call-lists/{id}/tasks"), &pairs)
+            .await
+    }
+
+    /// Moves a user's unfinished tasks of the list to another user, a
+    /// team (in turn) or the pool; how many moved.
+    pub async fn reassign_call_tasks(
+        &self,
+        id: CallListId,
+        body: &ReassignCallTasks,
+    ) -> Result<ReassignCallTasksResult> {
+        self.send(Method::POST, &format!("v1/call-lists/{id}/reassign"), body)
             .await
     }
 

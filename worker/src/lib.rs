@@ -22,7 +22,7 @@ use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
 use deskbind_core::usecases::{
-    Services, bindings, dial_sweeps, push_jobs, recordings, score_recompute,
+    Services, bindings, call_list_handback, dial_sweeps, push_jobs, recordings, score_recompute,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +39,8 @@ pub struct WorkerOptions {
     /// Time between presence samples (each claims its minute, so several
     /// workers count a minute once).
     pub presence_sample_interval: Duration,
+    /// Time between looks for call-list workers offline too long.
+    pub call_list_offline_interval: Duration,
     pub sender: push::SenderOptions,
 }
 
@@ -50,6 +52,7 @@ impl Default for WorkerOptions {
             dial_expiry_interval: Duration::from_secs(5),
             schedule_interval: Duration::from_secs(1),
             presence_sample_interval: Duration::from_secs(60),
+            call_list_offline_interval: Duration::from_secs(60),
             sender: push::SenderOptions::default(),
         }
     }
@@ -146,6 +149,18 @@ pub async fn run_presence_sample_once(
         .await
 }
 
+/// One offline sweep of the call lists (docs/call-lists.md, "Hand-back
+/// and reassignment"): the tasks of users offline longer than their
+/// lists allow go back.
+#[tracing::instrument(name = "call_list_offline", skip_all)]
+pub async fn run_call_list_offline_once(
+    db: &Database,
+    relay: &Relay,
+    now: deskbind_core::time::Micros,
+) -> Result<call_list_handback::SweepReport, RepoError> {
+    call_list_handback::sweep_offline(&Services::new(db.clone(), relay.clone()), now).await
+}
+
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let services = Services::new(db.clone(), relay.clone());
     let mut total = 0;
@@ -240,6 +255,8 @@ pub async fn run(
     dial_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut presence_tick = tokio::time::interval(options.presence_sample_interval);
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut offline_tick = tokio::time::interval(options.call_list_offline_interval);
+    offline_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
         interval_secs = options.maintenance_interval.as_secs(),
         "worker started"
@@ -281,6 +298,11 @@ pub async fn run(
                 Ok(0) => {}
                 Ok(steps) => tracing::debug!(steps, "power-mode dials run"),
                 Err(e) => tracing::error!(error = %e, "power-mode dials failed; retrying at the next tick"),
+            },
+            _ = offline_tick.tick() => match run_call_list_offline_once(&db, &relay, now_micros()).await {
+                Ok(report) if report.returned == 0 => {}
+                Ok(report) => tracing::info!(offline = report.offline, returned = report.returned, "call-list tasks of offline users handed back"),
+                Err(e) => tracing::error!(error = %e, "call-list offline sweep failed; retrying at the next tick"),
             },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}

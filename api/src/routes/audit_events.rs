@@ -19,6 +19,7 @@ const SUBJECT_TYPES: &[&str] = &[
     "phone",
     "organisation",
     "blocklist_entry",
+    "call_list",
 ];
 
 /// The filters of `GET /v1/audit-events` (the console's audit page takes

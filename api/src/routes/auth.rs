@@ -108,7 +108,13 @@ pub async fn refresh(
 
 /// Ends the caller's session: its refresh tokens and access tokens stop working.
 pub async fn logout(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
-    sessions::end(&state.services(), auth.session_id, "logout").await?;
+    sessions::end(
+        &state.services(),
+        auth.session_id,
+        "logout",
+        state.clock.now(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

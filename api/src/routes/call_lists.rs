@@ -1,16 +1,19 @@
 //! `/v1/call-lists` (managers and admins; docs/call-lists.md): create a
 //! list, page and read the lists one manages (admins: all of the
 //! organisation's), rename it or move its state with the version read,
-//! import tasks in batches and page a list's tasks. Salespeople: 403.
+//! import tasks in batches, page a list's tasks and move a user's
+//! unfinished tasks to someone else. Salespeople: 403.
 
 use actix_web::{HttpResponse, web};
 use deskbind_core::ids::{CallListId, CallTaskId};
 use deskbind_core::usecases::call_list_import::{self, ImportError};
+use deskbind_core::usecases::call_list_reassign::{self, ReassignError};
 use deskbind_core::usecases::call_list_reports;
 use deskbind_core::usecases::call_lists::{self, ListError, Manager};
 use deskbind_core::wire::{
     CallAttempt, CallList, CallListReport, CallListState, CallTask, CallTaskState, CreateCallList,
-    ErrorCode, ImportCallTasks, ImportCallTasksResult, Page, Role, UpdateCallList,
+    ErrorCode, ImportCallTasks, ImportCallTasksResult, Page, ReassignCallTasks,
+    ReassignCallTasksResult, Role, UpdateCallList,
 };
 use serde::Deserialize;
 
@@ -211,4 +214,26 @@ pub async fn attempts(
         call_list_reports::attempts_page(&state.services(), by, id, task, page.after, page.limit)
             .await?;
     Ok(web::Json(found))
+}
+
+pub async fn reassign(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<ReassignCallTasks>,
+) -> ApiResult<web::Json<ReassignCallTasksResult>> {
+    let by = manager(&auth)?;
+    let id: CallListId = path_id(&id)?;
+    let from = body.from_user_id;
+    let result = call_list_reassign::reassign(&state.services(), by, id, body, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            ReassignError::List(e) => list_refusal(e),
+            ReassignError::Closed => ApiError::Conflict {
+                code: ErrorCode::CallListClosed,
+                detail: "the call list is archived: its tasks stay as they are".into(),
+            },
+        })?;
+    tracing::info!(list = %id, from = %from, moved = result.moved, by = %auth.user_id, "call-list tasks reassigned");
+    Ok(web::Json(result))
 }

@@ -252,6 +252,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/call-lists/{id}/tasks", call_lists::tasks),
         at(M::GET, "/v1/call-lists/{id}/report", call_lists::report),
         at(M::GET, "/v1/call-lists/{id}/attempts", call_lists::attempts),
+        at(
+            M::POST,
+            "/v1/call-lists/{id}/reassign",
+            call_lists::reassign,
+        ),
         at(M::POST, "/v1/me/call-list/next", call_list_work::next),
         at(
             M::POST,

@@ -9,8 +9,8 @@ use deskbind_core::ids::{CallListId, DialId};
 use deskbind_core::wire::{
     BlocklistKind, BlocklistPattern, BlocklistScope, CallAttemptOutcome, CallDirection, CallList,
     CallRecordUpload, CallResult, CallState, CallTask, CallTaskState, CreateBlocklistEntry,
-    CreateCallList, DialFailure, Frame, ImportCallTask, PhoneEvents, PhoneFrame, RetryPolicyBody,
-    RetryRule, UpdateCall,
+    CreateCallList, DialFailure, Frame, ImportCallTask, PhoneEvents, PhoneFrame, ReassignCallTasks,
+    ReassignTarget, RetryPolicyBody, RetryRule, UpdateCall,
 };
 use deskbind_mobile::{AppClient, PageQuery, PhoneClient};
 
@@ -503,4 +503,56 @@ async fn only_the_holder_dials_and_reports_stay_with_their_managers() {
         .await
         .unwrap();
     assert_eq!(response.status(), 422);
+}
+
+#[tokio::test]
+async fn a_task_on_a_call_is_neither_reassigned_nor_handed_back_until_the_call_ends() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111206").await;
+    let list = list_of(
+        &app,
+        vec![sam.id],
+        &["+4930901208"],
+        RetryPolicyBody::default(),
+    )
+    .await;
+    let task = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let dialled = sam_app.dial_call_task(task.id, None).await.unwrap();
+    let moved = app
+        .admin
+        .reassign_call_tasks(
+            list.id,
+            &ReassignCallTasks {
+                from_user_id: sam.id,
+                to: ReassignTarget {
+                    user_id: None,
+                    team_id: None,
+                    pool: Some(true),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.moved, 0);
+    // Logging out does not hand it back either.
+    sam_app.logout().await.unwrap();
+    let on_call = only_task(&app, list.id).await;
+    assert_eq!(
+        (on_call.state, on_call.open_dial_id),
+        (CallTaskState::Leased, Some(dialled.dial.id))
+    );
+    // The call's outcome settles it as usual.
+    phone_reports(
+        &phone,
+        dialled.dial.id,
+        "call-r",
+        CallState::Failed,
+        Some(DialFailure::NoAnswer),
+    )
+    .await;
+    let settled = only_task(&app, list.id).await;
+    assert_eq!(
+        (settled.state, settled.state_reason.as_deref()),
+        (CallTaskState::Queued, Some("retry_no_answer"))
+    );
 }

@@ -40,6 +40,10 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         ("POST", "/v1/call-lists/{id}/tasks") => {
             Some(json!({ "tasks": [{ "number": "+4930901899" }] }))
         }
+        ("POST", "/v1/call-lists/{id}/reassign") => Some(json!({
+            "from_user_id": deskbind_core::ids::UserId::new(),
+            "to": { "pool": true }
+        })),
         ("POST", "/v1/me/call-list/tasks/{id}/skip") => Some(json!({ "reason": "Hijacked" })),
         ("POST", "/v1/me/call-list/tasks/{id}/dial") => Some(json!({})),
         _ => return None,

@@ -702,6 +702,15 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         open_dial_id -> Nullable<Text>,
+        held_for -> Nullable<Text>,
+        held_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    call_list_absences (user_id) {
+        user_id -> Text,
+        since -> BigInt,
     }
 }
 
@@ -728,6 +737,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     call_list_members,
     call_list_tasks,
     call_list_attempts,
+    call_list_absences,
     team_members,
 );
 diesel::allow_tables_to_appear_in_same_query!(call_list_attempts, dispositions);

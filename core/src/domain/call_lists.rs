@@ -28,6 +28,22 @@ pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -1000..=1000;
 const GAP_RANGE: std::ops::RangeInclusive<u32> = 0..=3600;
 const LEASE_RANGE: std::ops::RangeInclusive<u32> = 30..=3600;
 const RECALL_GAP_RANGE: std::ops::RangeInclusive<u32> = 0..=30 * 24 * 3600;
+/// How long handed-back tasks stay reserved for their user (0: straight to
+/// the pool).
+const HAND_BACK_HOLD_RANGE: std::ops::RangeInclusive<u32> = 0..=7 * 24 * 3600;
+pub const DEFAULT_HAND_BACK_HOLD_SECS: u32 = 3600;
+/// How long a user may be offline before their tasks are handed back: at
+/// least a minute (the sweep's step), at most a day.
+const OFFLINE_RETURN_RANGE: std::ops::RangeInclusive<u32> = 60..=24 * 3600;
+pub const DEFAULT_OFFLINE_RETURN_SECS: u32 = 900;
+
+fn default_hand_back_hold_secs() -> u32 {
+    DEFAULT_HAND_BACK_HOLD_SECS
+}
+
+fn default_offline_return_secs() -> u32 {
+    DEFAULT_OFFLINE_RETURN_SECS
+}
 
 /// A list's settings as stored (JSON in `call_lists.settings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +58,11 @@ pub struct Settings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callee_hours: Option<TimeWindow>,
     pub retry: RetryPolicyView,
+    /// Lists stored before hand-back existed get the defaults.
+    #[serde(default = "default_hand_back_hold_secs")]
+    pub hand_back_hold_secs: u32,
+    #[serde(default = "default_offline_return_secs")]
+    pub offline_return_secs: u32,
 }
 
 impl Settings {
@@ -198,6 +219,18 @@ impl NewList {
                 calling_hours,
                 callee_hours: body.callee_hours.clone(),
                 retry: retry_policy(body.retry.as_ref())?,
+                hand_back_hold_secs: range(
+                    "hand_back_hold_secs",
+                    body.hand_back_hold_secs
+                        .unwrap_or(DEFAULT_HAND_BACK_HOLD_SECS),
+                    HAND_BACK_HOLD_RANGE,
+                )?,
+                offline_return_secs: range(
+                    "offline_return_secs",
+                    body.offline_return_secs
+                        .unwrap_or(DEFAULT_OFFLINE_RETURN_SECS),
+                    OFFLINE_RETURN_RANGE,
+                )?,
             },
         })
     }
@@ -445,6 +478,27 @@ mod tests {
             (10, 300, 3600)
         );
         assert_eq!(list.settings.retry.busy.max_retries, 3);
+        assert_eq!(
+            (
+                list.settings.hand_back_hold_secs,
+                list.settings.offline_return_secs
+            ),
+            (3600, 900)
+        );
+    }
+
+    #[test]
+    fn settings_stored_before_hand_back_read_with_its_defaults() {
+        let mut stored =
+            serde_json::to_value(NewList::parse(&create("L")).unwrap().settings).unwrap();
+        let object = stored.as_object_mut().unwrap();
+        object.remove("hand_back_hold_secs");
+        object.remove("offline_return_secs");
+        let read: Settings = serde_json::from_value(stored).unwrap();
+        assert_eq!(
+            (read.hand_back_hold_secs, read.offline_return_secs),
+            (3600, 900)
+        );
     }
 
     #[test]
@@ -470,6 +524,16 @@ mod tests {
             (
                 Box::new(|b| b.gap_secs = Some(7200)),
                 "gap_secs",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.hand_back_hold_secs = Some(8 * 24 * 3600)),
+                "hand_back_hold_secs",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.offline_return_secs = Some(30)),
+                "offline_return_secs",
                 ErrorCode::InvalidField,
             ),
             (

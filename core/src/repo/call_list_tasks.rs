@@ -46,6 +46,8 @@ pub struct TaskRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub open_dial_id: Option<String>,
+    pub held_for: Option<String>,
+    pub held_until: Option<i64>,
 }
 
 fn hhmm(minute: i64) -> String {
@@ -92,6 +94,8 @@ impl TaskRow {
             due_at: to_datetime(self.due_at),
             leased_by: self.leased_by.as_deref().map(stored_id).transpose()?,
             leased_until: self.leased_until.map(to_datetime),
+            held_for: self.held_for.as_deref().map(stored_id).transpose()?,
+            held_until: self.held_until.map(to_datetime),
             attempts: self.attempts,
             last_attempt_at: self.last_attempt_at.map(to_datetime),
             open_dial_id: self.open_dial_id.as_deref().map(stored_id).transpose()?,
@@ -169,47 +173,24 @@ pub fn held_by(conn: &mut DbConn, user: UserId, now: Micros) -> Result<Option<Ta
         .optional()?)
 }
 
-/// Up to `limit` tasks of `list` that `user` may lease at `now`, in the
-/// list's order: due, free (queued, or leased with the lease run out),
-/// assigned to `user` or (when `in_pool`) to nobody. Call with the list's
-/// row lock held (`call_lists::lock`): leases of one list are serialised.
-pub fn lease_candidates(
-    conn: &mut DbConn,
-    list: &str,
-    order: CallListOrder,
-    user: UserId,
-    in_pool: bool,
-    now: Micros,
-    limit: i64,
-) -> Result<Vec<TaskRow>, RepoError> {
-    let me = user.to_string();
-    let free = call_list_tasks::state
-        .eq(CallTaskState::Queued.as_str())
-        .or(call_list_tasks::state
-            .eq(CallTaskState::Leased.as_str())
-            .and(call_list_tasks::leased_until.le(now))
-            // A task on a call stays with its holder until the call ends.
-            .and(call_list_tasks::open_dial_id.is_null()));
-    let mut query = call_list_tasks::table
-        .filter(call_list_tasks::list_id.eq(list))
+type Boxed = call_list_tasks::BoxedQuery<
+    'static,
+    crate::db::DbBackend,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<TaskRow, crate::db::DbBackend>>,
+>;
+
+/// The due tasks of `list` in the list's order, at most `limit`.
+fn due_in_order(list: &str, order: CallListOrder, now: Micros, limit: i64) -> Boxed {
+    let query = call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq(list.to_owned()))
         .filter(call_list_tasks::due_at.le(now))
-        .filter(free)
         .select(TaskRow::as_select())
         .limit(limit)
         .into_boxed();
-    query = if in_pool {
-        query.filter(
-            call_list_tasks::assignee_id
-                .eq(me)
-                .or(call_list_tasks::assignee_id.is_null()),
-        )
-    } else {
-        query.filter(call_list_tasks::assignee_id.eq(me))
-    };
     // Ties by the oldest last attempt (never attempted first), then
     // import order.
     let last_attempt = sql::<BigInt>("COALESCE(call_list_tasks.last_attempt_at, 0)");
-    query = match order {
+    match order {
         CallListOrder::Priority => query.order((
             call_list_tasks::priority.desc(),
             last_attempt.asc(),
@@ -222,19 +203,35 @@ pub fn lease_candidates(
             last_attempt.asc(),
             call_list_tasks::seq.asc(),
         )),
-    };
-    Ok(query.load(conn)?)
+    }
 }
 
-/// Leases the task to `user` until `until` if it is still free at `now`;
-/// `false` when someone else took it first.
-pub fn lease(
+/// Up to `limit` tasks of `list` that `user` may lease at `now`, in the
+/// list's order, the ones handed back and still held for `user` first
+/// (they come back to them before anything else of the list); then the
+/// due and free ones: queued, or leased with the lease run out, assigned
+/// to `user` or (when `in_pool`) to nobody, and (when `in_pool`) returned
+/// ones whose hold has passed. Call with the list's row lock held
+/// (`call_lists::lock`): leases of one list are serialised.
+pub fn lease_candidates(
     conn: &mut DbConn,
-    id: &str,
+    list: &str,
+    order: CallListOrder,
     user: UserId,
+    in_pool: bool,
     now: Micros,
-    until: Micros,
-) -> Result<bool, RepoError> {
+    limit: i64,
+) -> Result<Vec<TaskRow>, RepoError> {
+    let me = user.to_string();
+    let mut out: Vec<TaskRow> = due_in_order(list, order, now, limit)
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
+        .filter(call_list_tasks::held_for.eq(me.clone()))
+        .filter(call_list_tasks::held_until.gt(now))
+        .load(conn)?;
+    let rest = limit - out.len() as i64;
+    if rest <= 0 {
+        return Ok(out);
+    }
     let free = call_list_tasks::state
         .eq(CallTaskState::Queued.as_str())
         .or(call_list_tasks::state
@@ -242,19 +239,83 @@ pub fn lease(
             .and(call_list_tasks::leased_until.le(now))
             // A task on a call stays with its holder until the call ends.
             .and(call_list_tasks::open_dial_id.is_null()));
-    let n = diesel::update(
-        call_list_tasks::table
-            .filter(call_list_tasks::id.eq(id))
-            .filter(call_list_tasks::due_at.le(now))
-            .filter(free),
-    )
-    .set((
+    let query = due_in_order(list, order, now, rest);
+    let query = if in_pool {
+        query.filter(
+            free.and(
+                call_list_tasks::assignee_id
+                    .eq(me)
+                    .or(call_list_tasks::assignee_id.is_null()),
+            )
+            .or(call_list_tasks::state
+                .eq(CallTaskState::Returned.as_str())
+                .and(call_list_tasks::held_until.le(now))),
+        )
+    } else {
+        query.filter(free.and(call_list_tasks::assignee_id.eq(me)))
+    };
+    out.extend(query.load(conn)?);
+    Ok(out)
+}
+
+/// Leases the task to `user` until `until` if it is still theirs to take
+/// at `now`; `false` when someone else took it first. Each UPDATE names
+/// the state it expects: a free task (queued, or its lease run out); a
+/// returned one held for `user` (its assignee stays); a returned one whose
+/// hold has passed (the pool takes it: its assignee is cleared).
+pub fn lease(
+    conn: &mut DbConn,
+    id: &str,
+    user: UserId,
+    now: Micros,
+    until: Micros,
+) -> Result<bool, RepoError> {
+    let me = user.to_string();
+    let leased = (
         call_list_tasks::state.eq(CallTaskState::Leased.as_str()),
-        call_list_tasks::leased_by.eq(Some(user.to_string())),
+        call_list_tasks::leased_by.eq(Some(me.clone())),
         call_list_tasks::leased_until.eq(Some(until)),
+        call_list_tasks::held_for.eq(None::<String>),
+        call_list_tasks::held_until.eq(None::<i64>),
         call_list_tasks::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    );
+    let due = || {
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id.to_owned()))
+            .filter(call_list_tasks::due_at.le(now))
+    };
+    let free = call_list_tasks::state
+        .eq(CallTaskState::Queued.as_str())
+        .or(call_list_tasks::state
+            .eq(CallTaskState::Leased.as_str())
+            .and(call_list_tasks::leased_until.le(now))
+            // A task on a call stays with its holder until the call ends.
+            .and(call_list_tasks::open_dial_id.is_null()));
+    if diesel::update(due().filter(free))
+        .set(leased.clone())
+        .execute(conn)?
+        == 1
+    {
+        return Ok(true);
+    }
+    let returned = call_list_tasks::state.eq(CallTaskState::Returned.as_str());
+    let held_for_me = due()
+        .filter(returned)
+        .filter(call_list_tasks::held_for.eq(me))
+        .filter(call_list_tasks::held_until.gt(now));
+    if diesel::update(held_for_me)
+        .set(leased.clone())
+        .execute(conn)?
+        == 1
+    {
+        return Ok(true);
+    }
+    let hold_passed = due()
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
+        .filter(call_list_tasks::held_until.le(now));
+    let n = diesel::update(hold_passed)
+        .set((leased, call_list_tasks::assignee_id.eq(None::<String>)))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -288,7 +349,9 @@ pub fn renew(
 }
 
 /// Sets when a free task may next be leased (a window not open yet, a
-/// recall gap), with the reason; a lease that ran out is cleared.
+/// recall gap), with the reason; a lease that ran out is cleared. A
+/// returned task stays returned (and held for whom it was): only its due
+/// time moves.
 pub fn defer(
     conn: &mut DbConn,
     id: &str,
@@ -296,6 +359,19 @@ pub fn defer(
     reason: &str,
     now: Micros,
 ) -> Result<(), RepoError> {
+    let returned = diesel::update(
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id))
+            .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str())),
+    )
+    .set((
+        call_list_tasks::due_at.eq(due_at),
+        call_list_tasks::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if returned == 1 {
+        return Ok(());
+    }
     diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)))
         .set((
             call_list_tasks::state.eq(CallTaskState::Queued.as_str()),
@@ -339,38 +415,65 @@ pub fn release(
     Ok(n == 1)
 }
 
-/// The earliest due time among `lists`' queued tasks `user` may work
-/// (assigned to them, or in the pool when the list is in `pools`).
+/// The earliest time a task of `lists` falls due for `user`: queued ones
+/// assigned to them (or in the pool when the list is in `pools`), returned
+/// ones held for them (while held at `now`), and returned ones of `pools`
+/// once their hold ends.
 pub fn next_due(
     conn: &mut DbConn,
     lists: &[String],
     pools: &[String],
     user: UserId,
+    now: Micros,
 ) -> Result<Option<Micros>, RepoError> {
     let me = user.to_string();
-    Ok(call_list_tasks::table
+    let queued: Option<i64> = call_list_tasks::table
         .filter(call_list_tasks::list_id.eq_any(lists))
         .filter(call_list_tasks::state.eq(CallTaskState::Queued.as_str()))
         .filter(
             call_list_tasks::assignee_id
-                .eq(me)
+                .eq(me.clone())
                 .or(call_list_tasks::assignee_id
                     .is_null()
                     .and(call_list_tasks::list_id.eq_any(pools))),
         )
         .select(diesel::dsl::min(call_list_tasks::due_at))
-        .first::<Option<i64>>(conn)?)
+        .first(conn)?;
+    let held: Option<i64> = call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq_any(lists))
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
+        .filter(call_list_tasks::held_for.eq(me))
+        .filter(call_list_tasks::held_until.gt(now))
+        .select(diesel::dsl::min(call_list_tasks::due_at))
+        .first(conn)?;
+    // For the pool a returned task falls due when both its due time and
+    // its hold have passed.
+    let pooled: Option<i64> = call_list_tasks::table
+        .filter(call_list_tasks::list_id.eq_any(pools))
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
+        .select(sql::<diesel::sql_types::Nullable<BigInt>>(
+            "MIN(CASE WHEN call_list_tasks.held_until > call_list_tasks.due_at \
+             THEN call_list_tasks.held_until ELSE call_list_tasks.due_at END)",
+        ))
+        .first(conn)?;
+    Ok([queued, held, pooled].into_iter().flatten().min())
 }
 
-/// The active lists among `lists` that have a task assigned to `user`.
+/// The lists among `lists` that have a task assigned to `user`, or
+/// handed back and held for them.
 pub fn lists_assigning(
     conn: &mut DbConn,
     lists: &[String],
     user: UserId,
 ) -> Result<Vec<String>, RepoError> {
+    let me = user.to_string();
     Ok(call_list_tasks::table
         .filter(call_list_tasks::list_id.eq_any(lists))
-        .filter(call_list_tasks::assignee_id.eq(user.to_string()))
+        .filter(
+            call_list_tasks::assignee_id
+                .eq(me.clone())
+                .or(call_list_tasks::held_for.eq(me)),
+        )
         .select(call_list_tasks::list_id)
         .distinct()
         .load(conn)?)

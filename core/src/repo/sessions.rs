@@ -103,6 +103,17 @@ pub fn revoke(conn: &mut DbConn, session: SessionId, reason: &str) -> Result<(),
     Ok(())
 }
 
+/// The organisation and user a session belongs to, if it exists.
+pub fn owner(conn: &mut DbConn, session: SessionId) -> Result<Option<(OrgId, UserId)>, RepoError> {
+    let row: Option<(String, String)> = sessions::table
+        .filter(sessions::id.eq(session.to_string()))
+        .select((sessions::org_id, sessions::user_id))
+        .first(conn)
+        .optional()?;
+    row.map(|(org, user)| Ok((stored_id(&org)?, stored_id(&user)?)))
+        .transpose()
+}
+
 pub fn revoke_all_for_user(
     conn: &mut DbConn,
     user: UserId,

@@ -2,7 +2,7 @@ use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{team_members, teams};
+use crate::db::schema::{team_members, teams, users};
 use crate::ids::{OrgId, TeamId, UserId};
 use crate::time::{now_micros, to_datetime};
 use crate::wire::{Page, Team};
@@ -214,6 +214,26 @@ pub fn member_ids(conn: &mut DbConn, org: OrgId, team: TeamId) -> Result<Vec<Str
         .filter(team_members::team_id.eq(team.to_string()))
         .filter(team_members::org_id.eq(org.to_string()))
         .select(team_members::user_id)
+        .load(conn)?)
+}
+
+/// The enabled members of a team in `org`, in user-id order (empty for
+/// another organisation's team).
+pub fn enabled_member_ids(
+    conn: &mut DbConn,
+    org: OrgId,
+    team: TeamId,
+) -> Result<Vec<String>, RepoError> {
+    let members = team_members::table
+        .filter(team_members::team_id.eq(team.to_string()))
+        .filter(team_members::org_id.eq(org.to_string()))
+        .select(team_members::user_id);
+    Ok(users::table
+        .filter(users::org_id.eq(org.to_string()))
+        .filter(users::id.eq_any(members))
+        .filter(users::disabled_at.is_null())
+        .order(users::id.asc())
+        .select(users::id)
         .load(conn)?)
 }
 

@@ -11,6 +11,7 @@
 
 use chrono_tz::Tz;
 
+use super::call_list_handback::{self, Why};
 use super::{AfterCommit, Services, app_events, audit};
 use crate::db::{DbConn, DbError, write_tx};
 use crate::domain::binding_rules::{self, Asker, CurrentHolder, Proceed};
@@ -408,6 +409,8 @@ fn end_as_expired(
 }
 
 /// Ends one active binding and logs it; `false` when it had already ended.
+/// When it was the holder's last phone, their call-list work goes back
+/// (`call_list_handback`): tasks are dialled from a held phone.
 fn end(
     conn: &mut DbConn,
     row: &BindingRow,
@@ -433,6 +436,15 @@ fn end(
         },
         after,
     )?;
+    if bindings::held_by(conn, &row.user_id, at)?.is_empty() {
+        call_list_handback::hand_back_in(
+            conn,
+            stored_id(&row.org_id)?,
+            stored_id(&row.user_id)?,
+            Why::Unbound,
+            at,
+        )?;
+    }
     Ok(true)
 }
 

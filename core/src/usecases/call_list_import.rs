@@ -152,6 +152,8 @@ pub async fn import(
                         created_at: now,
                         updated_at: now,
                         open_dial_id: None,
+                        held_for: None,
+                        held_until: None,
                     },
                 )?;
                 results.push(CallTaskImportRow {

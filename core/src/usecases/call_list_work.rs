@@ -128,7 +128,8 @@ pub async fn next(
                 }
             }
             // Due tasks left over after this call's steps: ask again now.
-            let next_due = tasks::next_due(conn, &workable, &pools, me.user)?.map(|t| t.max(now));
+            let next_due =
+                tasks::next_due(conn, &workable, &pools, me.user, now)?.map(|t| t.max(now));
             Ok(NextCallTaskResult {
                 task: None,
                 next_due_at: next_due.map(to_datetime),

@@ -165,6 +165,35 @@ async fn app_connected(svc: &Services, users: &[UserId]) -> HashSet<UserId> {
         .collect()
 }
 
+/// Those of `users` connected at `now`: their app's stream is open or a
+/// phone they hold is online (what keeps the effective state from being
+/// offline). For the call lists' offline sweep.
+pub async fn connected_among(
+    svc: &Services,
+    users: &[UserId],
+    now: Micros,
+) -> Result<HashSet<UserId>, RepoError> {
+    let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
+    let held = svc
+        .db
+        .run(move |conn| table::held_phones(conn, &ids, now))
+        .await?;
+    let mut phones_of: Vec<(UserId, PhoneId)> = Vec::with_capacity(held.len());
+    for (user, phone) in &held {
+        phones_of.push((stored_id(user)?, stored_id(phone)?));
+    }
+    let phones: Vec<PhoneId> = phones_of.iter().map(|(_, p)| *p).collect();
+    let online = svc.relay.online_among(&phones).await;
+    let mut connected = app_connected(svc, users).await;
+    connected.extend(
+        phones_of
+            .into_iter()
+            .filter(|(_, p)| online.contains(p))
+            .map(|(u, _)| u),
+    );
+    Ok(connected)
+}
+
 /// One user's presence as `reader` sees it; `NotFound` when hidden.
 pub async fn get(
     svc: &Services,

@@ -6,6 +6,7 @@
 //! that carries the session id.
 
 use super::Services;
+use super::call_list_handback::{self, Why};
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::repo::users::{self, UserRow};
 use crate::repo::{RepoError, sessions};
@@ -80,14 +81,24 @@ pub async fn rotate(
 }
 
 /// Ends the session (logout, or revocation by its owner): its refresh
-/// tokens and the access tokens that carry its id stop working.
+/// tokens and the access tokens that carry its id stop working, and in
+/// the same transaction the user's call-list work is handed back
+/// (`call_list_handback`, held for them until they are back).
 pub async fn end(
     services: &Services,
     session: SessionId,
     reason: &'static str,
+    now: Micros,
 ) -> Result<(), RepoError> {
     services
         .db
-        .write(move |conn| sessions::revoke(conn, session, reason))
+        .write(move |conn| {
+            // The hand-back takes the user's row lock: before the session's
+            // row, the order a disable takes them in.
+            if let Some((org, user)) = sessions::owner(conn, session)? {
+                call_list_handback::hand_back_in(conn, org, user, Why::LoggedOut, now)?;
+            }
+            sessions::revoke(conn, session, reason)
+        })
         .await
 }

@@ -47,13 +47,18 @@ str_enum! {
         /// The dial authorisation rules were replaced (`details`: version,
         /// rules).
         DialRulesReplaced => "dial_rules.replaced",
+        /// A manager moved a user's unfinished tasks of a call list
+        /// (`details`: from_user_id, to_user_id or to_team_id or to_pool,
+        /// moved).
+        CallTasksReassigned => "call_list.tasks_reassigned",
     }
 }
 
 /// What an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditSubject {
-    /// `binding`, `dial`, `phone`, `organisation` or `blocklist_entry`.
+    /// `binding`, `dial`, `phone`, `organisation`, `blocklist_entry` or
+    /// `call_list`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,

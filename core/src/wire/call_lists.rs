@@ -139,6 +139,13 @@ pub struct CreateCallList {
     pub retry: Option<RetryPolicyBody>,
     #[serde(default)]
     pub pool: CallListPool,
+    /// How long tasks handed back (logout, unbind, offline) stay reserved
+    /// for their user before the pool gets them (0 to 604,800; 0: at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand_back_hold_secs: Option<u32>,
+    /// Offline longer than this hands a user's tasks back (60 to 86,400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_return_secs: Option<u32>,
 }
 
 impl CreateCallList {
@@ -156,6 +163,8 @@ impl CreateCallList {
             callee_hours: None,
             retry: None,
             pool: CallListPool::default(),
+            hand_back_hold_secs: None,
+            offline_return_secs: None,
         }
     }
 }
@@ -212,6 +221,8 @@ pub struct CallList {
     pub callee_hours: Option<TimeWindow>,
     pub retry: RetryPolicyView,
     pub pool: CallListPool,
+    pub hand_back_hold_secs: u32,
+    pub offline_return_secs: u32,
     pub counts: CallTaskCounts,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -343,6 +354,12 @@ pub struct CallTask {
     pub leased_by: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leased_until: Option<DateTime<Utc>>,
+    /// A `returned` task: the user it came back from, who alone may lease
+    /// it until `held_until`; the pool after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_for: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<DateTime<Utc>>,
     pub attempts: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_attempt_at: Option<DateTime<Utc>>,
@@ -378,4 +395,34 @@ pub struct NextCallTaskResult {
 pub struct SkipCallTask {
     /// Why (at most 200 characters).
     pub reason: String,
+}
+
+/// Where `POST /v1/call-lists/{id}/reassign` moves the tasks: exactly one
+/// of a user, a team (spread over its enabled members in turn) or the pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<TeamId>,
+    /// `true`: no assignee, the list's pool works them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<bool>,
+}
+
+/// `POST /v1/call-lists/{id}/reassign`: the unfinished tasks of
+/// `from_user_id` in the list (assigned to them, leased by them, or held
+/// for them) go to `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignCallTasks {
+    pub from_user_id: UserId,
+    pub to: ReassignTarget,
+}
+
+/// How many tasks moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReassignCallTasksResult {
+    pub moved: u64,
 }

@@ -224,6 +224,7 @@ error_codes! {
     TaskOnCall = "task_on_call", 409;
     CallerUnavailable = "caller_unavailable", 409;
     InvalidPayload = "invalid_payload", 422;
+    EmptyTeam = "empty_team", 422;
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -57,6 +57,7 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::ContactMerged => "Contacts merged",
         AuditAction::ScoreRulesReplaced => "Score rules changed",
         AuditAction::DialRulesReplaced => "Dial rules changed",
+        AuditAction::CallTasksReassigned => "Call-list tasks reassigned",
     }
 }
 
@@ -68,7 +69,10 @@ fn details_text(entry: &AuditEvent, names: &Directory) -> String {
         .map(|(key, value)| {
             let text = match (key.as_str(), value) {
                 ("phone_id", serde_json::Value::String(id)) => names.phone(id),
-                ("previous_user_id", serde_json::Value::String(id)) => names.user(id),
+                (
+                    "previous_user_id" | "from_user_id" | "to_user_id",
+                    serde_json::Value::String(id),
+                ) => names.user(id),
                 (_, serde_json::Value::String(s)) => s.replace('_', " "),
                 (_, other) => other.to_string(),
             };

@@ -168,9 +168,23 @@ pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize,
         let expired = dial_sweeps::expire_due(&services, now_micros(), EXPIRY_BATCH).await?;
         total += expired.len();
         if (expired.len() as i64) < EXPIRY_BATCH {
-            return Ok(total);
+            break;
         }
     }
+    // Call-list attempts whose phone never reported an outcome.
+    let stale = deskbind_core::usecases::call_list_dials::settle_stale(
+        &services,
+        now_micros(),
+        EXPIRY_BATCH,
+    )
+    .await?;
+    if stale > 0 {
+        tracing::warn!(
+            stale,
+            "call-list attempts with no outcome settled as failed"
+        );
+    }
+    Ok(total)
 }
 
 /// Score recompute batches per tick of the worker loop, so one large

@@ -6,15 +6,17 @@
 
 use chrono::{DateTime, Utc};
 use deskbind_core::ids::{CallListId, DialId};
+use deskbind_core::usecases::call_list_dials;
 use deskbind_core::wire::{
-    BlocklistKind, BlocklistPattern, BlocklistScope, CallAttemptOutcome, CallDirection, CallList,
-    CallRecordUpload, CallResult, CallState, CallTask, CallTaskState, CreateBlocklistEntry,
-    CreateCallList, DialFailure, Frame, ImportCallTask, PhoneEvents, PhoneFrame, ReassignCallTasks,
-    ReassignTarget, RetryPolicyBody, RetryRule, UpdateCall,
+    AppEvent, BlocklistKind, BlocklistPattern, BlocklistScope, CallAttempt, CallAttemptOutcome,
+    CallDirection, CallList, CallRecordUpload, CallResult, CallState, CallTask, CallTaskState,
+    CreateBlocklistEntry, CreateCallList, DialFailure, Frame, ImportCallTask, PhoneEvents,
+    PhoneFrame, ReassignCallTasks, ReassignTarget, RetryPolicyBody, RetryRule, UpdateCall,
 };
-use deskbind_mobile::{AppClient, PageQuery, PhoneClient};
+use deskbind_mobile::{AppClient, AppEvents, PageQuery, PhoneClient};
 
 use crate::call_lists::{activate, list_named};
+use crate::dialing::within;
 use crate::helpers::{TestApp, code, spawn_app};
 
 /// An active list of `numbers` for `pool`, retried as `retry` says, with
@@ -116,6 +118,15 @@ pub(crate) async fn task_numbered(app: &TestApp, list: CallListId, number: &str)
         .into_iter()
         .find(|t| t.number == number)
         .unwrap()
+}
+
+/// The next `call_task` event on the stream (others skipped).
+async fn next_call_task_event(events: &mut AppEvents<'_>) -> (CallTask, Option<CallAttempt>) {
+    loop {
+        if let AppEvent::CallTask { task, attempt } = within(events.next()).await.unwrap().event {
+            return (task, attempt);
+        }
+    }
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -254,8 +265,16 @@ async fn an_answered_call_completes_its_task_and_its_disposition_decides_again()
     )
     .await;
     let task = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let mut events = sam_app.events(None).await.unwrap();
     let dialled = sam_app.dial_call_task(task.id, None).await.unwrap();
     phone_reports(&phone, dialled.dial.id, "call-a", CallState::Ended, None).await;
+    // Sam's stream follows the task: dialled, then settled.
+    let (on_call, attempt) = next_call_task_event(&mut events).await;
+    assert_eq!(on_call.open_dial_id, Some(dialled.dial.id));
+    assert_eq!(attempt.unwrap().outcome, CallAttemptOutcome::Dialing);
+    let (settled, attempt) = next_call_task_event(&mut events).await;
+    assert_eq!(settled.state, CallTaskState::Completed);
+    assert_eq!(attempt.unwrap().outcome, CallAttemptOutcome::Answered);
     let done = only_task(&app, list.id).await;
     assert_eq!(
         (done.state, done.state_reason.as_deref()),
@@ -352,6 +371,106 @@ async fn an_answered_call_completes_its_task_and_its_disposition_decides_again()
     assert_eq!(report.dispositions.get("callback"), Some(&1));
     assert_eq!(report.users[0].answered, 1);
     assert_eq!(report.completed_at, None, "the callback is still open");
+    // Logging out does not hand a callback back: it waits for Sam.
+    sam_app.logout().await.unwrap();
+    let kept = only_task(&app, list.id).await;
+    assert_eq!(
+        (kept.state, kept.state_reason.as_deref(), kept.assignee_id),
+        (CallTaskState::Queued, Some("callback"), Some(sam.id))
+    );
+}
+
+#[tokio::test]
+async fn a_disposition_given_during_the_call_counts_and_a_silent_phone_times_out() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111207").await;
+    let list = list_of(
+        &app,
+        vec![sam.id],
+        &["+4930901209", "+4930901210"],
+        RetryPolicyBody::default(),
+    )
+    .await;
+    // The record comes while the call is going; Sam gives it "wrong
+    // number" before the call ends.
+    let task = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let dialled = sam_app.dial_call_task(task.id, None).await.unwrap();
+    let mut going = record(
+        "call-m",
+        dialled.dial.id,
+        &task.number,
+        CallResult::Answered,
+        30,
+    );
+    going.result = None;
+    going.ended_at = None;
+    going.duration_secs = None;
+    let uploaded = phone.upload_call_records(&[going]).await.unwrap();
+    let record_id = uploaded.results[0].id.unwrap();
+    let wrong = disposition(&sam_app, "wrong_number").await;
+    sam_app
+        .update_call(
+            record_id,
+            &UpdateCall {
+                disposition_id: Some(Some(wrong)),
+                ..UpdateCall::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        task_numbered(&app, list.id, &task.number)
+            .await
+            .open_dial_id,
+        Some(dialled.dial.id),
+        "still on the call"
+    );
+    phone_reports(&phone, dialled.dial.id, "call-m", CallState::Ended, None).await;
+    let settled = task_numbered(&app, list.id, &task.number).await;
+    assert_eq!(
+        (settled.state, settled.state_reason.as_deref()),
+        (CallTaskState::Queued, Some("retry_not_completed"))
+    );
+
+    // The phone takes the next dial and is never heard of again: after
+    // the outcome timeout the attempt fails and the task is free.
+    let next = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let silent = sam_app.dial_call_task(next.id, None).await.unwrap();
+    let svc = &app.services;
+    let before = app.clock.now() + (call_list_dials::OUTCOME_TIMEOUT_SECS - 60) * 1_000_000;
+    assert_eq!(
+        call_list_dials::settle_stale(svc, before, 10)
+            .await
+            .unwrap(),
+        0
+    );
+    let after = app.clock.now() + (call_list_dials::OUTCOME_TIMEOUT_SECS + 60) * 1_000_000;
+    assert_eq!(
+        call_list_dials::settle_stale(svc, after, 10).await.unwrap(),
+        1
+    );
+    let freed = task_numbered(&app, list.id, &next.number).await;
+    assert_eq!(
+        (
+            freed.state,
+            freed.state_reason.as_deref(),
+            freed.open_dial_id
+        ),
+        (CallTaskState::Queued, Some("retry_failed"), None)
+    );
+    assert_eq!(
+        call_list_dials::settle_stale(svc, after, 10).await.unwrap(),
+        0
+    );
+    // A late end of that dial changes nothing.
+    phone_reports(&phone, silent.dial.id, "call-s", CallState::Ended, None).await;
+    assert_eq!(
+        task_numbered(&app, list.id, &next.number)
+            .await
+            .state_reason
+            .as_deref(),
+        Some("retry_failed")
+    );
 }
 
 #[tokio::test]

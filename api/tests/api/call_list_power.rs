@@ -149,3 +149,75 @@ async fn power_mode_dials_after_the_gap_waits_in_dnd_and_unbound_and_resumes_on_
             .all(|t| t.state == CallTaskState::Completed)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_mode_never_dials_a_task_held_from_another_list() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930111302").await;
+    let _link = device.connect(fast_reconnect()).unwrap();
+    until_mine(&sam_app, |p| p.state == PresenceState::Available).await;
+    let make = |name: &'static str, mode: &'static str| CreateCallList {
+        mode: Some(mode.into()),
+        order: Some("import".into()),
+        gap_secs: Some(GAP_SECS as u32),
+        min_recall_gap_secs: Some(0),
+        ..list_named(name, vec![sam.id])
+    };
+    let power = app
+        .admin
+        .create_call_list(&make("Power", "power"))
+        .await
+        .unwrap();
+    let rows = ["+4930901311", "+4930901312"]
+        .iter()
+        .map(|n| ImportCallTask::number(*n))
+        .collect();
+    app.admin.import_call_tasks(power.id, rows).await.unwrap();
+    let power = activate(&app.admin, &power).await;
+    let preview = app
+        .admin
+        .create_call_list(&make("Preview", "preview"))
+        .await
+        .unwrap();
+    app.admin
+        .import_call_tasks(preview.id, vec![ImportCallTask::number("+4930901313")])
+        .await
+        .unwrap();
+    let preview = activate(&app.admin, &preview).await;
+    let svc = &app.services;
+    let run_at = |secs: i64| app.clock.now() + secs * 1_000_000;
+
+    let first = sam_app
+        .next_call_task(Some(power.id))
+        .await
+        .unwrap()
+        .task
+        .unwrap();
+    let dialled = sam_app.dial_call_task(first.id, None).await.unwrap();
+    phone_reports(&device, dialled.dial.id, "q-1", CallState::Ended, None).await;
+    // During the gap Sam opens a task of the preview list.
+    let held = sam_app
+        .next_call_task(Some(preview.id))
+        .await
+        .unwrap()
+        .task
+        .unwrap();
+    let steps = call_list_power::run_due(svc, "t", run_at(GAP_SECS + 1), 10)
+        .await
+        .unwrap();
+    assert_eq!(steps, [Step::Waiting("holding_another_task")]);
+    let preview_task = task_numbered(&app, preview.id, "+4930901313").await;
+    assert_eq!(preview_task.open_dial_id, None, "never dialled for him");
+    assert_eq!(
+        task_numbered(&app, power.id, "+4930901312").await.state,
+        CallTaskState::Queued
+    );
+    // Once he hands it back, power mode goes on.
+    sam_app.skip_call_task(held.id, "later").await.unwrap();
+    let later = GAP_SECS + 1 + call_list_power::RECHECK_SECS + 1;
+    let steps = call_list_power::run_due(svc, "t", run_at(later), 10)
+        .await
+        .unwrap();
+    let second = task_numbered(&app, power.id, "+4930901312").await;
+    assert_eq!(steps, [Step::Dialled(second.id.to_string())]);
+}

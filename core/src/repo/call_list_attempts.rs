@@ -82,6 +82,14 @@ pub fn insert(conn: &mut DbConn, row: &AttemptRow) -> Result<(), RepoError> {
     Ok(())
 }
 
+pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<AttemptRow>, RepoError> {
+    Ok(call_list_attempts::table
+        .filter(call_list_attempts::id.eq(id))
+        .select(AttemptRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The attempts that placed these dials.
 pub fn by_dials(conn: &mut DbConn, dials: &[String]) -> Result<Vec<AttemptRow>, RepoError> {
     if dials.is_empty() {
@@ -257,6 +265,7 @@ pub fn disposition_tally(conn: &mut DbConn, list: &str) -> Result<Vec<(String, i
                 .eq(call_list_attempts::disposition_id)),
         )
         .filter(call_list_attempts::list_id.eq(list))
+        .filter(call_list_attempts::outcome.eq(CallAttemptOutcome::Answered.as_str()))
         .group_by(dispositions::code)
         .select((dispositions::code, count_star()))
         .load(conn)?)
@@ -268,4 +277,19 @@ pub fn last_settled(conn: &mut DbConn, list: &str) -> Result<Option<Micros>, Rep
         .filter(call_list_attempts::list_id.eq(list))
         .select(diesel::dsl::max(call_list_attempts::settled_at))
         .first::<Option<i64>>(conn)?)
+}
+
+/// Up to `limit` attempts still `dialing` that began before `before`.
+pub fn open_before(
+    conn: &mut DbConn,
+    before: Micros,
+    limit: i64,
+) -> Result<Vec<AttemptRow>, RepoError> {
+    Ok(call_list_attempts::table
+        .filter(call_list_attempts::outcome.eq(CallAttemptOutcome::Dialing.as_str()))
+        .filter(call_list_attempts::at.lt(before))
+        .order(call_list_attempts::at.asc())
+        .limit(limit)
+        .select(AttemptRow::as_select())
+        .load(conn)?)
 }

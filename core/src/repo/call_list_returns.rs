@@ -80,9 +80,14 @@ pub fn hand_back(conn: &mut DbConn, h: &HandBack<'_>) -> Result<usize, RepoError
         call_list_tasks::updated_at.eq(h.now),
     );
     let n = if h.assigned_too {
+        // A callback stays its caller's: it was promised at a time.
+        let not_callback = call_list_tasks::state_reason
+            .is_null()
+            .or(call_list_tasks::state_reason.ne("callback"));
         let assigned = call_list_tasks::assignee_id
             .eq(me)
-            .and(call_list_tasks::state.eq_any([QUEUED, LEASED]));
+            .and(call_list_tasks::state.eq_any([QUEUED, LEASED]))
+            .and(not_callback);
         diesel::update(in_list.filter(live_lease.or(assigned)))
             .set(returned)
             .execute(conn)?

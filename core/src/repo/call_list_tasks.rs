@@ -232,13 +232,14 @@ pub fn lease_candidates(
     if rest <= 0 {
         return Ok(out);
     }
-    let free = call_list_tasks::state
-        .eq(CallTaskState::Queued.as_str())
-        .or(call_list_tasks::state
-            .eq(CallTaskState::Leased.as_str())
-            .and(call_list_tasks::leased_until.le(now))
-            // A task on a call stays with its holder until the call ends.
-            .and(call_list_tasks::open_dial_id.is_null()));
+    // A task on a call stays with its holder until the call ends.
+    let free = call_list_tasks::open_dial_id.is_null().and(
+        call_list_tasks::state
+            .eq(CallTaskState::Queued.as_str())
+            .or(call_list_tasks::state
+                .eq(CallTaskState::Leased.as_str())
+                .and(call_list_tasks::leased_until.le(now))),
+    );
     let query = due_in_order(list, order, now, rest);
     let query = if in_pool {
         query.filter(
@@ -284,13 +285,14 @@ pub fn lease(
             .filter(call_list_tasks::id.eq(id.to_owned()))
             .filter(call_list_tasks::due_at.le(now))
     };
-    let free = call_list_tasks::state
-        .eq(CallTaskState::Queued.as_str())
-        .or(call_list_tasks::state
-            .eq(CallTaskState::Leased.as_str())
-            .and(call_list_tasks::leased_until.le(now))
-            // A task on a call stays with its holder until the call ends.
-            .and(call_list_tasks::open_dial_id.is_null()));
+    // A task on a call stays with its holder until the call ends.
+    let free = call_list_tasks::open_dial_id.is_null().and(
+        call_list_tasks::state
+            .eq(CallTaskState::Queued.as_str())
+            .or(call_list_tasks::state
+                .eq(CallTaskState::Leased.as_str())
+                .and(call_list_tasks::leased_until.le(now))),
+    );
     if diesel::update(due().filter(free))
         .set(leased.clone())
         .execute(conn)?
@@ -372,16 +374,29 @@ pub fn defer(
     if returned == 1 {
         return Ok(());
     }
-    diesel::update(call_list_tasks::table.filter(call_list_tasks::id.eq(id)))
-        .set((
-            call_list_tasks::state.eq(CallTaskState::Queued.as_str()),
-            call_list_tasks::leased_by.eq(None::<String>),
-            call_list_tasks::leased_until.eq(None::<i64>),
-            call_list_tasks::due_at.eq(due_at),
-            call_list_tasks::state_reason.eq(Some(reason)),
-            call_list_tasks::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    // Only a task still free: its holder may have dialled it (or renewed
+    // it) since it was read as a candidate.
+    let free = call_list_tasks::state
+        .eq(CallTaskState::Queued.as_str())
+        .and(call_list_tasks::open_dial_id.is_null())
+        .or(call_list_tasks::state
+            .eq(CallTaskState::Leased.as_str())
+            .and(call_list_tasks::leased_until.le(now))
+            .and(call_list_tasks::open_dial_id.is_null()));
+    diesel::update(
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id))
+            .filter(free),
+    )
+    .set((
+        call_list_tasks::state.eq(CallTaskState::Queued.as_str()),
+        call_list_tasks::leased_by.eq(None::<String>),
+        call_list_tasks::leased_until.eq(None::<i64>),
+        call_list_tasks::due_at.eq(due_at),
+        call_list_tasks::state_reason.eq(Some(reason)),
+        call_list_tasks::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 

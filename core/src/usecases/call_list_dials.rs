@@ -7,9 +7,9 @@
 
 use std::slice;
 
-use super::Services;
 use super::call_list_work::{WorkError, Worker};
 use super::dials::{self, Created, DialError, NewDial};
+use super::{Services, app_events};
 use crate::db::DbConn;
 use crate::domain::call_task_outcomes::{Verdict, decide, kind_used, policy_outcome};
 use crate::domain::retry_policy::Used;
@@ -19,11 +19,13 @@ use crate::repo::call_list_attempts::{self as attempts, AttemptRow};
 use crate::repo::call_list_tasks::{self as tasks, TaskRow};
 use crate::repo::call_task_outcomes::{self as outcomes, Expect, TaskChange};
 use crate::repo::dials::{DialRow, Scope};
-use crate::repo::{RepoError, call_lists as lists, dispositions, jobs, stored_id};
+use crate::repo::{
+    RepoError, call_annotations, call_lists as lists, dispositions, jobs, stored_id,
+};
 use crate::time::{Micros, seconds};
 use crate::wire::{
-    CallAttemptOutcome, CallListMode, CallListState, CallResult, CallTaskState, DialFailure,
-    DialState,
+    AppEvent, CallAttemptOutcome, CallListMode, CallListState, CallResult, CallTaskState,
+    DialFailure, DialState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +139,7 @@ fn dial_in(
     }
     let attempt = AttemptRow::dialing(&task.id, &task.list_id, &user, &dial.id, now);
     attempts::insert(conn, &attempt)?;
+    announce(conn, &attempt.id, now)?;
     Ok(Dialled {
         task: tasks::get(conn, &org, id)?,
         dial,
@@ -226,6 +229,27 @@ pub(super) fn records_arrived_in(
     Ok(())
 }
 
+/// How long an attempt may wait for its call's outcome. A phone that
+/// took the dial and then went silent (rebooted, lost power) never
+/// reports; after this the attempt counts as `failed` (its retry budget
+/// decides) and the task is free again.
+pub const OUTCOME_TIMEOUT_SECS: i64 = 4 * 3600;
+
+/// Settles as `failed` up to `limit` attempts that have waited longer than
+/// [`OUTCOME_TIMEOUT_SECS`] for an outcome; how many. The worker runs it
+/// with the dial expiry sweep.
+pub async fn settle_stale(svc: &Services, now: Micros, limit: i64) -> Result<usize, RepoError> {
+    svc.db
+        .write(move |conn| {
+            let stale = attempts::open_before(conn, now - seconds(OUTCOME_TIMEOUT_SECS), limit)?;
+            for attempt in &stale {
+                settle(conn, attempt, CallAttemptOutcome::Failed, now)?;
+            }
+            Ok(stale.len())
+        })
+        .await
+}
+
 /// A call record that names the dial it came from.
 #[derive(Debug, Clone)]
 pub struct ArrivedRecord {
@@ -267,14 +291,25 @@ fn settle(
             assignee: task.assignee_id.clone(),
         },
         Some(o) => {
-            let decision = decide(&settings.retry_policy(), o, Verdict::None, used, now);
+            // A disposition given while the call was still going counts.
+            let org = stored_id(&task.org_id)?;
+            let callback_at = match attempt.call_record_id.as_deref() {
+                Some(record) if attempt.disposition_id.is_some() => {
+                    call_annotations::get(conn, org, record)?.and_then(|a| a.callback_at)
+                }
+                _ => None,
+            };
+            let verdict = verdict_of(conn, org, attempt.disposition_id.as_deref(), callback_at)?;
+            let decision = decide(&settings.retry_policy(), o, verdict, used, now);
             change_of(&task, attempt, decision)
         }
     };
     if !attempts::settle(conn, &attempt.id, outcome, &change.reason, now)? {
         return Ok(());
     }
-    outcomes::apply(conn, &task.id, Expect::OnCall(dial), &change, now)?;
+    if outcomes::apply(conn, &task.id, Expect::OnCall(dial), &change, now)? {
+        announce(conn, &attempt.id, now)?;
+    }
     // Power mode: the next call goes when the gap has passed; a cancel
     // stops it (the salesperson took over).
     if list.mode()? == CallListMode::Power
@@ -340,7 +375,10 @@ pub(super) fn call_annotated_in(
     }
     let task = tasks::by_id(conn, &attempt.task_id)?;
     let state = task.state()?;
+    // Only while the task is still what this attempt made of it (not
+    // skipped, reassigned or handed back since).
     if task.open_dial_id.is_some()
+        || task.state_reason != attempt.reason
         || !matches!(
             state,
             CallTaskState::Completed | CallTaskState::Queued | CallTaskState::GaveUp
@@ -348,17 +386,7 @@ pub(super) fn call_annotated_in(
     {
         return Ok(());
     }
-    let verdict = match disposition {
-        None => Verdict::None,
-        Some(id) => {
-            let flags = dispositions::get(conn, org, stored_id(id)?)?.flags();
-            match (flags.callback, callback_at) {
-                (true, Some(at)) => Verdict::Callback(at),
-                _ if flags.reached || flags.do_not_call => Verdict::Completes,
-                _ => Verdict::NotCompleted,
-            }
-        }
-    };
+    let verdict = verdict_of(conn, org, disposition, callback_at)?;
     // Decide from the counters as they were before this attempt.
     let before = match attempt.reason.as_deref().and_then(kind_used) {
         Some(kind) => used_of(&task).minus(kind),
@@ -372,6 +400,41 @@ pub(super) fn call_annotated_in(
     let change = change_of(&task, &attempt, decision);
     if outcomes::apply(conn, &task.id, Expect::Settled(state), &change, now)? {
         attempts::set_reason(conn, &attempt.id, &change.reason)?;
+        announce(conn, &attempt.id, now)?;
     }
     Ok(())
+}
+
+/// What a call's disposition (and callback time) says about its task.
+fn verdict_of(
+    conn: &mut DbConn,
+    org: OrgId,
+    disposition: Option<&str>,
+    callback_at: Option<Micros>,
+) -> Result<Verdict, RepoError> {
+    let Some(id) = disposition else {
+        return Ok(Verdict::None);
+    };
+    let flags = dispositions::get(conn, org, stored_id(id)?)?.flags();
+    Ok(match (flags.callback, callback_at) {
+        (true, Some(at)) => Verdict::Callback(at),
+        _ if flags.reached || flags.do_not_call => Verdict::Completes,
+        _ => Verdict::NotCompleted,
+    })
+}
+
+/// Writes the `call_task` event of the attempt's task, as it is now, to
+/// the one who made the attempt (whose row lock every caller already
+/// holds: the dial's, the record's or the annotation's).
+fn announce(conn: &mut DbConn, attempt: &str, now: Micros) -> Result<(), RepoError> {
+    let Some(row) = attempts::by_id(conn, attempt)? else {
+        return Ok(());
+    };
+    let task = tasks::by_id(conn, &row.task_id)?;
+    let attempt = super::call_list_reports::to_wire(conn, slice::from_ref(&row))?.pop();
+    let event = AppEvent::CallTask {
+        task: task.to_wire()?,
+        attempt,
+    };
+    app_events::record(conn, &task.org_id, &row.user_id, &event, now)
 }

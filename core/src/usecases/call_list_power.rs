@@ -10,6 +10,8 @@
 use super::Services;
 use super::call_list_dials::{self, DialTaskError};
 use super::call_list_work::{self, SKIP_DELAY_SECS, WorkError, Worker};
+use super::dial_authorisation::HoursRule;
+use super::dials::DialError;
 use super::presence::{self, Reader};
 use crate::ids::{CallListId, OrgId, UserId};
 use crate::repo::jobs::{self, JobRow, Outcome};
@@ -125,13 +127,18 @@ async fn run_one(svc: &Services, job: &JobRow, now: Micros) -> Result<Step, Repo
             None => Step::Ended("queue_empty"),
         });
     };
+    // `next` answers a task the user holds from another list first: that
+    // one is theirs to confirm, never dialled by this list's power mode.
+    if task.list_id != list {
+        return Ok(Step::Waiting("holding_another_task"));
+    }
     let ttl = seconds(DIAL_TTL_SECS);
     match call_list_dials::dial(svc, me, task.id, None, ttl, now).await {
         Ok(dialled) => Ok(Step::Dialled(dialled.task.id)),
-        // The dial rules refuse this task now (a blocklist entry added
-        // since the import, the hours): it goes back with the refusal and
-        // the next is tried at the next look.
-        Err(DialTaskError::Dial(refusal)) => {
+        // The rules refuse this number now (a blocklist entry added since
+        // the import, its class, the callee's hours): it goes back with the
+        // refusal and the next is tried at the next look.
+        Err(DialTaskError::Dial(refusal)) if refuses_the_number(&refusal) => {
             let reason = format!("power_dial_refused: {refusal}");
             let id = task.id.to_string();
             svc.db
@@ -142,7 +149,29 @@ async fn run_one(svc: &Services, job: &JobRow, now: Micros) -> Result<Step, Repo
                 .await?;
             Ok(Step::Waiting("dial_refused"))
         }
-        Err(DialTaskError::Work(WorkError::Repo(e))) => Err(e),
+        Err(DialTaskError::Dial(DialError::Repo(e)) | DialTaskError::Work(WorkError::Repo(e))) => {
+            Err(e)
+        }
+        // Several phones held: the server cannot choose; the user dials.
+        Err(DialTaskError::Dial(DialError::PhoneRequired)) => Ok(Step::Ended("phone_required")),
+        // About the caller, not the number (no phone any more, their own
+        // hours): the task stays theirs and the next look tries again.
+        Err(DialTaskError::Dial(_)) => Ok(Step::Waiting("caller_refused")),
         Err(DialTaskError::Work(e)) => Err(RepoError::Corrupt(format!("power dial: {e}"))),
     }
+}
+
+/// Whether a dial refusal is about the number (any caller would get it
+/// now), so the task should wait and the next one go.
+fn refuses_the_number(refusal: &DialError) -> bool {
+    matches!(
+        refusal,
+        DialError::Blocked(_)
+            | DialError::ClassNotAllowed { .. }
+            | DialError::Number(_)
+            | DialError::OutsideHours {
+                which: HoursRule::Callee,
+                ..
+            }
+    )
 }

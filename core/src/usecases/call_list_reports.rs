@@ -12,11 +12,16 @@ use crate::repo::{RepoError, call_lists as lists, stored_id};
 use crate::time::to_datetime;
 use crate::wire::{CallAttempt, CallAttemptOutcome, CallListReport, CallListUserReport, Page};
 
-/// Outcomes that are not a dialled call.
+/// Whether an outcome is a dialled call that ended (skips, cancelled dials
+/// and calls still going are not counted).
 fn dialled(outcome: &str) -> bool {
     !matches!(
         CallAttemptOutcome::parse(outcome),
-        Some(CallAttemptOutcome::Skipped | CallAttemptOutcome::Cancelled) | None
+        Some(
+            CallAttemptOutcome::Skipped
+                | CallAttemptOutcome::Cancelled
+                | CallAttemptOutcome::Dialing
+        ) | None
     )
 }
 

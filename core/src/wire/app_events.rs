@@ -62,6 +62,14 @@ pub enum AppEvent {
     /// Events after the client's cursor were purged: refetch state
     /// (`GET /v1/dials`, `GET /v1/bindings`) and continue from this id.
     Resync,
+    /// One of the user's call-list tasks moved (docs/call-lists.md,
+    /// "Progress"): dialled, or settled by its call (`attempt` says how)
+    /// or its disposition.
+    CallTask {
+        task: super::CallTask,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<super::CallAttempt>,
+    },
     /// The presence of a user the reader may see changed (docs/presence.md).
     /// Live only: never stored, sent without an SSE `id`, so a client that
     /// reconnects reads `GET /v1/presences` instead of replaying these.
@@ -77,6 +85,7 @@ impl AppEvent {
             Self::CallRecord { .. } => "call_record",
             Self::Resync => "resync",
             Self::Presence { .. } => "presence",
+            Self::CallTask { .. } => "call_task",
         }
     }
 }

@@ -78,7 +78,8 @@ pub struct DialCallTaskResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallListUserReport {
     pub user_id: UserId,
-    /// Dialled attempts (skips not counted).
+    /// Dialled attempts that ended (skips, cancels and calls still going
+    /// not counted).
     pub attempts: i64,
     pub answered: i64,
     pub skipped: i64,
@@ -94,7 +95,8 @@ pub struct CallListReport {
     pub outcomes: BTreeMap<String, i64>,
     /// Answered attempts per disposition code (only codes used).
     pub dispositions: BTreeMap<String, i64>,
-    /// Dialled attempts (skips and cancels not counted).
+    /// Dialled attempts that ended (skips, cancels and calls still going
+    /// not counted).
     pub attempts: i64,
     pub talk_secs: i64,
     /// Per salesperson who worked the list, by id.

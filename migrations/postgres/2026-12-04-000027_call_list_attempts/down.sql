@@ -1,4 +1,5 @@
 ALTER TABLE call_list_tasks DROP COLUMN open_dial_id;
+DROP INDEX call_list_attempts_open;
 DROP INDEX call_list_attempts_record;
 DROP INDEX call_list_attempts_dial;
 DROP INDEX call_list_attempts_list;

@@ -14,6 +14,9 @@ UPDATE call_list_attempts SET settled_at = at;
 CREATE INDEX call_list_attempts_list ON call_list_attempts (list_id, at);
 CREATE UNIQUE INDEX call_list_attempts_dial ON call_list_attempts (dial_id);
 CREATE INDEX call_list_attempts_record ON call_list_attempts (call_record_id);
+-- Attempts still waiting for their call's outcome, for the sweep that
+-- settles those whose phone never reported (usecases::call_list_dials).
+CREATE INDEX call_list_attempts_open ON call_list_attempts (at) WHERE outcome = 'dialing';
 
 -- The dial a task's holder placed and that has not ended yet: while it is
 -- set, the task is on a call and nobody else may lease it, even when the

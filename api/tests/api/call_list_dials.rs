@@ -124,7 +124,7 @@ pub(crate) async fn task_numbered(app: &TestApp, list: CallListId, number: &str)
 async fn next_call_task_event(events: &mut AppEvents<'_>) -> (CallTask, Option<CallAttempt>) {
     loop {
         if let AppEvent::CallTask { task, attempt } = within(events.next()).await.unwrap().event {
-            return (task, attempt);
+            return (*task, attempt.map(|a| *a));
         }
     }
 }

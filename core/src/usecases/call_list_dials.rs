@@ -433,8 +433,8 @@ fn announce(conn: &mut DbConn, attempt: &str, now: Micros) -> Result<(), RepoErr
     let task = tasks::by_id(conn, &row.task_id)?;
     let attempt = super::call_list_reports::to_wire(conn, slice::from_ref(&row))?.pop();
     let event = AppEvent::CallTask {
-        task: task.to_wire()?,
-        attempt,
+        task: Box::new(task.to_wire()?),
+        attempt: attempt.map(Box::new),
     };
     app_events::record(conn, &task.org_id, &row.user_id, &event, now)
 }

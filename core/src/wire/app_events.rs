@@ -66,9 +66,9 @@ pub enum AppEvent {
     /// "Progress"): dialled, or settled by its call (`attempt` says how)
     /// or its disposition.
     CallTask {
-        task: super::CallTask,
+        task: Box<super::CallTask>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        attempt: Option<super::CallAttempt>,
+        attempt: Option<Box<super::CallAttempt>>,
     },
     /// The presence of a user the reader may see changed (docs/presence.md).
     /// Live only: never stored, sent without an SSE `id`, so a client that

@@ -463,27 +463,48 @@ pub fn enqueue_recompute(
     recompute_id: &str,
     now: Micros,
 ) -> Result<(), RepoError> {
-    let row = JobRow {
-        id: JobId::new().to_string(),
-        kind: SCORE_RECOMPUTE.into(),
-        org_id: org_id.to_owned(),
-        user_id: None,
-        device_id: None,
-        topic: format!("score_recompute:{recompute_id}"),
-        payload: recompute_id.to_owned(),
-        run_at: now,
-        attempts: 0,
-        lease_owner: None,
-        lease_until: None,
-        in_flight: 0,
-        possible_duplicates: 0,
-        outcome: None,
-        last_error: None,
-        created_at: now,
-        finished_at: None,
-        request_id: crate::request_id::current(),
-    };
+    let row = JobRow::pending(
+        SCORE_RECOMPUTE,
+        org_id,
+        format!("score_recompute:{recompute_id}"),
+        recompute_id,
+        now,
+        now,
+    );
     insert_rows(conn, std::slice::from_ref(&row))
+}
+
+impl JobRow {
+    /// A job that is not a push (no device): due at `run_at`, never tried.
+    fn pending(
+        kind: &str,
+        org_id: &str,
+        topic: String,
+        payload: &str,
+        run_at: Micros,
+        now: Micros,
+    ) -> Self {
+        Self {
+            id: JobId::new().to_string(),
+            kind: kind.into(),
+            org_id: org_id.to_owned(),
+            user_id: None,
+            device_id: None,
+            topic,
+            payload: payload.to_owned(),
+            run_at,
+            attempts: 0,
+            lease_owner: None,
+            lease_until: None,
+            in_flight: 0,
+            possible_duplicates: 0,
+            outcome: None,
+            last_error: None,
+            created_at: now,
+            finished_at: None,
+            request_id: crate::request_id::current(),
+        }
+    }
 }
 
 /// A power-mode dial (`usecases::call_list_power`): the next task of a
@@ -509,24 +530,8 @@ pub fn enqueue_power_dial(
     let topic = power_dial_topic(user_id);
     drop_pending_for_topic(conn, org_id, &topic, "replaced", now)?;
     let row = JobRow {
-        id: JobId::new().to_string(),
-        kind: POWER_DIAL.into(),
-        org_id: org_id.to_owned(),
         user_id: Some(user_id.to_owned()),
-        device_id: None,
-        topic,
-        payload: list_id.to_owned(),
-        run_at,
-        attempts: 0,
-        lease_owner: None,
-        lease_until: None,
-        in_flight: 0,
-        possible_duplicates: 0,
-        outcome: None,
-        last_error: None,
-        created_at: now,
-        finished_at: None,
-        request_id: crate::request_id::current(),
+        ..JobRow::pending(POWER_DIAL, org_id, topic, list_id, run_at, now)
     };
     insert_rows(conn, std::slice::from_ref(&row))
 }

@@ -182,13 +182,7 @@ async fn a_busy_number_is_retried_after_its_delay_and_given_up_after_its_maximum
         Some(DialFailure::Busy),
     )
     .await;
-    let after = app
-        .admin
-        .list_call_tasks(list.id, &PageQuery::default(), None)
-        .await
-        .unwrap()
-        .items
-        .remove(0);
+    let after = only_task(&app, list.id).await;
     assert_eq!(after.state, CallTaskState::Queued);
     assert_eq!(after.state_reason.as_deref(), Some("retry_busy"));
     assert_eq!(after.open_dial_id, None);
@@ -217,13 +211,7 @@ async fn a_busy_number_is_retried_after_its_delay_and_given_up_after_its_maximum
         Some(DialFailure::Busy),
     )
     .await;
-    let done = app
-        .admin
-        .list_call_tasks(list.id, &PageQuery::default(), None)
-        .await
-        .unwrap()
-        .items
-        .remove(0);
+    let done = only_task(&app, list.id).await;
     assert_eq!(
         (done.state, done.state_reason.as_deref(), done.attempts),
         (CallTaskState::GaveUp, Some("gave_up_busy"), 2)
@@ -674,4 +662,48 @@ async fn a_task_on_a_call_is_neither_reassigned_nor_handed_back_until_the_call_e
         (settled.state, settled.state_reason.as_deref()),
         (CallTaskState::Queued, Some("retry_no_answer"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_taps_on_dial_place_one_dial_and_all_answer_it() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, _) = app.bound_salesperson("sam@acme.test", "+4930111208").await;
+    let list = list_of(
+        &app,
+        vec![sam.id],
+        &["+4930901211"],
+        RetryPolicyBody::default(),
+    )
+    .await;
+    let task = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let token = sam_app.tokens().await.unwrap().0;
+    let url = app.url(&format!("/v1/me/call-list/tasks/{}/dial", task.id));
+    let http = reqwest::Client::new();
+    let taps = (0..20).map(|_| {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, body["dial"]["id"].as_str().map(str::to_owned))
+        }
+    });
+    let answers = futures_util::future::join_all(taps).await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200 || *s == 201),
+        "{answers:?}"
+    );
+    let first = answers[0].1.clone();
+    assert!(answers.iter().all(|(_, d)| *d == first), "{answers:?}");
+    assert_eq!(app.count("dial_commands").await, 1);
+    assert_eq!(app.count("call_list_attempts").await, 1);
+    assert_eq!(only_task(&app, list.id).await.attempts, 1);
 }

@@ -50,6 +50,24 @@ impl AttemptRow {
         }
     }
 
+    /// A skip with its reason: settled when made.
+    pub fn skipped(task_id: &str, list_id: &str, user_id: &str, reason: &str, at: Micros) -> Self {
+        Self {
+            id: CallAttemptId::new().to_string(),
+            task_id: task_id.to_owned(),
+            list_id: list_id.to_owned(),
+            user_id: user_id.to_owned(),
+            outcome: CallAttemptOutcome::Skipped.as_str().to_owned(),
+            reason: Some(reason.to_owned()),
+            at,
+            dial_id: None,
+            call_record_id: None,
+            disposition_id: None,
+            talk_secs: None,
+            settled_at: Some(at),
+        }
+    }
+
     pub fn outcome(&self) -> Result<CallAttemptOutcome, RepoError> {
         CallAttemptOutcome::parse(&self.outcome).ok_or_else(|| {
             RepoError::Corrupt(format!("attempt {} outcome {:?}", self.id, self.outcome))

@@ -1,4 +1,4 @@
-//! The `call_list_tasks` and `call_list_attempts` tables
+//! The `call_list_tasks` table
 //! (docs/call-lists.md, decision 0031): tasks stored by import, read in a
 //! list's order for leasing, and moved between states with conditional
 //! updates (a lease only takes a task that is free at that moment).
@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::{DbConn, RepoError, stored_id};
-use crate::db::schema::{call_list_attempts, call_list_tasks};
+use crate::db::schema::call_list_tasks;
 use crate::domain::calling_hours::Window;
 use crate::ids::{CallListId, CallTaskId, UserId};
 use crate::time::{Micros, to_datetime};
@@ -492,29 +492,6 @@ pub fn lists_assigning(
         .select(call_list_tasks::list_id)
         .distinct()
         .load(conn)?)
-}
-
-/// Records an attempt (today: a skip, with its reason).
-pub fn record_attempt(
-    conn: &mut DbConn,
-    task: &TaskRow,
-    user: UserId,
-    outcome: &str,
-    reason: Option<&str>,
-    now: Micros,
-) -> Result<(), RepoError> {
-    diesel::insert_into(call_list_attempts::table)
-        .values((
-            call_list_attempts::id.eq(crate::ids::CallAttemptId::new().to_string()),
-            call_list_attempts::task_id.eq(&task.id),
-            call_list_attempts::list_id.eq(&task.list_id),
-            call_list_attempts::user_id.eq(user.to_string()),
-            call_list_attempts::outcome.eq(outcome),
-            call_list_attempts::reason.eq(reason),
-            call_list_attempts::at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// A task by id, whatever its organisation (for outcomes reached through

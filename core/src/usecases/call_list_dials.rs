@@ -76,10 +76,18 @@ pub async fn dial(
     ttl: Micros,
     now: Micros,
 ) -> Result<Dialled, DialTaskError> {
-    let dialled = svc
-        .db
-        .write(move |conn| dial_in(conn, me, task, phone, ttl, now))
-        .await?;
+    let once = || {
+        svc.db
+            .write(move |conn| dial_in(conn, me, task, phone, ttl, now))
+    };
+    let dialled = match once().await {
+        // On PostgreSQL a second request that read the task before the
+        // first committed its dial loses at `start_dial` and rolls back
+        // its own command; asked again it sees the first dial and answers
+        // it, as a repeat should.
+        Err(DialTaskError::Work(WorkError::NotLeased)) => once().await?,
+        other => other?,
+    };
     if dialled.placed {
         dials::changed(&dialled.dial)?.run(svc).await;
     }

@@ -10,6 +10,7 @@ use super::presence;
 use crate::domain::call_lists::{MAX_SKIP_REASON, TaskHours};
 use crate::domain::{FieldError, blocklist};
 use crate::ids::{CallListId, CallTaskId, OrgId, UserId};
+use crate::repo::call_list_attempts::AttemptRow;
 use crate::repo::call_list_tasks::{self as tasks, TaskRow};
 use crate::repo::call_lists::{self as lists, ListRow};
 use crate::repo::{RepoError, bindings, dial_rule_sets, users};
@@ -257,7 +258,9 @@ pub async fn skip(
             if !tasks::release(conn, &row.id, me.user, due, "skipped", now)? {
                 return Err(WorkError::NotLeased);
             }
-            tasks::record_attempt(conn, &row, me.user, "skipped", Some(&reason), now)?;
+            let user = me.user.to_string();
+            let attempt = AttemptRow::skipped(&row.id, &row.list_id, &user, &reason, now);
+            crate::repo::call_list_attempts::insert(conn, &attempt)?;
             Ok(tasks::get(conn, &row.org_id, task)?.to_wire()?)
         })
         .await

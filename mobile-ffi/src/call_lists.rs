@@ -53,6 +53,38 @@ impl From<wire::CallTask> for CallTaskInfo {
     }
 }
 
+/// A salesperson's queue of a list emptied (docs/call-lists.md,
+/// "Progress"): their share of the work. Sent to them and to the list's
+/// owner; `list_completed` when no task of the list is open any more.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CallListCompletionInfo {
+    pub list_id: String,
+    pub list_name: String,
+    pub user_id: String,
+    pub attempts: i64,
+    pub answered: i64,
+    pub skipped: i64,
+    pub talk_secs: i64,
+    pub list_completed: bool,
+    pub at: SystemTime,
+}
+
+impl From<wire::CallListCompletion> for CallListCompletionInfo {
+    fn from(c: wire::CallListCompletion) -> Self {
+        Self {
+            list_id: c.list_id.to_string(),
+            list_name: c.list_name,
+            user_id: c.user_id.to_string(),
+            attempts: c.user.attempts,
+            answered: c.user.answered,
+            skipped: c.user.skipped,
+            talk_secs: c.user.talk_secs,
+            list_completed: c.list_completed,
+            at: instant(c.at),
+        }
+    }
+}
+
 /// The leased task, or none and when the next one falls due.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NextCallTaskInfo {

@@ -397,12 +397,13 @@ impl From<wire::PushSchedule> for PushScheduleInfo {
 }
 
 /// An event of the app's live stream. `kind` is `dial`, `binding`,
-/// `incoming_call`, `call_record`, `presence` or `resync`; `dial` is set
+/// `incoming_call`, `call_record`, `presence`, `call_task`,
+/// `call_list_completion` or `resync`; `dial` is set
 /// for dial events, `incoming_call` for a call ringing in (its screen pop),
 /// `call_record` for a record stored or changed, `presence` for a
 /// presence change (only on a stream that follows presence; such an event
-/// has no `seq` of its own and repeats the last one); `json` is the whole
-/// event as the API sends it.
+/// has no `seq` of its own and repeats the last one), `call_list_completion`
+/// for a completion report; `json` is the whole event as the API sends it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct AppEventInfo {
     pub seq: i64,
@@ -411,6 +412,7 @@ pub struct AppEventInfo {
     pub incoming_call: Option<IncomingCallInfo>,
     pub call_record: Option<CallRecordEventInfo>,
     pub presence: Option<crate::presence::PresenceInfo>,
+    pub call_list_completion: Option<crate::call_lists::CallListCompletionInfo>,
     pub json: String,
 }
 
@@ -445,6 +447,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
         let json = serde_json::to_string(&e.event).unwrap_or_default();
         let kind = e.event.kind().to_owned();
         let (mut dial, mut incoming_call, mut call_record, mut presence) = (None, None, None, None);
+        let mut call_list_completion = None;
         match e.event {
             wire::AppEvent::Dial { dial: d } => dial = Some(DialInfo::from(d)),
             wire::AppEvent::IncomingCall {
@@ -483,6 +486,9 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             wire::AppEvent::Presence { presence: p } => {
                 presence = Some(crate::presence::PresenceInfo::from(p));
             }
+            wire::AppEvent::CallListCompletion { completion } => {
+                call_list_completion = Some((*completion).into());
+            }
             _ => {}
         }
         Self {
@@ -492,6 +498,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             incoming_call,
             call_record,
             presence,
+            call_list_completion,
             json,
         }
     }

@@ -22,7 +22,8 @@ use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
 use deskbind_core::usecases::{
-    Services, bindings, call_list_handback, dial_sweeps, push_jobs, recordings, score_recompute,
+    Services, bindings, call_list_completions, call_list_handback, dial_sweeps, push_jobs,
+    recordings, score_recompute,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -161,6 +162,30 @@ pub async fn run_call_list_offline_once(
     call_list_handback::sweep_offline(&Services::new(db.clone(), relay.clone()), now).await
 }
 
+/// Delivers the call-list completion reports waiting in the outbox
+/// (docs/call-lists.md, "Progress").
+#[tracing::instrument(name = "call_list_completions", skip_all)]
+pub async fn run_call_list_completions_once(
+    db: &Database,
+    relay: &Relay,
+    now: deskbind_core::time::Micros,
+) -> Result<call_list_completions::DeliveryReport, RepoError> {
+    let services = Services::new(db.clone(), relay.clone());
+    call_list_completions::deliver_pending(&services, now).await
+}
+
+/// Gives overdue callbacks their salesperson did not take to the list's
+/// pool (docs/call-lists.md, "Hand-back and reassignment"); how many.
+#[tracing::instrument(name = "call_list_callbacks", skip_all)]
+pub async fn run_call_list_callbacks_once(
+    db: &Database,
+    relay: &Relay,
+    now: deskbind_core::time::Micros,
+) -> Result<usize, RepoError> {
+    let services = Services::new(db.clone(), relay.clone());
+    deskbind_core::usecases::call_list_callbacks::sweep(&services, now).await
+}
+
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let services = Services::new(db.clone(), relay.clone());
     let mut total = 0;
@@ -271,6 +296,12 @@ pub async fn run(
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut offline_tick = tokio::time::interval(options.call_list_offline_interval);
     offline_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Completion reports wait in their outbox: looked for as often as
+    // power-mode dials. Overdue callbacks as often as absences.
+    let mut completion_tick = tokio::time::interval(options.schedule_interval);
+    completion_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut callback_tick = tokio::time::interval(options.call_list_offline_interval);
+    callback_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
         interval_secs = options.maintenance_interval.as_secs(),
         "worker started"
@@ -317,6 +348,16 @@ pub async fn run(
                 Ok(report) if report.returned == 0 => {}
                 Ok(report) => tracing::info!(offline = report.offline, returned = report.returned, "call-list tasks of offline users handed back"),
                 Err(e) => tracing::error!(error = %e, "call-list offline sweep failed; retrying at the next tick"),
+            },
+            _ = completion_tick.tick() => match run_call_list_completions_once(&db, &relay, now_micros()).await {
+                Ok(report) if report == call_list_completions::DeliveryReport::default() => {}
+                Ok(report) => tracing::info!(delivered = report.delivered, reopened = report.reopened, "call-list completion reports delivered"),
+                Err(e) => tracing::error!(error = %e, "call-list completion reports failed; retrying at the next tick"),
+            },
+            _ = callback_tick.tick() => match run_call_list_callbacks_once(&db, &relay, now_micros()).await {
+                Ok(0) => {}
+                Ok(moved) => tracing::info!(moved, "overdue call-list callbacks given to the pool"),
+                Err(e) => tracing::error!(error = %e, "call-list callback sweep failed; retrying at the next tick"),
             },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}

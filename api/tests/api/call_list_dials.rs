@@ -74,7 +74,7 @@ pub(crate) async fn phone_reports(
 }
 
 /// The phone's call record of `dial`.
-fn record(
+pub(crate) fn record(
     call_id: &str,
     dial: DialId,
     number: &str,

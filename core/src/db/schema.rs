@@ -715,6 +715,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    call_list_completions (id) {
+        id -> Text,
+        org_id -> Text,
+        list_id -> Text,
+        user_id -> Text,
+        report -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     call_list_attempts (id) {
         id -> Text,
         task_id -> Text,

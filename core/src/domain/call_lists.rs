@@ -37,6 +37,15 @@ pub const DEFAULT_HAND_BACK_HOLD_SECS: u32 = 3600;
 const OFFLINE_RETURN_RANGE: std::ops::RangeInclusive<u32> = 60..=24 * 3600;
 pub const DEFAULT_OFFLINE_RETURN_SECS: u32 = 900;
 
+/// How long past its time a callback waits for its salesperson before the
+/// pool may take it.
+const CALLBACK_POOL_AFTER_RANGE: std::ops::RangeInclusive<u32> = 0..=7 * 24 * 3600;
+pub const DEFAULT_CALLBACK_POOL_AFTER_SECS: u32 = 1800;
+
+fn default_callback_pool_after_secs() -> u32 {
+    DEFAULT_CALLBACK_POOL_AFTER_SECS
+}
+
 fn default_hand_back_hold_secs() -> u32 {
     DEFAULT_HAND_BACK_HOLD_SECS
 }
@@ -63,6 +72,8 @@ pub struct Settings {
     pub hand_back_hold_secs: u32,
     #[serde(default = "default_offline_return_secs")]
     pub offline_return_secs: u32,
+    #[serde(default = "default_callback_pool_after_secs")]
+    pub callback_pool_after_secs: u32,
 }
 
 impl Settings {
@@ -230,6 +241,12 @@ impl NewList {
                     body.offline_return_secs
                         .unwrap_or(DEFAULT_OFFLINE_RETURN_SECS),
                     OFFLINE_RETURN_RANGE,
+                )?,
+                callback_pool_after_secs: range(
+                    "callback_pool_after_secs",
+                    body.callback_pool_after_secs
+                        .unwrap_or(DEFAULT_CALLBACK_POOL_AFTER_SECS),
+                    CALLBACK_POOL_AFTER_RANGE,
                 )?,
             },
         })
@@ -494,10 +511,15 @@ mod tests {
         let object = stored.as_object_mut().unwrap();
         object.remove("hand_back_hold_secs");
         object.remove("offline_return_secs");
+        object.remove("callback_pool_after_secs");
         let read: Settings = serde_json::from_value(stored).unwrap();
         assert_eq!(
-            (read.hand_back_hold_secs, read.offline_return_secs),
-            (3600, 900)
+            (
+                read.hand_back_hold_secs,
+                read.offline_return_secs,
+                read.callback_pool_after_secs
+            ),
+            (3600, 900, 1800)
         );
     }
 
@@ -534,6 +556,11 @@ mod tests {
             (
                 Box::new(|b| b.offline_return_secs = Some(30)),
                 "offline_return_secs",
+                ErrorCode::InvalidField,
+            ),
+            (
+                Box::new(|b| b.callback_pool_after_secs = Some(8 * 24 * 3600)),
+                "callback_pool_after_secs",
                 ErrorCode::InvalidField,
             ),
             (

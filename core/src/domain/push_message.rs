@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{AppEvent, BindingAction, BindingVia, CallDirection, Dial};
+use crate::wire::{AppEvent, BindingAction, BindingVia, CallDirection, CallListCompletion, Dial};
 
 /// FCM's limit on a message's data plus notification, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 4096;
@@ -150,7 +150,50 @@ pub fn event_message(event: &AppEvent) -> Option<PushMessage> {
             urgent: true,
             ttl_secs: 3600,
         }),
+        AppEvent::CallListCompletion { completion } => Some(completion_message(completion)),
         _ => None,
+    }
+}
+
+/// The push of a completion report (docs/call-lists.md, "Progress"): the
+/// counts in `data` for the app, a line a person reads in the
+/// notification. The app reads the whole report from its event stream.
+pub fn completion_message(c: &CallListCompletion) -> PushMessage {
+    let user = &c.user;
+    let title = if c.list_completed {
+        format!("{}: list done", c.list_name)
+    } else {
+        format!("{}: queue done", c.list_name)
+    };
+    let calls = match user.attempts {
+        1 => "1 call".to_owned(),
+        n => format!("{n} calls"),
+    };
+    let body = format!(
+        "{calls}, {} answered, {} skipped, {} min talk time.",
+        user.answered,
+        user.skipped,
+        (user.talk_secs + 59) / 60
+    );
+    PushMessage {
+        data: BTreeMap::from([
+            ("type".to_owned(), "call_list_completion".to_owned()),
+            ("list_id".to_owned(), c.list_id.to_string()),
+            ("user_id".to_owned(), c.user_id.to_string()),
+            ("attempts".to_owned(), user.attempts.to_string()),
+            ("answered".to_owned(), user.answered.to_string()),
+            ("skipped".to_owned(), user.skipped.to_string()),
+            ("talk_secs".to_owned(), user.talk_secs.to_string()),
+            ("list_completed".to_owned(), c.list_completed.to_string()),
+            (
+                "at".to_owned(),
+                c.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            ),
+        ]),
+        notification: Some(Notification { title, body }),
+        collapse_key: format!("call_list_completion:{}:{}", c.list_id, c.user_id),
+        urgent: false,
+        ttl_secs: 24 * 3600,
     }
 }
 
@@ -269,6 +312,47 @@ pub fn screen_pop_message(event: &AppEvent) -> Option<PushMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_completion_push_names_the_list_counts_the_work_and_fits_fcm() {
+        let mut user = crate::wire::CallListUserReport::new(crate::ids::UserId::new());
+        (user.attempts, user.answered, user.skipped, user.talk_secs) = (12, 7, 1, 2001);
+        let completion = CallListCompletion {
+            list_id: crate::ids::CallListId::new(),
+            list_name: "R".repeat(100),
+            user_id: user.user_id,
+            user,
+            outcomes: BTreeMap::new(),
+            tasks: crate::wire::CallTaskCounts::default(),
+            list_completed: false,
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+        };
+        let message = completion_message(&completion);
+        let notification = message.notification.clone().unwrap();
+        assert_eq!(
+            notification.title,
+            format!("{}: queue done", "R".repeat(100))
+        );
+        assert_eq!(
+            notification.body,
+            "12 calls, 7 answered, 1 skipped, 34 min talk time."
+        );
+        assert_eq!(message.data["type"], "call_list_completion");
+        assert_eq!(message.data["answered"], "7");
+        assert_eq!(message.data["list_completed"], "false");
+        assert!(message.payload_bytes() <= MAX_PAYLOAD_BYTES);
+        let done = CallListCompletion {
+            list_completed: true,
+            ..completion
+        };
+        assert!(
+            completion_message(&done)
+                .notification
+                .unwrap()
+                .title
+                .ends_with(": list done")
+        );
+    }
 
     #[test]
     fn digest_fits_fcm_limit_whatever_the_numbers() {

@@ -246,3 +246,77 @@ mod tests {
         assert_eq!(RETURNED, CallTaskState::Returned.as_str());
     }
 }
+
+/// A queued callback past its time, still waiting for its salesperson.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverdueCallback {
+    pub id: String,
+    pub org_id: String,
+    pub list_id: String,
+    pub assignee_id: String,
+    pub due_at: Micros,
+}
+
+/// Up to `limit` queued callbacks due at or before `now` that still have
+/// their salesperson as assignee, longest overdue first (the partial
+/// index `call_list_tasks_callbacks`).
+pub fn overdue_callbacks(
+    conn: &mut DbConn,
+    now: Micros,
+    limit: i64,
+) -> Result<Vec<OverdueCallback>, RepoError> {
+    let rows: Vec<(String, String, String, Option<String>, i64)> = call_list_tasks::table
+        .filter(call_list_tasks::state.eq(QUEUED))
+        .filter(call_list_tasks::state_reason.eq("callback"))
+        .filter(call_list_tasks::due_at.le(now))
+        .filter(call_list_tasks::assignee_id.is_not_null())
+        .filter(call_list_tasks::open_dial_id.is_null())
+        .order(call_list_tasks::due_at.asc())
+        .limit(limit)
+        .select((
+            call_list_tasks::id,
+            call_list_tasks::org_id,
+            call_list_tasks::list_id,
+            call_list_tasks::assignee_id,
+            call_list_tasks::due_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, org_id, list_id, assignee, due_at)| {
+            Some(OverdueCallback {
+                id,
+                org_id,
+                list_id,
+                assignee_id: assignee?,
+                due_at,
+            })
+        })
+        .collect())
+}
+
+/// Gives a callback its salesperson did not take to the list's pool: its
+/// assignee cleared, reason `callback_to_pool`, if it is still the queued
+/// callback assigned to `assignee`; `false` when it moved meanwhile.
+pub fn callback_to_pool(
+    conn: &mut DbConn,
+    id: &str,
+    assignee: &str,
+    now: Micros,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        call_list_tasks::table
+            .filter(call_list_tasks::id.eq(id))
+            .filter(call_list_tasks::state.eq(QUEUED))
+            .filter(call_list_tasks::state_reason.eq("callback"))
+            .filter(call_list_tasks::assignee_id.eq(assignee))
+            .filter(call_list_tasks::open_dial_id.is_null()),
+    )
+    .set((
+        call_list_tasks::assignee_id.eq(None::<String>),
+        call_list_tasks::state_reason.eq(Some("callback_to_pool")),
+        call_list_tasks::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}

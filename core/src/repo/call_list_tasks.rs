@@ -502,3 +502,58 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<TaskRow, RepoError> {
         .select(TaskRow::as_select())
         .first(conn)?)
 }
+
+/// Whether `list` still has an open task for `user` at `now`: assigned to
+/// them, leased by them, handed back and held for them, or (when they work
+/// the list's pool) a free pool task or a returned one whose hold passed.
+/// Tasks other people hold are not theirs. Each probe is one indexed
+/// EXISTS.
+pub fn has_open_for(
+    conn: &mut DbConn,
+    list: &str,
+    user: UserId,
+    in_pool: bool,
+    now: Micros,
+) -> Result<bool, RepoError> {
+    use diesel::dsl::{exists, select};
+    let me = user.to_string();
+    let open = [
+        CallTaskState::Queued.as_str(),
+        CallTaskState::Leased.as_str(),
+        CallTaskState::Returned.as_str(),
+    ];
+    let in_list = || call_list_tasks::table.filter(call_list_tasks::list_id.eq(list.to_owned()));
+    let mine = in_list()
+        .filter(call_list_tasks::assignee_id.eq(me.clone()))
+        .filter(call_list_tasks::state.eq_any(open));
+    let leased = in_list()
+        .filter(call_list_tasks::leased_by.eq(me.clone()))
+        .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()));
+    let held = in_list()
+        .filter(call_list_tasks::held_for.eq(me))
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()));
+    if select(exists(mine)).get_result(conn)?
+        || select(exists(leased)).get_result(conn)?
+        || select(exists(held)).get_result(conn)?
+    {
+        return Ok(true);
+    }
+    if !in_pool {
+        return Ok(false);
+    }
+    let free_in_pool = in_list()
+        .filter(call_list_tasks::assignee_id.is_null())
+        .filter(
+            call_list_tasks::state
+                .eq(CallTaskState::Queued.as_str())
+                .or(call_list_tasks::state
+                    .eq(CallTaskState::Leased.as_str())
+                    .and(call_list_tasks::leased_until.le(now))
+                    .and(call_list_tasks::open_dial_id.is_null())),
+        );
+    let hold_passed = in_list()
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
+        .filter(call_list_tasks::held_until.le(now));
+    Ok(select(exists(free_in_pool)).get_result(conn)?
+        || select(exists(hold_passed)).get_result(conn)?)
+}

@@ -13,6 +13,7 @@ pub mod call_annotation_edits;
 pub mod call_annotations;
 pub mod call_history;
 pub mod call_list_attempts;
+pub mod call_list_completions;
 pub mod call_list_returns;
 pub mod call_list_tasks;
 pub mod call_lists;

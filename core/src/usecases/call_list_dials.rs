@@ -9,7 +9,7 @@ use std::slice;
 
 use super::call_list_work::{WorkError, Worker};
 use super::dials::{self, Created, DialError, NewDial};
-use super::{Services, app_events};
+use super::{Services, app_events, call_list_completions};
 use crate::db::DbConn;
 use crate::domain::call_task_outcomes::{Verdict, decide, kind_used, policy_outcome};
 use crate::domain::retry_policy::Used;
@@ -317,6 +317,9 @@ fn settle(
     }
     if outcomes::apply(conn, &task.id, Expect::OnCall(dial), &change, now)? {
         announce(conn, &attempt.id, now)?;
+        if is_finished(change.state) {
+            call_list_completions::note_if_done_in(conn, &list, &attempt.user_id, now)?;
+        }
     }
     // Power mode: the next call goes when the gap has passed; a cancel
     // stops it (the salesperson took over).
@@ -328,6 +331,17 @@ fn settle(
         jobs::enqueue_power_dial(conn, &task.org_id, &attempt.user_id, &list.id, at, now)?;
     }
     Ok(())
+}
+
+/// Whether a task in `state` is done with (no more calls).
+fn is_finished(state: CallTaskState) -> bool {
+    matches!(
+        state,
+        CallTaskState::Completed
+            | CallTaskState::GaveUp
+            | CallTaskState::Dropped
+            | CallTaskState::Blocked
+    )
 }
 
 fn used_of(task: &TaskRow) -> Used {
@@ -409,6 +423,11 @@ pub(super) fn call_annotated_in(
     if outcomes::apply(conn, &task.id, Expect::Settled(state), &change, now)? {
         attempts::set_reason(conn, &attempt.id, &change.reason)?;
         announce(conn, &attempt.id, now)?;
+        // A callback or retry the disposition finished: it may have been
+        // the last open task.
+        if !is_finished(state) && is_finished(change.state) {
+            call_list_completions::note_if_done_in(conn, &list, &attempt.user_id, now)?;
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::Services;
 use super::call_lists::Manager;
 use crate::ids::{CallListId, CallTaskId};
-use crate::repo::call_list_attempts::{self as attempts, AttemptRow};
+use crate::repo::call_list_attempts::{self as attempts, AttemptRow, OutcomeTally};
 use crate::repo::{RepoError, call_lists as lists, stored_id};
 use crate::time::to_datetime;
 use crate::wire::{CallAttempt, CallAttemptOutcome, CallListReport, CallListUserReport, Page};
@@ -25,6 +25,28 @@ fn dialled(outcome: &str) -> bool {
     )
 }
 
+/// Every outcome, counted zero.
+pub(super) fn zero_outcomes() -> BTreeMap<String, i64> {
+    CallAttemptOutcome::ALL
+        .iter()
+        .map(|o| (o.as_str().to_owned(), 0))
+        .collect()
+}
+
+/// Counts one tally row of the user's attempts into their share.
+pub(super) fn add(user: &mut CallListUserReport, t: &OutcomeTally) {
+    if dialled(&t.outcome) {
+        user.attempts += t.count;
+    }
+    if t.outcome == CallAttemptOutcome::Answered.as_str() {
+        user.answered += t.count;
+    }
+    if t.outcome == CallAttemptOutcome::Skipped.as_str() {
+        user.skipped += t.count;
+    }
+    user.talk_secs += t.talk_secs;
+}
+
 /// The list's report, as of now.
 pub async fn report(
     svc: &Services,
@@ -37,35 +59,21 @@ pub async fn report(
             let tasks = lists::counts(conn, std::slice::from_ref(&list.id))?
                 .remove(&list.id)
                 .unwrap_or_default();
-            let mut outcomes: BTreeMap<String, i64> = CallAttemptOutcome::ALL
-                .iter()
-                .map(|o| (o.as_str().to_owned(), 0))
-                .collect();
+            let mut outcomes = zero_outcomes();
             let mut users: BTreeMap<String, CallListUserReport> = BTreeMap::new();
             let (mut total, mut talk) = (0, 0);
             for t in attempts::tally(conn, &list.id)? {
                 *outcomes.entry(t.outcome.clone()).or_default() += t.count;
                 let user = match users.entry(t.user_id.clone()) {
                     std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(e) => e.insert(CallListUserReport {
-                        user_id: stored_id(&t.user_id)?,
-                        attempts: 0,
-                        answered: 0,
-                        skipped: 0,
-                        talk_secs: 0,
-                    }),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(CallListUserReport::new(stored_id(&t.user_id)?))
+                    }
                 };
+                add(user, &t);
                 if dialled(&t.outcome) {
-                    user.attempts += t.count;
                     total += t.count;
                 }
-                if t.outcome == CallAttemptOutcome::Answered.as_str() {
-                    user.answered += t.count;
-                }
-                if t.outcome == CallAttemptOutcome::Skipped.as_str() {
-                    user.skipped += t.count;
-                }
-                user.talk_secs += t.talk_secs;
                 talk += t.talk_secs;
             }
             let open = tasks.queued + tasks.leased + tasks.returned;

@@ -193,13 +193,17 @@ fn lease_from(
             return Ok(None);
         }
         for task in &candidates {
-            if let Some(last) = task.last_attempt_at {
+            // The callee asked for the callback's time: no recall gap, and
+            // a deferral keeps it a callback (the pool fallback looks for it).
+            let callback = task.state_reason.as_deref() == Some("callback");
+            if let Some(last) = task.last_attempt_at.filter(|_| !callback) {
                 let gap_end = last + seconds(i64::from(settings.min_recall_gap_secs));
                 if gap_end > now {
                     tasks::defer(conn, &task.id, gap_end, "recall_gap", now)?;
                     continue;
                 }
             }
+            let deferred = |why: &'static str| if callback { "callback" } else { why };
             let Some(e164) = task.number_e164.as_deref() else {
                 continue;
             };
@@ -207,7 +211,7 @@ fn lease_from(
             match hours.next_allowed(now) {
                 Some(at) if at <= now => {}
                 Some(at) => {
-                    tasks::defer(conn, &task.id, at, "outside_hours", now)?;
+                    tasks::defer(conn, &task.id, at, deferred("outside_hours"), now)?;
                     continue;
                 }
                 // No allowed time within a year: look again in a day.
@@ -216,7 +220,7 @@ fn lease_from(
                         conn,
                         &task.id,
                         now + seconds(86_400),
-                        "no_allowed_time",
+                        deferred("no_allowed_time"),
                         now,
                     )?;
                     continue;

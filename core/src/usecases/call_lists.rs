@@ -90,6 +90,7 @@ pub fn to_wire(conn: &mut DbConn, rows: Vec<ListRow>) -> Result<Vec<CallList>, R
                 retry: settings.retry,
                 hand_back_hold_secs: settings.hand_back_hold_secs,
                 offline_return_secs: settings.offline_return_secs,
+                callback_pool_after_secs: settings.callback_pool_after_secs,
                 pool: CallListPool {
                     team_id: row.pool_team_id.as_deref().map(stored_id).transpose()?,
                     user_ids: lists::members(conn, &row.id)?,

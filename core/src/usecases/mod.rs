@@ -30,6 +30,8 @@ pub mod binding_tokens;
 pub mod bindings;
 pub mod blocklist;
 pub mod blocklist_check;
+pub mod call_list_callbacks;
+pub mod call_list_completions;
 pub mod call_list_dials;
 pub mod call_list_handback;
 pub mod call_list_import;

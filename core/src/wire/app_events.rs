@@ -70,6 +70,11 @@ pub enum AppEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attempt: Option<Box<super::CallAttempt>>,
     },
+    /// A salesperson's queue of a call list emptied (docs/call-lists.md,
+    /// "Progress"): to them and to the list's owner.
+    CallListCompletion {
+        completion: Box<super::CallListCompletion>,
+    },
     /// The presence of a user the reader may see changed (docs/presence.md).
     /// Live only: never stored, sent without an SSE `id`, so a client that
     /// reconnects reads `GET /v1/presences` instead of replaying these.
@@ -86,6 +91,7 @@ impl AppEvent {
             Self::Resync => "resync",
             Self::Presence { .. } => "presence",
             Self::CallTask { .. } => "call_task",
+            Self::CallListCompletion { .. } => "call_list_completion",
         }
     }
 }

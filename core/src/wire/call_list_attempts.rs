@@ -86,6 +86,19 @@ pub struct CallListUserReport {
     pub talk_secs: i64,
 }
 
+impl CallListUserReport {
+    /// Nothing done yet.
+    pub fn new(user_id: UserId) -> Self {
+        Self {
+            user_id,
+            attempts: 0,
+            answered: 0,
+            skipped: 0,
+            talk_secs: 0,
+        }
+    }
+}
+
 /// `GET /v1/call-lists/{id}/report`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallListReport {

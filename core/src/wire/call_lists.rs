@@ -146,6 +146,10 @@ pub struct CreateCallList {
     /// Offline longer than this hands a user's tasks back (60 to 86,400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_return_secs: Option<u32>,
+    /// How long past its time a callback waits for the salesperson who
+    /// promised it before the pool may take it (0 to 604,800).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_pool_after_secs: Option<u32>,
 }
 
 impl CreateCallList {
@@ -165,6 +169,7 @@ impl CreateCallList {
             pool: CallListPool::default(),
             hand_back_hold_secs: None,
             offline_return_secs: None,
+            callback_pool_after_secs: None,
         }
     }
 }
@@ -223,6 +228,7 @@ pub struct CallList {
     pub pool: CallListPool,
     pub hand_back_hold_secs: u32,
     pub offline_return_secs: u32,
+    pub callback_pool_after_secs: u32,
     pub counts: CallTaskCounts,
     pub version: i64,
     pub created_at: DateTime<Utc>,

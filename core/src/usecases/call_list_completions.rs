@@ -1,0 +1,191 @@
+//! Completion reports (docs/call-lists.md, "Progress"): when the attempt
+//! that settles a salesperson's last open task of a list leaves them
+//! nothing more to call there, their report goes to them and to the
+//! list's owner, on the event stream and as a push, as the seed's desk
+//! phone uploads its report when all numbers are done.
+//!
+//! The settling transaction only notes the emptied queue in an outbox
+//! (`call_list_completions`). The worker delivers it once the list's gap
+//! has passed (the time a list gives for the last call's disposition): it
+//! checks the queue is still empty (a disposition may have reopened a
+//! task, which then reports when it empties again), counts the report and
+//! records the events, in a transaction of its own. So the settle (a
+//! dial's end, a record upload) never takes a second user's row lock, and
+//! a report is never lost: a worker that dies before marking it delivered
+//! leaves it for the next.
+
+use std::slice;
+
+use super::call_list_reports::{add, zero_outcomes};
+use super::{Services, app_events};
+use crate::db::DbConn;
+use crate::ids::{OrgId, UserId};
+use crate::repo::call_list_attempts as attempts;
+use crate::repo::call_list_completions::{self as completions, CompletionRow};
+use crate::repo::call_list_tasks as tasks;
+use crate::repo::call_lists::{self as lists, ListRow};
+use crate::repo::{RepoError, stored_id, users};
+use crate::time::{Micros, seconds, to_datetime};
+use crate::wire::{AppEvent, CallListCompletion, CallListState, CallListUserReport};
+
+/// Outbox rows looked at per worker step.
+pub const DELIVER_BATCH: i64 = 100;
+
+/// After an attempt of `user` took a task of `list` out of the open
+/// states: when nothing of the list is left for them to call, notes it in
+/// the outbox. In the attempt's transaction. Only for an active list (a
+/// paused one is not being worked).
+pub(super) fn note_if_done_in(
+    conn: &mut DbConn,
+    list: &ListRow,
+    user: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    if list.state()? != CallListState::Active || has_open(conn, list, user, now)? {
+        return Ok(());
+    }
+    completions::insert(
+        conn,
+        &CompletionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            org_id: list.org_id.clone(),
+            list_id: list.id.clone(),
+            user_id: user.to_owned(),
+            report: None,
+            created_at: now,
+            delivered_at: None,
+        },
+    )
+}
+
+/// Whether `list` still has a task for `user` to call (theirs, or their
+/// pool's).
+fn has_open(conn: &mut DbConn, list: &ListRow, user: &str, now: Micros) -> Result<bool, RepoError> {
+    let org: OrgId = stored_id(&list.org_id)?;
+    let user_id: UserId = stored_id(user)?;
+    let teams = users::team_ids_of(conn, &[user.to_owned()])?
+        .remove(user)
+        .unwrap_or_default();
+    let in_pool = lists::pools_of(conn, org, user_id, &teams)?.contains(&list.id);
+    tasks::has_open_for(conn, &list.id, user_id, in_pool, now)
+}
+
+/// The report of `user`'s share of `list`, as of `now`.
+fn count(
+    conn: &mut DbConn,
+    list: &ListRow,
+    user: &str,
+    now: Micros,
+) -> Result<CallListCompletion, RepoError> {
+    let user_id: UserId = stored_id(user)?;
+    let counts = lists::counts(conn, slice::from_ref(&list.id))?
+        .remove(&list.id)
+        .unwrap_or_default();
+    let mut share = CallListUserReport::new(user_id);
+    let mut outcomes = zero_outcomes();
+    for t in attempts::tally(conn, &list.id)? {
+        if t.user_id == user {
+            add(&mut share, &t);
+            *outcomes.entry(t.outcome.clone()).or_default() += t.count;
+        }
+    }
+    Ok(CallListCompletion {
+        list_id: stored_id(&list.id)?,
+        list_name: list.name.clone(),
+        user_id,
+        user: share,
+        outcomes,
+        tasks: counts,
+        list_completed: counts.queued + counts.leased + counts.returned == 0,
+        at: to_datetime(now),
+    })
+}
+
+/// What one worker step did with the outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Reports sent.
+    pub delivered: usize,
+    /// Queues that had work again by then: nothing sent.
+    pub reopened: usize,
+}
+
+/// Delivers the reports in the outbox whose list's gap has passed, up to
+/// [`DELIVER_BATCH`] rows, each in its own transaction: the
+/// `call_list_completion` event (and its push) to the salesperson and to
+/// the list's owner.
+pub async fn deliver_pending(svc: &Services, now: Micros) -> Result<DeliveryReport, RepoError> {
+    let pending = svc
+        .db
+        .run(|conn| completions::undelivered(conn, DELIVER_BATCH))
+        .await?;
+    let mut report = DeliveryReport::default();
+    for row in pending {
+        match svc
+            .db
+            .write(move |conn| deliver_in(conn, &row, now))
+            .await?
+        {
+            Delivery::Sent(recipients) => {
+                report.delivered += 1;
+                for user in recipients {
+                    svc.relay.wake_user(user).await;
+                }
+            }
+            Delivery::Reopened => report.reopened += 1,
+            Delivery::NotYet | Delivery::Taken => {}
+        }
+    }
+    Ok(report)
+}
+
+enum Delivery {
+    /// The gap has not passed yet.
+    NotYet,
+    /// Another worker had it.
+    Taken,
+    /// The queue had work again: nothing sent.
+    Reopened,
+    /// Sent to these users.
+    Sent(Vec<UserId>),
+}
+
+fn deliver_in(conn: &mut DbConn, row: &CompletionRow, now: Micros) -> Result<Delivery, RepoError> {
+    let list = lists::get(conn, stored_id(&row.org_id)?, stored_id(&row.list_id)?)?;
+    if row.created_at + seconds(i64::from(list.settings()?.gap_secs)) > now {
+        return Ok(Delivery::NotYet);
+    }
+    if has_open(conn, &list, &row.user_id, now)? {
+        return Ok(if completions::mark_delivered(conn, &row.id, None, now)? {
+            Delivery::Reopened
+        } else {
+            Delivery::Taken
+        });
+    }
+    let completion = count(conn, &list, &row.user_id, now)?;
+    let json = serde_json::to_string(&completion)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable completion: {e}")))?;
+    if !completions::mark_delivered(conn, &row.id, Some(&json), now)? {
+        return Ok(Delivery::Taken);
+    }
+    // Both row locks in id order, so two deliveries never wait on each
+    // other crosswise.
+    let mut recipients = vec![row.user_id.clone(), list.owner_id.clone()];
+    recipients.sort();
+    recipients.dedup();
+    for user in &recipients {
+        users::lock(conn, user)?;
+    }
+    let event = AppEvent::CallListCompletion {
+        completion: Box::new(completion),
+    };
+    for user in &recipients {
+        app_events::record(conn, &row.org_id, user, &event, now)?;
+    }
+    Ok(Delivery::Sent(
+        recipients
+            .iter()
+            .map(|u| stored_id(u))
+            .collect::<Result<_, _>>()?,
+    ))
+}

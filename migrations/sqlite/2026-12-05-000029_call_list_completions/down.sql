@@ -1,0 +1,2 @@
+DROP INDEX call_list_tasks_callbacks;
+DROP TABLE call_list_completions;

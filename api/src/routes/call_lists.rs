@@ -116,6 +116,7 @@ pub async fn update(
     let list = call_lists::update(&state.services(), by, id, body, state.clock.now())
         .await
         .map_err(list_refusal)?;
+    state.relay.wake_org(by.org).await;
     tracing::info!(list = %list.id, state = %list.state, version = list.version, "call list changed");
     Ok(web::Json(list))
 }
@@ -200,6 +201,8 @@ async fn import_rows(
                 detail: "the call list is archived and takes no tasks".into(),
             },
         })?;
+    // The list's page follows its report live (console call_lists/stream.rs).
+    state.relay.wake_org(by.org).await;
     tracing::info!(
         list = %id,
         created = result.created,
@@ -299,6 +302,7 @@ pub async fn reassign(
                 detail: "the call list is archived: its tasks stay as they are".into(),
             },
         })?;
+    state.relay.wake_org(by.org).await;
     tracing::info!(list = %id, from = %from, moved = result.moved, by = %auth.user_id, "call-list tasks reassigned");
     Ok(web::Json(result))
 }

@@ -104,7 +104,6 @@ pub async fn upload(
     };
     let upload = match imported {
         Ok(done) => {
-            state.relay.wake_org(by.org).await;
             let results: Vec<ResultLine> = done
                 .results
                 .into_iter()

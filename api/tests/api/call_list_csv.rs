@@ -86,7 +86,9 @@ async fn csv_rows_store_what_their_json_twins_store_and_a_resend_changes_nothing
         ann.id
     );
     let path = format!("/v1/call-lists/{}/tasks", by_csv.id);
-    let (status, text) = admin.post_text(&path, "text/csv; charset=utf-8", &csv).await;
+    let (status, text) = admin
+        .post_text(&path, "text/csv; charset=utf-8", &csv)
+        .await;
     assert_eq!(status, 200, "{text}");
     let first: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(statuses(&first), ["created", "created", "dropped"]);
@@ -111,7 +113,10 @@ async fn csv_rows_store_what_their_json_twins_store_and_a_resend_changes_nothing
     assert_eq!(status, 200, "{text}");
     let again: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(statuses(&again), ["unchanged", "unchanged", "unchanged"]);
-    assert_eq!(again["results"][0]["task_id"], first["results"][0]["task_id"]);
+    assert_eq!(
+        again["results"][0]["task_id"],
+        first["results"][0]["task_id"]
+    );
     assert_eq!(app.count("call_list_tasks").await, 6);
 }
 
@@ -138,13 +143,19 @@ async fn a_cell_that_cannot_be_read_rejects_its_row_alone() {
                +4930901824,,,,09:00\n\
                +4930901825,-3,,near@acme.test,\n";
     let (status, text) = boss
-        .post_text(&format!("/v1/call-lists/{}/tasks", list.id), "text/csv", csv)
+        .post_text(
+            &format!("/v1/call-lists/{}/tasks", list.id),
+            "text/csv",
+            csv,
+        )
         .await;
     assert_eq!(status, 200, "{text}");
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         statuses(&answer),
-        ["rejected", "rejected", "rejected", "rejected", "rejected", "created"]
+        [
+            "rejected", "rejected", "rejected", "rejected", "rejected", "created"
+        ]
     );
     let why: Vec<(String, String)> = answer["results"].as_array().unwrap()[..5]
         .iter()
@@ -171,7 +182,10 @@ async fn a_cell_that_cannot_be_read_rejects_its_row_alone() {
     }
     let stored = tasks_of(&app, list.id).await;
     assert_eq!(stored.len(), 1);
-    assert_eq!((stored[0].priority, stored[0].assignee_id), (-3, Some(near.id)));
+    assert_eq!(
+        (stored[0].priority, stored[0].assignee_id),
+        (-3, Some(near.id))
+    );
 }
 
 #[tokio::test]
@@ -185,8 +199,14 @@ async fn a_file_of_the_wrong_shape_is_refused_whole_and_writes_nothing() {
     let admin = Http::of(&app, &app.admin).await;
     let path = format!("/v1/call-lists/{}/tasks", list.id);
     for (csv, code) in [
-        ("number,name\n\"+4930901820,Ann\n+4930901821,Bob\n", "invalid_csv"),
-        ("number,name\n+4930901820,Ann\n+4930901821,Bob,extra\n", "invalid_csv"),
+        (
+            "number,name\n\"+4930901820,Ann\n+4930901821,Bob\n",
+            "invalid_csv",
+        ),
+        (
+            "number,name\n+4930901820,Ann\n+4930901821,Bob,extra\n",
+            "invalid_csv",
+        ),
         ("phone,name\n+4930901820,Ann\n", "invalid_csv"),
         ("number\n", "invalid_batch_size"),
     ] {

@@ -244,3 +244,30 @@ pub async fn reassign(
     };
     render(&state, &user, id, ShowParams::default(), outcome).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(from: &str, to: &str, user: &str) -> ReassignDraft {
+        ReassignDraft {
+            from_user_id: from.into(),
+            to: to.into(),
+            to_user_id: user.into(),
+            to_team_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_reassignment_needs_its_people_chosen() {
+        let someone = deskbind_core::ids::UserId::new().to_string();
+        let e = reassign_body(&draft("", "pool", "")).unwrap_err();
+        assert_eq!(e.at("from_user_id"), Some("Choose whose tasks to move"));
+        let e = reassign_body(&draft(&someone, "user", "")).unwrap_err();
+        assert!(e.at("to.user_id").is_some());
+        let body = reassign_body(&draft(&someone, "pool", "")).unwrap();
+        assert_eq!(body.to.pool, Some(true));
+        let body = reassign_body(&draft(&someone, "user", &someone)).unwrap();
+        assert_eq!(body.to.user_id.map(|u| u.to_string()), Some(someone));
+    }
+}

@@ -286,4 +286,17 @@ mod tests {
         assert_eq!(labels(CallListState::Completed), ["Reopen", "Archive"]);
         assert!(labels(CallListState::Archived).is_empty());
     }
+
+    #[test]
+    fn only_fixed_notices_are_shown() {
+        assert_eq!(
+            notice(Some("paused"), None).as_deref(),
+            Some("The list is paused.")
+        );
+        assert_eq!(
+            notice(Some("reassigned"), Some(1)).as_deref(),
+            Some("1 task moved.")
+        );
+        assert_eq!(notice(Some("<b>x</b>"), Some(3)), None);
+    }
 }

@@ -15,6 +15,7 @@ pub enum Section {
     Calls,
     Stats,
     Live,
+    CallLists,
     Audit,
     Admin,
     Contacts,
@@ -136,6 +137,7 @@ impl Chrome {
         items.push((Section::Blocklist, "/blocklist", "Blocklist"));
         if matches!(self.role, Role::Admin | Role::Manager) {
             items.push((Section::Live, "/live", "Live board"));
+            items.push((Section::CallLists, "/call-lists", "Call lists"));
             items.push((Section::Audit, "/audit", "Audit log"));
         }
         if self.role == Role::Admin {

@@ -28,7 +28,9 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
-use pages::{admin, audit, blocklist, calls, contacts, imports, live, phones, sign_in, stats};
+use pages::{
+    admin, audit, blocklist, call_lists, calls, contacts, imports, live, phones, sign_in, stats,
+};
 
 /// Every console route.
 pub fn console_routes() -> Vec<ApiRoute> {
@@ -158,6 +160,25 @@ pub fn console_routes() -> Vec<ApiRoute> {
             admin::settings::save_presence,
         ),
         at(M::POST, "/calls/{id}/outcome", calls::outcome::save),
+        at(M::GET, "/call-lists", call_lists::index::list),
+        at(M::POST, "/call-lists", call_lists::index::create),
+        at(M::GET, "/call-lists/{id}", call_lists::detail::show),
+        at(
+            M::POST,
+            "/call-lists/{id}/state",
+            call_lists::actions::change_state,
+        ),
+        at(
+            M::POST,
+            "/call-lists/{id}/tasks",
+            call_lists::actions::upload,
+        ),
+        at(
+            M::POST,
+            "/call-lists/{id}/reassign",
+            call_lists::actions::reassign,
+        ),
+        at(M::GET, "/call-lists/{id}/events", call_lists::events),
     ]
 }
 

@@ -56,6 +56,35 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest for BatchJson<T> {
     }
 }
 
+/// A batch sent as JSON or, where the route also takes it, as CSV
+/// (`text/csv`): the JSON parsed as [`BatchJson`] does, the CSV's bytes
+/// read under the same limit for the route's own reader.
+#[derive(Debug)]
+pub enum BatchBody<T> {
+    Json(T),
+    Csv(web::Bytes),
+}
+
+impl<T: DeserializeOwned + Send + 'static> FromRequest for BatchBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = configured_limit(req).max(MAX_RECORD_BATCH_BYTES);
+        if content_essence(req) != "text/csv" {
+            let body = read_json::<T>(req, payload, limit);
+            return Box::pin(async move { body.await.map(|Json(v)| BatchBody::Json(v)) });
+        }
+        let declared = declared_length(req);
+        let payload = payload.take();
+        Box::pin(async move {
+            read_limited(payload, declared, limit)
+                .await
+                .map(|b| BatchBody::Csv(b.freeze()))
+        })
+    }
+}
+
 /// `max_json_bytes` from the settings.
 fn configured_limit(req: &HttpRequest) -> usize {
     req.app_data::<web::Data<AppState>>()
@@ -69,28 +98,13 @@ fn read_json<T: DeserializeOwned + Send + 'static>(
     limit: usize,
 ) -> LocalBoxFuture<'static, Result<Json<T>, ApiError>> {
     let is_json = is_json_content_type(req);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let mut payload = payload.take();
+    let declared = declared_length(req);
+    let payload = payload.take();
     Box::pin(async move {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        if declared.is_some_and(|n| n > limit) {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        let mut body = web::BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|e| ApiError::MalformedJson(format!("body could not be read: {e}")))?;
-            if body.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_limited(payload, declared, limit).await?;
         if body.len() <= PARSE_INLINE_BYTES {
             return parse(&body).map(Json);
         }
@@ -105,6 +119,46 @@ fn read_json<T: DeserializeOwned + Send + 'static>(
             .map_err(ApiError::internal)?
             .map(Json)
     })
+}
+
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// The body, refused (413) as soon as its declared or streamed size
+/// passes `limit`.
+async fn read_limited(
+    mut payload: Payload,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::MalformedJson(format!("body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The content type without its parameters, lower case.
+fn content_essence(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn is_json_content_type(req: &HttpRequest) -> bool {

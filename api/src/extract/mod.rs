@@ -12,7 +12,7 @@ mod query;
 
 pub use auth_phone::AuthPhone;
 pub use auth_user::AuthUser;
-pub use json::{BatchJson, Json, parse as parse_json};
+pub use json::{BatchBody, BatchJson, Json, parse as parse_json};
 pub use page::{PageParams, SeqPageParams};
 pub use query::{Query, id_param, time_param};
 

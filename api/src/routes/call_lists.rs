@@ -1,10 +1,11 @@
 //! `/v1/call-lists` (managers and admins; docs/call-lists.md): create a
 //! list, page and read the lists one manages (admins: all of the
 //! organisation's), rename it or move its state with the version read,
-//! import tasks in batches, page a list's tasks and move a user's
+//! import tasks in batches (JSON or CSV), page a list's tasks and move a user's
 //! unfinished tasks to someone else. Salespeople: 403.
 
 use actix_web::{HttpResponse, web};
+use deskbind_core::domain::FieldError;
 use deskbind_core::ids::{CallListId, CallTaskId};
 use deskbind_core::usecases::call_list_import::{self, ImportError};
 use deskbind_core::usecases::call_list_reassign::{self, ReassignError};
@@ -12,18 +13,19 @@ use deskbind_core::usecases::call_list_reports;
 use deskbind_core::usecases::call_lists::{self, ListError, Manager};
 use deskbind_core::wire::{
     CallAttempt, CallList, CallListReport, CallListState, CallTask, CallTaskState, CreateCallList,
-    ErrorCode, ImportCallTasks, ImportCallTasksResult, Page, ReassignCallTasks,
+    ErrorCode, ImportCallTask, ImportCallTasks, ImportCallTasksResult, Page, ReassignCallTasks,
     ReassignCallTasksResult, Role, UpdateCallList,
 };
 use serde::Deserialize;
 
+use super::call_list_csv;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
-    AuthUser, BatchJson, Json, PageParams, Query, SeqPageParams, id_param, path_id,
+    AuthUser, BatchBody, Json, PageParams, Query, SeqPageParams, id_param, path_id,
 };
 use crate::state::AppState;
 
-fn manager(auth: &AuthUser) -> ApiResult<Manager> {
+pub(crate) fn manager(auth: &AuthUser) -> ApiResult<Manager> {
     if auth.role == Role::Salesperson {
         return Err(ApiError::forbidden());
     }
@@ -114,19 +116,83 @@ pub async fn update(
     let list = call_lists::update(&state.services(), by, id, body, state.clock.now())
         .await
         .map_err(list_refusal)?;
+    state.relay.wake_org(by.org).await;
     tracing::info!(list = %list.id, state = %list.state, version = list.version, "call list changed");
     Ok(web::Json(list))
 }
 
+/// `POST /v1/call-lists/{id}/tasks`: `{"tasks": [...]}` as JSON, or a CSV
+/// file (`text/csv`, read by [`call_list_csv`]).
 pub async fn import(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<String>,
-    BatchJson(body): BatchJson<ImportCallTasks>,
+    body: BatchBody<ImportCallTasks>,
 ) -> ApiResult<web::Json<ImportCallTasksResult>> {
     let by = manager(&auth)?;
     let id: CallListId = path_id(&id)?;
-    let result = call_list_import::import(&state.services(), by, id, body.tasks, state.clock.now())
+    let rows = match body {
+        BatchBody::Json(body) => body.tasks.into_iter().map(Ok).collect(),
+        BatchBody::Csv(bytes) => csv_rows(&state, by, &bytes).await?,
+    };
+    Ok(web::Json(import_rows(&state, by, id, rows).await?))
+}
+
+/// Imports a CSV file as `POST /v1/call-lists/{id}/tasks` does (the
+/// console's upload form sends the file it was given).
+pub async fn import_csv(
+    state: &AppState,
+    by: Manager,
+    id: CallListId,
+    body: &[u8],
+) -> ApiResult<ImportCallTasksResult> {
+    let rows = csv_rows(state, by, body).await?;
+    import_rows(state, by, id, rows).await
+}
+
+/// The file's rows, assignees named by e-mail turned into the users the
+/// manager may name (an address of nobody in reach rejects its row).
+async fn csv_rows(
+    state: &AppState,
+    by: Manager,
+    body: &[u8],
+) -> ApiResult<Vec<Result<ImportCallTask, FieldError>>> {
+    let rows = call_list_csv::read(body)?;
+    let emails: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.as_ref().ok()?.assignee_email.clone())
+        .collect();
+    let found = if emails.is_empty() {
+        Default::default()
+    } else {
+        call_list_import::assignees_by_email(&state.services(), by, emails).await?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut row = row?;
+            if let Some(email) = row.assignee_email {
+                let user = found.get(&email).copied().ok_or_else(|| {
+                    FieldError::new(
+                        "assignee_email",
+                        ErrorCode::UnknownUser,
+                        format!("no user {email} in this organisation"),
+                    )
+                })?;
+                row.task.assignee_id = Some(user);
+            }
+            Ok(row.task)
+        })
+        .collect())
+}
+
+async fn import_rows(
+    state: &AppState,
+    by: Manager,
+    id: CallListId,
+    rows: Vec<Result<ImportCallTask, FieldError>>,
+) -> ApiResult<ImportCallTasksResult> {
+    let result = call_list_import::import_rows(&state.services(), by, id, rows, state.clock.now())
         .await
         .map_err(|e| match e {
             ImportError::List(e) => list_refusal(e),
@@ -135,6 +201,8 @@ pub async fn import(
                 detail: "the call list is archived and takes no tasks".into(),
             },
         })?;
+    // The list's page follows its report live (console call_lists/stream.rs).
+    state.relay.wake_org(by.org).await;
     tracing::info!(
         list = %id,
         created = result.created,
@@ -144,7 +212,7 @@ pub async fn import(
         rejected = result.rejected,
         "call list tasks imported"
     );
-    Ok(web::Json(result))
+    Ok(result)
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +302,7 @@ pub async fn reassign(
                 detail: "the call list is archived: its tasks stay as they are".into(),
             },
         })?;
+    state.relay.wake_org(by.org).await;
     tracing::info!(list = %id, from = %from, moved = result.moved, by = %auth.user_id, "call-list tasks reassigned");
     Ok(web::Json(result))
 }

@@ -11,6 +11,7 @@ pub(crate) mod bindings;
 pub(crate) mod blocklist;
 pub(crate) mod blocklist_csv;
 pub mod call_export;
+pub(crate) mod call_list_csv;
 pub(crate) mod call_list_work;
 pub(crate) mod call_lists;
 pub(crate) mod call_outcomes;

@@ -15,6 +15,7 @@ mod blocklist;
 mod blocklist_expiry;
 mod call_filters;
 mod call_list_completions;
+mod call_list_csv;
 mod call_list_dials;
 mod call_list_handback;
 mod call_list_power;

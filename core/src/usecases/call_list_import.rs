@@ -67,6 +67,19 @@ pub async fn import(
     rows: Vec<ImportCallTask>,
     now: Micros,
 ) -> Result<ImportCallTasksResult, ImportError> {
+    import_rows(svc, by, list, rows.into_iter().map(Ok).collect(), now).await
+}
+
+/// As [`import`], with rows a reader already refused (a CSV cell that is
+/// not a number, a date or a user): each is `rejected` in its place, so
+/// the indexes stay those of the file.
+pub async fn import_rows(
+    svc: &Services,
+    by: Manager,
+    list: CallListId,
+    rows: Vec<Result<ImportCallTask, FieldError>>,
+    now: Micros,
+) -> Result<ImportCallTasksResult, ImportError> {
     if rows.is_empty() || rows.len() > MAX_IMPORT_ROWS {
         return Err(ListError::Invalid(FieldError::new(
             "tasks",
@@ -89,6 +102,13 @@ pub async fn import(
             let first_seq = lists::take_seqs(conn, &row.id, rows.len() as i64)?;
             let mut results = Vec::with_capacity(rows.len());
             for (index, input) in rows.iter().enumerate() {
+                let input = match input {
+                    Ok(input) => input,
+                    Err(e) => {
+                        results.push(rejected(index, e));
+                        continue;
+                    }
+                };
                 let task = match parse_row(input, settings.region.as_deref()) {
                     Row::Rejected(e) => {
                         results.push(rejected(index, &e));
@@ -174,6 +194,32 @@ pub async fn import(
                 rejected: count(CallTaskImportStatus::Rejected),
                 results,
             })
+        })
+        .await
+}
+
+/// The users the manager may name, by e-mail address (a CSV's
+/// `assignee_email`); addresses of no user in reach are left out. The
+/// import checks each id again in its own transaction.
+pub async fn assignees_by_email(
+    svc: &Services,
+    by: Manager,
+    emails: Vec<String>,
+) -> Result<std::collections::HashMap<String, UserId>, crate::repo::RepoError> {
+    svc.db
+        .run(move |conn| {
+            let visibility = users::Visibility::of(by.role, by.user);
+            let mut found = std::collections::HashMap::new();
+            for email in emails {
+                let Some(row) = users::find_in_org_by_email(conn, by.org, &email)? else {
+                    continue;
+                };
+                let id = row.user_id()?;
+                if visible(conn, by, id, visibility)? {
+                    found.insert(email, id);
+                }
+            }
+            Ok(found)
         })
         .await
 }

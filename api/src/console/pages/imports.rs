@@ -198,7 +198,7 @@ fn detail(field: Option<String>, message: Option<String>) -> String {
 }
 
 /// "3 created, 1 rejected": each outcome's count, first seen first.
-fn summary(lines: &[ResultLine]) -> String {
+pub(crate) fn summary(lines: &[ResultLine]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for line in lines {
         match counts.iter_mut().find(|(o, _)| *o == line.outcome) {

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod audit;
 pub mod blocklist;
+pub mod call_lists;
 pub mod calls;
 pub mod contacts;
 pub mod imports;

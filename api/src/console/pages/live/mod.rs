@@ -8,9 +8,9 @@
 //! with a Refresh link.
 
 pub mod board;
-mod limit;
+pub(crate) mod limit;
 mod people;
-mod stream;
+pub(crate) mod stream;
 
 pub use stream::events;
 

@@ -196,7 +196,7 @@ impl BoardStream {
 }
 
 /// One SSE event; every line of `data` gets its own `data:` field.
-fn encode(event: &str, data: &str) -> Bytes {
+pub(crate) fn encode(event: &str, data: &str) -> Bytes {
     let mut out = format!("event: {event}\n");
     for line in data.lines() {
         out.push_str("data: ");

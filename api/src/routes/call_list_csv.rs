@@ -82,6 +82,10 @@ pub fn read(body: &[u8]) -> ApiResult<Vec<Result<CsvTask, FieldError>>> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| invalid(format!("the file cannot be read: {e}")))?;
+        // A line of spaces (a pasted file's last line) is no row.
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
         if record.len() != header.len() {
             let line = record.position().map_or(0, |p| p.line());
             return Err(invalid(format!(
@@ -190,6 +194,8 @@ fn row(header: &[String], record: &csv::StringRecord) -> Result<CsvTask, FieldEr
 fn unclosed_quote(body: &[u8]) -> Option<u64> {
     let (mut line, mut opened_on) = (1u64, 1u64);
     let (mut quoted, mut at_start) = (false, true);
+    // The reader skips a UTF-8 byte order mark; so does this.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut bytes = body.iter().peekable();
     while let Some(&b) = bytes.next() {
         if quoted {
@@ -213,7 +219,8 @@ fn unclosed_quote(body: &[u8]) -> Option<u64> {
                 line += 1;
                 at_start = true;
             }
-            b' ' | b'\t' | b'\r' => {}
+            // As the reader: a quote after a space is text, not an opening.
+            b'\r' => {}
             _ => at_start = false,
         }
     }
@@ -226,6 +233,17 @@ mod tests {
 
     fn tasks(body: &str) -> Vec<Result<CsvTask, FieldError>> {
         read(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_blank_line_a_bom_and_a_quote_after_a_space_read_as_the_reader_does() {
+        let rows = tasks("\u{feff}number,note\n+4930901820, \"5 inch\n   \n");
+        assert_eq!(rows.len(), 1);
+        let row = rows[0].as_ref().unwrap();
+        assert_eq!(
+            row.task.payload,
+            Some(serde_json::json!({"note": "\"5 inch"}))
+        );
     }
 
     #[test]

@@ -358,3 +358,94 @@ async fn a_callback_is_leased_at_its_time_despite_the_recall_gap_and_stays_witho
         "the callee asked for this time: no recall gap"
     );
 }
+
+#[tokio::test]
+async fn a_queue_that_empties_twice_before_delivery_reports_once() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111341").await;
+    let number = "+4930901341";
+    let list = list_of(&app, vec![sam.id], &[number], no_retries()).await;
+    // Answered (the queue empties), marked "callback" (it fills again),
+    // then corrected to "interested" (it empties again): two notes.
+    promise_callback(
+        &sam_app,
+        &phone,
+        number,
+        chrono::Utc::now() + chrono::Duration::hours(2),
+    )
+    .await;
+    let record = app
+        .admin
+        .list_call_attempts(list.id, &deskbind_mobile::PageQuery::default(), None)
+        .await
+        .unwrap()
+        .items[0]
+        .call_record_id
+        .unwrap();
+    let interested = sam_app
+        .list_dispositions()
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|d| d.code == "interested")
+        .unwrap()
+        .id;
+    sam_app
+        .update_call(
+            record,
+            &UpdateCall {
+                disposition_id: Some(Some(interested)),
+                ..UpdateCall::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        the_task(&app, list.id, number).await.state,
+        CallTaskState::Completed
+    );
+    assert_eq!(deliver(&app).await, 1);
+    assert_eq!(deliver(&app).await, 0);
+    let sent = format!(
+        "SELECT COUNT(*) AS n FROM app_events WHERE kind = 'call_list_completion' AND user_id = '{}'",
+        sam.id
+    );
+    assert_eq!(app.scalar(sent).await, 1, "one report for both");
+}
+
+#[tokio::test]
+async fn a_pool_member_whose_last_task_another_took_reports_on_their_next_look() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, sam_phone) = app.bound_salesperson("sam@acme.test", "+4930111351").await;
+    let (ann, ann_app, _, ann_phone) = app.bound_salesperson("ann@acme.test", "+4930111352").await;
+    list_of(
+        &app,
+        vec![sam.id, ann.id],
+        &["+4930901351", "+4930901352", "+4930901353"],
+        no_retries(),
+    )
+    .await;
+    // Sam and Ann each call one; the third is still free when both end.
+    let sams = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let anns = ann_app.next_call_task(None).await.unwrap().task.unwrap();
+    for (client, phone, task, call) in [
+        (&sam_app, &sam_phone, sams.id, "s-1"),
+        (&ann_app, &ann_phone, anns.id, "a-1"),
+    ] {
+        let dialled = client.dial_call_task(task, None).await.unwrap();
+        phone_reports(phone, dialled.dial.id, call, CallState::Ended, None).await;
+    }
+    assert_eq!(deliver(&app).await, 0, "one task is still free for both");
+    // Ann takes and ends the last one: her queue empties by her own call,
+    // Sam's by her lease, and Sam hears of it when he next looks.
+    work_one(&ann_app, &ann_phone, "a-2", CallState::Ended, None).await;
+    let next = sam_app.next_call_task(None).await.unwrap();
+    assert!(next.task.is_none() && next.next_due_at.is_none());
+    let again = sam_app.next_call_task(None).await.unwrap();
+    assert!(again.task.is_none());
+    assert_eq!(deliver(&app).await, 2, "Ann's and Sam's, Sam's noted once");
+    let sent = "SELECT COUNT(*) AS n FROM app_events WHERE kind = 'call_list_completion'";
+    // Each to its salesperson and to the owner (the admin).
+    assert_eq!(app.scalar(sent.to_owned()).await, 4);
+}

@@ -5,12 +5,15 @@
 //! cargo build --release -p deskbind-bench -p deskbind-api
 //! DESKBIND_DIAL_RATE_PER_MINUTE=1000000 \
 //!   ./target/release/call-lists --salespeople 100 --tasks 100000 --secs 60
+//! DESKBIND_DIAL_RATE_PER_MINUTE=1000000 \
+//!   ./target/release/call-lists --salespeople 100 --tasks 100000 --secs 60 --call-ms 3000
 //! ```
 //!
 //! It starts one deskbind-api process, creates `--salespeople` users each
 //! holding one simulated phone, one active list whose pool is all of them
 //! and imports `--tasks` tasks (batches of 1,000). Then every salesperson
-//! works the pool as fast as the server answers, for `--secs` seconds:
+//! works the pool for `--secs` seconds, as fast as the server answers or
+//! with calls of `--call-ms` each:
 //! `POST /v1/me/call-list/next` (the lease, timed), `POST
 //! /v1/me/call-list/tasks/{id}/dial` (timed), and their phone reports the
 //! call answered and ended (`POST /v1/phone/events`), which settles the
@@ -60,6 +63,15 @@ struct Args {
     /// Keep the scratch directory (node log, SQLite file).
     #[arg(long)]
     keep_dir: bool,
+    /// How long each simulated call lasts, from answered to ended; 0: no
+    /// pause (every salesperson leases again as soon as the server
+    /// answers, a throughput test rather than a day's work).
+    #[arg(long, default_value_t = 0)]
+    call_ms: u64,
+    /// The list's order (`priority`, the default of a new list, `import`
+    /// or `due`).
+    #[arg(long, default_value = "priority")]
+    order: String,
 }
 
 #[tokio::main]
@@ -84,11 +96,24 @@ fn micros(since: Instant) -> u64 {
 }
 
 /// Leases, dials and (through the phone) ends calls until `until`.
+/// The phone posts `events`; any refused is an error.
+async fn report(phone: &PhoneClient, events: Vec<Frame<PhoneFrame>>) -> anyhow::Result<()> {
+    let results = phone
+        .post_events(&PhoneEvents { events })
+        .await
+        .context("phone events")?;
+    if let Some(error) = results.results.iter().find_map(|r| r.error.as_ref()) {
+        bail!("the phone's report was refused: {}", error.code);
+    }
+    Ok(())
+}
+
 async fn work(
     seller: AppClient,
     phone: PhoneClient,
     who: usize,
     until: Instant,
+    call: Duration,
 ) -> anyhow::Result<Worked> {
     let mut worked = Worked {
         lease: Histogram::new_with_bounds(1, 60_000_000, 3)?,
@@ -114,21 +139,19 @@ async fn work(
                 at: Utc::now(),
             })
         };
-        let events = vec![
+        let answered = vec![
             Frame::new(PhoneFrame::Ack {
                 command_id: dialled.dial.id,
             }),
             event(CallState::Dialing),
             event(CallState::Answered),
-            event(CallState::Ended),
         ];
-        let results = phone
-            .post_events(&PhoneEvents { events })
-            .await
-            .context("phone events")?;
-        if let Some(error) = results.results.iter().find_map(|r| r.error.as_ref()) {
-            bail!("the phone's report was refused: {}", error.code);
+        report(&phone, answered).await?;
+        if !call.is_zero() {
+            // The simulated conversation.
+            tokio::time::sleep(call).await;
         }
+        report(&phone, vec![event(CallState::Ended)]).await?;
         worked.calls += 1;
     }
     Ok(worked)
@@ -153,7 +176,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let list = admin
         .create_call_list(&CreateCallList {
-            order: Some("import".into()),
+            order: Some(args.order.clone()),
             min_recall_gap_secs: Some(0),
             pool: CallListPool {
                 team_id: None,
@@ -196,7 +219,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     for (who, (per_node, phone)) in sessions.into_iter().zip(&phones).enumerate() {
         let seller = per_node.into_iter().next().context("no session")?;
         let phone = PhoneClient::new(&url, &phone.credential)?;
-        running.push(tokio::spawn(work(seller, phone, who, until)));
+        let call = Duration::from_millis(args.call_ms);
+        running.push(tokio::spawn(work(seller, phone, who, until, call)));
     }
     let mut lease = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut dial = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -212,8 +236,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     println!();
     println!("== call-list benchmark ==");
     println!(
-        "pool            {} tasks, {} salespeople with one simulated phone each, {:.0} s",
-        args.tasks, args.salespeople, secs
+        "pool            {} tasks in {} order, {} salespeople with one simulated phone each, {:.0} s, calls of {} ms",
+        args.tasks, args.order, args.salespeople, secs, args.call_ms
     );
     println!(
         "worked          {calls} tasks (lease, dial, answered and ended): {:.0} tasks/s",

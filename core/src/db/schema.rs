@@ -722,6 +722,7 @@ diesel::table! {
         user_id -> Text,
         report -> Nullable<Text>,
         created_at -> BigInt,
+        deliver_after -> BigInt,
         delivered_at -> Nullable<BigInt>,
     }
 }

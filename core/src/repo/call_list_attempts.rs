@@ -311,3 +311,13 @@ pub fn open_before(
         .select(AttemptRow::as_select())
         .load(conn)?)
 }
+
+/// When `user` last attempted a task of `list` (the index
+/// `call_list_attempts_user`).
+pub fn latest_of(conn: &mut DbConn, list: &str, user: &str) -> Result<Option<Micros>, RepoError> {
+    Ok(call_list_attempts::table
+        .filter(call_list_attempts::user_id.eq(user))
+        .filter(call_list_attempts::list_id.eq(list))
+        .select(diesel::dsl::max(call_list_attempts::at))
+        .first::<Option<i64>>(conn)?)
+}

@@ -19,6 +19,8 @@ pub struct CompletionRow {
     /// nothing was sent).
     pub report: Option<String>,
     pub created_at: i64,
+    /// When the worker may deliver it.
+    pub deliver_after: i64,
     pub delivered_at: Option<i64>,
 }
 
@@ -29,27 +31,31 @@ pub fn insert(conn: &mut DbConn, row: &CompletionRow) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Up to `limit` reports not delivered yet, oldest first.
-pub fn undelivered(conn: &mut DbConn, limit: i64) -> Result<Vec<CompletionRow>, RepoError> {
+/// Up to `limit` reports not delivered yet that may be delivered at
+/// `now`, oldest first.
+pub fn due(conn: &mut DbConn, now: Micros, limit: i64) -> Result<Vec<CompletionRow>, RepoError> {
     Ok(call_list_completions::table
         .filter(call_list_completions::delivered_at.is_null())
-        .order(call_list_completions::created_at.asc())
+        .filter(call_list_completions::deliver_after.le(now))
+        .order(call_list_completions::deliver_after.asc())
         .limit(limit)
         .select(CompletionRow::as_select())
         .load(conn)?)
 }
 
-/// Marks the row delivered with `report` (none: nothing was sent);
-/// `false` when another worker took it first.
+/// Marks every undelivered row of the list and user delivered, `id` with
+/// `report` (none: nothing was sent) and any other (a queue that emptied
+/// again before the first was delivered: one report covers both);
+/// `false` when another worker took `id` first.
 pub fn mark_delivered(
     conn: &mut DbConn,
-    id: &str,
+    row: &CompletionRow,
     report: Option<&str>,
     now: Micros,
 ) -> Result<bool, RepoError> {
     let n = diesel::update(
         call_list_completions::table
-            .filter(call_list_completions::id.eq(id))
+            .filter(call_list_completions::id.eq(&row.id))
             .filter(call_list_completions::delivered_at.is_null()),
     )
     .set((
@@ -57,5 +63,24 @@ pub fn mark_delivered(
         call_list_completions::report.eq(report),
     ))
     .execute(conn)?;
+    if n == 1 {
+        diesel::update(
+            call_list_completions::table
+                .filter(call_list_completions::list_id.eq(&row.list_id))
+                .filter(call_list_completions::user_id.eq(&row.user_id))
+                .filter(call_list_completions::delivered_at.is_null()),
+        )
+        .set(call_list_completions::delivered_at.eq(now))
+        .execute(conn)?;
+    }
     Ok(n == 1)
+}
+
+/// When the user's latest report of the list was noted, if ever.
+pub fn latest_of(conn: &mut DbConn, list: &str, user: &str) -> Result<Option<Micros>, RepoError> {
+    Ok(call_list_completions::table
+        .filter(call_list_completions::list_id.eq(list))
+        .filter(call_list_completions::user_id.eq(user))
+        .select(diesel::dsl::max(call_list_completions::created_at))
+        .first::<Option<i64>>(conn)?)
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::{DbConn, RepoError};
-use crate::db::schema::{call_list_absences, call_list_tasks, call_lists};
+use crate::db::schema::{call_list_absences, call_list_members, call_list_tasks, call_lists};
 use crate::ids::UserId;
 use crate::time::Micros;
 use crate::wire::CallListState;
@@ -258,20 +258,46 @@ pub struct OverdueCallback {
 }
 
 /// Up to `limit` queued callbacks due at or before `now` that still have
-/// their salesperson as assignee, longest overdue first (the partial
-/// index `call_list_tasks_callbacks`).
+/// their salesperson as assignee, in active lists that have a pool (a
+/// team or named members), longest overdue first from after `cursor`
+/// (`(due_at, id)` of the last one read), through the partial index
+/// `call_list_tasks_callbacks`.
 pub fn overdue_callbacks(
     conn: &mut DbConn,
     now: Micros,
+    cursor: Option<(Micros, String)>,
     limit: i64,
 ) -> Result<Vec<OverdueCallback>, RepoError> {
-    let rows: Vec<(String, String, String, Option<String>, i64)> = call_list_tasks::table
+    let with_members = call_list_members::table
+        .select(call_list_members::list_id)
+        .distinct();
+    let pooled = call_lists::table
+        .filter(call_lists::state.eq(CallListState::Active.as_str()))
+        .filter(
+            call_lists::pool_team_id
+                .is_not_null()
+                .or(call_lists::id.eq_any(with_members)),
+        )
+        .select(call_lists::id);
+    let mut query = call_list_tasks::table
         .filter(call_list_tasks::state.eq(QUEUED))
         .filter(call_list_tasks::state_reason.eq("callback"))
         .filter(call_list_tasks::due_at.le(now))
         .filter(call_list_tasks::assignee_id.is_not_null())
         .filter(call_list_tasks::open_dial_id.is_null())
-        .order(call_list_tasks::due_at.asc())
+        .filter(call_list_tasks::list_id.eq_any(pooled))
+        .into_boxed();
+    if let Some((due_at, id)) = cursor {
+        query = query.filter(
+            call_list_tasks::due_at
+                .gt(due_at)
+                .or(call_list_tasks::due_at
+                    .eq(due_at)
+                    .and(call_list_tasks::id.gt(id))),
+        );
+    }
+    let rows: Vec<(String, String, String, Option<String>, i64)> = query
+        .order((call_list_tasks::due_at.asc(), call_list_tasks::id.asc()))
         .limit(limit)
         .select((
             call_list_tasks::id,
@@ -297,16 +323,18 @@ pub fn overdue_callbacks(
 
 /// Gives a callback its salesperson did not take to the list's pool: its
 /// assignee cleared, reason `callback_to_pool`, if it is still the queued
-/// callback assigned to `assignee`; `false` when it moved meanwhile.
+/// callback of `assignee` due at `due_at` (not deferred or moved to
+/// another time since it was read); `false` when it changed meanwhile.
 pub fn callback_to_pool(
     conn: &mut DbConn,
-    id: &str,
-    assignee: &str,
+    callback: &OverdueCallback,
     now: Micros,
 ) -> Result<bool, RepoError> {
+    let (id, assignee) = (&callback.id, &callback.assignee_id);
     let n = diesel::update(
         call_list_tasks::table
             .filter(call_list_tasks::id.eq(id))
+            .filter(call_list_tasks::due_at.eq(callback.due_at))
             .filter(call_list_tasks::state.eq(QUEUED))
             .filter(call_list_tasks::state_reason.eq("callback"))
             .filter(call_list_tasks::assignee_id.eq(assignee))

@@ -181,8 +181,15 @@ type Boxed = call_list_tasks::BoxedQuery<
 
 /// The due tasks of `list` in the list's order, at most `limit`.
 fn due_in_order(list: &str, order: CallListOrder, now: Micros, limit: i64) -> Boxed {
+    // Written out, not bound: a partial index is used only when the query
+    // names its condition (migration 000029's order indexes).
+    let open = sql::<diesel::sql_types::Bool>(
+        "((call_list_tasks.state = 'queued') OR (call_list_tasks.state = 'leased') \
+         OR (call_list_tasks.state = 'returned'))",
+    );
     let query = call_list_tasks::table
         .filter(call_list_tasks::list_id.eq(list.to_owned()))
+        .filter(open)
         .filter(call_list_tasks::due_at.le(now))
         .select(TaskRow::as_select())
         .limit(limit)
@@ -482,16 +489,25 @@ pub fn lists_assigning(
     user: UserId,
 ) -> Result<Vec<String>, RepoError> {
     let me = user.to_string();
-    Ok(call_list_tasks::table
+    // Two queries, one per column's index: with the OR in one, SQLite
+    // scanned every task of the lists (8 ms per `next` at 20,000 tasks).
+    let mut assigning: Vec<String> = call_list_tasks::table
+        .filter(call_list_tasks::assignee_id.eq(me.clone()))
         .filter(call_list_tasks::list_id.eq_any(lists))
-        .filter(
-            call_list_tasks::assignee_id
-                .eq(me.clone())
-                .or(call_list_tasks::held_for.eq(me)),
-        )
         .select(call_list_tasks::list_id)
         .distinct()
-        .load(conn)?)
+        .load(conn)?;
+    assigning.extend(
+        call_list_tasks::table
+            .filter(call_list_tasks::held_for.eq(me))
+            .filter(call_list_tasks::list_id.eq_any(lists))
+            .select(call_list_tasks::list_id)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    assigning.sort();
+    assigning.dedup();
+    Ok(assigning)
 }
 
 /// A task by id, whatever its organisation (for outcomes reached through
@@ -504,7 +520,8 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<TaskRow, RepoError> {
 }
 
 /// Whether `list` still has an open task for `user` at `now`: assigned to
-/// them, leased by them, handed back and held for them, or (when they work
+/// them (queued or leased), leased by them, handed back and still held
+/// for them, or (when they work
 /// the list's pool) a free pool task or a returned one whose hold passed.
 /// Tasks other people hold are not theirs. Each probe is one indexed
 /// EXISTS.
@@ -517,21 +534,23 @@ pub fn has_open_for(
 ) -> Result<bool, RepoError> {
     use diesel::dsl::{exists, select};
     let me = user.to_string();
-    let open = [
+    let queued_or_leased = [
         CallTaskState::Queued.as_str(),
         CallTaskState::Leased.as_str(),
-        CallTaskState::Returned.as_str(),
     ];
     let in_list = || call_list_tasks::table.filter(call_list_tasks::list_id.eq(list.to_owned()));
+    // A returned task is theirs only while held for them (then the pool's:
+    // `lease_candidates` offers it to nobody else before).
     let mine = in_list()
         .filter(call_list_tasks::assignee_id.eq(me.clone()))
-        .filter(call_list_tasks::state.eq_any(open));
+        .filter(call_list_tasks::state.eq_any(queued_or_leased));
     let leased = in_list()
         .filter(call_list_tasks::leased_by.eq(me.clone()))
         .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()));
     let held = in_list()
         .filter(call_list_tasks::held_for.eq(me))
-        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()));
+        .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
+        .filter(call_list_tasks::held_until.gt(now));
     if select(exists(mine)).get_result(conn)?
         || select(exists(leased)).get_result(conn)?
         || select(exists(held)).get_result(conn)?

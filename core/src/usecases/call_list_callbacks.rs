@@ -9,32 +9,43 @@ use super::{Services, app_events};
 use crate::repo::call_list_returns::{self as returns, OverdueCallback};
 use crate::repo::call_list_tasks as tasks;
 use crate::repo::call_lists as lists;
-use crate::repo::{RepoError, stored_id};
+use crate::repo::{RepoError, stored_id, users};
 use crate::time::{Micros, seconds};
 use crate::wire::{AppEvent, CallListState};
 
-/// Overdue callbacks looked at per sweep.
+/// Overdue callbacks read per page, and pages per sweep (callbacks whose
+/// list's wait has not passed are paged over, not read again and again).
 pub const SWEEP_BATCH: i64 = 500;
+const SWEEP_PAGES: usize = 20;
 
 /// One sweep: gives each overdue callback whose list's wait has passed to
 /// the pool, each in its own transaction, and tells its salesperson
 /// (a `call_task` event). Returns how many moved. Safe to run on several
 /// workers at once: the move names the state it expects.
 pub async fn sweep(svc: &Services, now: Micros) -> Result<usize, RepoError> {
-    let overdue = svc
-        .db
-        .run(move |conn| returns::overdue_callbacks(conn, now, SWEEP_BATCH))
-        .await?;
     let mut moved = 0;
-    for callback in overdue {
-        let user = callback.assignee_id.clone();
-        if svc
+    let mut cursor: Option<(Micros, String)> = None;
+    for _ in 0..SWEEP_PAGES {
+        let after = cursor.clone();
+        let page = svc
             .db
-            .write(move |conn| to_pool_in(conn, &callback, now))
-            .await?
-        {
-            moved += 1;
-            svc.relay.wake_user(stored_id(&user)?).await;
+            .run(move |conn| returns::overdue_callbacks(conn, now, after, SWEEP_BATCH))
+            .await?;
+        let full = page.len() as i64 == SWEEP_BATCH;
+        cursor = page.last().map(|c| (c.due_at, c.id.clone()));
+        for callback in page {
+            let user = callback.assignee_id.clone();
+            if svc
+                .db
+                .write(move |conn| to_pool_in(conn, &callback, now))
+                .await?
+            {
+                moved += 1;
+                svc.relay.wake_user(stored_id(&user)?).await;
+            }
+        }
+        if !full {
+            break;
         }
     }
     Ok(moved)
@@ -45,6 +56,9 @@ fn to_pool_in(
     callback: &OverdueCallback,
     now: Micros,
 ) -> Result<bool, RepoError> {
+    // The salesperson's row lock before the task's row (the order `next`,
+    // reassignment and hand-back take them in).
+    users::lock(conn, &callback.assignee_id)?;
     let list = lists::get(
         conn,
         stored_id(&callback.org_id)?,
@@ -57,11 +71,7 @@ fn to_pool_in(
     if callback.due_at + wait > now {
         return Ok(false);
     }
-    let has_pool = list.pool_team_id.is_some() || !lists::members(conn, &list.id)?.is_empty();
-    if !has_pool {
-        return Ok(false);
-    }
-    if !returns::callback_to_pool(conn, &callback.id, &callback.assignee_id, now)? {
+    if !returns::callback_to_pool(conn, callback, now)? {
         return Ok(false);
     }
     tracing::info!(task = %callback.id, user = %callback.assignee_id, "overdue callback given to the pool");
@@ -71,5 +81,7 @@ fn to_pool_in(
         attempt: None,
     };
     app_events::record(conn, &callback.org_id, &callback.assignee_id, &event, now)?;
+    // It may have been all they had left of the list.
+    super::call_list_completions::note_if_done_in(conn, &list, &callback.assignee_id, now)?;
     Ok(true)
 }

@@ -5,7 +5,9 @@
 //! phone uploads its report when all numbers are done.
 //!
 //! The settling transaction only notes the emptied queue in an outbox
-//! (`call_list_completions`). The worker delivers it once the list's gap
+//! (`call_list_completions`); so does a `next` that finds nothing in a
+//! list the user worked since their last report (a pool member may have
+//! taken their last task). The worker delivers it once the list's gap
 //! has passed (the time a list gives for the last call's disposition): it
 //! checks the queue is still empty (a disposition may have reopened a
 //! task, which then reports when it empties again), counts the report and
@@ -44,6 +46,7 @@ pub(super) fn note_if_done_in(
     if list.state()? != CallListState::Active || has_open(conn, list, user, now)? {
         return Ok(());
     }
+    let gap = seconds(i64::from(list.settings()?.gap_secs));
     completions::insert(
         conn,
         &CompletionRow {
@@ -53,9 +56,35 @@ pub(super) fn note_if_done_in(
             user_id: user.to_owned(),
             report: None,
             created_at: now,
+            deliver_after: now + gap,
             delivered_at: None,
         },
     )
+}
+
+/// `next` found nothing for `user` in `lists`: a queue emptied by someone
+/// else (a pool member leasing the last free task) has no settle of the
+/// user's own to note it, so it is noted here, for each list the user
+/// attempted since their latest report. In `next`'s transaction.
+pub(super) fn note_emptied_in(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    lists: &[String],
+    now: Micros,
+) -> Result<(), RepoError> {
+    let me = user.to_string();
+    for list_id in lists {
+        let Some(attempted) = attempts::latest_of(conn, list_id, &me)? else {
+            continue;
+        };
+        if completions::latest_of(conn, list_id, &me)?.is_some_and(|noted| noted >= attempted) {
+            continue;
+        }
+        let list = lists::get(conn, org, stored_id(list_id)?)?;
+        note_if_done_in(conn, &list, &me, now)?;
+    }
+    Ok(())
 }
 
 /// Whether `list` still has a task for `user` to call (theirs, or their
@@ -111,37 +140,36 @@ pub struct DeliveryReport {
 }
 
 /// Delivers the reports in the outbox whose list's gap has passed, up to
-/// [`DELIVER_BATCH`] rows, each in its own transaction: the
+/// [`DELIVER_BATCH`], each in its own transaction: the
 /// `call_list_completion` event (and its push) to the salesperson and to
-/// the list's owner.
+/// the list's owner. A report that fails is logged and left for the next
+/// step; the others go on.
 pub async fn deliver_pending(svc: &Services, now: Micros) -> Result<DeliveryReport, RepoError> {
-    let pending = svc
+    let due = svc
         .db
-        .run(|conn| completions::undelivered(conn, DELIVER_BATCH))
+        .run(move |conn| completions::due(conn, now, DELIVER_BATCH))
         .await?;
     let mut report = DeliveryReport::default();
-    for row in pending {
-        match svc
-            .db
-            .write(move |conn| deliver_in(conn, &row, now))
-            .await?
-        {
-            Delivery::Sent(recipients) => {
+    for row in due {
+        let id = row.id.clone();
+        match svc.db.write(move |conn| deliver_in(conn, &row, now)).await {
+            Ok(Delivery::Sent(recipients)) => {
                 report.delivered += 1;
                 for user in recipients {
                     svc.relay.wake_user(user).await;
                 }
             }
-            Delivery::Reopened => report.reopened += 1,
-            Delivery::NotYet | Delivery::Taken => {}
+            Ok(Delivery::Reopened) => report.reopened += 1,
+            Ok(Delivery::Taken) => {}
+            Err(e) => {
+                tracing::error!(completion = %id, error = %e, "completion report not delivered; trying again at the next step")
+            }
         }
     }
     Ok(report)
 }
 
 enum Delivery {
-    /// The gap has not passed yet.
-    NotYet,
     /// Another worker had it.
     Taken,
     /// The queue had work again: nothing sent.
@@ -152,11 +180,17 @@ enum Delivery {
 
 fn deliver_in(conn: &mut DbConn, row: &CompletionRow, now: Micros) -> Result<Delivery, RepoError> {
     let list = lists::get(conn, stored_id(&row.org_id)?, stored_id(&row.list_id)?)?;
-    if row.created_at + seconds(i64::from(list.settings()?.gap_secs)) > now {
-        return Ok(Delivery::NotYet);
+    // Both users' row locks before anything else, in id order, so two
+    // deliveries never wait on each other crosswise; the salesperson's
+    // also keeps their `next` from changing the queue under the look.
+    let mut recipients = vec![row.user_id.clone(), list.owner_id.clone()];
+    recipients.sort();
+    recipients.dedup();
+    for user in &recipients {
+        users::lock(conn, user)?;
     }
     if has_open(conn, &list, &row.user_id, now)? {
-        return Ok(if completions::mark_delivered(conn, &row.id, None, now)? {
+        return Ok(if completions::mark_delivered(conn, row, None, now)? {
             Delivery::Reopened
         } else {
             Delivery::Taken
@@ -165,16 +199,8 @@ fn deliver_in(conn: &mut DbConn, row: &CompletionRow, now: Micros) -> Result<Del
     let completion = count(conn, &list, &row.user_id, now)?;
     let json = serde_json::to_string(&completion)
         .map_err(|e| RepoError::Corrupt(format!("unserialisable completion: {e}")))?;
-    if !completions::mark_delivered(conn, &row.id, Some(&json), now)? {
+    if !completions::mark_delivered(conn, row, Some(&json), now)? {
         return Ok(Delivery::Taken);
-    }
-    // Both row locks in id order, so two deliveries never wait on each
-    // other crosswise.
-    let mut recipients = vec![row.user_id.clone(), list.owner_id.clone()];
-    recipients.sort();
-    recipients.dedup();
-    for user in &recipients {
-        users::lock(conn, user)?;
     }
     let event = AppEvent::CallListCompletion {
         completion: Box::new(completion),

@@ -131,6 +131,11 @@ pub async fn next(
             // Due tasks left over after this call's steps: ask again now.
             let next_due =
                 tasks::next_due(conn, &workable, &pools, me.user, now)?.map(|t| t.max(now));
+            if next_due.is_none() {
+                super::call_list_completions::note_emptied_in(
+                    conn, me.org, me.user, &workable, now,
+                )?;
+            }
             Ok(NextCallTaskResult {
                 task: None,
                 next_due_at: next_due.map(to_datetime),

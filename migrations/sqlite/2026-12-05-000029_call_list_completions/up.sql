@@ -14,13 +14,31 @@ CREATE TABLE call_list_completions (
     -- queue had work again by then (nothing sent).
     report TEXT,
     created_at BIGINT NOT NULL,
+    -- created_at plus the list's gap: the time left for the last call's
+    -- disposition.
+    deliver_after BIGINT NOT NULL,
     delivered_at BIGINT
 );
-CREATE INDEX call_list_completions_undelivered ON call_list_completions (created_at)
+CREATE INDEX call_list_completions_due ON call_list_completions (deliver_after)
     WHERE delivered_at IS NULL;
-CREATE INDEX call_list_completions_list ON call_list_completions (list_id, created_at);
+CREATE INDEX call_list_completions_user ON call_list_completions (list_id, user_id, created_at);
+-- A user's latest attempt in a list (an empty `next` asks whether they
+-- worked it since their last report).
+CREATE INDEX call_list_attempts_user ON call_list_attempts (user_id, list_id, at);
 
 -- Callbacks not taken by their salesperson go to the pool (the worker's
 -- sweep looks for queued callbacks past their time).
 CREATE INDEX call_list_tasks_callbacks ON call_list_tasks (due_at)
     WHERE (state = 'queued') AND (state_reason = 'callback');
+
+-- The lease's candidates in the list's order, open tasks only
+-- (repo::call_list_tasks::due_in_order names the same states as a term, so
+-- both databases use the partial index): the next 50 are read off the
+-- index instead of sorting every due task of the list (8 ms at 20,000
+-- tasks on SQLite).
+CREATE INDEX call_list_tasks_priority_order
+    ON call_list_tasks (list_id, priority DESC, COALESCE(last_attempt_at, 0), seq)
+    WHERE (state = 'queued') OR (state = 'leased') OR (state = 'returned');
+CREATE INDEX call_list_tasks_due_order
+    ON call_list_tasks (list_id, due_at, COALESCE(last_attempt_at, 0), seq)
+    WHERE (state = 'queued') OR (state = 'leased') OR (state = 'returned');

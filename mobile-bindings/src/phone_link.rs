@@ -20,7 +20,7 @@ use deskbind_core::wire::{
     PhoneFrame, ServerFrame,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -113,6 +113,8 @@ enum Control {
     NfcDial(NfcDial),
     /// Drop the current connection (tests use it to simulate a network cut).
     Reconnect,
+    /// Answer once every frame sent before this one has its receipt.
+    Processed(oneshot::Sender<()>),
     Stop,
 }
 
@@ -147,6 +149,7 @@ impl PhoneClient {
             idle_timeout: options.idle_timeout,
             connect_timeout: options.connect_timeout,
             reconnect_after: None,
+            waiting: Vec::new(),
         };
         let task = tokio::spawn(worker.run());
         Ok(PhoneLink {
@@ -271,6 +274,18 @@ impl PhoneReporter {
         let _ = self.outbox.send(Control::NfcDial(dial));
     }
 
+    /// Resolves once the server has processed (sent the receipt for)
+    /// every frame sent through this link before the call: `true`; `false`
+    /// when the link stopped first. Across a reconnect it waits for the
+    /// resent frames' receipts. Lets a phone order what it sends over HTTP
+    /// after what it reported on the link (a call's record after the
+    /// call's end, so the dial's own outcome is the one that counts).
+    pub fn processed(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.outbox.send(Control::Processed(tx));
+        async move { rx.await.is_ok() }
+    }
+
     fn send(&self, frame: PhoneFrame) {
         let _ = self.outbox.send(Control::Send(frame));
     }
@@ -294,6 +309,8 @@ struct Worker {
     connect_timeout: Duration,
     /// Set by a `reconnect` frame until `serve` schedules it.
     reconnect_after: Option<Duration>,
+    /// Who waits for the receipt of a frame id (`PhoneReporter::processed`).
+    waiting: Vec<(u64, oneshot::Sender<()>)>,
 }
 
 /// How a connection ended.
@@ -357,6 +374,7 @@ impl Worker {
             // Offline is when NFC matters most: dial now, report later.
             Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
             Some(Control::Reconnect) => {}
+            Some(Control::Processed(done)) => self.on_processed(done),
             Some(Control::Stop) | None => return true,
         }
         false
@@ -464,6 +482,7 @@ impl Worker {
                     }
                     Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
                     Some(Control::Reconnect) => return Outcome::Lost,
+                    Some(Control::Processed(done)) => self.on_processed(done),
                     Some(Control::Stop) | None => {
                         let _ = socket.close(None).await;
                         return Outcome::Stop;
@@ -515,6 +534,24 @@ impl Worker {
         {
             self.unconfirmed.pop_front();
         }
+        for (_, done) in self.waiting.extract_if(.., |(last, _)| *last <= id) {
+            let _ = done.send(());
+        }
+    }
+
+    /// Answers `done` when the frames sent so far are all confirmed: at
+    /// once when none waits for a receipt, else with the receipt of the
+    /// last of them (the pending ones are numbered in order when written).
+    fn on_processed(&mut self, done: oneshot::Sender<()>) {
+        if self.unconfirmed.is_empty() && self.pending.is_empty() {
+            let _ = done.send(());
+            return;
+        }
+        // Callers that gave up waiting.
+        self.waiting.retain(|(_, waiter)| !waiter.is_closed());
+        let pending = u64::try_from(self.pending.len()).unwrap_or(u64::MAX);
+        self.waiting
+            .push((self.next_id.saturating_add(pending), done));
     }
 
     /// Hands a server frame on; returns a frame to answer with.

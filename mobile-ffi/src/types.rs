@@ -397,9 +397,10 @@ impl From<wire::PushSchedule> for PushScheduleInfo {
 }
 
 /// An event of the app's live stream. `kind` is `dial`, `binding`,
-/// `incoming_call`, `call_record`, `presence` or `resync`; `dial` is set
-/// for dial events, `incoming_call` for a call ringing in (its screen pop),
-/// `call_record` for a record stored or changed, `presence` for a
+/// `incoming_call`, `call_record`, `call_task`, `presence` or `resync`;
+/// `dial` is set for dial events, `incoming_call` for a call ringing in
+/// (its screen pop), `call_record` for a record stored or changed,
+/// `call_task` for a call-list task dialled or settled, `presence` for a
 /// presence change (only on a stream that follows presence; such an event
 /// has no `seq` of its own and repeats the last one); `json` is the whole
 /// event as the API sends it.
@@ -410,6 +411,7 @@ pub struct AppEventInfo {
     pub dial: Option<DialInfo>,
     pub incoming_call: Option<IncomingCallInfo>,
     pub call_record: Option<CallRecordEventInfo>,
+    pub call_task: Option<crate::call_lists::CallTaskEventInfo>,
     pub presence: Option<crate::presence::PresenceInfo>,
     pub json: String,
 }
@@ -445,6 +447,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
         let json = serde_json::to_string(&e.event).unwrap_or_default();
         let kind = e.event.kind().to_owned();
         let (mut dial, mut incoming_call, mut call_record, mut presence) = (None, None, None, None);
+        let mut call_task = None;
         match e.event {
             wire::AppEvent::Dial { dial: d } => dial = Some(DialInfo::from(d)),
             wire::AppEvent::IncomingCall {
@@ -483,6 +486,12 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             wire::AppEvent::Presence { presence: p } => {
                 presence = Some(crate::presence::PresenceInfo::from(p));
             }
+            wire::AppEvent::CallTask { task, attempt } => {
+                call_task = Some(crate::call_lists::CallTaskEventInfo::new(
+                    *task,
+                    attempt.map(|a| *a),
+                ));
+            }
             _ => {}
         }
         Self {
@@ -491,6 +500,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             dial,
             incoming_call,
             call_record,
+            call_task,
             presence,
             json,
         }

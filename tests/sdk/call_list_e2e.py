@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -377,9 +378,15 @@ async def work_the_list(loop, base, http, sim, pat, phone, password, list_id):
 if __name__ == "__main__":
     if len(sys.argv) != 4:
         sys.exit(__doc__)
-    asyncio.run(main(*sys.argv[1:]))
+    status = 0
+    try:
+        asyncio.run(main(*sys.argv[1:]))
+    except BaseException:
+        traceback.print_exc()
+        status = 1
     # As tests/sdk/e2e.py: leave without finalizing the interpreter (the
-    # SDK's runtime threads may still deliver a last callback).
+    # SDK's runtime threads may still deliver a last callback), also when
+    # the test failed.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(status)

@@ -252,6 +252,7 @@ impl SimulatedCall {
         let call_id = format!("sim-{}", self.command_id);
         let started_at = Utc::now();
         let (result, answered_at) = self.play(&call_id).await;
+        // Idle again (also after a hangup, which reports no call event).
         self.link.line_state(LineState::Idle);
         // The record goes once the server has processed the call's end:
         // the dial's own failure (`invalid_number`, which a record cannot
@@ -304,16 +305,13 @@ impl SimulatedCall {
         (CallResult::Answered, answered_at)
     }
 
-    /// Reports the call's progress and the line it puts the phone in.
+    /// Reports the call's progress. The server takes the line from it
+    /// (dialing, ringing, talking, idle: docs/presence.md), so no
+    /// `line_state` frame goes with it: every frame counts against
+    /// `phone_event_rate_per_minute`.
     fn report(&self, call_id: &str, state: CallState, failure: Option<DialFailure>) {
         self.link
             .report(call_id, Some(self.command_id), state, failure);
-        self.link.line_state(match state {
-            CallState::Dialing => LineState::Dialing,
-            CallState::Ringing => LineState::Ringing,
-            CallState::Answered => LineState::Talking,
-            CallState::Ended | CallState::Failed => LineState::Idle,
-        });
     }
 
     /// Waits `time`; `false` when the app hung up meanwhile.

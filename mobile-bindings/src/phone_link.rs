@@ -4,7 +4,8 @@
 //! after a reconnect never dials twice: it is acked again instead), and
 //! keeps every frame the phone sends until the server's receipt says it was
 //! processed, sending the unconfirmed ones again after a reconnect (the
-//! server treats repeats as no-ops).
+//! server treats repeats as no-ops), and after the delay a `rate_limited`
+//! refusal names (writing nothing new until then).
 //! A `reconnect` frame (the node is draining) is obeyed: the link keeps the
 //! connection until the delay has passed, then closes it and connects again
 //! at once to the same URL.
@@ -20,7 +21,7 @@ use deskbind_core::wire::{
     PhoneFrame, ServerFrame,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -113,6 +114,8 @@ enum Control {
     NfcDial(NfcDial),
     /// Drop the current connection (tests use it to simulate a network cut).
     Reconnect,
+    /// Answer once every frame sent before this one has its receipt.
+    Processed(oneshot::Sender<()>),
     Stop,
 }
 
@@ -147,6 +150,9 @@ impl PhoneClient {
             idle_timeout: options.idle_timeout,
             connect_timeout: options.connect_timeout,
             reconnect_after: None,
+            waiting: Vec::new(),
+            resend: Vec::new(),
+            resend_at: None,
         };
         let task = tokio::spawn(worker.run());
         Ok(PhoneLink {
@@ -271,6 +277,18 @@ impl PhoneReporter {
         let _ = self.outbox.send(Control::NfcDial(dial));
     }
 
+    /// Resolves once the server has processed (sent the receipt for)
+    /// every frame sent through this link before the call: `true`; `false`
+    /// when the link stopped first. Across a reconnect it waits for the
+    /// resent frames' receipts. Lets a phone order what it sends over HTTP
+    /// after what it reported on the link (a call's record after the
+    /// call's end, so the dial's own outcome is the one that counts).
+    pub fn processed(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.outbox.send(Control::Processed(tx));
+        async move { rx.await.is_ok() }
+    }
+
     fn send(&self, frame: PhoneFrame) {
         let _ = self.outbox.send(Control::Send(frame));
     }
@@ -294,6 +312,14 @@ struct Worker {
     connect_timeout: Duration,
     /// Set by a `reconnect` frame until `serve` schedules it.
     reconnect_after: Option<Duration>,
+    /// Who waits for the receipt of a frame id (`PhoneReporter::processed`).
+    waiting: Vec<(u64, oneshot::Sender<()>)>,
+    /// Frames to write again once `resend_at` has come: those unconfirmed
+    /// when the server refused one as `rate_limited` (the refused frame
+    /// and the ones written after it, in order). New frames wait in
+    /// `pending` meanwhile.
+    resend: Vec<(u64, PhoneFrame)>,
+    resend_at: Option<tokio::time::Instant>,
 }
 
 /// How a connection ended.
@@ -357,6 +383,7 @@ impl Worker {
             // Offline is when NFC matters most: dial now, report later.
             Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
             Some(Control::Reconnect) => {}
+            Some(Control::Processed(done)) => self.on_processed(done),
             Some(Control::Stop) | None => return true,
         }
         false
@@ -407,7 +434,10 @@ impl Worker {
             tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
         >,
     ) -> Outcome {
-        // What the last connection did not confirm goes again, in order.
+        // What the last connection did not confirm (or refused as
+        // rate-limited) goes again, in order.
+        self.resend_at = None;
+        self.requeue_resends();
         let resend: Vec<(u64, PhoneFrame)> = self.unconfirmed.iter().cloned().collect();
         for (id, frame) in &resend {
             if write(&mut socket, Some(*id), frame).await.is_err() {
@@ -426,8 +456,14 @@ impl Worker {
         let reconnect = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(reconnect);
         loop {
+            let resend_at = self.resend_at;
             tokio::select! {
                 () = &mut idle => return Outcome::Lost,
+                () = sleep_until(resend_at), if resend_at.is_some() => {
+                    if self.send_again(&mut socket).await.is_err() {
+                        return Outcome::Lost;
+                    }
+                }
                 () = &mut reconnect, if move_at.is_some() => {
                     let _ = socket.close(None).await;
                     // Until the server's answering close (briefly): a dial
@@ -457,6 +493,10 @@ impl Worker {
                     }
                 },
                 control = self.control.recv() => match control {
+                    // Held back while the server asks the phone to slow down.
+                    Some(Control::Send(frame)) if self.resend_at.is_some() => {
+                        self.pending.push_back(frame);
+                    }
                     Some(Control::Send(frame)) => {
                         if self.transmit(&mut socket, frame).await.is_err() {
                             return Outcome::Lost;
@@ -464,6 +504,7 @@ impl Worker {
                     }
                     Some(Control::NfcDial(dial)) => self.offer_nfc_dial(dial),
                     Some(Control::Reconnect) => return Outcome::Lost,
+                    Some(Control::Processed(done)) => self.on_processed(done),
                     Some(Control::Stop) | None => {
                         let _ = socket.close(None).await;
                         return Outcome::Stop;
@@ -515,6 +556,88 @@ impl Worker {
         {
             self.unconfirmed.pop_front();
         }
+        self.settle_waiters();
+    }
+
+    /// Answers the waiters whose frames are all written and confirmed (none
+    /// at or before theirs unconfirmed, or refused and waiting to go again).
+    fn settle_waiters(&mut self) {
+        let open = [
+            self.unconfirmed.front().map(|(id, _)| *id),
+            self.resend.first().map(|(id, _)| *id),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let written = self.next_id;
+        for (_, done) in self.waiting.extract_if(.., |(last, _)| {
+            *last <= written && open.is_none_or(|o| *last < o)
+        }) {
+            let _ = done.send(());
+        }
+    }
+
+    /// The server refused a frame as `rate_limited` without reading it.
+    /// Frames are processed in order, so the refused one is the oldest
+    /// unconfirmed (a later receipt would otherwise count it as processed):
+    /// it and every frame written after it are kept to go again, in order,
+    /// after the seconds the refusal names (repeats are no-ops to the
+    /// server), and nothing new is written until then.
+    fn on_rate_limited(&mut self, detail: &str) {
+        for (id, frame) in &self.unconfirmed {
+            if !self.resend.iter().any(|(kept, _)| kept == id) {
+                self.resend.push((*id, frame.clone()));
+            }
+        }
+        self.resend.sort_by_key(|(id, _)| *id);
+        let at = tokio::time::Instant::now() + Duration::from_secs(retry_after_secs(detail));
+        self.resend_at = Some(self.resend_at.map_or(at, |t| t.max(at)));
+    }
+
+    /// Moves the frames kept by [`Self::on_rate_limited`] back among the
+    /// unconfirmed ones, in id order.
+    fn requeue_resends(&mut self) {
+        for (id, frame) in std::mem::take(&mut self.resend) {
+            if self.unconfirmed.iter().any(|(kept, _)| *kept == id) {
+                continue;
+            }
+            let at = self.unconfirmed.partition_point(|(kept, _)| *kept < id);
+            self.unconfirmed.insert(at, (id, frame));
+        }
+    }
+
+    /// Writes the rate-limited frames again, then the ones held back.
+    async fn send_again<S>(&mut self, socket: &mut S) -> std::result::Result<(), ()>
+    where
+        S: futures_util::Sink<Message> + Unpin,
+    {
+        self.resend_at = None;
+        let again: Vec<(u64, PhoneFrame)> = self.resend.clone();
+        self.requeue_resends();
+        for (id, frame) in &again {
+            write(socket, Some(*id), frame).await?;
+        }
+        while self.resend_at.is_none()
+            && let Some(frame) = self.pending.pop_front()
+        {
+            self.transmit(socket, frame).await?;
+        }
+        Ok(())
+    }
+
+    /// Answers `done` when the frames sent so far are all confirmed: at
+    /// once when none waits for a receipt, else with the receipt of the
+    /// last of them (the pending ones are numbered in order when written).
+    fn on_processed(&mut self, done: oneshot::Sender<()>) {
+        if self.unconfirmed.is_empty() && self.pending.is_empty() && self.resend.is_empty() {
+            let _ = done.send(());
+            return;
+        }
+        // Callers that gave up waiting.
+        self.waiting.retain(|(_, waiter)| !waiter.is_closed());
+        let pending = u64::try_from(self.pending.len()).unwrap_or(u64::MAX);
+        self.waiting
+            .push((self.next_id.saturating_add(pending), done));
     }
 
     /// Hands a server frame on; returns a frame to answer with.
@@ -566,11 +689,16 @@ impl Worker {
                 code,
                 detail,
                 command_id,
-            } => PhoneCommand::Refused {
-                code,
-                detail,
-                command_id,
-            },
+            } => {
+                if code == "rate_limited" {
+                    self.on_rate_limited(&detail);
+                }
+                PhoneCommand::Refused {
+                    code,
+                    detail,
+                    command_id,
+                }
+            }
         };
         let _ = self.commands.send(command);
         None
@@ -603,6 +731,25 @@ impl Worker {
     }
 }
 
+/// The seconds a `rate_limited` refusal names ("... send it again in 3
+/// s"); 1 when it names none.
+fn retry_after_secs(detail: &str) -> u64 {
+    detail
+        .rsplit(" in ")
+        .next()
+        .and_then(|rest| rest.trim().strip_suffix(" s"))
+        .and_then(|secs| secs.trim().parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 60)
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A frame the link answers a server frame with.
 enum Reply {
     /// Heartbeat answers are not worth resending.
@@ -625,4 +772,19 @@ where
     };
     let text = serde_json::to_string(&envelope).map_err(drop)?;
     socket.send(Message::text(text)).await.map_err(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_secs;
+
+    #[test]
+    fn a_rate_limited_refusal_names_its_delay() {
+        let detail =
+            "this phone sent more than phone_event_rate_per_minute frames; send it again in 3 s";
+        assert_eq!(retry_after_secs(detail), 3);
+        assert_eq!(retry_after_secs("slow down"), 1);
+        assert_eq!(retry_after_secs("send it again in 0 s"), 1);
+        assert_eq!(retry_after_secs("send it again in 900 s"), 60);
+    }
 }

@@ -85,6 +85,32 @@ impl From<wire::CallListCompletion> for CallListCompletionInfo {
     }
 }
 
+/// One of the user's tasks moved (the stream's `call_task` event): dialled
+/// (its attempt `dialing`), settled by its call, or decided again by a
+/// disposition (then without an attempt).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CallTaskEventInfo {
+    /// The task as it is now.
+    pub task: CallTaskInfo,
+    pub attempt_id: Option<String>,
+    /// The attempt's outcome: `dialing`, `answered`, `busy`, `no_answer`,
+    /// `invalid_number`, `failed`, `cancelled`, `skipped`.
+    pub outcome: Option<String>,
+    /// What the attempt made of the task (`retry_busy`, `completed`, ...).
+    pub reason: Option<String>,
+}
+
+impl CallTaskEventInfo {
+    pub(crate) fn new(task: wire::CallTask, attempt: Option<wire::CallAttempt>) -> Self {
+        Self {
+            task: task.into(),
+            attempt_id: attempt.as_ref().map(|a| a.id.to_string()),
+            outcome: attempt.as_ref().map(|a| a.outcome.as_str().to_owned()),
+            reason: attempt.and_then(|a| a.reason),
+        }
+    }
+}
+
 /// The leased task, or none and when the next one falls due.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NextCallTaskInfo {

@@ -397,10 +397,11 @@ impl From<wire::PushSchedule> for PushScheduleInfo {
 }
 
 /// An event of the app's live stream. `kind` is `dial`, `binding`,
-/// `incoming_call`, `call_record`, `presence`, `call_task`,
-/// `call_list_completion` or `resync`; `dial` is set
-/// for dial events, `incoming_call` for a call ringing in (its screen pop),
-/// `call_record` for a record stored or changed, `presence` for a
+/// `incoming_call`, `call_record`, `call_task`, `presence`,
+/// `call_list_completion` or `resync`; `dial` is set for dial events,
+/// `incoming_call` for a call ringing in (its screen pop), `call_record`
+/// for a record stored or changed, `call_task` for a call-list task
+/// dialled or settled, `presence` for a
 /// presence change (only on a stream that follows presence; such an event
 /// has no `seq` of its own and repeats the last one), `call_list_completion`
 /// for a completion report; `json` is the whole event as the API sends it.
@@ -411,6 +412,7 @@ pub struct AppEventInfo {
     pub dial: Option<DialInfo>,
     pub incoming_call: Option<IncomingCallInfo>,
     pub call_record: Option<CallRecordEventInfo>,
+    pub call_task: Option<crate::call_lists::CallTaskEventInfo>,
     pub presence: Option<crate::presence::PresenceInfo>,
     pub call_list_completion: Option<crate::call_lists::CallListCompletionInfo>,
     pub json: String,
@@ -448,6 +450,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
         let kind = e.event.kind().to_owned();
         let (mut dial, mut incoming_call, mut call_record, mut presence) = (None, None, None, None);
         let mut call_list_completion = None;
+        let mut call_task = None;
         match e.event {
             wire::AppEvent::Dial { dial: d } => dial = Some(DialInfo::from(d)),
             wire::AppEvent::IncomingCall {
@@ -489,6 +492,12 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             wire::AppEvent::CallListCompletion { completion } => {
                 call_list_completion = Some((*completion).into());
             }
+            wire::AppEvent::CallTask { task, attempt } => {
+                call_task = Some(crate::call_lists::CallTaskEventInfo::new(
+                    *task,
+                    attempt.map(|a| *a),
+                ));
+            }
             _ => {}
         }
         Self {
@@ -497,6 +506,7 @@ impl From<wire::SequencedEvent> for AppEventInfo {
             dial,
             incoming_call,
             call_record,
+            call_task,
             presence,
             call_list_completion,
             json,

@@ -6,7 +6,8 @@
 
 use deskbind_core::usecases::call_list_power::{self, Step};
 use deskbind_core::wire::{
-    CallState, CallTaskState, CreateCallList, ImportCallTask, PresenceState, RetryPolicyBody,
+    CallState, CallTaskState, CreateCallList, DialFailure, ImportCallTask, PresenceState,
+    RetryPolicyBody, RetryRule,
 };
 use deskbind_mobile::{BindingQuery, PageQuery};
 
@@ -220,4 +221,82 @@ async fn power_mode_never_dials_a_task_held_from_another_list() {
         .unwrap();
     let second = task_numbered(&app, power.id, "+4930901312").await;
     assert_eq!(steps, [Step::Dialled(second.id.to_string())]);
+}
+
+/// With nothing due, power mode looks again when the next task falls due
+/// (a retry's delay ending), not a fixed recheck later: the salesperson is
+/// not left idle while a retry is ready. Before, the job looked again 30 s
+/// after each empty look, so a retry due 1 s after it waited 29 s more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_mode_wakes_when_the_next_retry_falls_due() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930111303").await;
+    let _link = device.connect(fast_reconnect()).unwrap();
+    until_mine(&sam_app, |p| p.state == PresenceState::Available).await;
+    let retry_secs: i64 = 60;
+    let rule = RetryRule {
+        delay_secs: retry_secs as u32,
+        max_retries: 1,
+    };
+    let list = app
+        .admin
+        .create_call_list(&CreateCallList {
+            mode: Some("power".into()),
+            order: Some("import".into()),
+            gap_secs: Some(GAP_SECS as u32),
+            min_recall_gap_secs: Some(0),
+            retry: Some(RetryPolicyBody {
+                busy: Some(rule),
+                ..RetryPolicyBody::default()
+            }),
+            ..list_named("Power", vec![sam.id])
+        })
+        .await
+        .unwrap();
+    app.admin
+        .import_call_tasks(list.id, vec![ImportCallTask::number("+4930901321")])
+        .await
+        .unwrap();
+    let list = activate(&app.admin, &list).await;
+    let svc = &app.services;
+    let run_at = |secs: i64| app.clock.now() + secs * 1_000_000;
+
+    // The only task is busy: it comes back after the retry delay.
+    let task = sam_app.next_call_task(None).await.unwrap().task.unwrap();
+    let dialled = sam_app.dial_call_task(task.id, None).await.unwrap();
+    phone_reports(
+        &device,
+        dialled.dial.id,
+        "w-1",
+        CallState::Failed,
+        Some(DialFailure::Busy),
+    )
+    .await;
+    // After the gap nothing is due: the job waits ...
+    let steps = call_list_power::run_due(svc, "t", run_at(GAP_SECS + 1), 10)
+        .await
+        .unwrap();
+    assert_eq!(steps, [Step::Waiting("nothing_due")]);
+    // ... and a recheck later, with the retry still not due, waits again.
+    let recheck = GAP_SECS + 1 + call_list_power::RECHECK_SECS;
+    assert!(
+        recheck < retry_secs,
+        "the test needs the retry after one recheck"
+    );
+    let steps = call_list_power::run_due(svc, "t", run_at(recheck), 10)
+        .await
+        .unwrap();
+    assert_eq!(steps, [Step::Waiting("nothing_due")]);
+    // The retry falls due before the next recheck: the job runs then.
+    assert!(recheck + call_list_power::RECHECK_SECS > retry_secs);
+    let steps = call_list_power::run_due(svc, "t", run_at(retry_secs - 1), 10)
+        .await
+        .unwrap();
+    assert!(steps.is_empty(), "not before the retry is due: {steps:?}");
+    let steps = call_list_power::run_due(svc, "t", run_at(retry_secs), 10)
+        .await
+        .unwrap();
+    assert_eq!(steps, [Step::Dialled(task.id.to_string())]);
+    let again = task_numbered(&app, list.id, "+4930901321").await;
+    assert_eq!((again.attempts, again.state), (2, CallTaskState::Leased));
 }

@@ -2,6 +2,10 @@
 //! (socket and long poll share the bucket), and long-poll bodies no larger
 //! than `max_json_bytes`, refused before they are read.
 
+use std::time::Duration;
+
+use deskbind_core::wire::{LineState, PresenceState};
+use deskbind_mobile::LinkOptions;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -121,4 +125,31 @@ async fn an_oversize_long_poll_body_is_refused_before_it_is_read() {
     }
     let streamed = exchange(app.port, &streamed).await;
     assert_eq!(streamed.status, 413);
+}
+
+/// The SDK's link obeys a `rate_limited` refusal: the refused frame and
+/// those written after it go again after the delay it names, in order, so
+/// nothing a burst sent is lost. Before, a refused frame went again only
+/// after a reconnect, and the receipt of a later frame counted it as
+/// processed: a simulated phone placing a call a second lost call events
+/// (the dial stayed ringing), and `processed()` never answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_link_sends_rate_limited_frames_again_after_the_delay() {
+    let app = spawn_app_with(|s| s.phone_event_rate_per_minute = RATE).await;
+    let (_, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930901883").await;
+    let link = device.connect(LinkOptions::default()).unwrap();
+    let reporter = link.reporter();
+    // More than the burst allows, the last one saying the line is busy.
+    for _ in 0..u64::from(RATE) + EXTRA {
+        reporter.line_state(LineState::Idle);
+    }
+    reporter.line_state(LineState::Talking);
+    let processed = tokio::time::timeout(Duration::from_secs(60), reporter.processed()).await;
+    assert_eq!(processed, Ok(true), "every frame confirmed in the end");
+    let mine = sam_app.my_presence().await.unwrap();
+    assert_eq!(
+        (mine.line_state, mine.state),
+        (Some(LineState::Talking), PresenceState::Busy)
+    );
+    link.close().await;
 }

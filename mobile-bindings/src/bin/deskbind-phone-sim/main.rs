@@ -1,10 +1,17 @@
 //! `deskbind-phone-sim`: a desk phone without hardware. It provisions with
 //! a code (or reuses a saved credential), holds the phone's live link, and
 //! "dials" each command it receives: acks it, reports dialing, ringing and
-//! the configured outcome after the configured delays, hangs up when the
-//! app cancels, and uploads the call's record when it is over. When the
-//! server revokes its credential it says so and exits non-zero. See README
-//! ("See a dial end to end").
+//! the call's outcome after the configured delays, hangs up when the app
+//! cancels, and uploads the call's record when it is over (once the server
+//! has processed the call's last report, so the dial's own outcome is the
+//! one that settles a call-list attempt). The outcome is `--outcome` for
+//! every call, or scripted per number (`--outcome-for`, `--outcomes`; see
+//! `outcomes`), so it can work a call list with a mix of answers, busy
+//! lines and retries. When the server revokes its credential it says so
+//! and exits non-zero. See README ("See a dial end to end") and
+//! docs/call-lists.md ("Try it with the simulator").
+
+mod outcomes;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use deskbind_mobile::ids::DialId;
 use deskbind_mobile::wire::{
     CallDirection, CallRecordUpload, CallResult, CallState, DialFailure, IngestOutcome, LineState,
@@ -23,11 +30,13 @@ use deskbind_mobile::{
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::outcomes::{Outcome, Outcomes};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "deskbind-phone-sim",
     version,
-    about = "Simulated deskbind desk phone"
+    about = "Simulated deskbind desk phone: dials every command it gets, with outcomes chosen per number"
 )]
 struct Cli {
     /// The deskbind server.
@@ -42,9 +51,18 @@ struct Cli {
     /// Where to store the credential after provisioning.
     #[arg(long)]
     save_credential: Option<PathBuf>,
-    /// How every call ends.
+    /// How every call ends that no script below names.
     #[arg(long, value_enum, default_value = "answered")]
     outcome: Outcome,
+    /// How calls to one number end: NUMBER=OUTCOME, or a sequence
+    /// NUMBER=busy,answered (one per call to it, the last repeating).
+    /// NUMBER in E.164 as dialled. Repeatable; wins over --outcomes.
+    #[arg(long, value_name = "NUMBER=OUTCOMES", value_parser = outcomes::parse_assignment)]
+    outcome_for: Vec<outcomes::Entry>,
+    /// A file of per-number outcomes: lines `NUMBER,OUTCOME[,OUTCOME...]`,
+    /// `#` comments, an optional `number,outcome` header.
+    #[arg(long, value_name = "FILE")]
+    outcomes: Option<PathBuf>,
     /// Time from dialing to ringing.
     #[arg(long, default_value_t = 300)]
     dial_ms: u64,
@@ -56,33 +74,14 @@ struct Cli {
     talk_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Outcome {
-    Answered,
-    Busy,
-    NoAnswer,
-    Rejected,
-    InvalidNumber,
-    Error,
-}
-
-impl Outcome {
-    fn failure(self) -> Option<DialFailure> {
-        match self {
-            Self::Answered => None,
-            Self::Busy => Some(DialFailure::Busy),
-            Self::NoAnswer => Some(DialFailure::NoAnswer),
-            Self::Rejected => Some(DialFailure::Rejected),
-            Self::InvalidNumber => Some(DialFailure::InvalidNumber),
-            Self::Error => Some(DialFailure::Error),
-        }
-    }
-}
-
 /// Why the simulator stops when the server refuses its credential.
 const REVOKED: &str = "the server refused this phone's credential (401): it was revoked, \
     because the phone was provisioned again with a new code, or disabled, or deleted. \
     Get a new provisioning code and start again with --code";
+
+/// How long a call's record waits for the server to confirm the call's
+/// end (a reconnecting link may take a while; the record goes anyway).
+const PROCESSED_WAIT: Duration = Duration::from_secs(10);
 
 /// Record uploads tried per call before giving up (network errors only).
 const UPLOAD_ATTEMPTS: u32 = 3;
@@ -96,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    let outcomes = outcomes_of(&cli)?;
     let client = phone_client(&cli).await?;
     let me = match client.me().await {
         Ok(me) => me,
@@ -104,7 +104,24 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(phone = %me.id, number = %me.number, server = %cli.server, "phone ready");
     let mut link = client.connect(LinkOptions::default())?;
-    run(&cli, &client, &mut link).await
+    run(&cli, outcomes, &client, &mut link).await
+}
+
+/// The scripted outcomes: the file's, then `--outcome-for` over them.
+fn outcomes_of(cli: &Cli) -> anyhow::Result<Outcomes> {
+    let mut entries = Vec::new();
+    if let Some(path) = &cli.outcomes {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        entries =
+            outcomes::parse_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    entries.extend(cli.outcome_for.iter().cloned());
+    let outcomes = Outcomes::new(cli.outcome, entries);
+    if outcomes.scripted() > 0 {
+        tracing::info!(numbers = outcomes.scripted(), otherwise = ?cli.outcome, "outcomes scripted");
+    }
+    Ok(outcomes)
 }
 
 async fn phone_client(cli: &Cli) -> anyhow::Result<PhoneClient> {
@@ -134,10 +151,14 @@ struct Call {
     hangup: CancellationToken,
 }
 
-async fn run(cli: &Cli, client: &PhoneClient, link: &mut PhoneLink) -> anyhow::Result<()> {
+async fn run(
+    cli: &Cli,
+    mut outcomes: Outcomes,
+    client: &PhoneClient,
+    link: &mut PhoneLink,
+) -> anyhow::Result<()> {
     let mut calls: HashMap<DialId, Call> = HashMap::new();
-    let script = Script {
-        outcome: cli.outcome,
+    let timing = Timing {
         dial: Duration::from_millis(cli.dial_ms),
         ring: Duration::from_millis(cli.ring_ms),
         talk: Duration::from_millis(cli.talk_ms),
@@ -163,10 +184,12 @@ async fn run(cli: &Cli, client: &PhoneClient, link: &mut PhoneLink) -> anyhow::R
                     continue;
                 }
                 link.ack(command_id);
-                tracing::info!(%command_id, %number, "dialing");
+                let outcome = outcomes.next_for(&number);
+                tracing::info!(%command_id, %number, ?outcome, "dialing");
                 let hangup = CancellationToken::new();
                 let call = SimulatedCall {
-                    script,
+                    timing,
+                    outcome,
                     client: client.clone(),
                     link: link.reporter(),
                     command_id,
@@ -203,10 +226,9 @@ async fn run(cli: &Cli, client: &PhoneClient, link: &mut PhoneLink) -> anyhow::R
     }
 }
 
-/// How each simulated call goes.
+/// How long each part of a simulated call takes.
 #[derive(Debug, Clone, Copy)]
-struct Script {
-    outcome: Outcome,
+struct Timing {
     dial: Duration,
     ring: Duration,
     talk: Duration,
@@ -216,7 +238,8 @@ struct Script {
 /// call's record uploaded (under a `call_id` derived from the command, so
 /// a resend merges into the same record).
 struct SimulatedCall {
-    script: Script,
+    timing: Timing,
+    outcome: Outcome,
     client: PhoneClient,
     link: PhoneReporter,
     command_id: DialId,
@@ -229,7 +252,15 @@ impl SimulatedCall {
         let call_id = format!("sim-{}", self.command_id);
         let started_at = Utc::now();
         let (result, answered_at) = self.play(&call_id).await;
+        // Idle again (also after a hangup, which reports no call event).
         self.link.line_state(LineState::Idle);
+        // The record goes once the server has processed the call's end:
+        // the dial's own failure (`invalid_number`, which a record cannot
+        // say) then settles a call-list attempt, not the record's result.
+        let processed = self.link.processed();
+        if tokio::time::timeout(PROCESSED_WAIT, processed).await != Ok(true) {
+            tracing::warn!(%call_id, "the call's end is not confirmed yet; uploading its record anyway");
+        }
         let record = CallRecordUpload {
             call_id,
             direction: CallDirection::Outbound,
@@ -249,12 +280,8 @@ impl SimulatedCall {
     /// answered. A hangup from the app ends it at once, silently (the
     /// server already knows).
     async fn play(&self, call_id: &str) -> (CallResult, Option<DateTime<Utc>>) {
-        let Script {
-            outcome,
-            dial,
-            ring,
-            talk,
-        } = self.script;
+        let Timing { dial, ring, talk } = self.timing;
+        let outcome = self.outcome;
         let command_id = self.command_id;
         self.report(call_id, CallState::Dialing, None);
         if !self.pause(dial).await {
@@ -278,16 +305,13 @@ impl SimulatedCall {
         (CallResult::Answered, answered_at)
     }
 
-    /// Reports the call's progress and the line it puts the phone in.
+    /// Reports the call's progress. The server takes the line from it
+    /// (dialing, ringing, talking, idle: docs/presence.md), so no
+    /// `line_state` frame goes with it: every frame counts against
+    /// `phone_event_rate_per_minute`.
     fn report(&self, call_id: &str, state: CallState, failure: Option<DialFailure>) {
         self.link
             .report(call_id, Some(self.command_id), state, failure);
-        self.link.line_state(match state {
-            CallState::Dialing => LineState::Dialing,
-            CallState::Ringing => LineState::Ringing,
-            CallState::Answered => LineState::Talking,
-            CallState::Ended | CallState::Failed => LineState::Idle,
-        });
     }
 
     /// Waits `time`; `false` when the app hung up meanwhile.

@@ -14,7 +14,7 @@ use deskbind_core::wire::{
 };
 use deskbind_mobile::{AppClient, AppEvents, PhoneClient};
 
-use crate::call_list_dials::{list_of, phone_reports, record, task_numbered};
+use crate::call_list_dials::{disposition, list_of, phone_reports, record, task_numbered};
 use crate::call_lists::{activate, list_named};
 use crate::dialing::within;
 use crate::helpers::{TestApp, spawn_app};
@@ -222,15 +222,7 @@ async fn promise_callback(
     let record = uploaded.results[0]
         .id
         .unwrap_or_else(|| panic!("{uploaded:?}"));
-    let callback = sam_app
-        .list_dispositions()
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|d| d.code == "callback")
-        .unwrap()
-        .id;
+    let callback = disposition(sam_app, "callback").await;
     sam_app
         .update_call(
             record,
@@ -382,15 +374,7 @@ async fn a_queue_that_empties_twice_before_delivery_reports_once() {
         .items[0]
         .call_record_id
         .unwrap();
-    let interested = sam_app
-        .list_dispositions()
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|d| d.code == "interested")
-        .unwrap()
-        .id;
+    let interested = disposition(&sam_app, "interested").await;
     sam_app
         .update_call(
             record,

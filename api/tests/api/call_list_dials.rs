@@ -133,7 +133,10 @@ fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-async fn disposition(client: &AppClient, code: &str) -> deskbind_core::ids::DispositionId {
+pub(crate) async fn disposition(
+    client: &AppClient,
+    code: &str,
+) -> deskbind_core::ids::DispositionId {
     client
         .list_dispositions()
         .await

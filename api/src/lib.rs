@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod recording_intake;
 pub mod request_scope;
 pub mod routes;
+pub mod sse;
 pub mod startup;
 pub mod state;
 pub mod upgrade_framing;

@@ -13,7 +13,6 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -70,13 +69,7 @@ pub async fn events(
         let chunk = s.next_chunk().await?;
         Some((Ok::<_, actix_web::Error>(chunk), s))
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        // Not compressed: a compressor would hold events back.
-        .insert_header((header::CONTENT_ENCODING, "identity"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+    Ok(crate::sse::response(body))
 }
 
 struct BoardStream {

@@ -41,6 +41,8 @@ pub struct ClusterOptions {
     pub db_pool_size: u32,
     /// Leave the scratch directory (node logs, SQLite file) behind.
     pub keep_dir: bool,
+    /// A fresh PostgreSQL database even for one node.
+    pub postgres: bool,
 }
 
 /// The running nodes. Fields drop in order: nodes are killed before their
@@ -290,7 +292,7 @@ impl BenchDatabase {
         if let Some(url) = &options.database_url {
             return Ok(Self::Given(url.clone()));
         }
-        if options.nodes == 1 {
+        if options.nodes == 1 && !options.postgres {
             return Ok(Self::Sqlite(format!(
                 "sqlite://{}",
                 path_string(&dir.join("bench.db"))?

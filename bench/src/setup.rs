@@ -195,6 +195,16 @@ pub async fn one_node(
     api_bin: std::path::PathBuf,
     keep_dir: bool,
 ) -> anyhow::Result<(crate::cluster::Cluster, String, AppClient)> {
+    one_node_on(api_bin, keep_dir, false).await
+}
+
+/// [`one_node`] on a fresh PostgreSQL database when `postgres` (dropped
+/// with the cluster), on SQLite otherwise.
+pub async fn one_node_on(
+    api_bin: std::path::PathBuf,
+    keep_dir: bool,
+    postgres: bool,
+) -> anyhow::Result<(crate::cluster::Cluster, String, AppClient)> {
     let cluster = crate::cluster::Cluster::start(&crate::cluster::ClusterOptions {
         nodes: 1,
         api_bin,
@@ -202,6 +212,7 @@ pub async fn one_node(
         redis_url: String::new(),
         db_pool_size: 16,
         keep_dir,
+        postgres,
     })
     .await?;
     let url = cluster.nodes()[0].base_url();

@@ -230,3 +230,53 @@ async fn writes_queued_behind_a_running_one_commit_as_one_group() {
     assert!(after.largest_group >= 10, "{after:?}");
     assert_eq!(org_names(&db).len(), 11);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checkpoints_run_beside_the_writer_not_in_its_commits() {
+    let test_db = TestDb::new();
+    let db = migrated(&test_db);
+    if db.write_queue_stats().is_none() {
+        assert_eq!(db.backend(), db::Backend::Postgres);
+        return;
+    }
+    let auto = db
+        .write(|conn| -> Result<Option<i32>, DbError> {
+            Ok(db::dialect::sqlite_auto_checkpoint(conn)?)
+        })
+        .await
+        .expect("pragma");
+    assert_eq!(auto, Some(0), "the writer's commits never checkpoint");
+    for i in 0..50 {
+        db.write(move |conn| orgs::insert(conn, &format!("org-{i}")))
+            .await
+            .expect("write");
+    }
+    // Hold the writer thread until a checkpoint has run: it can only run
+    // on another thread. The body gives up after 30 s (the test fails).
+    let seen = db.clone();
+    let ran_while_held = db
+        .write(move |_conn| -> Result<bool, DbError> {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while seen.write_queue_stats().expect("stats").checkpoints == 0 {
+                if std::time::Instant::now() > deadline {
+                    return Ok(false);
+                }
+                std::thread::yield_now();
+            }
+            Ok(true)
+        })
+        .await
+        .expect("held");
+    assert!(
+        ran_while_held,
+        "no checkpoint ran while the writer was busy"
+    );
+    let stats = db.write_queue_stats().expect("stats");
+    assert_eq!(stats.checkpoint_failures, 0, "{stats:?}");
+    assert!(stats.wal_frames > 0, "{stats:?}");
+    assert_eq!(
+        stats.wal_frames_checkpointed, stats.wal_frames,
+        "no reader held the WAL: all of it was copied"
+    );
+    assert_eq!(org_names(&db).len(), 50);
+}

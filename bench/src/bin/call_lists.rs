@@ -1,5 +1,6 @@
 //! `call-lists`: salespeople working one shared call-list pool through
-//! simulated desk phones, on one node (SQLite).
+//! simulated desk phones, on one node (SQLite, or PostgreSQL with
+//! `--postgres`).
 //!
 //! ```text
 //! cargo build --release -p deskbind-bench -p deskbind-api
@@ -13,7 +14,10 @@
 //! holding one simulated phone, one active list whose pool is all of them
 //! and imports `--tasks` tasks (batches of 1,000). Then every salesperson
 //! works the pool for `--secs` seconds, as fast as the server answers or
-//! with calls of `--call-ms` each:
+//! with calls of `--call-ms` on average (half to one and a half times it,
+//! salespeople starting spread over the first `--call-ms`; `--in-step`
+//! makes every call last exactly `--call-ms` and everyone start at once,
+//! so that all of them ask for their next task in the same milliseconds):
 //! `POST /v1/me/call-list/next` (the lease, timed), `POST
 //! /v1/me/call-list/tasks/{id}/dial` (timed), and their phone reports the
 //! call answered and ended (`POST /v1/phone/events`), which settles the
@@ -63,15 +67,27 @@ struct Args {
     /// Keep the scratch directory (node log, SQLite file).
     #[arg(long)]
     keep_dir: bool,
-    /// How long each simulated call lasts, from answered to ended; 0: no
-    /// pause (every salesperson leases again as soon as the server
-    /// answers, a throughput test rather than a day's work).
+    /// How long a simulated call lasts on average, from answered to
+    /// ended; 0: no pause (every salesperson leases again as soon as the
+    /// server answers, a throughput test rather than a day's work).
     #[arg(long, default_value_t = 0)]
     call_ms: u64,
+    /// With `--call-ms`: every salesperson starts at the same instant and
+    /// every call lasts exactly `--call-ms`, so all of them ask for their
+    /// next task within the same milliseconds, call after call (the worst
+    /// case). Without it, calls last between half and one and a half
+    /// times `--call-ms` (uniformly) and salespeople start spread over the
+    /// first `--call-ms`, as an office does.
+    #[arg(long)]
+    in_step: bool,
     /// The list's order (`priority`, the default of a new list, `import`
     /// or `due`).
     #[arg(long, default_value = "priority")]
     order: String,
+    /// Run the node on a fresh PostgreSQL database (127.0.0.1:5432, user
+    /// postgres) instead of SQLite.
+    #[arg(long)]
+    postgres: bool,
 }
 
 #[tokio::main]
@@ -108,18 +124,45 @@ async fn report(phone: &PhoneClient, events: Vec<Frame<PhoneFrame>>) -> anyhow::
     Ok(())
 }
 
+/// How long the salespeople's calls last, and when each starts.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    call: Duration,
+    in_step: bool,
+}
+
+impl Pace {
+    /// How long one call lasts (`rng` seeded per salesperson: runs repeat).
+    fn call(&self, rng: &mut fastrand::Rng) -> Duration {
+        if self.in_step || self.call.is_zero() {
+            return self.call;
+        }
+        self.call.mul_f64(0.5 + rng.f64())
+    }
+
+    /// When a salesperson starts working, after the first one.
+    fn start_offset(&self, rng: &mut fastrand::Rng) -> Duration {
+        if self.in_step {
+            return Duration::ZERO;
+        }
+        self.call.mul_f64(rng.f64())
+    }
+}
+
 async fn work(
     seller: AppClient,
     phone: PhoneClient,
     who: usize,
     until: Instant,
-    call: Duration,
+    pace: Pace,
 ) -> anyhow::Result<Worked> {
     let mut worked = Worked {
         lease: Histogram::new_with_bounds(1, 60_000_000, 3)?,
         dial: Histogram::new_with_bounds(1, 60_000_000, 3)?,
         calls: 0,
     };
+    let mut rng = fastrand::Rng::with_seed(who as u64);
+    tokio::time::sleep(pace.start_offset(&mut rng)).await;
     while Instant::now() < until {
         let started = Instant::now();
         let next = seller.next_call_task(None).await.context("next")?;
@@ -147,6 +190,7 @@ async fn work(
             event(CallState::Answered),
         ];
         report(&phone, answered).await?;
+        let call = pace.call(&mut rng);
         if !call.is_zero() {
             // The simulated conversation.
             tokio::time::sleep(call).await;
@@ -158,8 +202,12 @@ async fn work(
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let (_cluster, url, admin) =
-        setup::one_node(setup::api_bin(args.api_bin.as_deref())?, args.keep_dir).await?;
+    let (_cluster, url, admin) = setup::one_node_on(
+        setup::api_bin(args.api_bin.as_deref())?,
+        args.keep_dir,
+        args.postgres,
+    )
+    .await?;
     let urls = vec![url.clone()];
     let sessions = setup::dialers(&admin, &urls, args.salespeople).await?;
     let plan = setup::Plan {
@@ -219,8 +267,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     for (who, (per_node, phone)) in sessions.into_iter().zip(&phones).enumerate() {
         let seller = per_node.into_iter().next().context("no session")?;
         let phone = PhoneClient::new(&url, &phone.credential)?;
-        let call = Duration::from_millis(args.call_ms);
-        running.push(tokio::spawn(work(seller, phone, who, until, call)));
+        let pace = Pace {
+            call: Duration::from_millis(args.call_ms),
+            in_step: args.in_step,
+        };
+        running.push(tokio::spawn(work(seller, phone, who, until, pace)));
     }
     let mut lease = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut dial = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -236,8 +287,17 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     println!();
     println!("== call-list benchmark ==");
     println!(
-        "pool            {} tasks in {} order, {} salespeople with one simulated phone each, {:.0} s, calls of {} ms",
-        args.tasks, args.order, args.salespeople, secs, args.call_ms
+        "pool            {} tasks in {} order, {} salespeople with one simulated phone each, {:.0} s, calls of {} ms{}",
+        args.tasks,
+        args.order,
+        args.salespeople,
+        secs,
+        args.call_ms,
+        match (args.call_ms, args.in_step) {
+            (0, _) => "",
+            (_, true) => " (in step: all at once)",
+            (_, false) => " on average (0.5x to 1.5x, staggered starts)",
+        }
     );
     println!(
         "worked          {calls} tasks (lease, dial, answered and ended): {:.0} tasks/s",

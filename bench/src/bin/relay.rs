@@ -148,6 +148,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         redis_url: args.redis_url.clone(),
         db_pool_size: args.db_pool_size,
         keep_dir: args.keep_dir,
+        postgres: false,
     })
     .await?;
     let urls: Vec<String> = cluster.nodes().iter().map(|n| n.base_url()).collect();

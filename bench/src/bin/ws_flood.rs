@@ -76,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         redis_url: String::new(),
         db_pool_size: 8,
         keep_dir: false,
+        postgres: false,
     })
     .await?;
     let node = &cluster.nodes()[0];

@@ -123,6 +123,26 @@ pub fn table_size_bytes(conn: &mut DbConn, table: &str) -> QueryResult<Option<i6
     }
 }
 
+#[derive(QueryableByName)]
+struct AutoCheckpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    wal_autocheckpoint: i32,
+}
+
+/// The connection's automatic checkpoint threshold in WAL pages (0: off);
+/// `None` on PostgreSQL, which has no such setting per connection. Why:
+/// the writer turns them off (decision 0035) and its tests read it back.
+pub fn sqlite_auto_checkpoint(conn: &mut DbConn) -> QueryResult<Option<i32>> {
+    match conn {
+        DbConn::Sqlite(lite) => {
+            let pages: AutoCheckpoint =
+                diesel::sql_query("PRAGMA wal_autocheckpoint").get_result(lite)?;
+            Ok(Some(pages.wal_autocheckpoint))
+        }
+        DbConn::Postgresql(_) => Ok(None),
+    }
+}
+
 /// Bytes PostgreSQL uses for the current database; `None` on SQLite (the
 /// database is a file: read its size from the file system).
 pub fn database_size_bytes(conn: &mut DbConn) -> QueryResult<Option<i64>> {

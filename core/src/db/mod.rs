@@ -5,6 +5,7 @@
 //! migration runner).
 
 pub mod breaker;
+mod checkpointer;
 mod column_types;
 mod conn;
 pub mod dialect;

@@ -23,6 +23,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpointer::{CheckpointCounters, Checkpointer};
 use super::conn::{DbConn, DbError, DbManager};
 use super::wal_guard::WalGuard;
 
@@ -39,6 +40,7 @@ const QUEUE_CAPACITY: usize = 4096;
 pub struct WriteQueue {
     sender: mpsc::Sender<Box<dyn QueuedWrite>>,
     counters: Arc<Counters>,
+    checkpoints: Arc<CheckpointCounters>,
 }
 
 /// What the writer has done since start (exported as metrics).
@@ -63,29 +65,49 @@ pub struct WriteQueueStats {
     pub failed_groups: u64,
     /// Bodies waiting in the queue right now.
     pub queued: u64,
+    /// Checkpoints the checkpoint thread ran ([`super::checkpointer`]).
+    pub checkpoints: u64,
+    /// Checkpoints that failed.
+    pub checkpoint_failures: u64,
+    /// WAL frames at the last checkpoint, and how many of them it copied.
+    pub wal_frames: u64,
+    pub wal_frames_checkpointed: u64,
 }
 
 impl WriteQueue {
     /// Starts the writer thread for the SQLite database `manager` opens.
     /// The thread ends when the last [`WriteQueue`] is dropped.
+    /// The thread ends when the last [`WriteQueue`] is dropped, and the
+    /// checkpoint thread with it.
     pub fn start(manager: DbManager, wal: WalGuard) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
-        let writer = Writer::new(manager, wal, counters.clone());
+        let checkpoints = Arc::new(CheckpointCounters::default());
+        let checkpointer = Checkpointer::start(manager.clone(), checkpoints.clone())?;
+        let writer = Writer::new(manager, wal, checkpointer, counters.clone());
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer.serve(receiver))?;
-        Ok(Self { sender, counters })
+        Ok(Self {
+            sender,
+            counters,
+            checkpoints,
+        })
     }
 
     pub fn stats(&self) -> WriteQueueStats {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (wal_frames, wal_frames_checkpointed) = self.checkpoints.last_frames();
         WriteQueueStats {
             groups: read(&self.counters.groups),
             bodies: read(&self.counters.bodies),
             largest_group: read(&self.counters.largest_group),
             failed_groups: read(&self.counters.failed_groups),
             queued: (self.sender.max_capacity() - self.sender.capacity()) as u64,
+            checkpoints: read(&self.checkpoints.runs),
+            checkpoint_failures: read(&self.checkpoints.failures),
+            wal_frames,
+            wal_frames_checkpointed,
         }
     }
 
@@ -223,15 +245,22 @@ struct Writer {
     manager: DbManager,
     conn: Option<DbConn>,
     wal: WalGuard,
+    checkpointer: Checkpointer,
     counters: Arc<Counters>,
 }
 
 impl Writer {
-    fn new(manager: DbManager, wal: WalGuard, counters: Arc<Counters>) -> Self {
+    fn new(
+        manager: DbManager,
+        wal: WalGuard,
+        checkpointer: Checkpointer,
+        counters: Arc<Counters>,
+    ) -> Self {
         Self {
             manager,
             conn: None,
             wal,
+            checkpointer,
             counters,
         }
     }
@@ -267,6 +296,7 @@ impl Writer {
             if outcome.is_ok()
                 && let Some(conn) = self.conn.as_mut()
             {
+                self.checkpointer.nudge();
                 self.wal.after_commit(conn);
             }
         }

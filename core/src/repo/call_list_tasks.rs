@@ -561,19 +561,20 @@ pub fn has_open_for(
     if !in_pool {
         return Ok(false);
     }
-    let free_in_pool = in_list()
+    // One state per query: each reads `(assignee_id, list_id, state)`
+    // (an OR across states made SQLite walk every pool task of the list).
+    let free_queued = in_list()
         .filter(call_list_tasks::assignee_id.is_null())
-        .filter(
-            call_list_tasks::state
-                .eq(CallTaskState::Queued.as_str())
-                .or(call_list_tasks::state
-                    .eq(CallTaskState::Leased.as_str())
-                    .and(call_list_tasks::leased_until.le(now))
-                    .and(call_list_tasks::open_dial_id.is_null())),
-        );
+        .filter(call_list_tasks::state.eq(CallTaskState::Queued.as_str()));
+    let lease_lapsed = in_list()
+        .filter(call_list_tasks::assignee_id.is_null())
+        .filter(call_list_tasks::state.eq(CallTaskState::Leased.as_str()))
+        .filter(call_list_tasks::leased_until.le(now))
+        .filter(call_list_tasks::open_dial_id.is_null());
     let hold_passed = in_list()
         .filter(call_list_tasks::state.eq(CallTaskState::Returned.as_str()))
         .filter(call_list_tasks::held_until.le(now));
-    Ok(select(exists(free_in_pool)).get_result(conn)?
+    Ok(select(exists(free_queued)).get_result(conn)?
+        || select(exists(lease_lapsed)).get_result(conn)?
         || select(exists(hold_passed)).get_result(conn)?)
 }

@@ -48,11 +48,11 @@ async fn main() -> anyhow::Result<()> {
                 .await?
         }
         Command::Migrate => {
-            let _ = startup::open_database(&settings).await?;
+            let _ = startup::open_database(&one_connection(settings)).await?;
             eprintln!("migrations are up to date");
         }
         Command::InitAdmin { org, email } => {
-            let db = startup::open_database(&settings).await?;
+            let db = startup::open_database(&one_connection(settings)).await?;
             let password = std::env::var("DESKBIND_ADMIN_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty());
@@ -63,6 +63,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One-shot commands use one database connection. A pool of several
+/// keeps opening the rest on background threads; when the command was done
+/// first, the process exited under a thread still inside libpq's connect
+/// and crashed (SIGSEGV, about one `init-admin` in twenty on PostgreSQL
+/// with a pool of 16), after its work had been committed.
+fn one_connection(settings: Settings) -> Settings {
+    Settings {
+        db_pool_size: 1,
+        ..settings
+    }
 }
 
 #[allow(clippy::print_stdout)]

@@ -123,6 +123,20 @@ pub fn table_size_bytes(conn: &mut DbConn, table: &str) -> QueryResult<Option<i6
     }
 }
 
+/// Brings PostgreSQL's planner statistics on `table` up to date (ANALYZE
+/// samples at most 30,000 rows; it blocks no reads or writes). Nothing on
+/// SQLite. Why: SQLite keeps no statistics unless asked, and deskbind's
+/// SQLite queries are written for the plan they need instead.
+pub fn refresh_planner_stats(conn: &mut DbConn, table: &'static str) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgresql(pg) => {
+            diesel::sql_query(format!("ANALYZE \"{table}\"")).execute(pg)?;
+            Ok(())
+        }
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 #[derive(QueryableByName)]
 struct AutoCheckpoint {
     #[diesel(sql_type = diesel::sql_types::Integer)]

@@ -88,114 +88,152 @@ pub async fn import_rows(
         ))
         .into());
     }
-    svc.db
-        .write(move |conn| -> Result<ImportCallTasksResult, ImportError> {
-            let row = by.list_in(conn, list)?;
-            lists::lock(conn, &row.id)?;
-            // Read again under the lock: an archive committed meanwhile counts.
-            let row = by.list_in(conn, list)?;
-            if !takes_imports(row.state()?) {
-                return Err(ImportError::Closed);
-            }
-            let settings = row.settings()?;
-            let visibility = users::Visibility::of(by.role, by.user);
-            let first_seq = lists::take_seqs(conn, &row.id, rows.len() as i64)?;
-            let mut results = Vec::with_capacity(rows.len());
-            for (index, input) in rows.iter().enumerate() {
-                let input = match input {
-                    Ok(input) => input,
-                    Err(e) => {
-                        results.push(rejected(index, e));
-                        continue;
-                    }
-                };
-                let task = match parse_row(input, settings.region.as_deref()) {
-                    Row::Rejected(e) => {
+    let (imported, list_size) = svc
+        .db
+        .write(
+            move |conn| -> Result<(ImportCallTasksResult, i64), ImportError> {
+                let row = by.list_in(conn, list)?;
+                lists::lock(conn, &row.id)?;
+                // Read again under the lock: an archive committed meanwhile counts.
+                let row = by.list_in(conn, list)?;
+                if !takes_imports(row.state()?) {
+                    return Err(ImportError::Closed);
+                }
+                let settings = row.settings()?;
+                let visibility = users::Visibility::of(by.role, by.user);
+                let first_seq = lists::take_seqs(conn, &row.id, rows.len() as i64)?;
+                let mut results = Vec::with_capacity(rows.len());
+                for (index, input) in rows.iter().enumerate() {
+                    let input = match input {
+                        Ok(input) => input,
+                        Err(e) => {
+                            results.push(rejected(index, e));
+                            continue;
+                        }
+                    };
+                    let task = match parse_row(input, settings.region.as_deref()) {
+                        Row::Rejected(e) => {
+                            results.push(rejected(index, &e));
+                            continue;
+                        }
+                        Row::Task(task) => task,
+                    };
+                    if let Some(user) = input.assignee_id
+                        && !visible(conn, by, user, visibility)?
+                    {
+                        let e = FieldError::new(
+                            "assignee_id",
+                            ErrorCode::UnknownUser,
+                            format!("no user {user} in this organisation"),
+                        );
                         results.push(rejected(index, &e));
                         continue;
                     }
-                    Row::Task(task) => task,
-                };
-                if let Some(user) = input.assignee_id
-                    && !visible(conn, by, user, visibility)?
-                {
-                    let e = FieldError::new(
-                        "assignee_id",
-                        ErrorCode::UnknownUser,
-                        format!("no user {user} in this organisation"),
-                    );
-                    results.push(rejected(index, &e));
-                    continue;
-                }
-                if let Some(existing) = tasks::by_dedupe_key(conn, &row.id, &task.dedupe_key)? {
+                    if let Some(existing) = tasks::by_dedupe_key(conn, &row.id, &task.dedupe_key)? {
+                        results.push(CallTaskImportRow {
+                            index,
+                            status: CallTaskImportStatus::Unchanged,
+                            task_id: Some(crate::repo::stored_id(&existing.id)?),
+                            code: None,
+                            field: None,
+                            detail: None,
+                        });
+                        continue;
+                    }
+                    let (state, reason, status) =
+                        verdict(conn, &row.org_id, input.assignee_id, &task, now)?;
+                    let id = CallTaskId::new();
+                    tasks::insert(
+                        conn,
+                        &TaskRow {
+                            id: id.to_string(),
+                            list_id: row.id.clone(),
+                            org_id: row.org_id.clone(),
+                            seq: first_seq + index as i64,
+                            dedupe_key: task.dedupe_key,
+                            external_id: task.external_id,
+                            number: task.number,
+                            number_e164: task.number_e164,
+                            name: task.name,
+                            payload: task.payload,
+                            priority: i64::from(task.priority),
+                            window_from: task.window.map(|w| i64::from(w.from)),
+                            window_to: task.window.map(|w| i64::from(w.to)),
+                            assignee_id: input.assignee_id.map(|u| u.to_string()),
+                            state: state.as_str().to_owned(),
+                            state_reason: reason.clone(),
+                            due_at: task.due_at.unwrap_or(now),
+                            leased_by: None,
+                            leased_until: None,
+                            attempts: 0,
+                            busy_retries: 0,
+                            no_answer_retries: 0,
+                            failed_retries: 0,
+                            not_completed_retries: 0,
+                            last_attempt_at: None,
+                            created_at: now,
+                            updated_at: now,
+                            open_dial_id: None,
+                            held_for: None,
+                            held_until: None,
+                        },
+                    )?;
                     results.push(CallTaskImportRow {
                         index,
-                        status: CallTaskImportStatus::Unchanged,
-                        task_id: Some(crate::repo::stored_id(&existing.id)?),
-                        code: None,
+                        status,
+                        task_id: Some(id),
+                        code: reason,
                         field: None,
                         detail: None,
                     });
-                    continue;
                 }
-                let (state, reason, status) =
-                    verdict(conn, &row.org_id, input.assignee_id, &task, now)?;
-                let id = CallTaskId::new();
-                tasks::insert(
-                    conn,
-                    &TaskRow {
-                        id: id.to_string(),
-                        list_id: row.id.clone(),
-                        org_id: row.org_id.clone(),
-                        seq: first_seq + index as i64,
-                        dedupe_key: task.dedupe_key,
-                        external_id: task.external_id,
-                        number: task.number,
-                        number_e164: task.number_e164,
-                        name: task.name,
-                        payload: task.payload,
-                        priority: i64::from(task.priority),
-                        window_from: task.window.map(|w| i64::from(w.from)),
-                        window_to: task.window.map(|w| i64::from(w.to)),
-                        assignee_id: input.assignee_id.map(|u| u.to_string()),
-                        state: state.as_str().to_owned(),
-                        state_reason: reason.clone(),
-                        due_at: task.due_at.unwrap_or(now),
-                        leased_by: None,
-                        leased_until: None,
-                        attempts: 0,
-                        busy_retries: 0,
-                        no_answer_retries: 0,
-                        failed_retries: 0,
-                        not_completed_retries: 0,
-                        last_attempt_at: None,
-                        created_at: now,
-                        updated_at: now,
-                        open_dial_id: None,
-                        held_for: None,
-                        held_until: None,
-                    },
-                )?;
-                results.push(CallTaskImportRow {
-                    index,
-                    status,
-                    task_id: Some(id),
-                    code: reason,
-                    field: None,
-                    detail: None,
-                });
-            }
-            let count = |s: CallTaskImportStatus| results.iter().filter(|r| r.status == s).count();
-            Ok(ImportCallTasksResult {
-                created: count(CallTaskImportStatus::Created),
-                unchanged: count(CallTaskImportStatus::Unchanged),
-                dropped: count(CallTaskImportStatus::Dropped),
-                blocked: count(CallTaskImportStatus::Blocked),
-                rejected: count(CallTaskImportStatus::Rejected),
-                results,
-            })
+                let count =
+                    |s: CallTaskImportStatus| results.iter().filter(|r| r.status == s).count();
+                let imported = ImportCallTasksResult {
+                    created: count(CallTaskImportStatus::Created),
+                    unchanged: count(CallTaskImportStatus::Unchanged),
+                    dropped: count(CallTaskImportStatus::Dropped),
+                    blocked: count(CallTaskImportStatus::Blocked),
+                    rejected: count(CallTaskImportStatus::Rejected),
+                    results,
+                };
+                Ok((imported, first_seq + rows.len() as i64))
+            },
+        )
+        .await?;
+    if grew_by_a_tenth(imported.created, list_size) {
+        refresh_planner_stats(svc).await;
+    }
+    Ok(imported)
+}
+
+/// Whether an import added at least a tenth of its list (`list_size`:
+/// the rows the list has been sent, this import's included).
+fn grew_by_a_tenth(created: usize, list_size: i64) -> bool {
+    created > 0 && (created as i64).saturating_mul(10) >= list_size
+}
+
+/// After an import that grew a list by a tenth or more, PostgreSQL's
+/// statistics on tasks are brought up to date at once instead of at
+/// autovacuum's next turn (a minute, or never where it is off). With
+/// statistics from before a bulk import, the planner took the tasks of a
+/// 100,000-row list for one and sorted all of them on every lease (1 s,
+/// under the list's lock) instead of reading the list's order index. The
+/// tenth keeps a large import in batches to a few runs (about ten for
+/// 100 batches). A failure only costs the faster plan: it is logged.
+async fn refresh_planner_stats(svc: &Services) {
+    let refreshed = svc
+        .db
+        .run(|conn| -> Result<(), crate::db::DbError> {
+            Ok(crate::db::dialect::refresh_planner_stats(
+                conn,
+                "call_list_tasks",
+            )?)
         })
-        .await
+        .await;
+    if let Err(err) = refreshed {
+        tracing::warn!(error = %err, "could not refresh the planner's statistics on call-list tasks");
+    }
 }
 
 /// The users the manager may name, by e-mail address (a CSV's
@@ -278,4 +316,21 @@ fn verdict(
         ),
         _ => (CallTaskState::Queued, None, CallTaskImportStatus::Created),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grew_by_a_tenth;
+
+    #[test]
+    fn statistics_are_refreshed_while_a_list_grows_by_a_tenth() {
+        // 100 batches of 1,000: the first ten refresh, the rest do not.
+        let refreshed = (1..=100_i64)
+            .filter(|batch| grew_by_a_tenth(1000, batch * 1000))
+            .count();
+        assert_eq!(refreshed, 10);
+        assert!(!grew_by_a_tenth(0, 10), "a repeat that created nothing");
+        assert!(grew_by_a_tenth(1, 10));
+        assert!(!grew_by_a_tenth(1, 11));
+    }
 }

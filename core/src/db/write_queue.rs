@@ -76,7 +76,6 @@ pub struct WriteQueueStats {
 
 impl WriteQueue {
     /// Starts the writer thread for the SQLite database `manager` opens.
-    /// The thread ends when the last [`WriteQueue`] is dropped.
     /// The thread ends when the last [`WriteQueue`] is dropped, and the
     /// checkpoint thread with it.
     pub fn start(manager: DbManager, wal: WalGuard) -> std::io::Result<Self> {

@@ -222,6 +222,10 @@ fn grew_by_a_tenth(created: usize, list_size: i64) -> bool {
 /// tenth keeps a large import in batches to a few runs (about ten for
 /// 100 batches). A failure only costs the faster plan: it is logged.
 async fn refresh_planner_stats(svc: &Services) {
+    // SQLite keeps no statistics: no connection checkout for nothing.
+    if svc.db.backend() != crate::db::Backend::Postgres {
+        return;
+    }
     let refreshed = svc
         .db
         .run(|conn| -> Result<(), crate::db::DbError> {

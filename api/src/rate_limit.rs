@@ -6,7 +6,7 @@
 //! (numeric codes, which are guessable) per organisation; phone binding
 //! requests per phone; frames and events from each phone (socket and long
 //! poll share one bucket); dial requests per user; on-request pushes per
-//! user. With several API nodes each node limits on its own; a shared
+//! user; requests per API key. With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -30,6 +30,7 @@ pub struct RateLimits {
     phone_events: DefaultKeyedRateLimiter<String>,
     dial_user: DefaultKeyedRateLimiter<String>,
     push_request_user: DefaultKeyedRateLimiter<String>,
+    api_key: DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -59,6 +60,7 @@ impl RateLimits {
             phone_events: per_minute(settings.phone_event_rate_per_minute),
             dial_user: per_minute(settings.dial_rate_per_minute),
             push_request_user: per_minute(settings.push_request_rate_per_minute),
+            api_key: per_minute(settings.api_key_rate_per_minute),
         }
     }
 
@@ -74,6 +76,11 @@ impl RateLimits {
 
     pub fn provision(&self, ip: &str) -> Result<(), ApiError> {
         check(&self.provision_ip, ip.to_owned())
+    }
+
+    /// Requests made with an API key, per key.
+    pub fn api_key(&self, key: &str) -> Result<(), ApiError> {
+        check(&self.api_key, key.to_owned())
     }
 
     /// Dial requests, per user.

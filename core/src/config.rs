@@ -99,6 +99,8 @@ pub struct Settings {
     pub push_concurrency: usize,
     /// On-request pushes (`POST /v1/push/request`) per user per minute.
     pub push_request_rate_per_minute: u32,
+    /// Requests per API key per minute (docs/integrations.md).
+    pub api_key_rate_per_minute: u32,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -151,6 +153,7 @@ impl Default for Settings {
             push_lease_secs: 90,
             push_concurrency: 64,
             push_request_rate_per_minute: 2,
+            api_key_rate_per_minute: 600,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
             phone_drain_ms: 20_000,
@@ -340,6 +343,13 @@ impl Settings {
             &mut problems,
             "push_request_rate_per_minute",
             u64::from(self.push_request_rate_per_minute),
+            1,
+            1_000_000,
+        );
+        check_range(
+            &mut problems,
+            "api_key_rate_per_minute",
+            u64::from(self.api_key_rate_per_minute),
             1,
             1_000_000,
         );

@@ -64,5 +64,18 @@ id_type!(
     ScoreRecomputeId,
     CallListId,
     CallTaskId,
-    CallAttemptId
+    CallAttemptId,
+    ApiKeyId
 );
+
+impl UserId {
+    /// No person: the reader an API key reads as (`AuthUser::for_api_key`
+    /// in the API). It owns no call and no contact and is in no team.
+    pub const fn nobody() -> Self {
+        Self(uuid::Uuid::nil())
+    }
+
+    pub fn is_nobody(&self) -> bool {
+        self.0.is_nil()
+    }
+}

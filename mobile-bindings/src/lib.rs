@@ -4,6 +4,7 @@
 //! API drive the server through this crate, so it is exercised on every run.
 
 mod app;
+mod app_api_keys;
 mod app_audit;
 mod app_blocklist;
 mod app_call_lists;

@@ -35,6 +35,7 @@ pub enum AdminSection {
     Push,
     Dispositions,
     ScoreRules,
+    ApiKeys,
     Settings,
 }
 
@@ -99,6 +100,7 @@ impl Chrome {
                 "/admin/settings",
                 "Contacts and calls",
             ),
+            (AdminSection::ApiKeys, "/admin/api-keys", "API keys"),
         ]
         .into_iter()
         // Managers see their own teams there, read-only; nothing else.

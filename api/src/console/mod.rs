@@ -134,6 +134,13 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/blocklist/{id}", blocklist::show),
         at(M::POST, "/blocklist/{id}", blocklist::update),
         at(M::POST, "/blocklist/{id}/delete", blocklist::delete),
+        at(M::GET, "/admin/api-keys", admin::api_keys::list),
+        at(M::POST, "/admin/api-keys", admin::api_keys::create),
+        at(
+            M::POST,
+            "/admin/api-keys/{id}/revoke",
+            admin::api_keys::revoke,
+        ),
         at(M::GET, "/admin/dispositions", admin::dispositions::list),
         at(M::POST, "/admin/dispositions", admin::dispositions::create),
         at(

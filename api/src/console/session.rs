@@ -139,6 +139,7 @@ impl FromRequest for ConsoleUser {
                     org_id: principal.org_id,
                     role,
                     session_id: principal.session,
+                    api_key: None,
                 },
                 csrf_token: principal.csrf_token,
                 display_name: principal.display_name,

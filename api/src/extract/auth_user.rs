@@ -5,8 +5,8 @@
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use deskbind_core::auth::jwt::TokenError;
-use deskbind_core::auth::secrets::PHONE_CREDENTIAL_PREFIX;
-use deskbind_core::ids::{OrgId, SessionId, UserId};
+use deskbind_core::auth::secrets::{API_KEY_PREFIX, PHONE_CREDENTIAL_PREFIX};
+use deskbind_core::ids::{ApiKeyId, OrgId, SessionId, UserId};
 use deskbind_core::repo::users;
 use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::Role;
@@ -21,9 +21,31 @@ pub struct AuthUser {
     pub org_id: OrgId,
     pub role: Role,
     pub session_id: SessionId,
+    /// Set when an API key makes the request (`extract::Scoped`): then
+    /// `user_id` and `session_id` are nil (no person), and `role` is
+    /// `Admin` for the organisation-wide view the key's scope opens.
+    pub api_key: Option<ApiKeyId>,
 }
 
 impl AuthUser {
+    /// An API key of `org` seen through the reads and writes its scopes
+    /// open: the whole organisation, as no person (another user's private
+    /// call stays redacted, since the key is nobody's).
+    pub fn for_api_key(key: ApiKeyId, org: OrgId) -> Self {
+        Self {
+            user_id: UserId::nobody(),
+            org_id: org,
+            role: Role::Admin,
+            session_id: SessionId(uuid::Uuid::nil()),
+            api_key: Some(key),
+        }
+    }
+
+    /// Whether an API key, not a person, makes the request.
+    pub fn is_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.role == Role::Admin {
             Ok(())
@@ -44,6 +66,14 @@ impl FromRequest for AuthUser {
             if token.starts_with(PHONE_CREDENTIAL_PREFIX) {
                 // A phone credential is never a user credential.
                 return Err(ApiError::invalid_token());
+            }
+            if token.starts_with(API_KEY_PREFIX) {
+                // Keys reach only the routes that take `Scoped`.
+                return Err(ApiError::Denied {
+                    code: ErrorCode::ApiKeyNotAllowed,
+                    detail: "this route does not take API keys (docs/integrations.md lists those that do)"
+                        .into(),
+                });
             }
             let claims = state.keys.verify(&token).map_err(|e| match e {
                 TokenError::Expired => ApiError::Unauthorized {
@@ -66,6 +96,7 @@ impl FromRequest for AuthUser {
                 org_id,
                 role: row.role()?,
                 session_id: session,
+                api_key: None,
             })
         })
     }

@@ -1,5 +1,5 @@
 //! Request extractors. A handler's signature says who may call it
-//! (`AuthUser` or `AuthPhone`) and what it reads (`Json`, `PageParams`).
+//! (`AuthUser`, `Scoped` for routes API keys may call too, or `AuthPhone`) and what it reads (`Json`, `PageParams`).
 
 mod auth_phone;
 mod auth_user;
@@ -9,12 +9,14 @@ mod json;
 mod objects_only;
 mod page;
 mod query;
+mod scoped;
 
 pub use auth_phone::AuthPhone;
 pub use auth_user::AuthUser;
 pub use json::{BatchBody, BatchJson, Json, parse as parse_json};
 pub use page::{PageParams, SeqPageParams};
 pub use query::{Query, id_param, time_param};
+pub use scoped::{CallsRead, ContactsRead, ContactsWrite, RecordingsRead, RouteScope, Scoped};
 
 /// Parses an id from the path; an id that is not even a UUID cannot exist,
 /// so it is a 404 like any other unknown id.

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::users::visibility;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, Query, id_param, path_id, time_param};
+use crate::extract::{AuthUser, CallsRead, Query, Scoped, id_param, path_id, time_param};
 use crate::state::AppState;
 
 /// The most changes one sync page carries.
@@ -260,7 +260,7 @@ pub fn limit_param(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> 
 
 pub async fn list(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<CallsRead>,
     Query(query): Query<ListQuery>,
 ) -> ApiResult<web::Json<Page<CallRecord>>> {
     let filters = query.filters.parse()?;
@@ -314,7 +314,7 @@ pub fn list_page(
 
 pub async fn get(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<CallsRead>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<CallRecord>> {
     let id: CallRecordId = path_id(&id)?;
@@ -358,7 +358,7 @@ pub struct SyncQuery {
 /// it is now.
 pub async fn sync(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<CallsRead>,
     Query(query): Query<SyncQuery>,
 ) -> ApiResult<web::Json<SyncPage>> {
     let limit = limit_param(query.limit.as_deref(), DEFAULT_SYNC_LIMIT, MAX_SYNC_LIMIT)?;

@@ -11,7 +11,7 @@ use deskbind_core::wire::ContactLookup;
 use serde::Deserialize;
 
 use crate::error::ApiResult;
-use crate::extract::{AuthUser, Query};
+use crate::extract::{ContactsRead, Query, Scoped};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -23,7 +23,7 @@ pub struct LookupQuery {
 
 pub async fn lookup(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<ContactsRead>,
     Query(query): Query<LookupQuery>,
 ) -> ApiResult<web::Json<ContactLookup>> {
     let e164 = E164::parse(

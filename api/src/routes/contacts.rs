@@ -22,7 +22,9 @@ use serde::Deserialize;
 
 use super::calls::MAX_NUMBER_SEARCH;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, Json, PageParams, Query, id_param, path_id};
+use crate::extract::{
+    AuthUser, ContactsRead, ContactsWrite, Json, PageParams, Query, Scoped, id_param, path_id,
+};
 use crate::state::AppState;
 
 /// The search parameters of the list and the export.
@@ -140,7 +142,7 @@ pub(crate) fn contact_error(e: ContactError) -> ApiError {
 
 pub async fn list(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<ContactsRead>,
     PageParams(page): PageParams,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<web::Json<Page<Contact>>> {
@@ -169,7 +171,7 @@ pub(crate) fn list_page(
 
 pub async fn create(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<ContactsWrite>,
     Json(body): Json<CreateContact>,
 ) -> ApiResult<HttpResponse> {
     let fields = ContactFields::from_create(&body)?;
@@ -188,7 +190,7 @@ pub async fn create(
 
 pub async fn get(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<ContactsRead>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Contact>> {
     let id: ContactId = path_id(&id)?;
@@ -205,7 +207,7 @@ pub async fn get(
 
 pub async fn update(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<ContactsWrite>,
     id: web::Path<String>,
     Json(body): Json<UpdateContact>,
 ) -> ApiResult<web::Json<Contact>> {
@@ -218,7 +220,7 @@ pub async fn update(
 
 pub async fn delete(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<ContactsWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id: ContactId = path_id(&id)?;

@@ -3,6 +3,7 @@
 //! the contract cannot drift from the code. Paths that exist answer 405 for
 //! other methods; unknown paths answer 404, both as problem+json.
 
+pub(crate) mod api_keys;
 pub(crate) mod audit_events;
 pub(crate) mod auth;
 pub(crate) mod binding_events;
@@ -172,6 +173,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         // What came of a call (docs/call-outcomes.md).
         at(M::PATCH, "/v1/calls/{id}", call_outcomes::update),
         at(M::GET, "/v1/calls/{id}/history", call_outcomes::history),
+        // API keys for integrations (docs/integrations.md).
+        at(M::GET, "/v1/api-keys", api_keys::list),
+        at(M::POST, "/v1/api-keys", api_keys::create),
+        at(M::DELETE, "/v1/api-keys/{id}", api_keys::revoke),
         at(M::GET, "/v1/dispositions", dispositions::list),
         at(M::POST, "/v1/dispositions", dispositions::create),
         at(M::PATCH, "/v1/dispositions/{id}", dispositions::update),

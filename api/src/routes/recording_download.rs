@@ -16,12 +16,12 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 use super::calls::unredacted_row;
 use crate::byte_ranges::{self, Answer, Validators};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, path_id};
+use crate::extract::{AuthUser, RecordingsRead, Scoped, path_id};
 use crate::state::AppState;
 
 pub async fn download(
     state: web::Data<AppState>,
-    auth: AuthUser,
+    Scoped(auth, ..): Scoped<RecordingsRead>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_races;
+mod api_keys;
 mod app_recordings;
 mod array_bodies;
 mod audit_log;

@@ -128,6 +128,13 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .await
         .unwrap();
     let recompute_id = recompute["recompute"]["id"].as_str().unwrap().to_owned();
+    let api_key = app
+        .admin
+        .create_api_key("Acme CRM", &["calls:read"])
+        .await
+        .unwrap()
+        .key
+        .id;
     let blocklist_id = blocklist_entry["id"].as_str().unwrap().to_owned();
     let contact_path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
     let disposition = {
@@ -193,6 +200,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             contact["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/v1/score-recomputes") {
             recompute_id.clone()
+        } else if path.starts_with("/v1/api-keys") {
+            api_key.to_string()
         } else if path.starts_with("/v1/call-lists") {
             call_list.id.to_string()
         } else if path.starts_with("/v1/me/call-list/tasks") {
@@ -272,6 +281,11 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     assert_eq!(
         app.admin.list_push_devices().await.unwrap()[0].id,
         push_device.id
+    );
+    let keys = app.admin.list_api_keys(&Default::default()).await.unwrap();
+    assert_eq!(
+        (keys.items[0].id, keys.items[0].revoked_at),
+        (api_key, None)
     );
     let admin_token = app.access_token().await;
     assert_eq!(

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 pub const REFRESH_PREFIX: &str = "dbr_";
 /// Prefix of phone credentials.
 pub const PHONE_CREDENTIAL_PREFIX: &str = "dbp_";
+/// Prefix of API keys (docs/integrations.md).
+pub const API_KEY_PREFIX: &str = "dbk_";
 
 #[derive(Debug, thiserror::Error)]
 #[error("the operating system's random source failed")]

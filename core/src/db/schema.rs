@@ -754,3 +754,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_members,
 );
 diesel::allow_tables_to_appear_in_same_query!(call_list_attempts, dispositions);
+
+// API keys for integrations (migration 000031, docs/integrations.md).
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        revoked_by -> Nullable<Text>,
+    }
+}

@@ -1,6 +1,7 @@
 //! Parse-don't-validate domain values. Request DTOs become these before any
 //! database work, and each failure names the request field at fault.
 
+pub mod api_keys;
 pub mod audio;
 pub mod audio_structure;
 pub mod binding_policy;

@@ -2,6 +2,7 @@
 //! callers through `Database::run`. Every query that takes an id also takes
 //! the caller's organisation, so another organisation's ids are not found.
 
+pub mod api_keys;
 pub mod app_events;
 pub mod audit_events;
 pub mod binding_events;

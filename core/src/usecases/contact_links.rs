@@ -253,6 +253,8 @@ pub fn refs_for(
     let (visibility, _) = contact_settings::get(conn, org)?;
     let role = match visibility {
         ContactVisibility::Organisation => None,
+        // An API key (no person) sees what an admin sees.
+        ContactVisibility::Own if reader.is_nobody() => None,
         ContactVisibility::Own => {
             let user = users::get(conn, org, reader, Visibility::Org)?;
             Some(

@@ -23,6 +23,7 @@
 //! one ended through the API does.
 
 mod after_commit;
+pub mod api_keys;
 pub mod app_events;
 pub mod audit;
 pub mod binding_policy;

@@ -51,6 +51,10 @@ str_enum! {
         /// (`details`: from_user_id, to_user_id or to_team_id or to_pool,
         /// moved).
         CallTasksReassigned => "call_list.tasks_reassigned",
+        /// An admin created an API key (`details`: name, scopes, prefix).
+        ApiKeyCreated => "api_key.created",
+        /// An admin revoked an API key (`details`: name, prefix).
+        ApiKeyRevoked => "api_key.revoked",
     }
 }
 

@@ -78,6 +78,8 @@ error_codes! {
     PhoneDisabled = "phone_disabled", 403;
     UserDisabled = "user_disabled", 403;
     CsrfFailed = "csrf_failed", 403;
+    ApiKeyNotAllowed = "api_key_not_allowed", 403;
+    InsufficientScope = "insufficient_scope", 403;
 
     // 404 Not Found
     NotFound = "not_found", 404;
@@ -140,6 +142,7 @@ error_codes! {
     InvalidCharacters = "invalid_characters", 422;
     UnknownTeam = "unknown_team", 422;
     UnknownUser = "unknown_user", 422;
+    UnknownScope = "unknown_scope", 422;
     SelfLockout = "self_lockout", 422;
     OneOfRequired = "one_of_required", 422;
     UnknownGrantee = "unknown_grantee", 422;
@@ -180,6 +183,7 @@ error_codes! {
     PrivateCallsDisabled = "private_calls_disabled", 403;
     DispositionCodeTaken = "disposition_code_taken", 409;
     DispositionLimit = "disposition_limit", 409;
+    ApiKeyLimit = "api_key_limit", 409;
     AnnotationChanged = "annotation_changed", 409;
     UnknownDisposition = "unknown_disposition", 422;
     DispositionArchived = "disposition_archived", 422;

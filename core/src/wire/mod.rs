@@ -2,6 +2,7 @@
 //! These types have no database or crypto dependencies, so the SDK can use
 //! them with `default-features = false`.
 
+mod api_keys;
 mod app_events;
 mod audit;
 mod auth;
@@ -28,6 +29,7 @@ mod str_enum;
 mod teams;
 mod users;
 
+pub use api_keys::*;
 pub use app_events::*;
 pub use audit::*;
 pub use auth::*;

@@ -58,6 +58,8 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::ScoreRulesReplaced => "Score rules changed",
         AuditAction::DialRulesReplaced => "Dial rules changed",
         AuditAction::CallTasksReassigned => "Call-list tasks reassigned",
+        AuditAction::ApiKeyCreated => "API key created",
+        AuditAction::ApiKeyRevoked => "API key revoked",
     }
 }
 

@@ -123,6 +123,7 @@ pub fn notice(key: Option<&str>) -> Option<&'static str> {
         "added" => "Member added.",
         "removed" => "Member removed.",
         "ended" => "The binding has ended; the phone is free.",
+        "revoked" => "The key is revoked: it no longer works.",
         _ => return None,
     })
 }

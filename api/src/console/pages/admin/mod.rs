@@ -1,11 +1,12 @@
 //! The administration pages (admins only; docs/console.md,
 //! "Administration"): users, teams, bindings and their audit log, the
 //! binding and dial policies, dial rules (classes and calling hours), push defaults, dispositions, score rules,
-//! contact and call settings. Every write goes through the
+//! contact and call settings, API keys. Every write goes through the
 //! JSON API's own checks and use cases (`crate::routes::*::{create_user,
 //! update_user, replace, ...}`), so a form refuses exactly what the API
 //! refuses, with the same words.
 
+pub mod api_keys;
 pub mod bindings;
 pub mod dial_rule_edits;
 pub mod dial_rules;

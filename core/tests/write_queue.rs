@@ -6,12 +6,17 @@
 //! the backend chosen by DESKBIND_TEST_BACKEND.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use deskbind_core::db::schema::organisations;
-use deskbind_core::db::{self, Database, DbError, write_tx};
+use deskbind_core::db::write_queue::WriteQueueStats;
+use deskbind_core::db::{self, Database, DatabaseUrl, DbError, write_tx};
 use deskbind_core::repo::{RepoError, orgs};
 use deskbind_core::testing::TestDb;
+use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
 const WRITERS: usize = 240;
@@ -246,22 +251,38 @@ async fn checkpoints_run_beside_the_writer_not_in_its_commits() {
         .await
         .expect("pragma");
     assert_eq!(auto, Some(0), "the writer's commits never checkpoint");
-    for i in 0..50 {
-        db.write(move |conn| orgs::insert(conn, &format!("org-{i}")))
+    // Insert until a checkpoint has run (the count taken after an insert
+    // rose): the next one then waits out the spacing between two (200 ms),
+    // so the one the last insert below nudges cannot have run by the time
+    // that insert returns and the count is taken.
+    let start = db.write_queue_stats().expect("stats").checkpoints;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut inserted = 0;
+    while db.write_queue_stats().expect("stats").checkpoints == start {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint during the inserts"
+        );
+        db.write(move |conn| orgs::insert(conn, &format!("org-{inserted}")))
             .await
             .expect("write");
+        inserted += 1;
     }
-    // Hold the writer thread until a checkpoint has run: it can only run
-    // on another thread. The body gives up after 30 s (the test fails).
+    db.write(|conn| orgs::insert(conn, "last"))
+        .await
+        .expect("write");
+    let before = db.write_queue_stats().expect("stats").checkpoints;
+    // Hold the writer thread until a checkpoint more has run: it can only
+    // run on another thread. The body gives up after 10 s (the test fails).
     let seen = db.clone();
     let ran_while_held = db
         .write(move |_conn| -> Result<bool, DbError> {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            while seen.write_queue_stats().expect("stats").checkpoints == 0 {
-                if std::time::Instant::now() > deadline {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while seen.write_queue_stats().expect("stats").checkpoints == before {
+                if Instant::now() > deadline {
                     return Ok(false);
                 }
-                std::thread::yield_now();
+                std::thread::sleep(Duration::from_millis(1));
             }
             Ok(true)
         })
@@ -278,5 +299,127 @@ async fn checkpoints_run_beside_the_writer_not_in_its_commits() {
         stats.wal_frames_checkpointed, stats.wal_frames,
         "no reader held the WAL: all of it was copied"
     );
-    assert_eq!(org_names(&db).len(), 50);
+    assert_eq!(org_names(&db).len(), inserted + 1);
+}
+
+/// Polls the writer's stats until `done` (at most 10 s; the test fails).
+async fn wait_for(db: &Database, what: &str, done: impl Fn(&WriteQueueStats) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = db.write_queue_stats().expect("stats");
+        if done(&stats) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 10 s for {what}: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Appends `rows` blobs of `bytes` each, one commit per row.
+async fn fill(db: &Database, rows: usize, bytes: usize) -> usize {
+    for _ in 0..rows {
+        db.write(move |conn| -> Result<(), DbError> {
+            Ok(conn.batch_execute(&format!(
+                "INSERT INTO filler (data) VALUES (randomblob({bytes}))"
+            ))?)
+        })
+        .await
+        .expect("a write beside the checkpoints");
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_wal_file_is_truncated_back_under_its_limit_while_writes_go_on() {
+    const LIMIT: u64 = 1024 * 1024;
+    let test_db = TestDb::new();
+    let DatabaseUrl::Sqlite(path) = &test_db.url else {
+        return; // PostgreSQL: no SQLite WAL to bound.
+    };
+    let wal_file = PathBuf::from(format!("{}-wal", path.display()));
+    let wal_size = move || std::fs::metadata(&wal_file).map_or(0, |m| m.len());
+    let db = Database::connect_with_wal_limit(&test_db.url, 4, LIMIT).expect("connect");
+    db.write(|conn| -> Result<(), DbError> {
+        Ok(conn.batch_execute("CREATE TABLE filler (data BLOB NOT NULL)")?)
+    })
+    .await
+    .expect("table");
+
+    // A reader keeps its snapshot: no checkpoint can copy the frames
+    // written after it or empty the file, so the WAL grows past the limit.
+    let (began, reading) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn({
+        let db = db.clone();
+        move || {
+            let mut conn = db.get().expect("connection");
+            conn.batch_execute("BEGIN; SELECT count(*) FROM filler;")
+                .expect("read");
+            began.send(()).expect("the test waits");
+            released.recv().expect("released");
+            conn.batch_execute("COMMIT").expect("end of the read");
+        }
+    });
+    reading.recv().expect("the reader began");
+    let mut rows = fill(&db, 32, 64 * 1024).await;
+    // Every checkpoint from here on finds the file past the limit, so two
+    // more (a PASSIVE one and a TRUNCATE) include a TRUNCATE tried while
+    // the reader held on; it left the file as it was.
+    let filled = db.write_queue_stats().expect("stats").checkpoints;
+    wait_for(&db, "a TRUNCATE beside the reader", |s| {
+        s.checkpoints >= filled + 2
+    })
+    .await;
+    assert!(wal_size() > 2 * LIMIT, "{} bytes", wal_size());
+    let stats = db.write_queue_stats().expect("stats");
+    assert_eq!(stats.wal_truncations, 0, "{stats:?}");
+
+    // Once the reader ends, the checkpoint thread tries again and empties
+    // the file, while writers keep the writer busy with back-to-back groups.
+    release.send(()).expect("release");
+    reader.join().expect("reader");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut rows = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    rows += fill(&db, 1, 1024).await;
+                }
+                rows
+            })
+        })
+        .collect();
+    wait_for(&db, "a truncation", |s| s.wal_truncations > 0).await;
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        let written = writer.await.expect("writer");
+        assert!(written > 0, "a writer got no write through");
+        rows += written;
+    }
+    // The last commits' checkpoint leaves the file within the limit.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while wal_size() > LIMIT {
+        assert!(
+            Instant::now() < deadline,
+            "the WAL stayed at {} bytes: {:?}",
+            wal_size(),
+            db.write_queue_stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stats = db.write_queue_stats().expect("stats");
+    assert_eq!(stats.failed_groups, 0, "{stats:?}");
+    assert_eq!(stats.checkpoint_failures, 0, "{stats:?}");
+    let mut conn = db.get().expect("connection");
+    let stored: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM filler)",
+    ))
+    .get_result(&mut conn)
+    .expect("count");
+    assert_eq!(usize::try_from(stored).expect("count"), rows);
 }

@@ -10,35 +10,40 @@
 //! runs a PASSIVE checkpoint on its own connection, at most every
 //! [`EVERY`]. A PASSIVE checkpoint never blocks the writer (it copies what
 //! no reader still needs, and the writer restarts the WAL from its start
-//! once all of it was copied). [`super::wal_guard`] stays as the bound when
-//! readers keep the WAL from being copied.
+//! once all of it was copied). When the WAL file is past its limit anyway
+//! ([`super::wal_guard`]), the PASSIVE checkpoint is followed by a TRUNCATE
+//! one, with the writer paused between two groups.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use diesel::QueryableByName;
 use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::Integer;
 
 use super::conn::{DbConn, DbManager};
+use super::wal_guard::{GROUP_WAIT, InGroup, TRUNCATE_WAIT_MS, WalGuard, WriterPause};
 
 /// The shortest time between two checkpoints: each syncs the database
 /// file, so they are gathered rather than run after every commit.
 pub const EVERY: Duration = Duration::from_millis(200);
 
-/// The writer's handle: nudges the checkpoint thread. The thread ends when
-/// the handle is dropped (with the writer).
+/// The writer's handle: nudges the checkpoint thread, and lets it pause the
+/// writer between groups. The thread ends when the handle is dropped (with
+/// the writer).
 #[derive(Debug)]
 pub struct Checkpointer {
     nudge: SyncSender<()>,
+    pause: Arc<WriterPause>,
 }
 
 /// What the checkpoint thread has done since start.
 #[derive(Debug, Default)]
 pub struct CheckpointCounters {
-    /// Checkpoints run.
+    /// Checkpoints run (PASSIVE and TRUNCATE).
     pub runs: AtomicU64,
     /// The last checkpoint's frames, packed in one word so that a reader
     /// sees both of one run: the WAL's frames in the high 32 bits, those of
@@ -47,6 +52,8 @@ pub struct CheckpointCounters {
     last: AtomicU64,
     /// Checkpoints that failed (logged; the next nudge tries again).
     pub failures: AtomicU64,
+    /// TRUNCATE checkpoints that brought the WAL file back within its limit.
+    pub truncations: AtomicU64,
 }
 
 impl CheckpointCounters {
@@ -64,15 +71,28 @@ impl CheckpointCounters {
 }
 
 impl Checkpointer {
-    /// Starts the checkpoint thread for the database `manager` opens.
-    pub fn start(manager: DbManager, counters: Arc<CheckpointCounters>) -> std::io::Result<Self> {
+    /// Starts the checkpoint thread for the database `manager` opens;
+    /// `guard` bounds its WAL file.
+    pub fn start(
+        manager: DbManager,
+        guard: WalGuard,
+        counters: Arc<CheckpointCounters>,
+    ) -> std::io::Result<Self> {
         // One pending nudge is enough: a checkpoint copies everything
         // committed before it starts.
         let (nudge, nudged) = sync_channel(1);
+        let pause = Arc::new(WriterPause::default());
+        let mut thread = Thread {
+            manager,
+            conn: None,
+            guard,
+            pause: pause.clone(),
+            counters,
+        };
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || serve(&manager, &nudged, &counters))?;
-        Ok(Self { nudge })
+            .spawn(move || thread.serve(&nudged))?;
+        Ok(Self { nudge, pause })
     }
 
     /// Called by the writer after a commit; never blocks.
@@ -84,10 +104,18 @@ impl Checkpointer {
             }
         }
     }
+
+    /// Called by the writer before it begins a group (the group runs until
+    /// the result is dropped); waits while the WAL is being truncated.
+    pub fn enter_group(&self) -> InGroup {
+        self.pause.enter_group()
+    }
 }
 
 #[derive(QueryableByName)]
 struct CheckpointResult {
+    /// 1 when the checkpoint could not finish (a TRUNCATE that readers or
+    /// another process's writer held off).
     #[diesel(sql_type = Integer)]
     busy: i32,
     /// Frames in the WAL.
@@ -98,48 +126,114 @@ struct CheckpointResult {
     checkpointed: i32,
 }
 
-fn serve(manager: &DbManager, nudged: &Receiver<()>, counters: &CheckpointCounters) {
-    let mut conn: Option<DbConn> = None;
-    let mut last: Option<Instant> = None;
-    while nudged.recv().is_ok() {
-        // Gather the commits of the next moment into this checkpoint.
-        if let Some(wait) = last.and_then(|at| EVERY.checked_sub(at.elapsed())) {
-            std::thread::sleep(wait);
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Passive,
+    Truncate,
+}
+
+/// The checkpoint thread's state.
+struct Thread {
+    manager: DbManager,
+    /// Its own connection, made on first use and after a failure.
+    conn: Option<DbConn>,
+    guard: WalGuard,
+    pause: Arc<WriterPause>,
+    counters: Arc<CheckpointCounters>,
+}
+
+impl Thread {
+    fn serve(&mut self, nudged: &Receiver<()>) {
+        let mut last: Option<Instant> = None;
+        loop {
+            // A commit, or the time to try again to empty a WAL left past
+            // its limit.
+            let woke = match self.guard.retry_in() {
+                None => nudged.recv().is_ok(),
+                Some(wait) => !matches!(
+                    nudged.recv_timeout(wait),
+                    Err(RecvTimeoutError::Disconnected)
+                ),
+            };
+            if !woke {
+                return;
+            }
+            // Gather the commits of the next moment into this checkpoint.
+            if let Some(wait) = last.and_then(|at| EVERY.checked_sub(at.elapsed())) {
+                std::thread::sleep(wait);
+            }
+            // A nudge that came while waiting is served by this run.
+            let _ = nudged.try_recv();
+            last = Some(Instant::now());
+            if self.run(Mode::Passive).is_none() {
+                continue;
+            }
+            if let Some(before) = self.guard.due() {
+                self.truncate(before);
+            }
         }
-        // A nudge that came while waiting is served by this run.
-        let _ = nudged.try_recv();
-        last = Some(Instant::now());
-        match checkpoint(manager, &mut conn) {
+    }
+
+    /// A TRUNCATE checkpoint with the writer paused between two groups.
+    fn truncate(&mut self, before: u64) {
+        let pause = self.pause.clone();
+        let Some(_paused) = pause.pause(GROUP_WAIT) else {
+            tracing::warn!(
+                wal_bytes = before,
+                "the SQLite writer's group did not end in time to truncate the WAL; trying again later"
+            );
+            self.guard.retry_later();
+            return;
+        };
+        let ran = self.run(Mode::Truncate);
+        if self.guard.tried(before) && ran.is_some_and(|r| r.busy == 0) {
+            self.counters.truncations.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("sqlite_wal_truncations_total").increment(1);
+        }
+    }
+
+    /// Runs one checkpoint and counts it; `None` when it failed.
+    fn run(&mut self, mode: Mode) -> Option<CheckpointResult> {
+        match self.checkpoint(mode) {
             Ok(result) => {
-                counters.runs.fetch_add(1, Ordering::Relaxed);
-                counters.record(result.log, result.checkpointed);
+                self.counters.runs.fetch_add(1, Ordering::Relaxed);
+                self.counters.record(result.log, result.checkpointed);
                 metrics::counter!("sqlite_checkpoints_total").increment(1);
                 tracing::trace!(
+                    ?mode,
                     busy = result.busy,
                     log = result.log,
                     checkpointed = result.checkpointed,
                     "SQLite WAL checkpointed"
                 );
+                Some(result)
             }
             Err(err) => {
-                conn = None;
-                counters.failures.fetch_add(1, Ordering::Relaxed);
+                self.conn = None;
+                self.counters.failures.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("sqlite_checkpoint_failures_total").increment(1);
-                tracing::warn!(error = %err, "SQLite checkpoint failed; the next commit tries again");
+                tracing::warn!(error = %err, ?mode, "SQLite checkpoint failed; the next commit tries again");
+                None
             }
         }
     }
-}
 
-fn checkpoint(
-    manager: &DbManager,
-    conn: &mut Option<DbConn>,
-) -> Result<CheckpointResult, super::DbError> {
-    if conn.is_none() {
-        *conn = Some(manager.connect_writer()?);
+    fn checkpoint(&mut self, mode: Mode) -> Result<CheckpointResult, super::DbError> {
+        if self.conn.is_none() {
+            let mut conn = self.manager.connect_writer()?;
+            // Only a TRUNCATE waits (a PASSIVE checkpoint never calls the
+            // busy handler): for the writer's lock, which the paused writer
+            // does not hold, and briefly for readers.
+            conn.batch_execute(&format!("PRAGMA busy_timeout = {TRUNCATE_WAIT_MS};"))?;
+            self.conn = Some(conn);
+        }
+        let Some(DbConn::Sqlite(inner)) = self.conn.as_mut() else {
+            unreachable!("checkpoints are run on SQLite only");
+        };
+        let sql = match mode {
+            Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+            Mode::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+        };
+        Ok(diesel::sql_query(sql).get_result(inner)?)
     }
-    let Some(DbConn::Sqlite(inner)) = conn.as_mut() else {
-        unreachable!("checkpoints are run on SQLite only");
-    };
-    Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(inner)?)
 }

@@ -13,7 +13,7 @@ use diesel::r2d2::R2D2Connection;
 
 use super::DatabaseUrl;
 use super::breaker::{Admission, Breaker, Unavailable};
-use super::wal_guard::WalGuard;
+use super::wal_guard::{WAL_LIMIT_BYTES, WalGuard};
 use super::write_queue::WriteQueue;
 
 /// How long a checkout may wait for a free connection while the database is
@@ -178,12 +178,10 @@ fn bad_connection(message: String) -> diesel::r2d2::Error {
     diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(message))
 }
 
-/// How long a SQLite connection waits for a lock another process holds (a
-/// CLI command, a standalone worker) before failing. Within this process
-/// writes queue on the writer thread ([`super::write_queue`]) instead.
-pub(super) const SQLITE_BUSY_TIMEOUT_MS: u64 = 15_000;
-
-/// Per-connection SQLite settings: the busy timeout, foreign keys (SQLite
+/// Per-connection SQLite settings: the busy timeout (15 s: how long a
+/// connection waits for a lock another process holds, a CLI command or a
+/// standalone worker; within this process writes queue on the writer
+/// thread, [`super::write_queue`], instead), foreign keys (SQLite
 /// leaves them off by default), NORMAL sync (durable at checkpoints, safe in
 /// WAL mode), a page cache of 8 MiB per reader instead of 2 MiB, and reads
 /// through a 256 MiB memory map (no `pread` copy per page).
@@ -192,10 +190,11 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA foreign_keys =
 
 /// The writer connection's extra settings: a 64 MiB page cache (ingest
 /// touches every index's B-tree; the 2 MiB default made 47 % of its time
-/// `pread`/`pwrite`), a WAL file truncated back to 64 MiB whenever a
-/// checkpoint resets it ([`super::wal_guard`] forces that when readers
-/// keep it growing), and no automatic checkpoints: the checkpoint thread
-/// runs them ([`super::checkpointer`]), so commits never wait for one.
+/// `pread`/`pwrite`), a WAL file truncated back to 64 MiB whenever the
+/// log restarts from its beginning, and no automatic checkpoints: the
+/// checkpoint thread runs them ([`super::checkpointer`]), so commits never
+/// wait for one, and it empties the file when it grows past its limit
+/// anyway ([`super::wal_guard`]).
 pub(super) const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; \
      PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 0;";
 
@@ -253,6 +252,16 @@ impl std::fmt::Debug for Database {
 impl Database {
     /// Opens a pool; fails when the first connection cannot be made.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        Self::connect_with_wal_limit(url, pool_size, WAL_LIMIT_BYTES)
+    }
+
+    /// [`Database::connect`] with the SQLite WAL kept under `wal_limit`
+    /// bytes instead of 64 MiB (tests use a small one).
+    pub fn connect_with_wal_limit(
+        url: &DatabaseUrl,
+        pool_size: u32,
+        wal_limit: u64,
+    ) -> Result<Self, DbError> {
         let mut sqlite_file = None;
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(parent) = path.parent()
@@ -283,11 +292,12 @@ impl Database {
             .build_unchecked(manager.clone());
         let writer = match url {
             DatabaseUrl::Sqlite(path) => Some(Arc::new(
-                WriteQueue::start(manager.clone(), WalGuard::for_database(path)).map_err(|e| {
-                    DbError::Connect(diesel::ConnectionError::BadConnection(format!(
-                        "starting the SQLite writer thread: {e}"
-                    )))
-                })?,
+                WriteQueue::start(manager.clone(), WalGuard::for_database(path, wal_limit))
+                    .map_err(|e| {
+                        DbError::Connect(diesel::ConnectionError::BadConnection(format!(
+                            "starting the SQLite writer thread: {e}"
+                        )))
+                    })?,
             )),
             DatabaseUrl::Postgres(_) => None,
         };

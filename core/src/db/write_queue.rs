@@ -69,6 +69,9 @@ pub struct WriteQueueStats {
     pub checkpoints: u64,
     /// Checkpoints that failed.
     pub checkpoint_failures: u64,
+    /// TRUNCATE checkpoints that brought the WAL file back within its
+    /// limit ([`super::wal_guard`]).
+    pub wal_truncations: u64,
     /// WAL frames at the last checkpoint, and how many of them it copied.
     pub wal_frames: u64,
     pub wal_frames_checkpointed: u64,
@@ -77,13 +80,13 @@ pub struct WriteQueueStats {
 impl WriteQueue {
     /// Starts the writer thread for the SQLite database `manager` opens.
     /// The thread ends when the last [`WriteQueue`] is dropped, and the
-    /// checkpoint thread with it.
+    /// checkpoint thread (which bounds the WAL with `wal`) with it.
     pub fn start(manager: DbManager, wal: WalGuard) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
         let checkpoints = Arc::new(CheckpointCounters::default());
-        let checkpointer = Checkpointer::start(manager.clone(), checkpoints.clone())?;
-        let writer = Writer::new(manager, wal, checkpointer, counters.clone());
+        let checkpointer = Checkpointer::start(manager.clone(), wal, checkpoints.clone())?;
+        let writer = Writer::new(manager, checkpointer, counters.clone());
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer.serve(receiver))?;
@@ -105,6 +108,7 @@ impl WriteQueue {
             queued: (self.sender.max_capacity() - self.sender.capacity()) as u64,
             checkpoints: read(&self.checkpoints.runs),
             checkpoint_failures: read(&self.checkpoints.failures),
+            wal_truncations: read(&self.checkpoints.truncations),
             wal_frames,
             wal_frames_checkpointed,
         }
@@ -239,26 +243,19 @@ impl GroupFailure {
 }
 
 /// The writer thread's state: its connection (made again after a failure)
-/// and the WAL size guard.
+/// and its handle on the checkpoint thread.
 struct Writer {
     manager: DbManager,
     conn: Option<DbConn>,
-    wal: WalGuard,
     checkpointer: Checkpointer,
     counters: Arc<Counters>,
 }
 
 impl Writer {
-    fn new(
-        manager: DbManager,
-        wal: WalGuard,
-        checkpointer: Checkpointer,
-        counters: Arc<Counters>,
-    ) -> Self {
+    fn new(manager: DbManager, checkpointer: Checkpointer, counters: Arc<Counters>) -> Self {
         Self {
             manager,
             conn: None,
-            wal,
             checkpointer,
             counters,
         }
@@ -268,6 +265,9 @@ impl Writer {
         let mut group: Vec<Box<dyn QueuedWrite>> = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = receiver.blocking_recv() {
             group.push(first);
+            // Between two groups the checkpoint thread may hold the writer
+            // while it truncates the WAL; what queues meanwhile joins this group.
+            let turn = self.checkpointer.enter_group();
             while group.len() < MAX_GROUP {
                 match receiver.try_recv() {
                     Ok(next) => group.push(next),
@@ -275,6 +275,7 @@ impl Writer {
                 }
             }
             let outcome = self.run_group(&mut group);
+            drop(turn);
             let size = group.len() as u64;
             self.counters.groups.fetch_add(1, Ordering::Relaxed);
             self.counters.bodies.fetch_add(size, Ordering::Relaxed);
@@ -292,11 +293,8 @@ impl Writer {
             for job in group.drain(..) {
                 job.complete(outcome.as_ref().map(|_| ()));
             }
-            if outcome.is_ok()
-                && let Some(conn) = self.conn.as_mut()
-            {
+            if outcome.is_ok() {
                 self.checkpointer.nudge();
-                self.wal.after_commit(conn);
             }
         }
     }

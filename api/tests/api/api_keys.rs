@@ -9,31 +9,8 @@ use deskbind_core::time::seconds;
 use deskbind_core::wire::{MAX_ACTIVE_API_KEYS, Role};
 use serde_json::{Value, json};
 
-use crate::call_outcomes::{office, refusal, send};
+use crate::call_outcomes::{office, refusal, send, send_as as with_key};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-
-/// One request with an API key (or any bearer token): (status, body).
-async fn with_key(
-    app: &TestApp,
-    key: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
     let (status, log) = send(app, &app.admin, "GET", "/v1/audit-events", None).await;

@@ -23,6 +23,18 @@ pub(crate) async fn send(
     body: Option<Value>,
 ) -> (u16, Value) {
     let token = who.tokens().await.unwrap().0;
+    send_as(app, &token, method, path, body).await
+}
+
+/// One JSON request with any bearer token (an API key, a forged one):
+/// (status, body).
+pub(crate) async fn send_as(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .request(method.parse().unwrap(), app.url(path))
         .bearer_auth(token);

@@ -101,6 +101,11 @@ pub struct Settings {
     pub push_request_rate_per_minute: u32,
     /// Requests per API key per minute (docs/integrations.md).
     pub api_key_rate_per_minute: u32,
+    /// Networks webhooks may reach besides public addresses (CIDR, comma
+    /// separated; docs/integrations.md, "Webhooks"). Empty: none.
+    pub webhook_allowed_networks: String,
+    /// How long a webhook delivery may take before it counts as failed.
+    pub webhook_timeout_secs: u64,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -154,6 +159,8 @@ impl Default for Settings {
             push_concurrency: 64,
             push_request_rate_per_minute: 2,
             api_key_rate_per_minute: 600,
+            webhook_allowed_networks: String::new(),
+            webhook_timeout_secs: 15,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
             phone_drain_ms: 20_000,
@@ -236,6 +243,18 @@ impl Settings {
     /// Checks every rule and reports every violation at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
+        if let Err(why) =
+            crate::domain::webhook_targets::TargetPolicy::parse(&self.webhook_allowed_networks)
+        {
+            problems.push(format!("DESKBIND_WEBHOOK_ALLOWED_NETWORKS: {why}"));
+        }
+        check_range(
+            &mut problems,
+            "webhook_timeout_secs",
+            self.webhook_timeout_secs,
+            1,
+            120,
+        );
         if self.listen.parse::<SocketAddr>().is_err() {
             problems.push(format!(
                 "DESKBIND_LISTEN={:?} is not an address:port such as 127.0.0.1:8080 or 0.0.0.0:8080",

@@ -65,7 +65,9 @@ id_type!(
     CallListId,
     CallTaskId,
     CallAttemptId,
-    ApiKeyId
+    ApiKeyId,
+    WebhookEndpointId,
+    WebhookDeliveryId
 );
 
 impl UserId {

@@ -4,13 +4,15 @@
 //! (expired refresh tokens, revoked sessions, spent provisioning codes and
 //! binding tokens, old live-stream events), abandoned recording uploads
 //! (presigned tickets never completed, and spool files a crash left), the
-//! binding-expiry sweep and the dial-expiry sweep. The same loops run inside
+//! binding-expiry sweep and the dial-expiry sweep; webhook deliveries
+//! (module [`webhooks`]). The same loops run inside
 //! the API process on the embedded default, or as separate
 //! `deskbind-worker` processes. Both are idempotent (deletes, and
 //! conditional updates that end a binding once), so any number may run side
 //! by side.
 
 pub mod push;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -43,6 +45,8 @@ pub struct WorkerOptions {
     /// Time between looks for call-list workers offline too long.
     pub call_list_offline_interval: Duration,
     pub sender: push::SenderOptions,
+    /// The webhook sender (docs/integrations.md, "Webhooks").
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 impl Default for WorkerOptions {
@@ -55,6 +59,7 @@ impl Default for WorkerOptions {
             presence_sample_interval: Duration::from_secs(60),
             call_list_offline_interval: Duration::from_secs(60),
             sender: push::SenderOptions::default(),
+            webhooks: webhooks::WebhookOptions::default(),
         }
     }
 }
@@ -65,6 +70,12 @@ impl WorkerOptions {
         let mut options = Self::default();
         options.sender.lease = Duration::from_secs(settings.push_lease_secs);
         options.sender.concurrency = settings.push_concurrency;
+        options.webhooks.timeout = Duration::from_secs(settings.webhook_timeout_secs);
+        // Checked when the settings were loaded (`Settings::validate`).
+        options.webhooks.policy = deskbind_core::domain::webhook_targets::TargetPolicy::parse(
+            &settings.webhook_allowed_networks,
+        )
+        .unwrap_or_default();
         options
     }
 }
@@ -276,6 +287,11 @@ pub async fn run(
         options.sender.clone(),
         cancel.clone(),
     ));
+    let webhooks = tokio::spawn(webhooks::run_sender(
+        db.clone(),
+        options.webhooks.clone(),
+        cancel.clone(),
+    ));
     let mut schedule_tick = tokio::time::interval(options.schedule_interval);
     schedule_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tick = tokio::time::interval(options.maintenance_interval);
@@ -368,6 +384,9 @@ pub async fn run(
     }
     if sending.await.is_err() {
         tracing::error!("the push sender panicked");
+    }
+    if webhooks.await.is_err() {
+        tracing::error!("the webhook sender panicked");
     }
     tracing::info!("worker stopped");
 }

@@ -41,6 +41,7 @@ mod score_events;
 pub(crate) mod score_rules;
 pub(crate) mod teams;
 pub mod users;
+pub(crate) mod webhooks;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, Route, web};
@@ -177,6 +178,32 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/api-keys", api_keys::list),
         at(M::POST, "/v1/api-keys", api_keys::create),
         at(M::DELETE, "/v1/api-keys/{id}", api_keys::revoke),
+        // Signed webhooks (docs/integrations.md, "Webhooks").
+        at(M::GET, "/v1/webhook-endpoints", webhooks::list),
+        at(M::POST, "/v1/webhook-endpoints", webhooks::create),
+        at(M::GET, "/v1/webhook-endpoints/{id}", webhooks::get),
+        at(M::PATCH, "/v1/webhook-endpoints/{id}", webhooks::update),
+        at(M::DELETE, "/v1/webhook-endpoints/{id}", webhooks::delete),
+        at(
+            M::POST,
+            "/v1/webhook-endpoints/{id}/rotate-secret",
+            webhooks::rotate_secret,
+        ),
+        at(
+            M::POST,
+            "/v1/webhook-endpoints/{id}/test",
+            webhooks::send_test,
+        ),
+        at(
+            M::GET,
+            "/v1/webhook-endpoints/{id}/deliveries",
+            webhooks::deliveries,
+        ),
+        at(
+            M::POST,
+            "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay",
+            webhooks::replay,
+        ),
         at(M::GET, "/v1/dispositions", dispositions::list),
         at(M::POST, "/v1/dispositions", dispositions::create),
         at(M::PATCH, "/v1/dispositions/{id}", dispositions::update),

@@ -75,4 +75,5 @@ mod tenancy;
 mod tokens;
 mod transport;
 mod users;
+mod webhooks;
 mod worker;

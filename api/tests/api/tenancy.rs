@@ -46,6 +46,12 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         })),
         ("POST", "/v1/me/call-list/tasks/{id}/skip") => Some(json!({ "reason": "Hijacked" })),
         ("POST", "/v1/me/call-list/tasks/{id}/dial") => Some(json!({})),
+        ("PATCH", "/v1/webhook-endpoints/{id}") => {
+            Some(json!({ "url": "https://evil.example.com/", "disabled": true }))
+        }
+        ("POST", "/v1/webhook-endpoints/{id}/rotate-secret") => Some(json!({})),
+        ("POST", "/v1/webhook-endpoints/{id}/test") => None,
+        ("POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay") => None,
         _ => return None,
     })
 }
@@ -128,6 +134,27 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .await
         .unwrap();
     let recompute_id = recompute["recompute"]["id"].as_str().unwrap().to_owned();
+    let webhook: Value = http
+        .post(app.url("/v1/webhook-endpoints"))
+        .bearer_auth(app.access_token().await)
+        .json(&json!({ "url": "https://crm.example.com/hooks", "event_types": ["call.created"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook_id = webhook["id"].as_str().unwrap().to_owned();
+    let webhook_delivery: Value = http
+        .post(app.url(&format!("/v1/webhook-endpoints/{webhook_id}/test")))
+        .bearer_auth(app.access_token().await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let webhook_delivery = webhook_delivery["id"].as_str().unwrap().to_owned();
     let api_key = app
         .admin
         .create_api_key("Acme CRM", &["calls:read"])
@@ -200,6 +227,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             contact["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/v1/score-recomputes") {
             recompute_id.clone()
+        } else if path.starts_with("/v1/webhook-endpoints") {
+            webhook_id.clone()
         } else if path.starts_with("/v1/api-keys") {
             api_key.to_string()
         } else if path.starts_with("/v1/call-lists") {
@@ -217,7 +246,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             &path
                 .replace("{id}", &id)
                 .replace("{user_id}", &user.id.to_string())
-                .replace("{call_id}", "t1"),
+                .replace("{call_id}", "t1")
+                .replace("{delivery_id}", &webhook_delivery),
         );
         let mut request = http
             .request(method.parse().unwrap(), url)
@@ -281,6 +311,20 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     assert_eq!(
         app.admin.list_push_devices().await.unwrap()[0].id,
         push_device.id
+    );
+    let webhook_now = get_json(
+        &http,
+        app.url(&format!("/v1/webhook-endpoints/{webhook_id}")),
+        &app.access_token().await,
+    )
+    .await;
+    assert_eq!(
+        (
+            &webhook_now["url"],
+            &webhook_now["disabled"],
+            &webhook_now["updated_at"]
+        ),
+        (&webhook["url"], &json!(false), &webhook["updated_at"])
     );
     let keys = app.admin.list_api_keys(&Default::default()).await.unwrap();
     assert_eq!(

@@ -228,6 +228,39 @@ pub fn lock_due_jobs(
     }
 }
 
+/// Up to `limit` webhook deliveries due at `now` whose lease is free, whose
+/// endpoint is enabled and that no earlier pending delivery of the same
+/// ordering key to the same endpoint holds back, oldest message first. PostgreSQL locks them `FOR
+/// UPDATE SKIP LOCKED`, so concurrent senders split the queue.
+pub fn lock_due_webhook_deliveries(
+    conn: &mut DbConn,
+    now: Micros,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    use super::schema::webhook_deliveries as d;
+    let due = || {
+        d::table
+            .filter(d::state.eq("pending"))
+            .filter(d::next_attempt_at.le(now))
+            .filter(d::lease_until.is_null().or(d::lease_until.lt(now)))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                 WHERE e.endpoint_id = webhook_deliveries.endpoint_id \
+                 AND e.ordering_key = webhook_deliveries.ordering_key \
+                 AND e.state = 'pending' AND e.message_seq < webhook_deliveries.message_seq) \
+                 AND EXISTS (SELECT 1 FROM webhook_endpoints w \
+                 WHERE w.id = webhook_deliveries.endpoint_id AND w.disabled_at IS NULL)",
+            ))
+            .order(d::message_seq.asc())
+            .limit(limit)
+            .select(d::id)
+    };
+    match conn {
+        DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg),
+        DbConn::Sqlite(lite) => due().load(lite),
+    }
+}
+
 /// Up to `limit` push schedules due at `now`, earliest first; on
 /// PostgreSQL locked `FOR UPDATE SKIP LOCKED` so schedulers never take one
 /// occurrence twice (SQLite's single writer serialises them).

@@ -771,3 +771,61 @@ diesel::table! {
         revoked_by -> Nullable<Text>,
     }
 }
+
+// Signed webhooks (migration 000032, docs/integrations.md).
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        org_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        disabled_at -> Nullable<BigInt>,
+        disabled_reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_messages (seq) {
+        seq -> BigInt,
+        id -> Text,
+        org_id -> Text,
+        event_type -> Text,
+        ordering_key -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        message_seq -> BigInt,
+        endpoint_id -> Text,
+        org_id -> Text,
+        ordering_key -> Text,
+        state -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<BigInt>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_status -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_messages (message_seq));
+diesel::allow_tables_to_appear_in_same_query!(
+    webhook_endpoints,
+    webhook_messages,
+    webhook_deliveries
+);

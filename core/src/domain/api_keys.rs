@@ -1,7 +1,7 @@
 //! What an API key may be created with: a name and a set of known scopes.
 
 use super::FieldError;
-use super::text::NonBlank;
+use super::NonBlank;
 use crate::wire::{ApiKeyScope, ErrorCode, MAX_API_KEY_NAME_CHARS};
 
 /// A key's name: trimmed, not blank, at most

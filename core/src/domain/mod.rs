@@ -32,6 +32,9 @@ pub mod score_increments;
 pub mod scoring;
 pub mod team_stats;
 mod text;
+pub mod webhook_retries;
+pub mod webhook_signature;
+pub mod webhook_targets;
 
 pub use email::Email;
 pub use phone_number::{DialNumber, E164, Region, best_effort_e164, region_of};

@@ -47,6 +47,9 @@ pub mod sessions;
 pub mod sync_seq;
 pub mod teams;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
+pub mod webhook_messages;
 
 pub use crate::db::DbConn;
 use crate::db::DbError;

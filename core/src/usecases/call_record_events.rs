@@ -3,7 +3,7 @@
 //! or changed it (the stream is a table, so an app that resumes from its
 //! cursor misses none). The caller wakes the returned users' streams after
 //! the commit. A record without a user (nobody held the phone) is nobody's
-//! to announce.
+//! to announce to the app; webhooks (`webhook_outbox`) hear of it too.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +25,8 @@ pub fn record_in(
     changed: &[(CallRecordRow, CallRecordChange)],
     now: Micros,
 ) -> Result<Vec<UserId>, RepoError> {
+    // Webhooks hear of every record, a userless one too.
+    super::webhook_outbox::calls_in(conn, changed, false, now)?;
     let mut by_user: BTreeMap<&str, Vec<&(CallRecordRow, CallRecordChange)>> = BTreeMap::new();
     for item in changed {
         if let Some(user) = item.0.user_id.as_deref() {

@@ -81,6 +81,9 @@ pub mod scoring;
 pub mod sessions;
 pub mod teams;
 pub mod users;
+pub mod webhook_delivery;
+pub mod webhook_endpoints;
+pub mod webhook_outbox;
 
 pub use after_commit::{AfterCommit, Effect};
 

@@ -195,6 +195,7 @@ fn store_in(
         .map(|record| (record, CallRecordChange::Updated))
         .collect();
     let woken = call_record_events::record_in(conn, &changed, now)?;
+    super::webhook_outbox::calls_in(conn, &changed, true, now)?;
     Ok(Stored::New {
         linked: true,
         replaced,

@@ -55,6 +55,20 @@ str_enum! {
         ApiKeyCreated => "api_key.created",
         /// An admin revoked an API key (`details`: name, prefix).
         ApiKeyRevoked => "api_key.revoked",
+        /// An admin registered a webhook endpoint (`details`: url,
+        /// event_types).
+        WebhookEndpointCreated => "webhook_endpoint.created",
+        /// An admin changed an endpoint (`details`: the endpoint as it is
+        /// now: url, event_types, disabled).
+        WebhookEndpointChanged => "webhook_endpoint.changed",
+        /// An admin deleted an endpoint (`details`: url).
+        WebhookEndpointDeleted => "webhook_endpoint.deleted",
+        /// An admin rotated an endpoint's secret (`details`:
+        /// overlap_hours).
+        WebhookSecretRotated => "webhook_endpoint.secret_rotated",
+        /// deskbind disabled an endpoint that answered 410 Gone
+        /// (`details`: url, status).
+        WebhookEndpointGone => "webhook_endpoint.gone",
     }
 }
 

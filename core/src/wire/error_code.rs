@@ -143,6 +143,9 @@ error_codes! {
     UnknownTeam = "unknown_team", 422;
     UnknownUser = "unknown_user", 422;
     UnknownScope = "unknown_scope", 422;
+    UnknownEventType = "unknown_event_type", 422;
+    InvalidWebhookUrl = "invalid_webhook_url", 422;
+    WebhookTargetRefused = "webhook_target_refused", 422;
     SelfLockout = "self_lockout", 422;
     OneOfRequired = "one_of_required", 422;
     UnknownGrantee = "unknown_grantee", 422;
@@ -184,6 +187,7 @@ error_codes! {
     DispositionCodeTaken = "disposition_code_taken", 409;
     DispositionLimit = "disposition_limit", 409;
     ApiKeyLimit = "api_key_limit", 409;
+    WebhookEndpointLimit = "webhook_endpoint_limit", 409;
     AnnotationChanged = "annotation_changed", 409;
     UnknownDisposition = "unknown_disposition", 422;
     DispositionArchived = "disposition_archived", 422;

@@ -28,6 +28,7 @@ mod scoring;
 mod str_enum;
 mod teams;
 mod users;
+mod webhooks;
 
 pub use api_keys::*;
 pub use app_events::*;
@@ -53,3 +54,4 @@ pub use push::*;
 pub use scoring::*;
 pub use teams::*;
 pub use users::*;
+pub use webhooks::*;

@@ -60,6 +60,11 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::CallTasksReassigned => "Call-list tasks reassigned",
         AuditAction::ApiKeyCreated => "API key created",
         AuditAction::ApiKeyRevoked => "API key revoked",
+        AuditAction::WebhookEndpointCreated => "Webhook endpoint added",
+        AuditAction::WebhookEndpointChanged => "Webhook endpoint changed",
+        AuditAction::WebhookEndpointDeleted => "Webhook endpoint deleted",
+        AuditAction::WebhookSecretRotated => "Webhook secret rotated",
+        AuditAction::WebhookEndpointGone => "Webhook endpoint gone (disabled)",
     }
 }
 

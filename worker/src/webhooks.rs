@@ -58,7 +58,7 @@ impl WebhookOptions {
     /// A lease outlives an attempt with margin: a worker holding one is
     /// alive or dead, never just slow.
     fn lease(&self) -> Duration {
-        self.timeout * 2 + Duration::from_secs(10)
+        self.timeout * 2 + Duration::from_secs(2)
     }
 }
 

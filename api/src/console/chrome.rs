@@ -36,6 +36,7 @@ pub enum AdminSection {
     Dispositions,
     ScoreRules,
     ApiKeys,
+    Webhooks,
     Settings,
 }
 
@@ -101,6 +102,7 @@ impl Chrome {
                 "Contacts and calls",
             ),
             (AdminSection::ApiKeys, "/admin/api-keys", "API keys"),
+            (AdminSection::Webhooks, "/admin/webhooks", "Webhooks"),
         ]
         .into_iter()
         // Managers see their own teams there, read-only; nothing else.

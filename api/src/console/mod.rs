@@ -134,6 +134,30 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/blocklist/{id}", blocklist::show),
         at(M::POST, "/blocklist/{id}", blocklist::update),
         at(M::POST, "/blocklist/{id}/delete", blocklist::delete),
+        at(M::GET, "/admin/webhooks", admin::webhooks::list),
+        at(M::POST, "/admin/webhooks", admin::webhooks::create),
+        at(M::GET, "/admin/webhooks/{id}", admin::webhook_page::show),
+        at(M::POST, "/admin/webhooks/{id}", admin::webhook_page::update),
+        at(
+            M::POST,
+            "/admin/webhooks/{id}/rotate",
+            admin::webhook_page::rotate,
+        ),
+        at(
+            M::POST,
+            "/admin/webhooks/{id}/test",
+            admin::webhook_page::send_test,
+        ),
+        at(
+            M::POST,
+            "/admin/webhooks/{id}/delete",
+            admin::webhook_page::delete,
+        ),
+        at(
+            M::POST,
+            "/admin/webhooks/{id}/deliveries/{delivery_id}/replay",
+            admin::webhook_page::replay,
+        ),
         at(M::GET, "/admin/api-keys", admin::api_keys::list),
         at(M::POST, "/admin/api-keys", admin::api_keys::create),
         at(

@@ -124,6 +124,9 @@ pub fn notice(key: Option<&str>) -> Option<&'static str> {
         "removed" => "Member removed.",
         "ended" => "The binding has ended; the phone is free.",
         "revoked" => "The key is revoked: it no longer works.",
+        "rotated" => "The secret is rotated.",
+        "test_queued" => "A test event is queued; its delivery is in the log below.",
+        "replayed" => "The delivery is queued again.",
         _ => return None,
     })
 }

@@ -1,7 +1,7 @@
 //! The administration pages (admins only; docs/console.md,
 //! "Administration"): users, teams, bindings and their audit log, the
 //! binding and dial policies, dial rules (classes and calling hours), push defaults, dispositions, score rules,
-//! contact and call settings, API keys. Every write goes through the
+//! contact and call settings, API keys, webhooks. Every write goes through the
 //! JSON API's own checks and use cases (`crate::routes::*::{create_user,
 //! update_user, replace, ...}`), so a form refuses exactly what the API
 //! refuses, with the same words.
@@ -21,6 +21,8 @@ pub mod settings;
 pub mod teams;
 pub mod user_page;
 pub mod users;
+pub mod webhook_page;
+pub mod webhooks;
 
 use actix_web::HttpResponse;
 

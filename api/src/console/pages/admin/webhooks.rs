@@ -1,0 +1,177 @@
+//! `/admin/webhooks`: the organisation's webhook endpoints
+//! (docs/integrations.md, "Webhooks"), admins only: the list, and a new
+//! endpoint (its signing secret is shown on the answer to the form, once).
+//! One endpoint's page with its delivery log is `webhook_page`. The checks
+//! and use case are `/v1/webhook-endpoints`'s
+//! (`usecases::webhook_endpoints`).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use deskbind_core::repo::page::PageRequest;
+use deskbind_core::time::now_micros;
+use deskbind_core::usecases::webhook_endpoints;
+use deskbind_core::wire::{CreateWebhookEndpoint, MAX_PAGE_LIMIT, WebhookEndpoint};
+use serde::Deserialize;
+
+use super::form::{NoticeQuery, notice, page_with};
+use crate::console::chrome::{AdminSection, Chrome};
+use crate::console::csrf::ConsoleForm;
+use crate::console::error::ConsoleResult;
+use crate::console::field_errors::{FieldMessages, FormErrors};
+use crate::console::session::ConsoleUser;
+use crate::error::ApiError;
+use crate::routes::webhooks::policy;
+use crate::state::AppState;
+
+pub(crate) const SHOWN: &[&str] = &["url", "description", "event_types"];
+
+/// The event types a form offers, with the words shown for each.
+pub(crate) const TYPE_CHOICES: &[(&str, &str)] = &[
+    ("call.created", "A call is stored"),
+    ("call.updated", "A call changes"),
+    ("call.recording_ready", "A call's recording is stored"),
+];
+
+/// The new-endpoint form: URL, description, one checkbox per event type
+/// (present when ticked; the names carry dots, so they are read by hand).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EndpointDraft {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    pub call_created: Option<String>,
+    pub call_updated: Option<String>,
+    pub call_recording_ready: Option<String>,
+}
+
+impl EndpointDraft {
+    pub(crate) fn types(&self) -> Vec<String> {
+        [
+            (&self.call_created, "call.created"),
+            (&self.call_updated, "call.updated"),
+            (&self.call_recording_ready, "call.recording_ready"),
+        ]
+        .into_iter()
+        .filter(|(ticked, _)| ticked.is_some())
+        .map(|(_, t)| t.to_owned())
+        .collect()
+    }
+
+    pub(crate) fn ticked(&self, event_type: &str) -> bool {
+        self.types().iter().any(|t| t == event_type)
+    }
+}
+
+/// A secret just made: shown this once.
+pub(crate) struct NewSecret {
+    pub(crate) url: String,
+    pub(crate) secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_webhooks.html")]
+struct WebhooksPage {
+    chrome: Chrome,
+    rows: Vec<WebhookEndpoint>,
+    draft: EndpointDraft,
+    errors: Option<FormErrors>,
+    created: Option<NewSecret>,
+    notice: Option<&'static str>,
+    choices: &'static [(&'static str, &'static str)],
+}
+
+impl WebhooksPage {
+    fn types_of(&self, endpoint: &WebhookEndpoint) -> String {
+        endpoint
+            .event_types
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Answers with `no-store`: the page may hold a secret.
+pub(crate) fn not_cached(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+async fn render(
+    state: &AppState,
+    user: &ConsoleUser,
+    draft: EndpointDraft,
+    errors: Option<FormErrors>,
+    created: Option<NewSecret>,
+    notice_key: Option<&str>,
+) -> ConsoleResult<HttpResponse> {
+    user.require_admin()?;
+    let page = PageRequest::new(None, Some(MAX_PAGE_LIMIT));
+    let rows = webhook_endpoints::list(&state.db, user.auth.org_id, page)
+        .await
+        .map_err(ApiError::from)?
+        .items;
+    let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    let page = WebhooksPage {
+        chrome: Chrome::admin(user, AdminSection::Webhooks),
+        rows,
+        draft,
+        errors,
+        created,
+        notice: notice(notice_key),
+        choices: TYPE_CHOICES,
+    };
+    Ok(not_cached(page_with(status, &page)?))
+}
+
+/// `GET /admin/webhooks`
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    web::Query(q): web::Query<NoticeQuery>,
+) -> ConsoleResult<HttpResponse> {
+    let draft = EndpointDraft::default();
+    render(&state, &user, draft, None, None, q.notice.as_deref()).await
+}
+
+/// `POST /admin/webhooks`: answers with the page showing the new secret.
+pub async fn create(
+    state: web::Data<AppState>,
+    form: ConsoleForm<EndpointDraft>,
+) -> ConsoleResult<HttpResponse> {
+    let ConsoleForm { user, form: draft } = form;
+    user.require_admin()?;
+    let body = CreateWebhookEndpoint {
+        url: draft.url.clone(),
+        description: Some(draft.description.clone()),
+        event_types: draft.types(),
+    };
+    let created = webhook_endpoints::create(
+        &state.db,
+        &policy(&state)?,
+        user.auth.org_id,
+        user.auth.user_id,
+        body,
+        now_micros(),
+    )
+    .await;
+    match created {
+        Ok(made) => {
+            let shown = NewSecret {
+                url: made.endpoint.url,
+                secret: made.secret,
+            };
+            let empty = EndpointDraft::default();
+            render(&state, &user, empty, None, Some(shown), Some("created")).await
+        }
+        Err(e) => {
+            let errors = FormErrors::from_api(e.into(), SHOWN)?;
+            render(&state, &user, draft, Some(errors), None, None).await
+        }
+    }
+}

@@ -16,3 +16,4 @@ pub mod records_query;
 pub mod report;
 pub mod setup;
 pub mod sys;
+pub mod webhook_receiver;

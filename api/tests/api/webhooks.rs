@@ -561,3 +561,35 @@ async fn endpoints_are_for_admins_and_every_field_is_checked() {
     assert_eq!(status, 204);
     assert_eq!(app.count("webhook_endpoints").await, 19);
 }
+
+#[tokio::test]
+async fn a_dial_s_states_reach_the_endpoint_in_order() {
+    let app = spawn_app_with(allowing_loopback).await;
+    let receiver = Receiver::start(&[]).await;
+    let endpoint = create_endpoint(&app, &receiver.url, &["dial.state_changed"]).await;
+    let o = office(&app).await;
+    let dial = o.ann.dial("+4930555123", None, None).await.unwrap();
+    o.ann.cancel_dial(dial.id).await.unwrap();
+    let sender = Sender::allowing("127.0.0.0/8");
+    let now = now_micros();
+    while sender.pass(&app, now).await > 0 {}
+    let got = receiver.received();
+    let states: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            (
+                body["type"].as_str().unwrap().to_owned(),
+                body["data"]["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("dial.state_changed".to_owned(), "queued".to_owned()),
+            ("dial.state_changed".to_owned(), "cancelled".to_owned())
+        ]
+    );
+    verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
+}

@@ -254,11 +254,23 @@ pub(super) fn place_locked(
 }
 
 /// Writes the user's live event for the row's current state (taking the
-/// user's lock, which orders their events).
+/// user's lock, which orders their events), and the `dial.state_changed`
+/// webhook for the endpoints that want it.
 fn announce(conn: &mut DbConn, row: &DialRow) -> Result<(), RepoError> {
-    let event = AppEvent::Dial {
-        dial: row.to_wire()?,
-    };
+    let dial = row.to_wire()?;
+    let data = serde_json::to_value(&dial)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable dial: {e}")))?;
+    super::webhook_outbox::enqueue_in(
+        conn,
+        &row.org_id,
+        &[super::webhook_outbox::Event {
+            kind: crate::wire::WebhookEventType::DialStateChanged,
+            ordering_key: row.id.clone(),
+            data,
+        }],
+        row.updated_at,
+    )?;
+    let event = AppEvent::Dial { dial };
     app_events::record(conn, &row.org_id, &row.user_id, &event, row.updated_at)
 }
 

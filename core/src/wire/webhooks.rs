@@ -23,6 +23,10 @@ str_enum! {
         CallUpdated => "call.updated",
         /// A call's recording was stored.
         CallRecordingReady => "call.recording_ready",
+        /// A dial command was placed or changed state (queued, delivered,
+        /// dialing, ringing, answered, ended, failed, cancelled, expired;
+        /// `data`: the dial as `GET /v1/dials/{id}` shows it).
+        DialStateChanged => "dial.state_changed",
         /// Sent only by `POST /v1/webhook-endpoints/{id}/test`, to that
         /// endpoint, whatever it subscribes to.
         WebhookTest => "webhook.test",

@@ -110,6 +110,7 @@ async fn render(
         call_created: ticked(&endpoint, "call.created"),
         call_updated: ticked(&endpoint, "call.updated"),
         call_recording_ready: ticked(&endpoint, "call.recording_ready"),
+        dial_state_changed: ticked(&endpoint, "dial.state_changed"),
     });
     let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
     let page = WebhookPage {

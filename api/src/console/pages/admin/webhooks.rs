@@ -31,6 +31,7 @@ pub(crate) const TYPE_CHOICES: &[(&str, &str)] = &[
     ("call.created", "A call is stored"),
     ("call.updated", "A call changes"),
     ("call.recording_ready", "A call's recording is stored"),
+    ("dial.state_changed", "A dial is placed or changes state"),
 ];
 
 /// The new-endpoint form: URL, description, one checkbox per event type
@@ -44,6 +45,7 @@ pub struct EndpointDraft {
     pub call_created: Option<String>,
     pub call_updated: Option<String>,
     pub call_recording_ready: Option<String>,
+    pub dial_state_changed: Option<String>,
 }
 
 impl EndpointDraft {
@@ -52,6 +54,7 @@ impl EndpointDraft {
             (&self.call_created, "call.created"),
             (&self.call_updated, "call.updated"),
             (&self.call_recording_ready, "call.recording_ready"),
+            (&self.dial_state_changed, "dial.state_changed"),
         ]
         .into_iter()
         .filter(|(ticked, _)| ticked.is_some())

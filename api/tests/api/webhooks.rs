@@ -593,3 +593,85 @@ async fn a_dial_s_states_reach_the_endpoint_in_order() {
     );
     verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
 }
+
+#[tokio::test]
+async fn contact_and_binding_changes_reach_the_endpoints_that_want_them() {
+    let app = spawn_app_with(allowing_loopback).await;
+    let receiver = Receiver::start(&[]).await;
+    let endpoint = create_endpoint(
+        &app,
+        &receiver.url,
+        &[
+            "binding.changed",
+            "contact.created",
+            "contact.updated",
+            "contact.deleted",
+        ],
+    )
+    .await;
+    let calls_only = Receiver::start(&[]).await;
+    create_endpoint(&app, &calls_only.url, &["call.created"]).await;
+    // Ann takes her phone (and uploads a call: not for the first endpoint).
+    office(&app).await;
+    let (status, contact) = send(
+        &app,
+        &app.admin,
+        "POST",
+        "/v1/contacts",
+        Some(json!({ "name": "Lead", "numbers": ["+4930555777"] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{contact}");
+    let path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
+    send(
+        &app,
+        &app.admin,
+        "PATCH",
+        &path,
+        Some(json!({ "company": "Acme" })),
+    )
+    .await;
+    assert_eq!(send(&app, &app.admin, "DELETE", &path, None).await.0, 204);
+
+    let sender = Sender::allowing("127.0.0.0/8");
+    let now = now_micros();
+    while sender.pass(&app, now).await > 0 {}
+    let got = receiver.received();
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let binding = bodies
+        .iter()
+        .find(|b| b["type"] == "binding.changed")
+        .unwrap();
+    assert_eq!(binding["data"]["change"], "bound");
+    let contact_events: Vec<(&str, &Value)> = bodies
+        .iter()
+        .filter(|b| b["type"].as_str().unwrap().starts_with("contact."))
+        .map(|b| (b["type"].as_str().unwrap(), &b["data"]["id"]))
+        .collect();
+    assert_eq!(
+        contact_events,
+        [
+            ("contact.created", &contact["id"]),
+            ("contact.updated", &contact["id"]),
+            ("contact.deleted", &contact["id"]),
+        ]
+    );
+    assert_eq!(
+        bodies[1..]
+            .iter()
+            .filter(|b| b["type"] == "contact.updated")
+            .count(),
+        1
+    );
+    // The other endpoint got only its call.
+    let theirs: Vec<String> = calls_only
+        .received()
+        .iter()
+        .map(Received::event_type)
+        .collect();
+    assert_eq!(theirs, ["call.created"]);
+    verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
+}

@@ -457,6 +457,7 @@ fn log_change(
 ) -> Result<(), RepoError> {
     binding_events::insert(conn, event)?;
     audit_entry(event).record(conn, event.at)?;
+    webhook_event(conn, event)?;
     let app_event = binding_events::app_event(event)?;
     app_events::record(conn, event.org_id, event.user_id, &app_event, event.at)?;
     // AfterCommit queues each once (a takeover ends and starts on one phone).
@@ -467,6 +468,35 @@ fn log_change(
     // Taking or leaving a phone moves the holder's line and connection.
     after.presence_changed(stored_id(event.org_id)?, stored_id(event.user_id)?);
     Ok(())
+}
+
+/// The `binding.changed` webhook, for the endpoints that want it.
+fn webhook_event(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<(), RepoError> {
+    let (change, via, reason) = match event.change {
+        Change::Bound(via) => ("bound", Some(via.as_str()), None),
+        Change::Ended(reason) => ("ended", None, Some(reason.as_str())),
+    };
+    let data = serde_json::json!({
+        "binding_id": event.binding_id,
+        "phone_id": event.phone_id,
+        "user_id": event.user_id,
+        "change": change,
+        "via": via,
+        "reason": reason,
+        "previous_user_id": event.previous_user_id,
+        "at": crate::time::to_datetime(event.at),
+    });
+    super::webhook_outbox::enqueue_in(
+        conn,
+        event.org_id,
+        &[super::webhook_outbox::Event {
+            kind: crate::wire::WebhookEventType::BindingChanged,
+            ordering_key: event.phone_id.to_owned(),
+            data,
+        }],
+        event.at,
+    )
+    .map(drop)
 }
 
 /// The binding change as the organisation's audit log keeps it.

@@ -91,6 +91,12 @@ pub fn merge_in(
     // `from` goes before the target takes its numbers and external id,
     // which are unique in the organisation.
     contact_numbers::delete_of(conn, from)?;
+    super::webhook_outbox::contact_in(
+        conn,
+        crate::wire::WebhookEventType::ContactDeleted,
+        &source,
+        now,
+    )?;
     contacts::delete(conn, org, from)?;
     let owner = target.owner_id.or(source.owner_id);
     store_in(conn, target, &merged, owner, now)?;

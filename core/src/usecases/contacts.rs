@@ -14,7 +14,9 @@ use crate::ids::{ContactId, OrgId, UserId};
 use crate::repo::contacts::ContactRow;
 use crate::repo::{RepoError, contact_numbers, contact_settings, orgs, users};
 use crate::time::Micros;
-use crate::wire::{Contact, ContactSource, ContactVisibility, Role, UpdateContact};
+use crate::wire::{
+    Contact, ContactSource, ContactVisibility, Role, UpdateContact, WebhookEventType,
+};
 
 use super::{contact_links, contact_reads};
 
@@ -122,7 +124,13 @@ pub async fn delete(
     id: ContactId,
 ) -> Result<(), ContactError> {
     db.write(move |conn| {
-        editable(conn, org, actor, id)?;
+        let (row, _) = editable(conn, org, actor, id)?;
+        super::webhook_outbox::contact_in(
+            conn,
+            WebhookEventType::ContactDeleted,
+            &row,
+            crate::time::now_micros(),
+        )?;
         contact_links::contact_deleted(conn, org, id)?;
         contact_numbers::delete_of(conn, id)?;
         crate::repo::score_events::delete_of(conn, org, id)?;
@@ -232,6 +240,7 @@ pub(super) fn insert_in(
         contact_numbers::replace(conn, org, row.id, &fields.numbers)
     })?;
     contact_links::numbers_changed(conn, org, row.id, &e164s(fields))?;
+    super::webhook_outbox::contact_in(conn, WebhookEventType::ContactCreated, &row, now)?;
     Ok(row)
 }
 
@@ -251,6 +260,7 @@ pub(super) fn store_in(
         contact_numbers::replace(conn, org, row.id, &fields.numbers)
     })?;
     contact_links::numbers_changed(conn, org, row.id, &e164s(fields))?;
+    super::webhook_outbox::contact_in(conn, WebhookEventType::ContactUpdated, &row, now)?;
     Ok(row)
 }
 

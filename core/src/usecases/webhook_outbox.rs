@@ -121,6 +121,34 @@ fn write(
     Ok(queued)
 }
 
+/// A `contact.*` event for a stored contact (`row` as it is now; for
+/// `contact.deleted` only its id is sent), built only when an endpoint
+/// wants it.
+pub fn contact_in(
+    conn: &mut DbConn,
+    kind: WebhookEventType,
+    row: &crate::repo::contacts::ContactRow,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let org_id = row.org_id.to_string();
+    let endpoints = webhook_endpoints::enabled(conn, &org_id)?;
+    if !endpoints.iter().any(|e| e.subscribes_to(kind)) {
+        return Ok(0);
+    }
+    let data = if kind == WebhookEventType::ContactDeleted {
+        json!({ "id": row.id })
+    } else {
+        serde_json::to_value(super::contact_reads::one(conn, row.clone())?)
+            .map_err(|e| RepoError::Corrupt(format!("unserialisable contact: {e}")))?
+    };
+    let event = Event {
+        kind,
+        ordering_key: row.id.to_string(),
+        data,
+    };
+    write(conn, &org_id, &endpoints, std::slice::from_ref(&event), now)
+}
+
 /// `msg_` and a fresh UUID: the `webhook-id` of every attempt.
 fn message_id() -> String {
     format!("msg_{}", WebhookEndpointId::new().0.simple())

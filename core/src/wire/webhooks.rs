@@ -27,6 +27,16 @@ str_enum! {
         /// dialing, ringing, answered, ended, failed, cancelled, expired;
         /// `data`: the dial as `GET /v1/dials/{id}` shows it).
         DialStateChanged => "dial.state_changed",
+        /// A user took or left a phone (`data`: binding_id, phone_id,
+        /// user_id, change `bound` or `ended`, via, reason,
+        /// previous_user_id, at).
+        BindingChanged => "binding.changed",
+        /// A contact was created (by hand, the API or an import).
+        ContactCreated => "contact.created",
+        /// A contact changed (an edit, an import, a merge into it).
+        ContactUpdated => "contact.updated",
+        /// A contact was deleted (or merged into another; `data`: id).
+        ContactDeleted => "contact.deleted",
         /// Sent only by `POST /v1/webhook-endpoints/{id}/test`, to that
         /// endpoint, whatever it subscribes to.
         WebhookTest => "webhook.test",

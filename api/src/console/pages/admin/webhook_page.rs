@@ -111,6 +111,10 @@ async fn render(
         call_updated: ticked(&endpoint, "call.updated"),
         call_recording_ready: ticked(&endpoint, "call.recording_ready"),
         dial_state_changed: ticked(&endpoint, "dial.state_changed"),
+        binding_changed: ticked(&endpoint, "binding.changed"),
+        contact_created: ticked(&endpoint, "contact.created"),
+        contact_updated: ticked(&endpoint, "contact.updated"),
+        contact_deleted: ticked(&endpoint, "contact.deleted"),
     });
     let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
     let page = WebhookPage {

@@ -32,6 +32,10 @@ pub(crate) const TYPE_CHOICES: &[(&str, &str)] = &[
     ("call.updated", "A call changes"),
     ("call.recording_ready", "A call's recording is stored"),
     ("dial.state_changed", "A dial is placed or changes state"),
+    ("binding.changed", "Someone takes or leaves a phone"),
+    ("contact.created", "A contact is created"),
+    ("contact.updated", "A contact changes"),
+    ("contact.deleted", "A contact is deleted"),
 ];
 
 /// The new-endpoint form: URL, description, one checkbox per event type
@@ -46,6 +50,10 @@ pub struct EndpointDraft {
     pub call_updated: Option<String>,
     pub call_recording_ready: Option<String>,
     pub dial_state_changed: Option<String>,
+    pub binding_changed: Option<String>,
+    pub contact_created: Option<String>,
+    pub contact_updated: Option<String>,
+    pub contact_deleted: Option<String>,
 }
 
 impl EndpointDraft {
@@ -55,6 +63,10 @@ impl EndpointDraft {
             (&self.call_updated, "call.updated"),
             (&self.call_recording_ready, "call.recording_ready"),
             (&self.dial_state_changed, "dial.state_changed"),
+            (&self.binding_changed, "binding.changed"),
+            (&self.contact_created, "contact.created"),
+            (&self.contact_updated, "contact.updated"),
+            (&self.contact_deleted, "contact.deleted"),
         ]
         .into_iter()
         .filter(|(ticked, _)| ticked.is_some())

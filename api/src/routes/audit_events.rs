@@ -20,6 +20,8 @@ const SUBJECT_TYPES: &[&str] = &[
     "organisation",
     "blocklist_entry",
     "call_list",
+    "api_key",
+    "webhook_endpoint",
 ];
 
 /// The filters of `GET /v1/audit-events` (the console's audit page takes

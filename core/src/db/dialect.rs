@@ -240,7 +240,13 @@ pub fn lock_due_webhook_deliveries(
     use super::schema::webhook_deliveries as d;
     let due = || {
         d::table
-            .filter(d::state.eq("pending"))
+            // A literal, not a bound value: PostgreSQL matches the partial
+            // index `WHERE state = 'pending'` only against the literal (a
+            // generic plan with `state = $1` walked the whole backlog:
+            // 648 deliveries/s with 100,000 pending).
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "webhook_deliveries.state = 'pending'",
+            ))
             .filter(d::next_attempt_at.le(now))
             .filter(d::lease_until.is_null().or(d::lease_until.lt(now)))
             .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(

@@ -64,11 +64,16 @@ impl DeliveryRow {
     }
 }
 
+/// Rows per multi-row insert: 15 columns each stays far below both
+/// databases' limits on bound parameters.
+const INSERT_CHUNK: usize = 500;
+
 pub fn insert_many(conn: &mut DbConn, rows: &[DeliveryRow]) -> Result<(), RepoError> {
-    for row in rows {
-        diesel::insert_into(webhook_deliveries::table)
-            .values(row)
-            .execute(conn)?;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        dialect::insert_batch(
+            conn,
+            diesel::insert_into(webhook_deliveries::table).values(chunk),
+        )?;
     }
     Ok(())
 }

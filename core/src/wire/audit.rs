@@ -75,8 +75,8 @@ str_enum! {
 /// What an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditSubject {
-    /// `binding`, `dial`, `phone`, `organisation`, `blocklist_entry` or
-    /// `call_list`.
+    /// `binding`, `dial`, `phone`, `organisation`, `blocklist_entry`,
+    /// `call_list`, `api_key` or `webhook_endpoint`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,

@@ -56,7 +56,10 @@ CREATE TABLE webhook_deliveries (
     delivered_at BIGINT,
     created_at BIGINT NOT NULL
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+-- The sender walks pending deliveries in message order and stops at its
+-- batch (an index on the due time made it sort the whole backlog on every
+-- pass: 771 deliveries/s with 100,000 pending, falling with the backlog).
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (message_seq)
     WHERE state = 'pending';
 -- An earlier pending delivery of the same key to the same endpoint holds
 -- back the later ones.

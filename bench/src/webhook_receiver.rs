@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -18,7 +17,6 @@ pub struct Received {
     pub requests: u64,
     /// Distinct `(path, webhook-id)` pairs: one per event and endpoint.
     pub distinct: HashSet<(String, String)>,
-    pub last_at: Option<Instant>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +92,6 @@ impl Receiver {
             if let Ok(mut received) = self.received.lock() {
                 received.requests += 1;
                 received.distinct.insert((path, id));
-                received.last_at = Some(Instant::now());
             }
             self.changed.notify_waiters();
             let answer = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n";

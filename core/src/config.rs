@@ -106,6 +106,12 @@ pub struct Settings {
     pub webhook_allowed_networks: String,
     /// How long a webhook delivery may take before it counts as failed.
     pub webhook_timeout_secs: u64,
+    /// Days call records are kept where an organisation chose none
+    /// (docs/retention.md); 0 keeps them forever.
+    pub retention_call_record_days: u64,
+    /// Days recordings are kept where an organisation chose none; 0 keeps
+    /// them forever (a recording never outlives its call record).
+    pub retention_recording_days: u64,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -161,6 +167,8 @@ impl Default for Settings {
             api_key_rate_per_minute: 600,
             webhook_allowed_networks: String::new(),
             webhook_timeout_secs: 15,
+            retention_call_record_days: 0,
+            retention_recording_days: 0,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
             phone_drain_ms: 20_000,
@@ -240,6 +248,15 @@ impl Settings {
         }
     }
 
+    /// The operator's retention defaults (`None`: forever).
+    pub fn retention_defaults(&self) -> crate::wire::RetentionDays {
+        let days = |d: u64| (d > 0).then(|| i64::try_from(d).unwrap_or(i64::MAX));
+        crate::wire::RetentionDays {
+            call_record_days: days(self.retention_call_record_days),
+            recording_days: days(self.retention_recording_days),
+        }
+    }
+
     /// Checks every rule and reports every violation at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
@@ -255,6 +272,15 @@ impl Settings {
             1,
             120,
         );
+        for (name, days) in [
+            (
+                "retention_call_record_days",
+                self.retention_call_record_days,
+            ),
+            ("retention_recording_days", self.retention_recording_days),
+        ] {
+            check_range(&mut problems, name, days, 0, 36_500);
+        }
         if self.listen.parse::<SocketAddr>().is_err() {
             problems.push(format!(
                 "DESKBIND_LISTEN={:?} is not an address:port such as 127.0.0.1:8080 or 0.0.0.0:8080",

@@ -67,7 +67,8 @@ id_type!(
     CallAttemptId,
     ApiKeyId,
     WebhookEndpointId,
-    WebhookDeliveryId
+    WebhookDeliveryId,
+    LegalHoldId
 );
 
 impl UserId {

@@ -16,6 +16,7 @@ mod app_events;
 mod app_presence;
 mod app_push;
 mod app_recordings;
+mod app_retention;
 mod app_scoring;
 mod backoff;
 mod error;

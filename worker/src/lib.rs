@@ -2,7 +2,8 @@
 //! scheduler that queues due digests and the sender that leases queued
 //! sends and hands them to FCM. Also: credential housekeeping
 //! (expired refresh tokens, revoked sessions, spent provisioning codes and
-//! binding tokens, old live-stream events), abandoned recording uploads
+//! binding tokens, old live-stream events), the retention purge
+//! (docs/retention.md), abandoned recording uploads
 //! (presigned tickets never completed, and spool files a crash left), the
 //! binding-expiry sweep and the dial-expiry sweep; webhook deliveries
 //! (module [`webhooks`]). The same loops run inside
@@ -23,10 +24,12 @@ use deskbind_core::repo::RepoError;
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
+use deskbind_core::usecases::retention_purge::{self, RetentionReport};
 use deskbind_core::usecases::{
     Services, bindings, call_list_completions, call_list_handback, dial_sweeps, push_jobs,
     recordings, score_recompute,
 };
+use deskbind_core::wire::RetentionDays;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -47,6 +50,10 @@ pub struct WorkerOptions {
     pub sender: push::SenderOptions,
     /// The webhook sender (docs/integrations.md, "Webhooks").
     pub webhooks: webhooks::WebhookOptions,
+    /// Time between retention purges (docs/retention.md).
+    pub retention_interval: Duration,
+    /// The operator's retention days, where an organisation chose none.
+    pub retention_defaults: RetentionDays,
 }
 
 impl Default for WorkerOptions {
@@ -60,6 +67,11 @@ impl Default for WorkerOptions {
             call_list_offline_interval: Duration::from_secs(60),
             sender: push::SenderOptions::default(),
             webhooks: webhooks::WebhookOptions::default(),
+            retention_interval: Duration::from_secs(3600),
+            retention_defaults: RetentionDays {
+                call_record_days: None,
+                recording_days: None,
+            },
         }
     }
 }
@@ -71,6 +83,7 @@ impl WorkerOptions {
         options.sender.lease = Duration::from_secs(settings.push_lease_secs);
         options.sender.concurrency = settings.push_concurrency;
         options.webhooks.timeout = Duration::from_secs(settings.webhook_timeout_secs);
+        options.retention_defaults = settings.retention_defaults();
         // Checked when the settings were loaded (`Settings::validate`).
         options.webhooks.policy = deskbind_core::domain::webhook_targets::TargetPolicy::parse(
             &settings.webhook_allowed_networks,
@@ -93,6 +106,16 @@ pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoErro
         tracing::info!(jobs, "finished push jobs purged");
     }
     Ok(report)
+}
+
+/// One retention purge as of now (docs/retention.md).
+#[tracing::instrument(name = "retention", skip_all)]
+pub async fn run_retention_once(
+    db: &Database,
+    storage: &Storage,
+    defaults: RetentionDays,
+) -> Result<RetentionReport, RepoError> {
+    retention_purge::run(db, storage, defaults, now_micros()).await
 }
 
 /// How long after its URL expired a presigned upload may still be
@@ -298,6 +321,8 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut upload_tick = tokio::time::interval(options.maintenance_interval);
     upload_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retention_tick = tokio::time::interval(options.retention_interval);
+    retention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut expiry_tick = tokio::time::interval(options.binding_expiry_interval);
     expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Score recomputes are looked for as often as push schedules.
@@ -334,6 +359,11 @@ pub async fn run(
                 Ok((0, 0)) => {}
                 Ok((uploads, spool_files)) => tracing::info!(uploads, spool_files, "abandoned recording uploads removed"),
                 Err(e) => tracing::error!(error = %e, "upload cleanup failed; retrying at the next tick"),
+            },
+            _ = retention_tick.tick() => match run_retention_once(&db, &storage, options.retention_defaults).await {
+                Ok(report) if report.is_empty() => tracing::debug!("retention: nothing to purge"),
+                Ok(report) => tracing::info!(call_records = report.call_records, recordings = report.recordings, recording_bytes = report.recording_bytes, storage_failures = report.storage_failures, longest_batch_ms = report.longest_batch.as_millis(), "retention purged"),
+                Err(e) => tracing::error!(error = %e, "retention purge failed; retrying at the next tick"),
             },
             _ = expiry_tick.tick() => match run_binding_expiry_once(&db, &relay).await {
                 Ok(0) => {}

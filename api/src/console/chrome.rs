@@ -37,6 +37,7 @@ pub enum AdminSection {
     ScoreRules,
     ApiKeys,
     Webhooks,
+    Retention,
     Settings,
 }
 
@@ -103,6 +104,7 @@ impl Chrome {
             ),
             (AdminSection::ApiKeys, "/admin/api-keys", "API keys"),
             (AdminSection::Webhooks, "/admin/webhooks", "Webhooks"),
+            (AdminSection::Retention, "/admin/retention", "Retention"),
         ]
         .into_iter()
         // Managers see their own teams there, read-only; nothing else.

@@ -158,6 +158,14 @@ pub fn console_routes() -> Vec<ApiRoute> {
             "/admin/webhooks/{id}/deliveries/{delivery_id}/replay",
             admin::webhook_page::replay,
         ),
+        at(M::GET, "/admin/retention", admin::retention::show),
+        at(M::POST, "/admin/retention", admin::retention::save),
+        at(M::POST, "/admin/legal-holds", admin::retention::place),
+        at(
+            M::POST,
+            "/admin/legal-holds/{id}/release",
+            admin::retention::release,
+        ),
         at(M::GET, "/admin/api-keys", admin::api_keys::list),
         at(M::POST, "/admin/api-keys", admin::api_keys::create),
         at(

@@ -22,6 +22,7 @@ const SUBJECT_TYPES: &[&str] = &[
     "call_list",
     "api_key",
     "webhook_endpoint",
+    "legal_hold",
 ];
 
 /// The filters of `GET /v1/audit-events` (the console's audit page takes

@@ -37,6 +37,7 @@ pub(crate) mod presence;
 pub(crate) mod push;
 pub mod recording_download;
 mod recordings;
+pub(crate) mod retention;
 mod score_events;
 pub(crate) mod score_rules;
 pub(crate) mod teams;
@@ -178,6 +179,12 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/api-keys", api_keys::list),
         at(M::POST, "/v1/api-keys", api_keys::create),
         at(M::DELETE, "/v1/api-keys/{id}", api_keys::revoke),
+        // Retention and legal holds (docs/retention.md).
+        at(M::GET, "/v1/retention", retention::get),
+        at(M::PUT, "/v1/retention", retention::put),
+        at(M::GET, "/v1/legal-holds", retention::list_holds),
+        at(M::POST, "/v1/legal-holds", retention::place_hold),
+        at(M::DELETE, "/v1/legal-holds/{id}", retention::release_hold),
         // Signed webhooks (docs/integrations.md, "Webhooks").
         at(M::GET, "/v1/webhook-endpoints", webhooks::list),
         at(M::POST, "/v1/webhook-endpoints", webhooks::create),

@@ -65,6 +65,7 @@ mod recording_ranges;
 mod recordings;
 mod records;
 mod request_ids;
+mod retention;
 mod s3;
 mod scoring;
 mod scoring_access;

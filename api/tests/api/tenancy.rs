@@ -162,6 +162,12 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .unwrap()
         .key
         .id;
+    let legal_hold = app
+        .admin
+        .place_legal_hold("user", &user.id.to_string(), "Acme's dispute")
+        .await
+        .unwrap()
+        .id;
     let blocklist_id = blocklist_entry["id"].as_str().unwrap().to_owned();
     let contact_path = format!("/v1/contacts/{}", contact["id"].as_str().unwrap());
     let disposition = {
@@ -231,6 +237,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             webhook_id.clone()
         } else if path.starts_with("/v1/api-keys") {
             api_key.to_string()
+        } else if path.starts_with("/v1/legal-holds") {
+            legal_hold.to_string()
         } else if path.starts_with("/v1/call-lists") {
             call_list.id.to_string()
         } else if path.starts_with("/v1/me/call-list/tasks") {
@@ -268,6 +276,15 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     assert!(checked >= 12, "only {checked} id routes were checked");
 
     // Nothing of Acme's changed.
+    let holds = app
+        .admin
+        .list_legal_holds(false, &deskbind_mobile::PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        holds.items.iter().map(|h| h.id).collect::<Vec<_>>(),
+        [legal_hold]
+    );
     let user_now = app.admin.get_user(user.id).await.unwrap();
     assert_eq!(
         (

@@ -254,6 +254,7 @@ diesel::table! {
         uploaded_at -> BigInt,
         uploaded_by -> Nullable<Text>,
         store_id -> Nullable<Text>,
+        purging_at -> Nullable<BigInt>,
     }
 }
 
@@ -829,3 +830,31 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_messages,
     webhook_deliveries
 );
+
+// Retention and legal holds (migration 000033, docs/retention.md).
+diesel::table! {
+    retention_policies (org_id) {
+        org_id -> Text,
+        call_record_days -> Nullable<BigInt>,
+        recording_days -> Nullable<BigInt>,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    legal_holds (id) {
+        id -> Text,
+        org_id -> Text,
+        subject_type -> Text,
+        subject_id -> Text,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        released_at -> Nullable<BigInt>,
+        released_by -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(legal_holds, call_records);
+diesel::allow_tables_to_appear_in_same_query!(legal_holds, recordings);

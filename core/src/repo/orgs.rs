@@ -50,3 +50,11 @@ pub fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<OrgId>, Repo
         .optional()?;
     id.map(|raw| stored_id(&raw)).transpose()
 }
+
+/// Every organisation's id, in id order (the retention purge walks them).
+pub fn all_ids(conn: &mut DbConn) -> Result<Vec<String>, RepoError> {
+    Ok(organisations::table
+        .order(organisations::id.asc())
+        .select(organisations::id)
+        .load(conn)?)
+}

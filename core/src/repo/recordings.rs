@@ -68,10 +68,13 @@ pub fn for_call(
         .optional()?)
 }
 
+/// A stored recording of `org`; one the retention purge is removing is
+/// gone already.
 pub fn get(conn: &mut DbConn, org: OrgId, id: RecordingId) -> Result<RecordingRow, RepoError> {
     Ok(recordings::table
         .filter(recordings::org_id.eq(org.to_string()))
         .filter(recordings::id.eq(id.to_string()))
+        .filter(recordings::purging_at.is_null())
         .select(RecordingRow::as_select())
         .first(conn)?)
 }
@@ -86,6 +89,8 @@ pub fn for_calls(
     Ok(recordings::table
         .filter(recordings::phone_id.eq(phone_id))
         .filter(recordings::call_id.eq_any(call_ids))
+        // A record arriving late is not linked to a recording being purged.
+        .filter(recordings::purging_at.is_null())
         .select((recordings::call_id, recordings::id, recordings::uploaded_by))
         .load(conn)?)
 }
@@ -97,6 +102,7 @@ pub fn by_ids(conn: &mut DbConn, ids: &[&str]) -> Result<HashMap<String, Recordi
     }
     let found: Vec<RecordingRow> = recordings::table
         .filter(recordings::id.eq_any(ids))
+        .filter(recordings::purging_at.is_null())
         .select(RecordingRow::as_select())
         .load(conn)?;
     Ok(found.into_iter().map(|r| (r.id.clone(), r)).collect())

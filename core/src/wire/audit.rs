@@ -69,6 +69,18 @@ str_enum! {
         /// deskbind disabled an endpoint that answered 410 Gone
         /// (`details`: url, status).
         WebhookEndpointGone => "webhook_endpoint.gone",
+        /// An admin changed the organisation's retention (`details`:
+        /// call_record_days, recording_days; null follows the default).
+        RetentionChanged => "retention.changed",
+        /// The worker purged what passed its retention (`details`:
+        /// call_records, recordings, recording_bytes, before).
+        RetentionPurged => "retention.purged",
+        /// An admin placed a legal hold (`details`: subject_type,
+        /// subject_id, reason).
+        LegalHoldPlaced => "legal_hold.placed",
+        /// An admin released a legal hold (`details`: subject_type,
+        /// subject_id).
+        LegalHoldReleased => "legal_hold.released",
     }
 }
 
@@ -76,7 +88,7 @@ str_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditSubject {
     /// `binding`, `dial`, `phone`, `organisation`, `blocklist_entry`,
-    /// `call_list`, `api_key` or `webhook_endpoint`.
+    /// `call_list`, `api_key`, `webhook_endpoint` or `legal_hold`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,

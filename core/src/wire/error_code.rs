@@ -146,6 +146,7 @@ error_codes! {
     UnknownEventType = "unknown_event_type", 422;
     InvalidWebhookUrl = "invalid_webhook_url", 422;
     WebhookTargetRefused = "webhook_target_refused", 422;
+    UnknownHoldSubject = "unknown_hold_subject", 422;
     SelfLockout = "self_lockout", 422;
     OneOfRequired = "one_of_required", 422;
     UnknownGrantee = "unknown_grantee", 422;
@@ -188,6 +189,8 @@ error_codes! {
     DispositionLimit = "disposition_limit", 409;
     ApiKeyLimit = "api_key_limit", 409;
     WebhookEndpointLimit = "webhook_endpoint_limit", 409;
+    LegalHoldExists = "legal_hold_exists", 409;
+    LegalHoldLimit = "legal_hold_limit", 409;
     AnnotationChanged = "annotation_changed", 409;
     UnknownDisposition = "unknown_disposition", 422;
     DispositionArchived = "disposition_archived", 422;

@@ -65,6 +65,10 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::WebhookEndpointDeleted => "Webhook endpoint deleted",
         AuditAction::WebhookSecretRotated => "Webhook secret rotated",
         AuditAction::WebhookEndpointGone => "Webhook endpoint gone (disabled)",
+        AuditAction::RetentionChanged => "Retention changed",
+        AuditAction::RetentionPurged => "Retention purge",
+        AuditAction::LegalHoldPlaced => "Legal hold placed",
+        AuditAction::LegalHoldReleased => "Legal hold released",
     }
 }
 

@@ -127,6 +127,8 @@ pub fn notice(key: Option<&str>) -> Option<&'static str> {
         "rotated" => "The secret is rotated.",
         "test_queued" => "A test event is queued; its delivery is in the log below.",
         "replayed" => "The delivery is queued again.",
+        "hold_placed" => "The legal hold is placed: what it names is kept past retention.",
+        "hold_released" => "The legal hold is released: what it kept is purged once past its days.",
         _ => return None,
     })
 }

@@ -1,7 +1,8 @@
 //! The administration pages (admins only; docs/console.md,
 //! "Administration"): users, teams, bindings and their audit log, the
 //! binding and dial policies, dial rules (classes and calling hours), push defaults, dispositions, score rules,
-//! contact and call settings, API keys, webhooks. Every write goes through the
+//! contact and call settings, API keys, webhooks, retention and legal holds.
+//! Every write goes through the
 //! JSON API's own checks and use cases (`crate::routes::*::{create_user,
 //! update_user, replace, ...}`), so a form refuses exactly what the API
 //! refuses, with the same words.
@@ -15,6 +16,7 @@ pub mod form;
 pub mod names;
 pub mod policies;
 pub mod push;
+pub mod retention;
 pub mod score_rule_edits;
 pub mod score_rules;
 pub mod settings;

@@ -1,0 +1,175 @@
+//! What the retention purge reads and deletes (docs/retention.md): call
+//! records and recordings past an organisation's days that no legal hold
+//! keeps, a call's dependents, and the two-step removal of a recording
+//! (marked `purging_at`, object deleted, then the row).
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::{DbConn, RepoError};
+use crate::db::DbBackend;
+use crate::db::schema::{
+    call_annotation_edits, call_annotations, call_list_attempts, call_records, recordings,
+    score_events,
+};
+use crate::ids::OrgId;
+use crate::time::Micros;
+
+/// True for a call record no active hold keeps: none on the call, on its
+/// user or on its contact. Literals, so both databases plan it alike.
+const CALL_NOT_HELD: &str = "NOT EXISTS (SELECT 1 FROM legal_holds h \
+     WHERE h.org_id = call_records.org_id AND h.released_at IS NULL AND ( \
+     (h.subject_type = 'call' AND h.subject_id = call_records.id) \
+     OR (h.subject_type = 'user' AND h.subject_id = call_records.user_id) \
+     OR (h.subject_type = 'contact' AND h.subject_id = call_records.contact_id)))";
+
+/// True for a recording whose call (same phone and call id) no active hold
+/// keeps; a recording without a call record has nothing to hold it.
+const RECORDING_NOT_HELD: &str = "NOT EXISTS (SELECT 1 FROM call_records c \
+     JOIN legal_holds h ON h.org_id = c.org_id AND h.released_at IS NULL AND ( \
+     (h.subject_type = 'call' AND h.subject_id = c.id) \
+     OR (h.subject_type = 'user' AND h.subject_id = c.user_id) \
+     OR (h.subject_type = 'contact' AND h.subject_id = c.contact_id)) \
+     WHERE c.phone_id = recordings.phone_id AND c.call_id = recordings.call_id)";
+
+/// A recording committed to the purge: what deleting it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct MarkedRecording {
+    pub id: String,
+    pub org_id: String,
+    pub storage_key: String,
+    pub size_bytes: i64,
+}
+
+/// Which recordings this node can delete: those of its own local store
+/// (and rows from before stores had ids), or those on S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreFilter {
+    Local(String),
+    S3,
+}
+
+/// `query` narrowed to the recordings on `store`.
+fn on_store<'a, S>(
+    query: recordings::BoxedQuery<'a, DbBackend, S>,
+    store: &StoreFilter,
+) -> recordings::BoxedQuery<'a, DbBackend, S> {
+    match store {
+        StoreFilter::Local(id) => query.filter(
+            recordings::store_id
+                .eq(id.clone())
+                .or(recordings::store_id.is_null()),
+        ),
+        StoreFilter::S3 => query.filter(recordings::store_id.is_null()),
+    }
+}
+
+/// Up to `limit` call records of `org` that started before `before` and
+/// that no hold keeps, oldest first: `(id, recording id)`.
+pub fn due_call_records(
+    conn: &mut DbConn,
+    org: OrgId,
+    before: Micros,
+    limit: i64,
+) -> Result<Vec<(String, Option<String>)>, RepoError> {
+    Ok(call_records::table
+        .filter(call_records::org_id.eq(org.to_string()))
+        .filter(call_records::started_at.lt(before))
+        .filter(sql::<Bool>(CALL_NOT_HELD))
+        .order((call_records::started_at.asc(), call_records::id.asc()))
+        .limit(limit)
+        .select((call_records::id, call_records::recording_id))
+        .load(conn)?)
+}
+
+/// Deletes the call records `ids` with their notes and edit history, and
+/// unlinks them from score events and call-list attempts (the points and
+/// the attempt stay). Their recordings must be marked first.
+pub fn delete_call_records(conn: &mut DbConn, ids: &[String]) -> Result<usize, RepoError> {
+    diesel::delete(
+        call_annotation_edits::table.filter(call_annotation_edits::call_record_id.eq_any(ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(call_annotations::table.filter(call_annotations::call_record_id.eq_any(ids)))
+        .execute(conn)?;
+    diesel::update(score_events::table.filter(score_events::call_record_id.eq_any(ids)))
+        .set(score_events::call_record_id.eq(None::<String>))
+        .execute(conn)?;
+    diesel::update(
+        call_list_attempts::table.filter(call_list_attempts::call_record_id.eq_any(ids)),
+    )
+    .set(call_list_attempts::call_record_id.eq(None::<String>))
+    .execute(conn)?;
+    Ok(diesel::delete(call_records::table.filter(call_records::id.eq_any(ids))).execute(conn)?)
+}
+
+/// Up to `limit` recordings of `org` uploaded before `before`, not yet
+/// marked, on a store this node reaches, whose call no hold keeps.
+pub fn due_recordings(
+    conn: &mut DbConn,
+    org: OrgId,
+    before: Micros,
+    store: &StoreFilter,
+    limit: i64,
+) -> Result<Vec<String>, RepoError> {
+    let query = recordings::table
+        .filter(recordings::org_id.eq(org.to_string()))
+        .filter(recordings::uploaded_at.lt(before))
+        .filter(recordings::purging_at.is_null())
+        .filter(sql::<Bool>(RECORDING_NOT_HELD))
+        .order((recordings::uploaded_at.asc(), recordings::id.asc()))
+        .limit(limit)
+        .select(recordings::id)
+        .into_boxed();
+    Ok(on_store(query, store).load(conn)?)
+}
+
+/// Commits the recordings `ids` to the purge: marks them and unlinks them
+/// from their calls, so no reader is offered a file about to go.
+pub fn mark_purging(conn: &mut DbConn, ids: &[String], now: Micros) -> Result<usize, RepoError> {
+    diesel::update(call_records::table.filter(call_records::recording_id.eq_any(ids)))
+        .set(call_records::recording_id.eq(None::<String>))
+        .execute(conn)?;
+    Ok(diesel::update(
+        recordings::table
+            .filter(recordings::id.eq_any(ids))
+            .filter(recordings::purging_at.is_null()),
+    )
+    .set(recordings::purging_at.eq(now))
+    .execute(conn)?)
+}
+
+/// Up to `limit` marked recordings on a store this node reaches (of any
+/// organisation: a crashed run's leftovers are finished first), but none
+/// of `skip` (whose object could not be deleted this run).
+pub fn marked_recordings(
+    conn: &mut DbConn,
+    store: &StoreFilter,
+    skip: &[String],
+    limit: i64,
+) -> Result<Vec<MarkedRecording>, RepoError> {
+    let query = recordings::table
+        .filter(recordings::purging_at.is_not_null())
+        .filter(recordings::id.ne_all(skip))
+        .order(recordings::id.asc())
+        .limit(limit)
+        .select((
+            recordings::id,
+            recordings::org_id,
+            recordings::storage_key,
+            recordings::size_bytes,
+        ))
+        .into_boxed();
+    Ok(on_store(query, store).load(conn)?)
+}
+
+/// Deletes the marked recordings `ids` (their objects are gone).
+pub fn delete_marked_recordings(conn: &mut DbConn, ids: &[String]) -> Result<usize, RepoError> {
+    Ok(diesel::delete(
+        recordings::table
+            .filter(recordings::id.eq_any(ids))
+            .filter(recordings::purging_at.is_not_null()),
+    )
+    .execute(conn)?)
+}

@@ -1,0 +1,257 @@
+//! The retention purge (docs/retention.md), run by the worker: call
+//! records and recordings past their organisation's days that no legal
+//! hold keeps are deleted in bounded batches, each its own short
+//! transaction under the organisation's lock (the lock a hold takes), and
+//! one audit entry per organisation counts what went.
+//!
+//! A recording goes in three steps so that no object outlives its row and
+//! no row points at a missing object unnoticed: a transaction marks it
+//! `purging_at` and unlinks it from its call; the object is deleted; then
+//! the row. A crash after the mark leaves a marked row, which the next run
+//! finishes first (deleting an object that is gone already is not an
+//! error). A call record's recording is marked in the transaction that
+//! deletes the record.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::db::Database;
+use crate::ids::OrgId;
+use crate::repo::retention_purge::{self, StoreFilter};
+use crate::repo::{RepoError, orgs, retention_policies, stored_id};
+use crate::storage::Storage;
+use crate::time::{Micros, seconds};
+use crate::wire::{AuditAction, RetentionDays};
+
+use super::audit::{Entry, by_system};
+use super::retention::effective;
+
+/// Call records deleted per transaction.
+pub const RECORD_BATCH: i64 = 500;
+/// Recordings marked, or deleted from storage, per step.
+pub const RECORDING_BATCH: i64 = 100;
+
+const DAY_SECS: i64 = 24 * 3600;
+
+/// What one run purged, and the longest a batch held its transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub call_records: usize,
+    pub recordings: usize,
+    pub recording_bytes: u64,
+    /// Marked recordings whose object could not be deleted this run; they
+    /// stay marked and are retried on the next.
+    pub storage_failures: usize,
+    pub longest_batch: Duration,
+}
+
+impl RetentionReport {
+    pub fn is_empty(&self) -> bool {
+        self.call_records == 0 && self.recordings == 0 && self.storage_failures == 0
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct OrgCounts {
+    call_records: usize,
+    recordings: usize,
+    recording_bytes: u64,
+}
+
+/// Which recordings this node's store holds.
+pub fn store_filter(storage: &Storage) -> StoreFilter {
+    match storage.store_id() {
+        Some(id) => StoreFilter::Local(id.to_owned()),
+        None => StoreFilter::S3,
+    }
+}
+
+/// One purge as of `now` (the worker passes the system clock; tests move
+/// it). `defaults` are the operator's days.
+pub async fn run(
+    db: &Database,
+    storage: &Storage,
+    defaults: RetentionDays,
+    now: Micros,
+) -> Result<RetentionReport, RepoError> {
+    let store = store_filter(storage);
+    let mut report = RetentionReport::default();
+    let mut counts: BTreeMap<String, OrgCounts> = BTreeMap::new();
+    // A crashed run's marked recordings first.
+    finish_marked(db, storage, &store, &mut report, &mut counts).await?;
+    let policies: BTreeMap<String, RetentionDays> = db
+        .run(retention_policies::all)
+        .await?
+        .into_iter()
+        .map(|p| (p.org_id.clone(), p.chosen()))
+        .collect();
+    let org_ids = db.run(orgs::all_ids).await?;
+    for org_id in org_ids {
+        let chosen = policies.get(&org_id).copied().unwrap_or(RetentionDays {
+            call_record_days: None,
+            recording_days: None,
+        });
+        let days = effective(chosen, defaults);
+        let org: OrgId = stored_id(&org_id)?;
+        if let Some(d) = days.call_record_days {
+            let entry = counts.entry(org_id.clone()).or_default();
+            entry.call_records +=
+                purge_call_records(db, org, now - seconds(d * DAY_SECS), now, &mut report).await?;
+        }
+        if let Some(d) = days.recording_days {
+            mark_recordings(
+                db,
+                org,
+                now - seconds(d * DAY_SECS),
+                &store,
+                now,
+                &mut report,
+            )
+            .await?;
+        }
+        finish_marked(db, storage, &store, &mut report, &mut counts).await?;
+        if let Some(c) = counts.remove(&org_id) {
+            record_audit(db, org, c, now).await?;
+        }
+    }
+    // Leftovers of organisations handled before their rows were finished.
+    for (org_id, c) in counts {
+        record_audit(db, stored_id(&org_id)?, c, now).await?;
+    }
+    Ok(report)
+}
+
+/// Deletes the organisation's due call records batch by batch; their
+/// recordings are marked in the same transaction.
+async fn purge_call_records(
+    db: &Database,
+    org: OrgId,
+    before: Micros,
+    now: Micros,
+    report: &mut RetentionReport,
+) -> Result<usize, RepoError> {
+    let mut total = 0;
+    loop {
+        let started = Instant::now();
+        let deleted = db
+            .write(move |conn| {
+                orgs::lock(conn, &org.to_string())?;
+                let due = retention_purge::due_call_records(conn, org, before, RECORD_BATCH)?;
+                if due.is_empty() {
+                    return Ok::<_, RepoError>(0);
+                }
+                let recordings: Vec<String> = due.iter().filter_map(|(_, r)| r.clone()).collect();
+                if !recordings.is_empty() {
+                    retention_purge::mark_purging(conn, &recordings, now)?;
+                }
+                let ids: Vec<String> = due.into_iter().map(|(id, _)| id).collect();
+                retention_purge::delete_call_records(conn, &ids)
+            })
+            .await?;
+        report.longest_batch = report.longest_batch.max(started.elapsed());
+        report.call_records += deleted;
+        total += deleted;
+        if i64::try_from(deleted).unwrap_or(i64::MAX) < RECORD_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Marks the organisation's due recordings, batch by batch.
+async fn mark_recordings(
+    db: &Database,
+    org: OrgId,
+    before: Micros,
+    store: &StoreFilter,
+    now: Micros,
+    report: &mut RetentionReport,
+) -> Result<(), RepoError> {
+    loop {
+        let store = store.clone();
+        let started = Instant::now();
+        let marked = db
+            .write(move |conn| {
+                orgs::lock(conn, &org.to_string())?;
+                let due =
+                    retention_purge::due_recordings(conn, org, before, &store, RECORDING_BATCH)?;
+                if due.is_empty() {
+                    return Ok::<_, RepoError>(0);
+                }
+                retention_purge::mark_purging(conn, &due, now)?;
+                Ok(due.len())
+            })
+            .await?;
+        report.longest_batch = report.longest_batch.max(started.elapsed());
+        if i64::try_from(marked).unwrap_or(i64::MAX) < RECORDING_BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Deletes every marked recording this node's store holds: the object,
+/// then the row. One whose object cannot be deleted stays marked.
+async fn finish_marked(
+    db: &Database,
+    storage: &Storage,
+    store: &StoreFilter,
+    report: &mut RetentionReport,
+    counts: &mut BTreeMap<String, OrgCounts>,
+) -> Result<(), RepoError> {
+    let mut failed: Vec<String> = Vec::new();
+    loop {
+        let filter = store.clone();
+        let skip = failed.clone();
+        let marked = db
+            .run(move |conn| {
+                retention_purge::marked_recordings(conn, &filter, &skip, RECORDING_BATCH)
+            })
+            .await?;
+        if marked.is_empty() {
+            report.storage_failures += failed.len();
+            return Ok(());
+        }
+        let mut gone = Vec::with_capacity(marked.len());
+        for row in &marked {
+            match storage.delete(&row.storage_key).await {
+                Ok(()) => gone.push(row.id.clone()),
+                Err(e) => {
+                    tracing::warn!(recording = %row.id, error = %e, "retention: could not delete a recording's object; retrying next run");
+                    failed.push(row.id.clone());
+                }
+            }
+        }
+        let ids = gone.clone();
+        let started = Instant::now();
+        db.write(move |conn| retention_purge::delete_marked_recordings(conn, &ids))
+            .await?;
+        report.longest_batch = report.longest_batch.max(started.elapsed());
+        for row in marked.iter().filter(|r| gone.contains(&r.id)) {
+            let c = counts.entry(row.org_id.clone()).or_default();
+            c.recordings += 1;
+            let bytes = u64::try_from(row.size_bytes).unwrap_or_default();
+            c.recording_bytes += bytes;
+            report.recordings += 1;
+            report.recording_bytes += bytes;
+        }
+    }
+}
+
+async fn record_audit(
+    db: &Database,
+    org: OrgId,
+    counts: OrgCounts,
+    now: Micros,
+) -> Result<(), RepoError> {
+    if counts.call_records == 0 && counts.recordings == 0 {
+        return Ok(());
+    }
+    tracing::info!(org = %org, call_records = counts.call_records, recordings = counts.recordings, "retention purged");
+    db.write(move |conn| {
+        Entry::about_org(org, AuditAction::RetentionPurged, by_system())
+            .detail("call_records", counts.call_records)
+            .detail("recordings", counts.recordings)
+            .detail("recording_bytes", counts.recording_bytes)
+            .record(conn, now)
+    })
+    .await
+}

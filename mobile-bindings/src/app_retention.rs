@@ -1,0 +1,64 @@
+//! `AppClient`: retention and legal holds (admin; docs/retention.md).
+
+use deskbind_core::ids::LegalHoldId;
+use deskbind_core::wire::{LegalHold, Page, PlaceLegalHold, Retention, SetRetention};
+use reqwest::Method;
+
+use crate::Result;
+use crate::app::{AppClient, PageQuery};
+
+impl AppClient {
+    /// `GET /v1/retention`: the organisation's days, the defaults, and
+    /// what applies.
+    pub async fn retention(&self) -> Result<Retention> {
+        self.get_with("v1/retention", &[]).await
+    }
+
+    /// `PUT /v1/retention`: `None` follows the operator's default.
+    pub async fn set_retention(
+        &self,
+        call_record_days: Option<i64>,
+        recording_days: Option<i64>,
+    ) -> Result<Retention> {
+        let body = SetRetention {
+            call_record_days,
+            recording_days,
+        };
+        self.send(Method::PUT, "v1/retention", &body).await
+    }
+
+    /// `POST /v1/legal-holds`: holds every call of a `user` or a
+    /// `contact`, or one `call`, past retention.
+    pub async fn place_legal_hold(
+        &self,
+        subject_type: &str,
+        subject_id: &str,
+        reason: &str,
+    ) -> Result<LegalHold> {
+        let body = PlaceLegalHold {
+            subject_type: subject_type.to_owned(),
+            subject_id: subject_id.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.send(Method::POST, "v1/legal-holds", &body).await
+    }
+
+    /// `GET /v1/legal-holds`: active holds, and released ones when asked.
+    pub async fn list_legal_holds(
+        &self,
+        include_released: bool,
+        page: &PageQuery,
+    ) -> Result<Page<LegalHold>> {
+        let mut pairs = page.pairs();
+        if include_released {
+            pairs.push(("include_released", "true".to_owned()));
+        }
+        self.get_with("v1/legal-holds", &pairs).await
+    }
+
+    /// `DELETE /v1/legal-holds/{id}`: the hold, released.
+    pub async fn release_legal_hold(&self, id: LegalHoldId) -> Result<LegalHold> {
+        self.bodyless(Method::DELETE, &format!("v1/legal-holds/{id}"))
+            .await
+    }
+}

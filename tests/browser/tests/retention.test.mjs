@@ -1,0 +1,80 @@
+// Retention on the administration pages: an admin sees the defaults and
+// what applies, sets days (a bad value is refused and nothing is saved),
+// places a legal hold on a user (an unknown id is refused with the API's
+// words) and releases it; a manager gets the 403 page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server.mjs";
+import { Api } from "../lib/api.mjs";
+import { launch, newPage, signIn, screenshot, assertAccessible, assertNoProblems } from "../lib/browser.mjs";
+import { submit, noticeText, assertAdminNavCurrent } from "../lib/admin.mjs";
+
+let server;
+let browser;
+let admin;
+let sam;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  admin = await Api.login(server.url, server.admin.email, server.admin.password);
+  await admin.createUser({ email: "mia@acme.example", name: "Mia Manager", role: "manager" });
+  sam = await admin.createUser({ email: "sam@acme.example", name: "Sam Seller" });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("an admin sets the days and places and releases a legal hold", async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.url, server.admin.email, server.admin.password);
+  await page.goto(`${server.url}/admin/retention`);
+  await assertAdminNavCurrent(page, "Retention");
+  assert.equal(await page.locator('[data-effective="call_record_days"]').textContent(), "forever");
+  await assertAccessible(page);
+
+  await page.getByLabel("Call records (days)").fill("0");
+  assert.equal(await submit(page, "Save retention"), 422);
+  assert.match(await page.locator(".field-error").first().textContent(), /1 to 36500/);
+  assert.equal((await admin.get("/v1/retention")).chosen.call_record_days, null);
+
+  await page.getByLabel("Call records (days)").fill("730");
+  await page.getByLabel("Recordings (days)").fill("90");
+  assert.equal(await submit(page, "Save retention"), 200);
+  assert.equal(await noticeText(page), "Saved.");
+  assert.equal(await page.locator('[data-effective="recording_days"]').textContent(), "90 days");
+  const stored = await admin.get("/v1/retention");
+  assert.deepEqual(stored.chosen, { call_record_days: 730, recording_days: 90 });
+
+  await page.getByLabel("Its id").fill("00000000-0000-7000-8000-000000000000");
+  await page.getByLabel("Reason").fill("Dispute 14");
+  assert.equal(await submit(page, "Place hold"), 422);
+  assert.match(await page.locator(".field-error").first().textContent(), /no user, contact or call/i);
+  assert.equal((await admin.get("/v1/legal-holds")).items.length, 0);
+
+  await page.getByLabel("Its id").fill(sam.id);
+  assert.equal(await submit(page, "Place hold"), 200);
+  assert.match(await noticeText(page), /legal hold is placed/);
+  const holds = (await admin.get("/v1/legal-holds")).items;
+  assert.deepEqual(holds.map((h) => [h.subject_type, h.subject_id, h.reason]), [["user", sam.id, "Dispute 14"]]);
+  assert.match(await page.locator(`[data-hold="${sam.id}"]`).textContent(), /Sam Seller <sam@acme\.example>/);
+  await assertAccessible(page);
+  assertNoProblems(page);
+  await screenshot(page, "retention");
+
+  assert.equal(await submit(page, `Release hold on ${sam.id}`), 200);
+  assert.match(await noticeText(page), /released/);
+  assert.equal((await admin.get("/v1/legal-holds")).items.length, 0);
+  await page.context().close();
+});
+
+test("a manager gets the 403 page for retention", async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.url, "mia@acme.example", "user-password-123");
+  const res = await page.goto(`${server.url}/admin/retention`);
+  assert.equal(res.status(), 403);
+  assert.equal(await page.getByRole("heading", { level: 1 }).textContent(), "Not allowed");
+  await page.context().close();
+});

@@ -65,22 +65,45 @@ fn on_store<'a, S>(
     }
 }
 
-/// Up to `limit` call records of `org` that started before `before` and
-/// that no hold keeps, oldest first: `(id, recording id)`.
+/// A call record the purge may delete: its id, its recording, and where
+/// the next batch goes on from.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct DueCall {
+    pub id: String,
+    pub recording_id: Option<String>,
+    pub started_at: i64,
+}
+
+/// Up to `limit` call records of `org` that started before `before`, after
+/// `after` (the last of the previous batch, so the held ones already passed
+/// are not read again), that no hold keeps; oldest first.
 pub fn due_call_records(
     conn: &mut DbConn,
     org: OrgId,
     before: Micros,
+    after: Option<&(i64, String)>,
     limit: i64,
-) -> Result<Vec<(String, Option<String>)>, RepoError> {
-    Ok(call_records::table
+) -> Result<Vec<DueCall>, RepoError> {
+    let mut query = call_records::table
         .filter(call_records::org_id.eq(org.to_string()))
         .filter(call_records::started_at.lt(before))
         .filter(sql::<Bool>(CALL_NOT_HELD))
         .order((call_records::started_at.asc(), call_records::id.asc()))
         .limit(limit)
-        .select((call_records::id, call_records::recording_id))
-        .load(conn)?)
+        .select((
+            call_records::id,
+            call_records::recording_id,
+            call_records::started_at,
+        ))
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            call_records::started_at.gt(*at).or(call_records::started_at
+                .eq(*at)
+                .and(call_records::id.gt(id.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
 }
 
 /// Deletes the call records `ids` with their notes and edit history, and
@@ -104,24 +127,40 @@ pub fn delete_call_records(conn: &mut DbConn, ids: &[String]) -> Result<usize, R
     Ok(diesel::delete(call_records::table.filter(call_records::id.eq_any(ids))).execute(conn)?)
 }
 
-/// Up to `limit` recordings of `org` uploaded before `before`, not yet
-/// marked, on a store this node reaches, whose call no hold keeps.
+/// A recording the purge may mark, and where the next batch goes on from.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct DueRecording {
+    pub id: String,
+    pub uploaded_at: i64,
+}
+
+/// Up to `limit` recordings of `org` uploaded before `before`, after
+/// `after` (the last of the previous batch), not yet marked, on a store
+/// this node reaches, whose call no hold keeps; oldest first.
 pub fn due_recordings(
     conn: &mut DbConn,
     org: OrgId,
     before: Micros,
+    after: Option<&(i64, String)>,
     store: &StoreFilter,
     limit: i64,
-) -> Result<Vec<String>, RepoError> {
-    let query = recordings::table
+) -> Result<Vec<DueRecording>, RepoError> {
+    let mut query = recordings::table
         .filter(recordings::org_id.eq(org.to_string()))
         .filter(recordings::uploaded_at.lt(before))
         .filter(recordings::purging_at.is_null())
         .filter(sql::<Bool>(RECORDING_NOT_HELD))
         .order((recordings::uploaded_at.asc(), recordings::id.asc()))
         .limit(limit)
-        .select(recordings::id)
+        .select((recordings::id, recordings::uploaded_at))
         .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            recordings::uploaded_at.gt(*at).or(recordings::uploaded_at
+                .eq(*at)
+                .and(recordings::id.gt(id.clone()))),
+        );
+    }
     Ok(on_store(query, store).load(conn)?)
 }
 

@@ -121,8 +121,9 @@ pub async fn run(
     Ok(report)
 }
 
-/// Deletes the organisation's due call records batch by batch; their
-/// recordings are marked in the same transaction.
+/// Deletes the organisation's due call records batch by batch, each batch
+/// going on from the last record the previous one read; their recordings
+/// are marked in the same transaction.
 async fn purge_call_records(
     db: &Database,
     org: OrgId,
@@ -131,28 +132,41 @@ async fn purge_call_records(
     report: &mut RetentionReport,
 ) -> Result<usize, RepoError> {
     let mut total = 0;
+    let mut after: Option<(i64, String)> = None;
     loop {
         let started = Instant::now();
-        let deleted = db
+        let from = after.clone();
+        let (deleted, last) = db
             .write(move |conn| {
                 orgs::lock(conn, &org.to_string())?;
-                let due = retention_purge::due_call_records(conn, org, before, RECORD_BATCH)?;
-                if due.is_empty() {
-                    return Ok::<_, RepoError>(0);
-                }
-                let recordings: Vec<String> = due.iter().filter_map(|(_, r)| r.clone()).collect();
+                let due = retention_purge::due_call_records(
+                    conn,
+                    org,
+                    before,
+                    from.as_ref(),
+                    RECORD_BATCH,
+                )?;
+                let Some(last) = due.last().map(|d| (d.started_at, d.id.clone())) else {
+                    return Ok::<_, RepoError>((0, None));
+                };
+                let recordings: Vec<String> =
+                    due.iter().filter_map(|d| d.recording_id.clone()).collect();
                 if !recordings.is_empty() {
                     retention_purge::mark_purging(conn, &recordings, now)?;
                 }
-                let ids: Vec<String> = due.into_iter().map(|(id, _)| id).collect();
-                retention_purge::delete_call_records(conn, &ids)
+                let ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
+                let deleted = retention_purge::delete_call_records(conn, &ids)?;
+                Ok((deleted, Some(last)))
             })
             .await?;
         report.longest_batch = report.longest_batch.max(started.elapsed());
         report.call_records += deleted;
         total += deleted;
-        if i64::try_from(deleted).unwrap_or(i64::MAX) < RECORD_BATCH {
-            return Ok(total);
+        match last {
+            Some(last) if i64::try_from(deleted).unwrap_or(i64::MAX) >= RECORD_BATCH => {
+                after = Some(last);
+            }
+            _ => return Ok(total),
         }
     }
 }
@@ -166,24 +180,36 @@ async fn mark_recordings(
     now: Micros,
     report: &mut RetentionReport,
 ) -> Result<(), RepoError> {
+    let mut after: Option<(i64, String)> = None;
     loop {
         let store = store.clone();
+        let from = after.clone();
         let started = Instant::now();
-        let marked = db
+        let (marked, last) = db
             .write(move |conn| {
                 orgs::lock(conn, &org.to_string())?;
-                let due =
-                    retention_purge::due_recordings(conn, org, before, &store, RECORDING_BATCH)?;
-                if due.is_empty() {
-                    return Ok::<_, RepoError>(0);
-                }
-                retention_purge::mark_purging(conn, &due, now)?;
-                Ok(due.len())
+                let due = retention_purge::due_recordings(
+                    conn,
+                    org,
+                    before,
+                    from.as_ref(),
+                    &store,
+                    RECORDING_BATCH,
+                )?;
+                let Some(last) = due.last().map(|d| (d.uploaded_at, d.id.clone())) else {
+                    return Ok::<_, RepoError>((0, None));
+                };
+                let ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
+                retention_purge::mark_purging(conn, &ids, now)?;
+                Ok((ids.len(), Some(last)))
             })
             .await?;
         report.longest_batch = report.longest_batch.max(started.elapsed());
-        if i64::try_from(marked).unwrap_or(i64::MAX) < RECORDING_BATCH {
-            return Ok(());
+        match last {
+            Some(last) if i64::try_from(marked).unwrap_or(i64::MAX) >= RECORDING_BATCH => {
+                after = Some(last);
+            }
+            _ => return Ok(()),
         }
     }
 }

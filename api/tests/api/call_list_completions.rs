@@ -153,6 +153,44 @@ async fn an_emptied_queue_reports_to_the_salesperson_and_the_owner_once() {
     assert!(full.completed_at.is_some());
 }
 
+/// The report is also a `call_list.completed` webhook, written with it,
+/// once, for the endpoints that want it.
+#[tokio::test]
+async fn a_delivered_report_is_a_call_list_completed_webhook_once() {
+    let app = spawn_app().await;
+    let (sam, sam_app, _, phone) = app.bound_salesperson("sam@acme.test", "+4930111309").await;
+    let token = app.access_token().await;
+    for events in [vec!["call_list.completed"], vec!["call.created"]] {
+        let response = reqwest::Client::new()
+            .post(app.url("/v1/webhook-endpoints"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "url": "https://crm.example.com/hooks", "event_types": events }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+    }
+    let list = list_of(&app, vec![sam.id], &["+4930901309"], no_retries()).await;
+    work_one(&sam_app, &phone, "c-9", CallState::Ended, None).await;
+    assert_eq!(deliver(&app).await, 1);
+    assert_eq!(deliver(&app).await, 0);
+    let sql = "SELECT COUNT(*) AS n FROM webhook_messages WHERE event_type = 'call_list.completed'";
+    assert_eq!(app.scalar(sql.to_owned()).await, 1);
+    let deliveries = "SELECT COUNT(*) AS n FROM webhook_deliveries d \
+        JOIN webhook_messages m ON m.seq = d.message_seq WHERE m.event_type = 'call_list.completed'";
+    assert_eq!(
+        app.scalar(deliveries.to_owned()).await,
+        1,
+        "only the endpoint that wants it"
+    );
+    let payload = format!(
+        "SELECT COUNT(*) AS n FROM webhook_messages WHERE event_type = 'call_list.completed' \
+         AND payload LIKE '%\"list_id\":\"{}\"%' AND payload LIKE '%\"list_completed\":true%'",
+        list.id
+    );
+    assert_eq!(app.scalar(payload).await, 1);
+}
+
 #[tokio::test]
 async fn in_a_shared_pool_each_queue_reports_when_it_empties_and_the_last_completes_the_list() {
     let app = spawn_app().await;

@@ -28,7 +28,9 @@ use crate::repo::call_list_tasks as tasks;
 use crate::repo::call_lists::{self as lists, ListRow};
 use crate::repo::{RepoError, stored_id, users};
 use crate::time::{Micros, seconds, to_datetime};
-use crate::wire::{AppEvent, CallListCompletion, CallListState, CallListUserReport};
+use crate::wire::{
+    AppEvent, CallListCompletion, CallListState, CallListUserReport, WebhookEventType,
+};
 
 /// Outbox rows looked at per worker step.
 pub const DELIVER_BATCH: i64 = 100;
@@ -202,6 +204,18 @@ fn deliver_in(conn: &mut DbConn, row: &CompletionRow, now: Micros) -> Result<Del
     if !completions::mark_delivered(conn, row, Some(&json), now)? {
         return Ok(Delivery::Taken);
     }
+    let data = serde_json::to_value(&completion)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable completion: {e}")))?;
+    super::webhook_outbox::enqueue_in(
+        conn,
+        &row.org_id,
+        &[super::webhook_outbox::Event {
+            kind: WebhookEventType::CallListCompleted,
+            ordering_key: row.list_id.clone(),
+            data,
+        }],
+        now,
+    )?;
     let event = AppEvent::CallListCompletion {
         completion: Box::new(completion),
     };

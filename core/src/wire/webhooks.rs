@@ -37,6 +37,10 @@ str_enum! {
         ContactUpdated => "contact.updated",
         /// A contact was deleted (or merged into another; `data`: id).
         ContactDeleted => "contact.deleted",
+        /// A salesperson's share of a call list is done (`data`: the
+        /// completion report the app gets: list, user, outcomes, task
+        /// counts, and `list_completed` when the whole list is done).
+        CallListCompleted => "call_list.completed",
         /// Sent only by `POST /v1/webhook-endpoints/{id}/test`, to that
         /// endpoint, whatever it subscribes to.
         WebhookTest => "webhook.test",

@@ -187,11 +187,11 @@ async fn run(args: &Args, db: &Database) -> anyhow::Result<()> {
         let sql = format!(
             "{with} INSERT INTO call_records (id, org_id, phone_id, call_id, user_id, direction, \
              remote_number, remote_e164, started_at, created_at, updated_at, sync_seq, \
-             remote_digits, blocked, recording_id) \
+             remote_digits, blocked, recording_id, phone_reported_at) \
              SELECT {id}, '{org}', '{phone}', 'call-' || i, \
              CASE WHEN i % {every} = 0 THEN '{held_user}' ELSE '{kept_user}' END, 'outbound', \
              '+4930123456', '+4930123456', {started} + i, {now}, {now}, i + 1, '4930123456', \
-             false, CASE WHEN i < {recordings} THEN {rec_id} ELSE NULL END FROM s",
+             false, CASE WHEN i < {recordings} THEN {rec_id} ELSE NULL END, {now} FROM s",
             with = series(args.db, lo, hi),
             id = id_of(args.db, RECORD_ID, "i"),
             every = args.held_every,

@@ -137,6 +137,10 @@ pub(crate) fn contact_error(e: ContactError) -> ApiError {
             detail: format!("the external_id belongs to another contact ({contact})"),
             contact_id: contact,
         },
+        ContactError::Held => ApiError::Conflict {
+            code: ErrorCode::ContactHeld,
+            detail: "a legal hold keeps this contact's calls; release it first".into(),
+        },
     }
 }
 

@@ -123,6 +123,20 @@ async fn admins_choose_days_within_bounds_over_the_defaults_and_changes_are_audi
         .0,
         422
     );
+    // A forgotten field is refused rather than reset to the default.
+    assert_eq!(
+        refusal(
+            send(
+                &app,
+                &app.admin,
+                "PUT",
+                "/v1/retention",
+                Some(json!({ "call_record_days": 5 })),
+            )
+            .await
+        ),
+        (422, "missing_field".into())
+    );
     // Nothing refused was written.
     assert_eq!(
         app.admin.retention().await.unwrap().chosen.call_record_days,
@@ -234,6 +248,38 @@ async fn legal_holds_name_a_subject_of_the_organisation_once_and_are_released() 
         )
         .0,
         403
+    );
+
+    // A held contact is neither deleted nor merged away.
+    let other = app
+        .admin
+        .create_contact(&CreateContact {
+            name: Some("Other".into()),
+            ..CreateContact::default()
+        })
+        .await
+        .unwrap();
+    let held_path = format!("/v1/contacts/{}", contact.id);
+    assert_eq!(
+        refusal(send(&app, &app.admin, "DELETE", &held_path, None).await),
+        (409, "contact_held".into())
+    );
+    assert_eq!(
+        refusal(
+            send(
+                &app,
+                &app.admin,
+                "POST",
+                &format!("/v1/contacts/{}/merge", other.id),
+                Some(json!({ "from": contact.id })),
+            )
+            .await
+        ),
+        (409, "contact_held".into())
+    );
+    assert_eq!(
+        app.admin.get_contact(contact.id).await.unwrap().id,
+        contact.id
     );
 
     let released = app.admin.release_legal_hold(call_hold.id).await.unwrap();

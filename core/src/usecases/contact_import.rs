@@ -106,6 +106,14 @@ fn import_row(
             "not allowed".into(),
             None,
         ),
+        // An import never deletes; kept for the match to be whole.
+        Err(ContactError::Held) => rejected(
+            index,
+            ErrorCode::ContactHeld,
+            None,
+            "a legal hold keeps this contact".into(),
+            None,
+        ),
     })
 }
 

@@ -83,6 +83,7 @@ pub fn merge_in(
     sync_seq::lock(conn, &org.to_string())?;
     let (target, target_fields) = editable(conn, org, actor, into)?;
     let (source, source_fields) = editable(conn, org, actor, from)?;
+    super::contacts::refuse_if_held(conn, org, from)?;
     let merged = target_fields.merged_with(&source_fields)?;
     let numbers_moved = merged.numbers.len() - target_fields.numbers.len();
     let moved = contact_links::move_links(conn, org, from, into)?;

@@ -43,6 +43,10 @@ pub enum ContactError {
     NumberTaken { number: String, contact: ContactId },
     #[error("external id belongs to contact {contact}")]
     ExternalIdTaken { contact: ContactId },
+    /// A legal hold keeps the contact's calls: it may not be deleted or
+    /// merged away (that would unlink them from the hold).
+    #[error("contact under a legal hold")]
+    Held,
 }
 
 impl From<DbError> for ContactError {
@@ -124,7 +128,11 @@ pub async fn delete(
     id: ContactId,
 ) -> Result<(), ContactError> {
     db.write(move |conn| {
+        // The lock a legal hold takes: a hold and a delete never pass
+        // each other.
+        crate::repo::orgs::lock(conn, &org.to_string())?;
         let (row, _) = editable(conn, org, actor, id)?;
+        refuse_if_held(conn, org, id)?;
         super::webhook_outbox::contact_in(
             conn,
             WebhookEventType::ContactDeleted,
@@ -138,6 +146,21 @@ pub async fn delete(
         Ok(())
     })
     .await
+}
+
+/// [`ContactError::Held`] when a legal hold names the contact; call
+/// under the organisation's lock.
+pub fn refuse_if_held(conn: &mut DbConn, org: OrgId, id: ContactId) -> Result<(), ContactError> {
+    let hold = crate::repo::legal_holds::active_on(
+        conn,
+        org,
+        crate::wire::LegalHoldSubject::Contact,
+        &id.to_string(),
+    )?;
+    match hold {
+        Some(_) => Err(ContactError::Held),
+        None => Ok(()),
+    }
 }
 
 /// Sets who sees which contacts (admins only: checked by the caller).

@@ -191,6 +191,7 @@ error_codes! {
     WebhookEndpointLimit = "webhook_endpoint_limit", 409;
     LegalHoldExists = "legal_hold_exists", 409;
     LegalHoldLimit = "legal_hold_limit", 409;
+    ContactHeld = "contact_held", 409;
     AnnotationChanged = "annotation_changed", 409;
     UnknownDisposition = "unknown_disposition", 422;
     DispositionArchived = "disposition_archived", 422;

@@ -37,11 +37,14 @@ pub struct Retention {
 }
 
 /// `PUT /v1/retention`: both fields, each days (1 to
-/// [`MAX_RETENTION_DAYS`]) or `null` to follow the default.
+/// [`MAX_RETENTION_DAYS`]) or `null` to follow the default. Both must be
+/// present: a body that forgot one must not reset it to the default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetRetention {
+    #[serde(deserialize_with = "Option::deserialize")]
     pub call_record_days: Option<i64>,
+    #[serde(deserialize_with = "Option::deserialize")]
     pub recording_days: Option<i64>,
 }
 

@@ -277,9 +277,38 @@ async fn legal_holds_name_a_subject_of_the_organisation_once_and_are_released() 
         ),
         (409, "contact_held".into())
     );
+    // Nor does it lose a number (its calls would leave the hold); it may
+    // gain one.
     assert_eq!(
-        app.admin.get_contact(contact.id).await.unwrap().id,
-        contact.id
+        refusal(
+            send(
+                &app,
+                &app.admin,
+                "PATCH",
+                &held_path,
+                Some(json!({ "numbers": ["+4930555888"] })),
+            )
+            .await
+        ),
+        (409, "contact_held".into())
+    );
+    let (status, grown) = send(
+        &app,
+        &app.admin,
+        "PATCH",
+        &held_path,
+        Some(json!({ "numbers": ["+4930555999", "+4930555888"] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{grown}");
+    assert_eq!(
+        app.admin
+            .get_contact(contact.id)
+            .await
+            .unwrap()
+            .numbers
+            .len(),
+        2
     );
 
     let released = app.admin.release_legal_hold(call_hold.id).await.unwrap();
@@ -541,4 +570,25 @@ async fn racing_holds_on_one_subject_leave_exactly_one() {
             .await,
         1
     );
+}
+
+/// A recording its call never linked (same phone and call id) still goes
+/// with the call: no recording outlives its call record.
+#[tokio::test]
+async fn an_unlinked_recording_goes_with_its_call() {
+    let app = spawn_app().await;
+    let (_, ann, _, phone) = app.bound_salesperson("ann@acme.test", "+4930111").await;
+    backdate_bindings(&app).await;
+    phone.upload_call_records(&[call("c1", 5)]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "r.wav", &wav(8_000));
+    phone.upload_recording("c1", &file).await.unwrap();
+    app.execute("UPDATE call_records SET recording_id = NULL".into())
+        .await;
+    app.admin.set_retention(Some(30), None).await.unwrap();
+    let report = purge_after(&app, 31).await;
+    assert_eq!((report.call_records, report.recordings), (1, 1));
+    assert!(call_ids(&ann).await.is_empty());
+    assert_eq!(app.count("recordings").await, 0);
+    assert_eq!(stored_files(&app), 0);
 }

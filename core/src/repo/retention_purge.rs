@@ -72,6 +72,8 @@ pub struct DueCall {
     pub id: String,
     pub recording_id: Option<String>,
     pub started_at: i64,
+    pub phone_id: String,
+    pub call_id: String,
 }
 
 /// Up to `limit` call records of `org` that started before `before`, after
@@ -94,6 +96,8 @@ pub fn due_call_records(
             call_records::id,
             call_records::recording_id,
             call_records::started_at,
+            call_records::phone_id,
+            call_records::call_id,
         ))
         .into_boxed();
     if let Some((at, id)) = after {
@@ -164,6 +168,29 @@ pub fn due_recordings(
     Ok(on_store(query, store).load(conn)?)
 }
 
+/// The recordings of these calls by phone and call id, linked or not (a
+/// recording its call never took still goes with it).
+pub fn recordings_of_calls(conn: &mut DbConn, calls: &[DueCall]) -> Result<Vec<String>, RepoError> {
+    let mut by_phone: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for call in calls {
+        by_phone
+            .entry(call.phone_id.as_str())
+            .or_default()
+            .push(call.call_id.as_str());
+    }
+    let mut ids = Vec::new();
+    for (phone, call_ids) in by_phone {
+        ids.extend(
+            recordings::table
+                .filter(recordings::phone_id.eq(phone))
+                .filter(recordings::call_id.eq_any(call_ids))
+                .select(recordings::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(ids)
+}
+
 /// Commits the recordings `ids` to the purge: marks them and unlinks them
 /// from their calls, so no reader is offered a file about to go.
 pub fn mark_purging(conn: &mut DbConn, ids: &[String], now: Micros) -> Result<usize, RepoError> {
@@ -203,12 +230,18 @@ pub fn marked_recordings(
     Ok(on_store(query, store).load(conn)?)
 }
 
-/// Deletes the marked recordings `ids` (their objects are gone).
-pub fn delete_marked_recordings(conn: &mut DbConn, ids: &[String]) -> Result<usize, RepoError> {
-    Ok(diesel::delete(
+/// Deletes the marked recording `id` (its object is gone), unlinking any
+/// call that still points at it; whether this call deleted it (another
+/// worker may have first).
+pub fn delete_marked_recording(conn: &mut DbConn, id: &str) -> Result<bool, RepoError> {
+    diesel::update(call_records::table.filter(call_records::recording_id.eq(id)))
+        .set(call_records::recording_id.eq(None::<String>))
+        .execute(conn)?;
+    let n = diesel::delete(
         recordings::table
-            .filter(recordings::id.eq_any(ids))
+            .filter(recordings::id.eq(id))
             .filter(recordings::purging_at.is_not_null()),
     )
-    .execute(conn)?)
+    .execute(conn)?;
+    Ok(n == 1)
 }

@@ -148,6 +148,24 @@ pub async fn delete(
     .await
 }
 
+/// A held contact may gain numbers but not lose one: its calls from a
+/// dropped number would be unlinked from it, and so from the hold.
+fn keep_held_numbers(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: ContactId,
+    fields: &ContactFields,
+) -> Result<(), ContactError> {
+    let kept = e164s(fields);
+    let dropped = contact_numbers::of_contacts(conn, &[id])?
+        .into_iter()
+        .any(|(_, number)| !kept.contains(&number.e164.as_str()));
+    if dropped {
+        refuse_if_held(conn, org, id)?;
+    }
+    Ok(())
+}
+
 /// [`ContactError::Held`] when a legal hold names the contact; call
 /// under the organisation's lock.
 pub fn refuse_if_held(conn: &mut DbConn, org: OrgId, id: ContactId) -> Result<(), ContactError> {
@@ -278,6 +296,7 @@ pub(super) fn store_in(
     let org = row.org_id;
     let row = with_fields(row, fields, owner, now)?;
     check_free(conn, org, row.id, fields)?;
+    keep_held_numbers(conn, org, row.id, fields)?;
     guarded(conn, org, row.id, fields, |conn| {
         crate::repo::contacts::update(conn, &row)?;
         contact_numbers::replace(conn, org, row.id, &fields.numbers)

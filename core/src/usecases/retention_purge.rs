@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::db::Database;
 use crate::ids::OrgId;
 use crate::repo::retention_purge::{self, StoreFilter};
-use crate::repo::{RepoError, orgs, retention_policies, stored_id};
+use crate::repo::{RepoError, orgs, retention_policies, stored_id, sync_seq};
 use crate::storage::Storage;
 use crate::time::{Micros, seconds};
 use crate::wire::{AuditAction, RetentionDays};
@@ -56,6 +56,17 @@ struct OrgCounts {
     call_records: usize,
     recordings: usize,
     recording_bytes: u64,
+}
+
+/// The locks every purge batch takes, in the order every writer takes
+/// them: the organisation's (which a legal hold also takes) and its change
+/// lock (which record ingest and recording uploads take to link a call
+/// and its recording), so no call is linked to a recording while a batch
+/// marks it.
+fn lock(conn: &mut crate::db::DbConn, org: OrgId) -> Result<(), RepoError> {
+    let org = org.to_string();
+    orgs::lock(conn, &org)?;
+    sync_seq::lock(conn, &org)
 }
 
 /// Which recordings this node's store holds.
@@ -138,7 +149,7 @@ async fn purge_call_records(
         let from = after.clone();
         let (deleted, last) = db
             .write(move |conn| {
-                orgs::lock(conn, &org.to_string())?;
+                lock(conn, org)?;
                 let due = retention_purge::due_call_records(
                     conn,
                     org,
@@ -149,8 +160,11 @@ async fn purge_call_records(
                 let Some(last) = due.last().map(|d| (d.started_at, d.id.clone())) else {
                     return Ok::<_, RepoError>((0, None));
                 };
-                let recordings: Vec<String> =
+                let mut recordings: Vec<String> =
                     due.iter().filter_map(|d| d.recording_id.clone()).collect();
+                recordings.extend(retention_purge::recordings_of_calls(conn, &due)?);
+                recordings.sort_unstable();
+                recordings.dedup();
                 if !recordings.is_empty() {
                     retention_purge::mark_purging(conn, &recordings, now)?;
                 }
@@ -187,7 +201,7 @@ async fn mark_recordings(
         let started = Instant::now();
         let (marked, last) = db
             .write(move |conn| {
-                orgs::lock(conn, &org.to_string())?;
+                lock(conn, org)?;
                 let due = retention_purge::due_recordings(
                     conn,
                     org,
@@ -248,10 +262,21 @@ async fn finish_marked(
         }
         let ids = gone.clone();
         let started = Instant::now();
-        db.write(move |conn| retention_purge::delete_marked_recordings(conn, &ids))
+        // Counted only where this run deleted the row: workers purging side
+        // by side never count a recording twice.
+        let deleted: Vec<String> = db
+            .write(move |conn| {
+                let mut deleted = Vec::new();
+                for id in ids {
+                    if retention_purge::delete_marked_recording(conn, &id)? {
+                        deleted.push(id);
+                    }
+                }
+                Ok::<_, RepoError>(deleted)
+            })
             .await?;
         report.longest_batch = report.longest_batch.max(started.elapsed());
-        for row in marked.iter().filter(|r| gone.contains(&r.id)) {
+        for row in marked.iter().filter(|r| deleted.contains(&r.id)) {
             let c = counts.entry(row.org_id.clone()).or_default();
             c.recordings += 1;
             let bytes = u64::try_from(row.size_bytes).unwrap_or_default();

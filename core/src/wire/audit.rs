@@ -73,7 +73,7 @@ str_enum! {
         /// call_record_days, recording_days; null follows the default).
         RetentionChanged => "retention.changed",
         /// The worker purged what passed its retention (`details`:
-        /// call_records, recordings, recording_bytes, before).
+        /// call_records, recordings, recording_bytes).
         RetentionPurged => "retention.purged",
         /// An admin placed a legal hold (`details`: subject_type,
         /// subject_id, reason).

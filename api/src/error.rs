@@ -263,9 +263,9 @@ impl ApiError {
                 len.saturating_sub(1)
             )),
             Self::RecordingOnOtherNode => Some(
-                "this recording is on another API node's local disk; recordings need S3 \
-                 (DESKBIND_S3_BUCKET) or a recordings directory shared by every node \
-                 when several nodes serve them"
+                "this file (a recording or a call archive) is on another node's local \
+                 disk; with several nodes, files need S3 (DESKBIND_S3_BUCKET) or a \
+                 recordings directory shared by every node"
                     .into(),
             ),
             Self::NodeDraining => {

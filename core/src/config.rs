@@ -112,6 +112,9 @@ pub struct Settings {
     /// Days recordings are kept where an organisation chose none; 0 keeps
     /// them forever (a recording never outlives its call record).
     pub retention_recording_days: u64,
+    /// Write call records to the archive (gzip NDJSON per organisation and
+    /// month, in the recordings store) before the purge deletes them.
+    pub retention_archive: bool,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -169,6 +172,7 @@ impl Default for Settings {
             webhook_timeout_secs: 15,
             retention_call_record_days: 0,
             retention_recording_days: 0,
+            retention_archive: true,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
             phone_drain_ms: 20_000,
@@ -254,6 +258,14 @@ impl Settings {
         crate::wire::RetentionDays {
             call_record_days: days(self.retention_call_record_days),
             recording_days: days(self.retention_recording_days),
+        }
+    }
+
+    /// What the purge applies to every organisation.
+    pub fn purge_options(&self) -> crate::usecases::retention_purge::PurgeOptions {
+        crate::usecases::retention_purge::PurgeOptions {
+            defaults: self.retention_defaults(),
+            archive: self.retention_archive,
         }
     }
 

@@ -68,7 +68,8 @@ id_type!(
     ApiKeyId,
     WebhookEndpointId,
     WebhookDeliveryId,
-    LegalHoldId
+    LegalHoldId,
+    CallArchiveId
 );
 
 impl UserId {

@@ -1,11 +1,16 @@
 //! `AppClient`: retention and legal holds (admin; docs/retention.md).
 
 use deskbind_core::ids::LegalHoldId;
-use deskbind_core::wire::{LegalHold, Page, PlaceLegalHold, Retention, SetRetention};
+use std::path::Path;
+
+use deskbind_core::wire::{
+    CallArchiveList, LegalHold, Page, PlaceLegalHold, Retention, SetRetention,
+};
 use reqwest::Method;
 
 use crate::Result;
 use crate::app::{AppClient, PageQuery};
+use crate::app_calls::save_body;
 
 impl AppClient {
     /// `GET /v1/retention`: the organisation's days, the defaults, and
@@ -60,5 +65,27 @@ impl AppClient {
     pub async fn release_legal_hold(&self, id: LegalHoldId) -> Result<LegalHold> {
         self.bodyless(Method::DELETE, &format!("v1/legal-holds/{id}"))
             .await
+    }
+
+    /// `GET /v1/archives`: the months the purge archived, newest first;
+    /// `page.cursor` is the previous page's `next_cursor`.
+    pub async fn list_archives(&self, page: &PageQuery) -> Result<CallArchiveList> {
+        self.get_with("v1/archives", &page.pairs()).await
+    }
+
+    /// `GET /v1/archives/{month}`: saves the month's archived call records
+    /// (gzip-compressed NDJSON, one call per line) to `dest`; returns the
+    /// bytes written.
+    pub async fn download_archive(&self, month: &str, dest: &Path) -> Result<u64> {
+        let response = self
+            .authed_with(
+                Method::GET,
+                &format!("v1/archives/{month}"),
+                None::<&()>,
+                &[],
+                |r| r.timeout(std::time::Duration::from_secs(3600)),
+            )
+            .await?;
+        save_body(response, dest).await
     }
 }

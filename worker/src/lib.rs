@@ -24,7 +24,7 @@ use deskbind_core::repo::RepoError;
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
-use deskbind_core::usecases::retention_purge::{self, RetentionReport};
+use deskbind_core::usecases::retention_purge::{self, PurgeOptions, RetentionReport};
 use deskbind_core::usecases::{
     Services, bindings, call_list_completions, call_list_handback, dial_sweeps, push_jobs,
     recordings, score_recompute,
@@ -52,8 +52,9 @@ pub struct WorkerOptions {
     pub webhooks: webhooks::WebhookOptions,
     /// Time between retention purges (docs/retention.md).
     pub retention_interval: Duration,
-    /// The operator's retention days, where an organisation chose none.
-    pub retention_defaults: RetentionDays,
+    /// The operator's retention days (where an organisation chose none)
+    /// and whether the purge archives.
+    pub retention: PurgeOptions,
 }
 
 impl Default for WorkerOptions {
@@ -68,9 +69,12 @@ impl Default for WorkerOptions {
             sender: push::SenderOptions::default(),
             webhooks: webhooks::WebhookOptions::default(),
             retention_interval: Duration::from_secs(3600),
-            retention_defaults: RetentionDays {
-                call_record_days: None,
-                recording_days: None,
+            retention: PurgeOptions {
+                defaults: RetentionDays {
+                    call_record_days: None,
+                    recording_days: None,
+                },
+                archive: true,
             },
         }
     }
@@ -83,7 +87,7 @@ impl WorkerOptions {
         options.sender.lease = Duration::from_secs(settings.push_lease_secs);
         options.sender.concurrency = settings.push_concurrency;
         options.webhooks.timeout = Duration::from_secs(settings.webhook_timeout_secs);
-        options.retention_defaults = settings.retention_defaults();
+        options.retention = settings.purge_options();
         // Checked when the settings were loaded (`Settings::validate`).
         options.webhooks.policy = deskbind_core::domain::webhook_targets::TargetPolicy::parse(
             &settings.webhook_allowed_networks,
@@ -113,9 +117,9 @@ pub async fn run_maintenance_once(db: &Database) -> Result<PurgeReport, RepoErro
 pub async fn run_retention_once(
     db: &Database,
     storage: &Storage,
-    defaults: RetentionDays,
+    options: PurgeOptions,
 ) -> Result<RetentionReport, RepoError> {
-    retention_purge::run(db, storage, defaults, now_micros()).await
+    retention_purge::run(db, storage, options, now_micros()).await
 }
 
 /// How long after its URL expired a presigned upload may still be
@@ -360,7 +364,7 @@ pub async fn run(
                 Ok((uploads, spool_files)) => tracing::info!(uploads, spool_files, "abandoned recording uploads removed"),
                 Err(e) => tracing::error!(error = %e, "upload cleanup failed; retrying at the next tick"),
             },
-            _ = retention_tick.tick() => match run_retention_once(&db, &storage, options.retention_defaults).await {
+            _ = retention_tick.tick() => match run_retention_once(&db, &storage, options.retention).await {
                 Ok(report) if report.is_empty() => tracing::debug!("retention: nothing to purge"),
                 Ok(report) => tracing::info!(call_records = report.call_records, recordings = report.recordings, recording_bytes = report.recording_bytes, storage_failures = report.storage_failures, longest_batch_ms = report.longest_batch.as_millis(), "retention purged"),
                 Err(e) => tracing::error!(error = %e, "retention purge failed; retrying at the next tick"),

@@ -174,9 +174,17 @@ async fn a_killed_purge_leaves_no_orphan_and_the_next_run_finishes_it() {
         call_record_days: None,
         recording_days: None,
     };
-    retention_purge::run(&database, &storage, none, now_micros())
-        .await
-        .unwrap();
+    retention_purge::run(
+        &database,
+        &storage,
+        retention_purge::PurgeOptions {
+            defaults: none,
+            archive: true,
+        },
+        now_micros(),
+    )
+    .await
+    .unwrap();
     assert!(rows(&database).await.is_empty());
     assert!(files(&root).is_empty());
 }

@@ -159,6 +159,11 @@ pub fn console_routes() -> Vec<ApiRoute> {
             admin::webhook_page::replay,
         ),
         at(M::GET, "/admin/retention", admin::retention::show),
+        at(
+            M::GET,
+            "/admin/archives/{month}",
+            admin::retention::download_archive,
+        ),
         at(M::POST, "/admin/retention", admin::retention::save),
         at(M::POST, "/admin/legal-holds", admin::retention::place),
         at(

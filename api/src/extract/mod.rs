@@ -14,7 +14,7 @@ mod scoped;
 pub use auth_phone::AuthPhone;
 pub use auth_user::AuthUser;
 pub use json::{BatchBody, BatchJson, Json, parse as parse_json};
-pub use page::{PageParams, SeqPageParams};
+pub use page::{MonthPageParams, PageParams, SeqPageParams};
 pub use query::{Query, id_param, time_param};
 pub use scoped::{CallsRead, ContactsRead, ContactsWrite, RecordingsRead, RouteScope, Scoped};
 

@@ -36,6 +36,23 @@ impl FromRequest for SeqPageParams {
     }
 }
 
+/// A page whose cursor is a month (`YYYY-MM`), for lists newest first.
+#[derive(Debug, Clone)]
+pub struct MonthPageParams(pub PageRequest);
+
+impl FromRequest for MonthPageParams {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse(req.query_string(), month_cursor).map(MonthPageParams))
+    }
+}
+
+fn month_cursor(raw: &str) -> Option<String> {
+    deskbind_core::wire::is_archive_month(raw).then(|| raw.to_owned())
+}
+
 fn id_cursor(raw: &str) -> Option<String> {
     uuid::Uuid::parse_str(raw)
         .ok()

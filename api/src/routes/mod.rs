@@ -4,6 +4,7 @@
 //! other methods; unknown paths answer 404, both as problem+json.
 
 pub(crate) mod api_keys;
+pub(crate) mod archives;
 pub(crate) mod audit_events;
 pub(crate) mod auth;
 pub(crate) mod binding_events;
@@ -185,6 +186,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::GET, "/v1/legal-holds", retention::list_holds),
         at(M::POST, "/v1/legal-holds", retention::place_hold),
         at(M::DELETE, "/v1/legal-holds/{id}", retention::release_hold),
+        at(M::GET, "/v1/archives", archives::list),
+        at(M::GET, "/v1/archives/{month}", archives::download),
         // Signed webhooks (docs/integrations.md, "Webhooks").
         at(M::GET, "/v1/webhook-endpoints", webhooks::list),
         at(M::POST, "/v1/webhook-endpoints", webhooks::create),

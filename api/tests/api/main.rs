@@ -6,6 +6,7 @@
 mod admin_races;
 mod api_keys;
 mod app_recordings;
+mod archives;
 mod array_bodies;
 mod audit_log;
 mod auth;

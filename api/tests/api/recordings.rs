@@ -63,9 +63,10 @@ async fn put_signed(
 }
 
 /// Files kept under the local recordings directory (not the spool).
+/// Recording files in the local store (not the spool, not call archives).
 pub fn stored_files(app: &TestApp) -> usize {
     let root = app.settings.data_dir.join("recordings");
-    count_files(&root) - count_files(&root.join(".incoming"))
+    count_files(&root) - count_files(&root.join(".incoming")) - count_files(&root.join("archives"))
 }
 
 fn spool_files(app: &TestApp) -> usize {

@@ -42,7 +42,7 @@ async fn purge_after(app: &TestApp, days_later: i64) -> RetentionReport {
     run(
         &app.db,
         &storage,
-        app.settings.retention_defaults(),
+        app.settings.purge_options(),
         now_micros() + seconds(days_later * DAY),
     )
     .await

@@ -87,6 +87,25 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     bytes.resize(1044, 1);
     std::fs::write(&audio, bytes).unwrap();
     device.upload_recording("t1", &audio).await.unwrap();
+    // An archived month: a call of March 2025, purged past 30 days.
+    let mut archived = crate::records::call("old", 0);
+    archived.started_at = "2025-03-03T12:00:00Z".parse().unwrap();
+    archived.answered_at = None;
+    archived.ended_at = None;
+    device.upload_call_records(&[archived]).await.unwrap();
+    app.admin.set_retention(Some(30), None).await.unwrap();
+    let storage = deskbind_core::storage::Storage::from_settings(&app.settings)
+        .await
+        .unwrap();
+    let purged = deskbind_core::usecases::retention_purge::run(
+        &app.db,
+        &storage,
+        app.settings.purge_options(),
+        deskbind_core::time::now_micros(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(purged.archive_parts, 1);
     assert!(
         app.admin
             .get_call(record)
@@ -243,6 +262,9 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             call_list.id.to_string()
         } else if path.starts_with("/v1/me/call-list/tasks") {
             call_task.to_string()
+        } else if path.starts_with("/v1/archives") {
+            // `{month}` below.
+            String::new()
         } else if path.starts_with("/v1/recording-uploads") {
             // Tickets need S3; app_recordings' S3 test has another user's
             // ticket refused. Here: an unknown one is not found either.
@@ -255,6 +277,7 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
                 .replace("{id}", &id)
                 .replace("{user_id}", &user.id.to_string())
                 .replace("{call_id}", "t1")
+                .replace("{month}", "2025-03")
                 .replace("{delivery_id}", &webhook_delivery),
         );
         let mut request = http
@@ -275,7 +298,9 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     }
     assert!(checked >= 12, "only {checked} id routes were checked");
 
-    // Nothing of Acme's changed.
+    // Nothing of Acme's changed; its archive is there for its own admin.
+    let saved = dir.path().join("archive.gz");
+    assert!(app.admin.download_archive("2025-03", &saved).await.unwrap() > 0);
     let holds = app
         .admin
         .list_legal_holds(false, &deskbind_mobile::PageQuery::default())

@@ -15,8 +15,9 @@
 //! `generate_series` on PostgreSQL). The headline is records purged per
 //! second against a target of 5,000/s, and the longest purge batch (the
 //! longest the organisation's lock is held) against 250 ms. Every unheld
-//! record and recording must be gone and every held one kept; anything else
-//! fails the run.
+//! record and recording must be gone and every held one kept, and (unless
+//! `--no-archive`) the archive must count exactly the purged records;
+//! anything else fails the run.
 
 #![allow(clippy::print_stdout)]
 
@@ -58,6 +59,9 @@ struct Args {
     postgres_url: String,
     #[arg(long)]
     keep: bool,
+    /// Purge without writing the archive first (`retention_archive = false`).
+    #[arg(long)]
+    no_archive: bool,
 }
 
 fn db_error(e: impl std::fmt::Display) -> DbError {
@@ -272,7 +276,11 @@ async fn run(args: &Args, db: &Database) -> anyhow::Result<()> {
         recording_days: None,
     };
     let t0 = Instant::now();
-    let report = retention_purge::run(db, &storage, none, now_micros()).await?;
+    let options = retention_purge::PurgeOptions {
+        defaults: none,
+        archive: !args.no_archive,
+    };
+    let report = retention_purge::run(db, &storage, options, now_micros()).await?;
     let elapsed = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let mut waits = probe.await?;
@@ -288,11 +296,28 @@ async fn run(args: &Args, db: &Database) -> anyhow::Result<()> {
     let files_left = std::fs::read_dir(store_dir.path().join("bench"))
         .map(|d| d.count())
         .unwrap_or(0);
+    let archived = count(
+        db,
+        "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) AS n FROM call_archives \
+         WHERE completed_at IS NOT NULL"
+            .into(),
+    )
+    .await?;
     let rate = report.call_records as f64 / elapsed;
     let longest_ms = report.longest_batch.as_secs_f64() * 1000.0;
     println!(
         "purged: {} records and {} recordings ({} bytes) in {elapsed:.2} s: {rate:.0} records/s",
         report.call_records, report.recordings, report.recording_bytes
+    );
+    println!(
+        "archived: {archived} records in {} parts ({} bytes){}",
+        report.archive_parts,
+        report.archive_bytes,
+        if args.no_archive {
+            " (--no-archive)"
+        } else {
+            ""
+        }
     );
     println!(
         "kept: {left} records ({held} held), {recordings_left} recordings ({held_recordings} held), {files_left} files"
@@ -318,18 +343,20 @@ async fn run(args: &Args, db: &Database) -> anyhow::Result<()> {
         "{}",
         json!({
             "bench": "retention", "db": format!("{:?}", args.db), "records": args.records,
-            "recordings": args.recordings, "purge_secs": elapsed, "records_per_sec": rate,
+            "recordings": args.recordings, "archive": !args.no_archive, "purge_secs": elapsed, "records_per_sec": rate,
             "longest_batch_ms": longest_ms, "probe_p99_ms": wait_ms(0.99), "probe_max_ms": wait_ms(1.0),
         })
     );
     let expected_gone = args.records as i64 - held;
+    let expected_archived = if args.no_archive { 0 } else { expected_gone };
     if report.call_records as i64 != expected_gone
+        || archived != expected_archived
         || left != held
         || recordings_left != held_recordings
         || files_left as i64 != held_recordings
     {
         bail!(
-            "purged {} of {expected_gone} records; {left} left ({held} held); {recordings_left} recordings and {files_left} files left ({held_recordings} held)",
+            "purged {} of {expected_gone} records, archived {archived}; {left} left ({held} held); {recordings_left} recordings and {files_left} files left ({held_recordings} held)",
             report.call_records
         );
     }

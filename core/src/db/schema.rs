@@ -858,3 +858,19 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(legal_holds, call_records);
 diesel::allow_tables_to_appear_in_same_query!(legal_holds, recordings);
+
+diesel::table! {
+    call_archives (id) {
+        id -> Text,
+        org_id -> Text,
+        month -> Text,
+        storage_key -> Text,
+        store_id -> Nullable<Text>,
+        records -> BigInt,
+        size_bytes -> BigInt,
+        first_started_at -> BigInt,
+        last_started_at -> BigInt,
+        created_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+    }
+}

@@ -618,6 +618,20 @@ pub fn by_call_ids(
         .load(conn)?)
 }
 
+/// The records `ids` of `org`, oldest first (the order the purge reads).
+pub fn by_ids_oldest_first(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[String],
+) -> Result<Vec<CallRecordRow>, RepoError> {
+    Ok(call_records::table
+        .filter(call_records::org_id.eq(org.to_string()))
+        .filter(call_records::id.eq_any(ids))
+        .order((call_records::started_at.asc(), call_records::id.asc()))
+        .select(CallRecordRow::as_select())
+        .load(conn)?)
+}
+
 /// The phone's record of `call_id` as `(id, owner)`, if it has arrived.
 pub fn id_and_owner(
     conn: &mut DbConn,

@@ -12,6 +12,7 @@ pub mod bindings;
 pub mod blocklist;
 pub mod call_annotation_edits;
 pub mod call_annotations;
+pub mod call_archives;
 pub mod call_history;
 pub mod call_list_attempts;
 pub mod call_list_completions;

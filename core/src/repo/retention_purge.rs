@@ -110,6 +110,25 @@ pub fn due_call_records(
     Ok(query.load(conn)?)
 }
 
+/// Of the records `ids`, those still due (started before `before`, no
+/// hold keeps them) with their change counter, by id: an archived batch
+/// is deleted only if this is what was archived.
+pub fn still_due(
+    conn: &mut DbConn,
+    org: OrgId,
+    before: Micros,
+    ids: &[String],
+) -> Result<Vec<(String, i64)>, RepoError> {
+    Ok(call_records::table
+        .filter(call_records::org_id.eq(org.to_string()))
+        .filter(call_records::id.eq_any(ids))
+        .filter(call_records::started_at.lt(before))
+        .filter(sql::<Bool>(CALL_NOT_HELD))
+        .order(call_records::id.asc())
+        .select((call_records::id, call_records::sync_seq))
+        .load(conn)?)
+}
+
 /// Deletes the call records `ids` with their notes and edit history, and
 /// unlinks them from score events and call-list attempts (the points and
 /// the attempt stay). Their recordings must be marked first.

@@ -75,6 +75,7 @@ pub mod record_ingest;
 pub mod record_reads;
 pub mod recordings;
 pub mod retention;
+pub mod retention_archive;
 pub mod retention_purge;
 mod score_increments;
 pub mod score_ledger;

@@ -11,6 +11,10 @@
 //! finishes first (deleting an object that is gone already is not an
 //! error). A call record's recording is marked in the transaction that
 //! deletes the record.
+//!
+//! With archiving on (`retention_archive`, the default), each batch of
+//! call records is first written to the archive (`retention_archive`), and
+//! the transaction that deletes the batch completes its part.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,13 +22,14 @@ use std::time::{Duration, Instant};
 use crate::db::Database;
 use crate::ids::OrgId;
 use crate::repo::retention_purge::{self, StoreFilter};
-use crate::repo::{RepoError, orgs, retention_policies, stored_id, sync_seq};
+use crate::repo::{RepoError, call_archives, orgs, retention_policies, stored_id, sync_seq};
 use crate::storage::Storage;
 use crate::time::{Micros, seconds};
 use crate::wire::{AuditAction, RetentionDays};
 
 use super::audit::{Entry, by_system};
 use super::retention::effective;
+use super::retention_archive::{self, ArchiveError, PreparedPart, StoredPart};
 
 /// Call records deleted per transaction.
 pub const RECORD_BATCH: i64 = 500;
@@ -32,6 +37,18 @@ pub const RECORD_BATCH: i64 = 500;
 pub const RECORDING_BATCH: i64 = 100;
 
 const DAY_SECS: i64 = 24 * 3600;
+/// Times a batch is archived again after it changed under the archive
+/// before the organisation is left for the next run.
+const ARCHIVE_ATTEMPTS: usize = 3;
+
+/// What the operator configured for every organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeOptions {
+    /// The operator's days (`retention_*_days`).
+    pub defaults: RetentionDays,
+    /// Archive call records before deleting them (`retention_archive`).
+    pub archive: bool,
+}
 
 /// What one run purged, and the longest a batch held its transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +59,9 @@ pub struct RetentionReport {
     /// Marked recordings whose object could not be deleted this run; they
     /// stay marked and are retried on the next.
     pub storage_failures: usize,
+    /// Archive parts written (and completed) this run.
+    pub archive_parts: usize,
+    pub archive_bytes: u64,
     pub longest_batch: Duration,
 }
 
@@ -56,6 +76,7 @@ struct OrgCounts {
     call_records: usize,
     recordings: usize,
     recording_bytes: u64,
+    archive_parts: usize,
 }
 
 /// The locks every purge batch takes, in the order every writer takes
@@ -78,18 +99,20 @@ pub fn store_filter(storage: &Storage) -> StoreFilter {
 }
 
 /// One purge as of `now` (the worker passes the system clock; tests move
-/// it). `defaults` are the operator's days.
+/// it).
 pub async fn run(
     db: &Database,
     storage: &Storage,
-    defaults: RetentionDays,
+    options: PurgeOptions,
     now: Micros,
 ) -> Result<RetentionReport, RepoError> {
+    let defaults = options.defaults;
     let store = store_filter(storage);
     let mut report = RetentionReport::default();
     let mut counts: BTreeMap<String, OrgCounts> = BTreeMap::new();
-    // A crashed run's marked recordings first.
+    // A crashed run's marked recordings and abandoned archive parts first.
     finish_marked(db, storage, &store, &mut report, &mut counts).await?;
+    retention_archive::clean_abandoned(db, storage, now).await?;
     let policies: BTreeMap<String, RetentionDays> = db
         .run(retention_policies::all)
         .await?
@@ -105,9 +128,16 @@ pub async fn run(
         let days = effective(chosen, defaults);
         let org: OrgId = stored_id(&org_id)?;
         if let Some(d) = days.call_record_days {
+            let before = now - seconds(d * DAY_SECS);
+            let purged = if options.archive {
+                archive_and_purge_call_records(db, storage, org, before, now, &mut report).await?
+            } else {
+                let n = purge_call_records(db, org, before, now, &mut report).await?;
+                (n, 0)
+            };
             let entry = counts.entry(org_id.clone()).or_default();
-            entry.call_records +=
-                purge_call_records(db, org, now - seconds(d * DAY_SECS), now, &mut report).await?;
+            entry.call_records += purged.0;
+            entry.archive_parts += purged.1;
         }
         if let Some(d) = days.recording_days {
             mark_recordings(
@@ -160,16 +190,7 @@ async fn purge_call_records(
                 let Some(last) = due.last().map(|d| (d.started_at, d.id.clone())) else {
                     return Ok::<_, RepoError>((0, None));
                 };
-                let mut recordings: Vec<String> =
-                    due.iter().filter_map(|d| d.recording_id.clone()).collect();
-                recordings.extend(retention_purge::recordings_of_calls(conn, &due)?);
-                recordings.sort_unstable();
-                recordings.dedup();
-                if !recordings.is_empty() {
-                    retention_purge::mark_purging(conn, &recordings, now)?;
-                }
-                let ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
-                let deleted = retention_purge::delete_call_records(conn, &ids)?;
+                let deleted = delete_batch(conn, &due, now)?;
                 Ok((deleted, Some(last)))
             })
             .await?;
@@ -183,6 +204,145 @@ async fn purge_call_records(
             _ => return Ok(total),
         }
     }
+}
+
+/// Deletes a batch of due call records, marking their recordings (linked
+/// or not) for the purge in the same transaction.
+fn delete_batch(
+    conn: &mut crate::db::DbConn,
+    due: &[retention_purge::DueCall],
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let mut recordings: Vec<String> = due.iter().filter_map(|d| d.recording_id.clone()).collect();
+    recordings.extend(retention_purge::recordings_of_calls(conn, due)?);
+    recordings.sort_unstable();
+    recordings.dedup();
+    if !recordings.is_empty() {
+        retention_purge::mark_purging(conn, &recordings, now)?;
+    }
+    let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
+    retention_purge::delete_call_records(conn, &ids)
+}
+
+/// How the transaction that deletes an archived batch ended.
+enum Committed {
+    /// The part is complete and its records are gone.
+    Deleted(usize),
+    /// The batch changed since it was archived (or the part was judged
+    /// abandoned): nothing was written; the part must be discarded.
+    Changed,
+}
+
+/// As [`purge_call_records`], archiving each batch first; returns the
+/// records deleted and the parts written.
+async fn archive_and_purge_call_records(
+    db: &Database,
+    storage: &Storage,
+    org: OrgId,
+    before: Micros,
+    now: Micros,
+    report: &mut RetentionReport,
+) -> Result<(usize, usize), RepoError> {
+    let (mut total, mut parts) = (0, 0);
+    let mut after: Option<(i64, String)> = None;
+    let mut attempts = 0;
+    loop {
+        let Some(part) =
+            retention_archive::prepare(db, org, before, after.clone(), RECORD_BATCH).await?
+        else {
+            return Ok((total, parts));
+        };
+        if part.rows.is_empty() {
+            // Deleted between the two reads: read the batch again.
+            attempts += 1;
+            if attempts >= ARCHIVE_ATTEMPTS {
+                return Ok((total, parts));
+            }
+            continue;
+        }
+        let stored = match retention_archive::store(db, storage, org, &part, now).await {
+            Ok(stored) => stored,
+            Err(ArchiveError::Repo(e)) => return Err(e),
+            Err(ArchiveError::Storage(e)) => {
+                // The records stay until the archive can be written.
+                tracing::warn!(org = %org, error = %e, "retention: could not store an archive part; the organisation's records wait for the next run");
+                report.storage_failures += 1;
+                return Ok((total, parts));
+            }
+        };
+        let started = Instant::now();
+        let committed = commit_archived(db, org, before, &part, &stored, now).await?;
+        report.longest_batch = report.longest_batch.max(started.elapsed());
+        match committed {
+            Committed::Deleted(deleted) => {
+                attempts = 0;
+                total += deleted;
+                parts += 1;
+                report.call_records += deleted;
+                report.archive_parts += 1;
+                report.archive_bytes += part.body.len() as u64;
+                if !part.more {
+                    return Ok((total, parts));
+                }
+                after = part.last();
+            }
+            Committed::Changed => {
+                match retention_archive::discard(db, storage, &stored.row).await {
+                    Ok(()) => {}
+                    Err(ArchiveError::Repo(e)) => return Err(e),
+                    // Left pending: a later run deletes it as abandoned.
+                    Err(ArchiveError::Storage(e)) => {
+                        tracing::warn!(part = %stored.row.id, error = %e, "retention: could not delete a discarded archive part");
+                    }
+                }
+                attempts += 1;
+                if attempts >= ARCHIVE_ATTEMPTS {
+                    tracing::warn!(org = %org, "retention: a batch kept changing while it was archived; left for the next run");
+                    return Ok((total, parts));
+                }
+            }
+        }
+    }
+}
+
+/// Under the purge's locks: if every archived record is still due and
+/// unchanged, completes the part and deletes the records.
+async fn commit_archived(
+    db: &Database,
+    org: OrgId,
+    before: Micros,
+    part: &PreparedPart,
+    stored: &StoredPart,
+    now: Micros,
+) -> Result<Committed, RepoError> {
+    if !stored.in_time() {
+        return Ok(Committed::Changed);
+    }
+    let due: Vec<retention_purge::DueCall> = part
+        .rows
+        .iter()
+        .map(|r| retention_purge::DueCall {
+            id: r.id.clone(),
+            recording_id: r.recording_id.clone(),
+            started_at: r.started_at,
+            phone_id: r.phone_id.clone(),
+            call_id: r.call_id.clone(),
+        })
+        .collect();
+    let ids: Vec<String> = part.expected.iter().map(|(id, _)| id.clone()).collect();
+    let expected = part.expected.clone();
+    let part_id = stored.row.id.clone();
+    db.write(move |conn| {
+        lock(conn, org)?;
+        if retention_purge::still_due(conn, org, before, &ids)? != expected {
+            return Ok(Committed::Changed);
+        }
+        if !call_archives::complete(conn, &part_id, now)? {
+            return Ok(Committed::Changed);
+        }
+        Ok(Committed::Deleted(delete_batch(conn, &due, now)?))
+    })
+    .await
 }
 
 /// Marks the organisation's due recordings, batch by batch.
@@ -293,7 +453,7 @@ async fn record_audit(
     counts: OrgCounts,
     now: Micros,
 ) -> Result<(), RepoError> {
-    if counts.call_records == 0 && counts.recordings == 0 {
+    if counts.call_records == 0 && counts.recordings == 0 && counts.archive_parts == 0 {
         return Ok(());
     }
     tracing::info!(org = %org, call_records = counts.call_records, recordings = counts.recordings, "retention purged");
@@ -302,6 +462,7 @@ async fn record_audit(
             .detail("call_records", counts.call_records)
             .detail("recordings", counts.recordings)
             .detail("recording_bytes", counts.recording_bytes)
+            .detail("archive_parts", counts.archive_parts)
             .record(conn, now)
     })
     .await

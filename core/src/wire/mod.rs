@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod app_events;
+mod archives;
 mod audit;
 mod auth;
 mod bindings;
@@ -33,6 +34,7 @@ mod webhooks;
 
 pub use api_keys::*;
 pub use app_events::*;
+pub use archives::*;
 pub use audit::*;
 pub use auth::*;
 pub use bindings::*;

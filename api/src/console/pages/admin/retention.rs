@@ -1,13 +1,15 @@
 //! `/admin/retention`: how long the organisation keeps call records and
 //! recordings (blank follows the operator's default, shown beside it) and
 //! its legal holds: place one on a user, a contact or a call, release it
-//! (docs/retention.md). Admins only; the checks and use cases are
+//! (docs/retention.md); and the archived months, each a download link.
+//! Admins only; the checks and use cases are
 //! `/v1/retention`'s and `/v1/legal-holds`'s.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use deskbind_core::ids::LegalHoldId;
+use deskbind_core::repo::call_archives;
 use deskbind_core::repo::page::PageRequest;
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::{legal_holds, retention};
@@ -48,6 +50,17 @@ pub struct HoldDraft {
 }
 
 /// One hold as the table shows it.
+/// One archived month as the archive table shows it.
+struct ArchiveLine {
+    month: String,
+    records: i64,
+    size: String,
+    written: String,
+}
+
+/// Archived months shown; older ones are listed by the API.
+const ARCHIVE_MONTHS_SHOWN: i64 = 24;
+
 struct HoldLine {
     id: LegalHoldId,
     subject_type: &'static str,
@@ -74,6 +87,9 @@ struct RetentionPage {
     hold: HoldDraft,
     hold_errors: Option<FormErrors>,
     notice: Option<&'static str>,
+    archiving: bool,
+    archives: Vec<ArchiveLine>,
+    more_archives: bool,
 }
 
 fn shown_days(days: Option<i64>) -> String {
@@ -120,6 +136,13 @@ async fn render(
         .run(move |conn| super::names::users_of(conn, org))
         .await
         .map_err(ApiError::from)?;
+    let mut months = state
+        .db
+        .run(move |conn| call_archives::months(conn, org, None, ARCHIVE_MONTHS_SHOWN + 1))
+        .await
+        .map_err(ApiError::from)?;
+    let more_archives = months.len() as i64 > ARCHIVE_MONTHS_SHOWN;
+    months.truncate(ARCHIVE_MONTHS_SHOWN as usize);
     let tz = user.time_zone.as_str();
     let status = drafts
         .days_errors
@@ -174,8 +197,41 @@ async fn render(
         hold: drafts.hold,
         hold_errors: drafts.hold_errors,
         notice: notice(notice_key),
+        archiving: state.settings.retention_archive,
+        archives: months
+            .into_iter()
+            .map(|m| ArchiveLine {
+                records: m.records,
+                size: size_label(m.size_bytes),
+                written: local_time(m.updated_at.timestamp_micros(), tz),
+                month: m.month,
+            })
+            .collect(),
+        more_archives,
     };
     page_with(status, &page)
+}
+
+fn size_label(bytes: i64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    }
+}
+
+/// `GET /admin/archives/{month}`: the month's archive, as the API serves it.
+pub async fn download_archive(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    month: web::Path<String>,
+) -> ConsoleResult<HttpResponse> {
+    user.require_admin()?;
+    Ok(crate::routes::archives::serve_month(&state, user.auth.org_id, month.into_inner()).await?)
 }
 
 /// `GET /admin/retention`

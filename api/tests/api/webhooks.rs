@@ -675,3 +675,66 @@ async fn contact_and_binding_changes_reach_the_endpoints_that_want_them() {
     assert_eq!(theirs, ["call.created"]);
     verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
 }
+
+/// The outbox is trimmed: a purged call's finished messages go with it
+/// (so no replay sends a purged call), one still being delivered stays
+/// until it finishes, and housekeeping deletes finished messages once
+/// they are older than the delivery log keeps them.
+#[tokio::test]
+async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
+    use deskbind_core::usecases::housekeeping::{self, WEBHOOK_LOG_DAYS};
+    let app = spawn_app_with(allowing_loopback).await;
+    // The first call's event is taken; the second's fails once.
+    let receiver = Receiver::start(&[204, 500]).await;
+    create_endpoint(&app, &receiver.url, &["call.created"]).await;
+    let o = office(&app).await;
+    let sender = Sender::allowing("127.0.0.0/8");
+    let t0 = now_micros();
+    assert_eq!(sender.pass(&app, t0).await, 1);
+    o.phone
+        .upload_call_records(&[crate::records::call("c2", 5)])
+        .await
+        .unwrap();
+    let t1 = now_micros();
+    assert_eq!(sender.pass(&app, t1).await, 1);
+    assert_eq!(app.count("webhook_messages").await, 2);
+
+    app.admin.set_retention(Some(1), None).await.unwrap();
+    let storage = deskbind_core::storage::Storage::from_settings(&app.settings)
+        .await
+        .unwrap();
+    let day = 24 * 3600;
+    let report = deskbind_core::usecases::retention_purge::run(
+        &app.db,
+        &storage,
+        app.settings.purge_options(),
+        t0 + seconds(2 * day),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.call_records, 2);
+    // c1's delivered message went with it; c2's waits for its retry.
+    assert_eq!(app.count("webhook_messages").await, 1);
+    assert_eq!(app.count("webhook_deliveries").await, 1);
+    assert_eq!(sender.pass(&app, t1 + seconds(7)).await, 1);
+    assert_eq!(receiver.received().len(), 3);
+
+    let purge = |later: i64| {
+        let db = app.db.clone();
+        async move {
+            db.run(move |conn| housekeeping::purge(conn, t0 + seconds(later)))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        purge((WEBHOOK_LOG_DAYS - 1) * day).await.webhook_messages,
+        0
+    );
+    assert_eq!(
+        purge((WEBHOOK_LOG_DAYS + 1) * day).await.webhook_messages,
+        1
+    );
+    assert_eq!(app.count("webhook_messages").await, 0);
+    assert_eq!(app.count("webhook_deliveries").await, 0);
+}

@@ -53,6 +53,7 @@ pub mod teams;
 pub mod users;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;
+pub mod webhook_log;
 pub mod webhook_messages;
 
 pub use crate::db::DbConn;

@@ -1,13 +1,15 @@
 //! Housekeeping that keeps tables from growing without bound: expired
 //! refresh tokens, long-revoked sessions, spent provisioning codes and NFC
-//! binding tokens, the live-stream event log, and blocklist entries long
-//! past their expiry.
+//! binding tokens, the live-stream event log, blocklist entries long past
+//! their expiry, and webhook messages whose deliveries finished more than
+//! [`WEBHOOK_LOG_DAYS`] days ago (the delivery log keeps them that long).
 //! Run by the worker (or the API's embedded worker) on an interval. Plain
 //! deletes, no transaction: each is idempotent and any number may run.
 
 use crate::db::DbConn;
 use crate::repo::{
     RepoError, app_events, binding_tokens, blocklist, console_sessions, provisioning, sessions,
+    webhook_log,
 };
 use crate::time::{Micros, now_micros, seconds};
 
@@ -18,6 +20,13 @@ pub const RETENTION_SECS: i64 = 7 * 24 * 3600;
 /// the table (or SQLite's one writer) for long.
 pub const BLOCKLIST_BATCH: i64 = 500;
 
+/// Days a webhook message, its deliveries and their log are kept once
+/// every delivery finished (delivered or failed for good): as long as
+/// replay and the delivery log can reach them.
+pub const WEBHOOK_LOG_DAYS: i64 = 30;
+/// Webhook messages deleted per step.
+pub const WEBHOOK_LOG_BATCH: i64 = 500;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgeReport {
     pub sessions_and_tokens: usize,
@@ -27,6 +36,8 @@ pub struct PurgeReport {
     pub app_events: usize,
     /// Expired before `now - RETENTION_SECS` (they no longer applied).
     pub blocklist_entries: usize,
+    /// Finished webhook messages created before `now - WEBHOOK_LOG_DAYS`.
+    pub webhook_messages: usize,
 }
 
 /// Deletes rows that expired, were used or were revoked before `now - RETENTION_SECS`.
@@ -41,7 +52,21 @@ pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
         binding_tokens: binding_tokens::purge_expired(conn, cutoff)?,
         app_events: app_events::purge(conn, cutoff)?,
         blocklist_entries: purge_blocklist(conn, cutoff)?,
+        webhook_messages: purge_webhook_log(conn, now - seconds(WEBHOOK_LOG_DAYS * 24 * 3600))?,
     })
+}
+
+/// Deletes finished webhook messages created before `cutoff`, a bounded
+/// batch per step until none is left.
+fn purge_webhook_log(conn: &mut DbConn, cutoff: Micros) -> Result<usize, RepoError> {
+    let mut total = 0;
+    loop {
+        let purged = webhook_log::purge_older_than(conn, cutoff, WEBHOOK_LOG_BATCH)?;
+        total += purged;
+        if i64::try_from(purged).unwrap_or(i64::MAX) < WEBHOOK_LOG_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 /// Deletes blocklist entries that expired before `cutoff`, a bounded batch

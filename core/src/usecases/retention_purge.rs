@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use crate::db::Database;
 use crate::ids::OrgId;
 use crate::repo::retention_purge::{self, StoreFilter};
-use crate::repo::{RepoError, call_archives, orgs, retention_policies, stored_id, sync_seq};
+use crate::repo::{
+    RepoError, call_archives, orgs, retention_policies, stored_id, sync_seq, webhook_log,
+};
 use crate::storage::Storage;
 use crate::time::{Micros, seconds};
 use crate::wire::{AuditAction, RetentionDays};
@@ -190,7 +192,7 @@ async fn purge_call_records(
                 let Some(last) = due.last().map(|d| (d.started_at, d.id.clone())) else {
                     return Ok::<_, RepoError>((0, None));
                 };
-                let deleted = delete_batch(conn, &due, now)?;
+                let deleted = delete_batch(conn, org, &due, now)?;
                 Ok((deleted, Some(last)))
             })
             .await?;
@@ -210,6 +212,7 @@ async fn purge_call_records(
 /// or not) for the purge in the same transaction.
 fn delete_batch(
     conn: &mut crate::db::DbConn,
+    org: OrgId,
     due: &[retention_purge::DueCall],
     now: Micros,
 ) -> Result<usize, RepoError> {
@@ -221,6 +224,9 @@ fn delete_batch(
         retention_purge::mark_purging(conn, &recordings, now)?;
     }
     let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
+    // Their finished webhook messages go too, so no replay sends a purged
+    // call; one still being delivered stays until housekeeping.
+    webhook_log::purge_of_calls(conn, org, &ids)?;
     retention_purge::delete_call_records(conn, &ids)
 }
 
@@ -340,7 +346,7 @@ async fn commit_archived(
         if !call_archives::complete(conn, &part_id, now)? {
             return Ok(Committed::Changed);
         }
-        Ok(Committed::Deleted(delete_batch(conn, &due, now)?))
+        Ok(Committed::Deleted(delete_batch(conn, org, &due, now)?))
     })
     .await
 }

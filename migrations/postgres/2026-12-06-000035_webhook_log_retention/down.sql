@@ -1,0 +1,3 @@
+DROP INDEX webhook_deliveries_message;
+DROP INDEX webhook_messages_key;
+DROP INDEX webhook_messages_created;

@@ -366,7 +366,7 @@ pub async fn run(
             },
             _ = retention_tick.tick() => match run_retention_once(&db, &storage, options.retention).await {
                 Ok(report) if report.is_empty() => tracing::debug!("retention: nothing to purge"),
-                Ok(report) => tracing::info!(call_records = report.call_records, recordings = report.recordings, recording_bytes = report.recording_bytes, storage_failures = report.storage_failures, longest_batch_ms = report.longest_batch.as_millis(), "retention purged"),
+                Ok(report) => tracing::info!(call_records = report.call_records, recordings = report.recordings, recording_bytes = report.recording_bytes, archive_parts = report.archive_parts, archive_bytes = report.archive_bytes, storage_failures = report.storage_failures, longest_batch_ms = report.longest_batch.as_millis(), "retention purged"),
                 Err(e) => tracing::error!(error = %e, "retention purge failed; retrying at the next tick"),
             },
             _ = expiry_tick.tick() => match run_binding_expiry_once(&db, &relay).await {

@@ -5,8 +5,10 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use deskbind_core::ids::OrgId;
+use deskbind_core::ids::{OrgId, UserId};
 use deskbind_core::repo::call_archives;
+use deskbind_core::time::now_micros;
+use deskbind_core::usecases::archive_downloads;
 use deskbind_core::wire::{CallArchiveList, is_archive_month};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
@@ -40,13 +42,18 @@ pub async fn download(
     month: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
-    serve_month(&state, auth.org_id, month.into_inner()).await
+    serve_month(&state, auth.org_id, auth.user_id, month.into_inner()).await
 }
 
-/// The organisation's archive of `month` as one gzip file; 404 when it
-/// has none. Shared with the console's download link; the caller checks
-/// the reader is an admin.
-pub async fn serve_month(state: &AppState, org: OrgId, month: String) -> ApiResult<HttpResponse> {
+/// The organisation's archive of `month` as one gzip file, its download
+/// audited; 404 when it has none. Shared with the console's download
+/// link; the caller checks `reader` is an admin.
+pub async fn serve_month(
+    state: &AppState,
+    org: OrgId,
+    reader: UserId,
+    month: String,
+) -> ApiResult<HttpResponse> {
     // Not a month: no archive by that name.
     if !is_archive_month(&month) {
         return Err(ApiError::NotFound);
@@ -65,10 +72,37 @@ pub async fn serve_month(state: &AppState, org: OrgId, month: String) -> ApiResu
     if parts.iter().any(|p| p.store_id.as_deref() != here) {
         return Err(ApiError::RecordingOnOtherNode);
     }
+    // Every part is checked before the answer starts: once the 200 and its
+    // length are sent, a missing part could only cut the file short.
+    for part in &parts {
+        let size = state
+            .storage
+            .size(&part.storage_key)
+            .await
+            .map_err(ApiError::internal)?;
+        if size != u64::try_from(part.size_bytes).ok() {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "archive part {} of {month} is {size:?} bytes in storage, {} recorded",
+                part.id,
+                part.size_bytes
+            )));
+        }
+    }
     let total: u64 = parts
         .iter()
         .map(|p| u64::try_from(p.size_bytes).unwrap_or_default())
         .sum();
+    let records: i64 = parts.iter().map(|p| p.records).sum();
+    archive_downloads::record(
+        &state.db,
+        org,
+        reader,
+        month.clone(),
+        records,
+        total,
+        now_micros(),
+    )
+    .await?;
     let storage = state.storage.clone();
     let keys: Vec<String> = parts.into_iter().map(|p| p.storage_key).collect();
     let body = futures_util::stream::iter(keys)
@@ -81,7 +115,7 @@ pub async fn serve_month(state: &AppState, org: OrgId, month: String) -> ApiResu
             tracing::error!(error = %e, "call archive download broke off");
             actix_web::error::ErrorInternalServerError("archive unreadable")
         });
-    tracing::info!(%month, bytes = total, "call archive downloaded");
+    tracing::info!(org = %org, %month, bytes = total, "call archive download starts");
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/gzip"))
         .insert_header((

@@ -1,8 +1,10 @@
 //! Call archives (docs/retention.md "Archives"): the purge writes the call
 //! records it deletes, and only those, as gzip NDJSON per UTC month before
 //! they go; admins list the months and download them (the parts of a
-//! month joined); a part a crashed run left pending is cleaned by a later
-//! run; a batch that changed while it was archived is archived again.
+//! month joined), each download audited; a part a crashed run left pending
+//! is cleaned by a later run; a batch that changed while it was archived
+//! (an edit, a hold, a cleaner) is not deleted, and archived again as it
+//! is by the next run.
 
 use std::io::Read as _;
 
@@ -11,11 +13,11 @@ use deskbind_core::ids::CallArchiveId;
 use deskbind_core::repo::call_archives::{self, CallArchiveRow};
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
-use deskbind_core::usecases::retention_archive::ABANDONED_AFTER;
-use deskbind_core::usecases::retention_purge::{RetentionReport, run};
+use deskbind_core::usecases::retention_archive::{self, ABANDONED_AFTER};
+use deskbind_core::usecases::retention_purge::{Committed, RetentionReport, commit_archived, run};
 use deskbind_core::wire::{CallRecord, CallRecordUpload, Role};
 use deskbind_mobile::{AppClient, PageQuery};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::call_outcomes::send;
 use crate::helpers::{TestApp, code, spawn_app, spawn_app_with};
@@ -258,9 +260,10 @@ async fn without_archiving_the_purge_writes_no_archive() {
 }
 
 /// A run killed after storing a part's object and before deleting its
-/// records leaves a pending part: the records are still there, and a run
-/// an hour later deletes the part (object, then row) and archives the
-/// records afresh, so the month's download holds each call once.
+/// records leaves a pending part: the records are still there. A run
+/// inside the hour leaves the part alone (its own run might still complete
+/// it) and archives the records afresh; once the part is an hour old, a
+/// run deletes it (object, then row), so the month holds each call once.
 #[tokio::test]
 async fn a_part_a_crashed_run_left_pending_is_cleaned_and_the_records_archived_once() {
     let app = spawn_app().await;
@@ -278,7 +281,6 @@ async fn a_part_a_crashed_run_left_pending_is_cleaned_and_the_records_archived_o
     let org = app.admin.me().await.unwrap().org_id.to_string();
     let id = CallArchiveId::new();
     let key = format!("archives/{org}/2025-05/{id}.ndjson.gz");
-    let crashed_at = now_micros();
     let row = CallArchiveRow {
         id: id.to_string(),
         org_id: org,
@@ -289,8 +291,9 @@ async fn a_part_a_crashed_run_left_pending_is_cleaned_and_the_records_archived_o
         size_bytes: 20,
         first_started_at: 0,
         last_started_at: 0,
-        created_at: crashed_at,
+        created_at: now_micros(),
         completed_at: None,
+        abandoned_at: None,
     };
     app.db
         .write(move |conn| call_archives::insert_pending(conn, &row))
@@ -309,16 +312,134 @@ async fn a_part_a_crashed_run_left_pending_is_cleaned_and_the_records_archived_o
             .items
             .is_empty()
     );
-    // A run inside the hour leaves the pending part alone (its own run
-    // might still complete it) and archives the records in a new part.
-    let report = purge_at(&app, 60).await;
+    let report = purge_at(&app, 0).await;
     assert_eq!((report.call_records, report.archive_parts), (2, 1));
     assert!(object.exists());
     assert_eq!(app.count("call_archives").await, 2);
-    // An hour on, it is abandoned: object and row go.
-    let later = ABANDONED_AFTER.as_secs() as i64 + 1;
-    assert!(purge_at(&app, later).await.is_empty());
+    // An hour on (by the system clock parts are stamped with), it is
+    // abandoned: object and row go.
+    let old = now_micros() - seconds(ABANDONED_AFTER.as_secs() as i64 + 1);
+    app.execute(format!(
+        "UPDATE call_archives SET created_at = {old} WHERE id = '{id}'"
+    ))
+    .await;
+    assert!(purge_at(&app, 0).await.is_empty());
     assert!(!object.exists());
     assert_eq!(app.count("call_archives").await, 1);
     assert_eq!(call_ids(&archived(&app.admin, "2025-05").await), ["a", "b"]);
+}
+
+/// Between archiving a batch and deleting it, the batch changes: an edit,
+/// a hold, or a cleaner judging the part abandoned. Nothing is deleted,
+/// the part is discarded, and the next run archives what is due then.
+#[tokio::test]
+async fn a_batch_that_changed_after_it_was_archived_is_not_deleted() {
+    let app = spawn_app().await;
+    let (_, _ann, _, phone) = app.bound_salesperson("ann@acme.test", "+4930111").await;
+    let uploaded = phone
+        .upload_call_records(&[
+            at("edited", "2025-06-01T08:00:00Z"),
+            at("held", "2025-06-02T08:00:00Z"),
+        ])
+        .await
+        .unwrap();
+    let id_of = |i: usize| uploaded.results[i].id.unwrap().to_string();
+    app.admin.set_retention(Some(30), None).await.unwrap();
+    let storage = Storage::from_settings(&app.settings).await.unwrap();
+    let org = app.admin.me().await.unwrap().org_id;
+    let before = now_micros() - seconds(30 * 24 * 3600);
+    let step = || async {
+        let part = retention_archive::prepare(&app.db, org, before, None, 500)
+            .await
+            .unwrap()
+            .unwrap();
+        let stored = retention_archive::store(&app.db, &storage, org, &part)
+            .await
+            .unwrap();
+        (part, stored)
+    };
+
+    // An edit after the archive was written.
+    let (part, stored) = step().await;
+    assert_eq!(part.rows.len(), 2);
+    let (status, _) = send(
+        &app,
+        &app.admin,
+        "PATCH",
+        &format!("/v1/calls/{}", id_of(0)),
+        Some(json!({ "notes": "late note" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let committed = commit_archived(&app.db, org, before, &part, &stored)
+        .await
+        .unwrap();
+    assert_eq!(committed, Committed::Changed);
+    retention_archive::discard(&app.db, &storage, &stored.row)
+        .await
+        .unwrap();
+    assert_eq!(app.count("call_records").await, 2);
+    assert_eq!(app.count("call_archives").await, 0);
+
+    // A hold placed after the archive was written.
+    let (part, stored) = step().await;
+    app.admin
+        .place_legal_hold("call", &id_of(1), "complaint")
+        .await
+        .unwrap();
+    let committed = commit_archived(&app.db, org, before, &part, &stored)
+        .await
+        .unwrap();
+    assert_eq!(committed, Committed::Changed);
+    retention_archive::discard(&app.db, &storage, &stored.row)
+        .await
+        .unwrap();
+
+    // A cleaner claims the part first: it can no longer be completed, and
+    // its object is gone.
+    let (part, stored) = step().await;
+    assert_eq!(part.rows.len(), 1, "the held call is not due");
+    let old = now_micros() - seconds(ABANDONED_AFTER.as_secs() as i64 + 1);
+    let id = stored.row.id.clone();
+    app.execute(format!(
+        "UPDATE call_archives SET created_at = {old} WHERE id = '{id}'"
+    ))
+    .await;
+    assert_eq!(
+        retention_archive::clean_abandoned(&app.db, &storage)
+            .await
+            .unwrap(),
+        1
+    );
+    let committed = commit_archived(&app.db, org, before, &part, &stored)
+        .await
+        .unwrap();
+    assert_eq!(committed, Committed::Changed);
+    assert_eq!(app.count("call_records").await, 2);
+    assert_eq!(app.count("call_archives").await, 0);
+
+    // The next run archives the edited call as it is now; the held one stays.
+    let report = purge_at(&app, 0).await;
+    assert_eq!((report.call_records, report.archive_parts), (1, 1));
+    let june = archived(&app.admin, "2025-06").await;
+    assert_eq!(call_ids(&june), ["edited"]);
+    assert_eq!(june[0].notes.as_deref(), Some("late note"));
+    assert_eq!(app.count("call_records").await, 1);
+    // Every download is audited.
+    let (status, log) = send(&app, &app.admin, "GET", "/v1/audit-events?limit=50", None).await;
+    assert_eq!(status, 200);
+    let downloads: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "archive.downloaded")
+        .collect();
+    assert_eq!(downloads.len(), 1);
+    assert_eq!(
+        (
+            &downloads[0]["details"]["month"],
+            &downloads[0]["details"]["records"]
+        ),
+        (&json!("2025-06"), &json!(1))
+    );
 }

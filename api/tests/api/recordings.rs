@@ -62,7 +62,6 @@ async fn put_signed(
     put_raw(app, phone, call_id, body, Some(digest)).await
 }
 
-/// Files kept under the local recordings directory (not the spool).
 /// Recording files in the local store (not the spool, not call archives).
 pub fn stored_files(app: &TestApp) -> usize {
     let root = app.settings.data_dir.join("recordings");

@@ -676,10 +676,10 @@ async fn contact_and_binding_changes_reach_the_endpoints_that_want_them() {
     verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
 }
 
-/// The outbox is trimmed: a purged call's finished messages go with it
-/// (so no replay sends a purged call), one still being delivered stays
-/// until it finishes, and housekeeping deletes finished messages once
-/// they are older than the delivery log keeps them.
+/// The outbox is trimmed: a purged call's messages go with it, a pending
+/// delivery included (a purged call is neither sent nor replayed), and
+/// housekeeping deletes finished messages once they are older than the
+/// delivery log keeps them, but never one still being delivered.
 #[tokio::test]
 async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
     use deskbind_core::usecases::housekeeping::{self, WEBHOOK_LOG_DAYS};
@@ -713,11 +713,27 @@ async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
     .await
     .unwrap();
     assert_eq!(report.call_records, 2);
-    // c1's delivered message went with it; c2's waits for its retry.
-    assert_eq!(app.count("webhook_messages").await, 1);
-    assert_eq!(app.count("webhook_deliveries").await, 1);
-    assert_eq!(sender.pass(&app, t1 + seconds(7)).await, 1);
-    assert_eq!(receiver.received().len(), 3);
+    // Both calls' messages went with them, c2's pending retry included.
+    assert_eq!(app.count("webhook_messages").await, 0);
+    assert_eq!(app.count("webhook_deliveries").await, 0);
+    assert_eq!(sender.pass(&app, t1 + seconds(7)).await, 0);
+    assert_eq!(receiver.received().len(), 2);
+
+    // A contact's event (not a call's) is left to housekeeping; while its
+    // delivery is pending it stays however old it is.
+    let failing = Receiver::start(&[500]).await;
+    create_endpoint(&app, &failing.url, &["contact.created"]).await;
+    let (status, _) = send(
+        &app,
+        &app.admin,
+        "POST",
+        "/v1/contacts",
+        Some(json!({ "name": "Kept", "numbers": ["+4930555777"] })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let t2 = now_micros();
+    assert_eq!(sender.pass(&app, t2).await, 1);
 
     let purge = |later: i64| {
         let db = app.db.clone();
@@ -727,6 +743,13 @@ async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
                 .unwrap()
         }
     };
+    assert_eq!(
+        purge((WEBHOOK_LOG_DAYS + 1) * day).await.webhook_messages,
+        0
+    );
+    assert_eq!(app.count("webhook_messages").await, 1);
+    // Delivered on its retry, it goes once it is old enough.
+    assert_eq!(sender.pass(&app, t2 + seconds(7)).await, 1);
     assert_eq!(
         purge((WEBHOOK_LOG_DAYS - 1) * day).await.webhook_messages,
         0

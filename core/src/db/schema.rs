@@ -872,5 +872,6 @@ diesel::table! {
         last_started_at -> BigInt,
         created_at -> BigInt,
         completed_at -> Nullable<BigInt>,
+        abandoned_at -> Nullable<BigInt>,
     }
 }

@@ -25,6 +25,7 @@ pub struct CallArchiveRow {
     pub last_started_at: i64,
     pub created_at: i64,
     pub completed_at: Option<i64>,
+    pub abandoned_at: Option<i64>,
 }
 
 pub fn insert_pending(conn: &mut DbConn, row: &CallArchiveRow) -> Result<(), RepoError> {
@@ -34,20 +35,35 @@ pub fn insert_pending(conn: &mut DbConn, row: &CallArchiveRow) -> Result<(), Rep
     Ok(())
 }
 
-/// Completes a pending part; false when it is no longer pending (a later
-/// run judged it abandoned and deleted it), and the caller must roll back.
+/// Completes a pending part; false when it is no longer pending or was
+/// claimed as abandoned, and the caller must roll back.
 pub fn complete(conn: &mut DbConn, id: &str, now: Micros) -> Result<bool, RepoError> {
     let n = diesel::update(
         call_archives::table
             .filter(call_archives::id.eq(id))
-            .filter(call_archives::completed_at.is_null()),
+            .filter(call_archives::completed_at.is_null())
+            .filter(call_archives::abandoned_at.is_null()),
     )
     .set(call_archives::completed_at.eq(now))
     .execute(conn)?;
     Ok(n == 1)
 }
 
-/// Deletes a part that is still pending; false when it was completed.
+/// Claims a part that is not complete for deletion, so it can never be
+/// completed; false when it was completed (or is gone). Claiming a claimed
+/// part again succeeds: whoever finishes the deletion may.
+pub fn claim_abandoned(conn: &mut DbConn, id: &str, now: Micros) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        call_archives::table
+            .filter(call_archives::id.eq(id))
+            .filter(call_archives::completed_at.is_null()),
+    )
+    .set(call_archives::abandoned_at.eq(now))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Deletes a part that is not complete; false when it was completed.
 pub fn delete_pending(conn: &mut DbConn, id: &str) -> Result<bool, RepoError> {
     let n = diesel::delete(
         call_archives::table
@@ -58,8 +74,9 @@ pub fn delete_pending(conn: &mut DbConn, id: &str) -> Result<bool, RepoError> {
     Ok(n == 1)
 }
 
-/// Pending parts created before `before` on this node's store (`store`:
-/// the local store's id, `None` on S3), at most `limit`.
+/// Parts not complete that were created before `before` (or claimed
+/// already) on this node's store (`store`: the local store's id, `None` on
+/// S3), at most `limit`.
 pub fn abandoned(
     conn: &mut DbConn,
     before: Micros,
@@ -68,7 +85,11 @@ pub fn abandoned(
 ) -> Result<Vec<CallArchiveRow>, RepoError> {
     let mut query = call_archives::table
         .filter(call_archives::completed_at.is_null())
-        .filter(call_archives::created_at.lt(before))
+        .filter(
+            call_archives::created_at
+                .lt(before)
+                .or(call_archives::abandoned_at.is_not_null()),
+        )
         .select(CallArchiveRow::as_select())
         .order(call_archives::created_at.asc())
         .limit(limit)
@@ -129,7 +150,7 @@ pub fn months(
         .collect())
 }
 
-/// The completed parts of one month, in the order they were written.
+/// The completed parts of one month, oldest calls first.
 pub fn parts_of_month(
     conn: &mut DbConn,
     org: OrgId,

@@ -110,23 +110,41 @@ pub fn due_call_records(
     Ok(query.load(conn)?)
 }
 
+/// What an archived record must still be when its batch is deleted: its
+/// change counter (every edit bumps it), and its contact and recording
+/// links (which change without it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Queryable)]
+pub struct ArchivedState {
+    pub id: String,
+    pub sync_seq: i64,
+    pub contact_id: Option<String>,
+    pub recording_id: Option<String>,
+}
+
 /// Of the records `ids`, those still due (started before `before`, no
-/// hold keeps them) with their change counter, by id: an archived batch
-/// is deleted only if this is what was archived.
+/// hold keeps them) as they are now, sorted by id: an archived batch is
+/// deleted only if this is what was archived.
 pub fn still_due(
     conn: &mut DbConn,
     org: OrgId,
     before: Micros,
     ids: &[String],
-) -> Result<Vec<(String, i64)>, RepoError> {
-    Ok(call_records::table
+) -> Result<Vec<ArchivedState>, RepoError> {
+    let mut found: Vec<ArchivedState> = call_records::table
         .filter(call_records::org_id.eq(org.to_string()))
         .filter(call_records::id.eq_any(ids))
         .filter(call_records::started_at.lt(before))
         .filter(sql::<Bool>(CALL_NOT_HELD))
-        .order(call_records::id.asc())
-        .select((call_records::id, call_records::sync_seq))
-        .load(conn)?)
+        .select((
+            call_records::id,
+            call_records::sync_seq,
+            call_records::contact_id,
+            call_records::recording_id,
+        ))
+        .load(conn)?;
+    // Sorted here, not by the database's collation.
+    found.sort_unstable();
+    Ok(found)
 }
 
 /// Deletes the call records `ids` with their notes and edit history, and

@@ -1,7 +1,7 @@
-//! Trimming the webhook outbox and its delivery log: a message whose
-//! deliveries are all finished (delivered or failed) goes with them, when
-//! it is old (housekeeping) or when its call is purged (retention). A
-//! message with a pending delivery stays until that delivery finishes.
+//! Trimming the webhook outbox and its delivery log: housekeeping deletes
+//! old messages whose deliveries are all finished (delivered or failed),
+//! and the retention purge deletes every message of a purged call, with
+//! its deliveries, pending ones included: a purged call is not sent.
 //! Deliveries go first (they reference the message), and a message goes
 //! only once no delivery is left, so a replay racing the trim keeps it.
 
@@ -55,8 +55,8 @@ pub fn purge_older_than(conn: &mut DbConn, cutoff: Micros, limit: i64) -> Result
     delete_finished(conn, &seqs)
 }
 
-/// The finished messages about the calls `call_ids` (their ordering key),
-/// deleted with their deliveries; how many went.
+/// Every message about the calls `call_ids` (their ordering key), deleted
+/// with all its deliveries, pending ones included; how many went.
 pub fn purge_of_calls(
     conn: &mut DbConn,
     org: OrgId,
@@ -65,8 +65,15 @@ pub fn purge_of_calls(
     let seqs: Vec<i64> = webhook_messages::table
         .filter(webhook_messages::org_id.eq(org.to_string()))
         .filter(webhook_messages::ordering_key.eq_any(call_ids))
-        .filter(sql::<Bool>(NONE_PENDING))
         .select(webhook_messages::seq)
         .load(conn)?;
-    delete_finished(conn, &seqs)
+    if seqs.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::message_seq.eq_any(&seqs)))
+        .execute(conn)?;
+    Ok(
+        diesel::delete(webhook_messages::table.filter(webhook_messages::seq.eq_any(&seqs)))
+            .execute(conn)?,
+    )
 }

@@ -53,8 +53,13 @@ impl LocalStore {
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            // Same file system as the spool: an atomic rename.
+            // Same file system as the spool: an atomic rename, made durable
+            // by syncing the directory (the caller may delete the only other
+            // copy next, as the archive does).
             file.persist(&target).map_err(|e| e.error)?;
+            if let Some(parent) = target.parent() {
+                std::fs::File::open(parent)?.sync_all()?;
+            }
             Ok(())
         })
         .await

@@ -1,8 +1,9 @@
 //! Housekeeping that keeps tables from growing without bound: expired
 //! refresh tokens, long-revoked sessions, spent provisioning codes and NFC
 //! binding tokens, the live-stream event log, blocklist entries long past
-//! their expiry, and webhook messages whose deliveries finished more than
-//! [`WEBHOOK_LOG_DAYS`] days ago (the delivery log keeps them that long).
+//! their expiry, and webhook messages created more than
+//! [`WEBHOOK_LOG_DAYS`] days ago whose deliveries have all finished (the
+//! delivery log and replay reach back that far).
 //! Run by the worker (or the API's embedded worker) on an interval. Plain
 //! deletes, no transaction: each is idempotent and any number may run.
 
@@ -20,9 +21,9 @@ pub const RETENTION_SECS: i64 = 7 * 24 * 3600;
 /// the table (or SQLite's one writer) for long.
 pub const BLOCKLIST_BATCH: i64 = 500;
 
-/// Days a webhook message, its deliveries and their log are kept once
-/// every delivery finished (delivered or failed for good): as long as
-/// replay and the delivery log can reach them.
+/// Days from its creation a webhook message, its deliveries and their log
+/// are kept; it goes once they are past and every delivery has finished
+/// (delivered or failed for good).
 pub const WEBHOOK_LOG_DAYS: i64 = 30;
 /// Webhook messages deleted per step.
 pub const WEBHOOK_LOG_BATCH: i64 = 500;

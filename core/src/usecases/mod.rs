@@ -25,6 +25,7 @@
 mod after_commit;
 pub mod api_keys;
 pub mod app_events;
+pub mod archive_downloads;
 pub mod audit;
 pub mod binding_policy;
 pub mod binding_tokens;

@@ -11,10 +11,14 @@
 //! `pending` and store its object; then, under the purge's locks, check
 //! every record is still due and unchanged (same change counter), complete
 //! the part and delete the records in one transaction. A batch that
-//! changed in between is discarded (object, then row) and read again. A
-//! part left pending by a crash is deleted by a later run once it is older
-//! than [`ABANDONED_AFTER`]; a run never completes a part it began more
-//! than [`PART_DEADLINE`] ago, so the two cannot meet.
+//! changed in between is discarded and read again. A part left pending by
+//! a crash is deleted by a later run once it is older than
+//! [`ABANDONED_AFTER`]. Deleting a part first claims it (`abandoned_at`,
+//! only where it is not complete), and completing one requires it
+//! unclaimed, so a part is either completed with its object or deleted
+//! with it, whatever two workers do at once; a run also gives up a part it
+//! began more than [`PART_DEADLINE`] ago. Parts are stamped with the system
+//! clock (not the purge's `now`, which tests move).
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};
@@ -30,7 +34,7 @@ use crate::repo::call_archives::{self, CallArchiveRow};
 use crate::repo::call_records::{self, CallRecordRow};
 use crate::repo::retention_purge;
 use crate::storage::{Storage, StorageError};
-use crate::time::{Micros, seconds, to_datetime};
+use crate::time::{Micros, now_micros, seconds, to_datetime};
 
 /// A pending part older than this was abandoned by a crashed run.
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
@@ -50,9 +54,9 @@ pub fn month_of(at: Micros) -> String {
 pub struct PreparedPart {
     pub month: String,
     pub rows: Vec<CallRecordRow>,
-    /// `(id, sync_seq)` of every record, ordered by id: what the delete
-    /// must still find.
-    pub expected: Vec<(String, i64)>,
+    /// Every record's id, change counter, contact and recording, ordered
+    /// by id: what the delete must still find.
+    pub expected: Vec<retention_purge::ArchivedState>,
     pub body: Vec<u8>,
     /// Whether the read filled the batch before the month cut (more may
     /// be due).
@@ -90,22 +94,26 @@ pub async fn prepare(
     limit: i64,
 ) -> Result<Option<PreparedPart>, RepoError> {
     db.run(move |conn| {
-        let mut due = retention_purge::due_call_records(conn, org, before, after.as_ref(), limit)?;
-        let Some(first) = due.first() else {
+        let due = retention_purge::due_call_records(conn, org, before, after.as_ref(), limit)?;
+        if due.is_empty() {
             return Ok(None);
-        };
-        let month = month_of(first.started_at);
+        }
         let full = i64::try_from(due.len()).unwrap_or(i64::MAX) >= limit;
-        let keep = due
-            .iter()
-            .take_while(|d| month_of(d.started_at) == month)
-            .count();
-        let cut = keep < due.len();
-        due.truncate(keep);
         let ids: Vec<String> = due.into_iter().map(|d| d.id).collect();
         // Rows a concurrent change removed since are simply not archived
-        // (nor deleted: the delete takes only what was archived).
-        let rows = call_records::by_ids_oldest_first(conn, org, &ids)?;
+        // (nor deleted: the delete takes only what was archived). The month
+        // is the rows' own, as read here.
+        let mut rows = call_records::by_ids_oldest_first(conn, org, &ids)?;
+        let month = rows
+            .first()
+            .map(|r| month_of(r.started_at))
+            .unwrap_or_default();
+        let keep = rows
+            .iter()
+            .take_while(|r| month_of(r.started_at) == month)
+            .count();
+        let cut = keep < rows.len();
+        rows.truncate(keep);
         // As webhooks carry a call: nobody's view, so another user's
         // private call is archived redacted, as it is shown.
         let records = record_reads::for_reader(conn, UserId::nobody(), &rows)?;
@@ -116,8 +124,8 @@ pub async fn prepare(
             gz.write_all(b"\n").map_err(io_corrupt)?;
         }
         let body = gz.finish().map_err(io_corrupt)?;
-        let mut expected: Vec<(String, i64)> =
-            rows.iter().map(|r| (r.id.clone(), r.sync_seq)).collect();
+        let mut expected: Vec<retention_purge::ArchivedState> =
+            rows.iter().map(archived_state).collect();
         expected.sort_unstable();
         Ok(Some(PreparedPart {
             month,
@@ -128,6 +136,16 @@ pub async fn prepare(
         }))
     })
     .await
+}
+
+/// What the delete must still find of an archived row.
+fn archived_state(row: &CallRecordRow) -> retention_purge::ArchivedState {
+    retention_purge::ArchivedState {
+        id: row.id.clone(),
+        sync_seq: row.sync_seq,
+        contact_id: row.contact_id.clone(),
+        recording_id: row.recording_id.clone(),
+    }
 }
 
 fn io_corrupt(e: std::io::Error) -> RepoError {
@@ -150,7 +168,6 @@ pub async fn store(
     storage: &Storage,
     org: OrgId,
     part: &PreparedPart,
-    now: Micros,
 ) -> Result<StoredPart, ArchiveError> {
     let id = CallArchiveId::new();
     let row = CallArchiveRow {
@@ -163,8 +180,9 @@ pub async fn store(
         size_bytes: i64::try_from(part.body.len()).unwrap_or(i64::MAX),
         first_started_at: part.rows.first().map_or(0, |r| r.started_at),
         last_started_at: part.rows.last().map_or(0, |r| r.started_at),
-        created_at: now,
+        created_at: now_micros(),
         completed_at: None,
+        abandoned_at: None,
     };
     let begun = Instant::now();
     let pending = row.clone();
@@ -191,13 +209,22 @@ async fn put(storage: &Storage, key: &str, body: &[u8]) -> Result<(), StorageErr
     storage.put_file(key, file, body.len() as u64).await
 }
 
-/// Removes a part that will not be completed: the object, then the row
-/// (so no row is ever without its object for longer than this takes).
+/// Removes a part that will not be completed: claims it (unless it was
+/// completed meanwhile, which leaves it alone), deletes the object, then
+/// the row. A crash in between leaves a claimed row, which any later run
+/// finishes.
 pub async fn discard(
     db: &Database,
     storage: &Storage,
     row: &CallArchiveRow,
 ) -> Result<(), ArchiveError> {
+    let id = row.id.clone();
+    let claimed = db
+        .write(move |conn| call_archives::claim_abandoned(conn, &id, now_micros()))
+        .await?;
+    if !claimed {
+        return Ok(());
+    }
     storage.delete(&row.storage_key).await?;
     let id = row.id.clone();
     db.write(move |conn| call_archives::delete_pending(conn, &id))
@@ -205,15 +232,12 @@ pub async fn discard(
     Ok(())
 }
 
-/// Deletes the pending parts on this node's store that crashed runs
-/// abandoned (begun more than [`ABANDONED_AFTER`] before `now`); how many.
-/// One whose object cannot be deleted is left for the next run.
-pub async fn clean_abandoned(
-    db: &Database,
-    storage: &Storage,
-    now: Micros,
-) -> Result<usize, RepoError> {
-    let before = now - seconds(ABANDONED_AFTER.as_secs() as i64);
+/// Deletes the parts on this node's store that crashed runs abandoned
+/// (begun more than [`ABANDONED_AFTER`] ago by the system clock, or claimed
+/// already); how many. One whose object cannot be deleted is left for the
+/// next run.
+pub async fn clean_abandoned(db: &Database, storage: &Storage) -> Result<usize, RepoError> {
+    let before = now_micros() - seconds(ABANDONED_AFTER.as_secs() as i64);
     let store = storage.store_id().map(str::to_owned);
     let rows = db
         .run(move |conn| call_archives::abandoned(conn, before, store.as_deref(), CLEAN_BATCH))

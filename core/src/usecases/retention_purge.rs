@@ -26,7 +26,7 @@ use crate::repo::{
     RepoError, call_archives, orgs, retention_policies, stored_id, sync_seq, webhook_log,
 };
 use crate::storage::Storage;
-use crate::time::{Micros, seconds};
+use crate::time::{Micros, now_micros, seconds};
 use crate::wire::{AuditAction, RetentionDays};
 
 use super::audit::{Entry, by_system};
@@ -58,8 +58,9 @@ pub struct RetentionReport {
     pub call_records: usize,
     pub recordings: usize,
     pub recording_bytes: u64,
-    /// Marked recordings whose object could not be deleted this run; they
-    /// stay marked and are retried on the next.
+    /// Marked recordings whose object could not be deleted this run (they
+    /// stay marked and are retried on the next), and archive parts that
+    /// could not be stored (their organisation's records wait).
     pub storage_failures: usize,
     /// Archive parts written (and completed) this run.
     pub archive_parts: usize,
@@ -114,7 +115,7 @@ pub async fn run(
     let mut counts: BTreeMap<String, OrgCounts> = BTreeMap::new();
     // A crashed run's marked recordings and abandoned archive parts first.
     finish_marked(db, storage, &store, &mut report, &mut counts).await?;
-    retention_archive::clean_abandoned(db, storage, now).await?;
+    retention_archive::clean_abandoned(db, storage).await?;
     let policies: BTreeMap<String, RetentionDays> = db
         .run(retention_policies::all)
         .await?
@@ -132,7 +133,7 @@ pub async fn run(
         if let Some(d) = days.call_record_days {
             let before = now - seconds(d * DAY_SECS);
             let purged = if options.archive {
-                archive_and_purge_call_records(db, storage, org, before, now, &mut report).await?
+                archive_and_purge_call_records(db, storage, org, before, &mut report).await?
             } else {
                 let n = purge_call_records(db, org, before, now, &mut report).await?;
                 (n, 0)
@@ -224,18 +225,20 @@ fn delete_batch(
         retention_purge::mark_purging(conn, &recordings, now)?;
     }
     let ids: Vec<String> = due.iter().map(|d| d.id.clone()).collect();
-    // Their finished webhook messages go too, so no replay sends a purged
-    // call; one still being delivered stays until housekeeping.
+    // Their webhook messages go too, pending deliveries included: a purged
+    // call is neither sent nor replayed.
     webhook_log::purge_of_calls(conn, org, &ids)?;
     retention_purge::delete_call_records(conn, &ids)
 }
 
 /// How the transaction that deletes an archived batch ended.
-enum Committed {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
     /// The part is complete and its records are gone.
     Deleted(usize),
-    /// The batch changed since it was archived (or the part was judged
-    /// abandoned): nothing was written; the part must be discarded.
+    /// The batch changed since it was archived (or the part was claimed as
+    /// abandoned, or its run ran out of time): nothing was written; the
+    /// part must be discarded.
     Changed,
 }
 
@@ -246,7 +249,6 @@ async fn archive_and_purge_call_records(
     storage: &Storage,
     org: OrgId,
     before: Micros,
-    now: Micros,
     report: &mut RetentionReport,
 ) -> Result<(usize, usize), RepoError> {
     let (mut total, mut parts) = (0, 0);
@@ -266,7 +268,7 @@ async fn archive_and_purge_call_records(
             }
             continue;
         }
-        let stored = match retention_archive::store(db, storage, org, &part, now).await {
+        let stored = match retention_archive::store(db, storage, org, &part).await {
             Ok(stored) => stored,
             Err(ArchiveError::Repo(e)) => return Err(e),
             Err(ArchiveError::Storage(e)) => {
@@ -277,7 +279,7 @@ async fn archive_and_purge_call_records(
             }
         };
         let started = Instant::now();
-        let committed = commit_archived(db, org, before, &part, &stored, now).await?;
+        let committed = commit_archived(db, org, before, &part, &stored).await?;
         report.longest_batch = report.longest_batch.max(started.elapsed());
         match committed {
             Committed::Deleted(deleted) => {
@@ -312,18 +314,15 @@ async fn archive_and_purge_call_records(
 }
 
 /// Under the purge's locks: if every archived record is still due and
-/// unchanged, completes the part and deletes the records.
-async fn commit_archived(
+/// unchanged, and the part is neither claimed nor past its deadline,
+/// completes the part and deletes the records.
+pub async fn commit_archived(
     db: &Database,
     org: OrgId,
     before: Micros,
     part: &PreparedPart,
     stored: &StoredPart,
-    now: Micros,
 ) -> Result<Committed, RepoError> {
-    if !stored.in_time() {
-        return Ok(Committed::Changed);
-    }
     let due: Vec<retention_purge::DueCall> = part
         .rows
         .iter()
@@ -335,14 +334,18 @@ async fn commit_archived(
             call_id: r.call_id.clone(),
         })
         .collect();
-    let ids: Vec<String> = part.expected.iter().map(|(id, _)| id.clone()).collect();
+    let ids: Vec<String> = part.expected.iter().map(|s| s.id.clone()).collect();
     let expected = part.expected.clone();
     let part_id = stored.row.id.clone();
+    let stored = stored.clone();
     db.write(move |conn| {
         lock(conn, org)?;
-        if retention_purge::still_due(conn, org, before, &ids)? != expected {
+        // Checked once the locks are held: a run that waited past its
+        // deadline gives the part up.
+        if !stored.in_time() || retention_purge::still_due(conn, org, before, &ids)? != expected {
             return Ok(Committed::Changed);
         }
+        let now = now_micros();
         if !call_archives::complete(conn, &part_id, now)? {
             return Ok(Committed::Changed);
         }

@@ -73,8 +73,11 @@ str_enum! {
         /// call_record_days, recording_days; null follows the default).
         RetentionChanged => "retention.changed",
         /// The worker purged what passed its retention (`details`:
-        /// call_records, recordings, recording_bytes).
+        /// call_records, recordings, recording_bytes, archive_parts).
         RetentionPurged => "retention.purged",
+        /// An admin downloaded a month of the call archive (`details`:
+        /// month, records, size_bytes).
+        ArchiveDownloaded => "archive.downloaded",
         /// An admin placed a legal hold (`details`: subject_type,
         /// subject_id, reason).
         LegalHoldPlaced => "legal_hold.placed",

@@ -3,7 +3,8 @@
 -- store, one part per batch, grouped by organisation and UTC month. A part
 -- is written `pending` first, its object stored next, and it is completed
 -- in the transaction that deletes its records; a pending part the worker
--- abandoned is deleted (object, then row) by a later run.
+-- abandoned is claimed (`abandoned_at`), then deleted (object, then row)
+-- by a later run. A claimed part can never be completed.
 CREATE TABLE call_archives (
     id TEXT PRIMARY KEY NOT NULL,
     org_id TEXT NOT NULL REFERENCES organisations (id),
@@ -17,7 +18,8 @@ CREATE TABLE call_archives (
     first_started_at BIGINT NOT NULL,
     last_started_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
-    completed_at BIGINT
+    completed_at BIGINT,
+    abandoned_at BIGINT
 );
 CREATE INDEX call_archives_org_month_idx ON call_archives (org_id, month, id);
 CREATE INDEX call_archives_pending_idx ON call_archives (created_at) WHERE completed_at IS NULL;

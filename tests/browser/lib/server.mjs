@@ -10,6 +10,7 @@ import { setTimeout as delay } from "node:timers/promises";
 
 export const ROOT = resolve(new URL("../../..", import.meta.url).pathname);
 const API_BIN = process.env.DESKBIND_API_BIN || join(ROOT, "target/debug/deskbind-api");
+export const WORKER_BIN = process.env.DESKBIND_WORKER_BIN || join(ROOT, "target/debug/deskbind-worker");
 export const PHONE_SIM_BIN = process.env.DESKBIND_PHONE_SIM_BIN || join(ROOT, "target/debug/deskbind-phone-sim");
 
 function freePort() {

@@ -67,6 +67,7 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::WebhookEndpointGone => "Webhook endpoint gone (disabled)",
         AuditAction::RetentionChanged => "Retention changed",
         AuditAction::RetentionPurged => "Retention purge",
+        AuditAction::ArchiveDownloaded => "Call archive downloaded",
         AuditAction::LegalHoldPlaced => "Legal hold placed",
         AuditAction::LegalHoldReleased => "Legal hold released",
     }

@@ -49,7 +49,6 @@ pub struct HoldDraft {
     pub reason: String,
 }
 
-/// One hold as the table shows it.
 /// One archived month as the archive table shows it.
 struct ArchiveLine {
     month: String,
@@ -61,6 +60,7 @@ struct ArchiveLine {
 /// Archived months shown; older ones are listed by the API.
 const ARCHIVE_MONTHS_SHOWN: i64 = 24;
 
+/// One hold as the table shows it.
 struct HoldLine {
     id: LegalHoldId,
     subject_type: &'static str,
@@ -231,7 +231,13 @@ pub async fn download_archive(
     month: web::Path<String>,
 ) -> ConsoleResult<HttpResponse> {
     user.require_admin()?;
-    Ok(crate::routes::archives::serve_month(&state, user.auth.org_id, month.into_inner()).await?)
+    Ok(crate::routes::archives::serve_month(
+        &state,
+        user.auth.org_id,
+        user.auth.user_id,
+        month.into_inner(),
+    )
+    .await?)
 }
 
 /// `GET /admin/retention`

@@ -121,6 +121,9 @@ pub struct ArchivedState {
     pub recording_id: Option<String>,
 }
 
+/// id, org_id, started_at, sync_seq, contact_id, recording_id.
+type CheckedRow = (String, String, i64, i64, Option<String>, Option<String>);
+
 /// Of the records `ids`, those still due (started before `before`, no
 /// hold keeps them) as they are now, sorted by id: an archived batch is
 /// deleted only if this is what was archived.
@@ -130,18 +133,34 @@ pub fn still_due(
     before: Micros,
     ids: &[String],
 ) -> Result<Vec<ArchivedState>, RepoError> {
-    let mut found: Vec<ArchivedState> = call_records::table
-        .filter(call_records::org_id.eq(org.to_string()))
+    // By primary key alone, the rest checked here: with the organisation
+    // or the start time in the query, SQLite walks the (org, started_at)
+    // index over every due record instead.
+    let rows: Vec<CheckedRow> = call_records::table
         .filter(call_records::id.eq_any(ids))
-        .filter(call_records::started_at.lt(before))
         .filter(sql::<Bool>(CALL_NOT_HELD))
         .select((
             call_records::id,
+            call_records::org_id,
+            call_records::started_at,
             call_records::sync_seq,
             call_records::contact_id,
             call_records::recording_id,
         ))
         .load(conn)?;
+    let org = org.to_string();
+    let mut found: Vec<ArchivedState> = rows
+        .into_iter()
+        .filter(|(_, row_org, started_at, ..)| *row_org == org && *started_at < before)
+        .map(
+            |(id, _, _, sync_seq, contact_id, recording_id)| ArchivedState {
+                id,
+                sync_seq,
+                contact_id,
+                recording_id,
+            },
+        )
+        .collect();
     // Sorted here, not by the database's collation.
     found.sort_unstable();
     Ok(found)

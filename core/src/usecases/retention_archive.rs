@@ -117,12 +117,17 @@ pub async fn prepare(
         // As webhooks carry a call: nobody's view, so another user's
         // private call is archived redacted, as it is shown.
         let records = record_reads::for_reader(conn, UserId::nobody(), &rows)?;
-        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        // The lines first, then one compression pass: serde_json writes
+        // token by token, and each small write into the encoder costs a
+        // pass over its output buffer.
+        let mut lines = Vec::with_capacity(records.len() * 1024);
         for record in &records {
-            serde_json::to_writer(&mut gz, record)
+            serde_json::to_writer(&mut lines, record)
                 .map_err(|e| RepoError::Corrupt(format!("unserialisable call: {e}")))?;
-            gz.write_all(b"\n").map_err(io_corrupt)?;
+            lines.push(b'\n');
         }
+        let mut gz = GzEncoder::new(Vec::with_capacity(lines.len() / 4), Compression::default());
+        gz.write_all(&lines).map_err(io_corrupt)?;
         let body = gz.finish().map_err(io_corrupt)?;
         let mut expected: Vec<retention_purge::ArchivedState> =
             rows.iter().map(archived_state).collect();

@@ -14,27 +14,15 @@ use deskbind_core::repo::call_archives::{self, CallArchiveRow};
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::retention_archive::{self, ABANDONED_AFTER};
-use deskbind_core::usecases::retention_purge::{Committed, RetentionReport, commit_archived, run};
+use deskbind_core::usecases::retention_purge::{Committed, commit_archived};
 use deskbind_core::wire::{CallRecord, CallRecordUpload, Role};
 use deskbind_mobile::{AppClient, PageQuery};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::call_outcomes::send;
-use crate::helpers::{TestApp, code, spawn_app, spawn_app_with};
+use crate::helpers::{code, spawn_app, spawn_app_with};
 use crate::records::{backdate_bindings, call};
-
-/// One purge at `now + later_secs`.
-async fn purge_at(app: &TestApp, later_secs: i64) -> RetentionReport {
-    let storage = Storage::from_settings(&app.settings).await.unwrap();
-    run(
-        &app.db,
-        &storage,
-        app.settings.purge_options(),
-        now_micros() + seconds(later_secs),
-    )
-    .await
-    .unwrap()
-}
+use crate::retention::{audit_entries, call_ids as listed_call_ids, purge_at};
 
 fn at(call_id: &str, started: &str) -> CallRecordUpload {
     let started: DateTime<Utc> = started.parse().unwrap();
@@ -148,17 +136,7 @@ async fn the_archive_holds_exactly_the_purged_records_per_month() {
     assert_eq!(january[0].notes.as_deref(), Some("asked for a quote"));
     assert_eq!(january[0].id.to_string(), id_of(0));
     assert_eq!(call_ids(&archived(&app.admin, "2025-02").await), ["feb-a"]);
-    let mut left: Vec<String> = app
-        .admin
-        .list_calls(&Default::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|c| c.call_id)
-        .collect();
-    left.sort();
-    assert_eq!(left, ["feb-held", "recent"]);
+    assert_eq!(listed_call_ids(&app.admin).await, ["feb-held", "recent"]);
 
     // Once released, the held call goes too, into a second February part;
     // the month's download joins both.
@@ -178,13 +156,9 @@ async fn the_archive_holds_exactly_the_purged_records_per_month() {
     // Nothing due: no part.
     assert_eq!(purge_at(&app, 0).await.archive_parts, 0);
 
-    let (status, log) = send(&app, &app.admin, "GET", "/v1/audit-events?limit=50", None).await;
-    assert_eq!(status, 200);
-    let purged: Vec<i64> = log["items"]
-        .as_array()
-        .unwrap()
+    let purged: Vec<i64> = audit_entries(&app, "retention.purged")
+        .await
         .iter()
-        .filter(|e| e["action"] == "retention.purged")
         .map(|e| e["details"]["archive_parts"].as_i64().unwrap())
         .collect();
     assert_eq!(purged, [2, 1]);
@@ -426,14 +400,7 @@ async fn a_batch_that_changed_after_it_was_archived_is_not_deleted() {
     assert_eq!(june[0].notes.as_deref(), Some("late note"));
     assert_eq!(app.count("call_records").await, 1);
     // Every download is audited.
-    let (status, log) = send(&app, &app.admin, "GET", "/v1/audit-events?limit=50", None).await;
-    assert_eq!(status, 200);
-    let downloads: Vec<&Value> = log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "archive.downloaded")
-        .collect();
+    let downloads = audit_entries(&app, "archive.downloaded").await;
     assert_eq!(downloads.len(), 1);
     assert_eq!(
         (

@@ -19,7 +19,7 @@ use crate::records::{backdate_bindings, call};
 
 const DAY: i64 = 24 * 3600;
 
-async fn audit_entries(app: &TestApp, prefix: &str) -> Vec<Value> {
+pub(crate) async fn audit_entries(app: &TestApp, prefix: &str) -> Vec<Value> {
     let (status, log) = send(app, &app.admin, "GET", "/v1/audit-events?limit=200", None).await;
     assert_eq!(status, 200, "{log}");
     log["items"]
@@ -36,20 +36,26 @@ const NO_DEFAULTS: RetentionDays = RetentionDays {
     recording_days: None,
 };
 
-/// One purge `days_later` days from now.
-async fn purge_after(app: &TestApp, days_later: i64) -> RetentionReport {
+/// One purge, as the worker runs it, `later_secs` seconds from now.
+pub(crate) async fn purge_at(app: &TestApp, later_secs: i64) -> RetentionReport {
     let storage = Storage::from_settings(&app.settings).await.unwrap();
     run(
         &app.db,
         &storage,
         app.settings.purge_options(),
-        now_micros() + seconds(days_later * DAY),
+        now_micros() + seconds(later_secs),
     )
     .await
     .unwrap()
 }
 
-async fn call_ids(client: &AppClient) -> Vec<String> {
+/// One purge `days_later` days from now.
+async fn purge_after(app: &TestApp, days_later: i64) -> RetentionReport {
+    purge_at(app, days_later * DAY).await
+}
+
+/// The call ids `client` lists, sorted.
+pub(crate) async fn call_ids(client: &AppClient) -> Vec<String> {
     let mut ids: Vec<String> = client
         .list_calls(&CallQuery::default())
         .await

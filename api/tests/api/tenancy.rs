@@ -94,17 +94,7 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
     archived.ended_at = None;
     device.upload_call_records(&[archived]).await.unwrap();
     app.admin.set_retention(Some(30), None).await.unwrap();
-    let storage = deskbind_core::storage::Storage::from_settings(&app.settings)
-        .await
-        .unwrap();
-    let purged = deskbind_core::usecases::retention_purge::run(
-        &app.db,
-        &storage,
-        app.settings.purge_options(),
-        deskbind_core::time::now_micros(),
-    )
-    .await
-    .unwrap();
+    let purged = crate::retention::purge_at(&app, 0).await;
     assert_eq!(purged.archive_parts, 1);
     assert!(
         app.admin

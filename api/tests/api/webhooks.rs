@@ -700,18 +700,8 @@ async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
     assert_eq!(app.count("webhook_messages").await, 2);
 
     app.admin.set_retention(Some(1), None).await.unwrap();
-    let storage = deskbind_core::storage::Storage::from_settings(&app.settings)
-        .await
-        .unwrap();
     let day = 24 * 3600;
-    let report = deskbind_core::usecases::retention_purge::run(
-        &app.db,
-        &storage,
-        app.settings.purge_options(),
-        t0 + seconds(2 * day),
-    )
-    .await
-    .unwrap();
+    let report = crate::retention::purge_at(&app, 2 * day).await;
     assert_eq!(report.call_records, 2);
     // Both calls' messages went with them, c2's pending retry included.
     assert_eq!(app.count("webhook_messages").await, 0);

@@ -60,24 +60,30 @@ pub fn purge(conn: &mut DbConn, now: Micros) -> Result<PurgeReport, RepoError> {
 /// Deletes finished webhook messages created before `cutoff`, a bounded
 /// batch per step until none is left.
 fn purge_webhook_log(conn: &mut DbConn, cutoff: Micros) -> Result<usize, RepoError> {
-    let mut total = 0;
-    loop {
-        let purged = webhook_log::purge_older_than(conn, cutoff, WEBHOOK_LOG_BATCH)?;
-        total += purged;
-        if i64::try_from(purged).unwrap_or(i64::MAX) < WEBHOOK_LOG_BATCH {
-            return Ok(total);
-        }
-    }
+    in_batches(WEBHOOK_LOG_BATCH, |limit| {
+        webhook_log::purge_older_than(conn, cutoff, limit)
+    })
 }
 
 /// Deletes blocklist entries that expired before `cutoff`, a bounded batch
 /// per statement until none is left.
 fn purge_blocklist(conn: &mut DbConn, cutoff: Micros) -> Result<usize, RepoError> {
+    in_batches(BLOCKLIST_BATCH, |limit| {
+        blocklist::purge_expired(conn, cutoff, limit)
+    })
+}
+
+/// Runs `step` (which deletes at most `batch` rows) until a step deletes
+/// fewer; the total deleted.
+fn in_batches(
+    batch: i64,
+    mut step: impl FnMut(i64) -> Result<usize, RepoError>,
+) -> Result<usize, RepoError> {
     let mut total = 0;
     loop {
-        let purged = blocklist::purge_expired(conn, cutoff, BLOCKLIST_BATCH)?;
-        total += purged;
-        if i64::try_from(purged).unwrap_or(i64::MAX) < BLOCKLIST_BATCH {
+        let deleted = step(batch)?;
+        total += deleted;
+        if i64::try_from(deleted).unwrap_or(i64::MAX) < batch {
             return Ok(total);
         }
     }

@@ -1,11 +1,13 @@
 //! `GET /v1/stats/calls`: per user and local day, calls, answered calls,
 //! talk time and average duration, over the same filters and scope as the
 //! call list. The window is at most 366 days; the default is the last 7.
+//! Counts come from the rollups where they can (`call_tallies`), so they
+//! stay right after the calls are purged.
 
 use actix_web::web;
 use chrono::{Duration, Utc};
 use deskbind_core::domain::TimeZoneName;
-use deskbind_core::domain::call_stats::{CallSample, DayTallies};
+use deskbind_core::domain::call_stats::DayTallies;
 use deskbind_core::domain::periods::MAX_WINDOW_DAYS;
 use deskbind_core::ids::OrgId;
 use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
@@ -13,6 +15,7 @@ use deskbind_core::time::to_datetime;
 use deskbind_core::wire::CallStats;
 use serde::Deserialize;
 
+use super::call_tallies::for_each_tally;
 use super::calls::FilterQuery;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AuthUser, Query};
@@ -72,16 +75,8 @@ pub async fn get(
         .run(move |conn| filters.resolve(conn, &auth))
         .await?;
     let mut tallies = DayTallies::new(tz);
-    for_each_call(&state, org, scope, filter, |r| {
-        if let Some(user) = r.user_id {
-            tallies.add(CallSample::new(
-                user,
-                r.started_at,
-                r.result.as_deref(),
-                r.answered_at,
-                r.duration_secs,
-            ));
-        }
+    for_each_tally(&state, org, scope, filter, |t| {
+        tallies.add_counts(t.user_id, t.at, t.calls, t.answered, t.talk_secs);
     })
     .await?;
     Ok(web::Json(CallStats {

@@ -19,6 +19,7 @@ pub(crate) mod call_lists;
 pub(crate) mod call_outcomes;
 mod call_records;
 pub(crate) mod call_stats;
+pub(crate) mod call_tallies;
 pub mod calls;
 pub(crate) mod contact_export;
 pub(crate) mod contact_import;

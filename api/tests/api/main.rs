@@ -67,6 +67,7 @@ mod recordings;
 mod records;
 mod request_ids;
 mod retention;
+mod rollups;
 mod s3;
 mod scoring;
 mod scoring_access;

@@ -38,6 +38,20 @@ where
     }
 }
 
+/// Runs a statement only PostgreSQL can take from diesel (a multi-row
+/// upsert); on SQLite it is refused, and the caller runs rows one by one.
+pub fn execute_on_postgres<Q>(conn: &mut DbConn, query: Q) -> QueryResult<usize>
+where
+    Q: ExecuteDsl<diesel::PgConnection>,
+{
+    match conn {
+        DbConn::Postgresql(pg) => ExecuteDsl::<diesel::PgConnection>::execute(query, pg),
+        DbConn::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
+            "a PostgreSQL-only statement was run on SQLite".into(),
+        )),
+    }
+}
+
 #[derive(QueryableByName)]
 struct RowidRow {
     #[diesel(sql_type = BigInt)]

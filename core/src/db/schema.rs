@@ -875,3 +875,19 @@ diesel::table! {
         abandoned_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    call_rollups (org_id, bucket_start, user_id, phone_id, direction, result, disposition_id, private) {
+        org_id -> Text,
+        bucket_start -> BigInt,
+        user_id -> Text,
+        phone_id -> Text,
+        direction -> Text,
+        result -> Text,
+        disposition_id -> Text,
+        private -> BigInt,
+        calls -> BigInt,
+        answered -> BigInt,
+        talk_secs -> BigInt,
+    }
+}

@@ -64,17 +64,29 @@ impl DayTallies {
     }
 
     pub fn add(&mut self, s: CallSample) {
-        let day = to_datetime(s.started_at)
+        let talk_secs = u64::try_from(s.duration_secs).unwrap_or(0);
+        self.add_counts(s.user_id, s.started_at, 1, u64::from(s.answered), talk_secs);
+    }
+
+    /// Adds calls summed elsewhere (a rollup of one quarter hour, which
+    /// lies inside one local day).
+    pub fn add_counts(
+        &mut self,
+        user_id: String,
+        at: i64,
+        calls: u64,
+        answered: u64,
+        talk_secs: u64,
+    ) {
+        let day = to_datetime(at)
             .with_timezone(&self.tz)
             .date_naive()
             .format("%Y-%m-%d")
             .to_string();
-        let tally = self.tallies.entry((s.user_id, day)).or_default();
-        tally.calls += 1;
-        if s.answered {
-            tally.answered += 1;
-            tally.talk_secs += u64::try_from(s.duration_secs).unwrap_or(0);
-        }
+        let tally = self.tallies.entry((user_id, day)).or_default();
+        tally.calls += calls;
+        tally.answered += answered;
+        tally.talk_secs += talk_secs;
     }
 
     /// Rows ordered by user id, then day.

@@ -10,6 +10,7 @@ pub mod blocklist;
 pub mod call_facts;
 pub mod call_lists;
 pub mod call_outcomes;
+pub mod call_rollup;
 pub mod call_stats;
 pub mod call_task_outcomes;
 pub mod calling_hours;

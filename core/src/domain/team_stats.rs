@@ -104,11 +104,13 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, call: &StatsCall, not_called_back: bool) {
-        self.calls += 1;
-        if call.answered {
-            self.answered += 1;
-            self.talk_secs += call.talk_secs;
+    fn add(&mut self, call: &StatsCall, not_called_back: bool, counts: bool) {
+        if counts {
+            self.calls += 1;
+            if call.answered {
+                self.answered += 1;
+                self.talk_secs += call.talk_secs;
+            }
         }
         if not_called_back {
             self.missed_not_called_back += 1;
@@ -163,6 +165,10 @@ pub struct TeamStats {
     latest_outbound: HashMap<String, Micros>,
     by_person_day: BTreeMap<(String, NaiveDate), Tally>,
     heat: HeatMap,
+    /// Calls, answered, talk time and the heat map come from
+    /// [`TeamStats::add_counts`] (the rollups, which outlive purged calls),
+    /// not from the calls passed to [`TeamStats::add`].
+    counts_apart: bool,
 }
 
 /// The finished figures.
@@ -186,7 +192,39 @@ impl TeamStats {
             latest_outbound: HashMap::new(),
             by_person_day: BTreeMap::new(),
             heat: [[0; 24]; 7],
+            counts_apart: false,
         }
+    }
+
+    /// Counts come only from [`TeamStats::add_counts`]; the calls passed to
+    /// [`TeamStats::add`] then give missed calls, first and last calls.
+    pub fn with_counts_apart(mut self) -> Self {
+        self.counts_apart = true;
+        self
+    }
+
+    /// Adds calls summed elsewhere (a rollup of one quarter hour, which
+    /// lies inside one local day and hour).
+    pub fn add_counts(
+        &mut self,
+        user: &str,
+        at: Micros,
+        calls: u64,
+        answered: u64,
+        talk_secs: u64,
+    ) {
+        if self.counted.as_ref().is_some_and(|c| !c.contains(user)) {
+            return;
+        }
+        let local = to_datetime(at).with_timezone(&self.tz);
+        self.heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += calls;
+        let tally = self
+            .by_person_day
+            .entry((user.to_owned(), local.date_naive()))
+            .or_default();
+        tally.calls += calls;
+        tally.answered += answered;
+        tally.talk_secs += talk_secs;
     }
 
     /// Adds the next call; calls must come newest first.
@@ -213,11 +251,13 @@ impl TeamStats {
             return;
         }
         let local = to_datetime(call.started_at).with_timezone(&self.tz);
-        self.heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
+        if !self.counts_apart {
+            self.heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
+        }
         self.by_person_day
             .entry((user, local.date_naive()))
             .or_default()
-            .add(&call, not_called_back);
+            .add(&call, not_called_back, !self.counts_apart);
     }
 
     pub fn finish(self) -> TeamReport {

@@ -20,6 +20,7 @@ pub mod call_list_returns;
 pub mod call_list_tasks;
 pub mod call_lists;
 pub mod call_records;
+pub mod call_rollups;
 pub mod call_settings;
 pub mod call_task_outcomes;
 pub mod console_sessions;

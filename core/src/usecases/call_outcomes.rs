@@ -12,7 +12,7 @@
 use serde_json::{Map, Value, json};
 
 use super::blocklist::{self, Actor as BlocklistActor, BlocklistError};
-use super::{AfterCommit, Services, call_record_events};
+use super::{AfterCommit, Services, call_record_events, call_rollups};
 use crate::db::DbConn;
 use crate::domain::FieldError;
 use crate::domain::blocklist::NewEntry;
@@ -152,6 +152,7 @@ fn annotate_in(
     if !stored {
         return Err(AnnotateError::Changed);
     }
+    call_rollups::annotation_changed(conn, &record, &before, &after)?;
     let changes = serde_json::to_string(&fields)
         .map_err(|e| RepoError::Corrupt(format!("edit of call {}: {e}", record.id)))?;
     call_annotation_edits::insert(

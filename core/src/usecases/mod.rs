@@ -44,6 +44,7 @@ pub mod call_list_work;
 pub mod call_lists;
 pub mod call_outcomes;
 pub mod call_record_events;
+pub mod call_rollups;
 pub mod call_settings;
 pub mod console_sessions;
 pub mod contact_import;

@@ -26,7 +26,9 @@ use crate::time::Micros;
 use crate::usecases::blocklist_check::{self, Screened};
 use crate::usecases::call_list_dials::{self, ArrivedRecord};
 use crate::usecases::scoring::Touched;
-use crate::usecases::{AfterCommit, Services, call_record_events, contact_links, scoring};
+use crate::usecases::{
+    AfterCommit, Services, call_record_events, call_rollups, contact_links, scoring,
+};
 use crate::wire::{CallDirection, CallRecordChange};
 
 /// Rows per multi-row INSERT: 22 columns each stays far below both
@@ -243,6 +245,8 @@ struct Work {
     rows: HashMap<String, CallRecordRow>,
     /// Call ids in first-touched order, and whether each is new.
     order: Vec<(String, bool)>,
+    /// Call id → the stored row an update started from (for the rollups).
+    stored: HashMap<String, CallRecordRow>,
 }
 
 impl Work {
@@ -328,6 +332,7 @@ impl Work {
         row.updated_at = now;
         if !self.rows.contains_key(&facts.call_id) {
             self.order.push((facts.call_id.clone(), false));
+            self.stored.insert(facts.call_id.clone(), current.clone());
         }
         self.rows.insert(facts.call_id.clone(), row);
         Ok(ItemOutcome::Updated(id))
@@ -356,6 +361,7 @@ impl Work {
             .filter_map(|r| Some((r.id.clone(), r.remote_e164.clone()?)))
             .collect();
         let mut inserts = Vec::new();
+        let mut updates = Vec::new();
         for ((call_id, is_new), seq) in self.order.iter().zip(first..) {
             let Some(mut row) = self.rows.remove(call_id) else {
                 continue;
@@ -365,6 +371,9 @@ impl Work {
                 inserts.push(row);
             } else {
                 call_records::update(conn, &row)?;
+                if let Some(stored) = self.stored.remove(call_id) {
+                    updates.push((stored, row.clone()));
+                }
                 changed.push((row, CallRecordChange::Updated));
             }
         }
@@ -373,6 +382,7 @@ impl Work {
         for chunk in inserts.chunks(INSERT_CHUNK) {
             call_records::insert_many(conn, chunk)?;
         }
+        call_rollups::record_changes(conn, &inserts, &updates)?;
         changed.extend(
             inserts
                 .iter()

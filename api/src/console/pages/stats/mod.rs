@@ -21,6 +21,7 @@ use crate::console::chrome::{Chrome, Section};
 use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::ConsoleUser;
 use crate::routes::call_stats::for_each_call;
+use crate::routes::call_tallies::for_each_tally;
 use crate::routes::calls::FilterQuery;
 use crate::state::AppState;
 use form::{Choices, StatsQuery};
@@ -99,7 +100,19 @@ pub async fn page(
         &page.choices.people,
     )
     .await?;
-    let mut stats = TeamStats::new(tz, filter.users.take());
+    let mut stats = TeamStats::new(tz, filter.users.take()).with_counts_apart();
+    // Counts from the rollups, which outlive purged calls; the stored calls
+    // give missed calls not called back, and first and last calls.
+    for_each_tally(
+        &state,
+        user.auth.org_id,
+        scope.clone(),
+        filter.clone(),
+        |t| {
+            stats.add_counts(&t.user_id, t.at, t.calls, t.answered, t.talk_secs);
+        },
+    )
+    .await?;
     for_each_call(&state, user.auth.org_id, scope, filter, |r| {
         let Ok(direction) = r.direction() else {
             return;

@@ -331,6 +331,7 @@ fn title_of_status(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         409 => "Conflict",
+        410 => "Gone",
         422 => "Invalid request field",
         _ => "Error",
     }

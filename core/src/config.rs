@@ -115,6 +115,8 @@ pub struct Settings {
     /// Write call records to the archive (gzip NDJSON per organisation and
     /// month, in the recordings store) before the purge deletes them.
     pub retention_archive: bool,
+    /// Days an export's file stays downloadable (docs/exports.md), 1-90.
+    pub export_days: u64,
     /// Run the worker's loops inside the API process (the embedded default).
     pub embedded_worker: bool,
     pub shutdown_timeout_secs: u64,
@@ -173,6 +175,7 @@ impl Default for Settings {
             retention_call_record_days: 0,
             retention_recording_days: 0,
             retention_archive: true,
+            export_days: 7,
             embedded_worker: true,
             shutdown_timeout_secs: 30,
             phone_drain_ms: 20_000,
@@ -293,6 +296,7 @@ impl Settings {
         ] {
             check_range(&mut problems, name, days, 0, 36_500);
         }
+        check_range(&mut problems, "export_days", self.export_days, 1, 90);
         if self.listen.parse::<SocketAddr>().is_err() {
             problems.push(format!(
                 "DESKBIND_LISTEN={:?} is not an address:port such as 127.0.0.1:8080 or 0.0.0.0:8080",

@@ -69,7 +69,8 @@ id_type!(
     WebhookEndpointId,
     WebhookDeliveryId,
     LegalHoldId,
-    CallArchiveId
+    CallArchiveId,
+    ExportId
 );
 
 impl UserId {

@@ -42,7 +42,7 @@ pub struct CallQuery {
 }
 
 impl CallQuery {
-    fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn filter_pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if let Some(user) = self.user_id {
             out.push(("user_id", user.to_string()));

@@ -13,6 +13,7 @@ mod app_calls;
 mod app_contacts;
 mod app_dials;
 mod app_events;
+mod app_exports;
 mod app_presence;
 mod app_push;
 mod app_recordings;

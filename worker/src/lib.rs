@@ -26,7 +26,7 @@ use deskbind_core::time::{now_micros, seconds};
 use deskbind_core::usecases::housekeeping::{self, PurgeReport};
 use deskbind_core::usecases::retention_purge::{self, PurgeOptions, RetentionReport};
 use deskbind_core::usecases::{
-    Services, bindings, call_list_completions, call_list_handback, dial_sweeps, push_jobs,
+    Services, bindings, call_list_completions, call_list_handback, dial_sweeps, exports, push_jobs,
     recordings, score_recompute,
 };
 use deskbind_core::wire::RetentionDays;
@@ -55,6 +55,8 @@ pub struct WorkerOptions {
     /// The operator's retention days (where an organisation chose none)
     /// and whether the purge archives.
     pub retention: PurgeOptions,
+    /// Days a written export stays downloadable (docs/exports.md).
+    pub export_days: u64,
 }
 
 impl Default for WorkerOptions {
@@ -76,6 +78,7 @@ impl Default for WorkerOptions {
                 },
                 archive: true,
             },
+            export_days: 7,
         }
     }
 }
@@ -88,12 +91,64 @@ impl WorkerOptions {
         options.sender.concurrency = settings.push_concurrency;
         options.webhooks.timeout = Duration::from_secs(settings.webhook_timeout_secs);
         options.retention = settings.purge_options();
+        options.export_days = settings.export_days;
         // Checked when the settings were loaded (`Settings::validate`).
         options.webhooks.policy = deskbind_core::domain::webhook_targets::TargetPolicy::parse(
             &settings.webhook_allowed_networks,
         )
         .unwrap_or_default();
         options
+    }
+}
+
+/// Deletes expired exports' files, then writes one due export (docs/exports.md).
+#[tracing::instrument(name = "exports", skip_all)]
+pub async fn run_exports_once(
+    services: &Services,
+    storage: &Storage,
+    owner: &str,
+    export_days: u64,
+) -> Result<exports::ExportReport, RepoError> {
+    let expired = exports::expire(services, storage, now_micros()).await?;
+    let mut report = exports::run_once(services, storage, owner, export_days, now_micros).await?;
+    report.expired = expired;
+    Ok(report)
+}
+
+/// Runs [`run_exports_once`] every `interval` (at once again after an
+/// export was written) until `cancel` fires; an export being written
+/// when it fires is finished first.
+async fn run_export_loop(
+    services: Services,
+    storage: Storage,
+    owner: String,
+    export_days: u64,
+    interval: Duration,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match run_exports_once(&services, &storage, &owner, export_days).await {
+            Ok(report) if report == exports::ExportReport::default() => {}
+            Ok(report) => {
+                tracing::info!(
+                    ready = report.ready,
+                    failed = report.failed,
+                    retried = report.retried,
+                    expired = report.expired,
+                    "exports run"
+                );
+                if report.ready + report.failed + report.retried > 0 {
+                    tick.reset_immediately();
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "exports failed; retrying at the next tick"),
+        }
     }
 }
 
@@ -319,6 +374,16 @@ pub async fn run(
         options.webhooks.clone(),
         cancel.clone(),
     ));
+    // Exports run on their own task: one may take minutes, and the other
+    // loops must not wait for it.
+    let exporting = tokio::spawn(run_export_loop(
+        Services::new(db.clone(), relay.clone()),
+        storage.clone(),
+        options.sender.owner.clone(),
+        options.export_days,
+        options.schedule_interval,
+        cancel.clone(),
+    ));
     let mut schedule_tick = tokio::time::interval(options.schedule_interval);
     schedule_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tick = tokio::time::interval(options.maintenance_interval);
@@ -415,6 +480,9 @@ pub async fn run(
                 Err(e) => tracing::error!(error = %e, "dial expiry sweep failed; retrying at the next tick"),
             },
         }
+    }
+    if exporting.await.is_err() {
+        tracing::error!("the export loop panicked");
     }
     if sending.await.is_err() {
         tracing::error!("the push sender panicked");

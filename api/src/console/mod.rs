@@ -29,7 +29,8 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::routes::ApiRoute;
 use pages::{
-    admin, audit, blocklist, call_lists, calls, contacts, imports, live, phones, sign_in, stats,
+    admin, audit, blocklist, call_lists, calls, contacts, exports, imports, live, phones, sign_in,
+    stats,
 };
 
 /// Every console route.
@@ -46,6 +47,9 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::GET, "/calls/{id}", calls::detail::show),
         at(M::GET, "/calls/{id}/recording", calls::detail::recording),
         at(M::GET, "/stats", stats::page),
+        at(M::GET, "/exports", exports::page),
+        at(M::POST, "/exports", exports::create),
+        at(M::GET, "/exports/{id}/download", exports::download),
         at(M::GET, "/audit", audit::page),
         at(M::GET, "/assets/{path:.*}", assets::serve),
         at(M::GET, "/admin", admin::index),

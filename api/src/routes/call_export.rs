@@ -4,12 +4,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use deskbind_core::ids::ContactId;
-use deskbind_core::repo::call_records::{self, CallFilter, CallRecordRow, ListCursor, Scope};
-use deskbind_core::repo::users;
-use deskbind_core::time::to_datetime;
-use deskbind_core::usecases::record_reads;
-use deskbind_core::wire::ContactRef;
+use deskbind_core::repo::call_records::{CallFilter, ListCursor, Scope};
+use deskbind_core::usecases::call_csv;
 use futures_util::stream;
 
 use super::calls::{FilterQuery, Filters};
@@ -19,28 +15,6 @@ use crate::state::AppState;
 
 /// Rows fetched per database round trip.
 const EXPORT_PAGE: i64 = 1000;
-
-const COLUMNS: [&str; 19] = [
-    "id",
-    "started_at",
-    "answered_at",
-    "ended_at",
-    "direction",
-    "result",
-    "duration_secs",
-    "user_id",
-    "user_email",
-    "phone_id",
-    "call_id",
-    "local_number",
-    "remote_number",
-    "remote_number_e164",
-    "dial_id",
-    "has_recording",
-    "reported_by",
-    "contact_id",
-    "contact_name",
-];
 
 struct Export {
     state: web::Data<AppState>,
@@ -134,124 +108,33 @@ impl CsvPages for Export {
             self.filter.clone(),
             self.cursor.clone(),
         );
-        let (rows, emails, contacts) = self
+        let page = self
             .state
             .db
             .run(move |conn| {
-                let mut rows =
-                    call_records::list(conn, org, &scope, &filter, cursor.as_ref(), EXPORT_PAGE)?;
-                // Another user's private call: its number, dial and recording
-                // stay out of the file (the cursor is unaffected: it is the
-                // start time and id).
-                record_reads::redact_for(conn, reader, &mut rows)?;
-                let mut ids: Vec<String> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                let emails = users::emails_of(conn, &ids)?;
-                let contacts = record_reads::linked_contacts(conn, reader, &rows)?;
-                Ok::<_, ApiError>((rows, emails, contacts))
+                call_csv::page(
+                    conn,
+                    org,
+                    reader,
+                    &scope,
+                    &filter,
+                    cursor.as_ref(),
+                    EXPORT_PAGE,
+                )
             })
             .await
             .inspect_err(|e| tracing::error!(error = %e, "export stopped"))?;
-        if (rows.len() as i64) < EXPORT_PAGE {
-            self.done = true;
-        }
-        self.cursor = rows.last().map(ListCursor::of);
-        let mut out = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
+        self.done = page.next.is_none();
+        self.cursor = page.next;
+        let mut bytes = Vec::new();
         if !self.header_sent {
-            out.write_record(COLUMNS).map_err(ApiError::internal)?;
+            bytes = call_csv::header()?;
             self.header_sent = true;
         }
-        for row in &rows {
-            let email = row
-                .user_id
-                .as_ref()
-                .and_then(|u| emails.get(u))
-                .map_or("", String::as_str);
-            let contact = row
-                .contact_id
-                .as_deref()
-                .and_then(|id| id.parse::<ContactId>().ok())
-                .and_then(|id| contacts.get(&id));
-            out.write_record(fields(row, email, contact))
-                .map_err(ApiError::internal)?;
-        }
-        let bytes = out
-            .into_inner()
-            .map_err(|e| ApiError::internal(e.into_error()))?;
+        bytes.extend_from_slice(&page.bytes);
         Ok(web::Bytes::from(bytes))
     }
 }
 
-fn fields(row: &CallRecordRow, email: &str, contact: Option<&ContactRef>) -> [String; 19] {
-    let time = |t: Option<i64>| t.map(|t| to_datetime(t).to_rfc3339()).unwrap_or_default();
-    let text = |t: &Option<String>| t.clone().unwrap_or_default();
-    let reported_by = match (
-        row.phone_reported_at.is_some(),
-        row.app_reported_at.is_some(),
-    ) {
-        (true, true) => "phone+app",
-        (true, false) => "phone",
-        _ => "app",
-    };
-    [
-        row.id.clone(),
-        time(Some(row.started_at)),
-        time(row.answered_at),
-        time(row.ended_at),
-        row.direction.clone(),
-        text(&row.result),
-        row.duration_secs.map(|d| d.to_string()).unwrap_or_default(),
-        text(&row.user_id),
-        inert(email),
-        row.phone_id.clone(),
-        inert(&row.call_id),
-        inert(&text(&row.local_number)),
-        inert(&row.remote_number),
-        text(&row.remote_e164),
-        text(&row.dial_id),
-        row.recording_id.is_some().to_string(),
-        reported_by.to_owned(),
-        contact.map(|c| c.id.to_string()).unwrap_or_default(),
-        inert(&contact.and_then(|c| c.name.clone()).unwrap_or_default()),
-    ]
-}
-
-/// Phones send these fields as free text; a spreadsheet would run one that
-/// starts like a formula (OWASP "CSV injection"), so such a value gets a
-/// leading apostrophe. A plain phone number such as +49 30 123456 or
-/// -123 (an extension) is left as it is.
-pub(crate) fn inert(value: &str) -> String {
-    let looks_like_a_number = value
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.' | '/'));
-    let risky = match value.chars().next() {
-        Some('=' | '@' | '\t' | '\r') => true,
-        Some('+' | '-') => !looks_like_a_number,
-        _ => false,
-    };
-    if risky {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inert;
-
-    #[test]
-    fn formulas_are_neutralised_and_numbers_kept() {
-        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(inert("+SUM(A1)"), "'+SUM(A1)");
-        assert_eq!(inert("@cmd"), "'@cmd");
-        assert_eq!(inert("+4930123456"), "+4930123456");
-        assert_eq!(inert("030 123456"), "030 123456");
-        assert_eq!(inert("-2+3+cmd|' /C calc'!A0"), "'-2+3+cmd|' /C calc'!A0");
-        assert_eq!(inert("+1+cmd|x"), "'+1+cmd|x");
-        assert_eq!(inert("+49 (30) 123-456"), "+49 (30) 123-456");
-    }
-}
+/// Free text made safe for spreadsheets (`call_csv::inert`).
+pub(crate) use deskbind_core::usecases::call_csv::inert;

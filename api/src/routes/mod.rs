@@ -32,6 +32,7 @@ pub(crate) mod dial_rules;
 mod dials;
 pub(crate) mod dispositions;
 mod events;
+pub(crate) mod exports;
 pub(crate) mod grants;
 mod ops;
 pub(crate) mod phones;
@@ -189,6 +190,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         at(M::DELETE, "/v1/legal-holds/{id}", retention::release_hold),
         at(M::GET, "/v1/archives", archives::list),
         at(M::GET, "/v1/archives/{month}", archives::download),
+        at(M::POST, "/v1/exports", exports::create),
+        at(M::GET, "/v1/exports", exports::list),
+        at(M::GET, "/v1/exports/{id}", exports::get),
+        at(M::GET, "/v1/exports/{id}/download", exports::download),
         // Signed webhooks (docs/integrations.md, "Webhooks").
         at(M::GET, "/v1/webhook-endpoints", webhooks::list),
         at(M::POST, "/v1/webhook-endpoints", webhooks::create),

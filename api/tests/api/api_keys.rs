@@ -9,7 +9,7 @@ use deskbind_core::time::seconds;
 use deskbind_core::wire::{MAX_ACTIVE_API_KEYS, Role};
 use serde_json::{Value, json};
 
-use crate::call_outcomes::{office, refusal, send, send_as as with_key};
+use crate::call_outcomes::{allow_private_calls, office, refusal, send, send_as as with_key};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
@@ -272,15 +272,7 @@ async fn a_contacts_key_writes_contacts_as_the_organisation_and_never_sees_a_pri
     );
 
     // Ann marks her call private: the key, being nobody, sees it redacted.
-    let (status, _) = send(
-        &app,
-        &app.admin,
-        "PUT",
-        "/v1/call-settings",
-        Some(json!({ "allow_private": true })),
-    )
-    .await;
-    assert_eq!(status, 200);
+    allow_private_calls(&app).await;
     let call_path = format!("/v1/calls/{}", o.call);
     let (status, _) = send(
         &app,

@@ -55,6 +55,20 @@ pub(crate) fn refusal((status, body): (u16, Value)) -> (u16, String) {
     (status, body["code"].as_str().unwrap_or_default().to_owned())
 }
 
+/// Lets users mark their calls private (`allow_private`, an admin's call
+/// setting).
+pub(crate) async fn allow_private_calls(app: &TestApp) {
+    let (status, body) = send(
+        app,
+        &app.admin,
+        "PUT",
+        "/v1/call-settings",
+        Some(json!({ "allow_private": true })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// The id of the organisation's disposition with `code`.
 pub(crate) async fn disposition(app: &TestApp, code: &str) -> String {
     let (_, list) = send(app, &app.admin, "GET", "/v1/dispositions", None).await;

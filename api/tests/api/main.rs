@@ -43,6 +43,7 @@ mod dialing;
 mod drain;
 mod error_codes;
 mod errors;
+mod exports;
 mod helpers;
 mod limit_races;
 mod multi_node;

@@ -9,7 +9,7 @@ use deskbind_core::wire::{CallDirection, CallRecordUpload, CallResult};
 use deskbind_mobile::AppClient;
 use serde_json::json;
 
-use crate::call_outcomes::{disposition, send};
+use crate::call_outcomes::{allow_private_calls, disposition, send};
 use crate::helpers::{TestApp, spawn_app};
 use crate::retention::{call_ids, purge_at};
 
@@ -148,15 +148,7 @@ async fn statistics_stay_the_same_after_the_purge_deletes_the_calls() {
         .unwrap();
     // Dispositions: a1 interested and then private, a3 interested.
     let interested = disposition(&app, "interested").await;
-    let (status, _) = send(
-        &app,
-        &app.admin,
-        "PUT",
-        "/v1/call-settings",
-        Some(json!({ "allow_private": true })),
-    )
-    .await;
-    assert_eq!(status, 200);
+    allow_private_calls(&app).await;
     for (i, body) in [
         (0, json!({ "disposition_id": interested })),
         (0, json!({ "private": true })),

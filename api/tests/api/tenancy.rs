@@ -207,6 +207,15 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         .await
         .unwrap();
     let call_task = imported.results[0].task_id.unwrap();
+    let export = app
+        .admin
+        .create_export(
+            deskbind_core::wire::ExportKind::CallsCsv,
+            &deskbind_mobile::CallQuery::default(),
+        )
+        .await
+        .unwrap()
+        .id;
 
     let intruder = app.other_org_admin().await;
     let (token, _) = intruder.tokens().await.unwrap();
@@ -252,6 +261,8 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
             call_list.id.to_string()
         } else if path.starts_with("/v1/me/call-list/tasks") {
             call_task.to_string()
+        } else if path.starts_with("/v1/exports") {
+            export.to_string()
         } else if path.starts_with("/v1/archives") {
             // `{month}` below.
             String::new()

@@ -891,3 +891,24 @@ diesel::table! {
         talk_secs -> BigInt,
     }
 }
+
+diesel::table! {
+    exports (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        filter -> Text,
+        state -> Text,
+        items_done -> BigInt,
+        items_total -> Nullable<BigInt>,
+        storage_key -> Nullable<Text>,
+        store_id -> Nullable<Text>,
+        size_bytes -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+    }
+}

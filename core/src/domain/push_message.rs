@@ -151,7 +151,38 @@ pub fn event_message(event: &AppEvent) -> Option<PushMessage> {
             ttl_secs: 3600,
         }),
         AppEvent::CallListCompletion { completion } => Some(completion_message(completion)),
+        AppEvent::Export { export } => Some(export_message(export)),
         _ => None,
+    }
+}
+
+/// The push that an export finished (docs/exports.md): its id and state
+/// for the app, which reads the export itself.
+pub fn export_message(export: &crate::wire::Export) -> PushMessage {
+    let ready = export.state == crate::wire::ExportState::Ready;
+    PushMessage {
+        data: BTreeMap::from([
+            ("type".to_owned(), "export".to_owned()),
+            ("export_id".to_owned(), export.id.to_string()),
+            ("state".to_owned(), export.state.as_str().to_owned()),
+        ]),
+        notification: Some(Notification {
+            title: if ready {
+                "Export ready"
+            } else {
+                "Export failed"
+            }
+            .into(),
+            body: if ready {
+                "Your export can be downloaded now."
+            } else {
+                "Your export could not be written."
+            }
+            .into(),
+        }),
+        collapse_key: format!("export:{}", export.id),
+        urgent: false,
+        ttl_secs: 24 * 3600,
     }
 }
 

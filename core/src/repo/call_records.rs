@@ -209,7 +209,7 @@ pub type Scope = Option<Vec<String>>;
 
 /// What the review list and the export filter on. All optional; they
 /// combine with AND, and always within the caller's scope.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallFilter {
     /// Only these users' calls (a `user_id` filter, or a team's members).
     pub users: Option<Vec<String>>,

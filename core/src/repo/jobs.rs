@@ -535,3 +535,47 @@ pub fn enqueue_power_dial(
     };
     insert_rows(conn, std::slice::from_ref(&row))
 }
+
+/// An export job (`usecases::exports`): writes export `export_id`.
+pub const EXPORT: &str = "export";
+
+/// Queues the job that writes export `export_id` of `user_id`.
+pub fn enqueue_export(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    export_id: &str,
+    now: Micros,
+) -> Result<(), RepoError> {
+    let row = JobRow {
+        user_id: Some(user_id.to_owned()),
+        ..JobRow::pending(
+            EXPORT,
+            org_id,
+            format!("export:{export_id}"),
+            export_id,
+            now,
+            now,
+        )
+    };
+    insert_rows(conn, std::slice::from_ref(&row))
+}
+
+/// Extends `owner`'s lease on job `id` to `until`; false when the lease
+/// is no longer theirs (it ran out and another worker claimed the job).
+pub fn renew_lease(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    until: Micros,
+) -> Result<bool, RepoError> {
+    let n = diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::lease_owner.eq(owner))
+            .filter(jobs::outcome.is_null()),
+    )
+    .set(jobs::lease_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}

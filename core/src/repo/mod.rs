@@ -31,6 +31,7 @@ pub mod dial_policy;
 pub mod dial_rule_sets;
 pub mod dials;
 pub mod dispositions;
+pub mod exports;
 pub mod grants;
 pub mod jobs;
 pub mod legal_holds;

@@ -75,6 +75,9 @@ pub enum AppEvent {
     CallListCompletion {
         completion: Box<super::CallListCompletion>,
     },
+    /// One of the user's exports is ready to download, or failed
+    /// (docs/exports.md).
+    Export { export: Box<super::Export> },
     /// The presence of a user the reader may see changed (docs/presence.md).
     /// Live only: never stored, sent without an SSE `id`, so a client that
     /// reconnects reads `GET /v1/presences` instead of replaying these.
@@ -92,6 +95,7 @@ impl AppEvent {
             Self::Presence { .. } => "presence",
             Self::CallTask { .. } => "call_task",
             Self::CallListCompletion { .. } => "call_list_completion",
+            Self::Export { .. } => "export",
         }
     }
 }

@@ -111,6 +111,11 @@ error_codes! {
     // contacts (docs/contacts.md)
     ContactNumberTaken = "contact_number_taken", 409;
     ExternalIdTaken = "external_id_taken", 409;
+    ExportLimitReached = "export_limit_reached", 409;
+    ExportNotReady = "export_not_ready", 409;
+
+    // 410 Gone: it existed, and is deleted for good
+    ExportExpired = "export_expired", 410;
 
     // 411 Length Required
     LengthRequired = "length_required", 411;

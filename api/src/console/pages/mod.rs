@@ -9,6 +9,7 @@ pub mod blocklist;
 pub mod call_lists;
 pub mod calls;
 pub mod contacts;
+pub mod exports;
 pub mod imports;
 pub mod live;
 pub mod phones;

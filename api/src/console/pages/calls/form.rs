@@ -119,6 +119,12 @@ impl LogQuery {
         .collect()
     }
 
+    /// These filters as a query string (the background export's form
+    /// carries it).
+    pub fn filter_query_string(&self) -> String {
+        serde_urlencoded::to_string(self.filter_pairs()).unwrap_or_default()
+    }
+
     /// The CSV export of these filters.
     pub fn export_href(&self) -> String {
         with_query("/calls/export.csv", &self.filter_pairs())

@@ -72,6 +72,8 @@ pub struct CallLogPage {
     pub first_href: String,
     pub next_href: Option<String>,
     pub export_href: String,
+    /// The filters, for the background export's form.
+    pub export_query: String,
     pub limit: u32,
 }
 
@@ -257,6 +259,7 @@ fn render_page(
             .as_deref()
             .map(|c| query.page_href(Some(c))),
         export_href: query.export_href(),
+        export_query: query.filter_query_string(),
         rows,
         message,
         limit,

@@ -19,6 +19,7 @@ use crate::call_outcomes::{allow_private_calls, send};
 use crate::helpers::{TestApp, code, spawn_app};
 use crate::recordings::{wav, write};
 use crate::records::{backdate_bindings, call};
+use crate::s3::{S3Server, count_files};
 
 const DAY: i64 = 24 * 3600;
 
@@ -325,7 +326,7 @@ async fn an_export_expires_and_its_file_is_deleted() {
     assert_eq!(expires, start + seconds(7 * DAY));
     let files = || {
         let root = app.settings.data_dir.join("recordings").join("exports");
-        walk(&root)
+        count_files(&root)
     };
     assert_eq!(files(), 1);
     // Not yet at its expiry, then past it.
@@ -343,22 +344,6 @@ async fn an_export_expires_and_its_file_is_deleted() {
         .unwrap_err();
     assert_eq!(code(&err), (410, "export_expired".into()));
     assert_eq!(run_exports(&app, expires + seconds(DAY)).await.expired, 0);
-}
-
-fn walk(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                walk(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
 }
 
 /// A worker that claimed an export and died is replaced once its lease
@@ -403,4 +388,46 @@ async fn an_export_a_dead_worker_held_is_written_after_its_lease() {
         run_exports(&app, start + 2 * LEASE_MICROS).await,
         ExportReport::default()
     );
+}
+
+/// On S3 the zip is stored as an object, downloads whole, and its object
+/// goes when it expires.
+#[tokio::test]
+async fn a_zip_export_on_s3_downloads_and_expires() {
+    let s3 = S3Server::start().await;
+    let app = crate::recordings::s3_app(&s3).await;
+    let (_, _, _, phone) = app.bound_salesperson("ann@acme.test", "+4930111").await;
+    backdate_bindings(&app).await;
+    phone.upload_call_records(&[call("s1", 10)]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audio = wav(24_000);
+    phone
+        .upload_recording("s1", &write(dir.path(), "r.wav", &audio))
+        .await
+        .unwrap();
+    let before = s3.object_count();
+    let queued = app
+        .admin
+        .create_export(ExportKind::RecordingsZip, &CallQuery::default())
+        .await
+        .unwrap();
+    let start = now_micros();
+    assert_eq!(run_exports(&app, start).await.ready, 1);
+    assert_eq!(s3.object_count(), before + 1);
+    let path = dir.path().join("r.zip");
+    app.admin.download_export(queued.id, &path).await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let name = zip
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .find(|n| n.ends_with(".wav"))
+        .unwrap();
+    let mut stored = Vec::new();
+    zip.by_name(&name)
+        .unwrap()
+        .read_to_end(&mut stored)
+        .unwrap();
+    assert_eq!(stored, audio);
+    assert_eq!(run_exports(&app, start + seconds(7 * DAY)).await.expired, 1);
+    assert_eq!(s3.object_count(), before);
 }

@@ -358,7 +358,7 @@ pub async fn ticket_then_put(
     ticket
 }
 
-async fn s3_app(s3: &S3Server) -> TestApp {
+pub(crate) async fn s3_app(s3: &S3Server) -> TestApp {
     spawn_app_with(|s| s3.configure(s)).await
 }
 

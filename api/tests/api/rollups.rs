@@ -389,3 +389,76 @@ async fn racing_uploads_and_edits_sum_exactly() {
         assert_eq!(rows.iter().map(|r| r.1).sum::<u64>(), expected, "{d}");
     }
 }
+
+/// An edit of a call's disposition racing the upload that gives the call
+/// its result: the rollups end where the stored calls are (the stored
+/// calls, read through a filter the rollups cannot answer, are the oracle).
+#[tokio::test]
+async fn edits_racing_result_uploads_leave_rollups_equal_to_the_calls() {
+    let app = spawn_app().await;
+    let (_, ann, _, phone) = app.bound_salesperson("ann@acme.test", "+4930111").await;
+    backdate_bindings_days(&app).await;
+    let base = Utc::now().duration_trunc(Duration::minutes(15)).unwrap() - Duration::hours(4);
+    const CALLS: i64 = 24;
+    let at = |i: i64| base + Duration::seconds(i * 30);
+    let pending: Vec<CallRecordUpload> = (0..CALLS)
+        .map(|i| upload(&format!("r{i}"), at(i), CallDirection::Outbound, None, 0))
+        .collect();
+    let stored = phone.upload_call_records(&pending).await.unwrap();
+    let interested = disposition(&app, "interested").await;
+    let edits = stored.results.iter().map(|r| {
+        let path = format!("/v1/calls/{}", r.id.unwrap());
+        let (app, ann, interested) = (&app, &ann, &interested);
+        async move {
+            send(
+                app,
+                ann,
+                "PATCH",
+                &path,
+                Some(json!({ "disposition_id": interested })),
+            )
+            .await
+            .0
+        }
+    });
+    let results = (0..CALLS).map(|i| {
+        let phone = phone.clone();
+        async move {
+            let done = upload(
+                &format!("r{i}"),
+                at(i),
+                CallDirection::Outbound,
+                Some(CallResult::Answered),
+                20,
+            );
+            phone.upload_call_records(&[done]).await.unwrap();
+        }
+    });
+    let (statuses, _) = tokio::join!(
+        futures_util::future::join_all(edits),
+        futures_util::future::join_all(results)
+    );
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let window = format!(
+        "from={}&until={}",
+        enc(base),
+        enc(base + Duration::hours(1))
+    );
+    for filter in [
+        "",
+        "&result=answered",
+        &format!("&disposition_id={interested}"),
+    ] {
+        let rolled = stats(&app, &app.admin, &format!("{window}{filter}")).await;
+        // Every call has a duration now, so this filter keeps them all and
+        // sends the read to the stored calls.
+        let stored = stats(
+            &app,
+            &app.admin,
+            &format!("{window}{filter}&min_duration_secs=0"),
+        )
+        .await;
+        assert_eq!(rolled, stored, "filter {filter:?}");
+        assert_eq!(rolled.0[0].1, CALLS as u64, "filter {filter:?}");
+    }
+}

@@ -125,6 +125,10 @@ fn annotate_in(
     // The organisation's record changes commit in order under this lock,
     // so two edits of one call never both start from the same version.
     sync_seq::lock(conn, &record.org_id)?;
+    // Read again under the lock: an ingest that committed while this edit
+    // waited may have changed the call, and the rollups must move the
+    // call from where it is now (on PostgreSQL the first read can be stale).
+    let record = call_records::get(conn, editor.org, &editor.scope, id)?;
     let editor_id = editor.user.to_string();
     let before = call_annotations::get(conn, editor.org, &record.id)?
         .unwrap_or_else(|| AnnotationRow::empty(&record.id, &record.org_id, &editor_id, now));

@@ -101,6 +101,9 @@ impl WorkerOptions {
     }
 }
 
+/// How long shutdown waits for an export being written.
+const EXPORT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
 /// Deletes expired exports' files, then writes one due export (docs/exports.md).
 #[tracing::instrument(name = "exports", skip_all)]
 pub async fn run_exports_once(
@@ -481,8 +484,17 @@ pub async fn run(
             },
         }
     }
-    if exporting.await.is_err() {
-        tracing::error!("the export loop panicked");
+    // An export being written is given the shutdown's grace; one still
+    // unfinished is abandoned, and another worker writes it again once
+    // its lease runs out.
+    let mut exporting = exporting;
+    match tokio::time::timeout(EXPORT_SHUTDOWN_GRACE, &mut exporting).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => tracing::error!("the export loop panicked"),
+        Err(_) => {
+            exporting.abort();
+            tracing::warn!("an export was still being written at shutdown; it is abandoned");
+        }
     }
     if sending.await.is_err() {
         tracing::error!("the push sender panicked");

@@ -118,6 +118,11 @@ pub async fn create(
             ApiError::InvalidQuery { field, detail } => {
                 invalid(format!("filters.{field}"), ErrorCode::InvalidField, detail)
             }
+            ApiError::Validation {
+                code,
+                field,
+                detail,
+            } => invalid(format!("filters.{field}"), code, detail),
             other => other,
         })?;
     let (scope, filter) = state
@@ -190,9 +195,12 @@ pub async fn download(
 
 /// The export's file; shared with the console's download link.
 pub async fn serve(state: &AppState, row: ExportRow) -> ApiResult<HttpResponse> {
+    // Past its time the file is gone for the caller at once, whether or
+    // not the worker's expiry pass has deleted it yet.
+    let expired = row.expires_at.is_some_and(|at| at <= now_micros());
     match row.state()? {
-        ExportState::Ready => {}
-        ExportState::Expired => {
+        ExportState::Ready if !expired => {}
+        ExportState::Ready | ExportState::Expired => {
             return Err(ApiError::Conflict {
                 code: ErrorCode::ExportExpired,
                 detail: "the export expired and its file was deleted; ask for a new one".into(),

@@ -178,6 +178,7 @@ pub fn expired_with_file(conn: &mut DbConn, limit: i64) -> Result<Vec<ExportRow>
         .filter(exports::state.eq(ExportState::Expired.as_str()))
         .filter(exports::storage_key.is_not_null())
         .select(ExportRow::as_select())
+        .order(exports::id.asc())
         .limit(limit)
         .load(conn)?)
 }

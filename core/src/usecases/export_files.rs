@@ -135,6 +135,27 @@ fn file_name(call: &CallRecordRow, recording: &RecordingRow) -> String {
     )
 }
 
+const INDEX_COLUMNS: [&str; 9] = [
+    "file",
+    "call_record_id",
+    "started_at",
+    "direction",
+    "remote_number",
+    "duration_secs",
+    "format",
+    "size_bytes",
+    "note",
+];
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ExportFailure> + Send + 'static,
+) -> Result<T, ExportFailure> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ExportFailure::Io(format!("blocking task: {e}")))?
+}
+
 fn zip_error(e: zip::result::ZipError) -> ExportFailure {
     ExportFailure::Io(format!("zip: {e}"))
 }
@@ -160,8 +181,9 @@ pub async fn recordings_zip<F: Fn() -> Micros>(
     let total = i64::try_from(pairs.len()).unwrap_or(i64::MAX);
     progress.report(0, Some(total)).await?;
     let (std_file, path) = tempfile::NamedTempFile::new_in(storage.spool_dir())?.into_parts();
-    // Writes go to the local spool a chunk at a time (page-cache writes,
-    // far shorter than the reads they follow).
+    // The zip writer is synchronous: every write runs on the blocking pool,
+    // the writer moving there and back, so the runtime's threads (the
+    // API's, with the embedded worker) never wait on the disk.
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(std_file));
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
@@ -170,17 +192,7 @@ pub async fn recordings_zip<F: Fn() -> Micros>(
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     index
-        .write_record([
-            "file",
-            "call_record_id",
-            "started_at",
-            "direction",
-            "remote_number",
-            "duration_secs",
-            "format",
-            "size_bytes",
-            "note",
-        ])
+        .write_record(INDEX_COLUMNS)
         .map_err(|e| ExportFailure::Io(e.to_string()))?;
     let mut done = 0i64;
     for (call, recording) in &pairs {
@@ -194,10 +206,19 @@ pub async fn recordings_zip<F: Fn() -> Micros>(
                 .read(&recording.storage_key)
                 .await
                 .map_err(|e| ExportFailure::Io(e.to_string()))?;
-            zip.start_file(name.as_str(), options).map_err(zip_error)?;
+            let entry = name.clone();
+            zip = blocking(move || {
+                zip.start_file(entry, options).map_err(zip_error)?;
+                Ok(zip)
+            })
+            .await?;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| ExportFailure::Io(e.to_string()))?;
-                zip.write_all(&chunk)?;
+                zip = blocking(move || {
+                    zip.write_all(&chunk)?;
+                    Ok(zip)
+                })
+                .await?;
             }
             ""
         } else {
@@ -222,18 +243,21 @@ pub async fn recordings_zip<F: Fn() -> Micros>(
         done += 1;
         progress.report(done, Some(total)).await?;
     }
-    zip.start_file("index.csv", options).map_err(zip_error)?;
     let index = index
         .into_inner()
         .map_err(|e| ExportFailure::Io(e.to_string()))?;
-    zip.write_all(&index)?;
-    let file = zip
-        .finish()
-        .map_err(zip_error)?
-        .into_inner()
-        .map_err(|e| ExportFailure::Io(e.to_string()))?;
-    file.sync_all()?;
-    let size_bytes = file.metadata()?.len();
+    let size_bytes = blocking(move || {
+        zip.start_file("index.csv", options).map_err(zip_error)?;
+        zip.write_all(&index)?;
+        let file = zip
+            .finish()
+            .map_err(zip_error)?
+            .into_inner()
+            .map_err(|e| ExportFailure::Io(e.to_string()))?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
+    })
+    .await?;
     Ok(Written {
         file: path,
         size_bytes,

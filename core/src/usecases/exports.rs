@@ -28,8 +28,9 @@ use crate::wire::{AppEvent, ExportKind, ExportState};
 pub const MAX_UNFINISHED_PER_USER: i64 = 3;
 /// The job kind.
 pub const EXPORT_JOB: &str = jobs::EXPORT;
-/// How long a claim holds an export without renewing.
-pub const LEASE_MICROS: Micros = 120_000_000;
+/// How long a claim holds an export without renewing. Renewed at every
+/// page and before the file is stored; long enough for storing 2 GiB.
+pub const LEASE_MICROS: Micros = 600_000_000;
 /// Attempts before an export that keeps failing is given up.
 pub const MAX_ATTEMPTS: i64 = 3;
 
@@ -150,33 +151,50 @@ pub async fn run_once(
     let at = now();
     let (event_user, outcome) = match written {
         Ok(written) => {
-            let key = storage_key(&row)?;
-            let stored = storage
-                .put_file(&key, written.file, written.size_bytes)
-                .await;
+            // Each attempt stores under its own key: a worker that lost its
+            // lease never overwrites the file another attempt finished with.
+            let key = storage_key(&row, job.attempts)?;
+            let size_bytes = written.size_bytes;
+            let stored = match progress_of(services, &job, &row, owner, &now)
+                .report(written.items, Some(written.items))
+                .await
+            {
+                Ok(()) => storage
+                    .put_file(&key, written.file, size_bytes)
+                    .await
+                    .map_err(|e| ExportFailure::Io(e.to_string())),
+                Err(e) => Err(e),
+            };
             match stored {
                 Ok(()) => {
                     let store_id = storage.store_id().map(str::to_owned);
                     let expires_at = at + seconds(i64::try_from(export_days).unwrap_or(7) * 86_400);
+                    let (items, stored_key) = (written.items, key.clone());
                     let finished = services
                         .db
                         .write(move |conn| {
                             finish_ready(
-                                conn,
-                                &job,
-                                row,
-                                key,
-                                store_id,
-                                written.items,
-                                written.size_bytes,
-                                at,
+                                conn, &job, row, stored_key, store_id, items, size_bytes, at,
                                 expires_at,
                             )
                         })
                         .await?;
-                    report.ready += 1;
-                    (finished, "ready")
+                    match finished {
+                        Some(user) => {
+                            report.ready += 1;
+                            (Some(user), "ready")
+                        }
+                        None => {
+                            // The lease ran out while storing: another
+                            // attempt owns the export; this file is nobody's.
+                            if let Err(e) = storage.delete(&key).await {
+                                tracing::warn!(error = %e, key, "stale export file not deleted");
+                            }
+                            (None, "lease lost")
+                        }
+                    }
                 }
+                Err(ExportFailure::LeaseLost) => (None, "lease lost"),
                 Err(e) => {
                     tracing::warn!(error = %e, "export file could not be stored");
                     give_up_or_retry(services, job, row, &e.to_string(), false, at, &mut report)
@@ -201,12 +219,12 @@ pub async fn run_once(
     Ok(report)
 }
 
-fn storage_key(row: &ExportRow) -> Result<String, RepoError> {
+fn storage_key(row: &ExportRow, attempt: i64) -> Result<String, RepoError> {
     let ext = match row.kind()? {
         ExportKind::CallsCsv => "csv",
         ExportKind::RecordingsZip => "zip",
     };
-    Ok(format!("exports/{}/{}.{ext}", row.org_id, row.id))
+    Ok(format!("exports/{}/{}-{attempt}.{ext}", row.org_id, row.id))
 }
 
 /// Claims the next due export job and marks its export running; a job
@@ -233,6 +251,21 @@ fn claim(
             jobs::finish(conn, &job, Outcome::Dropped, Some("export finished"), now)?;
             continue;
         }
+        // Claimed again and again without an answer: each worker died or
+        // timed out on it. Give up rather than loop forever.
+        if job.attempts > MAX_ATTEMPTS + 1 {
+            let error = format!(
+                "the export was started {} times and never finished (the worker stopped or timed out)",
+                job.attempts - 1
+            );
+            if jobs::finish(conn, &job, Outcome::Failed, Some(&error), now)? {
+                row.state = ExportState::Failed.as_str().to_owned();
+                row.error = Some(error);
+                row.finished_at = Some(now);
+                announce(conn, &row, now)?;
+            }
+            continue;
+        }
         row.state = ExportState::Running.as_str().to_owned();
         row.started_at = Some(now);
         row.items_done = 0;
@@ -255,13 +288,7 @@ async fn write_file(
         .map_err(|e| ExportFailure::Fatal(format!("export filter: {e}")))?;
     let org: OrgId = stored_id(&row.org_id)?;
     let reader: UserId = stored_id(&row.user_id)?;
-    let progress = Progress {
-        services,
-        job_id: job.id.clone(),
-        export_id: row.id.clone(),
-        owner: owner.to_owned(),
-        now,
-    };
+    let progress = progress_of(services, job, row, owner, now);
     match row.kind()? {
         ExportKind::CallsCsv => {
             export_files::calls_csv(
@@ -278,6 +305,22 @@ async fn write_file(
             export_files::recordings_zip(&services.db, storage, org, reader, &filter, &progress)
                 .await
         }
+    }
+}
+
+fn progress_of<'a, F: Fn() -> Micros>(
+    services: &'a Services,
+    job: &JobRow,
+    row: &ExportRow,
+    owner: &str,
+    now: &'a F,
+) -> Progress<'a, F> {
+    Progress {
+        services,
+        job_id: job.id.clone(),
+        export_id: row.id.clone(),
+        owner: owner.to_owned(),
+        now,
     }
 }
 

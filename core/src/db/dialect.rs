@@ -52,6 +52,37 @@ where
     }
 }
 
+/// A value bound to a hand-written statement.
+#[derive(Debug, Clone, Copy)]
+pub enum BindValue<'a> {
+    Text(&'a str),
+    BigInt(i64),
+}
+
+/// Runs `sql` (with `?` placeholders) on SQLite with `binds` in order, and
+/// answers the rows changed; `None` on PostgreSQL, whose caller runs the
+/// diesel statement instead. Why: diesel builds no multi-row upsert for
+/// SQLite (it runs one statement per row), which SQLite itself accepts.
+pub fn execute_on_sqlite(
+    conn: &mut DbConn,
+    sql: &str,
+    binds: &[BindValue<'_>],
+) -> QueryResult<Option<usize>> {
+    match conn {
+        DbConn::Postgresql(_) => Ok(None),
+        DbConn::Sqlite(lite) => {
+            let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+            for bind in binds {
+                query = match *bind {
+                    BindValue::Text(text) => query.bind::<Text, _>(text),
+                    BindValue::BigInt(n) => query.bind::<BigInt, _>(n),
+                };
+            }
+            query.execute(lite).map(Some)
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct RowidRow {
     #[diesel(sql_type = BigInt)]

@@ -10,6 +10,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::upsert::excluded;
 
 use super::{DbConn, RepoError};
+use crate::db::dialect::BindValue;
 use crate::db::schema::call_rollups;
 use crate::db::{Backend, dialect};
 use crate::domain::call_rollup::{RollupCounts, RollupKey};
@@ -32,7 +33,7 @@ struct NewRollup<'a> {
     talk_secs: i64,
 }
 
-/// Rows per multi-row upsert (11 binds each, under SQLite's limit).
+/// Rows per multi-row upsert (11 binds each: 5,500, under SQLite's 32,766).
 const UPSERT_CHUNK: usize = 500;
 
 /// Adds `changes` (from `RollupDeltas::into_changes`, in key order) to the
@@ -54,46 +55,77 @@ pub fn add(conn: &mut DbConn, changes: &[(RollupKey, RollupCounts)]) -> Result<(
             talk_secs: c.talk_secs,
         })
         .collect();
-    // SQLite runs statements in process, so one per row costs little (and
-    // diesel has no multi-row upsert for it); PostgreSQL gets one multi-row
-    // statement per chunk, saving round trips.
-    macro_rules! upsert {
-        ($values:expr) => {
-            diesel::insert_into(call_rollups::table)
-                .values($values)
-                .on_conflict((
-                    call_rollups::org_id,
-                    call_rollups::bucket_start,
-                    call_rollups::user_id,
-                    call_rollups::phone_id,
-                    call_rollups::direction,
-                    call_rollups::result,
-                    call_rollups::disposition_id,
-                    call_rollups::private,
-                ))
-                .do_update()
-                .set((
-                    call_rollups::calls.eq(call_rollups::calls + excluded(call_rollups::calls)),
-                    call_rollups::answered
-                        .eq(call_rollups::answered + excluded(call_rollups::answered)),
-                    call_rollups::talk_secs
-                        .eq(call_rollups::talk_secs + excluded(call_rollups::talk_secs)),
-                ))
-        };
-    }
+    // PostgreSQL: diesel's multi-row upsert. SQLite: the same statement
+    // written by hand (diesel would run one statement per row there).
     match dialect::backend_of(conn) {
         Backend::Sqlite => {
-            for row in &rows {
-                dialect::insert_batch(conn, upsert!(row))?;
+            for chunk in rows.chunks(UPSERT_CHUNK) {
+                let (sql, binds) = sqlite_upsert(chunk);
+                dialect::execute_on_sqlite(conn, &sql, &binds)?;
             }
         }
         Backend::Postgres => {
             for chunk in rows.chunks(UPSERT_CHUNK) {
-                dialect::execute_on_postgres(conn, upsert!(chunk.to_vec()))?;
+                dialect::execute_on_postgres(
+                    conn,
+                    diesel::insert_into(call_rollups::table)
+                        .values(chunk.to_vec())
+                        .on_conflict((
+                            call_rollups::org_id,
+                            call_rollups::bucket_start,
+                            call_rollups::user_id,
+                            call_rollups::phone_id,
+                            call_rollups::direction,
+                            call_rollups::result,
+                            call_rollups::disposition_id,
+                            call_rollups::private,
+                        ))
+                        .do_update()
+                        .set((
+                            call_rollups::calls
+                                .eq(call_rollups::calls + excluded(call_rollups::calls)),
+                            call_rollups::answered
+                                .eq(call_rollups::answered + excluded(call_rollups::answered)),
+                            call_rollups::talk_secs
+                                .eq(call_rollups::talk_secs + excluded(call_rollups::talk_secs)),
+                        )),
+                )?;
             }
         }
     }
     Ok(())
+}
+
+/// The SQLite statement adding `rows` and its binds, in column order.
+fn sqlite_upsert<'a>(rows: &'a [NewRollup<'a>]) -> (String, Vec<BindValue<'a>>) {
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO call_rollups (org_id, bucket_start, user_id, phone_id, direction, result, \
+         disposition_id, private, calls, answered, talk_secs) VALUES {values} \
+         ON CONFLICT (org_id, bucket_start, user_id, phone_id, direction, result, disposition_id, private) \
+         DO UPDATE SET calls = call_rollups.calls + excluded.calls, \
+         answered = call_rollups.answered + excluded.answered, \
+         talk_secs = call_rollups.talk_secs + excluded.talk_secs"
+    );
+    let binds = rows
+        .iter()
+        .flat_map(|r| {
+            [
+                BindValue::Text(r.org_id),
+                BindValue::BigInt(r.bucket_start),
+                BindValue::Text(r.user_id),
+                BindValue::Text(r.phone_id),
+                BindValue::Text(r.direction),
+                BindValue::Text(r.result),
+                BindValue::Text(r.disposition_id),
+                BindValue::BigInt(r.private),
+                BindValue::BigInt(r.calls),
+                BindValue::BigInt(r.answered),
+                BindValue::BigInt(r.talk_secs),
+            ]
+        })
+        .collect();
+    (sql, binds)
 }
 
 /// Which sums a statistics read takes: the same filters as the call list

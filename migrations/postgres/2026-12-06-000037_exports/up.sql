@@ -25,7 +25,7 @@ CREATE TABLE exports (
 CREATE INDEX exports_org_user_idx ON exports (org_id, user_id, id);
 CREATE INDEX exports_expiry_idx ON exports (expires_at) WHERE state = 'ready';
 -- Expired exports whose file a crashed pass did not delete yet.
-CREATE INDEX exports_unfiled_idx ON exports (id) WHERE state = 'expired' AND storage_key IS NOT NULL;
+CREATE INDEX exports_unfiled_idx ON exports (id) WHERE (state = 'expired') AND (storage_key IS NOT NULL);
 
 -- Exports are written by an `export` job.
 ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;

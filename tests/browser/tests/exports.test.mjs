@@ -18,7 +18,9 @@ let admin;
 const sam = { email: "sam@acme.example", password: "sam-password-12345" };
 
 before(async () => {
-  server = await startServer();
+  // No worker inside the API: exports wait until the test starts one, so
+  // the limit of three waiting exports is reached for sure.
+  server = await startServer({ env: { DESKBIND_EMBEDDED_WORKER: "false" } });
   browser = await launch();
   admin = await Api.login(server.url, server.admin.email, server.admin.password);
   sam.user = await admin.createUser({ email: sam.email, name: "Sam Seller", password: sam.password });

@@ -14,6 +14,7 @@ mod call_outcomes;
 mod contacts;
 mod dial_check;
 mod error;
+mod exports;
 mod lists;
 mod nfc;
 mod phone;

@@ -163,17 +163,13 @@ pub async fn list(
 }
 
 /// The caller's own export `id`; 404 for anyone else's.
-async fn own(state: &AppState, auth: &AuthUser, id: &str) -> ApiResult<ExportRow> {
+pub(crate) async fn own(state: &AppState, auth: &AuthUser, id: &str) -> ApiResult<ExportRow> {
     let id: ExportId = path_id(id)?;
-    let org = auth.org_id;
-    let row = state
+    let (org, user) = (auth.org_id, auth.user_id);
+    Ok(state
         .db
-        .run(move |conn| exports::get(conn, org, id))
-        .await?;
-    if row.user_id != auth.user_id.to_string() {
-        return Err(ApiError::NotFound);
-    }
-    Ok(row)
+        .run(move |conn| exports::get_own(conn, org, user, id))
+        .await?)
 }
 
 pub async fn get(

@@ -63,11 +63,6 @@ impl DayTallies {
         }
     }
 
-    pub fn add(&mut self, s: CallSample) {
-        let talk_secs = u64::try_from(s.duration_secs).unwrap_or(0);
-        self.add_counts(s.user_id, s.started_at, 1, u64::from(s.answered), talk_secs);
-    }
-
     /// Adds calls summed elsewhere (a rollup of one quarter hour, which
     /// lies inside one local day).
     pub fn add_counts(
@@ -111,21 +106,19 @@ impl DayTallies {
     }
 }
 
-/// Rows ordered by user id, then day.
-pub fn per_user_and_day(
-    samples: impl IntoIterator<Item = CallSample>,
-    tz: Tz,
-) -> Vec<CallStatsRow> {
-    let mut tallies = DayTallies::new(tz);
-    for s in samples {
-        tallies.add(s);
-    }
-    tallies.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rows the samples give, each counted as one call.
+    fn per_user_and_day(samples: Vec<CallSample>, tz: Tz) -> Vec<CallStatsRow> {
+        let mut tallies = DayTallies::new(tz);
+        for s in samples {
+            let talk = u64::try_from(s.duration_secs).unwrap_or(0);
+            tallies.add_counts(s.user_id, s.started_at, 1, u64::from(s.answered), talk);
+        }
+        tallies.finish()
+    }
 
     const USER: &str = "0192f000-0000-7000-8000-000000000001";
 

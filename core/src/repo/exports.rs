@@ -95,15 +95,39 @@ pub fn progress(
     Ok(n == 1)
 }
 
-/// The export `id` of `org` (`NotFound` for another organisation's).
-pub fn get(conn: &mut DbConn, org: OrgId, id: ExportId) -> Result<ExportRow, RepoError> {
+/// `user`'s export `id` in `org`; `NotFound` for anyone else's (another
+/// user's or another organisation's), so no caller can forget the check.
+pub fn get_own(
+    conn: &mut DbConn,
+    org: OrgId,
+    user: UserId,
+    id: ExportId,
+) -> Result<ExportRow, RepoError> {
     exports::table
         .filter(exports::id.eq(id.to_string()))
         .filter(exports::org_id.eq(org.to_string()))
+        .filter(exports::user_id.eq(user.to_string()))
         .select(ExportRow::as_select())
         .first(conn)
         .optional()?
         .ok_or(RepoError::NotFound)
+}
+
+/// Whether any export waits for the expiry pass: ready past `now`, or
+/// expired with its file still stored.
+pub fn any_to_expire(conn: &mut DbConn, now: Micros) -> Result<bool, RepoError> {
+    let due = exports::table
+        .filter(
+            exports::state
+                .eq(ExportState::Ready.as_str())
+                .and(exports::expires_at.le(now)),
+        )
+        .or_filter(
+            exports::state
+                .eq(ExportState::Expired.as_str())
+                .and(exports::storage_key.is_not_null()),
+        );
+    Ok(diesel::select(diesel::dsl::exists(due)).get_result(conn)?)
 }
 
 /// The export by id alone (the worker's job names it).

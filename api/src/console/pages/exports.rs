@@ -20,8 +20,7 @@ use crate::console::error::{ConsoleError, ConsoleResult};
 use crate::console::session::ConsoleUser;
 use crate::console::time::local_time;
 use crate::error::ApiError;
-use crate::extract::path_id;
-use crate::routes::exports::serve;
+use crate::routes::exports::{own, serve};
 use crate::state::AppState;
 
 /// Exports listed on the page.
@@ -187,15 +186,6 @@ pub async fn download(
     user: ConsoleUser,
     id: web::Path<String>,
 ) -> ConsoleResult<HttpResponse> {
-    let id = path_id(&id)?;
-    let org = user.auth.org_id;
-    let row = state
-        .db
-        .run(move |conn| export_rows::get(conn, org, id))
-        .await
-        .map_err(ApiError::from)?;
-    if row.user_id != user.auth.user_id.to_string() {
-        return Err(ConsoleError::not_found());
-    }
+    let row = own(&state, &user.auth, &id).await?;
     Ok(serve(&state, row).await?)
 }

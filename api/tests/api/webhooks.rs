@@ -751,3 +751,104 @@ async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
     assert_eq!(app.count("webhook_messages").await, 0);
     assert_eq!(app.count("webhook_deliveries").await, 0);
 }
+
+/// `presence.changed`: each change of a user's effective state reaches the
+/// endpoint once and in order, whoever observes it: the user's own choice,
+/// the worker's sweep (a timed DND that ran out, which nobody's request
+/// announces), or many nodes announcing one change at once. Nothing is
+/// written for an organisation no endpoint of which wants the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn presence_changes_reach_the_endpoint_once_each_in_order() {
+    use deskbind_core::usecases::{presence, presence_time};
+
+    use crate::presence::choose;
+
+    let app = spawn_app_with(allowing_loopback).await;
+    let (sam, sam_app) = app.user("sam@acme.test", Role::Salesperson).await;
+    // No endpoint wants it yet: nothing is kept or queued.
+    sam_app.set_my_presence(&choose("away")).await.unwrap();
+    assert_eq!(app.count("presence_reported").await, 0);
+    assert_eq!(app.count("webhook_messages").await, 0);
+
+    let receiver = Receiver::start(&[]).await;
+    let endpoint = create_endpoint(&app, &receiver.url, &["presence.changed"]).await;
+    // Sam (no app stream, no phone) chooses a DND of half an hour: the first
+    // report has no previous state. Choosing it again changes nothing.
+    let set_at = now_micros();
+    let until = set_at + seconds(30 * 60);
+    let mut dnd = choose("dnd");
+    dnd.until = Some(deskbind_core::time::to_datetime(until));
+    sam_app.set_my_presence(&dnd).await.unwrap();
+    sam_app.set_my_presence(&dnd).await.unwrap();
+    // Sweeps while it holds report nothing; the first after its end reports
+    // that Sam is offline, the next nothing more.
+    for at in [until - seconds(90), until + seconds(1), until + seconds(61)] {
+        presence_time::sample(&app.services, at)
+            .await
+            .unwrap()
+            .expect("the minute is free");
+    }
+    // Sam's choice changes behind every node's back (a DND without end);
+    // eight nodes announce the change at once: one report.
+    app.execute(format!(
+        "UPDATE user_presence SET chosen = 'dnd', until_at = NULL WHERE user_id = '{}'",
+        sam.id
+    ))
+    .await;
+    let seen_at = until + seconds(100);
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let announcers: Vec<_> = (0..8)
+        .map(|_| {
+            let (services, start) = (app.services.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                presence::announce(&services, sam.org_id, sam.id, seen_at).await;
+            })
+        })
+        .collect();
+    for task in announcers {
+        task.await.unwrap();
+    }
+    // An observation older than the last report is stale: the DND over
+    // (offline again), as seen before the DND was, reports nothing.
+    app.execute(format!(
+        "UPDATE user_presence SET chosen = 'available' WHERE user_id = '{}'",
+        sam.id
+    ))
+    .await;
+    presence::announce(&app.services, sam.org_id, sam.id, seen_at - seconds(5)).await;
+
+    let sender = Sender::allowing("127.0.0.0/8");
+    while sender.pass(&app, until + seconds(200)).await > 0 {}
+    let got = receiver.received();
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let changes: Vec<(&str, &Value, &str)> = bodies
+        .iter()
+        .map(|b| {
+            assert_eq!(b["type"], "presence.changed");
+            assert_eq!(b["data"]["user_id"], sam.id.to_string());
+            (
+                b["data"]["state"].as_str().unwrap(),
+                &b["data"]["previous_state"],
+                b["data"]["chosen"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("dnd", &Value::Null, "dnd"),
+            ("offline", &json!("dnd"), "available"),
+            ("dnd", &json!("offline"), "dnd"),
+        ]
+    );
+    assert_eq!(
+        bodies[1]["data"]["changed_at"],
+        deskbind_core::time::to_datetime(until + seconds(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    );
+    verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
+}

@@ -630,6 +630,16 @@ diesel::table! {
     }
 }
 
+// The presence state last reported to webhooks (migration 000038).
+diesel::table! {
+    presence_reported (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        state -> Text,
+        changed_at -> BigInt,
+    }
+}
+
 diesel::table! {
     presence_minutes (user_id, day, state) {
         user_id -> Text,

@@ -40,6 +40,7 @@ pub mod page;
 pub mod phones;
 pub mod presence;
 pub mod presence_minutes;
+pub mod presence_reported;
 pub mod provisioning;
 pub mod push_devices;
 pub mod push_schedules;

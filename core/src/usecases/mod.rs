@@ -71,6 +71,7 @@ pub mod orgs;
 pub mod phone_frames;
 pub mod phones;
 pub mod presence;
+pub mod presence_reports;
 pub mod presence_time;
 pub mod provisioning;
 pub mod push_devices;

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Services;
+use super::presence_reports::{self, Seen};
 use crate::db::DbConn;
 use crate::domain::presence::{self as rules, Choice, Live, Stored};
 use crate::ids::{OrgId, PhoneId, TeamId, UserId};
@@ -356,9 +357,10 @@ async fn try_announce(
             org,
             teams,
             hide_status_text: stored.settings.hide_status_text,
-            presence,
+            presence: presence.clone(),
         })
         .await;
+    presence_reports::report(svc, org, vec![presence], Seen::Announced, now).await?;
     Ok(())
 }
 

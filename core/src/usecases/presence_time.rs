@@ -8,7 +8,7 @@
 
 use chrono_tz::Tz;
 
-use super::{Services, presence};
+use super::{Services, presence, presence_reports};
 use crate::repo::RepoError;
 use crate::repo::presence_minutes;
 use crate::time::{Micros, to_datetime};
@@ -53,6 +53,10 @@ pub async fn sample(svc: &Services, now: Micros) -> Result<Option<usize>, RepoEr
         let drifted = presence::announce_drift(svc, &page, now).await;
         if drifted > 0 {
             tracing::debug!(users = drifted, "announced presence changes the clock made");
+        }
+        let reported = presence_reports::report_swept(svc, &page, now).await;
+        if reported > 0 {
+            tracing::debug!(users = reported, "reported presence changes to webhooks");
         }
         if !page.is_empty() {
             svc.db

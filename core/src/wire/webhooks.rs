@@ -41,6 +41,9 @@ str_enum! {
         /// completion report the app gets: list, user, outcomes, task
         /// counts, and `list_completed` when the whole list is done).
         CallListCompleted => "call_list.completed",
+        /// A user's effective presence state changed (`data`: the presence
+        /// as an admin reads it, with `previous_state` and `changed_at`).
+        PresenceChanged => "presence.changed",
         /// Sent only by `POST /v1/webhook-endpoints/{id}/test`, to that
         /// endpoint, whatever it subscribes to.
         WebhookTest => "webhook.test",

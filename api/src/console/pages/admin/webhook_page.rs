@@ -115,6 +115,8 @@ async fn render(
         contact_created: ticked(&endpoint, "contact.created"),
         contact_updated: ticked(&endpoint, "contact.updated"),
         contact_deleted: ticked(&endpoint, "contact.deleted"),
+        call_list_completed: ticked(&endpoint, "call_list.completed"),
+        presence_changed: ticked(&endpoint, "presence.changed"),
     });
     let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
     let page = WebhookPage {

@@ -36,6 +36,11 @@ pub(crate) const TYPE_CHOICES: &[(&str, &str)] = &[
     ("contact.created", "A contact is created"),
     ("contact.updated", "A contact changes"),
     ("contact.deleted", "A contact is deleted"),
+    (
+        "call_list.completed",
+        "A salesperson's share of a call list is done",
+    ),
+    ("presence.changed", "Someone's presence changes"),
 ];
 
 /// The new-endpoint form: URL, description, one checkbox per event type
@@ -54,6 +59,8 @@ pub struct EndpointDraft {
     pub contact_created: Option<String>,
     pub contact_updated: Option<String>,
     pub contact_deleted: Option<String>,
+    pub call_list_completed: Option<String>,
+    pub presence_changed: Option<String>,
 }
 
 impl EndpointDraft {
@@ -67,6 +74,8 @@ impl EndpointDraft {
             (&self.contact_created, "contact.created"),
             (&self.contact_updated, "contact.updated"),
             (&self.contact_deleted, "contact.deleted"),
+            (&self.call_list_completed, "call_list.completed"),
+            (&self.presence_changed, "presence.changed"),
         ]
         .into_iter()
         .filter(|(ticked, _)| ticked.is_some())
@@ -187,6 +196,32 @@ pub async fn create(
         Err(e) => {
             let errors = FormErrors::from_api(e.into(), SHOWN)?;
             render(&state, &user, draft, Some(errors), None, None).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use deskbind_core::wire::WebhookEventType;
+
+    use super::*;
+
+    /// Every event type an endpoint may subscribe to has a checkbox, and
+    /// each checkbox's field reads back as its type: an endpoint saved in
+    /// the console keeps what it subscribes to.
+    #[test]
+    fn every_subscribable_event_type_has_a_checkbox_that_reads_back() {
+        let offered: Vec<&str> = TYPE_CHOICES.iter().map(|(name, _)| *name).collect();
+        let subscribable: Vec<&str> = WebhookEventType::ALL
+            .iter()
+            .filter(|t| **t != WebhookEventType::WebhookTest)
+            .map(|t| t.as_str())
+            .collect();
+        assert_eq!(offered, subscribable);
+        for name in offered {
+            let form = format!("url=u&{}=1", name.replace('.', "_"));
+            let draft: EndpointDraft = serde_urlencoded::from_str(&form).unwrap();
+            assert_eq!(draft.types(), [name]);
         }
     }
 }

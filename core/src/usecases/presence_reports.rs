@@ -1,0 +1,218 @@
+//! `presence.changed` webhooks (docs/integrations.md). Presence is partly
+//! live (the relay), so a change has no transaction an outbox row could
+//! join. Instead each user's last reported state is a row
+//! (`presence_reported`): reporting a change is a compare-and-set of that
+//! row under the user's lock, and the outbox row is written in that
+//! transaction. So two nodes that see one change report it once, and a
+//! reported change is never lost. Changes are reported when a node
+//! announces them to the streams and by the worker's minute sweep, which
+//! also catches those nobody was there to announce (a dead node's phone).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Services, webhook_outbox};
+use crate::db::DbConn;
+use crate::ids::OrgId;
+use crate::repo::presence_reported::{self, Reported};
+use crate::repo::{RepoError, users, webhook_endpoints};
+use crate::time::{Micros, to_datetime};
+use crate::wire::{Presence, PresenceState, WebhookEventType};
+
+/// How a state was observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// A node saw something change (a choice, a stream, a phone, a line).
+    Announced,
+    /// The worker's sweep read it: a user never reported before is only
+    /// noted (a sweep sees no change, only a state).
+    Swept,
+}
+
+/// What to do with one observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Already reported, or older than what was.
+    Nothing,
+    /// Store it without an event.
+    Note,
+    /// Store it and send `presence.changed` (from `previous`, if any).
+    Report { previous: Option<PresenceState> },
+}
+
+/// Compares an observation of `state` at `at` with what was reported.
+pub fn decide(last: Option<&Reported>, state: PresenceState, at: Micros, seen: Seen) -> Decision {
+    match last {
+        None if seen == Seen::Swept => Decision::Note,
+        None => Decision::Report { previous: None },
+        Some(last) if at < last.changed_at || last.state == state.as_str() => Decision::Nothing,
+        Some(last) => Decision::Report {
+            previous: PresenceState::parse(&last.state),
+        },
+    }
+}
+
+/// Reports the presences of one organisation's users observed at `now`;
+/// how many events were written. Reads only when no enabled endpoint of
+/// the organisation wants `presence.changed`.
+pub async fn report(
+    svc: &Services,
+    org: OrgId,
+    observed: Vec<Presence>,
+    seen: Seen,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let org_id = org.to_string();
+    let ids: Vec<String> = observed.iter().map(|p| p.user_id.to_string()).collect();
+    let wanted = {
+        let org_id = org_id.clone();
+        svc.db
+            .run(move |conn| -> Result<_, RepoError> {
+                let endpoints = webhook_endpoints::enabled(conn, &org_id)?;
+                if !endpoints
+                    .iter()
+                    .any(|e| e.subscribes_to(WebhookEventType::PresenceChanged))
+                {
+                    return Ok(None);
+                }
+                Ok(Some(presence_reported::of_users(conn, &ids)?))
+            })
+            .await?
+    };
+    let Some(last) = wanted else {
+        return Ok(0);
+    };
+    // Only users whose observation may change something take a lock; in
+    // user-id order, so two reporters never wait on each other in a cycle.
+    let candidates: BTreeMap<String, Presence> = observed
+        .into_iter()
+        .filter(|p| {
+            let key = p.user_id.to_string();
+            decide(last.get(&key), p.state, now, seen) != Decision::Nothing
+        })
+        .map(|p| (p.user_id.to_string(), p))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    svc.db
+        .write(move |conn| write_reports(conn, &org_id, &candidates, seen, now))
+        .await
+}
+
+/// Reports what the sweep read (a page of users of any organisations):
+/// changes reported nowhere else, such as a dead node's phone going
+/// offline, or a report that failed. Failures are logged (the next minute
+/// tries again); how many events were written.
+pub async fn report_swept(svc: &Services, page: &[(OrgId, Presence)], now: Micros) -> usize {
+    let mut by_org: BTreeMap<OrgId, Vec<Presence>> = BTreeMap::new();
+    for (org, presence) in page {
+        by_org.entry(*org).or_default().push(presence.clone());
+    }
+    let mut written = 0;
+    for (org, observed) in by_org {
+        match report(svc, org, observed, Seen::Swept, now).await {
+            Ok(n) => written += n,
+            Err(e) => tracing::warn!(%org, error = %e, "cannot report presence changes"),
+        }
+    }
+    written
+}
+
+fn write_reports(
+    conn: &mut DbConn,
+    org_id: &str,
+    candidates: &BTreeMap<String, Presence>,
+    seen: Seen,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let mut events = Vec::new();
+    for (user_id, presence) in candidates {
+        users::lock(conn, user_id)?;
+        // Read again under the lock: another reporter may have been first.
+        let last = presence_reported::of_users(conn, std::slice::from_ref(user_id))?;
+        match decide(last.get(user_id), presence.state, now, seen) {
+            Decision::Nothing => continue,
+            Decision::Note => {}
+            Decision::Report { previous } => events.push(webhook_outbox::Event {
+                kind: WebhookEventType::PresenceChanged,
+                ordering_key: user_id.clone(),
+                data: event_data(presence, previous, now)?,
+            }),
+        }
+        presence_reported::put(conn, org_id, user_id, presence.state.as_str(), now)?;
+    }
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let count = events.len();
+    webhook_outbox::enqueue_in(conn, org_id, &events, now)?;
+    Ok(count)
+}
+
+/// The presence as an admin reads it, with `previous_state` (null for a
+/// user's first report) and `changed_at` (when it was observed).
+fn event_data(
+    presence: &Presence,
+    previous: Option<PresenceState>,
+    at: Micros,
+) -> Result<Value, RepoError> {
+    let mut data = serde_json::to_value(presence)
+        .map_err(|e| RepoError::Corrupt(format!("unserialisable presence: {e}")))?;
+    if let Value::Object(map) = &mut data {
+        map.insert(
+            "previous_state".into(),
+            previous.map_or(Value::Null, |s| Value::String(s.as_str().into())),
+        );
+        map.insert(
+            "changed_at".into(),
+            Value::String(to_datetime(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        );
+    }
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reported(state: &str, at: Micros) -> Reported {
+        Reported {
+            user_id: "u".into(),
+            state: state.into(),
+            changed_at: at,
+        }
+    }
+
+    #[test]
+    fn a_first_observation_is_reported_when_announced_and_noted_when_swept() {
+        let s = PresenceState::Busy;
+        assert_eq!(
+            decide(None, s, 5, Seen::Announced),
+            Decision::Report { previous: None }
+        );
+        assert_eq!(decide(None, s, 5, Seen::Swept), Decision::Note);
+    }
+
+    #[test]
+    fn only_a_new_state_observed_no_earlier_than_the_last_is_reported() {
+        let last = reported("available", 100);
+        for seen in [Seen::Announced, Seen::Swept] {
+            assert_eq!(
+                decide(Some(&last), PresenceState::Available, 200, seen),
+                Decision::Nothing
+            );
+            assert_eq!(
+                decide(Some(&last), PresenceState::Busy, 99, seen),
+                Decision::Nothing
+            );
+            assert_eq!(
+                decide(Some(&last), PresenceState::Busy, 100, seen),
+                Decision::Report {
+                    previous: Some(PresenceState::Available)
+                }
+            );
+        }
+    }
+}

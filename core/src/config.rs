@@ -261,6 +261,7 @@ impl Settings {
         crate::wire::RetentionDays {
             call_record_days: days(self.retention_call_record_days),
             recording_days: days(self.retention_recording_days),
+            export_days: days(self.export_days),
         }
     }
 
@@ -296,7 +297,14 @@ impl Settings {
         ] {
             check_range(&mut problems, name, days, 0, 36_500);
         }
-        check_range(&mut problems, "export_days", self.export_days, 1, 90);
+        let max_export_days = crate::wire::MAX_EXPORT_DAYS.unsigned_abs();
+        check_range(
+            &mut problems,
+            "export_days",
+            self.export_days,
+            1,
+            max_export_days,
+        );
         if self.listen.parse::<SocketAddr>().is_err() {
             problems.push(format!(
                 "DESKBIND_LISTEN={:?} is not an address:port such as 127.0.0.1:8080 or 0.0.0.0:8080",

@@ -19,7 +19,8 @@ impl AppClient {
         self.get_with("v1/retention", &[]).await
     }
 
-    /// `PUT /v1/retention`: `None` follows the operator's default.
+    /// `PUT /v1/retention` for call records and recordings (`None` follows
+    /// the operator's default); the export days stay as they are.
     pub async fn set_retention(
         &self,
         call_record_days: Option<i64>,
@@ -28,8 +29,14 @@ impl AppClient {
         let body = SetRetention {
             call_record_days,
             recording_days,
+            export_days: None,
         };
-        self.send(Method::PUT, "v1/retention", &body).await
+        self.set_retention_days(&body).await
+    }
+
+    /// `PUT /v1/retention` with the whole body, export days included.
+    pub async fn set_retention_days(&self, body: &SetRetention) -> Result<Retention> {
+        self.send(Method::PUT, "v1/retention", body).await
     }
 
     /// `POST /v1/legal-holds`: holds every call of a `user` or a

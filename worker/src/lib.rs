@@ -72,10 +72,7 @@ impl Default for WorkerOptions {
             webhooks: webhooks::WebhookOptions::default(),
             retention_interval: Duration::from_secs(3600),
             retention: PurgeOptions {
-                defaults: RetentionDays {
-                    call_record_days: None,
-                    recording_days: None,
-                },
+                defaults: RetentionDays::UNCHOSEN,
                 archive: true,
             },
             export_days: 7,

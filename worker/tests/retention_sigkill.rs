@@ -170,10 +170,7 @@ async fn a_killed_purge_leaves_no_orphan_and_the_next_run_finishes_it() {
 
     // The next run (here in-process, on the same store) finishes the job.
     let storage = Storage::Local(LocalStore::open(root.clone()).unwrap());
-    let none = RetentionDays {
-        call_record_days: None,
-        recording_days: None,
-    };
+    let none = RetentionDays::UNCHOSEN;
     retention_purge::run(
         &database,
         &storage,

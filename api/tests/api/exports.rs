@@ -11,7 +11,7 @@ use deskbind_core::repo::jobs;
 use deskbind_core::storage::Storage;
 use deskbind_core::time::{Micros, now_micros, seconds};
 use deskbind_core::usecases::exports::{self, ExportReport, LEASE_MICROS};
-use deskbind_core::wire::{CallDirection, ExportKind, ExportState};
+use deskbind_core::wire::{CallDirection, Export, ExportKind, ExportState, SetRetention};
 use deskbind_mobile::CallQuery;
 use serde_json::{Value, json};
 
@@ -342,6 +342,39 @@ async fn an_export_expires_and_its_file_is_deleted() {
         .unwrap_err();
     assert_eq!(code(&err), (410, "export_expired".into()));
     assert_eq!(run_exports(&app, expires + seconds(DAY)).await.expired, 0);
+}
+
+/// An organisation that chose its own export days keeps its files that
+/// long; exports already ready keep the expiry they were given.
+#[tokio::test]
+async fn an_organisation_s_export_days_set_the_expiry() {
+    let app = spawn_app().await;
+    let everything = CallQuery::default();
+    let csv = || app.admin.create_export(ExportKind::CallsCsv, &everything);
+    let before = csv().await.unwrap();
+    let start = now_micros();
+    assert_eq!(run_exports(&app, start).await.ready, 1);
+    app.admin
+        .set_retention_days(&SetRetention {
+            call_record_days: None,
+            recording_days: None,
+            export_days: Some(Some(2)),
+        })
+        .await
+        .unwrap();
+    let after = csv().await.unwrap();
+    let later = now_micros();
+    assert_eq!(run_exports(&app, later).await.ready, 1);
+    let expiry = |e: Export| e.expires_at.unwrap().timestamp_micros();
+    assert_eq!(
+        expiry(app.admin.get_export(after.id).await.unwrap()),
+        later + seconds(2 * DAY)
+    );
+    assert_eq!(
+        expiry(app.admin.get_export(before.id).await.unwrap()),
+        start + seconds(7 * DAY)
+    );
+    assert_eq!(run_exports(&app, later + seconds(2 * DAY)).await.expired, 1);
 }
 
 /// A worker that claimed an export and died is replaced once its lease

@@ -31,10 +31,7 @@ pub(crate) async fn audit_entries(app: &TestApp, prefix: &str) -> Vec<Value> {
         .collect()
 }
 
-const NO_DEFAULTS: RetentionDays = RetentionDays {
-    call_record_days: None,
-    recording_days: None,
-};
+const NO_DEFAULTS: RetentionDays = RetentionDays::UNCHOSEN;
 
 /// One purge, as the worker runs it, `later_secs` seconds from now.
 pub(crate) async fn purge_at(app: &TestApp, later_secs: i64) -> RetentionReport {
@@ -102,19 +99,40 @@ async fn admins_choose_days_within_bounds_over_the_defaults_and_changes_are_audi
         let err = app.admin.set_retention(Some(bad), None).await.unwrap_err();
         assert_eq!(code(&err), (422, "invalid_field".into()), "{bad}");
     }
+    // Export days: 1 to 90; a body without them keeps them, null follows
+    // the operator's default (7).
+    let put = |body: Value| send(&app, &app.admin, "PUT", "/v1/retention", Some(body));
+    for bad in [json!(0), json!(91), json!("3")] {
+        let body = json!({ "call_record_days": 5, "recording_days": 1, "export_days": bad });
+        assert_eq!(refusal(put(body).await).0, 422, "{bad}");
+    }
+    let (status, set) =
+        put(json!({ "call_record_days": 5, "recording_days": 1, "export_days": 3 })).await;
+    assert_eq!(status, 200, "{set}");
     assert_eq!(
-        refusal(
-            send(
-                &app,
-                &app.admin,
-                "PUT",
-                "/v1/retention",
-                Some(json!({ "call_record_days": 5, "recording_days": 1, "export_days": 3 })),
-            )
-            .await
+        (
+            &set["chosen"]["export_days"],
+            &set["defaults"]["export_days"],
+            &set["effective"]["export_days"]
         ),
+        (&json!(3), &json!(7), &json!(3))
+    );
+    let set = app.admin.set_retention(Some(6), None).await.unwrap();
+    assert_eq!(set.effective.export_days, Some(3), "kept when absent");
+    let (_, set) =
+        put(json!({ "call_record_days": 6, "recording_days": null, "export_days": null })).await;
+    assert_eq!(
+        (
+            &set["chosen"]["export_days"],
+            &set["effective"]["export_days"]
+        ),
+        (&Value::Null, &json!(7))
+    );
+    assert_eq!(
+        refusal(put(json!({ "call_record_days": 5, "recording_days": 1, "export_dayz": 3 })).await),
         (422, "unknown_field".into())
     );
+    app.admin.set_retention(Some(365), Some(30)).await.unwrap();
     assert_eq!(
         refusal(
             send(

@@ -271,10 +271,7 @@ async fn run(args: &Args, db: &Database) -> anyhow::Result<()> {
         })
     };
     let storage = Storage::Local(LocalStore::open(store_dir.path().to_owned())?);
-    let none = RetentionDays {
-        call_record_days: None,
-        recording_days: None,
-    };
+    let none = RetentionDays::UNCHOSEN;
     let t0 = Instant::now();
     let options = retention_purge::PurgeOptions {
         defaults: none,

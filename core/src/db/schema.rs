@@ -849,6 +849,7 @@ diesel::table! {
         recording_days -> Nullable<BigInt>,
         updated_at -> BigInt,
         updated_by -> Text,
+        export_days -> Nullable<BigInt>,
     }
 }
 

@@ -17,6 +17,7 @@ pub struct RetentionPolicyRow {
     pub recording_days: Option<i64>,
     pub updated_at: i64,
     pub updated_by: String,
+    pub export_days: Option<i64>,
 }
 
 impl RetentionPolicyRow {
@@ -24,6 +25,7 @@ impl RetentionPolicyRow {
         RetentionDays {
             call_record_days: self.call_record_days,
             recording_days: self.recording_days,
+            export_days: self.export_days,
         }
     }
 }
@@ -55,6 +57,7 @@ pub fn put(
     let values = (
         retention_policies::call_record_days.eq(days.call_record_days),
         retention_policies::recording_days.eq(days.recording_days),
+        retention_policies::export_days.eq(days.export_days),
         retention_policies::updated_at.eq(now),
         retention_policies::updated_by.eq(by.to_string()),
     );

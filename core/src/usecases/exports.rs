@@ -19,7 +19,7 @@ use crate::ids::{ExportId, OrgId, UserId};
 use crate::repo::call_records::{CallFilter, Scope};
 use crate::repo::exports::{self, ExportRow};
 use crate::repo::jobs::{self, JobRow, Outcome};
-use crate::repo::{RepoError, stored_id, users};
+use crate::repo::{RepoError, retention_policies, stored_id, users};
 use crate::storage::Storage;
 use crate::time::{Micros, seconds};
 use crate::wire::{AppEvent, ExportKind, ExportState};
@@ -128,8 +128,8 @@ pub struct ExportReport {
     pub expired: usize,
 }
 
-/// Writes one due export, if any; `export_days` is how long its file then
-/// stays. The clock is read at each step (`now`), so tests can move it.
+/// Writes one due export, if any; its file then stays the organisation's
+/// `export_days`, or `export_days` (the operator's) when it chose none. The clock is read at each step (`now`), so tests can move it.
 pub async fn run_once(
     services: &Services,
     storage: &Storage,
@@ -168,11 +168,13 @@ pub async fn run_once(
             match stored {
                 Ok(()) => {
                     let store_id = storage.store_id().map(str::to_owned);
-                    let expires_at = at + seconds(i64::try_from(export_days).unwrap_or(7) * 86_400);
+                    let default_days = i64::try_from(export_days).unwrap_or(7);
                     let (items, stored_key) = (written.items, key.clone());
                     let finished = services
                         .db
                         .write(move |conn| {
+                            let expires_at =
+                                at + seconds(days_kept(conn, &row, default_days)? * 86_400);
                             finish_ready(
                                 conn, &job, row, stored_key, store_id, items, size_bytes, at,
                                 expires_at,
@@ -386,6 +388,15 @@ impl<F: Fn() -> Micros> Progress<'_, F> {
             Err(ExportFailure::LeaseLost)
         }
     }
+}
+
+/// Days the export's file is kept: its organisation's `export_days`, else
+/// the operator's.
+fn days_kept(conn: &mut DbConn, row: &ExportRow, default_days: i64) -> Result<i64, RepoError> {
+    let org: OrgId = stored_id(&row.org_id)?;
+    Ok(retention_policies::get(conn, org)?
+        .and_then(|p| p.export_days)
+        .unwrap_or(default_days))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -9,7 +9,8 @@ use crate::repo::retention_policies::{self, RetentionPolicyRow};
 use crate::repo::{RepoError, stored_id};
 use crate::time::{Micros, to_datetime};
 use crate::wire::{
-    AuditAction, ErrorCode, MAX_RETENTION_DAYS, Retention, RetentionDays, SetRetention,
+    AuditAction, ErrorCode, MAX_EXPORT_DAYS, MAX_RETENTION_DAYS, Retention, RetentionDays,
+    SetRetention,
 };
 
 use super::audit::{Entry, by_user};
@@ -53,15 +54,20 @@ pub fn effective(chosen: RetentionDays, defaults: RetentionDays) -> RetentionDay
     RetentionDays {
         call_record_days: chosen.call_record_days.or(defaults.call_record_days),
         recording_days: chosen.recording_days.or(defaults.recording_days),
+        export_days: chosen.export_days.or(defaults.export_days),
     }
 }
 
-fn checked_days(field: &'static str, days: Option<i64>) -> Result<Option<i64>, FieldError> {
+fn checked_days(
+    field: &'static str,
+    days: Option<i64>,
+    max: i64,
+) -> Result<Option<i64>, FieldError> {
     match days {
-        Some(d) if !(1..=MAX_RETENTION_DAYS).contains(&d) => Err(FieldError::new(
+        Some(d) if !(1..=max).contains(&d) => Err(FieldError::new(
             field,
             ErrorCode::InvalidField,
-            format!("days from 1 to {MAX_RETENTION_DAYS}, or null to follow the default"),
+            format!("days from 1 to {max}, or null to follow the default"),
         )),
         other => Ok(other),
     }
@@ -71,13 +77,7 @@ fn to_wire(
     row: Option<&RetentionPolicyRow>,
     defaults: RetentionDays,
 ) -> Result<Retention, RepoError> {
-    let chosen = row.map_or(
-        RetentionDays {
-            call_record_days: None,
-            recording_days: None,
-        },
-        RetentionPolicyRow::chosen,
-    );
+    let chosen = row.map_or(RetentionDays::UNCHOSEN, RetentionPolicyRow::chosen);
     Ok(Retention {
         chosen,
         defaults,
@@ -99,8 +99,8 @@ pub async fn get(
     .await
 }
 
-/// Stores the organisation's days (both fields: `None` follows the
-/// default), audited when they change.
+/// Stores the organisation's days (`None` follows the default; absent
+/// `export_days` keeps what was chosen), audited when they change.
 pub async fn set(
     db: &Database,
     org: OrgId,
@@ -109,18 +109,30 @@ pub async fn set(
     defaults: RetentionDays,
     now: Micros,
 ) -> Result<Retention, RetentionError> {
-    let days = RetentionDays {
-        call_record_days: checked_days("call_record_days", input.call_record_days)?,
-        recording_days: checked_days("recording_days", input.recording_days)?,
-    };
+    let call_record_days = checked_days(
+        "call_record_days",
+        input.call_record_days,
+        MAX_RETENTION_DAYS,
+    )?;
+    let recording_days = checked_days("recording_days", input.recording_days, MAX_RETENTION_DAYS)?;
+    let export_days = input
+        .export_days
+        .map(|days| checked_days("export_days", days, MAX_EXPORT_DAYS))
+        .transpose()?;
     db.write(move |conn| {
         lock_org_as_admin(conn, org, by)?;
         let before = retention_policies::get(conn, org)?.map(|r| r.chosen());
+        let days = RetentionDays {
+            call_record_days,
+            recording_days,
+            export_days: export_days.unwrap_or(before.and_then(|b| b.export_days)),
+        };
         if before != Some(days) {
             retention_policies::put(conn, org, days, by, now)?;
             Entry::about_org(org, AuditAction::RetentionChanged, by_user(by))
                 .detail("call_record_days", days.call_record_days)
                 .detail("recording_days", days.recording_days)
+                .detail("export_days", days.export_days)
                 .record(conn, now)?;
         }
         let row = retention_policies::get(conn, org)?;

@@ -124,10 +124,10 @@ pub async fn run(
         .collect();
     let org_ids = db.run(orgs::all_ids).await?;
     for org_id in org_ids {
-        let chosen = policies.get(&org_id).copied().unwrap_or(RetentionDays {
-            call_record_days: None,
-            recording_days: None,
-        });
+        let chosen = policies
+            .get(&org_id)
+            .copied()
+            .unwrap_or(RetentionDays::UNCHOSEN);
         let days = effective(chosen, defaults);
         let org: OrgId = stored_id(&org_id)?;
         if let Some(d) = days.call_record_days {

@@ -10,16 +10,31 @@ use crate::ids::{LegalHoldId, UserId};
 
 /// The longest retention an organisation may choose (100 years).
 pub const MAX_RETENTION_DAYS: i64 = 36_500;
+/// The longest an organisation (or the operator) may keep an export's file.
+pub const MAX_EXPORT_DAYS: i64 = 90;
 /// Holds an organisation may have that are not released.
 pub const MAX_ACTIVE_LEGAL_HOLDS: usize = 1_000;
 /// Longest hold reason, in characters.
 pub const MAX_LEGAL_HOLD_REASON_CHARS: usize = 500;
 
-/// Days to keep each kind of data; `None` keeps it forever.
+/// Days to keep each kind of data; `None` keeps it forever (an export's
+/// file always has days: the operator's default is never `None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetentionDays {
     pub call_record_days: Option<i64>,
     pub recording_days: Option<i64>,
+    /// Days a ready export's file stays downloadable (1 to
+    /// [`MAX_EXPORT_DAYS`]).
+    pub export_days: Option<i64>,
+}
+
+impl RetentionDays {
+    /// No days of its own: an organisation that chose nothing.
+    pub const UNCHOSEN: Self = Self {
+        call_record_days: None,
+        recording_days: None,
+        export_days: None,
+    };
 }
 
 /// `GET /v1/retention`: what the organisation chose, the operator's
@@ -36,9 +51,11 @@ pub struct Retention {
     pub updated_by: Option<UserId>,
 }
 
-/// `PUT /v1/retention`: both fields, each days (1 to
-/// [`MAX_RETENTION_DAYS`]) or `null` to follow the default. Both must be
-/// present: a body that forgot one must not reset it to the default.
+/// `PUT /v1/retention`: `call_record_days` and `recording_days`, each days
+/// (1 to [`MAX_RETENTION_DAYS`]) or `null` to follow the default. Both must
+/// be present: a body that forgot one must not reset it to the default.
+/// `export_days` (1 to [`MAX_EXPORT_DAYS`], or `null`) came later, so a body
+/// without it keeps what was chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetRetention {
@@ -46,6 +63,19 @@ pub struct SetRetention {
     pub call_record_days: Option<i64>,
     #[serde(deserialize_with = "Option::deserialize")]
     pub recording_days: Option<i64>,
+    /// Absent: unchanged; `Some(None)`: follow the default.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub export_days: Option<Option<i64>>,
+}
+
+/// A field that is present, `null` or not: absent stays `None` (by
+/// `default`), so "absent" and "null" can be told apart.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 str_enum! {

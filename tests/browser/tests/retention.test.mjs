@@ -47,11 +47,17 @@ test("an admin sets the days and places and releases a legal hold", async () => 
 
   await page.getByLabel("Call records (days)").fill("730");
   await page.getByLabel("Recordings (days)").fill("90");
+  assert.equal(await page.locator('[data-effective="export_days"]').textContent(), "7 days");
+  await page.getByLabel("Export files (days)").fill("91");
+  assert.equal(await submit(page, "Save retention"), 422);
+  assert.match(await page.locator("#err-exports").textContent(), /1 to 90/);
+  await page.getByLabel("Export files (days)").fill("3");
   assert.equal(await submit(page, "Save retention"), 200);
   assert.equal(await noticeText(page), "Saved.");
   assert.equal(await page.locator('[data-effective="recording_days"]').textContent(), "90 days");
+  assert.equal(await page.locator('[data-effective="export_days"]').textContent(), "3 days");
   const stored = await admin.get("/v1/retention");
-  assert.deepEqual(stored.chosen, { call_record_days: 730, recording_days: 90 });
+  assert.deepEqual(stored.chosen, { call_record_days: 730, recording_days: 90, export_days: 3 });
 
   await page.getByLabel("Its id").fill("00000000-0000-7000-8000-000000000000");
   await page.getByLabel("Reason").fill("Dispute 14");

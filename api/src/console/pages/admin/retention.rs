@@ -1,5 +1,5 @@
-//! `/admin/retention`: how long the organisation keeps call records and
-//! recordings (blank follows the operator's default, shown beside it) and
+//! `/admin/retention`: how long the organisation keeps call records,
+//! recordings and export files (blank follows the operator's default, shown beside it) and
 //! its legal holds: place one on a user, a contact or a call, release it
 //! (docs/retention.md); and the archived months, each a download link.
 //! Admins only; the checks and use cases are
@@ -26,7 +26,7 @@ use crate::error::ApiError;
 use crate::extract::path_id;
 use crate::state::AppState;
 
-const DAYS_SHOWN: &[&str] = &["call_record_days", "recording_days"];
+const DAYS_SHOWN: &[&str] = &["call_record_days", "recording_days", "export_days"];
 const HOLD_SHOWN: &[&str] = &["subject_type", "subject_id", "reason"];
 
 /// The days form: blank follows the default.
@@ -36,6 +36,9 @@ pub struct DaysDraft {
     pub call_record_days: String,
     #[serde(default)]
     pub recording_days: String,
+    /// Absent (a form from before the field): unchanged.
+    #[serde(default)]
+    pub export_days: Option<String>,
 }
 
 /// The new-hold form.
@@ -82,6 +85,8 @@ struct RetentionPage {
     default_recordings: String,
     effective_records: String,
     effective_recordings: String,
+    default_exports: String,
+    effective_exports: String,
     holds: Vec<HoldLine>,
     more: bool,
     hold: HoldDraft,
@@ -155,12 +160,15 @@ async fn render(
         days: drafts.days.unwrap_or_else(|| DaysDraft {
             call_record_days: field_days(current.chosen.call_record_days),
             recording_days: field_days(current.chosen.recording_days),
+            export_days: Some(field_days(current.chosen.export_days)),
         }),
         days_errors: drafts.days_errors,
         default_records: shown_days(current.defaults.call_record_days),
         default_recordings: shown_days(current.defaults.recording_days),
         effective_records: shown_days(current.effective.call_record_days),
         effective_recordings: shown_days(current.effective.recording_days),
+        default_exports: shown_days(current.defaults.export_days),
+        effective_exports: shown_days(current.effective.export_days),
         holds: holds
             .items
             .iter()
@@ -278,14 +286,21 @@ pub async fn save(
     let ConsoleForm { user, form: draft } = form;
     user.require_admin()?;
     let parsed = parse_days("call_record_days", &draft.call_record_days).and_then(|records| {
-        parse_days("recording_days", &draft.recording_days).map(|r| (records, r))
+        let recordings = parse_days("recording_days", &draft.recording_days)?;
+        let exports = draft
+            .export_days
+            .as_deref()
+            .map(|raw| parse_days("export_days", raw))
+            .transpose()?;
+        Ok((records, recordings, exports))
     });
     let refused = match parsed {
         Err(errors) => errors,
-        Ok((call_record_days, recording_days)) => {
+        Ok((call_record_days, recording_days, export_days)) => {
             let input = SetRetention {
                 call_record_days,
                 recording_days,
+                export_days,
             };
             match retention::set(
                 &state.db,

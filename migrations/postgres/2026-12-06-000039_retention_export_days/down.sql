@@ -1,0 +1,1 @@
+ALTER TABLE retention_policies DROP COLUMN export_days;

@@ -288,7 +288,9 @@ pub fn overdue_callbacks(
         .filter(call_list_tasks::list_id.eq_any(pooled))
         .into_boxed();
     if let Some((due_at, id)) = cursor {
-        query = query.filter(
+        // The bare `>=` lets an index range start at the cursor (the OR
+        // alone is only a filter).
+        query = query.filter(call_list_tasks::due_at.ge(due_at)).filter(
             call_list_tasks::due_at
                 .gt(due_at)
                 .or(call_list_tasks::due_at

@@ -464,13 +464,18 @@ fn list_capped(
     }
     let mut query = filtered(rows(), org, scope, filter, &number);
     if let Some(c) = cursor {
-        query = query.filter(
-            call_records::started_at
-                .lt(c.started_at)
-                .or(call_records::started_at
-                    .eq(c.started_at)
-                    .and(call_records::id.lt(c.id.clone()))),
-        );
+        // The bare `<=` is what the databases can start an index range at;
+        // the OR alone is only a filter, and a deep page would walk every
+        // row of the pages before it.
+        query = query
+            .filter(call_records::started_at.le(c.started_at))
+            .filter(
+                call_records::started_at
+                    .lt(c.started_at)
+                    .or(call_records::started_at
+                        .eq(c.started_at)
+                        .and(call_records::id.lt(c.id.clone()))),
+            );
     }
     Ok(query
         .order((call_records::started_at.desc(), call_records::id.desc()))

@@ -101,7 +101,10 @@ pub fn due_call_records(
         ))
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(
+        // The bare `>=` is what both databases can start the index range
+        // at; the OR alone is only a filter, and the scan would walk every
+        // row (dead ones included) of the batches before.
+        query = query.filter(call_records::started_at.ge(*at)).filter(
             call_records::started_at.gt(*at).or(call_records::started_at
                 .eq(*at)
                 .and(call_records::id.gt(id.clone()))),
@@ -215,7 +218,8 @@ pub fn due_recordings(
         .select((recordings::id, recordings::uploaded_at))
         .into_boxed();
     if let Some((at, id)) = after {
-        query = query.filter(
+        // `>=` starts the index range; see `due_call_records`.
+        query = query.filter(recordings::uploaded_at.ge(*at)).filter(
             recordings::uploaded_at.gt(*at).or(recordings::uploaded_at
                 .eq(*at)
                 .and(recordings::id.gt(id.clone()))),

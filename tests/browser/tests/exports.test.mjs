@@ -1,7 +1,8 @@
 // Background exports in a real browser: an admin asks for the call log of
 // a filter from the call log page, a real deskbind-worker process writes
-// it, the exports page shows it ready and its download is the API's CSV
-// for the same filter; another user gets the 404 page for its link.
+// it, the exports page (left open, not reloaded) shows it ready and its
+// download is the API's CSV for the same filter; another user gets the 404
+// page for its link.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -48,6 +49,7 @@ test("an export asked for on the call log is written by the worker and downloads
   const queued = page.locator("tr[data-export]");
   assert.equal(await queued.count(), 1);
   assert.equal(await queued.getAttribute("data-state"), "queued");
+  assert.match(await page.locator("#exports-status").textContent(), /updates by itself/);
   await assertAccessible(page);
 
   // A worker process of its own writes it; the page shows it ready.
@@ -66,9 +68,12 @@ test("an export asked for on the call log is written by the worker and downloads
     worker.kill("SIGTERM");
     await gone;
   }
-  await page.reload();
+  // The open page follows it: no reload.
   const ready = page.locator('tr[data-state="ready"]');
+  await ready.waitFor({ timeout: 10_000 });
   assert.equal(await ready.count(), 1);
+  assert.ok(Number(await page.locator("#exports-table").getAttribute("data-updates")) >= 1);
+  await page.locator("#exports-status", { hasText: "Every export here is finished." }).waitFor({ timeout: 5_000 });
   assert.equal((await ready.locator("td").nth(2).textContent()).trim(), "2 of 2");
   const [download] = await Promise.all([page.waitForEvent("download"), ready.getByRole("link", { name: "Download" }).click()]);
   const body = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");

@@ -1,9 +1,11 @@
 // deskbind console: while one of the exports on /exports is queued or
 // running, the page reads itself again every two seconds and puts the new
 // table in place, so progress, failures and the download link appear
-// without a reload. It stops once none is unfinished, or on an error (the
-// status line then says to reload). Without this script the page is a
-// snapshot that says to reload.
+// without a reload. It stops once none is unfinished, on an error, or
+// after ten minutes (an export waiting that long waits for a worker; the
+// status line then says to reload), and it pauses while the tab is hidden,
+// so an unattended tab does not keep the session awake. Without this
+// script the page is a snapshot that says to reload.
 "use strict";
 
 (function () {
@@ -11,7 +13,10 @@
   var status = document.getElementById("exports-status");
   if (!table || !status || !window.fetch || !window.DOMParser) return;
   var EVERY_MS = 2000;
+  var FOR_MS = 10 * 60 * 1000;
+  var started = Date.now();
   var updates = 0;
+  var waiting = false;
 
   function unfinished() {
     return table.querySelector('tr[data-state="queued"], tr[data-state="running"]') !== null;
@@ -45,9 +50,26 @@
       say("Every export here is finished.");
       return;
     }
+    if (Date.now() - started > FOR_MS) {
+      say("Progress updates stopped after ten minutes. Reload the page to see where your exports are.");
+      return;
+    }
     say("Following your exports: this table updates by itself.");
-    window.setTimeout(refresh, EVERY_MS);
+    window.setTimeout(function () {
+      if (document.hidden) {
+        waiting = true;
+      } else {
+        refresh();
+      }
+    }, EVERY_MS);
   }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && waiting) {
+      waiting = false;
+      refresh();
+    }
+  });
 
   follow();
 })();

@@ -817,6 +817,10 @@ async fn presence_changes_reach_the_endpoint_once_each_in_order() {
     ))
     .await;
     presence::announce(&app.services, sam.org_id, sam.id, seen_at - seconds(5)).await;
+    // While the relay's live reads fail, a change seen then is not
+    // reported: a Redis outage must not look like everyone going offline.
+    app.services.relay.note_live_read_failure();
+    presence::announce(&app.services, sam.org_id, sam.id, seen_at + seconds(10)).await;
 
     let sender = Sender::allowing("127.0.0.0/8");
     while sender.pass(&app, until + seconds(200)).await > 0 {}
@@ -851,4 +855,51 @@ async fn presence_changes_reach_the_endpoint_once_each_in_order() {
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     );
     verify_independently(&[endpoint["secret"].as_str().unwrap()], &got);
+}
+
+/// An organisation that stops wanting `presence.changed` and wants it again
+/// later starts over: what was reported before is forgotten, so the sweep
+/// notes today's states instead of sending every change since then.
+#[tokio::test]
+async fn wanting_presence_changes_again_starts_over() {
+    use deskbind_core::usecases::presence_time;
+
+    use crate::presence::choose;
+
+    let app = spawn_app_with(allowing_loopback).await;
+    let (_, sam_app) = app.user("sam@acme.test", Role::Salesperson).await;
+    let receiver = Receiver::start(&[]).await;
+    let endpoint = create_endpoint(&app, &receiver.url, &["presence.changed"]).await;
+    sam_app.set_my_presence(&choose("dnd")).await.unwrap();
+    assert_eq!(app.count("webhook_messages").await, 1);
+    let path = format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap());
+    let patch = |disabled: bool| {
+        send(
+            &app,
+            &app.admin,
+            "PATCH",
+            &path,
+            Some(json!({ "disabled": disabled })),
+        )
+    };
+    assert_eq!(patch(true).await.0, 200);
+    // Sam's DND ends while no endpoint listens (no app, no phone: offline).
+    sam_app.set_my_presence(&choose("available")).await.unwrap();
+    assert_eq!(app.count("presence_reported").await, 1);
+    assert_eq!(patch(false).await.0, 200);
+    assert_eq!(app.count("presence_reported").await, 0, "forgotten");
+    presence_time::sample(&app.services, now_micros() + seconds(60))
+        .await
+        .unwrap()
+        .expect("the minute is free");
+    // Sam and the admin, the organisation's enabled users.
+    assert_eq!(app.count("presence_reported").await, 2, "noted again");
+    assert_eq!(
+        app.count("webhook_messages").await,
+        1,
+        "nothing sent for the past"
+    );
+    // An edit that keeps it wanted forgets nothing.
+    assert_eq!(patch(false).await.0, 200);
+    assert_eq!(app.count("presence_reported").await, 2);
 }

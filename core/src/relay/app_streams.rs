@@ -11,6 +11,7 @@
 //! that dies leaves an entry that simply stops counting once its time has
 //! passed, so a user is never "live" past the TTL because of a dead node.
 
+use super::read_health::ReadHealth;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -47,6 +48,7 @@ struct Shared {
     ttl_ms: u64,
     mark: Arc<redis::Script>,
     count: Arc<redis::Script>,
+    health: ReadHealth,
 }
 
 /// The registry of one node.
@@ -67,7 +69,7 @@ impl std::fmt::Debug for AppStreams {
 
 impl AppStreams {
     /// A registry that also announces this node's streams in Redis.
-    pub fn shared(conn: ConnectionManager, node: String, ttl_ms: u64) -> Self {
+    pub fn shared(conn: ConnectionManager, node: String, ttl_ms: u64, health: ReadHealth) -> Self {
         Self {
             local: Arc::default(),
             shared: Some(Shared {
@@ -76,6 +78,7 @@ impl AppStreams {
                 ttl_ms,
                 mark: Arc::new(redis::Script::new(MARK)),
                 count: Arc::new(redis::Script::new(COUNT)),
+                health,
             }),
         }
     }
@@ -84,7 +87,7 @@ impl AppStreams {
     /// node's relay shares its connection through [`Self::shared`]).
     pub async fn connect(url: &str, node: String, ttl_ms: u64) -> Result<Self, redis::RedisError> {
         let conn = ConnectionManager::new(redis::Client::open(url)?).await?;
-        Ok(Self::shared(conn, node, ttl_ms))
+        Ok(Self::shared(conn, node, ttl_ms, ReadHealth::default()))
     }
 
     /// Users with at least one stream open on this node.
@@ -124,6 +127,7 @@ impl AppStreams {
         {
             Ok(n) => n > 0,
             Err(e) => {
+                shared.health.failed();
                 tracing::warn!(%user, error = %e, "cannot read app streams from Redis");
                 false
             }

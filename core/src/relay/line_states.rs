@@ -14,6 +14,7 @@
 //! ringing in, not only for dials the app placed. In Redis the value is
 //! `{state} {since}` (Unix microseconds); a bare `{state}` is read too.
 
+use super::read_health::ReadHealth;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -73,6 +74,7 @@ impl Line {
 struct Shared {
     conn: ConnectionManager,
     ttl_secs: u64,
+    health: ReadHealth,
 }
 
 /// The line states of one node (and, with Redis, of all).
@@ -92,10 +94,14 @@ impl std::fmt::Debug for LineStates {
 }
 
 impl LineStates {
-    pub fn shared(conn: ConnectionManager, ttl_secs: u64) -> Self {
+    pub fn shared(conn: ConnectionManager, ttl_secs: u64, health: ReadHealth) -> Self {
         Self {
             local: Arc::default(),
-            shared: Some(Shared { conn, ttl_secs }),
+            shared: Some(Shared {
+                conn,
+                ttl_secs,
+                health,
+            }),
         }
     }
 
@@ -177,7 +183,10 @@ impl LineStates {
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read line states from Redis"),
+            Err(e) => {
+                shared.health.failed();
+                tracing::warn!(error = %e, "cannot read line states from Redis");
+            }
         }
         lines
     }
@@ -198,7 +207,11 @@ mod tests {
     async fn shared(ttl_secs: u64) -> LineStates {
         let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let client = redis::Client::open(url).unwrap();
-        LineStates::shared(ConnectionManager::new(client).await.unwrap(), ttl_secs)
+        LineStates::shared(
+            ConnectionManager::new(client).await.unwrap(),
+            ttl_secs,
+            ReadHealth::default(),
+        )
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ mod app_streams;
 mod hub;
 mod line_states;
 mod presence_feed;
+mod read_health;
 mod redis_bus;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use app_streams::{AppStreams, StreamLease};
 pub use hub::{Attachment, CloseReason, Delivery, LocalHub, PHONE_QUEUE};
 pub use line_states::{Line, LineStates};
 pub use presence_feed::{PresenceFeeds, PresenceNote, PresenceSubscription, Received};
+pub use read_health::ReadHealth;
 use redis_bus::RedisBus;
 use tokio_util::sync::CancellationToken;
 
@@ -46,6 +48,7 @@ struct Inner {
     line_states: LineStates,
     presence: Arc<PresenceFeeds>,
     announced: Announced,
+    health: ReadHealth,
 }
 
 impl std::fmt::Debug for Relay {
@@ -70,6 +73,7 @@ impl Relay {
                 line_states: LineStates::default(),
                 presence: Arc::default(),
                 announced: Announced::default(),
+                health: ReadHealth::default(),
             }),
         }
     }
@@ -96,14 +100,20 @@ impl Relay {
             cancel,
         )
         .await?;
+        let health = ReadHealth::default();
         let app_streams = AppStreams::shared(
             redis.connection(),
             node.clone(),
             // Streams renew at their 15 s keep-alive: at least two of them
             // fit in the TTL, so one slow renewal does not look like a gone app.
             settings.presence_ttl_secs.max(30).saturating_mul(1000),
+            health.clone(),
         );
-        let line_states = LineStates::shared(redis.connection(), settings.presence_ttl_secs);
+        let line_states = LineStates::shared(
+            redis.connection(),
+            settings.presence_ttl_secs,
+            health.clone(),
+        );
         let announced = Announced::shared(redis.connection());
         Ok(Self {
             inner: Arc::new(Inner {
@@ -114,6 +124,7 @@ impl Relay {
                 line_states,
                 presence,
                 announced,
+                health,
             }),
         })
     }
@@ -252,10 +263,25 @@ impl Relay {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read phone presence from Redis"),
+                Err(e) => {
+                    self.inner.health.failed();
+                    tracing::warn!(error = %e, "cannot read phone presence from Redis");
+                }
             }
         }
         online
+    }
+
+    /// Whether a live read (phones, app streams, lines in Redis) failed
+    /// within `window`: what was read meanwhile may be this node's view
+    /// alone.
+    pub fn live_reads_failed_within(&self, window: std::time::Duration) -> bool {
+        self.inner.health.failed_within(window)
+    }
+
+    /// Notes a failed live read (the relay's own reads do; tests too).
+    pub fn note_live_read_failure(&self) {
+        self.inner.health.failed();
     }
 
     /// Records the line state a phone reported; `true` when it changed as

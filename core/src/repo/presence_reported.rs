@@ -20,7 +20,7 @@ pub struct Reported {
     pub changed_at: i64,
 }
 
-/// The rows of `users` that exist, by user id.
+/// The `presence_reported` rows of `user_ids` that exist, by user id.
 pub fn of_users(
     conn: &mut DbConn,
     user_ids: &[String],
@@ -58,4 +58,12 @@ pub fn put(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Forgets what was reported for the organisation's users.
+pub fn forget_org(conn: &mut DbConn, org_id: &str) -> Result<usize, RepoError> {
+    Ok(
+        diesel::delete(presence_reported::table.filter(presence_reported::org_id.eq(org_id)))
+            .execute(conn)?,
+    )
 }

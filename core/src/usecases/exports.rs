@@ -129,7 +129,8 @@ pub struct ExportReport {
 }
 
 /// Writes one due export, if any; its file then stays the organisation's
-/// `export_days`, or `export_days` (the operator's) when it chose none. The clock is read at each step (`now`), so tests can move it.
+/// `export_days`, or `export_days` (the operator's) when it chose none.
+/// The clock is read at each step (`now`), so tests can move it.
 pub async fn run_once(
     services: &Services,
     storage: &Storage,

@@ -335,15 +335,17 @@ async fn try_announce(
     user: UserId,
     now: Micros,
 ) -> Result<(), RepoError> {
-    let (name, teams, stored) = svc
+    let (name, teams, stored, last_reports) = svc
         .db
         .run(move |conn| -> Result<_, RepoError> {
             let row = users::get(conn, org, user, Visibility::Org)?;
-            let teams = users::team_ids_of(conn, std::slice::from_ref(&row.id))?
+            let me = std::slice::from_ref(&row.id);
+            let teams = users::team_ids_of(conn, me)?
                 .remove(&row.id)
                 .unwrap_or_default();
-            let stored = read_stored(conn, org, std::slice::from_ref(&row.id), now)?;
-            Ok((row.display_name, teams, stored))
+            let stored = read_stored(conn, org, me, now)?;
+            let last_reports = presence_reports::last_reports_in(conn, &row.org_id, me)?;
+            Ok((row.display_name, teams, stored, last_reports))
         })
         .await?;
     let Some(presence) = assemble(svc, vec![(user.to_string(), name)], &stored, now)
@@ -360,7 +362,20 @@ async fn try_announce(
             presence: presence.clone(),
         })
         .await;
-    presence_reports::report(svc, org, vec![presence], Seen::Announced, now).await?;
+    // Webhooks: nothing more to read or write unless an endpoint wants
+    // presence.changed and the state moved (docs/integrations.md).
+    if let Err(e) = presence_reports::report_against(
+        svc,
+        org,
+        vec![presence],
+        last_reports,
+        Seen::Announced,
+        now,
+    )
+    .await
+    {
+        tracing::warn!(%user, error = %e, "cannot report a presence change to webhooks");
+    }
     Ok(())
 }
 

@@ -7,8 +7,10 @@
 //! reported change is never lost. Changes are reported when a node
 //! announces them to the streams and by the worker's minute sweep, which
 //! also catches those nobody was there to announce (a dead node's phone).
+//! Nothing is reported while the relay's live reads fail (a Redis outage
+//! would otherwise look like everyone going offline).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -53,6 +55,47 @@ pub fn decide(last: Option<&Reported>, state: PresenceState, at: Micros, seen: S
     }
 }
 
+/// How recently a failed live read makes observations untrustworthy: the
+/// sweep then reports the true states once reads work again.
+const UNTRUSTED_AFTER_READ_FAILURE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// What was last reported for `user_ids`, or `None` when no enabled
+/// endpoint of the organisation wants `presence.changed` (then nothing is
+/// to be reported). One read, made with the observation's own.
+pub fn last_reports_in(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_ids: &[String],
+) -> Result<Option<HashMap<String, Reported>>, RepoError> {
+    if !wanted_in(conn, org_id)? {
+        return Ok(None);
+    }
+    Ok(Some(presence_reported::of_users(conn, user_ids)?))
+}
+
+/// Whether an enabled endpoint of the organisation wants `presence.changed`.
+pub fn wanted_in(conn: &mut DbConn, org_id: &str) -> Result<bool, RepoError> {
+    Ok(webhook_endpoints::enabled(conn, org_id)?
+        .iter()
+        .any(|e| e.subscribes_to(WebhookEventType::PresenceChanged)))
+}
+
+/// Call in the transaction that changed an organisation's endpoints, with
+/// what [`wanted_in`] said before the change: when `presence.changed` is
+/// wanted again after a time it was not, what was reported before is
+/// forgotten, so the sweep notes today's states instead of reporting every
+/// change since then as if it had just happened.
+pub fn endpoints_changed_in(
+    conn: &mut DbConn,
+    org_id: &str,
+    wanted_before: bool,
+) -> Result<(), RepoError> {
+    if !wanted_before && wanted_in(conn, org_id)? {
+        presence_reported::forget_org(conn, org_id)?;
+    }
+    Ok(())
+}
+
 /// Reports the presences of one organisation's users observed at `now`;
 /// how many events were written. Reads only when no enabled endpoint of
 /// the organisation wants `presence.changed`.
@@ -65,40 +108,52 @@ pub async fn report(
 ) -> Result<usize, RepoError> {
     let org_id = org.to_string();
     let ids: Vec<String> = observed.iter().map(|p| p.user_id.to_string()).collect();
-    let wanted = {
-        let org_id = org_id.clone();
-        svc.db
-            .run(move |conn| -> Result<_, RepoError> {
-                let endpoints = webhook_endpoints::enabled(conn, &org_id)?;
-                if !endpoints
-                    .iter()
-                    .any(|e| e.subscribes_to(WebhookEventType::PresenceChanged))
-                {
-                    return Ok(None);
-                }
-                Ok(Some(presence_reported::of_users(conn, &ids)?))
-            })
-            .await?
-    };
-    let Some(last) = wanted else {
+    let last = svc
+        .db
+        .run(move |conn| last_reports_in(conn, &org_id, &ids))
+        .await?;
+    report_against(svc, org, observed, last, seen, now).await
+}
+
+/// [`report`] with the last reports already read ([`last_reports_in`]).
+pub async fn report_against(
+    svc: &Services,
+    org: OrgId,
+    observed: Vec<Presence>,
+    last: Option<HashMap<String, Reported>>,
+    seen: Seen,
+    now: Micros,
+) -> Result<usize, RepoError> {
+    let Some(last) = last else {
         return Ok(0);
     };
-    // Only users whose observation may change something take a lock; in
-    // user-id order, so two reporters never wait on each other in a cycle.
-    let candidates: BTreeMap<String, Presence> = observed
+    if svc
+        .relay
+        .live_reads_failed_within(UNTRUSTED_AFTER_READ_FAILURE)
+    {
+        tracing::debug!(%org, "presence not reported: live reads failed lately");
+        return Ok(0);
+    }
+    let org_id = org.to_string();
+    // Only users whose observation may change something take a lock, one
+    // user per transaction: a transaction never holds two users' locks, so
+    // it cannot deadlock with one that locks two in another order.
+    let candidates: Vec<Presence> = observed
         .into_iter()
         .filter(|p| {
             let key = p.user_id.to_string();
             decide(last.get(&key), p.state, now, seen) != Decision::Nothing
         })
-        .map(|p| (p.user_id.to_string(), p))
         .collect();
-    if candidates.is_empty() {
-        return Ok(0);
+    let mut written = 0;
+    for presence in candidates {
+        let org_id = org_id.clone();
+        written += svc
+            .db
+            .write(move |conn| write_report(conn, &org_id, &presence, seen, now))
+            .await?;
     }
-    svc.db
-        .write(move |conn| write_reports(conn, &org_id, &candidates, seen, now))
-        .await
+    Ok(written)
 }
 
 /// Reports what the sweep read (a page of users of any organisations):
@@ -120,35 +175,35 @@ pub async fn report_swept(svc: &Services, page: &[(OrgId, Presence)], now: Micro
     written
 }
 
-fn write_reports(
+/// The compare-and-set of one user's report; 1 when an event was written.
+fn write_report(
     conn: &mut DbConn,
     org_id: &str,
-    candidates: &BTreeMap<String, Presence>,
+    presence: &Presence,
     seen: Seen,
     now: Micros,
 ) -> Result<usize, RepoError> {
-    let mut events = Vec::new();
-    for (user_id, presence) in candidates {
-        users::lock(conn, user_id)?;
-        // Read again under the lock: another reporter may have been first.
-        let last = presence_reported::of_users(conn, std::slice::from_ref(user_id))?;
-        match decide(last.get(user_id), presence.state, now, seen) {
-            Decision::Nothing => continue,
-            Decision::Note => {}
-            Decision::Report { previous } => events.push(webhook_outbox::Event {
-                kind: WebhookEventType::PresenceChanged,
-                ordering_key: user_id.clone(),
-                data: event_data(presence, previous, now)?,
-            }),
+    let user_id = presence.user_id.to_string();
+    users::lock(conn, &user_id)?;
+    // Read again under the lock: another reporter may have been first.
+    let last = presence_reported::of_users(conn, std::slice::from_ref(&user_id))?;
+    let event = match decide(last.get(&user_id), presence.state, now, seen) {
+        Decision::Nothing => return Ok(0),
+        Decision::Note => None,
+        Decision::Report { previous } => Some(webhook_outbox::Event {
+            kind: WebhookEventType::PresenceChanged,
+            ordering_key: user_id.clone(),
+            data: event_data(presence, previous, now)?,
+        }),
+    };
+    presence_reported::put(conn, org_id, &user_id, presence.state.as_str(), now)?;
+    match event {
+        Some(event) => {
+            webhook_outbox::enqueue_in(conn, org_id, std::slice::from_ref(&event), now)?;
+            Ok(1)
         }
-        presence_reported::put(conn, org_id, user_id, presence.state.as_str(), now)?;
+        None => Ok(0),
     }
-    if events.is_empty() {
-        return Ok(0);
-    }
-    let count = events.len();
-    webhook_outbox::enqueue_in(conn, org_id, &events, now)?;
-    Ok(count)
 }
 
 /// The presence as an admin reads it, with `previous_state` (null for a

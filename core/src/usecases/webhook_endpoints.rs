@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use super::audit::{Entry, by_user};
+use super::presence_reports;
 use super::users::{UpdateError, lock_org_as_admin};
 use super::webhook_outbox::{self, Event};
 use crate::auth::secrets::{RandomError, random_bytes};
@@ -169,7 +170,9 @@ pub async fn create(
         if webhook_endpoints::count(conn, org)? >= MAX_WEBHOOK_ENDPOINTS as i64 {
             return Err(EndpointError::Full);
         }
+        let wanted_presence = presence_reports::wanted_in(conn, &row.org_id)?;
         webhook_endpoints::insert(conn, &row)?;
+        presence_reports::endpoints_changed_in(conn, &row.org_id, wanted_presence)?;
         Entry::new(
             &row.org_id,
             AuditAction::WebhookEndpointCreated,
@@ -230,7 +233,9 @@ pub async fn update(
             _ => {}
         }
         row.updated_at = now;
+        let wanted_presence = presence_reports::wanted_in(conn, &row.org_id)?;
         webhook_endpoints::update(conn, &row)?;
+        presence_reports::endpoints_changed_in(conn, &row.org_id, wanted_presence)?;
         Entry::new(
             &row.org_id,
             AuditAction::WebhookEndpointChanged,

@@ -10,3 +10,6 @@ CREATE TABLE presence_reported (
     state TEXT NOT NULL CHECK (state IN ('available', 'away', 'busy', 'dnd', 'offline')),
     changed_at BIGINT NOT NULL
 );
+-- When an organisation starts wanting presence.changed again, its old rows
+-- are forgotten (they describe a past no event was sent for).
+CREATE INDEX presence_reported_org_idx ON presence_reported (org_id);

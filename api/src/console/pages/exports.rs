@@ -116,7 +116,7 @@ async fn render(
         rows: rows.iter().map(|r| row(r, tz)).collect::<Result<_, _>>()?,
         more,
         notice: notice.filter(|n| n == "queued").map(|_| {
-            "Export queued. The worker writes it; reload this page to see its progress.".to_owned()
+            "Export queued. The worker writes it; this page shows its progress.".to_owned()
         }),
         message,
     };

@@ -24,15 +24,16 @@ use crate::helpers::{PASSWORD, TestApp, spawn_app};
 /// Well under the 10 s pool timeout every request used to wait out.
 const FAST: Duration = Duration::from_secs(2);
 
-/// A TCP proxy to the database that the test can cut and restore.
-struct Proxy {
-    port: u16,
+/// A TCP proxy to the database (or Redis) that the test can cut and
+/// restore.
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
     upstream: String,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Proxy {
-    async fn start(upstream: String) -> Self {
+    pub(crate) async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let proxy = Self {
@@ -61,7 +62,7 @@ impl Proxy {
     }
 
     /// Closes every proxied connection and the listener: connects are refused.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         for task in self.tasks.lock().unwrap().drain(..) {
             task.abort();
         }

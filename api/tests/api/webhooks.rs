@@ -755,7 +755,7 @@ async fn finished_messages_go_with_their_purged_call_and_after_the_log_days() {
 /// `presence.changed`: each change of a user's effective state reaches the
 /// endpoint once and in order, whoever observes it: the user's own choice,
 /// the worker's sweep (a timed DND that ran out, which nobody's request
-/// announces), or many nodes announcing one change at once. Nothing is
+/// announces), or twenty nodes announcing one change at once. Nothing is
 /// written for an organisation no endpoint of which wants the event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn presence_changes_reach_the_endpoint_once_each_in_order() {
@@ -789,15 +789,15 @@ async fn presence_changes_reach_the_endpoint_once_each_in_order() {
             .expect("the minute is free");
     }
     // Sam's choice changes behind every node's back (a DND without end);
-    // eight nodes announce the change at once: one report.
+    // twenty nodes announce the change at once: one report.
     app.execute(format!(
         "UPDATE user_presence SET chosen = 'dnd', until_at = NULL WHERE user_id = '{}'",
         sam.id
     ))
     .await;
     let seen_at = until + seconds(100);
-    let start = Arc::new(tokio::sync::Barrier::new(8));
-    let announcers: Vec<_> = (0..8)
+    let start = Arc::new(tokio::sync::Barrier::new(20));
+    let announcers: Vec<_> = (0..20)
         .map(|_| {
             let (services, start) = (app.services.clone(), start.clone());
             tokio::spawn(async move {
@@ -902,4 +902,49 @@ async fn wanting_presence_changes_again_starts_over() {
     // An edit that keeps it wanted forgets nothing.
     assert_eq!(patch(false).await.0, 200);
     assert_eq!(app.count("presence_reported").await, 2);
+}
+
+/// Through real Redis, cut under the node: while the relay cannot read who
+/// is connected, a presence change is not reported (the node would see
+/// only its own phones and streams), and the relay says its reads failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_reports_no_presence_change() {
+    use std::time::Duration;
+
+    use crate::helpers::redis_url;
+    use crate::outage::Proxy;
+    use crate::presence::choose;
+
+    let redis = redis_url();
+    let host_port = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = Proxy::start(host_port.clone()).await;
+    let proxied = redis.replacen(&host_port, &format!("127.0.0.1:{}", proxy.port), 1);
+    let app = spawn_app_with(|s| {
+        allowing_loopback(s);
+        s.redis_url = Some(proxied.into());
+    })
+    .await;
+    let (_, sam_app) = app.user("sam@acme.test", Role::Salesperson).await;
+    let receiver = Receiver::start(&[]).await;
+    create_endpoint(&app, &receiver.url, &["presence.changed"]).await;
+    // With Redis there, Sam's change is reported.
+    sam_app.set_my_presence(&choose("dnd")).await.unwrap();
+    assert_eq!(app.count("webhook_messages").await, 1);
+    assert!(
+        !app.services
+            .relay
+            .live_reads_failed_within(Duration::from_secs(90))
+    );
+
+    proxy.cut();
+    sam_app.set_my_presence(&choose("available")).await.unwrap();
+    assert!(
+        app.services
+            .relay
+            .live_reads_failed_within(Duration::from_secs(90))
+    );
+    assert_eq!(app.count("webhook_messages").await, 1, "nothing reported");
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::present::present;
 use super::str_enum::str_enum;
 use crate::ids::{BlocklistEntryId, TeamId, UserId};
 
@@ -100,15 +101,6 @@ pub struct UpdateBlocklistEntry {
         deserialize_with = "present"
     )]
     pub expires_at: Option<Option<DateTime<Utc>>>,
-}
-
-/// A field that was sent, `null` included (absent stays `None` by default).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// One row's result of `POST /v1/blocklist/import`, in the rows' order

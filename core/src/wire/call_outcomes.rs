@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use super::present::present;
 use crate::ids::{DispositionId, UserId};
 
 /// The most dispositions (active and archived) an organisation may have.
@@ -129,15 +130,6 @@ pub struct UpdateCall {
     /// `annotation_changed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
-}
-
-/// A field that is present (possibly `null`) becomes `Some(value)`.
-fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 /// One field's value before and after an edit (`null` when unset).

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::present::present;
 use super::str_enum::str_enum;
 use super::{BlockedBy, CallRecord};
 use crate::ids::{ContactId, UserId};
@@ -103,19 +104,19 @@ pub struct UpdateContact {
     pub name: Option<String>,
     #[serde(
         default,
-        with = "double_option",
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub company: Option<Option<String>>,
     #[serde(
         default,
-        with = "double_option",
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub notes: Option<Option<String>>,
     #[serde(
         default,
-        with = "double_option",
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<Option<String>>,
@@ -125,13 +126,13 @@ pub struct UpdateContact {
     pub tags: Option<Vec<String>>,
     #[serde(
         default,
-        with = "double_option",
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub external_id: Option<Option<String>>,
     #[serde(
         default,
-        with = "double_option",
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
     pub owner_id: Option<Option<UserId>>,
@@ -139,29 +140,6 @@ pub struct UpdateContact {
     pub custom_fields: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-}
-
-/// `Some(None)` for an explicit `null`, `None` for an absent field (which
-/// the fields' `skip_serializing_if` leaves out, so a client's untouched
-/// field is not sent as a `null` that would clear it).
-mod double_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<T: Serialize, S: Serializer>(
-        value: &Option<Option<T>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(inner) => inner.serialize(serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(deserializer).map(Some)
-    }
 }
 
 /// `GET /v1/contact-settings` and `PUT` (admins).

@@ -23,6 +23,7 @@ mod page;
 mod phone_protocol;
 mod phones;
 mod presence;
+mod present;
 mod problem;
 mod push;
 mod redact;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::present::present;
 use super::str_enum::str_enum;
 use crate::ids::{LegalHoldId, UserId};
 
@@ -70,12 +71,6 @@ pub struct SetRetention {
         skip_serializing_if = "Option::is_none"
     )]
     pub export_days: Option<Option<i64>>,
-}
-
-/// A field that is present, `null` or not: absent stays `None` (by
-/// `default`), so "absent" and "null" can be told apart.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
 }
 
 str_enum! {

@@ -104,20 +104,7 @@ async fn render(
             next: d.next_attempt_at.map(at).unwrap_or_default(),
         })
         .collect();
-    let draft = draft.unwrap_or_else(|| EndpointDraft {
-        url: endpoint.url.clone(),
-        description: endpoint.description.clone().unwrap_or_default(),
-        call_created: ticked(&endpoint, "call.created"),
-        call_updated: ticked(&endpoint, "call.updated"),
-        call_recording_ready: ticked(&endpoint, "call.recording_ready"),
-        dial_state_changed: ticked(&endpoint, "dial.state_changed"),
-        binding_changed: ticked(&endpoint, "binding.changed"),
-        contact_created: ticked(&endpoint, "contact.created"),
-        contact_updated: ticked(&endpoint, "contact.updated"),
-        contact_deleted: ticked(&endpoint, "contact.deleted"),
-        call_list_completed: ticked(&endpoint, "call_list.completed"),
-        presence_changed: ticked(&endpoint, "presence.changed"),
-    });
+    let draft = draft.unwrap_or_else(|| EndpointDraft::of(&endpoint));
     let status = errors.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
     let page = WebhookPage {
         chrome: Chrome::admin(user, AdminSection::Webhooks),
@@ -131,14 +118,6 @@ async fn render(
         choices: TYPE_CHOICES,
     };
     Ok(not_cached(page_with(status, &page)?))
-}
-
-fn ticked(endpoint: &WebhookEndpoint, event_type: &str) -> Option<String> {
-    endpoint
-        .event_types
-        .iter()
-        .any(|t| t.as_str() == event_type)
-        .then(|| "1".to_owned())
 }
 
 /// `GET /admin/webhooks/{id}`

@@ -5,6 +5,8 @@
 //! and use case are `/v1/webhook-endpoints`'s
 //! (`usecases::webhook_endpoints`).
 
+use std::collections::HashMap;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -43,48 +45,51 @@ pub(crate) const TYPE_CHOICES: &[(&str, &str)] = &[
     ("presence.changed", "Someone's presence changes"),
 ];
 
-/// The new-endpoint form: URL, description, one checkbox per event type
-/// (present when ticked; the names carry dots, so they are read by hand).
+/// The new-endpoint form: URL, description, and a checkbox per event type
+/// of [`TYPE_CHOICES`], named after it with `_` for `.` (present when
+/// ticked). The boxes are read from the form's other fields, so the list
+/// above is the only place an event type is named.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct EndpointDraft {
     #[serde(default)]
     pub url: String,
     #[serde(default)]
     pub description: String,
-    pub call_created: Option<String>,
-    pub call_updated: Option<String>,
-    pub call_recording_ready: Option<String>,
-    pub dial_state_changed: Option<String>,
-    pub binding_changed: Option<String>,
-    pub contact_created: Option<String>,
-    pub contact_updated: Option<String>,
-    pub contact_deleted: Option<String>,
-    pub call_list_completed: Option<String>,
-    pub presence_changed: Option<String>,
+    /// Every other field of the form; the ticked boxes among them.
+    #[serde(flatten)]
+    boxes: HashMap<String, String>,
+}
+
+/// The form field of an event type's checkbox (the template names it so).
+fn box_name(event_type: &str) -> String {
+    event_type.replace('.', "_")
 }
 
 impl EndpointDraft {
+    /// The form as it shows `endpoint`.
+    pub(crate) fn of(endpoint: &WebhookEndpoint) -> Self {
+        Self {
+            url: endpoint.url.clone(),
+            description: endpoint.description.clone().unwrap_or_default(),
+            boxes: endpoint
+                .event_types
+                .iter()
+                .map(|t| (box_name(t.as_str()), "1".to_owned()))
+                .collect(),
+        }
+    }
+
+    /// The ticked event types, in the order the form lists them.
     pub(crate) fn types(&self) -> Vec<String> {
-        [
-            (&self.call_created, "call.created"),
-            (&self.call_updated, "call.updated"),
-            (&self.call_recording_ready, "call.recording_ready"),
-            (&self.dial_state_changed, "dial.state_changed"),
-            (&self.binding_changed, "binding.changed"),
-            (&self.contact_created, "contact.created"),
-            (&self.contact_updated, "contact.updated"),
-            (&self.contact_deleted, "contact.deleted"),
-            (&self.call_list_completed, "call_list.completed"),
-            (&self.presence_changed, "presence.changed"),
-        ]
-        .into_iter()
-        .filter(|(ticked, _)| ticked.is_some())
-        .map(|(_, t)| t.to_owned())
-        .collect()
+        TYPE_CHOICES
+            .iter()
+            .filter(|(name, _)| self.ticked(name))
+            .map(|(name, _)| (*name).to_owned())
+            .collect()
     }
 
     pub(crate) fn ticked(&self, event_type: &str) -> bool {
-        self.types().iter().any(|t| t == event_type)
+        self.boxes.contains_key(&box_name(event_type))
     }
 }
 

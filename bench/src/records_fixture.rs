@@ -241,6 +241,7 @@ impl Fixture {
                     disabled_at: None,
                     created_at: now,
                     updated_at: now,
+                    driver: None,
                 },
             )?;
             phone_ids.push(id);

@@ -153,6 +153,7 @@ async fn make_phone(
             label: format!("bench phone {index}"),
             vendor: None,
             model: None,
+            driver: None,
         })
         .await
         .with_context(|| format!("cannot create phone {index}"))?;

@@ -10,6 +10,7 @@
 pub mod dial_payload;
 pub mod ids;
 pub mod nfc;
+pub mod vendor;
 pub mod wire;
 
 #[cfg(feature = "server")]

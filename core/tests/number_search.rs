@@ -99,6 +99,7 @@ fn create_org(conn: &mut DbConn, name: &str) -> Org {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            driver: None,
         },
     )
     .unwrap();

@@ -19,6 +19,7 @@ mod app_push;
 mod app_recordings;
 mod app_retention;
 mod app_scoring;
+mod app_vendor_phones;
 mod backoff;
 mod error;
 mod http;

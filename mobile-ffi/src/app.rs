@@ -358,6 +358,7 @@ impl AppClient {
             label,
             vendor: None,
             model: None,
+            driver: None,
         };
         let out = self.inner.create_phone(&body).await;
         done(out).map(PhoneInfo::from)

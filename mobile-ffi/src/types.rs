@@ -75,6 +75,12 @@ pub struct PhoneInfo {
     pub provisioned: bool,
     /// Who holds the phone now.
     pub holder_user_id: Option<String>,
+    /// `yealink`, `snom`, `grandstream` or `fanvil` for a phone driven
+    /// over its HTTP interface; absent for one on deskbind's protocol.
+    pub driver: Option<String>,
+    /// What the phone can be told to do (`dial`, `hangup`, `dnd`): grey
+    /// out the rest.
+    pub capabilities: Vec<String>,
 }
 
 impl From<wire::Phone> for PhoneInfo {
@@ -86,6 +92,12 @@ impl From<wire::Phone> for PhoneInfo {
             label: p.label,
             provisioned: p.provisioned,
             holder_user_id: p.holder.map(|h| h.user_id.to_string()),
+            driver: p.driver.map(|d| d.as_str().to_owned()),
+            capabilities: p
+                .capabilities
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
         }
     }
 }

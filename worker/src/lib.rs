@@ -29,6 +29,7 @@ use deskbind_core::usecases::{
     Services, bindings, call_list_completions, call_list_handback, dial_sweeps, exports, push_jobs,
     recordings, score_recompute,
 };
+use deskbind_core::vendor::TrackerConfig;
 use deskbind_core::wire::RetentionDays;
 use tokio_util::sync::CancellationToken;
 
@@ -279,6 +280,15 @@ pub async fn run_call_list_callbacks_once(
     deskbind_core::usecases::call_list_callbacks::sweep(&services, now).await
 }
 
+/// Closes the calls direct-mode vendor phones never reported the end of
+/// (docs/vendor-phones.md, "Outcomes"); the call records stored.
+#[tracing::instrument(name = "vendor_calls", skip_all)]
+pub async fn run_vendor_calls_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
+    let services = Services::new(db.clone(), relay.clone());
+    deskbind_core::usecases::vendor_events::close_abandoned(&services, TrackerConfig::default())
+        .await
+}
+
 pub async fn run_dial_expiry_once(db: &Database, relay: &Relay) -> Result<usize, RepoError> {
     let services = Services::new(db.clone(), relay.clone());
     let mut total = 0;
@@ -412,6 +422,9 @@ pub async fn run(
     completion_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut callback_tick = tokio::time::interval(options.call_list_offline_interval);
     callback_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Vendor phones' lost call ends are minutes old before they count.
+    let mut vendor_tick = tokio::time::interval(options.call_list_offline_interval);
+    vendor_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(
         interval_secs = options.maintenance_interval.as_secs(),
         "worker started"
@@ -473,6 +486,11 @@ pub async fn run(
                 Ok(0) => {}
                 Ok(moved) => tracing::info!(moved, "overdue call-list callbacks given to the pool"),
                 Err(e) => tracing::error!(error = %e, "call-list callback sweep failed; retrying at the next tick"),
+            },
+            _ = vendor_tick.tick() => match run_vendor_calls_once(&db, &relay).await {
+                Ok(0) => {}
+                Ok(records) => tracing::info!(records, "vendor phones' unfinished calls closed"),
+                Err(e) => tracing::error!(error = %e, "vendor call sweep failed; retrying at the next tick"),
             },
             _ = dial_tick.tick() => match run_dial_expiry_once(&db, &relay).await {
                 Ok(0) => {}

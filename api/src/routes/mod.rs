@@ -45,6 +45,8 @@ mod score_events;
 pub(crate) mod score_rules;
 pub(crate) mod teams;
 pub mod users;
+mod vendor_events;
+mod vendor_phones;
 pub(crate) mod webhooks;
 
 use actix_web::http::Method;
@@ -123,6 +125,22 @@ pub fn api_routes() -> Vec<ApiRoute> {
             "/v1/phones/{id}/credential",
             phones::revoke_credential,
         ),
+        at(
+            M::GET,
+            "/v1/phones/{id}/vendor-config",
+            vendor_phones::config,
+        ),
+        at(
+            M::POST,
+            "/v1/phones/{id}/vendor-token",
+            vendor_phones::issue_token,
+        ),
+        at(
+            M::DELETE,
+            "/v1/phones/{id}/vendor-token",
+            vendor_phones::revoke_token,
+        ),
+        at(M::GET, "/v1/vendor-events/{token}", vendor_events::receive),
         at(M::GET, "/v1/phones/{id}/grants", grants::get),
         at(M::PUT, "/v1/phones/{id}/grants", grants::put),
         at(M::GET, "/v1/binding-policy", binding_policy::get),

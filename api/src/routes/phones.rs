@@ -6,6 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use deskbind_core::auth::secrets;
 use deskbind_core::db::DbConn;
+use deskbind_core::domain::phone_models::{self, KindChange, PhoneKind};
 use deskbind_core::domain::{E164, FieldError, NonBlank};
 use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::binding_events::By;
@@ -13,6 +14,7 @@ use deskbind_core::repo::bindings;
 use deskbind_core::repo::phones::{self, PhoneChanges, PhoneRow};
 use deskbind_core::time::{now_micros, seconds, to_datetime};
 use deskbind_core::usecases::phones as phone_changes;
+use deskbind_core::usecases::phones::PhoneChangeError;
 use deskbind_core::usecases::provisioning::{self, IssueError};
 use deskbind_core::wire::ErrorCode;
 use deskbind_core::wire::{CreatePhone, Page, Phone, ProvisioningCode, UpdatePhone};
@@ -48,6 +50,14 @@ pub(crate) fn optional_text(
 ) -> Result<Option<String>, FieldError> {
     raw.map(|v| NonBlank::parse(field, v, 100).map(NonBlank::into_inner))
         .transpose()
+}
+
+/// A refused phone change as the API answers it (shared with the console).
+pub(crate) fn change_refused(e: PhoneChangeError) -> ApiError {
+    match e {
+        PhoneChangeError::Invalid(field) => field.into(),
+        PhoneChangeError::Repo(e) => conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1)(e),
+    }
 }
 
 /// Phones with whether each is provisioned and who holds it: two queries
@@ -107,11 +117,28 @@ pub async fn create(
             .transpose()?
             .unwrap_or_default(),
         label: NonBlank::parse("label", &body.label, 100)?.into_inner(),
-        vendor: optional_text("vendor", body.vendor.as_deref())?,
-        model: optional_text("model", body.model.as_deref())?,
+        vendor: None,
+        model: None,
         disabled_at: None,
         created_at: now,
         updated_at: now,
+        driver: None,
+    };
+    let kind = KindChange {
+        driver: body
+            .driver
+            .as_deref()
+            .map(|d| optional_text("driver", Some(d)))
+            .transpose()?,
+        vendor: optional_text("vendor", body.vendor.as_deref())?,
+        model: optional_text("model", body.model.as_deref())?,
+    };
+    let settled = phone_models::settle(&PhoneKind::default(), kind)?;
+    let row = PhoneRow {
+        driver: settled.driver,
+        vendor: settled.vendor,
+        model: settled.model,
+        ..row
     };
     let phone = phone_changes::register(&state.services(), row)
         .await
@@ -168,16 +195,26 @@ pub async fn update(
             .map(|l| NonBlank::parse("label", l, 100))
             .transpose()?
             .map(NonBlank::into_inner),
-        vendor: optional_text("vendor", body.vendor.as_deref())?.map(Some),
-        model: optional_text("model", body.model.as_deref())?.map(Some),
+        vendor: None,
+        model: None,
         disabled_at: body.disabled.map(|d| d.then(now_micros)),
         updated_at: None,
+        driver: None,
+    };
+    let kind = KindChange {
+        driver: body
+            .driver
+            .as_ref()
+            .map(|d| optional_text("driver", d.as_deref()))
+            .transpose()?,
+        vendor: optional_text("vendor", body.vendor.as_deref())?,
+        model: optional_text("model", body.model.as_deref())?,
     };
     // Disabling also ends the binding and closes the phone's connection.
     let by = By::User(auth.user_id);
-    let row = phone_changes::update(&state.services(), auth.org_id, id, changes, by)
+    let row = phone_changes::update(&state.services(), auth.org_id, id, changes, kind, by)
         .await
-        .map_err(conflict_as(NUMBER_TAKEN.0, NUMBER_TAKEN.1))?;
+        .map_err(change_refused)?;
     let phone = state.db.run(move |conn| to_wire(conn, row)).await?;
     Ok(web::Json(phone))
 }

@@ -167,6 +167,7 @@ impl TestApp {
                 label: format!("Desk {number}"),
                 vendor: Some("Yealink".into()),
                 model: Some("T54W".into()),
+                driver: None,
             })
             .await
             .expect("create phone")
@@ -333,6 +334,7 @@ pub async fn foreign_phone(foreign_admin: &AppClient, number: &str) -> Phone {
             label: "Globex desk".into(),
             vendor: None,
             model: None,
+            driver: None,
         })
         .await
         .expect("foreign phone")

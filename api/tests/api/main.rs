@@ -79,5 +79,6 @@ mod tenancy;
 mod tokens;
 mod transport;
 mod users;
+mod vendor_phones;
 mod webhooks;
 mod worker;

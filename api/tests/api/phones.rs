@@ -13,6 +13,7 @@ fn phone(number: &str, region: Option<&str>) -> CreatePhone {
         label: "Front desk".into(),
         vendor: None,
         model: None,
+        driver: None,
     }
 }
 
@@ -76,6 +77,7 @@ async fn numbers_are_stored_as_e164_and_bad_ones_name_the_field() {
             &UpdatePhone {
                 label: Some("Back office".into()),
                 model: Some("T46U".into()),
+                driver: None,
                 ..Default::default()
             },
         )

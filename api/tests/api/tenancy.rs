@@ -18,6 +18,7 @@ fn body_for(method: &str, path: &str) -> Option<Option<Value>> {
         ("PATCH", "/v1/phones/{id}") => Some(json!({ "label": "Hijacked", "disabled": true })),
         ("PUT", "/v1/teams/{id}/members/{user_id}") => None,
         ("POST", "/v1/phones/{id}/provisioning-code") => None,
+        ("POST", "/v1/phones/{id}/vendor-token") => Some(json!({})),
         ("PUT", "/v1/phones/{id}/grants") => Some(json!({ "everyone": true })),
         ("POST", "/v1/dials/{id}/cancel") => None,
         ("PUT", "/v1/phones/{id}/recordings/{call_id}") => None,
@@ -224,7 +225,12 @@ async fn another_organisations_ids_behave_as_if_they_did_not_exist() {
         // Phone routes take the phone's credential, not a user's; their ids
         // are the phone's own call ids or its own upload tickets
         // (recordings tests cover another phone's ticket).
-        if !path.contains('{') || path.starts_with("/v1/phone/") {
+        // A vendor phone's event token is its own credential (vendor_phones.rs
+        // shows another phone's, or a forged one, writes nothing).
+        if !path.contains('{')
+            || path.starts_with("/v1/phone/")
+            || path.starts_with("/v1/vendor-events/")
+        {
             continue;
         }
         let body = body_for(&method, path)

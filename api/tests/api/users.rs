@@ -126,6 +126,7 @@ async fn salespeople_and_managers_cannot_manage_users_teams_or_phones() {
                     label: "x".into(),
                     vendor: None,
                     model: None,
+                    driver: None,
                 })
                 .await
                 .unwrap_err(),

@@ -89,6 +89,7 @@ diesel::table! {
         disabled_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        driver -> Nullable<Text>,
     }
 }
 
@@ -923,3 +924,22 @@ diesel::table! {
         expires_at -> Nullable<BigInt>,
     }
 }
+
+// Vendor phones' direct mode: the event token and the call tracker
+// (migration 000040).
+diesel::table! {
+    vendor_links (phone_id) {
+        phone_id -> Text,
+        org_id -> Text,
+        token_hash -> Text,
+        mac -> Nullable<Text>,
+        tracker -> Text,
+        open_calls -> BigInt,
+        events_accepted -> BigInt,
+        last_event_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(vendor_links, phones);

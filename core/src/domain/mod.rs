@@ -23,6 +23,7 @@ pub mod dial_rules;
 mod email;
 pub mod number_search;
 pub mod periods;
+pub mod phone_models;
 mod phone_number;
 pub mod presence;
 pub mod push_message;

@@ -54,6 +54,7 @@ pub mod sessions;
 pub mod sync_seq;
 pub mod teams;
 pub mod users;
+pub mod vendor_links;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;
 pub mod webhook_log;

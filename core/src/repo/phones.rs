@@ -10,6 +10,7 @@ use super::{DbConn, RepoError, stored_id};
 use crate::db::schema::{phone_credentials, phones};
 use crate::ids::{CredentialId, OrgId, PhoneId};
 use crate::time::{Micros, now_micros, to_datetime};
+use crate::vendor::Driving;
 use crate::wire::{Page, Phone, PhoneHolder};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -25,6 +26,9 @@ pub struct PhoneRow {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The vendor driver (`vendor::Vendor`), or `None` for deskbind's own
+    /// protocol.
+    pub driver: Option<String>,
 }
 
 impl PhoneRow {
@@ -37,6 +41,7 @@ impl PhoneRow {
         provisioned: bool,
         holder: Option<PhoneHolder>,
     ) -> Result<Phone, RepoError> {
+        let driving = Driving::of(self.driver.as_deref());
         Ok(Phone {
             id: self.phone_id()?,
             number: self.number_e164.clone(),
@@ -44,6 +49,8 @@ impl PhoneRow {
             label: self.label.clone(),
             vendor: self.vendor.clone(),
             model: self.model.clone(),
+            driver: driving.driver,
+            capabilities: driving.capabilities().to_vec(),
             disabled: self.disabled_at.is_some(),
             provisioned,
             holder,
@@ -63,6 +70,7 @@ pub struct PhoneChanges {
     pub model: Option<Option<String>>,
     pub disabled_at: Option<Option<i64>>,
     pub updated_at: Option<i64>,
+    pub driver: Option<Option<String>>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &PhoneRow) -> Result<(), RepoError> {

@@ -54,6 +54,7 @@ impl PushFixture {
                     disabled_at: None,
                     created_at: now,
                     updated_at: now,
+                    driver: None,
                 },
             )?;
             let user_ids: Vec<String> = (0..users_n).map(|_| UserId::new().to_string()).collect();

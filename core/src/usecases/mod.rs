@@ -91,6 +91,8 @@ pub mod scoring;
 pub mod sessions;
 pub mod teams;
 pub mod users;
+pub mod vendor_events;
+pub mod vendor_links;
 pub mod webhook_delivery;
 pub mod webhook_endpoints;
 pub mod webhook_outbox;

@@ -6,7 +6,9 @@
 //! connection is closed on whichever node holds it.
 
 use super::{AfterCommit, Services, bindings};
-use crate::db::DbConn;
+use crate::db::{DbConn, DbError};
+use crate::domain::FieldError;
+use crate::domain::phone_models::{self, KindChange, PhoneKind};
 use crate::ids::{OrgId, PhoneId};
 use crate::repo::binding_events::By;
 use crate::repo::phones::{self, PhoneChanges, PhoneRow};
@@ -22,15 +24,40 @@ pub async fn register(services: &Services, row: PhoneRow) -> Result<PhoneRow, Re
         .await
 }
 
+/// Why a phone change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PhoneChangeError {
+    /// The vendor and model do not go together (`unknown_phone_model`).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// `Conflict` when the new number is taken.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+impl From<DbError> for PhoneChangeError {
+    fn from(e: DbError) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for PhoneChangeError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Repo(e.into())
+    }
+}
+
 /// Applies `changes`; disabling a phone also ends its binding and revokes
-/// its credentials. `Conflict` when the new number is taken.
+/// its credentials. A new vendor or model is checked against the other as
+/// stored, under the phone's lock (`domain::phone_models`).
 pub async fn update(
     services: &Services,
     org: OrgId,
     id: PhoneId,
     mut changes: PhoneChanges,
+    kind: KindChange,
     by: By,
-) -> Result<PhoneRow, RepoError> {
+) -> Result<PhoneRow, PhoneChangeError> {
     changes.updated_at = Some(now_micros());
     let disabling = matches!(changes.disabled_at, Some(Some(_)));
     let (row, after) = services
@@ -41,6 +68,7 @@ pub async fn update(
                 // It ends bindings: the organisation's lock comes first.
                 orgs::lock(conn, &org.to_string())?;
             }
+            settle_kind(conn, org, id, &kind, &mut changes)?;
             phones::apply(conn, org, id, &changes)?;
             // The live board shows labels, numbers and disabled phones.
             after.wake_org(org);
@@ -51,11 +79,38 @@ pub async fn update(
                 after.close_phone(id);
             }
             let row = phones::get(conn, org, id)?;
-            Ok::<_, RepoError>((row, after))
+            Ok::<_, PhoneChangeError>((row, after))
         })
         .await?;
     after.run(services).await;
     Ok(row)
+}
+
+/// Puts into `changes` the driver, vendor and model `kind` leads to,
+/// checked together with what is stored, under the phone's lock.
+fn settle_kind(
+    conn: &mut DbConn,
+    org: OrgId,
+    id: PhoneId,
+    kind: &KindChange,
+    changes: &mut PhoneChanges,
+) -> Result<(), PhoneChangeError> {
+    if kind.is_empty() {
+        return Ok(());
+    }
+    let stored = phones::get(conn, org, id)?;
+    phones::lock(conn, &stored.id)?;
+    let stored = phones::get(conn, org, id)?;
+    let current = PhoneKind {
+        driver: stored.driver,
+        vendor: stored.vendor,
+        model: stored.model,
+    };
+    let settled = phone_models::settle(&current, kind.clone())?;
+    changes.driver = Some(settled.driver);
+    changes.vendor = Some(settled.vendor);
+    changes.model = Some(settled.model);
+    Ok(())
 }
 
 /// An admin revokes the phone's credential: it must be provisioned again,

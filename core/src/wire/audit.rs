@@ -55,6 +55,11 @@ str_enum! {
         ApiKeyCreated => "api_key.created",
         /// An admin revoked an API key (`details`: name, prefix).
         ApiKeyRevoked => "api_key.revoked",
+        /// An admin issued (or replaced) a vendor phone's direct-mode event
+        /// token (`details`: vendor, mac).
+        VendorTokenIssued => "phone.vendor_token_issued",
+        /// An admin ended a vendor phone's direct mode.
+        VendorTokenRevoked => "phone.vendor_token_revoked",
         /// An admin registered a webhook endpoint (`details`: url,
         /// event_types).
         WebhookEndpointCreated => "webhook_endpoint.created",

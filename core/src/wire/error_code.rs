@@ -91,6 +91,7 @@ error_codes! {
     EmailTaken = "email_taken", 409;
     TeamNameTaken = "team_name_taken", 409;
     PhoneNumberTaken = "phone_number_taken", 409;
+    NoVendorDriver = "no_vendor_driver", 409;
     BindingTokenUsed = "binding_token_used", 409;
     BindingAlreadyEnded = "binding_already_ended", 409;
     NoBinding = "no_binding", 409;
@@ -140,6 +141,7 @@ error_codes! {
     InvalidPhoneNumber = "invalid_phone_number", 422;
     InvalidRegion = "invalid_region", 422;
     InvalidExtension = "invalid_extension", 422;
+    UnknownPhoneModel = "unknown_phone_model", 422;
     InvalidTimeZone = "invalid_time_zone", 422;
     WeakPassword = "weak_password", 422;
     Blank = "blank", 422;

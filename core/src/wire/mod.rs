@@ -29,9 +29,10 @@ mod push;
 mod redact;
 mod retention;
 mod scoring;
-mod str_enum;
+pub(crate) mod str_enum;
 mod teams;
 mod users;
+mod vendor_phones;
 mod webhooks;
 
 pub use api_keys::*;
@@ -61,4 +62,5 @@ pub use retention::*;
 pub use scoring::*;
 pub use teams::*;
 pub use users::*;
+pub use vendor_phones::*;
 pub use webhooks::*;

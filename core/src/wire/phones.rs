@@ -2,7 +2,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::PhoneHolder;
+use super::present::present;
 use crate::ids::PhoneId;
+use crate::vendor::{Capability, Vendor};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Phone {
@@ -12,8 +14,17 @@ pub struct Phone {
     /// Empty when the phone has no extension.
     pub extension: String,
     pub label: String,
+    /// Free text for a phone on deskbind's protocol; with a `driver`, the
+    /// driver's vendor, and a model its driver knows.
     pub vendor: Option<String>,
     pub model: Option<String>,
+    /// The vendor driver deskbind commands this phone through (over an
+    /// office relay); absent for a phone on deskbind's own protocol.
+    #[serde(default)]
+    pub driver: Option<Vendor>,
+    /// What the phone can be told to do; the app greys out the rest.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
     pub disabled: bool,
     /// Whether the phone holds a live (unrevoked) credential.
     pub provisioned: bool,
@@ -39,6 +50,11 @@ pub struct CreatePhone {
     pub vendor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// `yealink`, `snom`, `grandstream` or `fanvil` for a phone deskbind
+    /// drives over its HTTP interface (an office relay, or direct mode);
+    /// absent for a phone on deskbind's own protocol (the SDK).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
 }
 
 /// Fields left out are not changed. Disabling a phone revokes its credentials.
@@ -59,6 +75,13 @@ pub struct UpdatePhone {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+    /// `null` takes the driver away (the phone speaks deskbind's protocol).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub driver: Option<Option<String>>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]

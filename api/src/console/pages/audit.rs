@@ -60,6 +60,8 @@ fn action_label(action: AuditAction) -> &'static str {
         AuditAction::CallTasksReassigned => "Call-list tasks reassigned",
         AuditAction::ApiKeyCreated => "API key created",
         AuditAction::ApiKeyRevoked => "API key revoked",
+        AuditAction::VendorTokenIssued => "Phone event token issued",
+        AuditAction::VendorTokenRevoked => "Phone event token revoked",
         AuditAction::WebhookEndpointCreated => "Webhook endpoint added",
         AuditAction::WebhookEndpointChanged => "Webhook endpoint changed",
         AuditAction::WebhookEndpointDeleted => "Webhook endpoint deleted",

@@ -265,7 +265,16 @@ pub async fn set_enabled(
         ..PhoneChanges::default()
     };
     let by = By::User(user.auth.user_id);
-    phone_changes::update(&state.services(), user.auth.org_id, id, changes, by).await?;
+    phone_changes::update(
+        &state.services(),
+        user.auth.org_id,
+        id,
+        changes,
+        Default::default(),
+        by,
+    )
+    .await
+    .map_err(crate::routes::phones::change_refused)?;
     tracing::info!(phone = %id, by = %user.auth.user_id, disable, "phone enabled state changed in the console");
     Ok(done(id, if disable { "disabled" } else { "enabled" }))
 }

@@ -176,6 +176,7 @@ fn parse(org: &str, form: &RegisterForm) -> Result<PhoneRow, FieldError> {
         disabled_at: None,
         created_at: now,
         updated_at: now,
+        driver: None,
     })
 }
 

@@ -1,0 +1,196 @@
+//! Vendor desk phones (docs/vendor-phones.md): the configuration an admin
+//! pastes into a phone, direct mode's event token, and the Action URL
+//! events themselves (`GET /v1/vendor-events/{token}`).
+
+use std::net::IpAddr;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use deskbind_core::ids::PhoneId;
+use deskbind_core::repo::{phones, vendor_links};
+use deskbind_core::time::to_datetime;
+use deskbind_core::usecases::vendor_links::{self as links, VendorLinkError};
+use deskbind_core::vendor::Vendor;
+use deskbind_core::vendor::action_urls::{Mode, snippet};
+use deskbind_core::wire::{
+    DirectModeState, ErrorCode, IssueVendorToken, VendorConfig, VendorMode, VendorToken,
+};
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, Json, Query, path_id};
+use crate::state::AppState;
+
+/// Where the token goes in a direct-mode URL that does not show it.
+const TOKEN_PLACEHOLDER: &str = "<token>";
+
+impl From<VendorLinkError> for ApiError {
+    fn from(e: VendorLinkError) -> Self {
+        match e {
+            VendorLinkError::NoDriver => no_driver(),
+            VendorLinkError::Invalid(field) => field.into(),
+            VendorLinkError::Random(e) => ApiError::internal(e),
+            VendorLinkError::Repo(e) => e.into(),
+        }
+    }
+}
+
+fn no_driver() -> ApiError {
+    ApiError::Conflict {
+        code: ErrorCode::NoVendorDriver,
+        detail:
+            "the phone has no vendor driver; set its driver to yealink, snom, grandstream or fanvil"
+                .into(),
+    }
+}
+
+/// `https://host/v1/vendor-events/{token}` as this request reached us.
+fn direct_events_url(req: &HttpRequest, token: &str) -> String {
+    let info = req.connection_info();
+    format!(
+        "{}://{}/v1/vendor-events/{token}",
+        info.scheme(),
+        info.host()
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigQuery {
+    mode: Option<String>,
+    relay_url: Option<String>,
+}
+
+/// The relay's base URL, and the address the phone must let commands come
+/// from (a phone's allow-list takes addresses, not names).
+fn relay_base(raw: Option<&str>) -> Result<(String, IpAddr), ApiError> {
+    let invalid = |detail: &str| ApiError::InvalidQuery {
+        field: "relay_url".into(),
+        detail: detail.into(),
+    };
+    let raw = raw
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            invalid(
+                "relay mode needs relay_url, the relay's LAN address, e.g. http://10.0.0.5:8089",
+            )
+        })?;
+    let url = url::Url::parse(raw)
+        .map_err(|_| invalid("must be an http URL such as http://10.0.0.5:8089"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(invalid("must be an http or https URL"));
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        _ => {
+            return Err(invalid(
+                "the host must be an IP address: phones allow commands by address",
+            ));
+        }
+    };
+    if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
+        return Err(invalid(
+            "give the relay's base URL only, without a path or query",
+        ));
+    }
+    Ok((raw.trim_end_matches('/').to_owned(), ip))
+}
+
+/// `GET /v1/phones/{id}/vendor-config` (admin).
+pub async fn config(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Query(query): Query<ConfigQuery>,
+) -> ApiResult<web::Json<VendorConfig>> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    let mode = VendorMode::parse(query.mode.as_deref().unwrap_or("direct")).ok_or_else(|| {
+        ApiError::InvalidQuery {
+            field: "mode".into(),
+            detail: "must be relay or direct".into(),
+        }
+    })?;
+    let org = auth.org_id;
+    let (phone, link) = state
+        .db
+        .run(move |conn| {
+            Ok::<_, ApiError>((
+                phones::get(conn, org, id)?,
+                vendor_links::of_phone(conn, org, id)?,
+            ))
+        })
+        .await?;
+    let vendor = phone
+        .driver
+        .as_deref()
+        .and_then(Vendor::parse)
+        .ok_or_else(no_driver)?;
+    let (events_url, shape) = match mode {
+        VendorMode::Relay => {
+            let (base, relay_ip) = relay_base(query.relay_url.as_deref())?;
+            (
+                format!("{base}/phones/{id}/events"),
+                Mode::Relay { relay_ip },
+            )
+        }
+        VendorMode::Direct => (direct_events_url(&req, TOKEN_PLACEHOLDER), Mode::Direct),
+    };
+    let direct = link.map(|l| DirectModeState {
+        mac: l.mac,
+        events_accepted: l.events_accepted,
+        last_event_at: l.last_event_at.map(to_datetime),
+        open_calls: l.open_calls,
+        issued_at: to_datetime(l.created_at),
+    });
+    Ok(web::Json(VendorConfig {
+        vendor,
+        mode,
+        snippet: snippet(vendor, &events_url, shape),
+        events_url,
+        direct,
+    }))
+}
+
+/// `POST /v1/phones/{id}/vendor-token` (admin): a new direct-mode token,
+/// shown once.
+pub async fn issue_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+    Json(body): Json<IssueVendorToken>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    let mac = links::parse_mac(body.mac.as_deref())?;
+    let issued = links::issue(&state.db, auth.org_id, id, mac, auth.user_id).await?;
+    let events_url = direct_events_url(&req, &issued.token);
+    tracing::info!(phone = %id, vendor = %issued.vendor, by = %auth.user_id, "vendor event token issued");
+    let body = VendorToken {
+        snippet: snippet(issued.vendor, &events_url, Mode::Direct),
+        events_url,
+        token: issued.token,
+        vendor: issued.vendor,
+        mac: issued.mac,
+    };
+    let mut created = HttpResponse::Created();
+    created.insert_header((header::LOCATION, format!("/v1/phones/{id}/vendor-config")));
+    Ok(super::secret_json(created, &body))
+}
+
+/// `DELETE /v1/phones/{id}/vendor-token` (admin): ends direct mode.
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    auth.require_admin()?;
+    let id: PhoneId = path_id(&id)?;
+    links::revoke(&state.db, auth.org_id, id, auth.user_id).await?;
+    tracing::info!(phone = %id, by = %auth.user_id, "vendor event token revoked");
+    Ok(HttpResponse::NoContent().finish())
+}

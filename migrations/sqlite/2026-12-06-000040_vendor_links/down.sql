@@ -1,0 +1,2 @@
+DROP TABLE vendor_links;
+ALTER TABLE phones DROP COLUMN driver;

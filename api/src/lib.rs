@@ -11,6 +11,7 @@ pub mod dial_errors;
 pub mod drain;
 pub mod error;
 pub mod extract;
+pub mod log_span;
 pub mod metrics;
 pub mod password_work;
 pub mod phone_channel;
@@ -23,5 +24,6 @@ pub mod sse;
 pub mod startup;
 pub mod state;
 pub mod upgrade_framing;
+pub mod vendor_event_limits;
 
 pub use startup::Application;

@@ -6,8 +6,8 @@
 //! (numeric codes, which are guessable) per organisation; phone binding
 //! requests per phone; frames and events from each phone (socket and long
 //! poll share one bucket); dial requests per user; on-request pushes per
-//! user; requests per API key; vendor phones' direct-mode events per
-//! address and per token. With several API nodes each node limits on its own; a shared
+//! user; requests per API key; vendor phones' direct-mode events
+//! (`vendor_event_limits`). With several API nodes each node limits on its own; a shared
 //! limiter moves to Redis with the relay work.
 
 use std::num::NonZeroU32;
@@ -32,8 +32,8 @@ pub struct RateLimits {
     dial_user: DefaultKeyedRateLimiter<String>,
     push_request_user: DefaultKeyedRateLimiter<String>,
     api_key: DefaultKeyedRateLimiter<String>,
-    vendor_event_ip: DefaultKeyedRateLimiter<String>,
-    vendor_event_token: DefaultKeyedRateLimiter<String>,
+    /// A vendor phone's direct-mode events.
+    pub vendor_events: crate::vendor_event_limits::VendorEventLimits,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -64,9 +64,9 @@ impl RateLimits {
             dial_user: per_minute(settings.dial_rate_per_minute),
             push_request_user: per_minute(settings.push_request_rate_per_minute),
             api_key: per_minute(settings.api_key_rate_per_minute),
-            // A whole office may post through one NAT address.
-            vendor_event_ip: per_minute(settings.phone_event_rate_per_minute.saturating_mul(10)),
-            vendor_event_token: per_minute(settings.phone_event_rate_per_minute),
+            vendor_events: crate::vendor_event_limits::VendorEventLimits::new(
+                settings.phone_event_rate_per_minute,
+            ),
         }
     }
 
@@ -135,13 +135,6 @@ impl RateLimits {
         }
     }
 
-    /// A vendor phone's Action URL events (direct mode): per address
-    /// first, so forged tokens never reach the database, then per token.
-    pub fn vendor_events(&self, ip: &str, token: &str) -> Result<(), ApiError> {
-        check(&self.vendor_event_ip, ip.to_owned())?;
-        check(&self.vendor_event_token, token.chars().take(64).collect())
-    }
-
     pub fn push_request(&self, user: &str) -> Result<(), ApiError> {
         check(&self.push_request_user, user.to_owned())
     }
@@ -162,12 +155,11 @@ impl RateLimits {
             &self.dial_user,
             &self.push_request_user,
             &self.api_key,
-            &self.vendor_event_ip,
-            &self.vendor_event_token,
         ] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.vendor_events.prune();
     }
 }
 

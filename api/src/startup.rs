@@ -166,7 +166,7 @@ impl Application {
                 .wrap(from_fn(crate::metrics::observe))
                 // Inside TracingLogger, which gives the request its id.
                 .wrap(from_fn(crate::request_scope::carry_request_id))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::log_span::RootSpan>::new())
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::console::not_found))
         })

@@ -33,6 +33,10 @@ pub struct Settings {
     pub listen: String,
     /// When set, `/metrics` is served only on this address:port, not on `listen`.
     pub metrics_listen: Option<String>,
+    /// The URL phones and browsers reach this API at (`https://host`), for
+    /// URLs deskbind hands out (vendor phones' Action URLs); unset: taken
+    /// from each request.
+    pub public_url: Option<String>,
     /// Directory for the SQLite file, recordings and generated keys.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://...`; default: the SQLite file in `data_dir`.
@@ -130,6 +134,7 @@ impl Default for Settings {
         Self {
             listen: "127.0.0.1:8080".into(),
             metrics_listen: None,
+            public_url: None,
             data_dir: PathBuf::from("./deskbind-data"),
             database_url: None,
             db_pool_size: 8,
@@ -322,6 +327,23 @@ impl Settings {
                     );
                 }
                 Ok(_) => {}
+            }
+        }
+        if let Some(public) = &self.public_url {
+            let parsed = url::Url::parse(public);
+            let fits = parsed.as_ref().is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            if !fits {
+                problems.push(format!(
+                    "DESKBIND_PUBLIC_URL={public:?} is not a base URL such as https://deskbind.example.com"
+                ));
             }
         }
         if let Some(url) = &self.database_url

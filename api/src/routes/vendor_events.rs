@@ -2,11 +2,13 @@
 //! mode (docs/vendor-phones.md). Phones cannot sign or retry, so every
 //! request is answered `200 OK` whatever became of it (a token cannot be
 //! probed); refusals are logged and counted, never written. A flood is cut
-//! per address before the database, then per token. Only a failure of the
-//! server itself answers 503.
+//! per token, and an address sending unknown tokens is blocked before the
+//! database (`vendor_event_limits`). Only a failure of the server itself
+//! answers 503.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use deskbind_core::usecases::vendor_events::{self, Outcome};
+use deskbind_core::auth::secrets::hash_secret;
+use deskbind_core::usecases::vendor_events::{self, Outcome, Refusal};
 use deskbind_core::vendor::{TrackerConfig, VendorEvent};
 
 use crate::extract::peer_ip;
@@ -31,7 +33,9 @@ pub async fn receive(
     token: web::Path<String>,
 ) -> HttpResponse {
     let ip = peer_ip(&req);
-    if state.limits.vendor_events(&ip, &token).is_err() {
+    let token_hash = hash_secret(&token);
+    let limits = &state.limits.vendor_events;
+    if !limits.admit(&ip, &token_hash) {
         counted("rate_limited");
         tracing::debug!(ip, "vendor event rate-limited");
         return ok();
@@ -41,8 +45,7 @@ pub async fn receive(
         counted("malformed");
         return ok();
     }
-    let pairs: Vec<(String, String)> = form_urlencoded_pairs(query);
-    let event = match VendorEvent::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    let event = match VendorEvent::from_raw_query(query) {
         Ok(event) => event,
         Err(e) => {
             counted("malformed");
@@ -54,6 +57,8 @@ pub async fn receive(
     match vendor_events::accept(&state.services(), TrackerConfig::default(), &token, event).await {
         Ok(outcome) => {
             counted(outcome.label());
+            let unknown = outcome == Outcome::Refused(Refusal::UnknownToken);
+            limits.found(&ip, &token_hash, !unknown);
             match outcome {
                 Outcome::Accepted { records } => {
                     tracing::info!(event = %kind, records, "vendor event accepted")
@@ -71,8 +76,4 @@ pub async fn receive(
         }
     }
     ok()
-}
-
-fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
 }

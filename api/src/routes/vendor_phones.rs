@@ -44,14 +44,20 @@ fn no_driver() -> ApiError {
     }
 }
 
-/// `https://host/v1/vendor-events/{token}` as this request reached us.
-fn direct_events_url(req: &HttpRequest, token: &str) -> String {
-    let info = req.connection_info();
-    format!(
-        "{}://{}/v1/vendor-events/{token}",
-        info.scheme(),
-        info.host()
-    )
+/// `https://host/v1/vendor-events/{token}`: at `public_url` when the
+/// operator set it, else as this request reached us.
+fn direct_events_url(req: &HttpRequest, state: &AppState, token: &str) -> String {
+    match &state.settings.public_url {
+        Some(base) => format!("{}/v1/vendor-events/{token}", base.trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!(
+                "{}://{}/v1/vendor-events/{token}",
+                info.scheme(),
+                info.host()
+            )
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,12 +96,17 @@ fn relay_base(raw: Option<&str>) -> Result<(String, IpAddr), ApiError> {
             ));
         }
     };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("the relay's URL takes no user name or password"));
+    }
     if url.query().is_some() || url.fragment().is_some() || url.path() != "/" {
         return Err(invalid(
             "give the relay's base URL only, without a path or query",
         ));
     }
-    Ok((raw.trim_end_matches('/').to_owned(), ip))
+    // The parsed form, not what was typed: no stray characters reach the
+    // snippet.
+    Ok((url.as_str().trim_end_matches('/').to_owned(), ip))
 }
 
 /// `GET /v1/phones/{id}/vendor-config` (admin).
@@ -137,7 +148,10 @@ pub async fn config(
                 Mode::Relay { relay_ip },
             )
         }
-        VendorMode::Direct => (direct_events_url(&req, TOKEN_PLACEHOLDER), Mode::Direct),
+        VendorMode::Direct => (
+            direct_events_url(&req, &state, TOKEN_PLACEHOLDER),
+            Mode::Direct,
+        ),
     };
     let direct = link.map(|l| DirectModeState {
         mac: l.mac,
@@ -168,7 +182,7 @@ pub async fn issue_token(
     let id: PhoneId = path_id(&id)?;
     let mac = links::parse_mac(body.mac.as_deref())?;
     let issued = links::issue(&state.db, auth.org_id, id, mac, auth.user_id).await?;
-    let events_url = direct_events_url(&req, &issued.token);
+    let events_url = direct_events_url(&req, &state, &issued.token);
     tracing::info!(phone = %id, vendor = %issued.vendor, by = %auth.user_id, "vendor event token issued");
     let body = VendorToken {
         snippet: snippet(issued.vendor, &events_url, Mode::Direct),

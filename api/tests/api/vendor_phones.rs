@@ -63,6 +63,15 @@ async fn event(app: &TestApp, token: &str, query: &str) -> u16 {
     status
 }
 
+/// The phone's calls in the call log.
+async fn calls_of(app: &TestApp, phone: PhoneId) -> Vec<deskbind_core::wire::CallRecord> {
+    let query = CallQuery {
+        phone_id: Some(phone),
+        ..CallQuery::default()
+    };
+    app.admin.list_calls(&query).await.unwrap().items
+}
+
 async fn records_of(app: &TestApp, phone: PhoneId) -> i64 {
     app.scalar(format!(
         "SELECT COUNT(*) AS n FROM call_records WHERE phone_id = '{phone}'"
@@ -259,6 +268,8 @@ async fn the_configuration_to_paste_follows_the_vendor_and_the_mode() {
         Some("http://relay.office.lan:8089"),
         Some("ftp://10.0.0.5"),
         Some("http://10.0.0.5/x"),
+        Some("http://admin:pw@10.0.0.5"),
+        Some("http://a\nfeatures.x=1\n@10.0.0.5"),
     ] {
         let refused = app
             .admin
@@ -388,15 +399,7 @@ async fn direct_mode_turns_a_phones_events_into_call_records() {
     )
     .await;
 
-    let calls = app
-        .admin
-        .list_calls(&CallQuery {
-            phone_id: Some(phone.id),
-            ..CallQuery::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let calls = calls_of(&app, phone.id).await;
     let mut seen: Vec<_> = calls
         .iter()
         .map(|c| {
@@ -587,6 +590,33 @@ async fn a_flood_is_cut_before_it_writes() {
     }
     // The bucket holds five; the rest were answered and dropped.
     assert_eq!(accepted_events(&app, phone.id).await, 5);
+
+    // Forged tokens from this address get it blocked before the database;
+    // a token known to be valid still passes from it.
+    let other = vendor_phone(&app, "+4930905002", "yealink", None).await;
+    let other_token = app
+        .admin
+        .issue_phone_vendor_token(other.id, None)
+        .await
+        .unwrap()
+        .token;
+    event(
+        &app,
+        &other_token,
+        &format!("event=incoming&call_id=1&remote=1&{MAC}"),
+    )
+    .await;
+    for i in 0..20 {
+        event(
+            &app,
+            &format!("dbv_forged{i}"),
+            &format!("event=incoming&call_id=1&remote=1&{MAC}"),
+        )
+        .await;
+    }
+    event(&app, &other_token, &format!("event=missed&call_id=1&{MAC}")).await;
+    assert_eq!(accepted_events(&app, other.id).await, 2);
+    assert_eq!(records_of(&app, other.id).await, 1);
 }
 
 #[tokio::test]
@@ -672,15 +702,7 @@ async fn calls_whose_end_was_lost_are_closed_by_the_sweep() {
     at(1 + 4 * 3600);
     assert_eq!(sweep().await.unwrap(), 1);
     assert_eq!(sweep().await.unwrap(), 0, "a second sweep finds nothing");
-    let calls = app
-        .admin
-        .list_calls(&CallQuery {
-            phone_id: Some(phone.id),
-            ..CallQuery::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let calls = calls_of(&app, phone.id).await;
     let mut seen: Vec<_> = calls
         .iter()
         .map(|c| {
@@ -722,4 +744,212 @@ async fn calls_whose_end_was_lost_are_closed_by_the_sweep() {
     assert_eq!(open, 0);
     // The sweep counts no event.
     assert_eq!(accepted_events(&app, phone.id).await, 3);
+}
+
+/// Each vendor's emulated phone, configured with the snippet deskbind
+/// issued, reports calls dialled by hand and calls ringing in with its own
+/// events and variables (Yealink's unescaped `sip:+…`, Snom's `$call-id`,
+/// Grandstream without call ids); they reach the call log with the
+/// inferred outcome.
+#[tokio::test]
+async fn each_vendors_phone_reports_through_the_configuration_deskbind_issues() {
+    use deskbind_core::vendor::Vendor;
+    use deskbind_vendor_emulator::{EmulatedPhone, PhoneEvent};
+
+    for (i, vendor) in Vendor::ALL.iter().copied().enumerate() {
+        let app = spawn_app().await;
+        let phone = vendor_phone(&app, &format!("+49309090{i:02}"), vendor.as_str(), None).await;
+        app.admin.bind_phone(phone.id, false).await.unwrap();
+        let mac = format!("0015650000{i:02}");
+        let issued = app
+            .admin
+            .issue_phone_vendor_token(phone.id, None)
+            .await
+            .unwrap();
+        let handset = EmulatedPhone::start(vendor, &mac, "admin", "pw")
+            .await
+            .unwrap();
+        handset.configure(&issued.snippet);
+        let start = now_micros();
+        let at = |secs: i64| app.clock.set(start + secs * 1_000_000);
+
+        let talk = handset.new_call("+4930123456");
+        at(0);
+        assert!(
+            !handset.report(PhoneEvent::Outgoing, &talk).await.is_empty(),
+            "{vendor} is configured"
+        );
+        at(5);
+        handset.report(PhoneEvent::Established, &talk).await;
+        at(35);
+        handset.report(PhoneEvent::Terminated, &talk).await;
+        let busy = handset.new_call("+4930999999");
+        at(100);
+        handset.report(PhoneEvent::Outgoing, &busy).await;
+        at(103);
+        handset.report(PhoneEvent::RemoteBusy, &busy).await;
+        let missed = handset.new_call("+4940555555");
+        at(200);
+        handset.report(PhoneEvent::Incoming, &missed).await;
+        at(215);
+        handset.report(PhoneEvent::RemoteCancelled, &missed).await;
+
+        let calls = calls_of(&app, phone.id).await;
+        let mut seen: Vec<_> = calls
+            .iter()
+            .map(|c| {
+                (
+                    c.remote_number.clone(),
+                    c.direction,
+                    c.result,
+                    c.duration_secs,
+                )
+            })
+            .collect();
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        // Only Yealink reports a busy callee; the others end the call,
+        // which is cancelled before the ring timeout.
+        let busy_result = if vendor == Vendor::Yealink {
+            CallResult::Busy
+        } else {
+            CallResult::Cancelled
+        };
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "+4930123456".into(),
+                    CallDirection::Outbound,
+                    Some(CallResult::Answered),
+                    Some(30)
+                ),
+                (
+                    "+4930999999".into(),
+                    CallDirection::Outbound,
+                    Some(busy_result),
+                    None
+                ),
+                (
+                    "+4940555555".into(),
+                    CallDirection::Missed,
+                    Some(CallResult::NoAnswer),
+                    None
+                ),
+            ],
+            "{vendor}"
+        );
+        let state = app
+            .admin
+            .phone_vendor_config(phone.id, VendorMode::Direct, None)
+            .await
+            .unwrap()
+            .direct
+            .unwrap();
+        assert_eq!(
+            (state.mac.as_deref(), state.open_calls),
+            (Some(mac.as_str()), 0),
+            "{vendor}: bound to the first MAC seen"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ending_direct_mode_stores_the_calls_still_open() {
+    let app = spawn_app().await;
+    let (phone, token) = direct_yealink(&app, "+4930910001").await;
+    event(
+        &app,
+        &token,
+        &format!("event=incoming&call_id=1&remote=%2B4940555555&{MAC}"),
+    )
+    .await;
+    app.admin.revoke_phone_vendor_token(phone.id).await.unwrap();
+    assert_eq!(
+        records_of(&app, phone.id).await,
+        1,
+        "the ringing call is closed as missed"
+    );
+
+    // Disabling the phone ends direct mode too: its token stops working.
+    let issued = app
+        .admin
+        .issue_phone_vendor_token(phone.id, None)
+        .await
+        .unwrap();
+    event(
+        &app,
+        &issued.token,
+        &format!("event=incoming&call_id=2&remote=%2B4940666666&{MAC}"),
+    )
+    .await;
+    let disable = UpdatePhone {
+        disabled: Some(true),
+        ..UpdatePhone::default()
+    };
+    app.admin.update_phone(phone.id, &disable).await.unwrap();
+    assert_eq!(records_of(&app, phone.id).await, 2);
+    assert_eq!(accepted_events(&app, phone.id).await, -1, "no link is left");
+    let enable = UpdatePhone {
+        disabled: Some(false),
+        ..UpdatePhone::default()
+    };
+    app.admin.update_phone(phone.id, &enable).await.unwrap();
+    event(
+        &app,
+        &issued.token,
+        &format!("event=incoming&call_id=3&remote=1&{MAC}"),
+    )
+    .await;
+    assert_eq!(records_of(&app, phone.id).await, 2);
+    assert_eq!(
+        accepted_events(&app, phone.id).await,
+        -1,
+        "re-enabling brings no old token back"
+    );
+
+    // So does a change of driver.
+    let issued = app
+        .admin
+        .issue_phone_vendor_token(phone.id, None)
+        .await
+        .unwrap();
+    let snom = UpdatePhone {
+        driver: Some(Some("snom".into())),
+        model: Some("D785".into()),
+        ..UpdatePhone::default()
+    };
+    app.admin.update_phone(phone.id, &snom).await.unwrap();
+    event(
+        &app,
+        &issued.token,
+        &format!("event=incoming&call_id=4&remote=1&{MAC}"),
+    )
+    .await;
+    assert_eq!(accepted_events(&app, phone.id).await, -1);
+}
+
+#[tokio::test]
+async fn the_events_url_follows_the_public_url_when_set() {
+    let app = spawn_app_with(|s| s.public_url = Some("https://deskbind.example.com".into())).await;
+    let phone = vendor_phone(&app, "+4930911001", "fanvil", Some("X4U")).await;
+    let issued = app
+        .admin
+        .issue_phone_vendor_token(phone.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        issued.events_url,
+        format!(
+            "https://deskbind.example.com/v1/vendor-events/{}",
+            issued.token
+        )
+    );
+    assert!(
+        issued.snippet.contains(&format!(
+            "Call Stop Url :{}?event=terminated",
+            issued.events_url
+        )),
+        "{}",
+        issued.snippet
+    );
 }

@@ -5,7 +5,7 @@
 //! revoked phone is locked out and free at once; after the commit its live
 //! connection is closed on whichever node holds it.
 
-use super::{AfterCommit, Services, bindings};
+use super::{AfterCommit, Services, bindings, vendor_events};
 use crate::db::{DbConn, DbError};
 use crate::domain::FieldError;
 use crate::domain::phone_models::{self, KindChange, PhoneKind};
@@ -68,8 +68,14 @@ pub async fn update(
                 // It ends bindings: the organisation's lock comes first.
                 orgs::lock(conn, &org.to_string())?;
             }
-            settle_kind(conn, org, id, &kind, &mut changes)?;
+            let driver_changes = settle_kind(conn, org, id, &kind, &mut changes)?;
             phones::apply(conn, org, id, &changes)?;
+            // A vendor phone disabled, or driven otherwise, stops reporting
+            // with its old token (and tracker).
+            if disabling || driver_changes {
+                phones::lock(conn, &id.to_string())?;
+                vendor_events::end_direct_mode_in(conn, org, id, now_micros())?;
+            }
             // The live board shows labels, numbers and disabled phones.
             after.wake_org(org);
             if disabling {
@@ -87,16 +93,17 @@ pub async fn update(
 }
 
 /// Puts into `changes` the driver, vendor and model `kind` leads to,
-/// checked together with what is stored, under the phone's lock.
+/// checked together with what is stored, under the phone's lock; `true`
+/// when the driver changes.
 fn settle_kind(
     conn: &mut DbConn,
     org: OrgId,
     id: PhoneId,
     kind: &KindChange,
     changes: &mut PhoneChanges,
-) -> Result<(), PhoneChangeError> {
+) -> Result<bool, PhoneChangeError> {
     if kind.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let stored = phones::get(conn, org, id)?;
     phones::lock(conn, &stored.id)?;
@@ -107,10 +114,11 @@ fn settle_kind(
         model: stored.model,
     };
     let settled = phone_models::settle(&current, kind.clone())?;
+    let driver_changes = settled.driver != current.driver;
     changes.driver = Some(settled.driver);
     changes.vendor = Some(settled.vendor);
     changes.model = Some(settled.model);
-    Ok(())
+    Ok(driver_changes)
 }
 
 /// An admin revokes the phone's credential: it must be provisioned again,

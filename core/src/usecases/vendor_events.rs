@@ -9,7 +9,7 @@
 use subtle::ConstantTimeEq;
 
 use super::dial_reports;
-use super::record_ingest::{self, Uploader};
+use super::record_ingest::{self, ItemOutcome, Uploader};
 use crate::auth::secrets::hash_secret;
 use crate::db::DbConn;
 use crate::domain::call_facts::{CallFacts, Reporter};
@@ -18,7 +18,7 @@ use crate::ids::{OrgId, PhoneId};
 use crate::repo::phones::PhoneRow;
 use crate::repo::vendor_links::{self, VendorLinkRow};
 use crate::repo::{RepoError, phones, stored_id};
-use crate::time::{Micros, to_datetime};
+use crate::time::{Clock, Micros, to_datetime};
 use crate::usecases::Services;
 use crate::vendor::{CallTracker, Effect, TrackerConfig, Vendor, VendorEvent};
 use crate::wire::PhoneFrame;
@@ -96,16 +96,25 @@ pub async fn accept(
     if tracker_of(&link)?.is_repeat(&event, to_datetime(now)) {
         return Ok(Outcome::Repeat);
     }
+    // The event's time is taken in the writer, under the phone's lock, so
+    // one phone's events are stamped in the order they are applied.
+    let clock = services.clock.clone();
     let (outcome, pops) = services
         .db
-        .write(move |conn| apply(conn, &config, &token_hash, &link, &event, now))
+        .write(move |conn| apply(conn, &config, &token_hash, &link, &event, &clock))
         .await?;
+    // Pops go out on their own: the phone is not kept waiting, and how long
+    // the answer takes says nothing of what became of the event.
     for pop in pops {
-        if let Err(e) =
-            dial_reports::incoming_call(services, pop.org, pop.phone, pop.call_id, pop.from).await
-        {
-            tracing::warn!(phone = %pop.phone, error = %e, "vendor phone's screen pop failed");
-        }
+        let services = services.clone();
+        tokio::spawn(async move {
+            if let Err(e) =
+                dial_reports::incoming_call(&services, pop.org, pop.phone, pop.call_id, pop.from)
+                    .await
+            {
+                tracing::warn!(phone = %pop.phone, error = %e, "vendor phone's screen pop failed");
+            }
+        });
     }
     Ok(outcome)
 }
@@ -144,8 +153,10 @@ struct Locked {
 fn lock(conn: &mut DbConn, seen: &VendorLinkRow) -> Result<Option<Locked>, RepoError> {
     let org: OrgId = stored_id(&seen.org_id)?;
     let phone_id: PhoneId = stored_id(&seen.phone_id)?;
+    // Locked before it is read: a disable or a driver change that commits
+    // first is seen.
+    phones::lock(conn, &seen.phone_id)?;
     let phone = phones::get(conn, org, phone_id)?;
-    phones::lock(conn, &phone.id)?;
     let Some(link) = vendor_links::of_phone(conn, org, phone_id)? else {
         return Ok(None);
     };
@@ -180,12 +191,16 @@ impl Locked {
         for effect in effects {
             match effect {
                 Effect::Record(upload) => match CallFacts::parse(&upload, region, now) {
-                    Ok(facts) => {
-                        record_ingest::ingest(conn, &uploader, &[facts], now)?;
-                        records += 1;
-                    }
+                    Ok(facts) => match record_ingest::ingest(conn, &uploader, &[facts], now)?.pop()
+                    {
+                        Some(ItemOutcome::Rejected(e)) => {
+                            tracing::warn!(%phone, call_id = ?upload.call_id, error = ?e.message, "vendor call record refused")
+                        }
+                        Some(_) => records += 1,
+                        None => {}
+                    },
                     Err(e) => {
-                        tracing::warn!(%phone, call_id = %upload.call_id, error = %e.message, "vendor call record refused")
+                        tracing::warn!(%phone, call_id = ?upload.call_id, error = ?e.message, "vendor call record refused")
                     }
                 },
                 Effect::Frame(PhoneFrame::Incoming { call_id, from }) => pops.push(Pop {
@@ -232,7 +247,7 @@ fn apply(
     token_hash: &str,
     seen: &VendorLinkRow,
     event: &VendorEvent,
-    now: Micros,
+    clock: &Clock,
 ) -> Result<(Outcome, Vec<Pop>), RepoError> {
     let Some(mut locked) = lock(conn, seen)? else {
         return Ok((Outcome::Refused(Refusal::UnknownToken), Vec::new()));
@@ -249,6 +264,7 @@ fn apply(
     if locked.phone.disabled_at.is_some() || !driven {
         return Ok((Outcome::Refused(Refusal::PhoneUnavailable), Vec::new()));
     }
+    let now = clock.now();
     if locked.tracker.is_repeat(event, to_datetime(now)) {
         return Ok((Outcome::Repeat, Vec::new()));
     }
@@ -279,10 +295,18 @@ pub async fn close_abandoned(
         after = last.phone_id.clone();
         for link in page {
             let now = services.clock.now();
-            stored += services
+            let phone = link.phone_id.clone();
+            // One phone's trouble (a corrupt tracker) stops no other's.
+            match services
                 .db
                 .write(move |conn| close_in(conn, &config, &link, now))
-                .await?;
+                .await
+            {
+                Ok(records) => stored += records,
+                Err(e) => {
+                    tracing::error!(phone, error = %e, "vendor calls of a phone could not be closed")
+                }
+            }
         }
     }
 }
@@ -305,4 +329,28 @@ fn close_in(
     let mac = locked.link.mac.clone();
     locked.save(conn, mac.as_deref(), false, now)?;
     Ok(records)
+}
+
+/// Ends a phone's direct mode inside the caller's transaction (the phone's
+/// row lock held): its open calls are closed as of `now` and stored, then
+/// its link is deleted. `false` when it had none. Called when its token is
+/// revoked, the phone is disabled, or its driver changes.
+pub fn end_direct_mode_in(
+    conn: &mut DbConn,
+    org: OrgId,
+    phone: PhoneId,
+    now: Micros,
+) -> Result<bool, RepoError> {
+    let Some(link) = vendor_links::of_phone(conn, org, phone)? else {
+        return Ok(false);
+    };
+    if link.open_calls > 0
+        && let Some(mut locked) = lock(conn, &link)?
+    {
+        let effects = locked
+            .tracker
+            .close_all(&TrackerConfig::default(), to_datetime(now));
+        locked.store(conn, effects, now)?;
+    }
+    vendor_links::delete(conn, org, phone)
 }

@@ -3,6 +3,7 @@
 //! and shown once, optionally bound to the handset's MAC address.
 
 use super::audit::{Entry, by_user};
+use super::vendor_events;
 use crate::auth::secrets::{RandomError, hash_secret, new_secret};
 use crate::db::{Database, DbError};
 use crate::domain::FieldError;
@@ -81,13 +82,15 @@ pub async fn issue(
     let bound = mac.clone();
     let vendor = db
         .write(move |conn| {
+            phones::get(conn, org, phone)?;
+            // Locked before its driver is read: a change of it waits.
+            phones::lock(conn, &phone.to_string())?;
             let row = phones::get(conn, org, phone)?;
             let vendor = row
                 .driver
                 .as_deref()
                 .and_then(Vendor::parse)
                 .ok_or(VendorLinkError::NoDriver)?;
-            phones::lock(conn, &row.id)?;
             let tracker = serde_json::to_string(&CallTracker::new(vendor))
                 .map_err(|e| RepoError::Corrupt(e.to_string()))?;
             vendor_links::put_token(
@@ -121,8 +124,8 @@ pub async fn issue(
     Ok(IssuedToken { token, vendor, mac })
 }
 
-/// Ends the phone's direct mode: its token stops working. `NotFound` when
-/// it had none.
+/// Ends the phone's direct mode: its token stops working, the calls it has
+/// open are closed and stored. `NotFound` when it had none.
 pub async fn revoke(
     db: &Database,
     org: OrgId,
@@ -133,7 +136,7 @@ pub async fn revoke(
     db.write(move |conn| {
         let row = phones::get(conn, org, phone)?;
         phones::lock(conn, &row.id)?;
-        if !vendor_links::delete(conn, org, phone)? {
+        if !vendor_events::end_direct_mode_in(conn, org, phone, now)? {
             return Err(RepoError::NotFound);
         }
         Entry::new(

@@ -57,14 +57,26 @@ pub enum RequestAuth {
     InQuery,
 }
 
-/// One HTTP GET to the phone.
+/// One HTTP GET to the phone. The path may hold a secret (Grandstream's
+/// passcode): it is only read through [`PhoneRequest::path_and_query`],
+/// and `Debug` and [`PhoneRequest::loggable`] show it masked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PhoneRequest {
-    /// Path and query, starting with `/`.
-    pub path_and_query: String,
+    path_and_query: String,
     pub auth: RequestAuth,
+    loggable: String,
+}
+
+impl PhoneRequest {
+    /// Path and query, starting with `/`, to send (never to log).
+    pub fn path_and_query(&self) -> &str {
+        &self.path_and_query
+    }
+
     /// The same with any secret in it replaced, for logs.
-    pub loggable: String,
+    pub fn loggable(&self) -> &str {
+        &self.loggable
+    }
 }
 
 impl fmt::Debug for PhoneRequest {
@@ -76,11 +88,26 @@ impl fmt::Debug for PhoneRequest {
     }
 }
 
-/// The phone cannot do what was asked.
+/// Why no request was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unsupported {
-    pub vendor: Vendor,
-    pub capability: Capability,
+pub enum Refused {
+    /// The phone cannot do what was asked.
+    Unsupported {
+        vendor: Vendor,
+        capability: Capability,
+    },
+    /// Not a number a keypad can dial: 1 to 32 of `0-9 * # +`.
+    InvalidNumber,
+}
+
+/// The longest number sent to a phone.
+const MAX_DIAL_CHARS: usize = 32;
+
+fn dialable(number: &str) -> bool {
+    (1..=MAX_DIAL_CHARS).contains(&number.len())
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | '+'))
 }
 
 /// What the phone's answer means.
@@ -114,13 +141,18 @@ pub fn request(
     vendor: Vendor,
     command: &Command,
     login: &PhoneLogin,
-) -> Result<PhoneRequest, Unsupported> {
-    let unsupported = Unsupported {
+) -> Result<PhoneRequest, Refused> {
+    let unsupported = Refused::Unsupported {
         vendor,
         capability: command.capability(),
     };
     if !vendor.capabilities().contains(&command.capability()) {
         return Err(unsupported);
+    }
+    if let Command::Dial { number } = command
+        && !dialable(number)
+    {
+        return Err(Refused::InvalidNumber);
     }
     Ok(match vendor {
         Vendor::Yealink => yealink(command),
@@ -211,10 +243,13 @@ fn grandstream_outcome(body: &str) -> CommandOutcome {
     if answer.get("response").and_then(|r| r.as_str()) == Some("success") {
         return CommandOutcome::Done;
     }
-    let detail = answer
+    let detail: String = answer
         .get("body")
         .map(ToString::to_string)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
     let lower = detail.to_ascii_lowercase();
     if lower.contains("auth") || lower.contains("passcode") || lower.contains("password") {
         CommandOutcome::LoginRefused
@@ -236,7 +271,7 @@ mod tests {
 
     fn path(vendor: Vendor, command: Command) -> String {
         request(vendor, &command, &login())
-            .map(|r| r.path_and_query)
+            .map(|r| r.path_and_query().to_owned())
             .unwrap_or_default()
     }
 
@@ -279,11 +314,11 @@ mod tests {
         );
         let request = request.unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
-            request.path_and_query,
+            request.path_and_query(),
             "/cgi-bin/api-make_call?passcode=s3cret%26x&phonenumber=%2B1555&account=0"
         );
         assert_eq!(request.auth, RequestAuth::InQuery);
-        assert!(!request.loggable.contains("s3cret"));
+        assert!(!request.loggable().contains("s3cret"));
         assert!(!format!("{request:?}").contains("s3cret"));
         assert!(!format!("{:?}", login()).contains("s3cret"));
     }
@@ -292,7 +327,7 @@ mod tests {
     fn what_a_phone_cannot_do_is_refused_before_any_request() {
         assert_eq!(
             request(Vendor::Grandstream, &Command::Dnd { on: true }, &login()),
-            Err(Unsupported {
+            Err(Refused::Unsupported {
                 vendor: Vendor::Grandstream,
                 capability: Capability::Dnd
             })
@@ -307,7 +342,32 @@ mod tests {
                 number: "1&RELEASE_ALL_CALLS".into(),
             },
         );
-        assert_eq!(dial, "/command.htm?number=1%26RELEASE%5FALL%5FCALLS");
+        assert_eq!(dial, "");
+        let refused = request(
+            Vendor::Snom,
+            &Command::Dial {
+                number: "1&RELEASE_ALL_CALLS".into(),
+            },
+            &login(),
+        );
+        assert_eq!(refused, Err(Refused::InvalidNumber));
+        for bad in ["", "1;ENTER", &"1".repeat(33)] {
+            let refused = request(
+                Vendor::Fanvil,
+                &Command::Dial { number: bad.into() },
+                &login(),
+            );
+            assert_eq!(refused, Err(Refused::InvalidNumber), "{bad:?}");
+        }
+        assert_eq!(
+            path(
+                Vendor::Snom,
+                Command::Dial {
+                    number: "*31#+49".into()
+                }
+            ),
+            "/command.htm?number=%2A31%23%2B49"
+        );
     }
 
     #[test]

@@ -36,8 +36,12 @@ str_enum! {
     }
 }
 
-/// The most characters kept of a value the phone sends.
-const MAX_VALUE: usize = 128;
+/// The most characters kept of a value the phone sends: its call id and
+/// the other party (the phone protocol's own limit for a caller), so a
+/// record's call id stays within the ingest's limit.
+const MAX_VALUE: usize = 64;
+/// The most characters of an unknown event name kept for the log.
+const MAX_KIND: usize = 32;
 
 /// One event as the phone reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +81,15 @@ impl VendorEvent {
         for (name, value) in pairs {
             let value = value.trim();
             match name {
-                "event" => kind = Some(value.to_owned()),
+                "event" => {
+                    kind = Some(
+                        value
+                            .chars()
+                            .filter(|c| !c.is_control())
+                            .take(MAX_KIND)
+                            .collect::<String>(),
+                    )
+                }
                 "call_id" => event.call_id = known(value),
                 "remote" => event.remote = known(value).map(|r| remote_party(&r)),
                 "mac" => event.mac = known(value).and_then(|m| normalise_mac(&m)),
@@ -90,11 +102,42 @@ impl VendorEvent {
     }
 }
 
+impl VendorEvent {
+    /// Reads an event from an Action URL's raw query string. Values are
+    /// percent-decoded but a `+` stays a `+`: phones fill their variables
+    /// in without escaping, so `remote=+4930…` is a number, not a space.
+    pub fn from_raw_query(query: &str) -> Result<Self, EventError> {
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(name), decode(value))
+            })
+            .collect();
+        Self::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A value the phone filled in: control characters dropped (they would
+/// reach logs and screen pops), cut to `MAX_VALUE`.
 fn known(value: &str) -> Option<String> {
-    if value.is_empty() || value.contains('$') {
+    if value.contains('$') {
         return None;
     }
-    Some(value.chars().take(MAX_VALUE).collect())
+    let clean: String = value
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_VALUE)
+        .collect();
+    let clean = clean.trim();
+    (!clean.is_empty()).then(|| clean.to_owned())
 }
 
 /// `sip:+4930123@pbx.example;user=phone` → `+4930123`; a plain number
@@ -182,6 +225,22 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_query_keeps_its_plus_signs() {
+        let event = VendorEvent::from_raw_query(
+            "event=incoming&remote=sip:+4930123%40x@pbx&call_id=4&&mac=$mac",
+        );
+        assert_eq!(
+            event,
+            Ok(VendorEvent {
+                kind: EventKind::Incoming,
+                call_id: Some("4".into()),
+                remote: Some("+4930123".into()),
+                mac: None,
+            })
+        );
+    }
+
+    #[test]
     fn macs_are_normalised_or_dropped() {
         assert_eq!(
             normalise_mac("0015-65ab-cdef").as_deref(),
@@ -189,6 +248,22 @@ mod tests {
         );
         assert_eq!(normalise_mac("00:15:65:AB:CD"), None);
         assert_eq!(normalise_mac("zz15-65ab-cdef"), None);
+    }
+
+    #[test]
+    fn control_characters_never_get_through() {
+        let event = VendorEvent::from_raw_query(
+            "event=incoming&remote=%2B1555%0A%1B[31mEVIL&call_id=%0D%0A",
+        );
+        assert_eq!(
+            event.as_ref().map(|e| e.remote.clone()),
+            Ok(Some("+1555[31mEVIL".into()))
+        );
+        assert_eq!(event.map(|e| e.call_id), Ok(None));
+        let unknown = VendorEvent::from_raw_query(&format!("event=x%0A{}", "y".repeat(500)));
+        assert!(
+            matches!(unknown, Err(EventError::UnknownKind(k)) if k.len() == 32 && !k.contains('\n'))
+        );
     }
 
     #[test]

@@ -18,6 +18,6 @@ pub mod tracker;
 mod tracker_tests;
 
 pub use catalog::{Capability, Driving, SDK_CAPABILITIES, Vendor};
-pub use commands::{Command, CommandOutcome, PhoneLogin, PhoneRequest, RequestAuth};
+pub use commands::{Command, CommandOutcome, PhoneLogin, PhoneRequest, Refused, RequestAuth};
 pub use events::{EventError, EventKind, VendorEvent};
 pub use tracker::{CallTracker, Effect, TrackerConfig};

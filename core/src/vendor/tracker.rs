@@ -136,6 +136,9 @@ pub struct CallTracker {
     /// Recent call-starting events, to drop a phone's (or anyone's) resend.
     #[serde(default)]
     recent: Vec<Seen>,
+    /// The latest time an event was applied at.
+    #[serde(default)]
+    latest: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +173,7 @@ impl CallTracker {
             line: LineState::Idle,
             seq: 0,
             recent: Vec::new(),
+            latest: None,
         }
     }
 
@@ -249,24 +253,23 @@ impl CallTracker {
         if self.is_repeat(event, at) {
             return Vec::new();
         }
+        // One phone's time never runs backwards (nodes' clocks differ a
+        // little, requests overtake each other): a talk time is never
+        // negative and an end never precedes its start.
+        let at = self.latest.map_or(at, |latest| at.max(latest));
+        self.latest = Some(at);
         self.remember(event, at);
         let mut effects = self.forget_unseen_dials(config, at);
         let remote = event.remote.clone();
         match event.kind {
-            EventKind::Outgoing => {
-                if self.find(event).is_none() {
-                    self.start(config, Way::Out, event, at, &mut effects);
-                }
-            }
-            EventKind::Incoming => {
-                if self.find(event).is_none() {
-                    self.start(config, Way::In, event, at, &mut effects);
-                }
-            }
+            EventKind::Outgoing => self.start_anew(config, Way::Out, event, at, &mut effects),
+            EventKind::Incoming => self.start_anew(config, Way::In, event, at, &mut effects),
             EventKind::Established => {
-                let index = match self.find(event) {
-                    Some(i) => i,
-                    None => self.start(config, Way::Out, event, at, &mut effects),
+                // Only a start starts a call: an answer for a call not open
+                // came late (its call ended) or its start was lost.
+                let Some(index) = self.find(event) else {
+                    self.update_line(at, &mut effects);
+                    return effects;
                 };
                 let call = &mut self.calls[index];
                 call.last_event_at = at;
@@ -313,6 +316,7 @@ impl CallTracker {
     /// Closes what the clock says is over: dials never seen, calls whose
     /// end was lost.
     pub fn tick(&mut self, config: &TrackerConfig, now: DateTime<Utc>) -> Vec<Effect> {
+        let now = self.latest.map_or(now, |latest| now.max(latest));
         let mut effects = self.forget_unseen_dials(config, now);
         let mut i = 0;
         while i < self.calls.len() {
@@ -333,6 +337,18 @@ impl CallTracker {
         effects
     }
 
+    /// Closes every open call as of `now` (the phone stops reporting: its
+    /// token revoked, the phone disabled or driven otherwise).
+    pub fn close_all(&mut self, config: &TrackerConfig, now: DateTime<Utc>) -> Vec<Effect> {
+        let now = self.latest.map_or(now, |latest| now.max(latest));
+        let mut effects = Vec::new();
+        while !self.calls.is_empty() {
+            self.end_at(config, 0, Ending::Abandoned, now, &mut effects);
+        }
+        self.update_line(now, &mut effects);
+        effects
+    }
+
     fn forget_unseen_dials(&mut self, config: &TrackerConfig, now: DateTime<Utc>) -> Vec<Effect> {
         let mut effects = Vec::new();
         self.expected.retain(|e| {
@@ -345,17 +361,36 @@ impl CallTracker {
         effects
     }
 
-    /// The open call an event is about: by the phone's call id, or, when
-    /// the phone has none, the newest call.
+    /// The open call an event is about: by the phone's call id; when the
+    /// phone has none, the newest call with the same other party, or the
+    /// newest call when the event names none.
     fn find(&self, event: &VendorEvent) -> Option<usize> {
-        match &event.call_id {
-            Some(id) => self
+        match (&event.call_id, &event.remote) {
+            (Some(id), _) => self
                 .calls
                 .iter()
                 .position(|c| c.vendor_id.as_deref() == Some(id)),
-            None if matches!(event.kind, EventKind::Outgoing | EventKind::Incoming) => None,
-            None => self.calls.len().checked_sub(1),
+            (None, Some(remote)) => self.calls.iter().rposition(|c| &c.remote == remote),
+            (None, None) => self.calls.len().checked_sub(1),
         }
+    }
+
+    /// Starts a call; an open call with the same call id is one whose end
+    /// was lost (the phone rebooted and counts its ids again): closed first.
+    fn start_anew(
+        &mut self,
+        config: &TrackerConfig,
+        way: Way,
+        event: &VendorEvent,
+        at: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if event.call_id.is_some()
+            && let Some(stale) = self.find(event)
+        {
+            self.end_at(config, stale, Ending::Abandoned, at, effects);
+        }
+        self.start(config, way, event, at, effects);
     }
 
     fn start(
@@ -426,14 +461,9 @@ impl CallTracker {
         at: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) {
-        let index = match self.find(event) {
-            Some(i) => i,
-            // A busy signal may be the first the phone says of a call.
-            None if ending == Ending::RemoteBusy && event.call_id.is_some() => {
-                self.start(config, Way::Out, event, at, effects)
-            }
-            // The end of a call never seen (or already ended): a repeat.
-            None => return,
+        // The end of a call never seen (or already ended): a repeat.
+        let Some(index) = self.find(event) else {
+            return;
         };
         self.end_at(config, index, ending, at, effects);
     }

@@ -373,3 +373,104 @@ fn a_resent_call_start_is_a_repeat_long_after_its_call_ended() {
     assert!(s.tracker.is_repeat(&anonymous, t(4_004)));
     assert!(!s.tracker.is_repeat(&anonymous, t(4_006)));
 }
+
+#[test]
+fn an_answer_or_busy_for_no_open_call_starts_nothing() {
+    let mut s = Script::new();
+    s.at(0, EventKind::Incoming, "1", "+1555")
+        .at(5, EventKind::Terminated, "1", "+1555");
+    // A late answer of the call that ended, and a busy never started.
+    s.at(6, EventKind::Established, "1", "+1555")
+        .at(7, EventKind::RemoteBusy, "2", "+1666");
+    assert_eq!(s.records().len(), 1);
+    assert_eq!(s.tracker.open_calls(), 0);
+}
+
+#[test]
+fn time_never_runs_backwards_for_one_phone() {
+    let mut s = Script::new();
+    s.at(10, EventKind::Outgoing, "1", "+4930123456")
+        .at(20, EventKind::Established, "1", "+4930123456")
+        // Stamped earlier by another node.
+        .at(15, EventKind::Terminated, "1", "+4930123456");
+    let record = s.only_record();
+    assert_eq!(
+        (record.answered_at, record.ended_at, record.duration_secs),
+        (Some(t(20)), Some(t(20)), Some(0))
+    );
+}
+
+#[test]
+fn a_reused_call_id_closes_the_call_whose_end_was_lost() {
+    let mut s = Script::new();
+    s.at(0, EventKind::Outgoing, "1", "+4930111111").at(
+        2,
+        EventKind::Established,
+        "1",
+        "+4930111111",
+    );
+    // The phone rebooted: call id 1 again, another number.
+    s.at(100, EventKind::Outgoing, "1", "+4930222222").at(
+        110,
+        EventKind::Terminated,
+        "1",
+        "+4930222222",
+    );
+    let records = s.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        (records[0].remote_number.as_str(), records[0].ended_at),
+        ("+4930111111", None)
+    );
+    assert_eq!(
+        (records[1].remote_number.as_str(), records[1].result),
+        ("+4930222222", Some(CallResult::Cancelled))
+    );
+}
+
+#[test]
+fn without_call_ids_the_other_party_picks_the_call() {
+    let mut s = Script::new();
+    let events = [
+        (0, ev(EventKind::Incoming, None, Some("+1555"))),
+        (1, ev(EventKind::Established, None, Some("+1555"))),
+        (2, ev(EventKind::Incoming, None, Some("+1666"))),
+        (9, ev(EventKind::Missed, None, Some("+1666"))),
+        // A repeated end of the missed call changes nothing.
+        (10, ev(EventKind::Terminated, None, Some("+1666"))),
+        (30, ev(EventKind::Terminated, None, Some("+1555"))),
+    ];
+    for (secs, e) in events {
+        let effects = s.tracker.observe(&s.config, &e, t(secs));
+        s.effects.extend(effects);
+    }
+    let records = s.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        (records[0].remote_number.as_str(), records[0].direction),
+        ("+1666", CallDirection::Missed)
+    );
+    assert_eq!(
+        (records[1].remote_number.as_str(), records[1].duration_secs),
+        ("+1555", Some(29))
+    );
+}
+
+#[test]
+fn closing_all_ends_every_open_call() {
+    let mut s = Script::new();
+    s.at(0, EventKind::Incoming, "1", "+1555")
+        .at(1, EventKind::Outgoing, "2", "+4930123456");
+    let closed = s.tracker.close_all(&s.config, t(50));
+    assert_eq!(
+        closed
+            .iter()
+            .filter(|e| matches!(e, Effect::Record(_)))
+            .count(),
+        2
+    );
+    assert_eq!(
+        (s.tracker.open_calls(), s.tracker.line()),
+        (0, LineState::Idle)
+    );
+}

@@ -7,8 +7,7 @@
 //! answers 503.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use deskbind_core::auth::secrets::hash_secret;
-use deskbind_core::usecases::vendor_events::{self, Outcome, Refusal};
+use deskbind_core::usecases::vendor_events::{self, Outcome, PresentedToken, Refusal};
 use deskbind_core::vendor::{TrackerConfig, VendorEvent};
 
 use crate::extract::peer_ip;
@@ -33,9 +32,9 @@ pub async fn receive(
     token: web::Path<String>,
 ) -> HttpResponse {
     let ip = peer_ip(&req);
-    let token_hash = hash_secret(&token);
+    let token = PresentedToken::new(&token);
     let limits = &state.limits.vendor_events;
-    if !limits.admit(&ip, &token_hash) {
+    if !limits.admit(&ip, &token.hash) {
         counted("rate_limited");
         tracing::debug!(ip, "vendor event rate-limited");
         return ok();
@@ -58,7 +57,7 @@ pub async fn receive(
         Ok(outcome) => {
             counted(outcome.label());
             let unknown = outcome == Outcome::Refused(Refusal::UnknownToken);
-            limits.found(&ip, &token_hash, !unknown);
+            limits.found(&ip, &token.hash, !unknown);
             match outcome {
                 Outcome::Accepted { records } => {
                     tracing::info!(event = %kind, records, "vendor event accepted")

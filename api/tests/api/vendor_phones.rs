@@ -624,7 +624,7 @@ async fn racing_copies_of_one_event_start_one_call() {
     let app = spawn_app().await;
     let (phone, token) = direct_yealink(&app, "+4930906001").await;
     let query = format!("event=incoming&call_id=42&remote=%2B4940555555&{MAC}");
-    let copies = (0..12).map(|_| event(&app, &token, &query));
+    let copies = (0..20).map(|_| event(&app, &token, &query));
     let statuses = futures_util::future::join_all(copies).await;
     assert!(statuses.iter().all(|s| *s == 200));
     event(&app, &token, &format!("event=missed&call_id=42&{MAC}")).await;

@@ -69,17 +69,35 @@ struct Pop {
     from: String,
 }
 
+/// A token as an event presents it, hashed once (the route's flood guard
+/// keys on the same hash).
+#[derive(Debug, Clone)]
+pub struct PresentedToken {
+    pub hash: String,
+    /// Whether it could be one of ours at all.
+    well_formed: bool,
+}
+
+impl PresentedToken {
+    pub fn new(token: &str) -> Self {
+        Self {
+            hash: hash_secret(token),
+            well_formed: !token.is_empty() && token.len() <= MAX_TOKEN_LEN,
+        }
+    }
+}
+
 /// Applies one event posted with `token` at the services' clock.
 pub async fn accept(
     services: &Services,
     config: TrackerConfig,
-    token: &str,
+    token: &PresentedToken,
     event: VendorEvent,
 ) -> Result<Outcome, RepoError> {
-    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+    if !token.well_formed {
         return Ok(Outcome::Refused(Refusal::UnknownToken));
     }
-    let token_hash = hash_secret(token);
+    let token_hash = token.hash.clone();
     let now = services.clock.now();
     // Refusals and repeats are decided on the pool: they write nothing.
     let lookup = token_hash.clone();

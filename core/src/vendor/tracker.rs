@@ -268,7 +268,7 @@ impl CallTracker {
                 // Only a start starts a call: an answer for a call not open
                 // came late (its call ended) or its start was lost.
                 let Some(index) = self.find(event) else {
-                    self.update_line(at, &mut effects);
+                    self.update_line(&mut effects);
                     return effects;
                 };
                 let call = &mut self.calls[index];
@@ -309,7 +309,7 @@ impl CallTracker {
                 }
             }
         }
-        self.update_line(at, &mut effects);
+        self.update_line(&mut effects);
         effects
     }
 
@@ -333,7 +333,7 @@ impl CallTracker {
                 i += 1;
             }
         }
-        self.update_line(now, &mut effects);
+        self.update_line(&mut effects);
         effects
     }
 
@@ -345,7 +345,7 @@ impl CallTracker {
         while !self.calls.is_empty() {
             self.end_at(config, 0, Ending::Abandoned, now, &mut effects);
         }
-        self.update_line(now, &mut effects);
+        self.update_line(&mut effects);
         effects
     }
 
@@ -539,7 +539,7 @@ impl CallTracker {
         }));
     }
 
-    fn update_line(&mut self, _at: DateTime<Utc>, effects: &mut Vec<Effect>) {
+    fn update_line(&mut self, effects: &mut Vec<Effect>) {
         let line = match self.calls.last() {
             None => LineState::Idle,
             Some(c) if c.held => LineState::Held,

@@ -289,7 +289,9 @@ impl PhoneReporter {
         async move { rx.await.is_ok() }
     }
 
-    fn send(&self, frame: PhoneFrame) {
+    /// Sends any frame of the phone protocol (a relay speaking for a phone
+    /// that reports in its own terms sends what its tracker made).
+    pub fn send(&self, frame: PhoneFrame) {
         let _ = self.outbox.send(Control::Send(frame));
     }
 }

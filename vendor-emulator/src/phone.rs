@@ -45,6 +45,8 @@ pub enum Handled {
 pub struct Received {
     pub path_and_query: String,
     pub handled: Handled,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +69,8 @@ pub struct EmulatedPhone {
     username: String,
     password: String,
     state: Arc<Mutex<State>>,
+    /// How many requests arrived, for [`EmulatedPhone::wait_for_requests`].
+    arrived: Arc<tokio::sync::watch::Sender<usize>>,
     http: reqwest::Client,
 }
 
@@ -86,6 +90,7 @@ impl EmulatedPhone {
             username: username.to_owned(),
             password: password.to_owned(),
             state: Arc::default(),
+            arrived: Arc::new(tokio::sync::watch::channel(0).0),
             http: reqwest::Client::new(),
         };
         let serving = phone.clone();
@@ -127,6 +132,14 @@ impl EmulatedPhone {
     /// Every request the phone received, in order.
     pub fn received(&self) -> Vec<Received> {
         self.state().received.clone()
+    }
+
+    /// Waits until the phone has received `count` requests (however long
+    /// that takes: callers bound it), then returns them all.
+    pub async fn wait_for_requests(&self, count: usize) -> Vec<Received> {
+        let mut arrived = self.arrived.subscribe();
+        let _ = arrived.wait_for(|n| *n >= count).await;
+        self.received()
     }
 
     /// Whether do-not-disturb is on.
@@ -191,14 +204,20 @@ impl EmulatedPhone {
         } else {
             status
         };
-        self.state().received.push(Received {
-            path_and_query: if query.is_empty() {
-                path
-            } else {
-                format!("{path}?{query}")
-            },
-            handled,
-        });
+        let arrived = {
+            let mut state = self.state();
+            state.received.push(Received {
+                path_and_query: if query.is_empty() {
+                    path
+                } else {
+                    format!("{path}?{query}")
+                },
+                handled,
+                at: std::time::Instant::now(),
+            });
+            state.received.len()
+        };
+        self.arrived.send_replace(arrived);
         let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
         *response.status_mut() = status;
         response

@@ -80,5 +80,6 @@ mod tokens;
 mod transport;
 mod users;
 mod vendor_phones;
+mod vendor_relay;
 mod webhooks;
 mod worker;

@@ -242,6 +242,12 @@ impl CallTracker {
         });
     }
 
+    /// Stops waiting for `dial`'s call: its command never reached the
+    /// phone, and its failure is already reported.
+    pub fn forget_dial(&mut self, dial: DialId) {
+        self.expected.retain(|e| e.dial != dial);
+    }
+
     /// Applies one event the phone reported at `at` (the observer's clock);
     /// a repeat ([`Self::is_repeat`]) is dropped.
     pub fn observe(

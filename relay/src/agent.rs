@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use deskbind_core::ids::DialId;
 use deskbind_core::vendor::commands::request;
-use deskbind_core::vendor::{Command, CommandOutcome, Effect, Refused, TrackerConfig, VendorEvent};
+use deskbind_core::vendor::{
+    Command, CommandOutcome, Effect, PhoneRequest, Refused, TrackerConfig, VendorEvent,
+};
 use deskbind_core::wire::{CallState, DialFailure, IngestOutcome, PhoneFrame};
 use deskbind_mobile::{LinkState, PhoneClient, PhoneCommand, PhoneLink, PhoneReporter};
 use serde::Serialize;
@@ -219,19 +221,10 @@ impl Running {
         // Expected before the request goes: the phone may report the call
         // before it answers the request.
         self.agent.state.tracker.expect_dial(dial, &number, now);
-        let outcome = self
-            .agent
-            .http
-            .send(&self.agent.phone, &phone_request)
-            .await;
-        self.count_command();
-        if outcome == CommandOutcome::Done {
-            self.login_worked().await;
-            return;
+        if let Err(why) = self.send_to_phone(&phone_request).await {
+            self.agent.state.tracker.forget_dial(dial);
+            self.fail(dial, DialFailure::Error, Some(why)).await;
         }
-        self.agent.state.tracker.forget_dial(dial);
-        let why = self.command_failed(outcome);
-        self.fail(dial, DialFailure::Error, Some(why)).await;
     }
 
     /// Sends a command that reports nothing back (hangup, DND).
@@ -246,23 +239,23 @@ impl Running {
             tracing::warn!(phone = %self.name(), ?command, "the phone cannot do this");
             return;
         };
-        let outcome = self
-            .agent
-            .http
-            .send(&self.agent.phone, &phone_request)
-            .await;
-        self.count_command();
-        if outcome == CommandOutcome::Done {
-            self.login_worked().await;
-        } else {
-            self.command_failed(outcome);
+        if self.send_to_phone(&phone_request).await.is_err() {
             self.save().await;
         }
     }
 
-    fn count_command(&self) {
+    /// Sends one request to the phone; a failure says why (a refused login
+    /// starts a pause first).
+    async fn send_to_phone(&mut self, phone_request: &PhoneRequest) -> Result<(), String> {
+        let outcome = self.agent.http.send(&self.agent.phone, phone_request).await;
         if let Ok(mut status) = self.agent.status.lock() {
             status.commands_sent += 1;
+        }
+        if outcome == CommandOutcome::Done {
+            self.login_worked().await;
+            Ok(())
+        } else {
+            Err(self.command_failed(outcome))
         }
     }
 

@@ -82,7 +82,25 @@ impl EmulatedPhone {
         username: &str,
         password: &str,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_at(
+            "127.0.0.1:0".parse().map_err(std::io::Error::other)?,
+            vendor,
+            mac,
+            username,
+            password,
+        )
+        .await
+    }
+
+    /// The same, listening on `addr`.
+    pub async fn start_at(
+        addr: SocketAddr,
+        vendor: Vendor,
+        mac: &str,
+        username: &str,
+        password: &str,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let phone = Self {
             vendor,
             mac: mac.to_owned(),

@@ -120,6 +120,17 @@ pub fn console_routes() -> Vec<ApiRoute> {
         at(M::POST, "/admin/phones/{id}/grants", phones::set_grants),
         at(M::POST, "/admin/phones/{id}/revoke", phones::revoke),
         at(M::POST, "/admin/phones/{id}/enabled", phones::set_enabled),
+        at(M::POST, "/admin/phones/{id}/driver", phones::set_driver),
+        at(
+            M::POST,
+            "/admin/phones/{id}/vendor-token",
+            phones::issue_vendor_token,
+        ),
+        at(
+            M::POST,
+            "/admin/phones/{id}/vendor-token/revoke",
+            phones::revoke_vendor_token,
+        ),
         at(M::GET, "/contacts", contacts::list),
         at(M::POST, "/contacts", contacts::edit::create),
         at(M::GET, "/contacts/new", contacts::edit::new_form),

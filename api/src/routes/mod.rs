@@ -46,7 +46,7 @@ pub(crate) mod score_rules;
 pub(crate) mod teams;
 pub mod users;
 mod vendor_events;
-mod vendor_phones;
+pub(crate) mod vendor_phones;
 pub(crate) mod webhooks;
 
 use actix_web::http::Method;

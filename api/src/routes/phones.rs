@@ -52,6 +52,32 @@ pub(crate) fn optional_text(
         .transpose()
 }
 
+/// A change of driver, vendor and model as sent: `driver: Some(None)`
+/// takes the driver away, `None` leaves a field alone (shared with the
+/// console's phone forms).
+pub(crate) fn kind_change(
+    driver: Option<Option<&str>>,
+    vendor: Option<&str>,
+    model: Option<&str>,
+) -> Result<KindChange, FieldError> {
+    Ok(KindChange {
+        driver: driver.map(|d| optional_text("driver", d)).transpose()?,
+        vendor: optional_text("vendor", vendor)?,
+        model: optional_text("model", model)?,
+    })
+}
+
+/// The driver, vendor and model of a phone being registered, checked
+/// together (shared with the console's registration form).
+pub(crate) fn new_phone_kind(
+    driver: Option<&str>,
+    vendor: Option<&str>,
+    model: Option<&str>,
+) -> Result<PhoneKind, FieldError> {
+    let change = kind_change(driver.map(Some), vendor, model)?;
+    phone_models::settle(&PhoneKind::default(), change)
+}
+
 /// A refused phone change as the API answers it (shared with the console).
 pub(crate) fn change_refused(e: PhoneChangeError) -> ApiError {
     match e {
@@ -124,16 +150,11 @@ pub async fn create(
         updated_at: now,
         driver: None,
     };
-    let kind = KindChange {
-        driver: body
-            .driver
-            .as_deref()
-            .map(|d| optional_text("driver", Some(d)))
-            .transpose()?,
-        vendor: optional_text("vendor", body.vendor.as_deref())?,
-        model: optional_text("model", body.model.as_deref())?,
-    };
-    let settled = phone_models::settle(&PhoneKind::default(), kind)?;
+    let settled = new_phone_kind(
+        body.driver.as_deref(),
+        body.vendor.as_deref(),
+        body.model.as_deref(),
+    )?;
     let row = PhoneRow {
         driver: settled.driver,
         vendor: settled.vendor,
@@ -201,15 +222,11 @@ pub async fn update(
         updated_at: None,
         driver: None,
     };
-    let kind = KindChange {
-        driver: body
-            .driver
-            .as_ref()
-            .map(|d| optional_text("driver", d.as_deref()))
-            .transpose()?,
-        vendor: optional_text("vendor", body.vendor.as_deref())?,
-        model: optional_text("model", body.model.as_deref())?,
-    };
+    let kind = kind_change(
+        body.driver.as_ref().map(|d| d.as_deref()),
+        body.vendor.as_deref(),
+        body.model.as_deref(),
+    )?;
     // Disabling also ends the binding and closes the phone's connection.
     let by = By::User(auth.user_id);
     let row = phone_changes::update(&state.services(), auth.org_id, id, changes, kind, by)

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use deskbind_core::ids::PhoneId;
+use deskbind_core::ids::{OrgId, PhoneId};
 use deskbind_core::repo::{phones, vendor_links};
 use deskbind_core::time::to_datetime;
 use deskbind_core::usecases::vendor_links::{self as links, VendorLinkError};
@@ -125,7 +125,30 @@ pub async fn config(
             detail: "must be relay or direct".into(),
         }
     })?;
-    let org = auth.org_id;
+    let config = vendor_config(
+        &req,
+        &state,
+        auth.org_id,
+        id,
+        mode,
+        query.relay_url.as_deref(),
+    )
+    .await?;
+    Ok(web::Json(config))
+}
+
+/// The configuration to paste into phone `id` in `mode`, and direct mode's
+/// state (the caller checked the role); shared with the console's phone
+/// page. `NotFound` for another organisation's phone, `no_vendor_driver`
+/// for a phone without a driver.
+pub(crate) async fn vendor_config(
+    req: &HttpRequest,
+    state: &AppState,
+    org: OrgId,
+    id: PhoneId,
+    mode: VendorMode,
+    relay_url: Option<&str>,
+) -> ApiResult<VendorConfig> {
     let (phone, link) = state
         .db
         .run(move |conn| {
@@ -142,14 +165,14 @@ pub async fn config(
         .ok_or_else(no_driver)?;
     let (events_url, shape) = match mode {
         VendorMode::Relay => {
-            let (base, relay_ip) = relay_base(query.relay_url.as_deref())?;
+            let (base, relay_ip) = relay_base(relay_url)?;
             (
                 format!("{base}/phones/{id}/events"),
                 Mode::Relay { relay_ip },
             )
         }
         VendorMode::Direct => (
-            direct_events_url(&req, &state, TOKEN_PLACEHOLDER),
+            direct_events_url(req, state, TOKEN_PLACEHOLDER),
             Mode::Direct,
         ),
     };
@@ -160,13 +183,13 @@ pub async fn config(
         open_calls: l.open_calls,
         issued_at: to_datetime(l.created_at),
     });
-    Ok(web::Json(VendorConfig {
+    Ok(VendorConfig {
         vendor,
         mode,
         snippet: snippet(vendor, &events_url, shape),
         events_url,
         direct,
-    }))
+    })
 }
 
 /// `POST /v1/phones/{id}/vendor-token` (admin): a new direct-mode token,
@@ -180,20 +203,33 @@ pub async fn issue_token(
 ) -> ApiResult<HttpResponse> {
     auth.require_admin()?;
     let id: PhoneId = path_id(&id)?;
-    let mac = links::parse_mac(body.mac.as_deref())?;
+    let body = issue(&req, &state, &auth, id, body.mac.as_deref()).await?;
+    let mut created = HttpResponse::Created();
+    created.insert_header((header::LOCATION, format!("/v1/phones/{id}/vendor-config")));
+    Ok(super::secret_json(created, &body))
+}
+
+/// Issues phone `id` a new direct-mode token, bound to `mac` when given
+/// (the caller checked the role); shared with the console's phone page.
+/// The answer holds the token: show it once, never store it.
+pub(crate) async fn issue(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &AuthUser,
+    id: PhoneId,
+    mac: Option<&str>,
+) -> ApiResult<VendorToken> {
+    let mac = links::parse_mac(mac)?;
     let issued = links::issue(&state.db, auth.org_id, id, mac, auth.user_id).await?;
-    let events_url = direct_events_url(&req, &state, &issued.token);
+    let events_url = direct_events_url(req, state, &issued.token);
     tracing::info!(phone = %id, vendor = %issued.vendor, by = %auth.user_id, "vendor event token issued");
-    let body = VendorToken {
+    Ok(VendorToken {
         snippet: snippet(issued.vendor, &events_url, Mode::Direct),
         events_url,
         token: issued.token,
         vendor: issued.vendor,
         mac: issued.mac,
-    };
-    let mut created = HttpResponse::Created();
-    created.insert_header((header::LOCATION, format!("/v1/phones/{id}/vendor-config")));
-    Ok(super::secret_json(created, &body))
+    })
 }
 
 /// `DELETE /v1/phones/{id}/vendor-token` (admin): ends direct mode.

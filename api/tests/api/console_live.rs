@@ -137,6 +137,21 @@ impl Console {
         (status, location.unwrap_or(res.text().await.unwrap()))
     }
 
+    /// Posts `fields` as a forged page would: the session's cookie without
+    /// its CSRF token.
+    pub(crate) async fn post_without_csrf(&self, path: &str, fields: &[(&str, &str)]) -> u16 {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header(header::COOKIE, &self.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let res = self
             .http

@@ -28,6 +28,7 @@ mod cli;
 mod console_live;
 mod console_phones;
 mod console_sessions;
+mod console_vendor_phones;
 mod contact_http;
 mod contact_import;
 mod contact_links;

@@ -34,7 +34,12 @@ fn new_phone(
 }
 
 /// A phone deskbind drives through `driver`.
-async fn vendor_phone(app: &TestApp, number: &str, driver: &str, model: Option<&str>) -> Phone {
+pub(crate) async fn vendor_phone(
+    app: &TestApp,
+    number: &str,
+    driver: &str,
+    model: Option<&str>,
+) -> Phone {
     app.admin
         .create_phone(&new_phone(number, Some(driver), None, model))
         .await
@@ -49,7 +54,7 @@ fn api_code(e: ClientError) -> (u16, String) {
 }
 
 /// Posts one Action URL event the way a phone does: GET with the query.
-async fn event(app: &TestApp, token: &str, query: &str) -> u16 {
+pub(crate) async fn event(app: &TestApp, token: &str, query: &str) -> u16 {
     let response = reqwest::Client::new()
         .get(format!("{}/v1/vendor-events/{token}?{query}", app.base))
         .send()
@@ -79,7 +84,7 @@ async fn records_of(app: &TestApp, phone: PhoneId) -> i64 {
     .await
 }
 
-async fn accepted_events(app: &TestApp, phone: PhoneId) -> i64 {
+pub(crate) async fn accepted_events(app: &TestApp, phone: PhoneId) -> i64 {
     app.scalar(format!(
         "SELECT COALESCE(MAX(events_accepted), -1) AS n FROM vendor_links WHERE phone_id = '{phone}'"
     ))

@@ -197,8 +197,6 @@ async fn an_app_dial_reaches_a_yealink_and_its_call_comes_back_answered() {
     let synced = rig.sales.sync_calls(None, None).await.unwrap();
     assert_eq!(synced.items.len(), 1, "{synced:?}");
     assert_eq!(synced.items[0].id, record.id);
-    let status = relay.status();
-    assert_eq!((status[0].unsent_frames, status[0].unsent_records), (0, 0));
     relay.stop().await;
 }
 
@@ -376,4 +374,104 @@ async fn events_kept_while_the_server_is_away_survive_a_relay_restart_and_count_
     }
     assert_eq!(rig.app.count("call_records").await, 1);
     let _ = &rig.state_dir;
+}
+
+/// The relay takes a phone's events only from the phone's own address and
+/// with its MAC; anything else is refused and changes nothing.
+#[tokio::test]
+async fn the_relay_hears_a_phone_only_from_its_address_and_with_its_mac() {
+    let (rig, relay) = rig(Vendor::Snom, PASSWORD).await;
+    let events_url = format!("http://{}/phones/{}/events", relay.addr(), rig.phone.id);
+    let mac = &rig.handset.mac;
+    let here = reqwest::Client::new();
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let status = |client: &reqwest::Client, url: String| {
+        let request = client.get(url);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let incoming =
+        |mac: &str| format!("{events_url}?event=incoming&call_id=7&remote=%2B4930777&mac={mac}");
+    let refused = [
+        (status(&elsewhere, incoming(mac)).await, 403),
+        (status(&here, incoming("001565aa0002")).await, 403),
+        (
+            status(&here, format!("{events_url}?event=incoming&remote=1")).await,
+            403,
+        ),
+        (
+            status(&here, format!("{events_url}?event=reboot&mac={mac}")).await,
+            400,
+        ),
+        (
+            status(
+                &here,
+                format!(
+                    "http://{}/phones/{}/events?event=incoming&mac={mac}",
+                    relay.addr(),
+                    deskbind_core::ids::PhoneId::new()
+                ),
+            )
+            .await,
+            404,
+        ),
+        (
+            status(&here, format!("http://{}/phones/x/events", relay.addr())).await,
+            404,
+        ),
+    ];
+    for (i, (got, wanted)) in refused.iter().enumerate() {
+        assert_eq!(got, wanted, "case {i}");
+    }
+    let phone_status = &relay.status()[0];
+    assert_eq!(
+        (phone_status.last_event_at, phone_status.unsent_frames),
+        (None, 0),
+        "{phone_status:?}"
+    );
+
+    let answer = here
+        .get(format!("http://{}/status", relay.addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let shown: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(shown["phones"][0]["name"], "reception");
+    assert_eq!(shown["phones"][0]["phone_id"], rig.phone.id.to_string());
+    assert!(!shown.to_string().contains(PASSWORD));
+
+    // The phone itself is heard.
+    let mut events = open_events(&rig.sales).await;
+    assert_eq!(status(&here, incoming(mac)).await, 200);
+    loop {
+        if let AppEvent::IncomingCall { from, .. } = within(events.next()).await.unwrap().event {
+            assert_eq!(from, "+4930777");
+            break;
+        }
+    }
+    relay.stop().await;
+}
+
+/// A phone that takes the dial but never starts the call (its user
+/// dismissed a prompt, the line was down): the dial fails once the match
+/// window has passed, with no call record.
+#[tokio::test]
+async fn a_dial_the_phone_never_starts_fails_after_the_match_window() {
+    let (rig, relay) = rig(Vendor::Yealink, PASSWORD).await;
+    let mut events = open_events(&rig.sales).await;
+    let id = dial(&rig, "+4930555555", 0).await;
+    rig.clock.advance(TimeDelta::seconds(16));
+    let states = dial_states_until_final(&mut events, id).await;
+    assert_eq!(states.last(), Some(&DialState::Failed), "{states:?}");
+    let dial = rig.sales.get_dial(id).await.unwrap();
+    assert_eq!(
+        dial.failure,
+        Some(deskbind_core::wire::DialFailure::Error),
+        "{dial:?}"
+    );
+    assert_eq!(rig.app.count("call_records").await, 0);
+    relay.stop().await;
 }

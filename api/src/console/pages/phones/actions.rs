@@ -6,7 +6,7 @@
 //! itself, since it is never stored readable.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use deskbind_core::ids::{BindingId, PhoneId, TeamId, UserId};
 use deskbind_core::repo::binding_events::By;
 use deskbind_core::repo::phones::PhoneChanges;
@@ -39,7 +39,8 @@ fn done(id: PhoneId, what: &str) -> HttpResponse {
 
 /// A refusal the admin can act on is the page again with its reason and
 /// status; anything else (not found, a server fault) is the error page.
-async fn refused(
+pub(super) async fn refused(
+    req: &HttpRequest,
     state: &AppState,
     user: &ConsoleUser,
     id: PhoneId,
@@ -54,11 +55,12 @@ async fn refused(
         message: Some(message),
         ..Extras::default()
     };
-    render(state, user, id, extras, status).await
+    render(req, state, user, id, extras, status).await
 }
 
 /// A new one-time code; earlier unused codes stop working.
 pub async fn issue_code(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     ConsoleForm { user, .. }: ConsoleForm<NoFields>,
@@ -67,7 +69,7 @@ pub async fn issue_code(
     let id = phone_id(&path)?;
     let issued = match routes::phones::issue_code(&state, &user.auth, id).await {
         Ok(issued) => issued,
-        Err(err @ ApiError::Denied { .. }) => return refused(&state, &user, id, err).await,
+        Err(err @ ApiError::Denied { .. }) => return refused(&req, &state, &user, id, err).await,
         Err(e) => return Err(e.into()),
     };
     tracing::info!(phone = %id, by = %user.auth.user_id, "provisioning code issued in the console");
@@ -79,7 +81,7 @@ pub async fn issue_code(
         }),
         ..Extras::default()
     };
-    render(&state, &user, id, extras, StatusCode::OK).await
+    render(&req, &state, &user, id, extras, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +100,7 @@ pub struct BindForm {
 /// policy (grants, takeover, phones per user) and audit entry as a bind by
 /// the app, recorded as done by this admin.
 pub async fn bind(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     ConsoleForm { user, form }: ConsoleForm<BindForm>,
@@ -118,7 +121,7 @@ pub async fn bind(
                 field: "user_id".into(),
                 detail: "choose the user to bind the phone to".into(),
             };
-            return refused(&state, &user, id, err).await;
+            return refused(&req, &state, &user, id, err).await;
         }
     };
     let request = BindRequest {
@@ -143,9 +146,9 @@ pub async fn bind(
                 field: "user_id".into(),
                 detail: "no active user of this organisation has that id or email".into(),
             };
-            refused(&state, &user, id, err).await
+            refused(&req, &state, &user, id, err).await
         }
-        Err(e) => refused(&state, &user, id, e.into()).await,
+        Err(e) => refused(&req, &state, &user, id, e.into()).await,
     }
 }
 
@@ -156,6 +159,7 @@ pub struct UnbindForm {
 
 /// Ends the phone's current binding.
 pub async fn unbind(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     ConsoleForm { user, form }: ConsoleForm<UnbindForm>,
@@ -177,13 +181,14 @@ pub async fn unbind(
     .await;
     match ended {
         Ok(_) => Ok(done(id, "unbound")),
-        Err(e) => refused(&state, &user, id, e.into()).await,
+        Err(e) => refused(&req, &state, &user, id, e.into()).await,
     }
 }
 
 /// Replaces who may bind the phone. The form sends `everyone`, and a
 /// `user` and `team` pair per ticked box.
 pub async fn set_grants(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     ConsoleForm { user, form }: ConsoleForm<Vec<(String, String)>>,
@@ -208,7 +213,7 @@ pub async fn set_grants(
         }
     }
     if let Err(err) = routes::grants::check_counts(&wanted) {
-        return refused(&state, &user, id, err).await;
+        return refused(&req, &state, &user, id, err).await;
     }
     let by = user.auth.user_id;
     match grant_changes::replace(&state.services(), user.auth.org_id, id, wanted, by).await {
@@ -216,7 +221,7 @@ pub async fn set_grants(
             tracing::info!(phone = %id, by = %user.auth.user_id, ?grants, "phone grants replaced in the console");
             Ok(done(id, "grants"))
         }
-        Err(e) => refused(&state, &user, id, e.into()).await,
+        Err(e) => refused(&req, &state, &user, id, e.into()).await,
     }
 }
 

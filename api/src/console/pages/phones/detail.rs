@@ -1,11 +1,13 @@
-//! One phone's page: its state, the current holder (with "end binding"),
-//! a new provisioning code (shown once, as text and QR code), "bind to a
-//! user", who may bind it (grants), revoke credential, disable/enable.
+//! One phone's page: its state and link, driver and capabilities, the
+//! current holder (with "end binding"), a new provisioning code (shown
+//! once, as text and QR code), "bind to a user", who may bind it (grants),
+//! driver and model, the desk phone configuration of a driven phone,
+//! revoke credential, disable/enable.
 
 use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use deskbind_core::ids::PhoneId;
 use deskbind_core::repo::page::PageRequest;
@@ -14,10 +16,15 @@ use deskbind_core::repo::users::{self, Visibility};
 use deskbind_core::repo::{RepoError, bindings, grants, phones};
 use deskbind_core::wire::{MAX_PAGE_LIMIT, PhoneHolder};
 
+use super::driver_choice::{DriverChoices, capability_names, driver_name};
+use super::driver_edit::KindRefusal;
+use super::link_health::{self, LinkHealth};
 use super::list::credential_state;
 use super::phone_id;
+use super::vendor_config::{self, VendorExtras, VendorSection};
 use crate::console::chrome::{AdminSection, Chrome};
 use crate::console::error::ConsoleResult;
+use crate::console::field_errors::{FieldMessages, FormErrors};
 use chrono_tz::Tz;
 
 use crate::console::session::ConsoleUser;
@@ -56,7 +63,18 @@ pub struct PhonePage {
     pub label: String,
     pub number: String,
     pub extension: String,
-    pub online: bool,
+    pub health: LinkHealth,
+    /// The driver's vendor, or none (deskbind's own protocol).
+    pub driver: &'static str,
+    /// Free text without a driver; one its driver knows with one.
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub capabilities: String,
+    /// The driver and model form, with what is stored (or was refused).
+    pub choices: DriverChoices,
+    pub kind_errors: Option<FormErrors>,
+    /// A driven phone's "Desk phone configuration".
+    pub vendor_config: Option<VendorSection>,
     pub disabled: bool,
     pub credential: &'static str,
     pub holder: Option<Holder>,
@@ -75,12 +93,15 @@ pub struct PhonePage {
 }
 
 /// What a page view adds to the stored state: a fresh code, a notice of
-/// what just happened, or why an action was refused.
+/// what just happened, why an action was refused, a refused driver and
+/// model, and the desk phone configuration's relay URL or new token.
 #[derive(Debug, Default)]
 pub struct Extras {
     pub code: Option<IssuedCode>,
     pub notice: Option<String>,
     pub message: Option<String>,
+    pub kind: Option<KindRefusal>,
+    pub vendor: VendorExtras,
 }
 
 fn holder_of(h: PhoneHolder, zone: Tz) -> Holder {
@@ -93,8 +114,9 @@ fn holder_of(h: PhoneHolder, zone: Tz) -> Holder {
 }
 
 /// Renders the page of phone `id` (404 when not of the user's
-/// organisation) with `status`.
+/// organisation) with `status` (or the relay URL's refusal, 400).
 pub async fn render(
+    req: &HttpRequest,
     state: &AppState,
     user: &ConsoleUser,
     id: PhoneId,
@@ -116,7 +138,28 @@ pub async fn render(
             Ok::<_, RepoError>((row, provisioned, holder, granted, people, groups))
         })
         .await?;
-    let online = state.relay.online_among(&[id]).await.contains(&id);
+    let zone = zone_named(&user.time_zone);
+    let health = link_health::read(state, id, zone).await;
+    let vendor_config = match row.driver {
+        Some(_) => vendor_config::section(req, state, user, id, zone, extras.vendor).await?,
+        None => None,
+    };
+    let status = match vendor_config.as_ref().and_then(|v| v.relay_errors.as_ref()) {
+        Some(refused) if status == StatusCode::OK => refused.status,
+        _ => status,
+    };
+    let (choices, kind_errors) = match extras.kind {
+        Some(KindRefusal { form, errors }) => {
+            (DriverChoices::new(&form.driver, &form.model), Some(errors))
+        }
+        None => (
+            DriverChoices::new(
+                row.driver.as_deref().unwrap_or_default(),
+                row.model.as_deref().unwrap_or_default(),
+            ),
+            None,
+        ),
+    };
     let granted_users: HashSet<String> = granted.user_ids.iter().map(|u| u.to_string()).collect();
     let granted_teams: HashSet<String> = granted.team_ids.iter().map(|t| t.to_string()).collect();
     let users_truncated = people.next_cursor.is_some();
@@ -134,8 +177,13 @@ pub async fn render(
         chrome: Chrome::admin(user, AdminSection::Phones),
         credential: credential_state(row.disabled_at.is_some(), provisioned),
         disabled: row.disabled_at.is_some(),
-        holder: holder.map(|h| holder_of(h, zone_named(&user.time_zone))),
-        online,
+        holder: holder.map(|h| holder_of(h, zone)),
+        health,
+        driver: driver_name(row.driver.as_deref()),
+        capabilities: capability_names(row.driver.as_deref()),
+        choices,
+        kind_errors,
+        vendor_config,
         everyone: granted.everyone,
         users: active
             .into_iter()
@@ -161,6 +209,8 @@ pub async fn render(
         label: row.label,
         number: row.number_e164,
         extension: row.extension,
+        vendor: row.vendor,
+        model: row.model,
         code: extras.code,
         notice: extras.notice,
         message: extras.message,
@@ -191,6 +241,10 @@ fn notice(done: Option<&str>) -> Option<String> {
         "revoked" => "Credential revoked: the phone must be provisioned again.",
         "disabled" => "Phone disabled.",
         "enabled" => "Phone enabled.",
+        "driver" => "Driver and model saved.",
+        "vendor-token-revoked" => {
+            "Direct-mode token revoked: the phone's events are refused from now on."
+        }
         _ => return None,
     };
     Some(text.to_owned())
@@ -199,9 +253,12 @@ fn notice(done: Option<&str>) -> Option<String> {
 #[derive(Debug, serde::Deserialize)]
 pub struct ShowQuery {
     done: Option<String>,
+    /// The desk phone configuration for this relay (its GET form).
+    relay_url: Option<String>,
 }
 
 pub async fn show(
+    req: HttpRequest,
     state: web::Data<AppState>,
     user: ConsoleUser,
     path: web::Path<String>,
@@ -211,7 +268,11 @@ pub async fn show(
     let id = phone_id(&path)?;
     let extras = Extras {
         notice: notice(query.done.as_deref()),
+        vendor: VendorExtras {
+            relay_url: query.relay_url,
+            ..VendorExtras::default()
+        },
         ..Extras::default()
     };
-    render(&state, &user, id, extras, StatusCode::OK).await
+    render(&req, &state, &user, id, extras, StatusCode::OK).await
 }

@@ -1,5 +1,5 @@
-//! The phone list (label, number, online, holder, credential) and the
-//! registration form.
+//! The phone list (label, number, online, holder, credential, driver and
+//! capabilities) and the registration form, with the driver and model.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -13,16 +13,22 @@ use deskbind_core::time::now_micros;
 use deskbind_core::usecases::phones as phone_changes;
 use serde::Deserialize;
 
+use super::driver_choice::{DriverChoices, capability_names, chosen, driver_name};
 use super::phone_path;
 use crate::console::chrome::{AdminSection, Chrome, see_other};
 use crate::console::csrf::ConsoleForm;
 use crate::console::error::{ConsoleError, ConsoleResult};
+use crate::console::field_errors::{FieldMessages, FormErrors};
 use crate::console::session::ConsoleUser;
-use crate::routes::phones::{extension, optional_text};
+use crate::routes::phones::{extension, new_phone_kind};
 use crate::state::AppState;
 
 /// Phones per page of the list.
 const PAGE_SIZE: u32 = 100;
+
+/// The registration form's fields that show their own refusal; one about
+/// another (a bad number, a taken one) goes above the form.
+const KIND_FIELDS: &[&str] = &["driver", "model"];
 
 /// One row of the list.
 #[derive(Debug)]
@@ -35,6 +41,8 @@ pub struct PhoneLine {
     pub holder: Option<String>,
     pub credential: &'static str,
     pub disabled: bool,
+    pub driver: &'static str,
+    pub capabilities: String,
 }
 
 /// What the registration form shows again after a refusal.
@@ -48,6 +56,11 @@ pub struct RegisterForm {
     pub region: String,
     #[serde(default)]
     pub extension: String,
+    /// A `Vendor` id, or "" for none.
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default)]
+    pub model: String,
 }
 
 #[derive(Template)]
@@ -57,7 +70,8 @@ struct PhonesPage {
     phones: Vec<PhoneLine>,
     next: Option<String>,
     form: RegisterForm,
-    message: Option<String>,
+    choices: DriverChoices,
+    kind_errors: Option<FormErrors>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +119,8 @@ async fn lines(
             holder: holders.remove(&row.id).map(|h| h.display_name),
             credential: credential_state(row.disabled_at.is_some(), provisioned.contains(&row.id)),
             disabled: row.disabled_at.is_some(),
+            driver: driver_name(row.driver.as_deref()),
+            capabilities: capability_names(row.driver.as_deref()),
             id: row.id,
             label: row.label,
             number: row.number_e164,
@@ -119,16 +135,17 @@ async fn render(
     user: &ConsoleUser,
     after: Option<String>,
     form: RegisterForm,
-    message: Option<String>,
-    status: StatusCode,
+    kind_errors: Option<FormErrors>,
 ) -> ConsoleResult<HttpResponse> {
     let (phones, next) = lines(state, user, after).await?;
+    let status = kind_errors.as_ref().map_or(StatusCode::OK, |e| e.status);
     let page = PhonesPage {
         chrome: Chrome::admin(user, AdminSection::Phones),
         phones,
         next,
+        choices: DriverChoices::new(&form.driver, &form.model),
         form,
-        message,
+        kind_errors,
     };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -149,21 +166,14 @@ pub async fn index(
                 .to_string(),
         ),
     };
-    render(
-        &state,
-        &user,
-        after,
-        RegisterForm::default(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    render(&state, &user, after, RegisterForm::default(), None).await
 }
 
 /// The form's values as a phone row, or the first problem with them.
 fn parse(org: &str, form: &RegisterForm) -> Result<PhoneRow, FieldError> {
     let region = Some(form.region.trim()).filter(|r| !r.is_empty());
     let number = E164::parse("number", &form.number, region)?;
+    let kind = new_phone_kind(chosen(&form.driver), None, chosen(&form.model))?;
     let now = now_micros();
     Ok(PhoneRow {
         id: PhoneId::new().to_string(),
@@ -171,12 +181,12 @@ fn parse(org: &str, form: &RegisterForm) -> Result<PhoneRow, FieldError> {
         number_e164: number.into_inner(),
         extension: extension(&form.extension)?,
         label: NonBlank::parse("label", &form.label, 100)?.into_inner(),
-        vendor: optional_text("vendor", None)?,
-        model: optional_text("model", None)?,
+        vendor: kind.vendor,
+        model: kind.model,
         disabled_at: None,
         created_at: now,
         updated_at: now,
-        driver: None,
+        driver: kind.driver,
     })
 }
 
@@ -186,17 +196,14 @@ pub async fn register(
     ConsoleForm { user, form }: ConsoleForm<RegisterForm>,
 ) -> ConsoleResult<HttpResponse> {
     user.require_admin()?;
-    let refused = |message: String, form: RegisterForm| {
+    let refused = |errors: FormErrors, form: RegisterForm| {
         let state = state.clone();
         let user = user.clone();
-        async move {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render(&state, &user, None, form, Some(message), status).await
-        }
+        async move { render(&state, &user, None, form, Some(errors)).await }
     };
     let row = match parse(&user.auth.org_id.to_string(), &form) {
         Ok(row) => row,
-        Err(e) => return refused(format!("{}: {}", e.field, e.message), form).await,
+        Err(e) => return refused(FormErrors::from_api(e.into(), KIND_FIELDS)?, form).await,
     };
     match phone_changes::register(&state.services(), row).await {
         Ok(row) => {
@@ -207,8 +214,13 @@ pub async fn register(
             )))
         }
         Err(RepoError::Conflict) => {
-            let message = "A phone with this number and extension is registered already.";
-            refused(message.to_owned(), form).await
+            let taken = FormErrors {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                field: None,
+                message: "A phone with this number and extension is registered already.".into(),
+                shown: KIND_FIELDS,
+            };
+            refused(taken, form).await
         }
         Err(e) => Err(e.into()),
     }

@@ -1,17 +1,26 @@
-//! `/admin/phones`: admins register desk phones, issue provisioning codes
-//! (text and QR code), set who may bind them, bind them to a user, end
-//! bindings, revoke credentials and disable phones. Every write is the
-//! same use case the JSON API's `/v1/phones` routes call; another
-//! organisation's phone id is the 404 page.
+//! `/admin/phones`: admins register desk phones (with a vendor driver and
+//! model, or none), issue provisioning codes (text and QR code), set who
+//! may bind them, bind them to a user, end bindings, revoke credentials,
+//! disable phones, and configure vendor desk phones (the snippet to paste,
+//! direct mode's token). Every write is the same use case the JSON API's
+//! `/v1/phones` routes call; another organisation's phone id is the 404
+//! page.
 
 mod actions;
 mod detail;
+mod driver_choice;
+mod driver_edit;
+mod link_health;
 mod list;
 mod qr;
+mod vendor_config;
+mod vendor_token;
 
 pub use actions::{bind, issue_code, revoke, set_enabled, set_grants, unbind};
 pub use detail::show;
+pub use driver_edit::set_driver;
 pub use list::{index, register};
+pub use vendor_token::{issue_vendor_token, revoke_vendor_token};
 
 use deskbind_core::ids::PhoneId;
 

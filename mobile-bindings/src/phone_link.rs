@@ -174,6 +174,12 @@ impl PhoneLink {
         self.state.borrow().clone()
     }
 
+    /// The link's state as it changes, for whoever shows it elsewhere (a
+    /// relay's status page).
+    pub fn state_watch(&self) -> watch::Receiver<LinkState> {
+        self.state.clone()
+    }
+
     /// Waits until the link is in `wanted` (or has stopped for good).
     pub async fn wait_for(&mut self, wanted: LinkState) -> LinkState {
         let state = self

@@ -168,8 +168,14 @@ impl Running {
                 ..
             } => self.dial(command_id, number, expires_at).await,
             PhoneCommand::Hangup { command_id, reason } => {
-                tracing::info!(phone = %self.name(), %command_id, ?reason, "hang up");
-                self.send_command(&Command::Hangup).await;
+                // Only a call of this dial: after it ended, the phone may be
+                // on another call that a hang-up would cut.
+                if self.agent.state.tracker.knows_dial(command_id) {
+                    tracing::info!(phone = %self.name(), %command_id, ?reason, "hang up");
+                    self.send_command(&Command::Hangup).await;
+                } else {
+                    tracing::info!(phone = %self.name(), %command_id, "hang-up for a call already over: not sent");
+                }
             }
             PhoneCommand::Binding { user } => {
                 tracing::info!(phone = %self.name(), holder = ?user.map(|u| u.id), "holder changed");
@@ -186,6 +192,11 @@ impl Running {
 
     async fn dial(&mut self, dial: DialId, number: String, expires_at: DateTime<Utc>) {
         self.reporter.ack(dial);
+        // Sent again after a restart (the link forgot it had seen it): the
+        // phone has it already.
+        if self.agent.state.tracker.knows_dial(dial) {
+            return;
+        }
         let now = self.agent.clock.now();
         if expires_at <= now {
             tracing::info!(phone = %self.name(), %dial, "dial expired before it arrived: not sent");
@@ -221,9 +232,14 @@ impl Running {
         // Expected before the request goes: the phone may report the call
         // before it answers the request.
         self.agent.state.tracker.expect_dial(dial, &number, now);
-        if let Err(why) = self.send_to_phone(&phone_request).await {
-            self.agent.state.tracker.forget_dial(dial);
-            self.fail(dial, DialFailure::Error, Some(why)).await;
+        match self.send_to_phone(&phone_request).await {
+            Ok(()) => {
+                self.save().await;
+            }
+            Err(why) => {
+                self.agent.state.tracker.forget_dial(dial);
+                self.fail(dial, DialFailure::Error, Some(why)).await;
+            }
         }
     }
 
@@ -311,7 +327,7 @@ impl Running {
     async fn fail(&mut self, dial: DialId, failure: DialFailure, why: Option<String>) {
         tracing::warn!(phone = %self.name(), %dial, ?failure, why, "dial failed");
         let at = self.agent.clock.now();
-        self.agent.state.push_frame(failed_frame(dial, failure, at));
+        self.queue_frame(failed_frame(dial, failure, at));
         self.save().await;
         self.flush();
     }
@@ -350,18 +366,22 @@ impl Running {
     fn apply(&mut self, effects: Vec<Effect>, now: DateTime<Utc>) {
         for effect in effects {
             match effect {
-                Effect::Frame(frame) => self.agent.state.push_frame(frame),
+                Effect::Frame(frame) => self.queue_frame(frame),
                 Effect::Record(record) => self.agent.state.push_record(record),
                 Effect::DialUnseen(dial) => {
                     tracing::warn!(phone = %self.name(), %dial, "the phone took the dial but never started the call");
-                    self.agent
-                        .state
-                        .push_frame(failed_frame(dial, DialFailure::Error, now));
+                    self.queue_frame(failed_frame(dial, DialFailure::Error, now));
                 }
                 Effect::Dnd(on) => {
                     tracing::info!(phone = %self.name(), on, "do-not-disturb changed on the handset");
                 }
             }
+        }
+    }
+
+    fn queue_frame(&mut self, frame: PhoneFrame) {
+        if let Some(dropped) = self.agent.state.push_frame(frame) {
+            tracing::error!(phone = %self.name(), ?dropped, "too many frames unsent: the oldest is dropped");
         }
     }
 

@@ -121,8 +121,7 @@ impl RelayConfig {
 
     /// Checks a configuration's text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
         let server_url = web_url("server_url", &raw.server_url)?;
         let listen: SocketAddr = raw
             .listen
@@ -221,6 +220,18 @@ impl PhoneConfig {
             provisioning_code: raw.provisioning_code.filter(|c| !c.trim().is_empty()),
         })
     }
+}
+
+/// What is wrong with the file, by line, without quoting it: the line
+/// may hold a password.
+fn syntax_error(text: &str, error: &toml::de::Error) -> ConfigError {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    ConfigError::Syntax(match line {
+        Some(line) => format!("line {line}: {}", error.message()),
+        None => error.message().to_owned(),
+    })
 }
 
 /// An IP address, with port 80 unless one is given. Names are refused: the
@@ -353,6 +364,14 @@ password = "other"
             RelayConfig::parse(&format!("{GOOD}\nsurprise = 1\n")),
             Err(ConfigError::Syntax(_))
         ));
+        // A misspelt key next to a password: the error names the line only.
+        match RelayConfig::parse(&GOOD.replace("password = \"secret\"", "pasword = \"secret\"")) {
+            Err(ConfigError::Syntax(text)) => {
+                assert!(text.starts_with("line "), "{text}");
+                assert!(!text.contains("secret"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[cfg(unix)]

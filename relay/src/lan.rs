@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use deskbind_core::ids::PhoneId;
@@ -17,15 +18,23 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::agent::{PhoneEventMsg, SharedStatus};
 use crate::config::PhoneConfig;
 
 /// The longest request line the relay reads (an Action URL is short).
 const MAX_TARGET: usize = 2048;
+/// Connections open at once, at most (phones open one per event).
+pub const MAX_CONNECTIONS: usize = 256;
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection's whole life, event stored and answered included.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long an event may wait to be stored before the phone gets 503.
+const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Where one phone's events go.
 #[derive(Debug, Clone)]
@@ -39,6 +48,8 @@ pub struct PhoneRoute {
 pub struct Lan {
     pub phones: Arc<HashMap<PhoneId, PhoneRoute>>,
     pub statuses: Arc<Vec<SharedStatus>>,
+    /// Limits the connections open at once ([`MAX_CONNECTIONS`]).
+    pub connections: Arc<Semaphore>,
 }
 
 impl Lan {
@@ -49,7 +60,17 @@ impl Lan {
                 accepted = listener.accept() => accepted,
                 _ = shutdown.changed() => return,
             };
-            let Ok((stream, peer)) = accepted else {
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors, usually: retrying at once would spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
+                // Too many open: the phone's next event opens a new one.
                 continue;
             };
             let lan = self.clone();
@@ -58,10 +79,15 @@ impl Lan {
                 async move { Ok::<_, Infallible>(lan.handle(req, peer).await) }
             });
             tokio::spawn(async move {
-                let _ = http1::Builder::new()
+                let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    // Phones send one GET per event; nothing is kept open.
+                    .keep_alive(false)
                     .max_buf_size(16 * 1024)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                    .serve_connection(TokioIo::new(stream), service);
+                let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
+                drop(permit);
             });
         }
     }
@@ -120,8 +146,8 @@ impl Lan {
         {
             return text(StatusCode::SERVICE_UNAVAILABLE, "busy\n");
         }
-        match saved.await {
-            Ok(true) => text(StatusCode::OK, "OK\n"),
+        match tokio::time::timeout(STORE_TIMEOUT, saved).await {
+            Ok(Ok(true)) => text(StatusCode::OK, "OK\n"),
             _ => text(StatusCode::SERVICE_UNAVAILABLE, "not stored\n"),
         }
     }

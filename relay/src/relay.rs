@@ -19,7 +19,8 @@ use crate::clock::RelayClock;
 use crate::config::{PhoneConfig, RelayConfig};
 use crate::lan::{Lan, PhoneRoute};
 use crate::phone_http::PhoneHttp;
-use crate::store::{PhoneState, StateFile};
+use crate::store::{PhoneState, Secret, StateFile};
+use sha2::{Digest as _, Sha256};
 
 /// Events waiting for one phone's agent, at most (a phone sends a few per
 /// call; more means a flood, answered 503).
@@ -75,6 +76,11 @@ impl Relay {
             let file =
                 StateFile::open(&config.state_dir, &phone.name).map_err(|e| fail(e.to_string()))?;
             let mut state = file.load(phone.vendor).map_err(|e| fail(e.to_string()))?;
+            state.login_is(fingerprint(&[&phone.login.username, &phone.login.password]));
+            let dropped = state.drop_stale_frames(options.clock.now());
+            if dropped > 0 {
+                tracing::info!(phone = %phone.name, dropped, "stale screen pops and line states not sent");
+            }
             let (client, phone_id) = credential(&config, &phone, &file, &mut state)
                 .await
                 .map_err(fail)?;
@@ -132,6 +138,7 @@ impl Relay {
         let lan = Lan {
             phones: Arc::new(routes),
             statuses: Arc::new(statuses.clone()),
+            connections: Arc::new(tokio::sync::Semaphore::new(crate::lan::MAX_CONNECTIONS)),
         };
         let mut tasks: Vec<JoinHandle<()>> =
             agents.into_iter().map(|a| tokio::spawn(a.run())).collect();
@@ -189,8 +196,21 @@ pub fn phone_snippet(config: &RelayConfig, phone: &PhoneConfig, id: PhoneId) -> 
     )
 }
 
+/// A hash that tells whether a secret changed, without keeping it.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(hash.finalize())
+}
+
 /// The phone's deskbind client: from its stored credential, or by
-/// redeeming its provisioning code once (the credential is kept on disk).
+/// redeeming its provisioning code (the credential is kept on disk). A code
+/// is redeemed once; a different code in the file (the phone was
+/// provisioned again after its credential was revoked) is redeemed at the
+/// next start, keeping what is still unsent when it is the same phone.
 async fn credential(
     config: &RelayConfig,
     phone: &PhoneConfig,
@@ -198,17 +218,31 @@ async fn credential(
     state: &mut PhoneState,
 ) -> Result<(PhoneClient, PhoneId), String> {
     let server = config.server_url.as_str();
-    let client = match (&state.credential, &phone.provisioning_code) {
-        (Some(credential), _) => PhoneClient::new(server, credential).map_err(|e| e.to_string())?,
-        (None, Some(code)) => {
+    let code = phone
+        .provisioning_code
+        .as_deref()
+        .map(|code| (code, fingerprint(&[code])));
+    let new_code = code
+        .as_ref()
+        .filter(|(_, hash)| state.redeemed_code.as_ref() != Some(hash));
+    let client = match (&state.credential, new_code) {
+        (_, Some((code, hash))) => {
             let (client, provisioned) = PhoneClient::provision(server, code)
                 .await
                 .map_err(|e| format!("cannot redeem the provisioning code: {e}"))?;
-            state.credential = Some(provisioned.credential);
+            if state.phone_id.is_some_and(|id| id != provisioned.phone_id) {
+                tracing::warn!(phone = %phone.name, unsent_records = state.records.len(), "the code is for another deskbind phone: what was unsent for the old one is dropped");
+                *state = PhoneState::new(phone.vendor);
+            }
+            state.credential = Some(Secret(provisioned.credential));
             state.phone_id = Some(provisioned.phone_id);
+            state.redeemed_code = Some(hash.clone());
             file.save(state).await.map_err(|e| e.to_string())?;
             tracing::info!(phone = %phone.name, phone_id = %provisioned.phone_id, "provisioned");
             client
+        }
+        (Some(credential), None) => {
+            PhoneClient::new(server, &credential.0).map_err(|e| e.to_string())?
         }
         (None, None) => {
             return Err(

@@ -18,6 +18,26 @@ use serde::{Deserialize, Serialize};
 pub struct Pending<T> {
     pub seq: u64,
     pub item: T,
+    #[serde(default = "Utc::now")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Unsent frames kept at most (below the link's own resend capacity); the
+/// oldest go first, logged. Call records are never dropped.
+pub const MAX_FRAMES: usize = 5_000;
+/// A screen pop older than this is not sent after a restart: its call has
+/// long stopped ringing.
+const STALE_POP: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// A secret kept in the state file; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// One phone's state.
@@ -25,7 +45,7 @@ pub struct Pending<T> {
 pub struct PhoneState {
     pub phone_id: Option<PhoneId>,
     /// deskbind's credential for the phone (the file is private).
-    pub credential: Option<String>,
+    pub credential: Option<Secret>,
     pub tracker: CallTracker,
     pub next_seq: u64,
     /// Frames sent (or to send) on the phone's link, until the server's
@@ -39,6 +59,13 @@ pub struct PhoneState {
     /// Nothing is sent to the phone before this time.
     #[serde(default)]
     pub login_paused_until: Option<DateTime<Utc>>,
+    /// A hash of the login the refusals were for: a changed login (the
+    /// admin fixed the password) lifts the pause.
+    #[serde(default)]
+    pub login_fingerprint: Option<String>,
+    /// A hash of the provisioning code redeemed for `credential`.
+    #[serde(default)]
+    pub redeemed_code: Option<String>,
 }
 
 impl PhoneState {
@@ -52,7 +79,39 @@ impl PhoneState {
             records: Vec::new(),
             login_refusals: 0,
             login_paused_until: None,
+            login_fingerprint: None,
+            redeemed_code: None,
         }
+    }
+
+    /// Lifts a login pause that was for another login than `fingerprint`.
+    pub fn login_is(&mut self, fingerprint: String) {
+        if self.login_fingerprint.as_ref() != Some(&fingerprint) {
+            self.login_refusals = 0;
+            self.login_paused_until = None;
+            self.login_fingerprint = Some(fingerprint);
+        }
+    }
+
+    /// After a restart: screen pops whose call has stopped ringing, and all
+    /// but the newest line state, are not worth sending.
+    pub fn drop_stale_frames(&mut self, now: DateTime<Utc>) -> usize {
+        let newest_line = self
+            .frames
+            .iter()
+            .rposition(|f| matches!(f.item, PhoneFrame::LineState { .. }));
+        let before = self.frames.len();
+        let mut index = 0;
+        self.frames.retain(|f| {
+            let keep = match f.item {
+                PhoneFrame::Incoming { .. } => now - f.created_at <= STALE_POP,
+                PhoneFrame::LineState { .. } => Some(index) == newest_line,
+                _ => true,
+            };
+            index += 1;
+            keep
+        });
+        before - self.frames.len()
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -61,14 +120,25 @@ impl PhoneState {
         seq
     }
 
-    pub fn push_frame(&mut self, frame: PhoneFrame) {
+    /// Queues a frame; beyond [`MAX_FRAMES`] the oldest is dropped and
+    /// returned, for the log.
+    pub fn push_frame(&mut self, frame: PhoneFrame) -> Option<PhoneFrame> {
         let seq = self.take_seq();
-        self.frames.push(Pending { seq, item: frame });
+        self.frames.push(Pending {
+            seq,
+            item: frame,
+            created_at: Utc::now(),
+        });
+        (self.frames.len() > MAX_FRAMES).then(|| self.frames.remove(0).item)
     }
 
     pub fn push_record(&mut self, record: CallRecordUpload) {
         let seq = self.take_seq();
-        self.records.push(Pending { seq, item: record });
+        self.records.push(Pending {
+            seq,
+            item: record,
+            created_at: Utc::now(),
+        });
     }
 
     /// Records whose earlier frames are all confirmed: a call's record
@@ -194,7 +264,8 @@ mod tests {
         let file = StateFile::open(dir.path(), "desk-1").unwrap();
         let mut state = file.load(Vendor::Snom).unwrap();
         assert_eq!(state, PhoneState::new(Vendor::Snom));
-        state.credential = Some("secret".into());
+        state.credential = Some(Secret("secret".into()));
+        assert!(!format!("{state:?}").contains("secret"));
         state.push_frame(PhoneFrame::LineState {
             state: LineState::Talking,
         });
@@ -222,6 +293,33 @@ mod tests {
         assert!(state.records_ready().is_empty());
         state.frames.remove(0);
         assert_eq!(state.records_ready().len(), 1);
+    }
+
+    #[test]
+    fn a_changed_login_lifts_the_pause_and_stale_pops_are_not_resent() {
+        let mut state = PhoneState::new(Vendor::Fanvil);
+        state.login_is("a".into());
+        state.login_refusals = 3;
+        state.login_paused_until = Some(Utc::now());
+        state.login_is("a".into());
+        assert_eq!(state.login_refusals, 3);
+        state.login_is("b".into());
+        assert_eq!((state.login_refusals, state.login_paused_until), (0, None));
+
+        let line = |s| PhoneFrame::LineState { state: s };
+        state.push_frame(PhoneFrame::Incoming {
+            call_id: "c".into(),
+            from: "+4930".into(),
+        });
+        state.push_frame(line(LineState::Ringing));
+        state.push_frame(line(LineState::Idle));
+        assert_eq!(state.drop_stale_frames(Utc::now()), 1);
+        assert_eq!(
+            state.drop_stale_frames(Utc::now() + chrono::TimeDelta::seconds(61)),
+            1
+        );
+        assert_eq!(state.frames.len(), 1);
+        assert_eq!(state.frames[0].item, line(LineState::Idle));
     }
 
     fn record(call_id: &str) -> CallRecordUpload {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use deskbind_core::vendor::Vendor;
-use deskbind_vendor_emulator::{Command, EmulatedPhone, Handled, PhoneEvent};
+use deskbind_vendor_emulator::{Command, EmulatedPhone, Handled, PhoneEvent, firmware};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,21 +66,33 @@ async fn main() -> anyhow::Result<()> {
     let ring = Duration::from_millis(cli.answer_after_ms);
     let talk = Duration::from_millis(cli.talk_ms);
     let mut seen = 0;
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
     loop {
         let received = tokio::select! {
             received = phone.wait_for_requests(seen + 1) => received,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut stop => return Ok(()),
         };
         for request in &received[seen..] {
             eprintln!(
                 "request {} -> {:?}",
-                request.path_and_query, request.handled
+                masked(&request.path_and_query),
+                request.handled
             );
             if let Handled::Done(Command::Dial(number)) = &request.handled {
                 tokio::spawn(play_call(phone.clone(), number.clone(), ring, talk));
             }
         }
         seen = received.len();
+    }
+}
+
+/// The request as logged: Grandstream's passcode masked.
+fn masked(path_and_query: &str) -> String {
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    match firmware::passcode(query) {
+        Some(passcode) if !passcode.is_empty() => path_and_query.replace(&passcode, "***"),
+        _ => path_and_query.to_owned(),
     }
 }
 

@@ -5,7 +5,7 @@
 //! written to disk before the phone is answered, then sent to the server
 //! until confirmed (docs/vendor-phones.md, "The relay").
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -15,13 +15,13 @@ use deskbind_core::vendor::{
     Command, CommandOutcome, Effect, PhoneRequest, Refused, TrackerConfig, VendorEvent,
 };
 use deskbind_core::wire::{CallState, DialFailure, IngestOutcome, PhoneFrame};
-use deskbind_mobile::{LinkState, PhoneClient, PhoneCommand, PhoneLink, PhoneReporter};
-use serde::Serialize;
+use deskbind_mobile::{PhoneClient, PhoneCommand, PhoneLink, PhoneReporter};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::RelayClock;
 use crate::config::PhoneConfig;
 use crate::phone_http::PhoneHttp;
+use crate::status::SharedStatus;
 use crate::store::{PhoneState, StateFile};
 
 /// How often the tracker's clock rules run (dials never seen, calls whose
@@ -38,23 +38,6 @@ pub struct PhoneEventMsg {
     pub event: VendorEvent,
     pub reply: oneshot::Sender<bool>,
 }
-
-/// What the relay shows about one phone (`GET /status`).
-#[derive(Debug, Clone, Serialize)]
-pub struct PhoneStatus {
-    pub name: String,
-    pub driver: String,
-    pub phone_id: String,
-    pub link: &'static str,
-    pub last_event_at: Option<DateTime<Utc>>,
-    pub commands_sent: u64,
-    pub last_error: Option<String>,
-    pub login_paused_until: Option<DateTime<Utc>>,
-    pub unsent_frames: usize,
-    pub unsent_records: usize,
-}
-
-pub type SharedStatus = Arc<Mutex<PhoneStatus>>;
 
 /// Results from the agent's own background work.
 #[derive(Debug)]
@@ -264,9 +247,9 @@ impl Running {
     /// starts a pause first).
     async fn send_to_phone(&mut self, phone_request: &PhoneRequest) -> Result<(), String> {
         let outcome = self.agent.http.send(&self.agent.phone, phone_request).await;
-        if let Ok(mut status) = self.agent.status.lock() {
+        self.agent.status.update(|status| {
             status.commands_sent += 1;
-        }
+        });
         if outcome == CommandOutcome::Done {
             self.login_worked().await;
             Ok(())
@@ -317,9 +300,9 @@ impl Running {
             CommandOutcome::Failed(why) => why,
             CommandOutcome::Done => String::new(),
         };
-        if let Ok(mut status) = self.agent.status.lock() {
+        self.agent.status.update(|status| {
             status.last_error = Some(why.clone());
-        }
+        });
         why
     }
 
@@ -341,9 +324,9 @@ impl Running {
             .observe(&self.agent.tracker_config, &msg.event, now);
         self.apply(effects, now);
         let saved = self.save().await;
-        if let Ok(mut status) = self.agent.status.lock() {
+        self.agent.status.update(|status| {
             status.last_event_at = Some(now);
-        }
+        });
         self.publish_status();
         let _ = msg.reply.send(saved);
         self.flush();
@@ -390,9 +373,9 @@ impl Running {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(phone = %self.name(), error = %e, "cannot save the phone's state");
-                if let Ok(mut status) = self.agent.status.lock() {
+                self.agent.status.update(|status| {
                     status.last_error = Some(format!("cannot save state: {e}"));
-                }
+                });
                 false
             }
         }
@@ -470,9 +453,9 @@ impl Running {
                             .min(MAX_UPLOAD_PAUSE);
                         tracing::warn!(phone = %self.name(), error = %e, ?pause, "call records not uploaded; kept on disk");
                         self.upload_retry_at = Some(tokio::time::Instant::now() + pause);
-                        if let Ok(mut status) = self.agent.status.lock() {
+                        self.agent.status.update(|status| {
                             status.last_error = Some(format!("upload failed: {e}"));
-                        }
+                        });
                     }
                 }
             }
@@ -481,19 +464,12 @@ impl Running {
     }
 
     fn publish_status(&self) {
-        let link = match self.agent.link.state() {
-            LinkState::Connecting => "connecting",
-            LinkState::Connected => "connected",
-            LinkState::Disconnected => "disconnected",
-            LinkState::Unauthorized => "unauthorized",
-            LinkState::Stopped => "stopped",
-        };
-        if let Ok(mut status) = self.agent.status.lock() {
-            status.link = link;
-            status.login_paused_until = self.agent.state.login_paused_until;
-            status.unsent_frames = self.agent.state.frames.len();
-            status.unsent_records = self.agent.state.records.len();
-        }
+        let state = &self.agent.state;
+        self.agent.status.update(|status| {
+            status.login_paused_until = state.login_paused_until;
+            status.unsent_frames = state.frames.len();
+            status.unsent_records = state.records.len();
+        });
     }
 }
 

@@ -22,8 +22,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
-use crate::agent::{PhoneEventMsg, SharedStatus};
+use crate::agent::PhoneEventMsg;
 use crate::config::PhoneConfig;
+use crate::status::SharedStatus;
 
 /// The longest request line the relay reads (an Action URL is short).
 const MAX_TARGET: usize = 2048;
@@ -156,11 +157,7 @@ impl Lan {
         if !peer.ip().is_loopback() {
             return text(StatusCode::FORBIDDEN, "only from the relay's host\n");
         }
-        let phones: Vec<_> = self
-            .statuses
-            .iter()
-            .filter_map(|s| s.lock().ok().map(|s| s.clone()))
-            .collect();
+        let phones: Vec<_> = self.statuses.iter().map(SharedStatus::snapshot).collect();
         let body =
             serde_json::to_vec_pretty(&serde_json::json!({ "phones": phones })).unwrap_or_default();
         let mut response = Response::new(Full::new(Bytes::from(body)));

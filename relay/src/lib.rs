@@ -14,9 +14,10 @@ pub mod config;
 pub mod lan;
 pub mod phone_http;
 pub mod relay;
+pub mod status;
 pub mod store;
 
-pub use agent::PhoneStatus;
 pub use clock::RelayClock;
 pub use config::{ConfigError, PhoneConfig, RelayConfig};
 pub use relay::{Relay, RelayOptions, StartError, phone_snippet};
+pub use status::PhoneStatus;

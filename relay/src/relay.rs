@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use deskbind_core::ids::PhoneId;
 use deskbind_core::vendor::TrackerConfig;
@@ -14,11 +14,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::agent::{Agent, PhoneStatus, SharedStatus};
+use crate::agent::Agent;
 use crate::clock::RelayClock;
 use crate::config::{PhoneConfig, RelayConfig};
 use crate::lan::{Lan, PhoneRoute};
 use crate::phone_http::PhoneHttp;
+use crate::status::{PhoneStatus, SharedStatus};
 use crate::store::{PhoneState, Secret, StateFile};
 use sha2::{Digest as _, Sha256};
 
@@ -88,18 +89,21 @@ impl Relay {
                 .connect(options.link.clone())
                 .map_err(|e| fail(e.to_string()))?;
             let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
-            let status = Arc::new(Mutex::new(PhoneStatus {
-                name: phone.name.clone(),
-                driver: phone.vendor.to_string(),
-                phone_id: phone_id.to_string(),
-                link: "connecting",
-                last_event_at: None,
-                commands_sent: 0,
-                last_error: None,
-                login_paused_until: state.login_paused_until,
-                unsent_frames: state.frames.len(),
-                unsent_records: state.records.len(),
-            }));
+            let status = SharedStatus::new(
+                PhoneStatus {
+                    name: phone.name.clone(),
+                    driver: phone.vendor.to_string(),
+                    phone_id: phone_id.to_string(),
+                    link: "connecting",
+                    last_event_at: None,
+                    commands_sent: 0,
+                    last_error: None,
+                    login_paused_until: state.login_paused_until,
+                    unsent_frames: state.frames.len(),
+                    unsent_records: state.records.len(),
+                },
+                link.state_watch(),
+            );
             routes.insert(
                 phone_id,
                 PhoneRoute {
@@ -161,10 +165,7 @@ impl Relay {
 
     /// Each phone's status.
     pub fn status(&self) -> Vec<PhoneStatus> {
-        self.statuses
-            .iter()
-            .filter_map(|s| s.lock().ok().map(|s| s.clone()))
-            .collect()
+        self.statuses.iter().map(SharedStatus::snapshot).collect()
     }
 
     /// The Action URL configuration to paste into each phone.

@@ -42,7 +42,6 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub struct PhoneRoute {
     pub config: Arc<PhoneConfig>,
     pub events: mpsc::Sender<PhoneEventMsg>,
-    pub status: SharedStatus,
 }
 
 #[derive(Debug, Clone)]

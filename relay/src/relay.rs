@@ -109,7 +109,6 @@ impl Relay {
                 PhoneRoute {
                     config: phone.clone(),
                     events: events_tx,
-                    status: status.clone(),
                 },
             );
             agents.push(Agent {

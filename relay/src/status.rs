@@ -14,6 +14,8 @@ pub struct PhoneStatus {
     pub name: String,
     pub driver: String,
     pub phone_id: String,
+    /// Read from the link when a snapshot is taken; the recorded value is
+    /// never shown.
     pub link: &'static str,
     pub last_event_at: Option<DateTime<Utc>>,
     pub commands_sent: u64,

@@ -14,6 +14,11 @@ use tokio_util::sync::CancellationToken;
 /// How long after its reconnect time a phone that has not left is closed
 /// (1012), and how long past the window the node waits for that.
 pub const CLOSE_MARGIN: Duration = Duration::from_secs(2);
+/// How long the sockets closed at the window's end have to send their close
+/// frame before the node stops. A phone socket is not one of actix's
+/// connections (it left the HTTP dispatcher at its handshake), so actix's
+/// graceful stop does not wait for it: stopping drops its task.
+pub const LAST_CLOSES: Duration = Duration::from_secs(3);
 
 #[derive(Debug)]
 pub struct Drain {
@@ -67,11 +72,15 @@ impl Drain {
     }
 
     /// Waits until every phone socket has closed, at most the window plus
-    /// [`CLOSE_MARGIN`]; returns how many were still open.
+    /// [`CLOSE_MARGIN`] plus [`LAST_CLOSES`]; returns how many were still
+    /// open.
     pub async fn wait_for_sockets(&self) -> usize {
         let mut sockets = self.sockets.subscribe();
-        let _ =
-            tokio::time::timeout(self.window + CLOSE_MARGIN, sockets.wait_for(|n| *n == 0)).await;
+        let _ = tokio::time::timeout(
+            self.window + CLOSE_MARGIN + LAST_CLOSES,
+            sockets.wait_for(|n| *n == 0),
+        )
+        .await;
         *self.sockets.borrow()
     }
 }

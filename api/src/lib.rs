@@ -11,6 +11,7 @@ pub mod dial_errors;
 pub mod drain;
 pub mod error;
 pub mod extract;
+pub mod http_server;
 pub mod log_span;
 pub mod metrics;
 pub mod password_work;

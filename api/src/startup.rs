@@ -155,7 +155,7 @@ impl Application {
             &state.settings,
         ));
         let app_state = state.clone();
-        let server = HttpServer::new(move || {
+        let make_app = move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(console_policy.clone())
@@ -169,12 +169,10 @@ impl Application {
                 .wrap(TracingLogger::<crate::log_span::RootSpan>::new())
                 .configure(crate::routes::configure)
                 .default_service(web::to(crate::console::not_found))
-        })
-        .listen(listener)?
-        .shutdown_timeout(shutdown_timeout)
-        // SIGTERM first drains the phones (`run_until_stopped`).
-        .disable_signals()
-        .run();
+        };
+        // SIGTERM first drains the phones (`run_until_stopped`), so the
+        // server leaves signals alone.
+        let server = crate::http_server::serve(listener, shutdown_timeout, make_app)?;
         tracing::info!(%addr, port, "deskbind-api listening");
         let metrics = metrics_listener.map(metrics_server).transpose()?;
         Ok(Self {

@@ -1,14 +1,14 @@
 //! The phone channel (docs/phone-protocol.md): a WebSocket per phone
-//! (`socket`), a long-poll fallback (`long_poll`), the handling of what
-//! phones send, shared by both (`frames`), the size limit on the socket's
-//! raw frames (`frame_guard`), and the per-node sweep that
+//! (`socket`), taken off actix's HTTP dispatcher after its handshake
+//! (`takeover`), a long-poll fallback (`long_poll`), the handling of what
+//! phones send, shared by both (`frames`), and the per-node sweep that
 //! resends unacknowledged dials (`redelivery`).
 
-pub mod frame_guard;
 pub mod frames;
 pub mod long_poll;
 pub mod redelivery;
 pub mod socket;
+pub mod takeover;
 
 use deskbind_core::db::DbConn;
 use deskbind_core::ids::PhoneId;

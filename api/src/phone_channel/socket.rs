@@ -1,22 +1,30 @@
 //! `GET /v1/phone/ws`: the phone's live connection. The credential is
 //! checked at the upgrade (the `AuthPhone` extractor: header only, never
-//! the URL). Each connection is one task; everything it waits on is its
-//! own (its frame queue, its socket, its heartbeat), so a slow or dead
-//! phone never holds up another.
+//! the URL); the connection then leaves actix (`takeover`) and is served
+//! here with tungstenite. Each connection is one task; everything it waits
+//! on is its own (its frame queue, its socket, its heartbeat), so a slow or
+//! dead phone never holds up another.
 
 use deskbind_core::wire::ErrorCode;
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{CloseCode, Message, MessageStream, ProtocolError, Session};
+use actix_web::web::BytesMut;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use deskbind_core::relay::{Attachment, CloseReason};
 use deskbind_core::repo::phones;
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::presence;
 use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
-use super::frame_guard::{self, is_overflow};
 use super::frames::{self, Sender};
+use super::takeover::{HandOver, PhoneTakeover};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthPhone;
 use crate::state::AppState;
@@ -25,35 +33,73 @@ use crate::state::AppState;
 /// revoke whose close message was lost.
 const CREDENTIAL_RECHECK_TICKS: u32 = 4;
 /// A write that cannot complete in this long means the phone stopped
-/// reading (actix-ws's own queue is full): give up on it.
+/// reading (its socket's send buffer is full): give up on it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// What tungstenite keeps allocated to read into, per connection. Phone
+/// frames are small JSON; a larger frame grows it for as long as it takes.
+/// (Its default, 128 KiB, is what made idle sockets cost memory.)
+const READ_BUFFER_BYTES: usize = 512;
 
+/// Checks the upgrade and answers 101; `takeover` then hands the
+/// connection to [`spawn`].
 pub async fn connect(
     state: web::Data<AppState>,
     phone: AuthPhone,
     req: HttpRequest,
-    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     if state.drain.is_draining() {
         return Err(ApiError::NodeDraining);
     }
+    let not_an_upgrade = || ApiError::BadRequest {
+        code: ErrorCode::WebsocketUpgradeRequired,
+        detail: "this endpoint speaks WebSocket only; send an upgrade request".into(),
+    };
+    if req.extensions().get::<HandOver>().is_none() {
+        return Err(not_an_upgrade());
+    }
+    let handshake = actix_http::ws::handshake(req.head())
+        .map_err(|_| not_an_upgrade())?
+        .finish()
+        .map_into_boxed_body();
+    let mut response = HttpResponse::from(handshake);
+    response
+        .extensions_mut()
+        .insert(PhoneTakeover { state, phone });
+    Ok(response)
+}
+
+/// Serves a connection `takeover` took from actix; `already_read` is what
+/// the phone sent behind its handshake.
+pub fn spawn(takeover: PhoneTakeover, io: TcpStream, already_read: BytesMut) {
+    let PhoneTakeover { state, phone } = takeover;
     let limit = state.settings.phone_max_frame_bytes;
-    // Frame sizes are checked on the raw bytes, before actix-ws buffers them.
-    let body = frame_guard::guard(&req, body, limit).await?;
-    let (response, session, stream) =
-        actix_ws::handle(&req, body).map_err(|_| ApiError::BadRequest {
-            code: ErrorCode::WebsocketUpgradeRequired,
-            detail: "this endpoint speaks WebSocket only; send an upgrade request".into(),
-        })?;
-    let stream = stream.max_frame_size(limit);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Every frame is sent and flushed on its own.
+        .write_buffer_size(0)
+        // Checked at each frame's header, before its payload is read, and
+        // over the fragments of a message as they arrive.
+        .max_frame_size(Some(limit))
+        .max_message_size(Some(limit));
+    metrics::gauge!("deskbind_phone_connections").increment(1.0);
     actix_web::rt::spawn(async move {
         let _tracked = state.drain.track_socket();
-        let ended = Connection::open(&state, &phone, session, stream).await;
+        let socket = if already_read.is_empty() {
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
+        } else {
+            WebSocketStream::from_partially_read(
+                io,
+                already_read.to_vec(),
+                Role::Server,
+                Some(config),
+            )
+            .await
+        };
+        drop(already_read);
+        let ended = Connection::open(&state, &phone, socket).await;
         tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
         metrics::gauge!("deskbind_phone_connections").decrement(1.0);
     });
-    metrics::gauge!("deskbind_phone_connections").increment(1.0);
-    Ok(response)
 }
 
 /// Why a connection ended.
@@ -70,7 +116,7 @@ enum Ended {
 }
 
 impl Ended {
-    fn close_reason(self) -> Option<actix_ws::CloseReason> {
+    fn close_frame(self) -> Option<CloseFrame> {
         let (code, description) = match self {
             Self::Gone => return None,
             // Answer the phone's close, as RFC 6455 asks.
@@ -85,9 +131,9 @@ impl Ended {
             Self::ProtocolError => (CloseCode::Protocol, "protocol error"),
             Self::Drained => (CloseCode::Restart, "node draining; connect again"),
         };
-        Some(actix_ws::CloseReason {
+        Some(CloseFrame {
             code,
-            description: Some(description.into()),
+            reason: description.into(),
         })
     }
 }
@@ -96,7 +142,7 @@ struct Connection<'a> {
     state: &'a AppState,
     from: Sender,
     credential_hash: &'a str,
-    session: Session,
+    socket: WebSocketStream<TcpStream>,
     last_seen: Instant,
 }
 
@@ -104,8 +150,7 @@ impl<'a> Connection<'a> {
     async fn open(
         state: &'a AppState,
         phone: &'a AuthPhone,
-        session: Session,
-        mut stream: MessageStream,
+        socket: WebSocketStream<TcpStream>,
     ) -> Ended {
         let from = Sender {
             phone: phone.phone_id,
@@ -118,7 +163,7 @@ impl<'a> Connection<'a> {
             state,
             from,
             credential_hash: &phone.credential_hash,
-            session,
+            socket,
             last_seen: Instant::now(),
         };
         tracing::info!(phone = %from.phone, conn = attachment.conn, "phone connected");
@@ -132,15 +177,15 @@ impl<'a> Connection<'a> {
             Ended::Relay(CloseReason::Revoked)
         } else {
             match conn.greet().await {
-                Ok(()) => conn.serve(&mut attachment, &mut stream).await,
+                Ok(()) => conn.serve(&mut attachment).await,
                 Err(ended) => ended,
             }
         };
         state.relay.detach_phone(from.phone, attachment.conn).await;
         state.relay.wake_org(from.org).await;
         presence::announce_holder_of(&state.services(), from.org, from.phone, now_micros()).await;
-        if let Some(reason) = ended.close_reason() {
-            let _ = tokio::time::timeout(SEND_TIMEOUT, conn.session.close(Some(reason))).await;
+        if let Some(frame) = ended.close_frame() {
+            let _ = tokio::time::timeout(SEND_TIMEOUT, conn.socket.close(Some(frame))).await;
         }
         ended
     }
@@ -159,7 +204,7 @@ impl<'a> Connection<'a> {
         Ok(())
     }
 
-    async fn serve(&mut self, attachment: &mut Attachment, stream: &mut MessageStream) -> Ended {
+    async fn serve(&mut self, attachment: &mut Attachment) -> Ended {
         let settings = &self.state.settings;
         let idle = Duration::from_secs(settings.phone_idle_timeout_secs);
         let period = Duration::from_secs(settings.phone_heartbeat_secs);
@@ -184,7 +229,7 @@ impl<'a> Connection<'a> {
                     },
                     None => return Ended::Relay(CloseReason::Replaced),
                 },
-                message = stream.recv() => {
+                message = self.socket.next() => {
                     if let Err(ended) = self.receive(message).await {
                         return ended;
                     }
@@ -238,15 +283,14 @@ impl<'a> Connection<'a> {
             .unwrap_or(true)
     }
 
-    async fn receive(
-        &mut self,
-        message: Option<Result<Message, ProtocolError>>,
-    ) -> Result<(), Ended> {
+    async fn receive(&mut self, message: Option<Result<Message, WsError>>) -> Result<(), Ended> {
         let message = match message {
             None => return Err(Ended::Gone),
-            Some(Err(ProtocolError::Overflow)) => return Err(Ended::FrameTooLarge),
-            Some(Err(ProtocolError::Io(e))) if is_overflow(&e) => {
+            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
                 return Err(Ended::FrameTooLarge);
+            }
+            Some(Err(WsError::Io(_) | WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                return Err(Ended::Gone);
             }
             Some(Err(e)) => {
                 tracing::info!(phone = %self.from.phone, error = %e, "phone protocol error");
@@ -257,16 +301,12 @@ impl<'a> Connection<'a> {
         self.last_seen = Instant::now();
         match message {
             Message::Text(text) => self.on_text(&text).await,
-            Message::Ping(bytes) => self.session.pong(&bytes).await.map_err(|_| Ended::Gone),
-            Message::Pong(_) | Message::Nop => Ok(()),
+            // tungstenite answers pings itself, on its next read or write.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
             Message::Close(_) => Err(Ended::ByPhone),
-            Message::Binary(_) | Message::Continuation(_) => {
-                self.refuse(
-                    "unsupported_frame",
-                    "send JSON text frames, each in one piece",
-                    None,
-                )
-                .await
+            Message::Binary(_) => {
+                self.refuse("unsupported_frame", "send JSON text frames", None)
+                    .await
             }
         }
     }
@@ -333,7 +373,7 @@ impl<'a> Connection<'a> {
             return Ok(());
         }
         let text = serde_json::to_string(&Frame::new(frame)).map_err(|_| Ended::ProtocolError)?;
-        match tokio::time::timeout(SEND_TIMEOUT, self.session.text(text)).await {
+        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::text(text))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ended::Gone),
             Err(_) => Err(Ended::Relay(CloseReason::TooSlow)),

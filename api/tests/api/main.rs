@@ -54,6 +54,7 @@ mod outage;
 mod phone_channel;
 mod phone_event_limits;
 mod phone_frame_limits;
+mod phone_handover;
 mod phones;
 mod presence;
 mod presence_events;

@@ -28,13 +28,21 @@ pub enum Received {
 impl RawSocket {
     /// Upgrades `/v1/phone/ws` with the phone's credential.
     pub async fn connect(port: u16, credential: &str) -> Self {
+        Self::connect_sending(port, credential, &[]).await
+    }
+
+    /// Upgrades, with `behind` (raw frames) sent in the same write as the
+    /// handshake, before the server has answered it.
+    pub async fn connect_sending(port: u16, credential: &str, behind: &[u8]) -> Self {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let request = format!(
+        let mut request = format!(
             "GET /v1/phone/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
              Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {credential}\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
+        )
+        .into_bytes();
+        request.extend_from_slice(behind);
+        stream.write_all(&request).await.unwrap();
         let mut socket = Self {
             stream,
             buf: Vec::new(),
@@ -64,30 +72,15 @@ impl RawSocket {
 
     /// Writes a frame header announcing `len` payload bytes.
     pub async fn send_header(&mut self, fin: bool, opcode: u8, len: u64) {
-        let mut header = vec![if fin { 0x80 } else { 0 } | opcode];
-        match len {
-            0..=125 => header.push(0x80 | len as u8),
-            126..=0xFFFF => {
-                header.push(0x80 | 126);
-                header.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                header.push(0x80 | 127);
-                header.extend_from_slice(&len.to_be_bytes());
-            }
-        }
-        header.extend_from_slice(&MASK);
-        self.stream.write_all(&header).await.unwrap();
+        self.stream
+            .write_all(&frame_header(fin, opcode, len))
+            .await
+            .unwrap();
     }
 
     /// Writes payload bytes (masked from their frame's start: call once per frame).
     pub async fn send_payload(&mut self, payload: &[u8]) -> std::io::Result<()> {
-        let masked: Vec<u8> = payload
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ MASK[i % 4])
-            .collect();
-        self.stream.write_all(&masked).await
+        self.stream.write_all(&masked(payload)).await
     }
 
     /// A whole frame.
@@ -145,6 +138,38 @@ impl RawSocket {
             }
         }
     }
+}
+
+/// A whole client frame, masked, as bytes.
+pub fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = frame_header(fin, opcode, payload.len() as u64);
+    frame.extend_from_slice(&masked(payload));
+    frame
+}
+
+fn frame_header(fin: bool, opcode: u8, len: u64) -> Vec<u8> {
+    let mut header = vec![if fin { 0x80 } else { 0 } | opcode];
+    match len {
+        0..=125 => header.push(0x80 | len as u8),
+        126..=0xFFFF => {
+            header.push(0x80 | 126);
+            header.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            header.push(0x80 | 127);
+            header.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    header.extend_from_slice(&MASK);
+    header
+}
+
+fn masked(payload: &[u8]) -> Vec<u8> {
+    payload
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b ^ MASK[i % 4])
+        .collect()
 }
 
 fn parse_server_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {

@@ -23,6 +23,8 @@ pub const LAST_CLOSES: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct Drain {
     started: CancellationToken,
+    /// The node stops now: every socket closes at once.
+    closing: CancellationToken,
     window: Duration,
     /// Phone sockets open on this node.
     sockets: watch::Sender<usize>,
@@ -32,6 +34,7 @@ impl Drain {
     pub fn new(window: Duration) -> Self {
         Self {
             started: CancellationToken::new(),
+            closing: CancellationToken::new(),
             window,
             sockets: watch::Sender::new(0),
         }
@@ -56,6 +59,21 @@ impl Drain {
     /// Resolves once draining has started.
     pub async fn started(&self) {
         self.started.cancelled().await;
+    }
+
+    /// Closes every phone socket now (1012) and waits, at most
+    /// [`LAST_CLOSES`], until they are gone: for a node that stops without
+    /// draining (SIGINT, a second SIGTERM). Returns how many were left.
+    pub async fn close_sockets(&self) -> usize {
+        self.closing.cancel();
+        let mut sockets = self.sockets.subscribe();
+        let _ = tokio::time::timeout(LAST_CLOSES, sockets.wait_for(|n| *n == 0)).await;
+        *self.sockets.borrow()
+    }
+
+    /// Resolves once [`Self::close_sockets`] was called.
+    pub async fn closing_sockets(&self) {
+        self.closing.cancelled().await;
     }
 
     /// When this phone should reconnect: uniform over the window, so the

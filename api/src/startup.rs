@@ -292,6 +292,10 @@ async fn on_signals(state: web::Data<AppState>, server: ServerHandle) {
             }
         }
     }
+    // Phone sockets are not actix connections (they left its dispatcher at
+    // the handshake): close them first, or stopping would cut them off.
+    let left = state.drain.close_sockets().await;
+    tracing::info!(phones_left = left, "phone sockets closed; stopping");
     server.stop(true).await;
 }
 

@@ -1,9 +1,10 @@
 //! The phone channel (docs/phone-protocol.md): a WebSocket per phone
 //! (`socket`), taken off actix's HTTP dispatcher after its handshake
-//! (`takeover`), a long-poll fallback (`long_poll`), the handling of what
+//! (`takeover`) and ended as RFC 6455 asks (`closing`), a long-poll fallback (`long_poll`), the handling of what
 //! phones send, shared by both (`frames`), and the per-node sweep that
 //! resends unacknowledged dials (`redelivery`).
 
+pub mod closing;
 pub mod frames;
 pub mod long_poll;
 pub mod redelivery;

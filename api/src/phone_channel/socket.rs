@@ -19,10 +19,13 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::error::{
+    CapacityError, Error as WsError, ProtocolError as WsProtocolError,
+};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
+use super::closing::{self, Closing};
 use super::frames::{self, Sender};
 use super::takeover::{HandOver, PhoneTakeover};
 use crate::error::{ApiError, ApiResult};
@@ -35,9 +38,11 @@ const CREDENTIAL_RECHECK_TICKS: u32 = 4;
 /// A write that cannot complete in this long means the phone stopped
 /// reading (its socket's send buffer is full): give up on it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// What tungstenite keeps allocated to read into, per connection. Phone
-/// frames are small JSON; a larger frame grows it for as long as it takes.
-/// (Its default, 128 KiB, is what made idle sockets cost memory.)
+/// What tungstenite allocates to read into, per connection (its default is
+/// 128 KiB). Phone frames are small JSON. A larger frame grows the buffer,
+/// and it keeps that size afterwards (at most `phone_max_frame_bytes` plus
+/// a header), so only idle phones that never sent a large frame stay this
+/// small.
 const READ_BUFFER_BYTES: usize = 512;
 
 /// Checks the upgrade and answers 101; `takeover` then hands the
@@ -82,7 +87,7 @@ pub fn spawn(takeover: PhoneTakeover, io: TcpStream, already_read: BytesMut) {
         .max_frame_size(Some(limit))
         .max_message_size(Some(limit));
     metrics::gauge!("deskbind_phone_connections").increment(1.0);
-    actix_web::rt::spawn(async move {
+    let task = async move {
         let _tracked = state.drain.track_socket();
         let socket = if already_read.is_empty() {
             WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
@@ -99,7 +104,21 @@ pub fn spawn(takeover: PhoneTakeover, io: TcpStream, already_read: BytesMut) {
         let ended = Connection::open(&state, &phone, socket).await;
         tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
         metrics::gauge!("deskbind_phone_connections").decrement(1.0);
-    });
+    };
+    actix_web::rt::spawn(task);
+}
+
+/// The phone came or went: the console's live board shows which phones are
+/// online, and its holder's presence counts it.
+async fn announce(state: &AppState, from: Sender) {
+    Box::pin(state.relay.wake_org(from.org)).await;
+    Box::pin(presence::announce_holder_of(
+        &state.services(),
+        from.org,
+        from.phone,
+        now_micros(),
+    ))
+    .await;
 }
 
 /// Why a connection ended.
@@ -116,11 +135,11 @@ enum Ended {
 }
 
 impl Ended {
-    fn close_frame(self) -> Option<CloseFrame> {
+    fn closing(self) -> Closing {
         let (code, description) = match self {
-            Self::Gone => return None,
+            Self::Gone => return Closing::Drop,
             // Answer the phone's close, as RFC 6455 asks.
-            Self::ByPhone => (CloseCode::Normal, "closed by the phone"),
+            Self::ByPhone => return Closing::Answer,
             Self::Relay(CloseReason::Replaced) => {
                 (CloseCode::Policy, "replaced by a newer connection")
             }
@@ -131,7 +150,7 @@ impl Ended {
             Self::ProtocolError => (CloseCode::Protocol, "protocol error"),
             Self::Drained => (CloseCode::Restart, "node draining; connect again"),
         };
-        Some(CloseFrame {
+        Closing::Send(CloseFrame {
             code,
             reason: description.into(),
         })
@@ -167,25 +186,27 @@ impl<'a> Connection<'a> {
             last_seen: Instant::now(),
         };
         tracing::info!(phone = %from.phone, conn = attachment.conn, "phone connected");
-        // The console's live board shows which phones are online.
-        state.relay.wake_org(from.org).await;
-        // The holder is no longer offline.
-        presence::announce_holder_of(&state.services(), from.org, from.phone, now_micros()).await;
+        // Boxed here and below: these run once, and inline they would
+        // make every idle connection's task as large as the largest of
+        // them (docs/decisions/0015, "Lean sockets").
+        announce(state, from).await;
         // A revoke between the upgrade's check and the attach found nothing
         // to close; look again now that a revoke would find us.
-        let ended = if !conn.credential_live().await {
+        let ended = if !Box::pin(conn.credential_live()).await {
             Ended::Relay(CloseReason::Revoked)
         } else {
-            match conn.greet().await {
+            match Box::pin(conn.greet()).await {
                 Ok(()) => conn.serve(&mut attachment).await,
                 Err(ended) => ended,
             }
         };
-        state.relay.detach_phone(from.phone, attachment.conn).await;
-        state.relay.wake_org(from.org).await;
-        presence::announce_holder_of(&state.services(), from.org, from.phone, now_micros()).await;
-        if let Some(frame) = ended.close_frame() {
-            let _ = tokio::time::timeout(SEND_TIMEOUT, conn.socket.close(Some(frame))).await;
+        // The close frame first: when the node is stopping, a phone told
+        // why is the one thing that must not be cut short.
+        let closed = closing::send(&mut conn.socket, ended.closing(), SEND_TIMEOUT).await;
+        Box::pin(state.relay.detach_phone(from.phone, attachment.conn)).await;
+        announce(state, from).await;
+        if closed {
+            closing::linger(&mut conn.socket).await;
         }
         ended
     }
@@ -230,13 +251,15 @@ impl<'a> Connection<'a> {
                     None => return Ended::Relay(CloseReason::Replaced),
                 },
                 message = self.socket.next() => {
-                    if let Err(ended) = self.receive(message).await {
+                    // Boxed: handling a frame (the database, the relay)
+                    // is the largest state; an idle task need not hold it.
+                    if let Err(ended) = Box::pin(self.receive(message)).await {
                         return ended;
                     }
                 }
                 _ = heartbeat.tick() => {
                     ticks = ticks.wrapping_add(1);
-                    if let Err(ended) = self.beat(attachment.conn, idle, ticks).await {
+                    if let Err(ended) = Box::pin(self.beat(attachment.conn, idle, ticks)).await {
                         return ended;
                     }
                 }
@@ -250,6 +273,8 @@ impl<'a> Connection<'a> {
                     }
                 }
                 () = &mut leave_by => return Ended::Drained,
+                // The node stops now (SIGINT, or SIGTERM twice).
+                () = self.state.drain.closing_sockets() => return Ended::Drained,
             }
         }
     }
@@ -289,9 +314,14 @@ impl<'a> Connection<'a> {
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
                 return Err(Ended::FrameTooLarge);
             }
-            Some(Err(WsError::Io(_) | WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
-                return Err(Ended::Gone);
-            }
+            // A phone that dropped its connection without a close frame
+            // (a mobile network) is gone, not in breach of the protocol.
+            Some(Err(
+                WsError::Io(_)
+                | WsError::ConnectionClosed
+                | WsError::AlreadyClosed
+                | WsError::Protocol(WsProtocolError::ResetWithoutClosingHandshake),
+            )) => return Err(Ended::Gone),
             Some(Err(e)) => {
                 tracing::info!(phone = %self.from.phone, error = %e, "phone protocol error");
                 return Err(Ended::ProtocolError);

@@ -68,14 +68,18 @@ where
     };
     let mut response: Response<BoxBody> = response.into();
     let takeover = response.extensions_mut().remove::<PhoneTakeover>();
-    match takeover {
+    let written = match takeover {
         Some(takeover) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             hand_over(framed, response, takeover).await
         }
         _ => answer_and_close(framed, response).await,
+    };
+    // A client gone before its answer was written is not the server's
+    // error (actix-http would log a failed upgrade service as one).
+    if let Err(error) = written {
+        tracing::debug!(%error, "could not write the answer to an upgrade request");
     }
-    // actix-http logs a failed upgrade service at its own level.
-    .map_err(actix_web::Error::from)
+    Ok(())
 }
 
 async fn hand_over(

@@ -254,6 +254,30 @@ async fn sigterm_moves_every_phone_to_the_other_node_and_loses_no_dial() {
 }
 
 #[tokio::test]
+async fn sigint_closes_the_phone_sockets_with_1012_before_the_node_stops() {
+    // Phone sockets are not actix connections: without closing them first,
+    // stopping the server would cut them off with no close frame.
+    let redis = redis_url();
+    let app = spawn_app_with(|s| s.redis_url = Some(redis.clone().into())).await;
+    let (mut node, port, mut log) = spawn_process_node(&app, &redis).await;
+    let (_, phone) = app.provisioned_phone("+4930901998").await;
+    let mut socket = RawSocket::connect(port, phone.credential()).await;
+    assert_eq!(socket.next_json().await["type"], "binding");
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &node.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    wait_for_line(&mut log, "SIGINT: stopping").await;
+    assert_eq!(
+        socket.close_code(Duration::from_secs(10)).await,
+        (1012, true)
+    );
+    let status = within(node.wait()).await.unwrap();
+    assert!(status.success(), "the node exited with {status}");
+}
+
+#[tokio::test]
 async fn a_draining_node_answers_readiness_and_phones_with_node_draining() {
     let app = spawn_app_with(|s| s.phone_drain_ms = 0).await;
     let (_, _, _, polling) = app.bound_salesperson("sam@acme.test", "+4930901880").await;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::helpers::spawn_app;
-use crate::raw_ws::{CONTINUATION, RawSocket, TEXT, client_frame};
+use crate::raw_ws::{CLOSE, CONTINUATION, RawSocket, TEXT, client_frame};
 
 fn pong(id: u64) -> Vec<u8> {
     json!({"v": 1, "type": "pong", "id": id})
@@ -71,6 +71,19 @@ async fn a_fragmented_text_message_within_the_limit_is_read_whole() {
     assert_eq!(
         (receipt["type"].as_str(), receipt["received"].as_u64()),
         (Some("receipt"), Some(9))
+    );
+}
+
+#[tokio::test]
+async fn a_phones_close_is_answered_before_the_connection_ends() {
+    let app = spawn_app().await;
+    let (_, phone) = app.provisioned_phone("+4930901894").await;
+    let mut socket = RawSocket::connect(app.port, phone.credential()).await;
+    assert_eq!(socket.next_json().await["type"], "binding");
+    socket.send_frame(true, CLOSE, &1000u16.to_be_bytes()).await;
+    assert_eq!(
+        socket.close_code(Duration::from_secs(10)).await,
+        (1000, true)
     );
 }
 

@@ -66,8 +66,14 @@ impl Drain {
     /// draining (SIGINT, a second SIGTERM). Returns how many were left.
     pub async fn close_sockets(&self) -> usize {
         self.closing.cancel();
+        self.sockets_gone_within(LAST_CLOSES).await
+    }
+
+    /// Waits until no phone socket is open, at most `limit`; returns how
+    /// many still are.
+    async fn sockets_gone_within(&self, limit: Duration) -> usize {
         let mut sockets = self.sockets.subscribe();
-        let _ = tokio::time::timeout(LAST_CLOSES, sockets.wait_for(|n| *n == 0)).await;
+        let _ = tokio::time::timeout(limit, sockets.wait_for(|n| *n == 0)).await;
         *self.sockets.borrow()
     }
 
@@ -93,13 +99,8 @@ impl Drain {
     /// [`CLOSE_MARGIN`] plus [`LAST_CLOSES`]; returns how many were still
     /// open.
     pub async fn wait_for_sockets(&self) -> usize {
-        let mut sockets = self.sockets.subscribe();
-        let _ = tokio::time::timeout(
-            self.window + CLOSE_MARGIN + LAST_CLOSES,
-            sockets.wait_for(|n| *n == 0),
-        )
-        .await;
-        *self.sockets.borrow()
+        self.sockets_gone_within(self.window + CLOSE_MARGIN + LAST_CLOSES)
+            .await
     }
 }
 

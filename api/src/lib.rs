@@ -24,7 +24,6 @@ pub mod routes;
 pub mod sse;
 pub mod startup;
 pub mod state;
-pub mod upgrade_framing;
 pub mod vendor_event_limits;
 
 pub use startup::Application;

@@ -161,8 +161,6 @@ impl Application {
                 .app_data(console_policy.clone())
                 .wrap(Compress::default())
                 .wrap(from_fn(crate::console::headers::add_security_headers))
-                // Outside Compress: it sees the body that is actually sent.
-                .wrap(from_fn(crate::upgrade_framing::frame_unupgraded))
                 .wrap(from_fn(crate::metrics::observe))
                 // Inside TracingLogger, which gives the request its id.
                 .wrap(from_fn(crate::request_scope::carry_request_id))

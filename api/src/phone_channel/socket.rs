@@ -86,21 +86,14 @@ pub fn spawn(takeover: PhoneTakeover, io: TcpStream, already_read: BytesMut) {
         // over the fragments of a message as they arrive.
         .max_frame_size(Some(limit))
         .max_message_size(Some(limit));
+    // Only the bytes read: the dispatcher's 8 KiB buffer goes now.
+    let already_read = already_read.to_vec();
     metrics::gauge!("deskbind_phone_connections").increment(1.0);
     let task = async move {
         let _tracked = state.drain.track_socket();
-        let socket = if already_read.is_empty() {
-            WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
-        } else {
-            WebSocketStream::from_partially_read(
-                io,
-                already_read.to_vec(),
-                Role::Server,
-                Some(config),
-            )
-            .await
-        };
-        drop(already_read);
+        let socket =
+            WebSocketStream::from_partially_read(io, already_read, Role::Server, Some(config))
+                .await;
         let ended = Connection::open(&state, &phone, socket).await;
         tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
         metrics::gauge!("deskbind_phone_connections").decrement(1.0);

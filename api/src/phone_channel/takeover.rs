@@ -17,7 +17,7 @@ use std::pin::pin;
 use std::rc::Rc;
 
 use actix_codec::Framed;
-use actix_http::body::{BoxBody, MessageBody};
+use actix_http::body::{BodySize, BoxBody, MessageBody};
 use actix_http::h1::{Codec, Message};
 use actix_http::{ConnectionType, HttpMessage, Request, Response, StatusCode};
 use actix_service::Service;
@@ -89,9 +89,7 @@ async fn hand_over(
 ) -> std::io::Result<()> {
     let (head, _) = response.into_parts();
     // `send` flushes: the phone has the 101 before the socket starts.
-    framed
-        .send(Message::Item((head, actix_http::body::BodySize::None)))
-        .await?;
+    framed.send(Message::Item((head, BodySize::None))).await?;
     let parts = framed.into_parts();
     // Bytes the phone sent right behind its handshake are its first frames.
     super::socket::spawn(takeover, parts.io, parts.read_buf);
@@ -103,8 +101,15 @@ async fn answer_and_close(
     response: Response<BoxBody>,
 ) -> std::io::Result<()> {
     let (mut head, body) = response.into_parts();
-    head.head_mut().set_connection_type(ConnectionType::Close);
     let size = body.size();
+    // The codec read this request as a raw stream, so it writes a body of
+    // unknown size raw too (until the connection closes) while its header
+    // writer would still announce `transfer-encoding: chunked`; say what
+    // is actually written (RFC 9112 section 6.3, item 8).
+    head.head_mut().set_connection_type(ConnectionType::Close);
+    if size == BodySize::Stream {
+        head.head_mut().no_chunking(true);
+    }
     framed.feed(Message::Item((head, size))).await?;
     let mut body = pin!(body);
     while let Some(chunk) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {

@@ -91,6 +91,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Fleet {
     shared: Arc<Shared>,
+    gate: Arc<Semaphore>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -120,12 +121,21 @@ impl Fleet {
                 duplicates: 0,
             }),
         });
-        let gate = Arc::new(Semaphore::new(handshakes.max(1)));
-        let tasks = phones
-            .into_iter()
-            .map(|phone| tokio::spawn(run_phone(phone, shared.clone(), gate.clone())))
-            .collect();
-        Ok(Self { shared, tasks })
+        let mut fleet = Self {
+            shared,
+            gate: Arc::new(Semaphore::new(handshakes.max(1))),
+            tasks: Vec::new(),
+        };
+        fleet.connect_more(phones);
+        Ok(fleet)
+    }
+
+    /// Starts more phones, with the same limit on handshakes at once.
+    pub fn connect_more(&mut self, phones: Vec<PhoneEndpoint>) {
+        for phone in phones {
+            let task = run_phone(phone, self.shared.clone(), self.gate.clone());
+            self.tasks.push(tokio::spawn(task));
+        }
     }
 
     pub fn status(&self) -> FleetStatus {

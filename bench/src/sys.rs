@@ -39,6 +39,37 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .with_context(|| format!("no VmRSS in {path}"))
 }
 
+/// What a process holds in memory, from /proc/<pid>/status, in KiB.
+/// Anonymous pages are the process's own (heap, stacks); file-backed ones
+/// are mapped files, such as the binary and SQLite's memory-mapped
+/// database, which the kernel can drop and read again.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct ProcessMemory {
+    pub rss_kib: u64,
+    pub anon_kib: u64,
+    pub file_kib: u64,
+    pub threads: u64,
+}
+
+pub fn process_memory(pid: u32) -> anyhow::Result<ProcessMemory> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim_start_matches(':').split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no {name} in {path}"))
+    };
+    Ok(ProcessMemory {
+        rss_kib: field("VmRSS")?,
+        anon_kib: field("RssAnon")?,
+        file_kib: field("RssFile")?,
+        threads: field("Threads")?,
+    })
+}
+
 /// CPU time in clock ticks: the whole machine's (all CPUs, busy and idle)
 /// and that of some processes, read together so their ratio means something.
 #[derive(Debug, Clone)]
@@ -122,4 +153,32 @@ pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process_memory_in_parts() {
+        // Touch 8 MiB so the anonymous part is well above zero.
+        let held = std::hint::black_box(vec![1u8; 8 << 20]);
+        let memory = process_memory(std::process::id()).unwrap();
+        assert!(memory.anon_kib >= 8 * 1024, "{memory:?}");
+        assert!(
+            memory.file_kib > 0,
+            "the binary itself is mapped: {memory:?}"
+        );
+        assert!(
+            memory.rss_kib >= memory.anon_kib + memory.file_kib,
+            "{memory:?}"
+        );
+        assert!(memory.threads >= 1, "{memory:?}");
+        drop(held);
+    }
+
+    #[test]
+    fn a_missing_process_is_an_error() {
+        assert!(process_memory(u32::MAX).is_err());
+    }
 }

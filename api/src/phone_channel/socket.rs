@@ -6,6 +6,7 @@
 //! dead phone never holds up another.
 
 use deskbind_core::wire::ErrorCode;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use actix_web::web::BytesMut;
@@ -17,6 +18,7 @@ use deskbind_core::usecases::presence;
 use deskbind_core::wire::{Frame, PROTOCOL_VERSION, PhoneFrame, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::{
@@ -77,6 +79,14 @@ pub async fn connect(
 /// the phone sent behind its handshake.
 pub fn spawn(takeover: PhoneTakeover, io: TcpStream, already_read: BytesMut) {
     let PhoneTakeover { state, phone } = takeover;
+    // What the connection keeps of the phone (not its whole row), and its
+    // first step boxed: the task holds what it captures for its whole
+    // life, so it captures little (docs/decisions/0015, "Lean sockets").
+    let from = Sender {
+        phone: phone.phone_id,
+        org: phone.org_id,
+    };
+    let credential_hash = phone.credential_hash.into_boxed_str();
     let limit = state.settings.phone_max_frame_bytes;
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -88,14 +98,20 @@ pub fn spawn(takeover: PhoneTakeover, io: TcpStream, already_read: BytesMut) {
         .max_message_size(Some(limit));
     // Only the bytes read: the dispatcher's 8 KiB buffer goes now.
     let already_read = already_read.to_vec();
+    let handshake = Box::pin(WebSocketStream::from_partially_read(
+        io,
+        already_read,
+        Role::Server,
+        Some(config),
+    ));
     metrics::gauge!("deskbind_phone_connections").increment(1.0);
     let task = async move {
         let _tracked = state.drain.track_socket();
-        let socket =
-            WebSocketStream::from_partially_read(io, already_read, Role::Server, Some(config))
-                .await;
-        let ended = Connection::open(&state, &phone, socket).await;
-        tracing::info!(phone = %phone.phone_id, ended = ?ended, "phone disconnected");
+        // Boxed: the task's state would otherwise hold the socket more than
+        // once (as it is passed in, and inside the connection).
+        let socket = Box::new(handshake.await);
+        let ended = Connection::open(&state, from, &credential_hash, socket).await;
+        tracing::info!(phone = %from.phone, ended = ?ended, "phone disconnected");
         metrics::gauge!("deskbind_phone_connections").decrement(1.0);
     };
     actix_web::rt::spawn(task);
@@ -112,6 +128,14 @@ async fn announce(state: &AppState, from: Sender) {
         now_micros(),
     ))
     .await;
+}
+
+/// Completes when `deadline` passes; never without one.
+async fn until(deadline: Option<&mut Pin<Box<Sleep>>>) {
+    match deadline {
+        Some(sleep) => sleep.await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Why a connection ended.
@@ -154,27 +178,24 @@ struct Connection<'a> {
     state: &'a AppState,
     from: Sender,
     credential_hash: &'a str,
-    socket: WebSocketStream<TcpStream>,
+    socket: Box<WebSocketStream<TcpStream>>,
     last_seen: Instant,
 }
 
 impl<'a> Connection<'a> {
     async fn open(
         state: &'a AppState,
-        phone: &'a AuthPhone,
-        socket: WebSocketStream<TcpStream>,
+        from: Sender,
+        credential_hash: &'a str,
+        socket: Box<WebSocketStream<TcpStream>>,
     ) -> Ended {
-        let from = Sender {
-            phone: phone.phone_id,
-            org: phone.org_id,
-        };
         // Attach before reading what is pending: a dial stored in between
         // arrives twice at worst, and the phone dedupes by command id.
-        let mut attachment = state.relay.attach_phone(from.phone).await;
+        let mut attachment = Box::pin(state.relay.attach_phone(from.phone)).await;
         let mut conn = Connection {
             state,
             from,
-            credential_hash: &phone.credential_hash,
+            credential_hash,
             socket,
             last_seen: Instant::now(),
         };
@@ -195,11 +216,16 @@ impl<'a> Connection<'a> {
         };
         // The close frame first: when the node is stopping, a phone told
         // why is the one thing that must not be cut short.
-        let closed = closing::send(&mut conn.socket, ended.closing(), SEND_TIMEOUT).await;
+        let closed = Box::pin(closing::send(
+            &mut conn.socket,
+            ended.closing(),
+            SEND_TIMEOUT,
+        ))
+        .await;
         Box::pin(state.relay.detach_phone(from.phone, attachment.conn)).await;
         announce(state, from).await;
         if closed {
-            closing::linger(&mut conn.socket).await;
+            Box::pin(closing::linger(&mut conn.socket)).await;
         }
         ended
     }
@@ -224,11 +250,10 @@ impl<'a> Connection<'a> {
         let period = Duration::from_secs(settings.phone_heartbeat_secs);
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         let mut ticks: u32 = 0;
-        // Far off until the node drains; then the phone's reconnect time
-        // plus a margin, after which a phone that stayed is closed.
-        let leave_by = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
-        tokio::pin!(leave_by);
-        let mut told_to_leave = false;
+        // Set when the node drains: the phone's reconnect time plus a
+        // margin, after which a phone that stayed is closed. Boxed, and only
+        // then: a timer is 112 bytes every idle connection need not hold.
+        let mut leave_by: Option<Pin<Box<Sleep>>> = None;
         loop {
             tokio::select! {
                 biased;
@@ -237,8 +262,9 @@ impl<'a> Connection<'a> {
                         return Ended::Relay(reason);
                     }
                 }
+                // Sends are boxed for the same reason as `receive` below.
                 frame = attachment.frames.recv() => match frame {
-                    Some(frame) => if let Err(ended) = self.send(&frame).await {
+                    Some(frame) => if let Err(ended) = Box::pin(self.send(&frame)).await {
                         return ended;
                     },
                     None => return Ended::Relay(CloseReason::Replaced),
@@ -256,16 +282,15 @@ impl<'a> Connection<'a> {
                         return ended;
                     }
                 }
-                () = self.state.drain.started(), if !told_to_leave => {
-                    told_to_leave = true;
+                () = self.state.drain.started(), if leave_by.is_none() => {
                     let after = self.state.drain.reconnect_delay();
-                    leave_by.as_mut().reset(tokio::time::Instant::now() + after + crate::drain::CLOSE_MARGIN);
+                    leave_by = Some(Box::pin(tokio::time::sleep(after + crate::drain::CLOSE_MARGIN)));
                     let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
-                    if let Err(ended) = self.send(&ServerFrame::Reconnect { after_ms }).await {
+                    if let Err(ended) = Box::pin(self.send(&ServerFrame::Reconnect { after_ms })).await {
                         return ended;
                     }
                 }
-                () = &mut leave_by => return Ended::Drained,
+                () = until(leave_by.as_mut()) => return Ended::Drained,
                 // The node stops now (SIGINT, or SIGTERM twice).
                 () = self.state.drain.closing_sockets() => return Ended::Drained,
             }

@@ -14,6 +14,9 @@
 //! of the command (stamped as it is stored) to the moment the phone reads
 //! the frame: same machine, same clock. With two nodes each dial is sent to
 //! the node its phone is not connected to, so every dial crosses Redis.
+//! Memory is read before, between and after two equal waves of phones;
+//! the target is judged on the private memory the second wave added
+//! (docs/decisions/0044-connection-memory-measure.md).
 
 #![allow(clippy::print_stdout)]
 
@@ -28,7 +31,7 @@ use deskbind_bench::dials::{self, LoadResult, Target};
 use deskbind_bench::phones::{Fleet, PhoneEndpoint};
 use deskbind_bench::report::{CpuUse, NodeMemory, Quantiles, Summary};
 use deskbind_bench::setup::{self, BenchPhone, PHONES_PER_DIALER, Plan};
-use deskbind_bench::sys::{self, CpuSample};
+use deskbind_bench::sys::{self, CpuSample, ProcessMemory};
 use deskbind_mobile::AppClient;
 
 /// How long phones sit idle before their memory is read.
@@ -43,7 +46,7 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(600);
     about = "deskbind relay benchmark: dial latency and memory per phone connection"
 )]
 struct Args {
-    /// Phones that connect (all of them count for memory).
+    /// Phones that connect, in two equal waves (all count for memory).
     #[arg(long, default_value_t = 10_000)]
     phones: usize,
     /// API nodes: 1 (SQLite) or 2 (PostgreSQL + Redis, dials cross nodes).
@@ -218,23 +221,31 @@ async fn measure(args: &Args, cluster: &Cluster, urls: &[String]) -> anyhow::Res
     })
 }
 
-/// Connects every phone, then reads what the idle connections cost each
-/// node: resident memory after they settled minus before they came.
+/// Connects every phone in two waves, reading each node's memory before,
+/// between and after them. The second wave's growth is what one more
+/// connection costs a node that holds phones already; the first also pays
+/// for what any load brings once (blocking threads, allocator caches).
 async fn connect(
     args: &Args,
     cluster: &Cluster,
     phones: &[BenchPhone],
 ) -> anyhow::Result<(Fleet, Duration, Vec<NodeMemory>)> {
-    let rss_before = node_rss(cluster)?;
-    let endpoints = phones
+    let before = node_memory(cluster)?;
+    let mut endpoints: Vec<PhoneEndpoint> = phones
         .iter()
         .map(|p| PhoneEndpoint {
             url: cluster.nodes()[p.node].ws_url(),
             credential: p.credential.clone(),
         })
         .collect();
-    let fleet = Fleet::connect(endpoints, args.handshakes)?;
-    let connect_time = fleet.wait_connected(CONNECT_LIMIT).await?;
+    let first_wave = phones.len() / 2;
+    let second = endpoints.split_off(first_wave);
+    let mut fleet = Fleet::connect(endpoints, args.handshakes)?;
+    let mut connect_time = fleet.wait_connected(CONNECT_LIMIT).await?;
+    tokio::time::sleep(SETTLE).await;
+    let between_waves = node_memory(cluster)?;
+    fleet.connect_more(second);
+    connect_time += fleet.wait_connected(CONNECT_LIMIT).await?;
     let status = fleet.status();
     println!(
         "connected {} phones in {:.2} s ({} failed{})",
@@ -248,11 +259,18 @@ async fn connect(
             .unwrap_or_default()
     );
     tokio::time::sleep(SETTLE).await;
-    let rss_after = node_rss(cluster)?;
+    let after = node_memory(cluster)?;
     let memory = (0..args.nodes)
         .map(|n| {
             let on_node = phones.iter().filter(|p| p.node == n).count();
-            NodeMemory::new(n + 1, on_node, rss_before[n], rss_after[n])
+            let second_wave = phones[first_wave..].iter().filter(|p| p.node == n).count();
+            NodeMemory::new(
+                n + 1,
+                (on_node, second_wave),
+                before[n],
+                between_waves[n],
+                after[n],
+            )
         })
         .collect();
     Ok((fleet, connect_time, memory))
@@ -315,11 +333,11 @@ fn cpu_use(now: &CpuSample, before: &CpuSample) -> CpuUse {
     }
 }
 
-fn node_rss(cluster: &Cluster) -> anyhow::Result<Vec<u64>> {
+fn node_memory(cluster: &Cluster) -> anyhow::Result<Vec<ProcessMemory>> {
     cluster
         .nodes()
         .iter()
-        .map(|n| sys::rss_kib(n.pid()))
+        .map(|n| sys::process_memory(n.pid()))
         .collect()
 }
 

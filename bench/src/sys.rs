@@ -27,23 +27,40 @@ pub fn check_fd_limit(needed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// /proc/<pid>/status as read once; `pid` may be `self`.
+struct ProcStatus {
+    path: String,
+    text: String,
+}
+
+impl ProcStatus {
+    fn read(pid: impl std::fmt::Display) -> anyhow::Result<Self> {
+        let path = format!("/proc/{pid}/status");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        Ok(Self { path, text })
+    }
+
+    /// The number after `name:` (KiB for the memory fields).
+    fn field(&self, name: &str) -> anyhow::Result<u64> {
+        self.text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no {name} in {}", self.path))
+    }
+}
+
 /// Resident memory of a process in KiB (`VmRSS` of /proc/<pid>/status).
 pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("no VmRSS in {path}"))
+    ProcStatus::read(pid)?.field("VmRSS")
 }
 
 /// What a process holds in memory, from /proc/<pid>/status, in KiB.
 /// Anonymous pages are the process's own (heap, stacks); file-backed ones
 /// are mapped files, such as the binary and SQLite's memory-mapped
 /// database, which the kernel can drop and read again.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct ProcessMemory {
     pub rss_kib: u64,
     pub anon_kib: u64,
@@ -52,21 +69,12 @@ pub struct ProcessMemory {
 }
 
 pub fn process_memory(pid: u32) -> anyhow::Result<ProcessMemory> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-    let field = |name: &str| -> anyhow::Result<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim_start_matches(':').split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("no {name} in {path}"))
-    };
+    let status = ProcStatus::read(pid)?;
     Ok(ProcessMemory {
-        rss_kib: field("VmRSS")?,
-        anon_kib: field("RssAnon")?,
-        file_kib: field("RssFile")?,
-        threads: field("Threads")?,
+        rss_kib: status.field("VmRSS")?,
+        anon_kib: status.field("RssAnon")?,
+        file_kib: status.field("RssFile")?,
+        threads: status.field("Threads")?,
     })
 }
 
@@ -139,13 +147,7 @@ fn process_ticks(pid: u32) -> anyhow::Result<u64> {
 
 /// Peak resident memory of this process (`VmHWM`), KiB.
 pub fn peak_rss_kib() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))
+    ProcStatus::read("self")?.field("VmHWM")
 }
 
 /// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.

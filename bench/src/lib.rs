@@ -17,6 +17,7 @@ pub mod records_ingest;
 pub mod records_query;
 pub mod report;
 pub mod setup;
+pub mod statement_profile;
 pub mod sys;
 pub mod vendor_calls;
 pub mod vendor_dials;

@@ -295,13 +295,19 @@ impl Fixture {
     /// A pooled connection with `--conn-sql` applied.
     pub fn conn(&self, db: &Database) -> anyhow::Result<r2d2::PooledConnection<DbManager>> {
         let mut conn = db.get()?;
+        self.prepare(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// Applies `--no-statement-cache` and `--conn-sql` to `conn`.
+    pub fn prepare(&self, conn: &mut DbConn) -> anyhow::Result<()> {
         if self.no_statement_cache {
             conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
         }
         if let Some(sql) = &self.conn_sql {
-            execute(&mut conn, sql).with_context(|| format!("--conn-sql {sql:?}"))?;
+            execute(conn, sql).with_context(|| format!("--conn-sql {sql:?}"))?;
         }
-        Ok(conn)
+        Ok(())
     }
 
     /// Index of the user holding phone `p` at `at`.

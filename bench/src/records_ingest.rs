@@ -1,18 +1,25 @@
 //! Ingestion runs: batches of generated uploads through the server's path
-//! minus HTTP — `CallFacts::parse` for each record, then one
-//! `record_ingest::ingest` transaction per batch — from one or more threads.
+//! minus HTTP — `CallFacts::parse_batch`, then `record_ingest::store`
+//! (`Database::write`: on SQLite the process's one writer with group
+//! commit) — from one or more threads. The statement profile instead runs
+//! `record_ingest::ingest` on an instrumented connection of its own: the
+//! same transaction body, without the queue.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use deskbind_core::db::{Database, DbConn};
 use deskbind_core::domain::call_facts::{CallFacts, Reporter};
+use deskbind_core::relay::Relay;
+use deskbind_core::repo::RepoError;
 use deskbind_core::time::now_micros;
+use deskbind_core::usecases::Services;
 use deskbind_core::usecases::record_ingest::{self, ItemOutcome, Uploader};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::records_fixture::{BatchSpec, Fixture};
+use crate::statement_profile::{StatementProfile, StatementTally};
 use crate::sys::CpuSample;
 
 /// What the records of a run came out as.
@@ -91,6 +98,7 @@ pub fn run(
     writers: usize,
 ) -> anyhow::Result<RunStats> {
     let writers = writers.max(1);
+    let services = &Services::new(db.clone(), Relay::local());
     let pid = std::process::id();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let cpu_before = CpuSample::take(&[pid])?;
@@ -103,7 +111,7 @@ pub fn run(
                     .filter(|b| b.phone % writers == t)
                     .copied()
                     .collect();
-                scope.spawn(move || writer(db, fixture, &mine))
+                scope.spawn(move || writer(services, fixture, &mine))
             })
             .collect();
         handles
@@ -142,9 +150,85 @@ pub fn run(
     Ok(total)
 }
 
-fn writer(db: &Database, fixture: &Fixture, batches: &[BatchSpec]) -> anyhow::Result<ThreadStats> {
-    let mut conn = fixture.conn(db)?;
-    let conn: &mut DbConn = &mut conn;
+/// One writer thread: its batches through `record_ingest::store`, the
+/// upload route's call, on a runtime of its own (as a request's task).
+fn writer(
+    services: &Services,
+    fixture: &Fixture,
+    batches: &[BatchSpec],
+) -> anyhow::Result<ThreadStats> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("writer runtime")?;
+    write_batches(&mut Sink::Queue { services, runtime }, fixture, batches)
+}
+
+/// Where a writer's batches go.
+enum Sink<'a> {
+    /// `record_ingest::store`: `Database::write`, so SQLite's one writer
+    /// and its group commit.
+    Queue {
+        services: &'a Services,
+        runtime: tokio::runtime::Runtime,
+    },
+    /// `record_ingest::ingest` on a connection of the bench's own (the
+    /// statement profile instruments it).
+    Conn(&'a mut DbConn),
+}
+
+impl Sink<'_> {
+    fn ingest(
+        &mut self,
+        who: Uploader,
+        facts: Vec<CallFacts>,
+        now: deskbind_core::time::Micros,
+    ) -> Result<Vec<ItemOutcome>, RepoError> {
+        match self {
+            Self::Queue { services, runtime } => {
+                runtime.block_on(record_ingest::store(services, who, facts, now))
+            }
+            Self::Conn(conn) => record_ingest::ingest(conn, &who, &facts, now),
+        }
+    }
+}
+
+/// A single-writer run with every statement timed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfiledRun {
+    pub records: u64,
+    pub batches: u64,
+    /// The ingest transactions, instrumentation included.
+    pub db_us: u64,
+    /// Every statement kind, the costliest first.
+    pub statements: Vec<StatementTally>,
+}
+
+/// `plan`'s batches from one thread on a connection set like the writer's
+/// (`Database::connect_like_writer`) whose statements are timed
+/// ([`StatementProfile`]).
+pub fn run_profiled(
+    db: &Database,
+    fixture: &Fixture,
+    plan: &[BatchSpec],
+) -> anyhow::Result<ProfiledRun> {
+    let mut conn = db.connect_like_writer()?;
+    fixture.prepare(&mut conn)?;
+    let profile = StatementProfile::attach(&mut conn);
+    let stats = write_batches(&mut Sink::Conn(&mut conn), fixture, plan)?;
+    Ok(ProfiledRun {
+        records: stats.records,
+        batches: stats.batches,
+        db_us: u64::try_from(stats.db.as_micros()).unwrap_or(u64::MAX),
+        statements: profile.tallies(),
+    })
+}
+
+fn write_batches(
+    sink: &mut Sink<'_>,
+    fixture: &Fixture,
+    batches: &[BatchSpec],
+) -> anyhow::Result<ThreadStats> {
     let mut stats = ThreadStats {
         records: 0,
         batches: 0,
@@ -174,25 +258,27 @@ fn writer(db: &Database, fixture: &Fixture, batches: &[BatchSpec]) -> anyhow::Re
             reporter: Reporter::Phone,
             app_user: None,
         };
-        let outcomes = record_ingest::ingest(conn, &uploader, &facts, now)
+        let with_e164: Vec<bool> = facts.iter().map(|f| f.remote_e164.is_some()).collect();
+        let outcomes = sink
+            .ingest(uploader, facts, now)
             .with_context(|| format!("ingest of {spec:?}"))?;
         let t3 = Instant::now();
-        for (outcome, f) in outcomes.iter().zip(&facts) {
+        for (outcome, e164) in outcomes.iter().zip(&with_e164) {
             match outcome {
                 ItemOutcome::Created(_) => {
                     stats.outcomes.created += 1;
-                    stats.outcomes.remote_e164 += u64::from(f.remote_e164.is_some());
+                    stats.outcomes.remote_e164 += u64::from(*e164);
                 }
                 ItemOutcome::Updated(_) => stats.outcomes.updated += 1,
                 ItemOutcome::Unchanged(_) => stats.outcomes.unchanged += 1,
                 ItemOutcome::Rejected(_) => stats.outcomes.rejected += 1,
             }
         }
-        if outcomes.len() != facts.len() {
+        if outcomes.len() != with_e164.len() {
             bail!(
                 "ingest answered {} outcomes for {} records",
                 outcomes.len(),
-                facts.len()
+                with_e164.len()
             );
         }
         stats.records += uploads.len() as u64;

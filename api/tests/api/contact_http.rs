@@ -82,6 +82,19 @@ pub async fn created(http: &Http, body: Value) -> Value {
     contact
 }
 
+/// Restricts salespeople to their own contacts; panics unless the admin
+/// behind `admin` may.
+pub async fn own_visibility(admin: &Http) {
+    let (status, body) = admin
+        .send(
+            "PUT",
+            "/v1/contact-settings",
+            Some(serde_json::json!({"visibility": "own"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 pub fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
 }

@@ -8,7 +8,7 @@ use deskbind_core::wire::{CallDirection, CallRecordUpload, CallResult, Role};
 use deskbind_mobile::PhoneClient;
 use serde_json::{Value, json};
 
-use crate::contact_http::{Http, created};
+use crate::contact_http::{Http, created, own_visibility};
 use crate::helpers::{TestApp, spawn_app};
 use crate::records::backdate_bindings;
 
@@ -348,14 +348,7 @@ async fn the_ledger_has_the_contacts_visibility() {
     let (_, kim_client) = app.user("kim@acme.test", Role::Salesperson).await;
     let kim = Http::of(&app, &kim_client).await;
     assert_eq!(kim.get(&path).await.0, 200);
-    let (status, _) = admin
-        .send(
-            "PUT",
-            "/v1/contact-settings",
-            Some(json!({"visibility": "own"})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    own_visibility(&admin).await;
     let (status, problem) = kim.get(&path).await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
     let intruder = Http::of(&app, &app.other_org_admin().await).await;

@@ -7,7 +7,7 @@ use deskbind_core::ids::{ContactId, ScoreRecomputeId};
 use deskbind_core::wire::Role;
 use serde_json::json;
 
-use crate::contact_http::{Http, created, id};
+use crate::contact_http::{Http, created, id, own_visibility};
 use crate::helpers::spawn_app;
 
 fn ledger_path(contact: &str) -> String {
@@ -110,14 +110,7 @@ async fn under_own_visibility_a_salesperson_reads_only_their_contacts_ledgers() 
         json!({"name": "Nobody's", "numbers": ["+4930555002"]}),
     )
     .await;
-    let (status, _) = admin
-        .send(
-            "PUT",
-            "/v1/contact-settings",
-            Some(json!({"visibility": "own"})),
-        )
-        .await;
-    assert_eq!(status, 200);
+    own_visibility(&admin).await;
 
     let (status, page) = kim_http.get(&ledger_path(&id(&mine))).await;
     assert_eq!(status, 200, "{page}");

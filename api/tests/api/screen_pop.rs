@@ -7,11 +7,13 @@
 use std::time::Duration;
 
 use deskbind_core::ids::UserId;
-use deskbind_core::wire::{AppEvent, CallDirection, CallRecordChange, CallResult, PushPlatform};
+use deskbind_core::wire::{
+    AppEvent, CallDirection, CallRecordChange, CallResult, PushPlatform, Role,
+};
 use deskbind_mobile::{AppClient, AppEvents, PhoneLink};
 use serde_json::json;
 
-use crate::contact_http::{Http, created};
+use crate::contact_http::{Http, created, own_visibility};
 use crate::dialing::{fast_reconnect, within};
 use crate::helpers::{PASSWORD, TestApp, redis_url, spawn_app, spawn_app_with};
 use crate::records::{backdate_bindings, call};
@@ -255,14 +257,7 @@ async fn a_caller_whose_contact_is_hidden_from_the_holder_pops_no_contact_and_ge
     let app = spawn_app().await;
     let admin = Http::of(&app, &app.admin).await;
     let (_, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930111").await;
-    let (status, body) = admin
-        .send(
-            "PUT",
-            "/v1/contact-settings",
-            Some(json!({"visibility": "own"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    own_visibility(&admin).await;
     // Nobody's contact: salespeople under `own` do not see it.
     let hidden = created(
         &admin,
@@ -420,5 +415,76 @@ async fn next_call_record(events: &mut AppEvents<'_>) -> AppEvent {
         if matches!(event, AppEvent::CallRecord { .. }) {
             return event;
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_two_holders_calls_tells_each_holder_of_theirs_with_the_contacts_they_may_see() {
+    let app = spawn_app().await;
+    let admin = Http::of(&app, &app.admin).await;
+    let (sam, sam_app, _, device) = app.bound_salesperson("sam@acme.test", "+4930111").await;
+    let (ana, ana_app) = app.user("ana@acme.test", Role::Salesperson).await;
+    // Sam held the phone from two hours ago until one hour ago, Ana since.
+    let now = chrono::Utc::now().timestamp_micros();
+    let hour = 3_600_000_000_i64;
+    app.execute(format!(
+        "UPDATE bindings SET started_at = {}, ended_at = {}, end_reason = 'unbound'",
+        now - 2 * hour,
+        now - hour
+    ))
+    .await;
+    app.execute(format!(
+        "INSERT INTO bindings (id, org_id, phone_id, user_id, via, started_at) \
+         SELECT '{}', org_id, phone_id, '{}', via, {} FROM bindings",
+        uuid::Uuid::now_v7(),
+        ana.id,
+        now - hour
+    ))
+    .await;
+    created(
+        &admin,
+        json!({"name": "Sam's customer", "numbers": ["+4930555001"], "owner_id": sam.id}),
+    )
+    .await;
+    own_visibility(&admin).await;
+    let mut sam_events = sam_app.events(None).await.unwrap();
+    let mut ana_events = ana_app.events(None).await.unwrap();
+
+    // One batch: Sam's call and Ana's, both with Sam's customer.
+    let mut sams = call("s1", 90);
+    sams.remote_number = "+4930555001".into();
+    let mut anas = call("a1", 30);
+    anas.remote_number = "+4930555001".into();
+    device.upload_call_records(&[sams, anas]).await.unwrap();
+
+    let AppEvent::CallRecord { record, .. } = next_call_record(&mut sam_events).await else {
+        unreachable!()
+    };
+    assert_eq!(
+        (record.call_id.as_str(), record.user_id),
+        ("s1", Some(sam.id))
+    );
+    let seen = record.contact.and_then(|c| c.name);
+    assert_eq!(seen.as_deref(), Some("Sam's customer"));
+    let AppEvent::CallRecord { record, .. } = next_call_record(&mut ana_events).await else {
+        unreachable!()
+    };
+    assert_eq!(
+        (record.call_id.as_str(), record.user_id),
+        ("a1", Some(ana.id))
+    );
+    assert!(
+        record.contact.is_none(),
+        "Ana may not see Sam's contact: {:?}",
+        record.contact
+    );
+    for user in [sam.id, ana.id] {
+        let announced = app
+            .scalar(format!(
+                "SELECT COUNT(*) AS n FROM app_events \
+                 WHERE kind = 'call_record' AND user_id = '{user}'"
+            ))
+            .await;
+        assert_eq!(announced, 1, "one record each, to its holder");
     }
 }

@@ -13,10 +13,14 @@
 //! binding history, then:
 //!
 //! 1. ingestion: `--records` records in batches of `--batch` through
-//!    `CallFacts::parse` + `record_ingest::ingest` (the phone upload route
-//!    minus HTTP and JSON) from one thread; another `--records` from
+//!    `CallFacts::parse_batch` + `record_ingest::store` (the phone upload
+//!    route minus HTTP and JSON: `Database::write`, so SQLite's one writer
+//!    with group commit) from one thread; another `--records` from
 //!    `--writers` threads on disjoint phones; then the first run's batches
-//!    again (a replay: every record unchanged).
+//!    again (a replay: every record unchanged); then the statement profile:
+//!    `--profile-records` new records through `record_ingest::ingest` on a
+//!    connection whose every statement is timed, the costliest kinds
+//!    printed.
 //! 2. queries: grows the table to `--query-rows` with direct multi-row
 //!    INSERTs, runs ANALYZE, then times `--queries` first pages (50 rows,
 //!    newest first) of `call_records::list` over a mix of filters, and
@@ -32,7 +36,7 @@ use clap::Parser;
 use deskbind_bench::records_fixture::{
     self, BenchDb, DEFAULT_POSTGRES_ADMIN_URL, DbKind, Fixture, Order, batch_plan,
 };
-use deskbind_bench::records_ingest::{self, RunStats};
+use deskbind_bench::records_ingest::{self, ProfiledRun, RunStats};
 use deskbind_bench::records_query::{self, KINDS, PAGE, WARMUP_PER_KIND};
 use deskbind_bench::report::Quantiles;
 use deskbind_core::db::Database;
@@ -94,11 +98,15 @@ struct Args {
     /// SQL run once after the migrations, e.g. to try an index.
     #[arg(long)]
     setup_sql: Option<String>,
-    /// SQL run on every connection the benchmark takes, e.g. a PRAGMA or a SET.
+    /// SQL run on every connection the benchmark takes itself, e.g. a
+    /// PRAGMA or a SET: the statement profile's and the queries'. The
+    /// timed ingestion runs go through `Database::write`, whose
+    /// connections are the server's.
     #[arg(long)]
     conn_sql: Option<String>,
-    /// Turn off diesel's prepared-statement cache on the benchmark's
-    /// connections (PostgreSQL then plans every statement with its values).
+    /// Turn off diesel's prepared-statement cache on the benchmark's own
+    /// connections (the statement profile's and the queries'; PostgreSQL
+    /// then plans every statement with its values).
     #[arg(long)]
     no_statement_cache: bool,
     /// Show the plan of every query kind, not only those missing the target.
@@ -111,6 +119,13 @@ struct Args {
     /// Ingestion only: skip growing the table and timing the queries.
     #[arg(long)]
     no_queries: bool,
+    /// Records of the statement profile: after the timed runs, new
+    /// records from one writer with every statement timed (0: no profile).
+    #[arg(long, default_value_t = 10_000)]
+    profile_records: usize,
+    /// Statement kinds the profile prints (the costliest first).
+    #[arg(long, default_value_t = 12)]
+    profile_top: usize,
     /// Keep the database (SQLite file or PostgreSQL database) afterwards.
     #[arg(long)]
     keep: bool,
@@ -239,6 +254,25 @@ fn run(
         replays.push(replay);
     }
     let wal_peak = wal.stop();
+    let profile = if args.profile_records == 0 {
+        None
+    } else {
+        let plan = batch_plan(
+            &fixture,
+            'p',
+            args.profile_records,
+            args.batch,
+            args.order,
+            parts,
+        );
+        println!(
+            "profiling {} new records from 1 writer, every statement timed ...",
+            args.profile_records
+        );
+        let profiled = records_ingest::run_profiled(db, &fixture, &plan)?;
+        print_profile(&profiled, args.profile_top);
+        Some(profiled)
+    };
     let replay_rates: Vec<f64> = replays.iter().map(RunStats::records_per_sec).collect();
     let best_replay = replay_rates.iter().copied().fold(0.0, f64::max);
     let worst_replay = replay_rates.iter().copied().fold(f64::MAX, f64::min);
@@ -326,9 +360,39 @@ fn run(
         },
         "replays_per_sec": replay_rates,
         "wal_peak_bytes": wal_peak,
+        "statement_profile": profile,
         "queries": queries_json,
         "peak_rss_kib": peak_rss,
     }))
+}
+
+/// The statement profile: per batch, how many statements of each kind ran
+/// and how long they took, the costliest kinds first.
+fn print_profile(run: &ProfiledRun, top: usize) {
+    let batches = run.batches.max(1) as f64;
+    let total_us: u64 = run.statements.iter().map(|t| t.total_us).sum();
+    let count: u64 = run.statements.iter().map(|t| t.count).sum();
+    println!(
+        "profile         {} records in {} batches: {:.1} statements and {:.1} ms per batch ({:.1} ms in statements, {} kinds); per record {:.1} µs",
+        run.records,
+        run.batches,
+        count as f64 / batches,
+        run.db_us as f64 / 1e3 / batches,
+        total_us as f64 / 1e3 / batches,
+        run.statements.len(),
+        run.db_us as f64 / run.records.max(1) as f64,
+    );
+    println!("  share  ms/batch  n/batch  µs each  statement");
+    for t in run.statements.iter().take(top) {
+        println!(
+            "  {:>4.1}%  {:>8.2}  {:>7.1}  {:>7.0}  {}",
+            100.0 * t.total_us as f64 / total_us.max(1) as f64,
+            t.total_us as f64 / 1e3 / batches,
+            t.count as f64 / batches,
+            t.total_us as f64 / t.count.max(1) as f64,
+            t.sql
+        );
+    }
 }
 
 /// Grows the table and times the first pages; the verdict line and the

@@ -321,6 +321,19 @@ impl Database {
         self.checkout(CHECKOUT_BUDGET)
     }
 
+    /// A connection outside the pool, set as the one writes go through (on
+    /// SQLite the writer thread's page cache and checkpoint settings), for
+    /// a tool that must run a write body on a connection it can instrument:
+    /// the records benchmark's statement profile. The server never calls
+    /// it; its writes go through [`Database::write`].
+    pub fn connect_like_writer(&self) -> Result<DbConn, DbError> {
+        let mut conn = self.manager.connect_writer()?;
+        if self.backend == Backend::Sqlite {
+            conn.batch_execute(SQLITE_WRITER_PRAGMAS)?;
+        }
+        Ok(conn)
+    }
+
     /// Runs `work` as one write transaction. On SQLite it joins the queue of
     /// the process's one writer connection and may be committed together
     /// with other queued writes, each in its own savepoint (see

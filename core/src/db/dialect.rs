@@ -83,6 +83,35 @@ pub fn execute_on_sqlite(
     }
 }
 
+/// The bind placeholder of position `n` (1-based) in a hand-written
+/// statement: `$n` on PostgreSQL, `?` on SQLite.
+pub fn placeholder(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("${n}"),
+        Backend::Sqlite => "?".to_owned(),
+    }
+}
+
+/// Runs a hand-written statement (placeholders from [`placeholder`]) with
+/// `binds` in order on either backend, and answers the rows changed. For
+/// statements diesel's DSL cannot build for both, such as an UPDATE that
+/// sets each row its own value.
+pub fn execute_raw(conn: &mut DbConn, sql: &str, binds: &[BindValue<'_>]) -> QueryResult<usize> {
+    match conn {
+        DbConn::Postgresql(pg) => {
+            let mut query = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
+            for bind in binds {
+                query = match *bind {
+                    BindValue::Text(text) => query.bind::<Text, _>(text),
+                    BindValue::BigInt(n) => query.bind::<BigInt, _>(n),
+                };
+            }
+            query.execute(pg)
+        }
+        DbConn::Sqlite(_) => execute_on_sqlite(conn, sql, binds).map(Option::unwrap_or_default),
+    }
+}
+
 #[derive(QueryableByName)]
 struct RowidRow {
     #[diesel(sql_type = BigInt)]

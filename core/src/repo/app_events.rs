@@ -41,23 +41,24 @@ pub fn insert(
     Ok(())
 }
 
-/// Rows per multi-row insert of [`insert_many`]: 5 columns each stays far
+/// Rows per multi-row insert of [`insert_for_users`]: 5 columns each stays far
 /// below both databases' limits on bound parameters.
 const INSERT_CHUNK: usize = 500;
 
-/// Appends the events in order, in multi-row inserts (under the same rule
-/// as [`insert`]: the user's row lock is held).
-pub fn insert_many(
+/// Appends events of several users of one organisation, `(user id,
+/// event)` in the order their `seq` is to follow, in multi-row inserts
+/// (under the same rule as [`insert`]: every one of the users' row locks
+/// is held).
+pub fn insert_for_users(
     conn: &mut DbConn,
     org_id: &str,
-    user_id: &str,
-    events: &[AppEvent],
+    events: &[(&str, &AppEvent)],
     at: Micros,
 ) -> Result<(), RepoError> {
     for chunk in events.chunks(INSERT_CHUNK) {
         let rows = chunk
             .iter()
-            .map(|event| {
+            .map(|&(user_id, event)| {
                 let payload = serde_json::to_string(event)
                     .map_err(|e| RepoError::Corrupt(format!("unserialisable event: {e}")))?;
                 Ok((

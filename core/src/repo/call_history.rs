@@ -101,6 +101,11 @@ pub fn disposition_codes(
 }
 
 /// The organisation's calls among `ids` (a batch just stored or changed).
+/// Found by primary key alone and the organisation checked here: with
+/// `org_id = ?` in the query, SQLite (without ANALYZE statistics) walks
+/// the organisation's whole index instead of fetching 500 rows by key,
+/// which made this read a quarter of an ingest batch and grow with the
+/// table (docs/performance.md, "statement profile").
 pub fn with_ids(
     conn: &mut DbConn,
     org: OrgId,
@@ -109,12 +114,15 @@ pub fn with_ids(
     let org = org.to_string();
     let mut rows = Vec::new();
     for chunk in ids.chunks(KEY_CHUNK) {
+        let found = call_records::table
+            .filter(call_records::id.eq_any(chunk))
+            .select((call_records::org_id, HISTORY_COLUMNS))
+            .load::<(String, HistoryRow)>(conn)?;
         rows.extend(
-            call_records::table
-                .filter(call_records::org_id.eq(&org))
-                .filter(call_records::id.eq_any(chunk))
-                .select(HISTORY_COLUMNS)
-                .load::<HistoryRow>(conn)?,
+            found
+                .into_iter()
+                .filter(|(of, _)| *of == org)
+                .map(|(_, row)| row),
         );
     }
     Ok(rows)

@@ -30,21 +30,24 @@ pub fn record(
     Ok(())
 }
 
-/// [`record`] for several events of one user: one lock, multi-row inserts
-/// (an ingest batch announces up to 500 records).
-pub fn record_many(
+/// [`record`] for several users' events, `(user id, event)`: the users
+/// locked in one statement (in id order), the events in multi-row inserts
+/// whatever their user (an ingest batch announces up to 500 records to up
+/// to as many users).
+pub fn record_for_users(
     conn: &mut DbConn,
     org_id: &str,
-    user_id: &str,
-    events: &[AppEvent],
+    events: &[(&str, AppEvent)],
     at: Micros,
 ) -> Result<(), RepoError> {
     if events.is_empty() {
         return Ok(());
     }
-    users::lock(conn, user_id)?;
-    app_events::insert_many(conn, org_id, user_id, events, at)?;
-    for event in events {
+    let users: Vec<&str> = events.iter().map(|&(user, _)| user).collect();
+    users::lock_many(conn, &users)?;
+    let rows: Vec<(&str, &AppEvent)> = events.iter().map(|(user, e)| (*user, e)).collect();
+    app_events::insert_for_users(conn, org_id, &rows, at)?;
+    for (user_id, event) in events {
         if let Some(message) = event_message(event) {
             jobs::enqueue_push(conn, org_id, user_id, event.kind(), &message, at)?;
         }

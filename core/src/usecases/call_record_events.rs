@@ -33,21 +33,37 @@ pub fn record_in(
             by_user.entry(user).or_default().push(item);
         }
     }
-    let mut woken = Vec::with_capacity(by_user.len());
-    for (user, items) in by_user {
-        let user_id: UserId = stored_id(user)?;
-        let rows: Vec<CallRecordRow> = items.iter().map(|(row, _)| row.clone()).collect();
-        let records = record_reads::for_reader(conn, user_id, &rows)?;
-        let events: Vec<AppEvent> = items
-            .iter()
-            .zip(records)
-            .map(|((_, change), record)| AppEvent::CallRecord {
+    let Some(org_id) = changed.first().map(|(row, _)| row.org_id.as_str()) else {
+        return Ok(Vec::new());
+    };
+    let woken = by_user
+        .keys()
+        .map(|user| stored_id::<UserId>(user))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<Vec<CallRecordRow>> = by_user
+        .values()
+        .map(|items| items.iter().map(|(row, _)| row.clone()).collect())
+        .collect();
+    let readers: Vec<(UserId, &[CallRecordRow])> = woken
+        .iter()
+        .zip(&rows)
+        .map(|(user, rows)| (*user, rows.as_slice()))
+        .collect();
+    // Each user reads their records as the call log shows them; what that
+    // needs is read once for the batch.
+    let records = record_reads::for_readers(conn, &readers)?;
+    let mut events: Vec<(&str, AppEvent)> = Vec::with_capacity(changed.len());
+    for ((user, items), records) in by_user.iter().zip(records) {
+        events.extend(items.iter().zip(records).map(|((_, change), record)| {
+            let event = AppEvent::CallRecord {
                 change: *change,
                 record: Box::new(record),
-            })
-            .collect();
-        app_events::record_many(conn, &rows[0].org_id, user, &events, now)?;
-        woken.push(user_id);
+            };
+            (*user, event)
+        }));
     }
+    // Every user locked and every event written at once: in the batch's
+    // transaction that is the same as user by user (locks in id order).
+    app_events::record_for_users(conn, org_id, &events, now)?;
     Ok(woken)
 }

@@ -241,31 +241,53 @@ pub fn refs_for(
     reader: UserId,
     ids: &[ContactId],
 ) -> Result<HashMap<ContactId, ContactRef>, RepoError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let distinct: Vec<ContactId> = ids
+    let mut refs = refs_for_readers(conn, org, &[(reader, ids)])?;
+    Ok(refs.pop().unwrap_or_default())
+}
+
+/// [`refs_for`] for several readers at once, one map per reader in order:
+/// the organisation's visibility and every contact read once (an ingest
+/// batch shows its records to up to 500 users).
+pub fn refs_for_readers(
+    conn: &mut DbConn,
+    org: OrgId,
+    readers: &[(UserId, &[ContactId])],
+) -> Result<Vec<HashMap<ContactId, ContactRef>>, RepoError> {
+    let distinct: Vec<ContactId> = readers
         .iter()
-        .copied()
+        .flat_map(|(_, ids)| ids.iter().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    if distinct.is_empty() {
+        return Ok(vec![HashMap::new(); readers.len()]);
+    }
     let (visibility, _) = contact_settings::get(conn, org)?;
-    let role = match visibility {
-        ContactVisibility::Organisation => None,
-        // An API key (no person) sees what an admin sees.
-        ContactVisibility::Own if reader.is_nobody() => None,
-        ContactVisibility::Own => {
-            let user = users::get(conn, org, reader, Visibility::Org)?;
-            Some(
-                Role::parse(&user.role)
-                    .ok_or_else(|| RepoError::Corrupt(format!("user role {:?}", user.role)))?,
-            )
-        }
-    };
-    let mut refs = HashMap::new();
+    let mut rows: HashMap<ContactId, ContactRow> = HashMap::with_capacity(distinct.len());
     for chunk in distinct.chunks(KEY_CHUNK) {
-        for row in contacts::by_ids(conn, org, chunk)? {
+        rows.extend(
+            contacts::by_ids(conn, org, chunk)?
+                .into_iter()
+                .map(|r| (r.id, r)),
+        );
+    }
+    let mut all = Vec::with_capacity(readers.len());
+    for &(reader, ids) in readers {
+        let role = match visibility {
+            ContactVisibility::Organisation => None,
+            // An API key (no person) sees what an admin sees.
+            ContactVisibility::Own if reader.is_nobody() => None,
+            ContactVisibility::Own if ids.is_empty() => None,
+            ContactVisibility::Own => {
+                let user = users::get(conn, org, reader, Visibility::Org)?;
+                Some(
+                    Role::parse(&user.role)
+                        .ok_or_else(|| RepoError::Corrupt(format!("user role {:?}", user.role)))?,
+                )
+            }
+        };
+        let mut refs = HashMap::new();
+        for row in ids.iter().filter_map(|id| rows.get(id)) {
             if let Some(role) = role
                 && access(role, reader, row.owner_id, visibility) == ContactAccess::Hidden
             {
@@ -275,13 +297,14 @@ pub fn refs_for(
                 row.id,
                 ContactRef {
                     id: row.id,
-                    name: Some(row.name).filter(|n| !n.is_empty()),
-                    company: row.company,
+                    name: Some(row.name.clone()).filter(|n| !n.is_empty()),
+                    company: row.company.clone(),
                 },
             );
         }
+        all.push(refs);
     }
-    Ok(refs)
+    Ok(all)
 }
 
 /// Dial commands as sent to `reader`, each with the contact it is linked

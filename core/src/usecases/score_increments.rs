@@ -112,6 +112,7 @@ pub(super) fn score(
             .insert((row.rule_key, row.trigger_key));
     }
     let mut inserts = Vec::new();
+    let mut scores = Vec::new();
     for (contact, found) in pending {
         let key = contact.to_string();
         let state = states.remove(&key).unwrap_or_default();
@@ -122,9 +123,10 @@ pub(super) fn score(
         }
         let sum = before + fresh.iter().map(|c| c.points).sum::<i64>();
         inserts.extend(super::scoring::ledger_rows(org, &key, version, fresh, now));
-        contacts::set_score(conn, contact, sum, version)?;
+        scores.push((contact, sum));
     }
     score_events::insert_many(conn, &inserts)?;
+    contacts::set_scores(conn, &scores, version)?;
     Ok(full)
 }
 

@@ -169,9 +169,7 @@ fn score_under(
         inserts.extend(super::scoring::ledger_rows(org, &key, version, fresh, now));
     }
     score_events::insert_many(conn, &inserts)?;
-    for (contact, sum) in scores {
-        contacts::set_score(conn, contact, sum, version)?;
-    }
+    contacts::set_scores(conn, &scores, version)?;
     Ok(())
 }
 

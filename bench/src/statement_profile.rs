@@ -127,6 +127,8 @@ fn normalised(sql: &str) -> String {
         ("$, $", "$"),
         ("(?), (?)", "(?)"),
         ("($), ($)", "($)"),
+        ("WHEN ? THEN ? WHEN ? THEN ?", "WHEN ? THEN ?"),
+        ("WHEN $ THEN $ WHEN $ THEN $", "WHEN $ THEN $"),
     ] {
         while key.contains(many) {
             key = key.replace(many, one);
@@ -188,6 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn a_case_per_row_folds_to_one_arm() {
+        let arms = |n: usize| {
+            let arms: Vec<String> = (0..n)
+                .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+                .collect();
+            format!("UPDATE c SET s = CASE id {} ELSE s END", arms.join(" "))
+        };
+        assert_eq!(
+            statement_key(&arms(3)),
+            "UPDATE c SET s = CASE id WHEN $ THEN $ ELSE s END"
+        );
+        assert_eq!(statement_key(&arms(3)), statement_key(&arms(400)));
+    }
+
+    #[test]
     fn reads_of_the_same_columns_keep_their_where_apart() {
         let columns = "`t`.`id`, `t`.`remote_e164`, `t`.`direction`, `t`.`started_at`";
         let by_id = statement_key(&format!(
@@ -199,7 +216,7 @@ mod tests {
         assert_ne!(by_id, by_number);
         assert!(by_id.ends_with("WHERE `t`.`id` IN (?)"), "{by_id}");
         assert!(
-            by_id.starts_with("SELECT `t`.`id`, `t`.`remote_e164`, `t`.`dir… FROM"),
+            by_id.starts_with("SELECT `t`.`id`, `t`.`remote_e164`, `t`.`direct… FROM"),
             "{by_id}"
         );
     }

@@ -8,13 +8,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use deskbind_core::db::{Database, DbConn};
+use deskbind_core::db::{Backend, Database, DbConn, dialect};
 use deskbind_core::domain::call_facts::{CallFacts, Reporter};
 use deskbind_core::relay::Relay;
 use deskbind_core::repo::RepoError;
 use deskbind_core::time::now_micros;
 use deskbind_core::usecases::Services;
 use deskbind_core::usecases::record_ingest::{self, ItemOutcome, Uploader};
+use diesel::connection::SimpleConnection as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -216,11 +217,18 @@ pub fn run_profiled(
     fixture.prepare(&mut conn)?;
     let profile = StatementProfile::attach(&mut conn);
     let stats = write_batches(&mut Sink::Conn(&mut conn), fixture, plan)?;
+    let statements = profile.tallies();
+    if dialect::backend_of(&conn) == Backend::Sqlite {
+        // Like the writer, this connection never checkpoints; the log it
+        // grew must not slow the queries that follow.
+        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .context("checkpoint after the profile")?;
+    }
     Ok(ProfiledRun {
         records: stats.records,
         batches: stats.batches,
         db_us: u64::try_from(stats.db.as_micros()).unwrap_or(u64::MAX),
-        statements: profile.tallies(),
+        statements,
     })
 }
 

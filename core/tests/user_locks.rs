@@ -1,18 +1,21 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! `users::lock_many`, the lock an ingest batch takes on every user it
-//! announces records to: many batches at once over overlapping users,
-//! each naming its users in a different order, all commit (on PostgreSQL
-//! none is chosen as a deadlock victim) and every event they append is
-//! kept. Runs on the backend chosen by DESKBIND_TEST_BACKEND.
+//! announces records to. It holds the lock the single-user `users::lock`
+//! waits for (so a user's event log stays in commit order whichever
+//! takes it), and many batches at once over overlapping users, each naming
+//! its users in a different order, all commit: on PostgreSQL none is
+//! chosen as a deadlock victim, which locking the users one by one in the
+//! order given does. Runs on the backend chosen by DESKBIND_TEST_BACKEND.
 
 use std::sync::Arc;
 
 use deskbind_core::db::schema::app_events;
-use deskbind_core::db::{self, Database};
+use deskbind_core::db::{self, Backend, Database};
 use deskbind_core::repo::users::{self, UserRow};
 use deskbind_core::repo::{RepoError, app_events as events_repo, orgs};
 use deskbind_core::testing::TestDb;
 use deskbind_core::wire::AppEvent;
+use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 
 const USERS: usize = 12;
@@ -92,4 +95,43 @@ async fn overlapping_batches_lock_their_users_in_any_order_and_all_commit() {
     let mut conn = db.get().unwrap();
     let stored: i64 = app_events::table.count().get_result(&mut conn).unwrap();
     assert_eq!(usize::try_from(stored).unwrap(), written);
+}
+
+#[test]
+fn a_held_lock_many_makes_the_single_user_lock_wait() {
+    let test_db = TestDb::new();
+    let db = migrated(&test_db);
+    let mut holder = db.get().unwrap();
+    let org = orgs::insert(&mut holder, "locks").unwrap().to_string();
+    let row = user(&org, 0);
+    users::insert(&mut holder, &row).unwrap();
+    let mut other = db.get().unwrap();
+
+    holder.batch_execute("BEGIN").unwrap();
+    users::lock_many(&mut holder, &[row.id.as_str()]).unwrap();
+    let refused = match db.backend() {
+        Backend::Postgres => {
+            other
+                .batch_execute("BEGIN; SET LOCAL lock_timeout = '200ms'")
+                .unwrap();
+            let refused = users::lock(&mut other, &row.id).unwrap_err().to_string();
+            other.batch_execute("ROLLBACK").unwrap();
+            refused
+        }
+        Backend::Sqlite => {
+            other.batch_execute("PRAGMA busy_timeout = 200").unwrap();
+            let refused = other
+                .batch_execute("BEGIN IMMEDIATE")
+                .unwrap_err()
+                .to_string();
+            other.batch_execute("PRAGMA busy_timeout = 15000").unwrap();
+            refused
+        }
+    };
+    assert!(
+        refused.contains("lock timeout") || refused.contains("locked"),
+        "the single-user lock waited for the held one: {refused}"
+    );
+    holder.batch_execute("COMMIT").unwrap();
+    users::lock(&mut other, &row.id).expect("free once the holder committed");
 }

@@ -84,11 +84,12 @@ pub fn execute_on_sqlite(
 }
 
 /// The bind placeholder of position `n` (1-based) in a hand-written
-/// statement: `$n` on PostgreSQL, `?` on SQLite.
+/// statement: `$n` on PostgreSQL, `?n` on SQLite. Numbered on both, so a
+/// statement may name its binds in any order of the text.
 pub fn placeholder(backend: Backend, n: usize) -> String {
     match backend {
         Backend::Postgres => format!("${n}"),
-        Backend::Sqlite => "?".to_owned(),
+        Backend::Sqlite => format!("?{n}"),
     }
 }
 
@@ -347,6 +348,35 @@ pub fn lock_due_webhook_deliveries(
         DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg),
         DbConn::Sqlite(lite) => due().load(lite),
     }
+}
+
+/// Locks the rows of `users` (at most a few hundred ids), in byte order of
+/// their ids, until the transaction ends. Why per backend: PostgreSQL
+/// takes row locks with `SELECT .. ORDER BY id COLLATE "C" FOR NO KEY
+/// UPDATE` (the lock an UPDATE of non-key columns takes, without writing a
+/// row version; the sort runs before the rows are locked, and "C" makes it
+/// the byte order every other locker sorts by), which diesel builds for
+/// PostgreSQL only; on SQLite the write transaction already holds the
+/// database's one write lock, and a no-op UPDATE keeps the statement a
+/// write there too.
+pub fn lock_user_rows(conn: &mut DbConn, ids: &[&str]) -> QueryResult<()> {
+    use crate::db::schema::users;
+    match conn {
+        DbConn::Postgresql(pg) => {
+            users::table
+                .filter(users::id.eq_any(ids))
+                .order(diesel::dsl::sql::<Text>(r#""users"."id" COLLATE "C""#))
+                .select(users::id)
+                .for_no_key_update()
+                .load::<String>(pg)?;
+        }
+        DbConn::Sqlite(lite) => {
+            diesel::update(users::table.filter(users::id.eq_any(ids)))
+                .set(users::updated_at.eq(users::updated_at))
+                .execute(lite)?;
+        }
+    }
+    Ok(())
 }
 
 /// Up to `limit` push schedules due at `now`, earliest first; on

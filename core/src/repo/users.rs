@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::page::PageRequest;
 use super::{DbConn, RepoError, stored_id};
+use crate::db::dialect;
 use crate::db::schema::{sessions, team_members, users};
 use crate::ids::{OrgId, SessionId, TeamId, UserId};
 use crate::time::to_datetime;
@@ -115,6 +116,28 @@ pub fn get(
         .into_boxed();
     query = restrict(conn, query, visibility)?;
     Ok(query.first(conn)?)
+}
+
+/// The roles of those of `ids` that are users of `org` (one read for
+/// many readers; a missing id is simply absent).
+pub fn roles_of(
+    conn: &mut DbConn,
+    org: OrgId,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, String>, RepoError> {
+    let keys: Vec<String> = ids.iter().map(UserId::to_string).collect();
+    let mut roles = HashMap::with_capacity(ids.len());
+    for chunk in keys.chunks(LOCK_CHUNK) {
+        let found: Vec<(String, String)> = users::table
+            .filter(users::org_id.eq(org.to_string()))
+            .filter(users::id.eq_any(chunk))
+            .select((users::id, users::role))
+            .load(conn)?;
+        for (id, role) in found {
+            roles.insert(stored_id::<UserId>(&id)?, role);
+        }
+    }
+    Ok(roles)
 }
 
 pub fn list(
@@ -380,30 +403,14 @@ pub fn visible_ids(
 
 /// [`lock`] for several users in one statement, in id order (the order
 /// every transaction that locks several users takes them in, so two
-/// cannot deadlock). On PostgreSQL `SELECT .. ORDER BY id FOR NO KEY
-/// UPDATE` locks the rows as the sort returns them: the lock an UPDATE
-/// takes, without writing a row version. An ingest batch locked its users
-/// one statement each.
+/// cannot deadlock): `dialect::lock_user_rows`, the lock an UPDATE takes.
+/// An ingest batch locked its users one statement each.
 pub fn lock_many(conn: &mut DbConn, ids: &[&str]) -> Result<(), RepoError> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     for chunk in ids.chunks(LOCK_CHUNK) {
-        match conn {
-            DbConn::Postgresql(pg) => {
-                users::table
-                    .filter(users::id.eq_any(chunk))
-                    .order(users::id)
-                    .select(users::id)
-                    .for_no_key_update()
-                    .load::<String>(pg)?;
-            }
-            DbConn::Sqlite(_) => {
-                diesel::update(users::table.filter(users::id.eq_any(chunk)))
-                    .set(users::updated_at.eq(users::updated_at))
-                    .execute(conn)?;
-            }
-        }
+        dialect::lock_user_rows(conn, chunk)?;
     }
     Ok(())
 }

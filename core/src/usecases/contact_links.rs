@@ -17,7 +17,6 @@ use crate::domain::contacts::{ContactAccess, access};
 use crate::ids::{ContactId, OrgId, UserId};
 use crate::repo::contacts::ContactRow;
 use crate::repo::dials::DialRow;
-use crate::repo::users::Visibility;
 use crate::repo::{
     RepoError, call_annotations, call_records, contact_numbers, contact_settings, contacts, dials,
     stored_id, users,
@@ -271,18 +270,29 @@ pub fn refs_for_readers(
                 .map(|r| (r.id, r)),
         );
     }
+    // Under "own" the readers' roles decide; one read for all of them. An
+    // API key (no person) sees what an admin sees.
+    let roles = match visibility {
+        ContactVisibility::Organisation => HashMap::new(),
+        ContactVisibility::Own => {
+            let people: Vec<UserId> = readers
+                .iter()
+                .filter(|(reader, ids)| !reader.is_nobody() && !ids.is_empty())
+                .map(|(reader, _)| *reader)
+                .collect();
+            users::roles_of(conn, org, &people)?
+        }
+    };
     let mut all = Vec::with_capacity(readers.len());
     for &(reader, ids) in readers {
         let role = match visibility {
             ContactVisibility::Organisation => None,
-            // An API key (no person) sees what an admin sees.
-            ContactVisibility::Own if reader.is_nobody() => None,
-            ContactVisibility::Own if ids.is_empty() => None,
+            ContactVisibility::Own if reader.is_nobody() || ids.is_empty() => None,
             ContactVisibility::Own => {
-                let user = users::get(conn, org, reader, Visibility::Org)?;
+                let role = roles.get(&reader).ok_or(RepoError::NotFound)?;
                 Some(
-                    Role::parse(&user.role)
-                        .ok_or_else(|| RepoError::Corrupt(format!("user role {:?}", user.role)))?,
+                    Role::parse(role)
+                        .ok_or_else(|| RepoError::Corrupt(format!("user role {role:?}")))?,
                 )
             }
         };

@@ -149,6 +149,16 @@ fn contacts_for_readers(
     let Some(first) = seen.iter().find_map(|(_, rows, _)| rows.first()) else {
         return Ok(vec![HashMap::new(); seen.len()]);
     };
+    if let Some(other) = seen
+        .iter()
+        .flat_map(|(_, rows, _)| rows)
+        .find(|r| r.org_id != first.org_id)
+    {
+        return Err(RepoError::Corrupt(format!(
+            "records of two organisations read together: {} and {}",
+            first.org_id, other.org_id
+        )));
+    }
     let org: OrgId = stored_id(&first.org_id)?;
     let linked = seen
         .iter()

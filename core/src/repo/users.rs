@@ -127,7 +127,7 @@ pub fn roles_of(
 ) -> Result<HashMap<UserId, String>, RepoError> {
     let keys: Vec<String> = ids.iter().map(UserId::to_string).collect();
     let mut roles = HashMap::with_capacity(ids.len());
-    for chunk in keys.chunks(LOCK_CHUNK) {
+    for chunk in keys.chunks(IDS_PER_STATEMENT) {
         let found: Vec<(String, String)> = users::table
             .filter(users::org_id.eq(org.to_string()))
             .filter(users::id.eq_any(chunk))
@@ -409,14 +409,15 @@ pub fn lock_many(conn: &mut DbConn, ids: &[&str]) -> Result<(), RepoError> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    for chunk in ids.chunks(LOCK_CHUNK) {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
         dialect::lock_user_rows(conn, chunk)?;
     }
     Ok(())
 }
 
-/// Users per statement in [`lock_many`]; chunks go in id order too.
-const LOCK_CHUNK: usize = 500;
+/// Ids per statement in [`lock_many`] and [`roles_of`] (chunks of a lock
+/// go in id order too).
+const IDS_PER_STATEMENT: usize = 500;
 
 /// Takes the user's row lock (PostgreSQL; SQLite's write transaction
 /// already serialises): it orders the user's event log and serialises the

@@ -254,6 +254,17 @@ fn run(
         replays.push(replay);
     }
     let wal_peak = wal.stop();
+    if let Some(q) = db.write_queue_stats() {
+        println!(
+            "write queue     {} groups ({} bodies, largest {}); {} checkpoints ({} failed), {} WAL truncations",
+            q.groups,
+            q.bodies,
+            q.largest_group,
+            q.checkpoints,
+            q.checkpoint_failures,
+            q.wal_truncations
+        );
+    }
     let profile = if args.profile_records == 0 {
         None
     } else {

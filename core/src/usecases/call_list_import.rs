@@ -9,6 +9,7 @@
 use super::Services;
 use super::blocklist_check;
 use super::call_lists::{ListError, Manager};
+use super::planner_stats;
 use crate::domain::call_lists::{MAX_IMPORT_ROWS, NewTask, Row, parse_row, takes_imports};
 use crate::domain::{E164, FieldError};
 use crate::ids::{CallListId, CallTaskId, UserId};
@@ -214,30 +215,14 @@ fn grew_by_a_tenth(created: usize, list_size: i64) -> bool {
 }
 
 /// After an import that grew a list by a tenth or more, PostgreSQL's
-/// statistics on tasks are brought up to date at once instead of at
-/// autovacuum's next turn (a minute, or never where it is off). With
-/// statistics from before a bulk import, the planner took the tasks of a
-/// 100,000-row list for one and sorted all of them on every lease (1 s,
-/// under the list's lock) instead of reading the list's order index. The
-/// tenth keeps a large import in batches to a few runs (about ten for
-/// 100 batches). A failure only costs the faster plan: it is logged.
+/// statistics on tasks are brought up to date at once
+/// ([`planner_stats::refresh`]). With statistics from before a bulk
+/// import, the planner took the tasks of a 100,000-row list for one and
+/// sorted all of them on every lease (1 s, under the list's lock) instead
+/// of reading the list's order index. The tenth keeps a large import in
+/// batches to a few runs (about ten for 100 batches).
 async fn refresh_planner_stats(svc: &Services) {
-    // SQLite keeps no statistics: no connection checkout for nothing.
-    if svc.db.backend() != crate::db::Backend::Postgres {
-        return;
-    }
-    let refreshed = svc
-        .db
-        .run(|conn| -> Result<(), crate::db::DbError> {
-            Ok(crate::db::dialect::refresh_planner_stats(
-                conn,
-                "call_list_tasks",
-            )?)
-        })
-        .await;
-    if let Err(err) = refreshed {
-        tracing::warn!(error = %err, "could not refresh the planner's statistics on call-list tasks");
-    }
+    planner_stats::refresh(&svc.db, "call_list_tasks").await;
 }
 
 /// The users the manager may name, by e-mail address (a CSV's

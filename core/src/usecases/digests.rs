@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::planner_stats::{self, GrowthTrigger};
 use super::push_schedules as schedules;
 use crate::db::Database;
 use crate::db::{DbConn, write_tx};
@@ -39,6 +40,10 @@ impl std::ops::AddAssign for DueReport {
     }
 }
 
+/// Jobs a scheduler run queues before PostgreSQL's statistics on `jobs`
+/// are refreshed, and again at each doubling ([`GrowthTrigger`]).
+const JOBS_BEFORE_FIRST_ANALYZE: usize = 1_000;
+
 /// Runs the scheduler until no schedule is due at `now`, `batch` schedules
 /// per transaction.
 pub async fn enqueue_all_due(
@@ -47,11 +52,17 @@ pub async fn enqueue_all_due(
     batch: i64,
 ) -> Result<DueReport, RepoError> {
     let mut total = DueReport::default();
+    let mut stale_stats = GrowthTrigger::new(JOBS_BEFORE_FIRST_ANALYZE);
     loop {
         let report = db
             .write(move |conn| enqueue_due_locked(conn, now, batch))
             .await?;
         total += report;
+        // A burst of digests fills the job queue in seconds; the senders'
+        // claims and answers are planned from the queue's statistics.
+        if stale_stats.due(total.jobs) {
+            planner_stats::refresh(db, "jobs").await;
+        }
         if (report.schedules as i64) < batch {
             return Ok(total);
         }

@@ -70,6 +70,7 @@ pub mod legal_holds;
 pub mod orgs;
 pub mod phone_frames;
 pub mod phones;
+pub mod planner_stats;
 pub mod presence;
 pub mod presence_reports;
 pub mod presence_time;

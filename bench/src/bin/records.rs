@@ -254,12 +254,14 @@ fn run(
         replays.push(replay);
     }
     let wal_peak = wal.stop();
+    // Since the database opened: the fixture's writes are counted too.
     if let Some(q) = db.write_queue_stats() {
         println!(
-            "write queue     {} groups ({} bodies, largest {}); {} checkpoints ({} failed), {} WAL truncations",
+            "write queue     {} groups ({} bodies, largest {}, {} failed); {} checkpoints ({} failed), {} WAL truncations (since the database opened)",
             q.groups,
             q.bodies,
             q.largest_group,
+            q.failed_groups,
             q.checkpoints,
             q.checkpoint_failures,
             q.wal_truncations

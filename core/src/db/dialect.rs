@@ -199,13 +199,17 @@ pub fn table_size_bytes(conn: &mut DbConn, table: &str) -> QueryResult<Option<i6
 }
 
 /// Brings PostgreSQL's planner statistics on `table` up to date (ANALYZE
-/// samples at most 30,000 rows; it blocks no reads or writes). Nothing on
-/// SQLite. Why: SQLite keeps no statistics unless asked, and deskbind's
-/// SQLite queries are written for the plan they need instead.
+/// samples 300 rows per unit of the statistics target, 30,000 at the
+/// default; it blocks no reads or writes). `SKIP_LOCKED`: when another
+/// ANALYZE or a vacuum of the table holds its lock, this one is skipped
+/// (PostgreSQL logs a warning) instead of making its caller wait, since
+/// the other is refreshing the same statistics. Nothing on SQLite. Why:
+/// SQLite keeps no statistics unless asked, and deskbind's SQLite queries
+/// are written for the plan they need instead.
 pub fn refresh_planner_stats(conn: &mut DbConn, table: &'static str) -> QueryResult<()> {
     match conn {
         DbConn::Postgresql(pg) => {
-            diesel::sql_query(format!("ANALYZE \"{table}\"")).execute(pg)?;
+            diesel::sql_query(format!("ANALYZE (SKIP_LOCKED) \"{table}\"")).execute(pg)?;
             Ok(())
         }
         DbConn::Sqlite(_) => Ok(()),

@@ -202,8 +202,13 @@ pub async fn import_rows(
             },
         )
         .await?;
+    // With statistics from before a bulk import, the planner took the
+    // tasks of a 100,000-row list for one and sorted all of them on every
+    // lease (1 s, under the list's lock) instead of reading the list's
+    // order index. The tenth keeps a large import in batches to a few
+    // refreshes (about ten for 100 batches).
     if grew_by_a_tenth(imported.created, list_size) {
-        refresh_planner_stats(svc).await;
+        planner_stats::refresh(&svc.db, "call_list_tasks").await;
     }
     Ok(imported)
 }
@@ -212,17 +217,6 @@ pub async fn import_rows(
 /// the rows the list has been sent, this import's included).
 fn grew_by_a_tenth(created: usize, list_size: i64) -> bool {
     created > 0 && (created as i64).saturating_mul(10) >= list_size
-}
-
-/// After an import that grew a list by a tenth or more, PostgreSQL's
-/// statistics on tasks are brought up to date at once
-/// ([`planner_stats::refresh`]). With statistics from before a bulk
-/// import, the planner took the tasks of a 100,000-row list for one and
-/// sorted all of them on every lease (1 s, under the list's lock) instead
-/// of reading the list's order index. The tenth keeps a large import in
-/// batches to a few runs (about ten for 100 batches).
-async fn refresh_planner_stats(svc: &Services) {
-    planner_stats::refresh(&svc.db, "call_list_tasks").await;
 }
 
 /// The users the manager may name, by e-mail address (a CSV's

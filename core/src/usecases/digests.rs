@@ -45,7 +45,8 @@ impl std::ops::AddAssign for DueReport {
 const JOBS_BEFORE_FIRST_ANALYZE: usize = 1_000;
 
 /// Runs the scheduler until no schedule is due at `now`, `batch` schedules
-/// per transaction.
+/// per transaction. A run that queues many jobs refreshes PostgreSQL's
+/// statistics on them as it goes (decision 0046).
 pub async fn enqueue_all_due(
     db: &Database,
     now: Micros,

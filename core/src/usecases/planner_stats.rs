@@ -8,7 +8,8 @@
 
 use crate::db::{Backend, Database, DbError, dialect};
 
-/// ANALYZEs `table` on PostgreSQL (samples at most 30,000 rows; it blocks
+/// ANALYZEs `table` on PostgreSQL ([`dialect::refresh_planner_stats`]:
+/// it never waits for another ANALYZE or a vacuum of the table, and blocks
 /// no reads or writes). A failure only costs the faster plan: it is logged.
 pub async fn refresh(db: &Database, table: &'static str) {
     // No connection checkout for nothing.

@@ -332,6 +332,60 @@ async fn fill(db: &Database, rows: usize, bytes: usize) -> usize {
     rows
 }
 
+/// Past half its limit the writer waits before its next group until the
+/// checkpoint thread has emptied the WAL, so with no reader holding it,
+/// writers going back to back never see the file past its limit. (Without
+/// the writer's wait, the checkpoint thread alone let it reach 6.5 times
+/// the limit.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn back_to_back_writers_never_take_the_wal_past_its_limit() {
+    const LIMIT: u64 = 1024 * 1024;
+    const WRITERS: usize = 8;
+    let test_db = TestDb::new();
+    let DatabaseUrl::Sqlite(path) = &test_db.url else {
+        return; // PostgreSQL: no SQLite WAL to bound.
+    };
+    let wal_file = PathBuf::from(format!("{}-wal", path.display()));
+    let db = Database::connect_with_wal_limit(&test_db.url, 4, LIMIT).expect("connect");
+    db.write(|conn| -> Result<(), DbError> {
+        Ok(conn.batch_execute("CREATE TABLE filler (data BLOB NOT NULL)")?)
+    })
+    .await
+    .expect("table");
+
+    // Eight times the limit in all, 1 KiB per commit.
+    let rows_each = (8 * LIMIT / 1024) as usize / WRITERS;
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let (db, peak, wal_file) = (db.clone(), peak.clone(), wal_file.clone());
+            tokio::spawn(async move {
+                for _ in 0..rows_each {
+                    fill(&db, 1, 1024).await;
+                    let size = std::fs::metadata(&wal_file).map_or(0, |m| m.len());
+                    peak.fetch_max(size, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+
+    let stats = db.write_queue_stats().expect("stats");
+    assert!(stats.wal_truncations >= 4, "{stats:?}");
+    assert_eq!(stats.failed_groups, 0, "{stats:?}");
+    let peak = peak.load(Ordering::Relaxed);
+    assert!(peak <= LIMIT, "the WAL reached {peak} bytes: {stats:?}");
+    let mut conn = db.get().expect("connection");
+    let stored: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM filler)",
+    ))
+    .get_result(&mut conn)
+    .expect("count");
+    assert_eq!(stored, (rows_each * WRITERS) as i64);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_wal_file_is_truncated_back_under_its_limit_while_writes_go_on() {
     const LIMIT: u64 = 1024 * 1024;

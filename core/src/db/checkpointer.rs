@@ -10,9 +10,11 @@
 //! runs a PASSIVE checkpoint on its own connection, at most every
 //! [`EVERY`]. A PASSIVE checkpoint never blocks the writer (it copies what
 //! no reader still needs, and the writer restarts the WAL from its start
-//! once all of it was copied). When the WAL file is past its limit anyway
-//! ([`super::wal_guard`]), the PASSIVE checkpoint is followed by a TRUNCATE
-//! one, with the writer paused between two groups.
+//! once all of it was copied). Under back-to-back groups that restart
+//! rarely comes, so the file grows: once it is past the guard's mark
+//! ([`super::wal_guard`], half its limit) the writer waits before its next
+//! group and this thread runs a TRUNCATE checkpoint at once (no PASSIVE
+//! one first, no [`EVERY`] wait), which empties the file.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +27,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::Integer;
 
 use super::conn::{DbConn, DbManager};
-use super::wal_guard::{GROUP_WAIT, InGroup, TRUNCATE_WAIT_MS, WalGuard, WriterPause};
+use super::wal_guard::{GROUP_WAIT, InGroup, TRUNCATE_WAIT_MS, WalFile, WalGuard, WriterPause};
 
 /// The shortest time between two checkpoints: each syncs the database
 /// file, so they are gathered rather than run after every commit.
@@ -38,6 +40,7 @@ pub const EVERY: Duration = Duration::from_millis(200);
 pub struct Checkpointer {
     nudge: SyncSender<()>,
     pause: Arc<WriterPause>,
+    wal: WalFile,
 }
 
 /// What the checkpoint thread has done since start.
@@ -54,6 +57,10 @@ pub struct CheckpointCounters {
     pub failures: AtomicU64,
     /// TRUNCATE checkpoints that brought the WAL file back within its limit.
     pub truncations: AtomicU64,
+    /// Time the writer was held for TRUNCATE checkpoints, in all and the
+    /// longest once, in microseconds: what bounding the WAL costs writes.
+    pub paused_micros: AtomicU64,
+    pub longest_pause_micros: AtomicU64,
 }
 
 impl CheckpointCounters {
@@ -61,6 +68,14 @@ impl CheckpointCounters {
     pub fn last_frames(&self) -> (u64, u64) {
         let last = self.last.load(Ordering::Relaxed);
         (last >> 32, last & u64::from(u32::MAX))
+    }
+
+    fn record_pause(&self, paused: Duration) {
+        let micros = u64::try_from(paused.as_micros()).unwrap_or(u64::MAX);
+        self.paused_micros.fetch_add(micros, Ordering::Relaxed);
+        self.longest_pause_micros
+            .fetch_max(micros, Ordering::Relaxed);
+        metrics::histogram!("sqlite_wal_truncate_pause_seconds").record(paused.as_secs_f64());
     }
 
     fn record(&self, log: i32, checkpointed: i32) {
@@ -82,6 +97,7 @@ impl Checkpointer {
         // committed before it starts.
         let (nudge, nudged) = sync_channel(1);
         let pause = Arc::new(WriterPause::default());
+        let wal = guard.file().clone();
         let mut thread = Thread {
             manager,
             conn: None,
@@ -92,7 +108,7 @@ impl Checkpointer {
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || thread.serve(&nudged))?;
-        Ok(Self { nudge, pause })
+        Ok(Self { nudge, pause, wal })
     }
 
     /// Called by the writer after a commit; never blocks.
@@ -103,6 +119,19 @@ impl Checkpointer {
                 tracing::warn!("the SQLite checkpoint thread has stopped");
             }
         }
+    }
+
+    /// Called by the writer before it begins a group: when the WAL is past
+    /// the guard's mark, waits (at most [`GROUP_WAIT`]) for the checkpoint
+    /// thread's TRUNCATE, unless readers held its last try off. The
+    /// checkpoint thread alone would notice only after its next checkpoint,
+    /// while back-to-back groups take the file far past its limit.
+    pub fn make_room(&self) {
+        if self.wal.size() <= self.wal.mark() {
+            return;
+        }
+        self.nudge();
+        self.pause.wait_for_truncate(&self.wal, GROUP_WAIT);
     }
 
     /// Called by the writer before it begins a group (the group runs until
@@ -158,6 +187,14 @@ impl Thread {
             if !woke {
                 return;
             }
+            // Past the guard's mark the writer waits before its next group
+            // (`Checkpointer::make_room`): truncate at once, without the
+            // PASSIVE checkpoint first, whose copy the TRUNCATE would redo
+            // the syncs of.
+            if let Some(before) = self.guard.due() {
+                self.truncate(before);
+                continue;
+            }
             // Gather the commits of the next moment into this checkpoint.
             if let Some(wait) = last.and_then(|at| EVERY.checked_sub(at.elapsed())) {
                 std::thread::sleep(wait);
@@ -177,7 +214,7 @@ impl Thread {
     /// A TRUNCATE checkpoint with the writer paused between two groups.
     fn truncate(&mut self, before: u64) {
         let pause = self.pause.clone();
-        let Some(_paused) = pause.pause(GROUP_WAIT) else {
+        let Some(paused) = pause.pause(GROUP_WAIT) else {
             tracing::warn!(
                 wal_bytes = before,
                 "the SQLite writer's group did not end in time to truncate the WAL; trying again later"
@@ -185,8 +222,12 @@ impl Thread {
             self.guard.retry_later();
             return;
         };
+        let paused_at = Instant::now();
         let ran = self.run(Mode::Truncate);
-        if self.guard.tried(before) && ran.is_some_and(|r| r.busy == 0) {
+        self.counters.record_pause(paused_at.elapsed());
+        let emptied = self.guard.tried(before);
+        paused.tried();
+        if emptied && ran.is_some_and(|r| r.busy == 0) {
             self.counters.truncations.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("sqlite_wal_truncations_total").increment(1);
         }

@@ -190,13 +190,13 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000; PRAGMA foreign_keys =
 
 /// The writer connection's extra settings: a 64 MiB page cache (ingest
 /// touches every index's B-tree; the 2 MiB default made 47 % of its time
-/// `pread`/`pwrite`), a WAL file truncated back to 64 MiB whenever the
-/// log restarts from its beginning, and no automatic checkpoints: the
-/// checkpoint thread runs them ([`super::checkpointer`]), so commits never
-/// wait for one, and it empties the file when it grows past its limit
-/// anyway ([`super::wal_guard`]).
+/// `pread`/`pwrite`), a WAL file truncated back to 32 MiB (the WAL guard's
+/// mark) whenever the log restarts from its beginning, and no automatic
+/// checkpoints: the checkpoint thread runs them ([`super::checkpointer`]),
+/// so commits never wait for one, and it empties the file when it grows
+/// past the mark anyway ([`super::wal_guard`]).
 pub(super) const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; \
-     PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 0;";
+     PRAGMA journal_size_limit = 33554432; PRAGMA wal_autocheckpoint = 0;";
 
 /// WAL (readers never block the writer) is a property of the file, set once
 /// before the pool opens its connections in parallel: switching journal

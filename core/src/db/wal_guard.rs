@@ -5,19 +5,27 @@
 //! beginning only when every frame was already copied as its transaction
 //! begins: rarely, under back-to-back groups (a records ingest) or while
 //! readers keep old snapshots (the file reached 1.2 GB once). The checkpoint
-//! thread ([`super::checkpointer`]) asks [`WalGuard::due`] before each
-//! checkpoint; past the limit it pauses the writer between two groups
-//! ([`WriterPause`]) and runs a TRUNCATE checkpoint, which waits a short
+//! thread ([`super::checkpointer`]) asks [`WalGuard::due`] as it wakes and
+//! after each checkpoint; past half the limit (the writer keeps appending
+//! while the thread notices and copies) it pauses the writer between two
+//! groups ([`WriterPause`]) and runs a TRUNCATE checkpoint, which waits a short
 //! moment for readers and then empties the file. If readers hold on, it
 //! tries again a little later. The writer never checkpoints itself, so the
 //! two never compete for SQLite's checkpoint lock.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// The WAL size the guard lets through before it truncates.
+/// The WAL size the file must stay within.
 pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The guard truncates once the file is past this share of the limit
+/// (1/`MARK_DIVISOR`): back-to-back groups keep writing while the
+/// checkpoint thread notices and copies, and at ingest rates that is
+/// tens of MiB, which the other half of the limit absorbs.
+const MARK_DIVISOR: u64 = 2;
 
 /// How long a TRUNCATE checkpoint may wait for readers (its connection's
 /// busy timeout; the writer is paused meanwhile).
@@ -33,34 +41,67 @@ pub(super) const GROUP_WAIT: Duration = Duration::from_secs(2);
 /// meanwhile.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
+/// The WAL file as the writer and the checkpoint thread both see it.
+#[derive(Debug, Clone)]
+pub struct WalFile {
+    path: PathBuf,
+    /// The size past which a TRUNCATE is due: half the limit.
+    mark: u64,
+    /// Set while readers keep the file from being emptied (the guard
+    /// tries again later, and the writer does not wait for it meanwhile).
+    held_off: Arc<AtomicBool>,
+}
+
+impl WalFile {
+    pub fn size(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
+    pub fn mark(&self) -> u64 {
+        self.mark
+    }
+
+    /// True while readers kept the last TRUNCATE from emptying the file.
+    pub fn held_off(&self) -> bool {
+        self.held_off.load(Ordering::Relaxed)
+    }
+}
+
 /// When the checkpoint thread should truncate the WAL.
 #[derive(Debug)]
 pub struct WalGuard {
-    wal_file: PathBuf,
-    limit: u64,
-    /// Set after a try that left the file past the limit.
+    file: WalFile,
+    /// Set after a try that left the file past the mark.
     retry_at: Option<Instant>,
 }
 
 impl WalGuard {
     /// The guard for the database file at `db_file` (its WAL is
-    /// `<file>-wal`), truncating past `limit` bytes ([`WAL_LIMIT_BYTES`]
-    /// outside tests).
+    /// `<file>-wal`), keeping it within `limit` bytes ([`WAL_LIMIT_BYTES`]
+    /// outside tests): it truncates past half of that.
     pub fn for_database(db_file: &Path, limit: u64) -> Self {
         let mut wal = db_file.as_os_str().to_owned();
         wal.push("-wal");
         Self {
-            wal_file: PathBuf::from(wal),
-            limit,
+            file: WalFile {
+                path: PathBuf::from(wal),
+                mark: limit / MARK_DIVISOR,
+                held_off: Arc::default(),
+            },
             retry_at: None,
         }
     }
 
-    /// The WAL's size when it is past the limit and a TRUNCATE is due.
+    /// The file, for the writer's look before each group.
+    pub fn file(&self) -> &WalFile {
+        &self.file
+    }
+
+    /// The WAL's size when it is past the mark and a TRUNCATE is due.
     pub(super) fn due(&mut self) -> Option<u64> {
-        let size = self.wal_size();
-        if size <= self.limit {
-            self.retry_at = None;
+        let size = self.file.size();
+        if size <= self.file.mark {
+            self.set_retry(None);
             return None;
         }
         match self.retry_at {
@@ -76,18 +117,18 @@ impl WalGuard {
             .map(|at| at.saturating_duration_since(Instant::now()))
     }
 
-    /// Records a TRUNCATE try; true when it left the file within the limit.
+    /// Records a TRUNCATE try; true when it left the file within the mark.
     pub(super) fn tried(&mut self, before: u64) -> bool {
-        let after = self.wal_size();
-        if after <= self.limit {
-            self.retry_at = None;
+        let after = self.file.size();
+        if after <= self.file.mark {
+            self.set_retry(None);
             tracing::debug!(before, after, "SQLite WAL truncated");
             return true;
         }
         self.retry_later();
         tracing::warn!(
             wal_bytes = after,
-            limit = self.limit,
+            mark = self.file.mark,
             "the SQLite WAL could not be emptied: readers held it; trying again later"
         );
         false
@@ -95,11 +136,12 @@ impl WalGuard {
 
     /// Puts the next try off by [`RETRY_AFTER`].
     pub(super) fn retry_later(&mut self) {
-        self.retry_at = Some(Instant::now() + RETRY_AFTER);
+        self.set_retry(Some(Instant::now() + RETRY_AFTER));
     }
 
-    fn wal_size(&self) -> u64 {
-        std::fs::metadata(&self.wal_file).map_or(0, |m| m.len())
+    fn set_retry(&mut self, at: Option<Instant>) {
+        self.retry_at = at;
+        self.file.held_off.store(at.is_some(), Ordering::Relaxed);
     }
 }
 
@@ -117,6 +159,8 @@ pub struct WriterPause {
 struct PauseState {
     wanted: bool,
     in_group: bool,
+    /// TRUNCATE checkpoints tried so far, for a writer waiting for one.
+    tries: u64,
 }
 
 impl WriterPause {
@@ -131,6 +175,30 @@ impl WriterPause {
         }
         state.in_group = true;
         InGroup(Arc::clone(self))
+    }
+
+    /// The writer, before it begins a group while `wal` is past its mark:
+    /// waits for the checkpoint thread's next TRUNCATE try, at most `wait`,
+    /// unless readers held the last one off (the file would not be
+    /// emptied, and the writer would only stall).
+    pub fn wait_for_truncate(&self, wal: &WalFile, wait: Duration) {
+        let state = self.lock();
+        // Looked at under the lock: a try that ended before it shows in
+        // the file's size, one that ends after it in `tries`.
+        if wal.size() <= wal.mark() || wal.held_off() {
+            return;
+        }
+        let seen = state.tries;
+        let (_state, timeout) = self
+            .changed
+            .wait_timeout_while(state, wait, |s| s.tries == seen)
+            .unwrap_or_else(PoisonError::into_inner);
+        if timeout.timed_out() {
+            tracing::warn!(
+                wal_bytes = wal.size(),
+                "the SQLite writer went on without the WAL truncated: the checkpoint thread did not get to it in time"
+            );
+        }
     }
 
     /// The checkpoint thread: stops the writer before its next group,
@@ -172,9 +240,62 @@ impl Drop for InGroup {
 #[derive(Debug)]
 pub struct Paused<'a>(&'a WriterPause);
 
+impl Paused<'_> {
+    /// Counts the TRUNCATE tried meanwhile, for a writer waiting for it.
+    pub fn tried(&self) {
+        self.0.lock().tries += 1;
+    }
+}
+
 impl Drop for Paused<'_> {
     fn drop(&mut self) {
         self.0.lock().wanted = false;
         self.0.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: u64 = 64 * 1024;
+
+    fn guard_with_wal(bytes: u64) -> (tempfile::TempDir, WalGuard) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_file = dir.path().join("deskbind.db");
+        let guard = WalGuard::for_database(&db_file, LIMIT);
+        set_wal(&guard, bytes);
+        (dir, guard)
+    }
+
+    fn set_wal(guard: &WalGuard, bytes: u64) {
+        let file = std::fs::File::create(&guard.file.path).expect("WAL file");
+        file.set_len(bytes).expect("WAL size");
+    }
+
+    #[test]
+    fn a_truncate_is_due_once_the_file_is_past_half_the_limit() {
+        let (_dir, mut guard) = guard_with_wal(LIMIT / 2);
+        assert_eq!(guard.due(), None, "at the mark: nothing to do yet");
+        set_wal(&guard, LIMIT / 2 + 1);
+        assert_eq!(
+            guard.due(),
+            Some(LIMIT / 2 + 1),
+            "past the mark, still within the limit"
+        );
+    }
+
+    #[test]
+    fn a_try_that_readers_held_off_is_repeated_later_not_at_once() {
+        let (_dir, mut guard) = guard_with_wal(LIMIT);
+        assert_eq!(guard.due(), Some(LIMIT));
+        assert!(!guard.tried(LIMIT), "the file is still past the mark");
+        assert!(guard.file().held_off(), "the writer is not to wait for it");
+        assert_eq!(guard.due(), None, "the next try waits");
+        assert!(guard.retry_in().is_some_and(|wait| wait <= RETRY_AFTER));
+        set_wal(&guard, 0);
+        assert_eq!(guard.due(), None);
+        assert_eq!(guard.retry_in(), None, "an emptied file ends the wait");
+        assert!(!guard.file().held_off());
     }
 }

@@ -72,6 +72,10 @@ pub struct WriteQueueStats {
     /// TRUNCATE checkpoints that brought the WAL file back within its
     /// limit ([`super::wal_guard`]).
     pub wal_truncations: u64,
+    /// Time the writer was held for those TRUNCATE checkpoints, in all and
+    /// the longest once (microseconds).
+    pub wal_pause_micros: u64,
+    pub wal_longest_pause_micros: u64,
     /// WAL frames at the last checkpoint, and how many of them it copied.
     pub wal_frames: u64,
     pub wal_frames_checkpointed: u64,
@@ -109,6 +113,8 @@ impl WriteQueue {
             checkpoints: read(&self.checkpoints.runs),
             checkpoint_failures: read(&self.checkpoints.failures),
             wal_truncations: read(&self.checkpoints.truncations),
+            wal_pause_micros: read(&self.checkpoints.paused_micros),
+            wal_longest_pause_micros: read(&self.checkpoints.longest_pause_micros),
             wal_frames,
             wal_frames_checkpointed,
         }
@@ -265,6 +271,9 @@ impl Writer {
         let mut group: Vec<Box<dyn QueuedWrite>> = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = receiver.blocking_recv() {
             group.push(first);
+            // A WAL past the guard's mark is emptied before the file grows
+            // further (what queues meanwhile joins this group).
+            self.checkpointer.make_room();
             // Between two groups the checkpoint thread may hold the writer
             // while it truncates the WAL; what queues meanwhile joins this group.
             let turn = self.checkpointer.enter_group();

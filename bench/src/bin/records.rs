@@ -257,7 +257,7 @@ fn run(
     // Since the database opened: the fixture's writes are counted too.
     if let Some(q) = db.write_queue_stats() {
         println!(
-            "write queue     {} groups ({} bodies, largest {}, {} failed); {} checkpoints ({} failed), {} WAL truncations holding the writer {:.1} ms in all, {:.1} ms at most (since the database opened)",
+            "write queue     {} groups ({} bodies, largest {}, {} failed); {} checkpoints ({} failed), {} WAL truncations holding the writer {:.1} ms in all, {:.1} ms at most; the writer waited for them {:.1} ms in all, {:.1} ms at most (since the database opened)",
             q.groups,
             q.bodies,
             q.largest_group,
@@ -266,7 +266,9 @@ fn run(
             q.checkpoint_failures,
             q.wal_truncations,
             q.wal_pause_micros as f64 / 1000.0,
-            q.wal_longest_pause_micros as f64 / 1000.0
+            q.wal_longest_pause_micros as f64 / 1000.0,
+            q.wal_wait_micros as f64 / 1000.0,
+            q.wal_longest_wait_micros as f64 / 1000.0
         );
     }
     let profile = if args.profile_records == 0 {

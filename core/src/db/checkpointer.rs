@@ -13,8 +13,8 @@
 //! once all of it was copied). Under back-to-back groups that restart
 //! rarely comes, so the file grows: once it is past the guard's mark
 //! ([`super::wal_guard`], half its limit) the writer waits before its next
-//! group and this thread runs a TRUNCATE checkpoint at once (no PASSIVE
-//! one first, no [`EVERY`] wait), which empties the file.
+//! group, and this thread cuts its [`EVERY`] wait short and runs a TRUNCATE
+//! checkpoint (no PASSIVE one first), which empties the file.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +41,14 @@ pub struct Checkpointer {
     nudge: SyncSender<()>,
     pause: Arc<WriterPause>,
     wal: WalFile,
+    counters: Arc<CheckpointCounters>,
+}
+
+/// Adds `time` to `total` and raises `longest` to it, in microseconds.
+fn add_micros(total: &AtomicU64, longest: &AtomicU64, time: Duration) {
+    let micros = u64::try_from(time.as_micros()).unwrap_or(u64::MAX);
+    total.fetch_add(micros, Ordering::Relaxed);
+    longest.fetch_max(micros, Ordering::Relaxed);
 }
 
 /// What the checkpoint thread has done since start.
@@ -58,9 +66,14 @@ pub struct CheckpointCounters {
     /// TRUNCATE checkpoints that brought the WAL file back within its limit.
     pub truncations: AtomicU64,
     /// Time the writer was held for TRUNCATE checkpoints, in all and the
-    /// longest once, in microseconds: what bounding the WAL costs writes.
+    /// longest once, in microseconds.
     pub paused_micros: AtomicU64,
     pub longest_pause_micros: AtomicU64,
+    /// Time the writer waited before a group for the WAL to be truncated
+    /// (that TRUNCATE's pause included), in all and the longest once, in
+    /// microseconds: what bounding the WAL costs writes.
+    pub waited_micros: AtomicU64,
+    pub longest_wait_micros: AtomicU64,
 }
 
 impl CheckpointCounters {
@@ -71,11 +84,13 @@ impl CheckpointCounters {
     }
 
     fn record_pause(&self, paused: Duration) {
-        let micros = u64::try_from(paused.as_micros()).unwrap_or(u64::MAX);
-        self.paused_micros.fetch_add(micros, Ordering::Relaxed);
-        self.longest_pause_micros
-            .fetch_max(micros, Ordering::Relaxed);
+        add_micros(&self.paused_micros, &self.longest_pause_micros, paused);
         metrics::histogram!("sqlite_wal_truncate_pause_seconds").record(paused.as_secs_f64());
+    }
+
+    fn record_wait(&self, waited: Duration) {
+        add_micros(&self.waited_micros, &self.longest_wait_micros, waited);
+        metrics::histogram!("sqlite_wal_writer_wait_seconds").record(waited.as_secs_f64());
     }
 
     fn record(&self, log: i32, checkpointed: i32) {
@@ -103,20 +118,27 @@ impl Checkpointer {
             conn: None,
             guard,
             pause: pause.clone(),
-            counters,
+            counters: counters.clone(),
         };
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || thread.serve(&nudged))?;
-        Ok(Self { nudge, pause, wal })
+        Ok(Self {
+            nudge,
+            pause,
+            wal,
+            counters,
+        })
     }
 
-    /// Called by the writer after a commit; never blocks.
-    pub fn nudge(&self) {
+    /// Called by the writer after a commit; never blocks. False when the
+    /// checkpoint thread has stopped.
+    pub fn nudge(&self) -> bool {
         match self.nudge.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) => {}
+            Ok(()) | Err(TrySendError::Full(())) => true,
             Err(TrySendError::Disconnected(())) => {
                 tracing::warn!("the SQLite checkpoint thread has stopped");
+                false
             }
         }
     }
@@ -127,11 +149,13 @@ impl Checkpointer {
     /// checkpoint thread alone would notice only after its next checkpoint,
     /// while back-to-back groups take the file far past its limit.
     pub fn make_room(&self) {
-        if self.wal.size() <= self.wal.mark() {
+        if self.wal.size() <= self.wal.mark() || !self.nudge() {
             return;
         }
-        self.nudge();
-        self.pause.wait_for_truncate(&self.wal, GROUP_WAIT);
+        let waited = self.pause.wait_for_truncate(&self.wal, GROUP_WAIT);
+        if !waited.is_zero() {
+            self.counters.record_wait(waited);
+        }
     }
 
     /// Called by the writer before it begins a group (the group runs until
@@ -195,16 +219,21 @@ impl Thread {
                 self.truncate(before);
                 continue;
             }
-            // Gather the commits of the next moment into this checkpoint.
+            // Gather the commits of the next moment into this checkpoint,
+            // unless a writer starts waiting for a TRUNCATE meanwhile.
             if let Some(wait) = last.and_then(|at| EVERY.checked_sub(at.elapsed())) {
-                std::thread::sleep(wait);
+                self.pause.gather(wait);
             }
             // A nudge that came while waiting is served by this run.
             let _ = nudged.try_recv();
-            last = Some(Instant::now());
-            if self.run(Mode::Passive).is_none() {
+            if let Some(before) = self.guard.due() {
+                self.truncate(before);
                 continue;
             }
+            last = Some(Instant::now());
+            // A failed PASSIVE checkpoint still leaves the guard its look:
+            // a writer may be waiting, and its nudge was taken above.
+            let _ = self.run(Mode::Passive);
             if let Some(before) = self.guard.due() {
                 self.truncate(before);
             }

@@ -47,8 +47,9 @@ pub struct WalFile {
     path: PathBuf,
     /// The size past which a TRUNCATE is due: half the limit.
     mark: u64,
-    /// Set while readers keep the file from being emptied (the guard
-    /// tries again later, and the writer does not wait for it meanwhile).
+    /// Set while the guard puts its next try off: readers kept the file
+    /// from being emptied, the writer's group did not end in time, or the
+    /// TRUNCATE failed. The writer does not wait for a try meanwhile.
     held_off: Arc<AtomicBool>,
 }
 
@@ -61,7 +62,7 @@ impl WalFile {
         self.mark
     }
 
-    /// True while readers kept the last TRUNCATE from emptying the file.
+    /// True while the guard puts its next TRUNCATE try off.
     pub fn held_off(&self) -> bool {
         self.held_off.load(Ordering::Relaxed)
     }
@@ -110,7 +111,7 @@ impl WalGuard {
         }
     }
 
-    /// How long until the next try while the file was left past the limit
+    /// How long until the next try while the file was left past the mark
     /// (the checkpoint thread then wakes without a commit).
     pub(super) fn retry_in(&self) -> Option<Duration> {
         self.retry_at
@@ -129,7 +130,7 @@ impl WalGuard {
         tracing::warn!(
             wal_bytes = after,
             mark = self.file.mark,
-            "the SQLite WAL could not be emptied: readers held it; trying again later"
+            "the SQLite WAL could not be emptied (readers held it, or the checkpoint failed); trying again later"
         );
         false
     }
@@ -161,6 +162,9 @@ struct PauseState {
     in_group: bool,
     /// TRUNCATE checkpoints tried so far, for a writer waiting for one.
     tries: u64,
+    /// A writer waits for a TRUNCATE: the checkpoint thread cuts its
+    /// gathering wait short.
+    urgent: bool,
 }
 
 impl WriterPause {
@@ -178,27 +182,45 @@ impl WriterPause {
     }
 
     /// The writer, before it begins a group while `wal` is past its mark:
-    /// waits for the checkpoint thread's next TRUNCATE try, at most `wait`,
-    /// unless readers held the last one off (the file would not be
-    /// emptied, and the writer would only stall).
-    pub fn wait_for_truncate(&self, wal: &WalFile, wait: Duration) {
-        let state = self.lock();
+    /// waits for the checkpoint thread's next TRUNCATE try, about `wait` at
+    /// most (a TRUNCATE running by then is waited for in
+    /// [`WriterPause::enter_group`]), unless the guard put its next try off
+    /// (the file would not be emptied, and the writer would only stall).
+    /// Returns how long it waited.
+    pub fn wait_for_truncate(&self, wal: &WalFile, wait: Duration) -> Duration {
+        let started = Instant::now();
+        let mut state = self.lock();
         // Looked at under the lock: a try that ended before it shows in
         // the file's size, one that ends after it in `tries`.
         if wal.size() <= wal.mark() || wal.held_off() {
-            return;
+            return Duration::ZERO;
         }
         let seen = state.tries;
-        let (_state, timeout) = self
+        state.urgent = true;
+        self.changed.notify_all();
+        let (mut state, timeout) = self
             .changed
             .wait_timeout_while(state, wait, |s| s.tries == seen)
             .unwrap_or_else(PoisonError::into_inner);
+        state.urgent = false;
+        drop(state);
         if timeout.timed_out() {
             tracing::warn!(
                 wal_bytes = wal.size(),
-                "the SQLite writer went on without the WAL truncated: the checkpoint thread did not get to it in time"
+                "the SQLite writer waited its longest for the WAL to be truncated and goes on"
             );
         }
+        started.elapsed()
+    }
+
+    /// The checkpoint thread, gathering commits before its next
+    /// checkpoint: sleeps `wait`, or less if a writer waits for a TRUNCATE.
+    pub fn gather(&self, wait: Duration) {
+        let state = self.lock();
+        let _ = self
+            .changed
+            .wait_timeout_while(state, wait, |s| !s.urgent)
+            .unwrap_or_else(PoisonError::into_inner);
     }
 
     /// The checkpoint thread: stops the writer before its next group,

@@ -76,6 +76,10 @@ pub struct WriteQueueStats {
     /// the longest once (microseconds).
     pub wal_pause_micros: u64,
     pub wal_longest_pause_micros: u64,
+    /// Time the writer waited before groups for the WAL to be truncated
+    /// (those pauses included), in all and the longest once (microseconds).
+    pub wal_wait_micros: u64,
+    pub wal_longest_wait_micros: u64,
     /// WAL frames at the last checkpoint, and how many of them it copied.
     pub wal_frames: u64,
     pub wal_frames_checkpointed: u64,
@@ -115,6 +119,8 @@ impl WriteQueue {
             wal_truncations: read(&self.checkpoints.truncations),
             wal_pause_micros: read(&self.checkpoints.paused_micros),
             wal_longest_pause_micros: read(&self.checkpoints.longest_pause_micros),
+            wal_wait_micros: read(&self.checkpoints.waited_micros),
+            wal_longest_wait_micros: read(&self.checkpoints.longest_wait_micros),
             wal_frames,
             wal_frames_checkpointed,
         }
@@ -303,7 +309,7 @@ impl Writer {
                 job.complete(outcome.as_ref().map(|_| ()));
             }
             if outcome.is_ok() {
-                self.checkpointer.nudge();
+                let _ = self.checkpointer.nudge();
             }
         }
     }

@@ -145,7 +145,8 @@ impl Checkpointer {
 
     /// Called by the writer before it begins a group: when the WAL is past
     /// the guard's mark, waits (at most [`GROUP_WAIT`]) for the checkpoint
-    /// thread's TRUNCATE, unless readers held its last try off. The
+    /// thread's TRUNCATE, unless the guard put its next try off (readers,
+    /// a group that ran long, or a failed checkpoint). The
     /// checkpoint thread alone would notice only after its next checkpoint,
     /// while back-to-back groups take the file far past its limit.
     pub fn make_room(&self) {

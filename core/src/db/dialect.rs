@@ -7,7 +7,9 @@
 #[allow(unused_imports)]
 use super::DbConn;
 
+use super::pg_job_claim::ClaimDueJobs;
 use crate::db::schema::{jobs, push_schedules};
+use crate::repo::jobs::JobRow;
 use crate::repo::push_schedules::ScheduleRow;
 use crate::time::Micros;
 use diesel::prelude::*;
@@ -281,30 +283,90 @@ pub fn server_processes(conn: &mut DbConn) -> QueryResult<Vec<ServerProcess>> {
 #[path = "dialect_tests.rs"]
 mod tests;
 
-/// Up to `limit` unfinished jobs due at `now` whose lease is free, earliest
-/// first, with their in-flight flag. PostgreSQL locks them `FOR UPDATE SKIP
-/// LOCKED`, so concurrent claimers split the queue; SQLite has no row
-/// locks and needs none (its single writer serialises claims).
-pub fn lock_due_jobs(
+/// Claims up to `limit` unfinished `kind` jobs due at `now` whose lease is
+/// free: leases them to `owner` until `lease_until`, counts another
+/// attempt, and marks them in flight (one still in flight, whose last
+/// holder died mid-send, counts a possible duplicate). Returns each job as
+/// leased with its in-flight flag from before the claim, earliest first.
+///
+/// PostgreSQL locks the rows `FOR UPDATE SKIP LOCKED`, so concurrent
+/// claimers split the queue, and does it all in one prepared statement
+/// ([`super::pg_job_claim`]). SQLite has no row locks and needs none (its
+/// single writer serialises claims); its statements run in process, so
+/// three of them cost no round trips, and its RETURNING cannot read a
+/// joined table's old values.
+pub fn claim_due_jobs(
     conn: &mut DbConn,
     kind: &str,
+    owner: &str,
     now: Micros,
+    lease_until: Micros,
     limit: i64,
-) -> QueryResult<Vec<(String, i64)>> {
-    let due = || {
-        jobs::table
-            .filter(jobs::outcome.is_null())
-            .filter(jobs::kind.eq(kind))
-            .filter(jobs::run_at.le(now))
-            .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
-            .order(jobs::run_at.asc())
-            .limit(limit)
-            .select((jobs::id, jobs::in_flight))
+) -> QueryResult<Vec<(JobRow, i64)>> {
+    let claim = ClaimDueJobs {
+        kind,
+        now,
+        limit,
+        owner,
+        lease_until,
     };
-    match conn {
-        DbConn::Postgresql(pg) => due().for_update().skip_locked().load(pg),
-        DbConn::Sqlite(lite) => due().load(lite),
+    let mut claimed: Vec<(JobRow, i64)> = match conn {
+        DbConn::Postgresql(pg) => claim.load(pg)?,
+        DbConn::Sqlite(lite) => claim_due_jobs_on_sqlite(lite, &claim)?,
+    };
+    claimed.sort_by_key(|(job, _)| job.run_at);
+    Ok(claimed)
+}
+
+fn claim_due_jobs_on_sqlite(
+    conn: &mut diesel::SqliteConnection,
+    &ClaimDueJobs {
+        kind,
+        now,
+        limit,
+        owner,
+        lease_until,
+    }: &ClaimDueJobs<'_>,
+) -> QueryResult<Vec<(JobRow, i64)>> {
+    // The same filter and order as PostgreSQL's claim, through
+    // `jobs_kind_due_idx (kind, run_at) WHERE outcome IS NULL`.
+    let found: Vec<(String, i64)> = jobs::table
+        .filter(jobs::outcome.is_null())
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::run_at.le(now))
+        .filter(jobs::lease_until.is_null().or(jobs::lease_until.lt(now)))
+        .order(jobs::run_at.asc())
+        .limit(limit)
+        .select((jobs::id, jobs::in_flight))
+        .load(conn)?;
+    if found.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+    diesel::update(jobs::table.filter(jobs::id.eq_any(&ids)))
+        .set((
+            jobs::lease_owner.eq(owner),
+            jobs::lease_until.eq(lease_until),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::possible_duplicates.eq(jobs::possible_duplicates + jobs::in_flight),
+            jobs::in_flight.eq(1),
+        ))
+        .execute(conn)?;
+    let was_in_flight: std::collections::HashMap<&str, i64> = found
+        .iter()
+        .map(|(id, flag)| (id.as_str(), *flag))
+        .collect();
+    let rows: Vec<JobRow> = jobs::table
+        .filter(jobs::id.eq_any(&ids))
+        .select(JobRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|job| {
+            let flag = was_in_flight.get(job.id.as_str()).copied().unwrap_or(0);
+            (job, flag)
+        })
+        .collect())
 }
 
 /// Up to `limit` webhook deliveries due at `now` whose lease is free, whose

@@ -123,24 +123,37 @@ fn due_jobs_are_claimed_through_the_kind_index_without_a_sort() {
         };
         conn.batch_execute(fill).expect("a queue of due jobs");
         let sent = statements_of(conn, |conn| {
-            conn.transaction(|conn| lock_due_jobs(conn, "push", 30_000, 64))
+            let claimed = conn
+                .transaction(|conn| claim_due_jobs(conn, "push", "claimer", 30_000, 40_000, 64))
                 .expect("claim");
+            let run_at: Vec<i64> = claimed.iter().map(|(job, _)| job.run_at).collect();
+            assert_eq!(
+                run_at,
+                (1..=64).collect::<Vec<_>>(),
+                "the earliest 64, in order"
+            );
         });
+        // PostgreSQL's claim is one statement (the lock is its CTE);
+        // SQLite's walk is the first of three.
         let claim = sent
             .iter()
-            .find(|sql| sql.starts_with("SELECT") && sql.contains("jobs"))
-            .expect("the claim's SELECT");
+            .find(|sql| {
+                sql.starts_with("WITH due AS MATERIALIZED")
+                    || (sql.starts_with("SELECT") && sql.contains("jobs"))
+            })
+            .expect("the claim's walk of the queue");
         let plan = match backend {
             Backend::Postgres => {
                 conn.batch_execute(&format!("PREPARE due_jobs AS {claim}"))
                     .expect("prepare the claim");
-                let lines: Vec<PgPlanLine> =
-                    diesel::sql_query("EXPLAIN EXECUTE due_jobs('push', 30000, 30000, 64)")
-                        .load(match conn {
-                            DbConn::Postgresql(pg) => pg,
-                            DbConn::Sqlite(_) => unreachable!(),
-                        })
-                        .expect("explain");
+                let lines: Vec<PgPlanLine> = diesel::sql_query(
+                    "EXPLAIN EXECUTE due_jobs('push', 30000, 30000, 64, 'claimer', 40000)",
+                )
+                .load(match conn {
+                    DbConn::Postgresql(pg) => pg,
+                    DbConn::Sqlite(_) => unreachable!(),
+                })
+                .expect("explain");
                 lines.into_iter().map(|l| l.line).collect::<Vec<_>>()
             }
             Backend::Sqlite => query_plan(conn, claim).expect("plan"),

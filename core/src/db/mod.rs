@@ -10,6 +10,7 @@ mod column_types;
 mod conn;
 pub mod dialect;
 mod migrate;
+mod pg_job_claim;
 pub mod schema;
 mod url;
 mod wal_guard;

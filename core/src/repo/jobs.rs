@@ -233,38 +233,16 @@ pub fn claim_due_of_kind(
     lease_until: Micros,
     limit: i64,
 ) -> Result<Vec<Claimed>, RepoError> {
-    let found = dialect::lock_due_jobs(conn, kind, now, limit)?;
-    if found.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
-    diesel::update(jobs::table.filter(jobs::id.eq_any(&ids)))
-        .set((
-            jobs::lease_owner.eq(owner),
-            jobs::lease_until.eq(lease_until),
-            jobs::attempts.eq(jobs::attempts + 1),
-            // Still in flight: the last holder died mid-send.
-            jobs::possible_duplicates.eq(jobs::possible_duplicates + jobs::in_flight),
-            jobs::in_flight.eq(1),
-        ))
-        .execute(conn)?;
-    let taken_over: std::collections::HashSet<&str> = found
-        .iter()
-        .filter(|(_, in_flight)| *in_flight == 1)
-        .map(|(id, _)| id.as_str())
-        .collect();
-    let rows: Vec<JobRow> = jobs::table
-        .filter(jobs::id.eq_any(&ids))
-        .order(jobs::run_at.asc())
-        .select(JobRow::as_select())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|job| Claimed {
-            taken_over: taken_over.contains(job.id.as_str()),
-            job,
-        })
-        .collect())
+    Ok(
+        dialect::claim_due_jobs(conn, kind, owner, now, lease_until, limit)?
+            .into_iter()
+            .map(|(job, was_in_flight)| Claimed {
+                // Still in flight: the last holder died mid-send.
+                taken_over: was_in_flight == 1,
+                job,
+            })
+            .collect(),
+    )
 }
 
 /// Hands a job just claimed back to the queue, due at `run_at`, as if the
